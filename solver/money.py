@@ -1,0 +1,32 @@
+"""Exact money: prices are read as decimals and handled as integer cents inside the solver."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+
+def to_cents(value: object) -> int | None:
+    """Integer cents of a JSON number with at most 2 decimals, or None if it is not one.
+
+    JSON documents are parsed with `parse_float=Decimal` (see solver.io), so a price such
+    as 260000.10 arrives exact; a bool is not a number here.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        return None
+    try:
+        d = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    except InvalidOperation:
+        return None
+    if not d.is_finite():
+        return None
+    cents = d * 100
+    if cents != cents.to_integral_value():
+        return None
+    return int(cents)
+
+
+def from_cents(cents: int) -> int | float:
+    """A JSON number for integer cents: an int when whole, else a float that prints exactly."""
+    if cents % 100 == 0:
+        return cents // 100
+    return float(Decimal(cents) / 100)
