@@ -1,0 +1,49 @@
+"""The demand aggregation marketplace: an app factory with one blueprint per actor or concern."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: type | dict[str, Any] | None = None) -> Flask:
+    """Build the app. `config` is a config class, a dict of overrides, or None (read the environment)."""
+    from marketplace import cli, errors, filters
+    from marketplace.config import Config, config_from_environment
+    from marketplace.extensions import csrf, db, login_manager, migrate
+
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(Path(Config.HUEY_SQLITE_PATH).parent),
+    )
+    if isinstance(config, dict):
+        app.config.from_object(config_from_environment())
+        app.config.update(config)
+    else:
+        app.config.from_object(config or config_from_environment())
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), compare_type=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    from marketplace import auth, coordinator, fleet, main, oem
+
+    for module in (main, auth, coordinator, fleet, oem):
+        app.register_blueprint(module.bp)
+
+    errors.register(app)
+    filters.register(app)
+    cli.register(app)
+
+    from marketplace import jobs
+
+    jobs.init_app(app)
+    return app

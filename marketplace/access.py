@@ -1,0 +1,43 @@
+"""Who may do what: role checks and "belongs to this organization" filters, used by every blueprint."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import abort
+from flask_login import current_user, login_required
+from sqlalchemy import Select
+
+from marketplace.models import OrganizationKind
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def role_required(*kinds: OrganizationKind) -> Callable[[F], F]:
+    """Log-in required, and the user's organization must be of one of these kinds (else 403)."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        @login_required
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if current_user.kind not in kinds:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+coordinator_required = role_required(OrganizationKind.COORDINATOR)
+fleet_required = role_required(OrganizationKind.FLEET)
+oem_required = role_required(OrganizationKind.OEM)
+
+
+def owned_by_actor(query: Select[Any], model: Any) -> Select[Any]:
+    """Restrict a query of private rows to the current user's organization (coordinators see all)."""
+    if current_user.is_coordinator:
+        return query
+    return query.where(model.organization_id == current_user.organization_id)

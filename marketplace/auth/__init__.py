@@ -1,0 +1,3 @@
+from marketplace.auth.views import bp
+
+__all__ = ["bp"]

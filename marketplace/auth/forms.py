@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, RadioField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length
+
+from marketplace.services.accounts import MIN_PASSWORD_LENGTH
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Email()])
+    password = PasswordField("Password", validators=[DataRequired()])
+
+
+class RegistrationForm(FlaskForm):
+    kind = RadioField(
+        "Your organization is",
+        choices=[("fleet", "A fleet: we buy and run trucks or buses"), ("oem", "An OEM: we make or sell them")],
+        validators=[DataRequired(message="Choose fleet or OEM.")],
+    )
+    org_name = StringField("Organization name", validators=[DataRequired(), Length(max=200)])
+    country = SelectField("Country", validators=[DataRequired(message="Choose a country.")])
+    user_name = StringField("Your name", validators=[DataRequired(), Length(max=200)])
+    email = EmailField("Work email", validators=[DataRequired(), Email(), Length(max=254)])
+    password = PasswordField(
+        "Password",
+        validators=[
+            DataRequired(),
+            Length(min=MIN_PASSWORD_LENGTH, message=f"Use at least {MIN_PASSWORD_LENGTH} characters."),
+        ],
+    )
+    confirm = PasswordField(
+        "Repeat the password", validators=[DataRequired(), EqualTo("password", "The passwords differ.")]
+    )

@@ -1,0 +1,84 @@
+"""Log in, log out, and self-registration of fleets and OEMs."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from marketplace.auth.forms import LoginForm, RegistrationForm
+from marketplace.extensions import db, login_manager
+from marketplace.models import User
+from marketplace.services import accounts
+from marketplace.services.errors import ValidationFailed
+from marketplace.views_common import apply_field_errors
+
+bp = Blueprint("auth", __name__)
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Log in to see this page."
+login_manager.login_message_category = "info"
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    return db.session.get(User, int(user_id))
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path on this site: never redirect a fresh login to another host."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.dashboard"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = accounts.authenticate(form.email.data or "", form.password.data or "")
+        if user is None:
+            flash("Wrong email or password.", "danger")
+            return render_template("auth/login.html", form=form), 401
+        login_user(user)
+        return redirect(_safe_next(request.args.get("next")) or url_for("main.dashboard"))
+    return render_template("auth/login.html", form=form), (400 if form.errors else 200)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    logout_user()
+    flash("You are logged out.", "info")
+    return redirect(url_for("main.landing"))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.dashboard"))
+    form = RegistrationForm()
+    form.country.choices = [("", "Choose…"), *accounts.country_choices()]
+    if form.validate_on_submit():
+        try:
+            user = accounts.register_organization(
+                org_name=form.org_name.data or "",
+                kind=form.kind.data or "",
+                country=form.country.data or "",
+                user_name=form.user_name.data or "",
+                email=form.email.data or "",
+                password=form.password.data or "",
+            )
+        except ValidationFailed as exc:
+            apply_field_errors(form, exc)
+        else:
+            login_user(user)
+            flash(f"Welcome, {user.organization.name}: your organization is registered.", "success")
+            return redirect(url_for("main.dashboard"))
+    return render_template("auth/register.html", form=form), (400 if form.errors else 200)

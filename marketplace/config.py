@@ -1,0 +1,85 @@
+"""Configuration classes read from the environment.
+
+The embedded defaults need no server: a SQLite file under instance/, Huey on a SQLite
+file, payments off. Production (`MARKETPLACE_ENV=production`) demands a strong SECRET_KEY
+and a real DATABASE_URL.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+INSTANCE_DIR = Path(os.environ.get("MARKETPLACE_INSTANCE_DIR", Path(__file__).resolve().parent.parent / "instance"))
+
+
+def _database_url(default: str) -> str:
+    url = os.environ.get("DATABASE_URL", default)
+    # psycopg 3 is the driver: accept the common postgres:// and postgresql:// spellings.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    SQLALCHEMY_DATABASE_URI = _database_url(f"sqlite:///{INSTANCE_DIR / 'marketplace.db'}")
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = 60 * 60 * 8
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    MAX_CONTENT_LENGTH = 20 * 1024 * 1024  # uploads: 20 MB is far above a 10,000-row sheet
+    # Background jobs: SqliteHuey file by default, Redis when REDIS_URL is set.
+    REDIS_URL = os.environ.get("REDIS_URL")
+    HUEY_SQLITE_PATH = str(INSTANCE_DIR / "huey.db")
+    HUEY_IMMEDIATE = False
+    # Payments are off unless a Stripe secret key is configured.
+    STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY")
+    STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY")
+    STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET")
+    STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE")  # a local fake Stripe in tests
+    DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+class DevelopmentConfig(Config):
+    DEBUG = False
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    SQLALCHEMY_DATABASE_URI = _database_url(os.environ.get("TEST_DATABASE_URL", "sqlite://"))
+    WTF_CSRF_ENABLED = False
+    HUEY_IMMEDIATE = True
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast for tests; never in production
+    STRIPE_SECRET_KEY = None
+    STRIPE_PUBLISHABLE_KEY = None
+    STRIPE_WEBHOOK_SECRET = None
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+
+    @classmethod
+    def check(cls) -> None:
+        key = os.environ.get("SECRET_KEY", "")
+        if len(key) < 32 or key == Config.SECRET_KEY:
+            raise RuntimeError("SECRET_KEY must be set to a random string of at least 32 characters in production")
+        if not os.environ.get("DATABASE_URL"):
+            raise RuntimeError("DATABASE_URL must be set in production (PostgreSQL)")
+
+
+def config_from_environment() -> type[Config]:
+    env = os.environ.get("MARKETPLACE_ENV", "development")
+    if env == "production":
+        ProductionConfig.check()
+        ProductionConfig.SECRET_KEY = os.environ["SECRET_KEY"]
+        return ProductionConfig
+    if env == "test":
+        return TestConfig
+    return DevelopmentConfig

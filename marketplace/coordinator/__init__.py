@@ -1,0 +1,3 @@
+from marketplace.coordinator.views import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateTimeLocalField,
+    DecimalField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
+
+from marketplace.filters import reader_zone
+from marketplace.services.accounts import MIN_PASSWORD_LENGTH
+from marketplace.services.rounds import RoundSettings
+
+CURRENCIES = ["USD", "EUR", "CAD", "MXN", "BRL", "CLP", "COP", "INR", "CNY", "JPY", "GBP", "SEK", "DKK", "PLN"]
+DEADLINES = ("demand_deadline", "bid_deadline", "confirmation_deadline")
+
+
+_PLAIN_FIELDS = (
+    "name", "description", "segment_ids", "region_ids", "confirmation_period_days", "min_lot_quantity",
+    "max_lot_quantity", "max_levels_up", "max_winners_per_lot", "line_service", "currency",
+    "deposit_per_vehicle", "decline_forfeit_percent", "withdrawal_forfeit_percent",
+)  # fmt: skip
+
+
+class RoundForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    description = TextAreaField("Description for members", validators=[Optional(), Length(max=2000)])
+    segment_ids = SelectMultipleField("Segments in scope", validators=[DataRequired(message="Choose at least one.")])
+    region_ids = SelectMultipleField("Regions in scope", validators=[DataRequired(message="Choose at least one.")])
+    demand_deadline = DateTimeLocalField("Demand deadline", format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    bid_deadline = DateTimeLocalField("Bid deadline", format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    confirmation_deadline = DateTimeLocalField(
+        "Confirmation deadline", format="%Y-%m-%dT%H:%M", validators=[Optional()]
+    )
+    confirmation_period_days = IntegerField(
+        "Confirmation period (days)", default=14, validators=[InputRequired(), NumberRange(1, 365)]
+    )
+    min_lot_quantity = IntegerField(
+        "Minimum lot size (vehicles)", default=20, validators=[InputRequired(), NumberRange(1)]
+    )
+    max_lot_quantity = IntegerField(
+        "Maximum lot size (vehicles)", default=400, validators=[InputRequired(), NumberRange(1)]
+    )
+    max_levels_up = IntegerField(
+        "Region levels a line may pool up", default=2, validators=[InputRequired(), NumberRange(0, 3)]
+    )
+    max_winners_per_lot = IntegerField(
+        "Maximum winners per lot", default=2, validators=[InputRequired(), NumberRange(1, 20)]
+    )
+    max_share_percent = DecimalField(
+        "Maximum share of one supplier in a lot (%)", default=Decimal(100), places=1,
+        validators=[InputRequired(), NumberRange(1, 100)],
+    )  # fmt: skip
+    line_service = SelectField(
+        "Line service",
+        choices=[
+            ("whole", "Whole: one supplier and one price per line"),
+            ("split", "Split: a line may have several suppliers"),
+        ],
+    )
+    currency = SelectField("Currency", choices=[(c, c) for c in CURRENCIES])
+    deposit_per_vehicle = DecimalField(
+        "Deposit per vehicle", default=Decimal(0), places=2, validators=[InputRequired(), NumberRange(0)]
+    )
+    decline_forfeit_percent = DecimalField(
+        "Deposit forfeited on a declined allocation (%)", default=Decimal(100), places=1,
+        validators=[InputRequired(), NumberRange(0, 100)],
+    )  # fmt: skip
+    withdrawal_forfeit_percent = DecimalField(
+        "Deposit forfeited on a withdrawn committed line (%)", default=Decimal(0), places=1,
+        validators=[InputRequired(), NumberRange(0, 100)],
+    )  # fmt: skip
+
+    def to_settings(self) -> RoundSettings:
+        zone = reader_zone()
+
+        def utc(value: datetime | None) -> datetime | None:
+            return value.replace(tzinfo=zone).astimezone(UTC) if value else None
+
+        return RoundSettings(
+            name=self.name.data or "",
+            description=self.description.data or "",
+            segment_ids=list(self.segment_ids.data or []),
+            region_ids=list(self.region_ids.data or []),
+            demand_deadline=utc(self.demand_deadline.data),
+            bid_deadline=utc(self.bid_deadline.data),
+            confirmation_deadline=utc(self.confirmation_deadline.data),
+            confirmation_period_days=self.confirmation_period_days.data or 0,
+            min_lot_quantity=self.min_lot_quantity.data or 0,
+            max_lot_quantity=self.max_lot_quantity.data or 0,
+            max_levels_up=self.max_levels_up.data or 0,
+            max_winners_per_lot=self.max_winners_per_lot.data or 0,
+            max_share_per_supplier=(self.max_share_percent.data or Decimal(0)) / 100,
+            line_service=self.line_service.data or "whole",
+            currency=self.currency.data or "USD",
+            deposit_per_vehicle=self.deposit_per_vehicle.data or Decimal(0),
+            decline_forfeit_percent=self.decline_forfeit_percent.data or Decimal(0),
+            withdrawal_forfeit_percent=self.withdrawal_forfeit_percent.data or Decimal(0),
+        )
+
+    def fill_from(self, s: RoundSettings) -> None:
+        zone = reader_zone()
+        for field in _PLAIN_FIELDS:
+            getattr(self, field).data = getattr(s, field)
+        self.max_share_percent.data = s.max_share_per_supplier * 100
+        for field in DEADLINES:
+            value = getattr(s, field)
+            getattr(self, field).data = value.astimezone(zone).replace(tzinfo=None) if value else None
+
+
+class CoordinatorUserForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
+    password = PasswordField(
+        "Initial password",
+        validators=[
+            DataRequired(),
+            Length(min=MIN_PASSWORD_LENGTH, message=f"Use at least {MIN_PASSWORD_LENGTH} characters."),
+        ],
+    )
+
+
+class TransitionForm(FlaskForm):
+    """Only carries the CSRF token; the target phase is in the button's value."""

@@ -1,0 +1,3 @@
+from marketplace.fleet.views import bp
+
+__all__ = ["bp"]

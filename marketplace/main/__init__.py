@@ -1,0 +1,3 @@
+from marketplace.main.views import bp
+
+__all__ = ["bp"]

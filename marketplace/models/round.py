@@ -1,0 +1,102 @@
+"""A tender round and its phases."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.extensions import db
+from marketplace.models.reference import Region, Segment
+from marketplace.models.types import UTCDateTime, enum_column
+from marketplace.services.clock import now
+
+
+class RoundPhase(enum.Enum):
+    DRAFT = "draft"
+    DEMAND_OPEN = "demand_open"
+    DEMAND_CLOSED = "demand_closed"
+    POOLED = "pooled"
+    TENDERING = "tendering"
+    BIDS_CLOSED = "bids_closed"
+    AWARDED = "awarded"
+    CONTRACTING = "contracting"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+class LineService(enum.Enum):
+    WHOLE = "whole"  # one source per demand line, one price
+    SPLIT = "split"  # a line may be served by several sources
+
+
+round_segment = sa.Table(
+    "round_segment",
+    db.metadata,
+    sa.Column("round_id", sa.ForeignKey("round.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("segment_id", sa.ForeignKey("segment.id"), primary_key=True),
+)
+
+round_region = sa.Table(
+    "round_region",
+    db.metadata,
+    sa.Column("round_id", sa.ForeignKey("round.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("region_id", sa.ForeignKey("region.id"), primary_key=True),
+)
+
+
+class Round(db.Model):
+    __tablename__ = "round"
+    __table_args__ = (
+        sa.CheckConstraint("min_lot_quantity > 0", name="min_lot_positive"),
+        sa.CheckConstraint("max_lot_quantity >= min_lot_quantity", name="lot_bounds_ordered"),
+        sa.CheckConstraint("max_share_per_supplier > 0 AND max_share_per_supplier <= 1", name="share_in_range"),
+        sa.CheckConstraint("deposit_per_vehicle >= 0", name="deposit_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    phase: Mapped[RoundPhase] = enum_column(RoundPhase, default=RoundPhase.DRAFT, index=True)
+
+    # Deadlines are instants in UTC; pages show them in the reader's time zone.
+    demand_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    bid_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirmation_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirmation_period_days: Mapped[int] = mapped_column(default=14)
+
+    # Pooling rules.
+    min_lot_quantity: Mapped[int] = mapped_column(default=20)
+    max_lot_quantity: Mapped[int] = mapped_column(default=400)
+    max_levels_up: Mapped[int] = mapped_column(default=2)
+
+    # Award rules.
+    max_winners_per_lot: Mapped[int] = mapped_column(default=2)
+    max_share_per_supplier: Mapped[Decimal] = mapped_column(sa.Numeric(4, 3), default=Decimal("1.000"))
+    line_service: Mapped[LineService] = enum_column(LineService, default=LineService.WHOLE)
+
+    # Money.
+    currency: Mapped[str] = mapped_column(sa.String(3), default="USD")
+    deposit_per_vehicle: Mapped[Decimal] = mapped_column(sa.Numeric(14, 2), default=Decimal("0.00"))
+    decline_forfeit_percent: Mapped[Decimal] = mapped_column(sa.Numeric(5, 2), default=Decimal("100.00"))
+    withdrawal_forfeit_percent: Mapped[Decimal] = mapped_column(sa.Numeric(5, 2), default=Decimal("0.00"))
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    phase_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    segments: Mapped[list[Segment]] = relationship(secondary=round_segment, order_by="Segment.id")
+    regions: Mapped[list[Region]] = relationship(secondary=round_region, order_by="Region.id")
+
+    @property
+    def asks_deposit(self) -> bool:
+        return self.deposit_per_vehicle > 0
+
+    def __repr__(self) -> str:
+        return f"<Round {self.id} {self.phase.value} {self.name!r}>"

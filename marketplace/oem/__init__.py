@@ -1,0 +1,3 @@
+from marketplace.oem.views import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,107 @@
+"""Organizations and users: registration, coordinators, logging in."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from marketplace.extensions import db
+from marketplace.models import Organization, OrganizationKind, Region, User
+from marketplace.services import audit
+from marketplace.services.errors import Forbidden, NotFound, ValidationFailed
+
+MIN_PASSWORD_LENGTH = 10
+SELF_REGISTERING_KINDS = (OrganizationKind.FLEET, OrganizationKind.OEM)
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _check_new_user(email: str, password: str, errors: dict[str, str]) -> None:
+    if db.session.execute(sa.select(User.id).where(User.email == normalise_email(email))).first():
+        errors["email"] = "An account with this email already exists: log in instead."
+    if len(password) < MIN_PASSWORD_LENGTH:
+        errors["password"] = f"Use at least {MIN_PASSWORD_LENGTH} characters."
+
+
+def register_organization(
+    *, org_name: str, kind: OrganizationKind | str, country: str, user_name: str, email: str, password: str
+) -> User:
+    """A fleet or an OEM registers itself with its first user. Coordinators never self-register."""
+    kind = OrganizationKind(kind)
+    errors: dict[str, str] = {}
+    if kind not in SELF_REGISTERING_KINDS:
+        errors["kind"] = "Only fleets and OEMs can register; coordinators are created by a coordinator."
+    org_name = org_name.strip()
+    if not org_name:
+        errors["org_name"] = "Give the organization's name."
+    elif db.session.execute(sa.select(Organization.id).where(Organization.name == org_name)).first():
+        errors["org_name"] = "An organization with this name is already registered."
+    country_row = db.session.get(Region, country)
+    if country_row is None or country_row.level != "country":
+        errors["country"] = "Choose a country from the list."
+    if not user_name.strip():
+        errors["user_name"] = "Give your name."
+    _check_new_user(email, password, errors)
+    if errors:
+        raise ValidationFailed("Registration could not be completed: fix the fields marked below.", field_errors=errors)
+    org = Organization(name=org_name, kind=kind, country=country)
+    user = User(email=normalise_email(email), name=user_name.strip(), organization=org)
+    user.set_password(password)
+    db.session.add_all([org, user])
+    db.session.flush()
+    audit.record(user, "organization.register", org, summary=f"{kind.label} “{org_name}” registered.")
+    db.session.commit()
+    return user
+
+
+def create_coordinator(
+    *, actor: User | None, email: str, name: str, password: str, org_name: str | None = None
+) -> User:
+    """A coordinator adds a colleague (actor given), or the CLI creates one (actor None)."""
+    if actor is not None and not actor.is_coordinator:
+        raise Forbidden("Only a coordinator can create coordinator accounts.")
+    errors: dict[str, str] = {}
+    if not name.strip():
+        errors["name"] = "Give the person's name."
+    _check_new_user(email, password, errors)
+    if errors:
+        raise ValidationFailed("The account could not be created: fix the fields marked below.", field_errors=errors)
+    if actor is not None:
+        org = actor.organization
+    else:
+        org_name = org_name or "Fleet Electrification Coalition"
+        org = db.session.execute(sa.select(Organization).where(Organization.name == org_name)).scalar_one_or_none()
+        if org is None:
+            org = Organization(name=org_name, kind=OrganizationKind.COORDINATOR, country="US")
+            db.session.add(org)
+        elif org.kind is not OrganizationKind.COORDINATOR:
+            raise ValidationFailed(f"“{org_name}” is not a coordinator organization.")
+    user = User(email=normalise_email(email), name=name.strip(), organization=org)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    audit.record(actor, "user.create", user, summary=f"Coordinator account {user.email} created.")
+    db.session.commit()
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with these credentials, or None (the caller says nothing more, on purpose)."""
+    user = db.session.execute(sa.select(User).where(User.email == normalise_email(email))).scalar_one_or_none()
+    if user is None or not user.active or not user.check_password(password):
+        return None
+    return user
+
+
+def organization_for(actor: User, org_id: int) -> Organization:
+    """An organization's page: its own members and coordinators only; others get 404, not a hint."""
+    org = db.session.get(Organization, org_id)
+    if org is None or (org.id != actor.organization_id and not actor.is_coordinator):
+        raise NotFound("No such organization.")
+    return org
+
+
+def country_choices() -> list[tuple[str, str]]:
+    rows = db.session.execute(sa.select(Region).where(Region.level == "country").order_by(Region.name)).scalars()
+    return [(r.id, r.name) for r in rows]

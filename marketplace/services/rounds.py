@@ -1,0 +1,368 @@
+"""The round's life: the phase table, who may move a round, what each move checks and records.
+
+Every change of phase goes through `_move`, which writes the audit entry in the same
+transaction. Deadlines are enforced by the server clock (services.clock) on every read and
+write that goes through `load_round` / `apply_deadlines`, and by a periodic job, so a
+deadline takes effect whether or not anyone clicks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from marketplace.extensions import db
+from marketplace.models import LineService, Region, Round, RoundPhase, Segment, User
+from marketplace.services import audit, clock
+from marketplace.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+
+P = RoundPhase
+
+
+@dataclass(frozen=True)
+class Transition:
+    source: RoundPhase
+    target: RoundPhase
+    action: str  # the button a coordinator clicks
+    style: str = "primary"  # how the button looks: primary, secondary, danger
+
+
+_FORWARD = [
+    Transition(P.DRAFT, P.DEMAND_OPEN, "Open demand"),
+    Transition(P.DEMAND_OPEN, P.DEMAND_CLOSED, "Close demand"),
+    Transition(P.DEMAND_CLOSED, P.POOLED, "Mark pooled"),
+    Transition(P.POOLED, P.TENDERING, "Publish lots and open bidding"),
+    Transition(P.TENDERING, P.BIDS_CLOSED, "Close bids"),
+    Transition(P.BIDS_CLOSED, P.AWARDED, "Publish award"),
+    Transition(P.AWARDED, P.CONTRACTING, "Open confirmations"),
+    Transition(P.CONTRACTING, P.CLOSED, "Close round"),
+]
+CANCELLABLE = (P.DRAFT, P.DEMAND_OPEN, P.DEMAND_CLOSED, P.POOLED, P.TENDERING, P.BIDS_CLOSED)
+TRANSITIONS: dict[tuple[RoundPhase, RoundPhase], Transition] = {(t.source, t.target): t for t in _FORWARD} | {
+    (p, P.CANCELLED): Transition(p, P.CANCELLED, "Cancel round", "danger") for p in CANCELLABLE
+}
+
+# Phases that end by themselves when a deadline passes: phase -> (deadline attribute, next phase).
+DEADLINES: dict[RoundPhase, tuple[str, RoundPhase]] = {
+    P.DEMAND_OPEN: ("demand_deadline", P.DEMAND_CLOSED),
+    P.TENDERING: ("bid_deadline", P.BIDS_CLOSED),
+    P.CONTRACTING: ("confirmation_deadline", P.CLOSED),
+}
+DEADLINE_LABELS = {
+    "demand_deadline": "demand deadline",
+    "bid_deadline": "bid deadline",
+    "confirmation_deadline": "confirmation deadline",
+}
+
+
+def allowed_transitions(rnd: Round) -> list[Transition]:
+    """The moves the phase table allows from the round's phase, forward move first."""
+    return [t for (source, _), t in TRANSITIONS.items() if source is rnd.phase]
+
+
+def _require_coordinator(actor: User | None) -> None:
+    if actor is None or not actor.is_coordinator:
+        raise Forbidden("Only a coordinator can do this.")
+
+
+# ---------------------------------------------------------------- loading and deadlines
+
+
+def load_round(round_id: int, *, for_update: bool = False) -> Round:
+    """The round with its deadlines applied (committing any move they caused)."""
+    rnd = _get(round_id, for_update=for_update)
+    if apply_deadlines(rnd):
+        db.session.commit()
+        rnd = _get(round_id, for_update=for_update)
+    return rnd
+
+
+def _get(round_id: int, *, for_update: bool = False) -> Round:
+    query = sa.select(Round).where(Round.id == round_id)
+    if for_update:
+        query = query.with_for_update()  # serialises phase changes on PostgreSQL
+    rnd = db.session.execute(query).scalar_one_or_none()
+    if rnd is None:
+        raise NotFound("No such round.")
+    return rnd
+
+
+def apply_deadlines(rnd: Round, at: datetime | None = None) -> bool:
+    """Move the round on if its phase's deadline has passed (at the deadline second it is closed).
+
+    Adds the change and its audit entry to the session without committing; returns whether
+    the round moved.
+    """
+    at = at or clock.now()
+    moved = False
+    while rnd.phase in DEADLINES:
+        attr, target = DEADLINES[rnd.phase]
+        deadline: datetime | None = getattr(rnd, attr)
+        if deadline is None or at < deadline:
+            break
+        _move(
+            rnd,
+            target,
+            None,
+            deadline,
+            summary=f"The {DEADLINE_LABELS[attr]} passed ({deadline:%Y-%m-%d %H:%M:%S} UTC).",
+        )
+        moved = True
+    return moved
+
+
+def advance_due_rounds() -> list[int]:
+    """Apply every passed deadline; the periodic job and the dashboards call this. Returns moved ids."""
+    at = clock.now()
+    conditions = [sa.and_(Round.phase == phase, getattr(Round, attr) <= at) for phase, (attr, _) in DEADLINES.items()]
+    due = db.session.execute(sa.select(Round.id).where(sa.or_(*conditions)).order_by(Round.id)).scalars().all()
+    moved = []
+    for round_id in due:
+        rnd = _get(round_id, for_update=True)
+        if apply_deadlines(rnd, at):
+            moved.append(round_id)
+        db.session.commit()
+    return moved
+
+
+def require_phase(rnd: Round, *phases: RoundPhase, doing: str) -> None:
+    """Refuse a write that the round's phase (after deadlines) does not allow."""
+    apply_deadlines(rnd)
+    if rnd.phase not in phases:
+        allowed = " or ".join(f"“{p.label}”" for p in phases)
+        raise Conflict(f"You cannot {doing} now: the round is in phase “{rnd.phase.label}”, not {allowed}.")
+
+
+# ---------------------------------------------------------------- transitions
+
+
+def transition(round_id: int, target: RoundPhase | str, actor: User | None) -> Round:
+    """Move a round to `target` if the phase table allows it; one audit entry, one commit."""
+    _require_coordinator(actor)
+    try:
+        target = RoundPhase(target)
+    except ValueError:
+        raise ValidationFailed(f"“{target}” is not a phase of a round.") from None
+    rnd = _get(round_id, for_update=True)
+    at = clock.now()
+    if apply_deadlines(rnd, at):
+        db.session.commit()  # the deadline's move stands whatever happens to this request
+        rnd = _get(round_id, for_update=True)
+    step = TRANSITIONS.get((rnd.phase, target))
+    if step is None:
+        allowed = ", ".join(f"“{t.target.label}”" for t in allowed_transitions(rnd)) or "none"
+        raise Conflict(
+            f"A round in phase “{rnd.phase.label}” cannot move to “{target.label}”. Allowed from here: {allowed}."
+        )
+    _check_preconditions(rnd, target, at)
+    _move(rnd, target, actor, at, summary=f"{step.action}.")
+    db.session.commit()
+    return rnd
+
+
+def _check_preconditions(rnd: Round, target: RoundPhase, at: datetime) -> None:
+    problems: list[str] = []
+    if target is P.DEMAND_OPEN:
+        if not rnd.segments:
+            problems.append("choose at least one segment in scope")
+        if not rnd.regions:
+            problems.append("choose at least one region in scope")
+        if rnd.demand_deadline is None:
+            problems.append("set a demand deadline")
+        elif rnd.demand_deadline <= at:
+            problems.append("the demand deadline has already passed: set a later one")
+    elif target is P.TENDERING:
+        if rnd.bid_deadline is None:
+            problems.append("set a bid deadline")
+        elif rnd.bid_deadline <= at:
+            problems.append("the bid deadline has already passed: set a later one")
+    elif target is P.CONTRACTING and rnd.confirmation_deadline is not None and rnd.confirmation_deadline <= at:
+        problems.append("the confirmation deadline has already passed: set a later one")
+    if problems:
+        raise Conflict(f"The round cannot move to “{target.label}”: " + "; ".join(problems) + ".")
+
+
+def _move(rnd: Round, target: RoundPhase, actor: User | None, at: datetime, *, summary: str) -> None:
+    before = {"phase": rnd.phase.value}
+    rnd.phase = target
+    rnd.phase_changed_at = at
+    after: dict[str, Any] = {"phase": target.value}
+    if target is P.CONTRACTING and rnd.confirmation_deadline is None:
+        rnd.confirmation_deadline = at + timedelta(days=rnd.confirmation_period_days)
+        after["confirmation_deadline"] = rnd.confirmation_deadline.isoformat()
+    audit.record(actor, "round.transition", rnd, summary=summary, before=before, after=after, round_id=rnd.id)
+
+
+# ---------------------------------------------------------------- setting a round up
+
+
+@dataclass
+class RoundSettings:
+    """What a coordinator sets in draft. Deadlines are aware datetimes (converted from the user's zone)."""
+
+    name: str
+    description: str = ""
+    segment_ids: list[str] | None = None
+    region_ids: list[str] | None = None
+    demand_deadline: datetime | None = None
+    bid_deadline: datetime | None = None
+    confirmation_deadline: datetime | None = None
+    confirmation_period_days: int = 14
+    min_lot_quantity: int = 20
+    max_lot_quantity: int = 400
+    max_levels_up: int = 2
+    max_winners_per_lot: int = 2
+    max_share_per_supplier: Decimal = Decimal("1")
+    line_service: str = "whole"
+    currency: str = "USD"
+    deposit_per_vehicle: Decimal = Decimal("0")
+    decline_forfeit_percent: Decimal = Decimal("100")
+    withdrawal_forfeit_percent: Decimal = Decimal("0")
+
+
+def _validate_settings(s: RoundSettings, *, round_id: int | None) -> tuple[list[Segment], list[Region]]:
+    """Check every rule at once; raise ValidationFailed naming each field that breaks one."""
+    errors: dict[str, str] = {}
+    name = s.name.strip()
+    if not name:
+        errors["name"] = "Give the round a name."
+    else:
+        clash = db.session.execute(sa.select(Round.id).where(Round.name == name, Round.id != (round_id or -1))).first()
+        if clash:
+            errors["name"] = "Another round already has this name."
+    segments = list(db.session.execute(sa.select(Segment).where(Segment.id.in_(s.segment_ids or []))).scalars())
+    if len(segments) != len(set(s.segment_ids or [])):
+        errors["segment_ids"] = "Unknown segment."
+    regions = list(db.session.execute(sa.select(Region).where(Region.id.in_(s.region_ids or []))).scalars())
+    if len(regions) != len(set(s.region_ids or [])):
+        errors["region_ids"] = "Unknown region."
+    if s.min_lot_quantity < 1:
+        errors["min_lot_quantity"] = "Must be at least 1 vehicle."
+    if s.max_lot_quantity < s.min_lot_quantity:
+        errors["max_lot_quantity"] = "Must be at least the minimum lot size."
+    if not 0 <= s.max_levels_up <= 3:
+        errors["max_levels_up"] = "Must be between 0 and 3 levels."
+    if s.max_winners_per_lot < 1:
+        errors["max_winners_per_lot"] = "At least one supplier must be able to win a lot."
+    if not Decimal("0") < s.max_share_per_supplier <= Decimal("1"):
+        errors["max_share_per_supplier"] = "Must be above 0 and at most 1 (100 %)."
+    if s.line_service not in {m.value for m in LineService}:
+        errors["line_service"] = "Choose whole or split."
+    if len(s.currency) != 3 or not s.currency.isalpha() or not s.currency.isupper():
+        errors["currency"] = "Use a three-letter ISO 4217 code such as USD or EUR."
+    if s.deposit_per_vehicle < 0 or s.deposit_per_vehicle.as_tuple().exponent < -2:  # type: ignore[operator]
+        errors["deposit_per_vehicle"] = "Must be zero or more, to the cent."
+    for field in ("decline_forfeit_percent", "withdrawal_forfeit_percent"):
+        if not Decimal("0") <= getattr(s, field) <= Decimal("100"):
+            errors[field] = "Must be between 0 and 100 %."
+    if s.confirmation_period_days < 1:
+        errors["confirmation_period_days"] = "Must be at least one day."
+    if s.demand_deadline and s.bid_deadline and s.bid_deadline <= s.demand_deadline:
+        errors["bid_deadline"] = "Must be after the demand deadline."
+    if s.bid_deadline and s.confirmation_deadline and s.confirmation_deadline <= s.bid_deadline:
+        errors["confirmation_deadline"] = "Must be after the bid deadline."
+    if errors:
+        raise ValidationFailed("The round has problems: fix the fields marked below.", field_errors=errors)
+    return segments, regions
+
+
+def _snapshot(rnd: Round) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for field in RoundSettings.__dataclass_fields__:
+        if field == "segment_ids":
+            data[field] = [s.id for s in rnd.segments]
+        elif field == "region_ids":
+            data[field] = [r.id for r in rnd.regions]
+        else:
+            value = getattr(rnd, field)
+            if isinstance(value, datetime):
+                value = value.isoformat()
+            elif isinstance(value, Decimal):
+                value = str(value)
+            elif isinstance(value, LineService):
+                value = value.value
+            data[field] = value
+    return data
+
+
+def _apply_settings(rnd: Round, s: RoundSettings, segments: list[Segment], regions: list[Region]) -> None:
+    for field in RoundSettings.__dataclass_fields__:
+        if field in ("segment_ids", "region_ids"):
+            continue
+        value = getattr(s, field)
+        if field == "line_service":
+            value = LineService(value)
+        elif field == "name":
+            value = value.strip()
+        setattr(rnd, field, value)
+    rnd.segments = sorted(segments, key=lambda x: x.id)
+    rnd.regions = sorted(regions, key=lambda x: x.id)
+
+
+def create_round(settings: RoundSettings, actor: User) -> Round:
+    _require_coordinator(actor)
+    segments, regions = _validate_settings(settings, round_id=None)
+    rnd = Round(phase=P.DRAFT)
+    _apply_settings(rnd, settings, segments, regions)
+    db.session.add(rnd)
+    db.session.flush()
+    audit.record(
+        actor, "round.create", rnd, summary=f"Created round “{rnd.name}”.", after=_snapshot(rnd), round_id=rnd.id
+    )
+    db.session.commit()
+    return rnd
+
+
+def update_round(round_id: int, settings: RoundSettings, actor: User) -> Round:
+    """Change a round's settings; only in draft, because rules are frozen once demand opens."""
+    _require_coordinator(actor)
+    rnd = _get(round_id, for_update=True)
+    if rnd.phase is not P.DRAFT:
+        raise Conflict(
+            f"The rules of a round are frozen once demand opens (this one is “{rnd.phase.label}”): "
+            "create a new round to change them."
+        )
+    segments, regions = _validate_settings(settings, round_id=round_id)
+    before = _snapshot(rnd)
+    _apply_settings(rnd, settings, segments, regions)
+    after = _snapshot(rnd)
+    changed = {k for k in after if after[k] != before[k]}
+    if changed:
+        audit.record(
+            actor,
+            "round.update",
+            rnd,
+            summary="Changed " + ", ".join(sorted(changed)) + ".",
+            before={k: before[k] for k in changed},
+            after={k: after[k] for k in changed},
+            round_id=rnd.id,
+        )
+    db.session.commit()
+    return rnd
+
+
+def settings_of(rnd: Round) -> RoundSettings:
+    """The round's current settings, e.g. to prefill the edit form."""
+    return RoundSettings(
+        **{
+            f: getattr(rnd, f)
+            for f in RoundSettings.__dataclass_fields__
+            if f not in ("segment_ids", "region_ids", "line_service")
+        },
+        segment_ids=[s.id for s in rnd.segments],
+        region_ids=[r.id for r in rnd.regions],
+        line_service=rnd.line_service.value,
+    )
+
+
+def visible_rounds(actor: User) -> list[Round]:
+    """Rounds a user may see listed: a coordinator sees all, others every round past draft."""
+    advance_due_rounds()
+    query = sa.select(Round).order_by(Round.created_at.desc(), Round.id.desc())
+    if not actor.is_coordinator:
+        query = query.where(Round.phase != P.DRAFT)
+    return list(db.session.execute(query).scalars())
