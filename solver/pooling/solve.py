@@ -1,0 +1,121 @@
+"""`pool`: parse, pre-process, greedy start, exact phases per component, assemble."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from solver.pooling.assemble import assemble
+from solver.pooling.components import prepare
+from solver.pooling.exact import Budget, solve_component
+from solver.pooling.greedy import greedy
+from solver.pooling.parse import parse
+from solver.pooling.types import PoolingResult, Stats
+from solver.progress import Progress, ProgressCallback
+
+
+class _Tracker:
+    """Totals over components for progress reports: best known objective and vehicle bound."""
+
+    def __init__(self, callback: ProgressCallback | None, start: float):
+        self.callback, self.start = callback, start
+        self.obj: list[tuple[int, int, int]] = []
+        self.bound: list[int] = []
+
+    def set(self, i: int, obj: tuple[int, int, int], bound: int) -> None:
+        self.obj[i] = obj
+        self.bound[i] = bound
+
+    def emit(self, phase: str) -> None:
+        if self.callback is None:
+            return
+        self.callback(
+            Progress(
+                phase=phase,
+                elapsed=time.monotonic() - self.start,
+                quantity=sum(o[0] for o in self.obj),
+                quantity_bound=sum(self.bound),
+                lots=sum(o[1] for o in self.obj),
+            )
+        )
+
+
+def pool(
+    doc: Mapping[str, Any],
+    *,
+    time_limit: float = 60.0,
+    work_limit: float | None = None,
+    workers: int = 1,
+    progress: ProgressCallback | None = None,
+) -> dict[str, Any]:
+    """Pool demand lines into tender lots (contract section 1); the result document.
+
+    Raises solver.errors.InvalidInput with every problem of an invalid document.
+    `time_limit` bounds the whole call in wall-clock seconds (parsing included); the greedy
+    start always completes, so a result comes back even past a tiny limit. `work_limit` is
+    CP-SAT deterministic time for all components together: a run stopped by it is
+    reproducible on any machine, one stopped by `time_limit` may not be. `progress` is
+    called after the greedy start, on each better solution and at each phase end; an
+    exception it raises (solver.errors.Cancelled, to cancel) stops the solve and propagates.
+    """
+    start = time.monotonic()
+    inp = parse(doc)
+    rules = inp.rules
+    lo, hi = rules.min_lot, rules.max_lot
+    prep = prepare(inp)
+    comps = prep.components
+    tracker = _Tracker(progress, start)
+
+    solutions = [greedy(c, lo, hi) for c in comps]
+    tracker.obj = [a.objective(c) for c, a in zip(comps, solutions, strict=True)]
+    tracker.bound = [c.quantity for c in comps]
+    tracker.emit("greedy")
+
+    reserve = min(0.1 * time_limit, 0.2 + 2e-5 * len(inp.lines))
+    deadline = start + time_limit - reserve
+    work_left = work_limit
+    lots_bound = [0] * len(comps)
+    spread_bound = [0] * len(comps)
+    proven = [False] * len(comps)
+    weights = [c.size() for c in comps]
+    rest = sum(weights)
+    for i, comp in enumerate(comps):
+        share = weights[i] / rest if rest else 1.0
+        rest -= weights[i]
+        budget = Budget(
+            seconds=max(0.0, (deadline - time.monotonic()) * share),
+            work=None if work_left is None else max(0.0, work_left * share),
+        )
+
+        def report(phase: str, obj: tuple[int, int, int], bound: int, i: int = i) -> None:
+            cur = tracker.obj[i]
+            if (-obj[0], obj[1], obj[2]) < (-cur[0], cur[1], cur[2]) or bound < tracker.bound[i]:
+                tracker.set(i, obj if (-obj[0], obj[1], obj[2]) < (-cur[0], cur[1], cur[2]) else cur, bound)
+            tracker.emit(phase)
+
+        out = solve_component(comp, lo, hi, solutions[i], budget, workers, report)
+        if work_left is not None:
+            work_left -= out.work_used
+        solutions[i] = out.assignment
+        tracker.set(i, out.objective, out.bound)
+        lots_bound[i], spread_bound[i], proven[i] = out.lots_bound, out.spread_bound, out.proven
+
+    lots, unpooled = assemble(prep, solutions, rules)
+    total = sum(line.quantity for line in inp.lines)
+    pooled = sum(lot.quantity for lot in lots)
+    status = "OPTIMAL" if all(proven) else "FEASIBLE"
+    stats = Stats(
+        total_quantity=total,
+        pooled_quantity=pooled,
+        lots=len(lots),
+        spread=sum(lot.spread for lot in lots),
+        bound=sum(tracker.bound),
+        lots_bound=sum(lots_bound),
+        spread_bound=sum(spread_bound),
+        components=len(comps),
+        components_proven=sum(proven),
+        solve_seconds=time.monotonic() - start,
+    )
+    tracker.emit("done")
+    return PoolingResult(status, lots, unpooled, stats).to_dict()
