@@ -10,20 +10,23 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
-from huey import Huey, RedisHuey, SqliteHuey, crontab
+from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
 
 from marketplace.config import Config
 
 
 def _make_huey() -> Huey:
+    if os.environ.get("MARKETPLACE_ENV") == "test":
+        return MemoryHuey("marketplace", immediate=True)  # tasks run at once, in-process
     redis_url = os.environ.get("REDIS_URL")
-    immediate = os.environ.get("MARKETPLACE_ENV") == "test"
     if redis_url:
-        return RedisHuey("marketplace", url=redis_url, immediate=immediate)
-    return SqliteHuey("marketplace", filename=Config.HUEY_SQLITE_PATH, immediate=immediate)
+        return RedisHuey("marketplace", url=redis_url)
+    Path(Config.HUEY_SQLITE_PATH).parent.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey("marketplace", filename=Config.HUEY_SQLITE_PATH)
 
 
 huey = _make_huey()

@@ -21,6 +21,11 @@ class Segment(db.Model):
     capacity_unit: Mapped[str] = mapped_column(sa.String(64), default="")
     duty_cycle: Mapped[str] = mapped_column(sa.String(500), default="")
 
+    @property
+    def short_name(self) -> str:
+        """ "Transit bus (9-12 m; 18 m articulated)" -> "Transit bus", for lists and tables."""
+        return self.name.split(" (")[0]
+
     def __repr__(self) -> str:
         return f"<Segment {self.id}>"
 

@@ -1,0 +1,59 @@
+# The two commands of the README: `make run` (app with demo data) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export FLASK_APP := wsgi
+
+.PHONY: install install-test run worker db-upgrade seed test lint format bench clean
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -m venv $(VENV) || { echo "python3 -m venv failed: on Debian run 'apt-get install python3-venv'"; exit 1; }
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+db-upgrade: install
+	$(BIN)/flask db upgrade
+
+seed: db-upgrade
+	$(BIN)/flask seed-demo
+
+# Serves the app with demo data on the embedded defaults (SQLite, SqliteHuey, payments off),
+# with a job worker beside it; Ctrl-C stops both.
+run: seed
+	@mkdir -p instance
+	@$(BIN)/huey_consumer marketplace.jobs.huey --workers 1 --logfile instance/huey.log >/dev/null 2>&1 & \
+	  worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  echo "Marketplace on http://$(HOST):$(PORT)/ (job worker pid $$worker; demo logins in README.md)"; \
+	  $(BIN)/flask run --host $(HOST) --port $(PORT)
+
+worker: install
+	$(BIN)/huey_consumer marketplace.jobs.huey --workers 2
+
+test: install-test
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-test
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# Benchmarks write their figures to bench/results/*.md.
+bench: install-test
+	$(BIN)/python -m bench.pooling
+	$(BIN)/python -m bench.award
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache test-artifacts

@@ -1,0 +1,102 @@
+"""Test factories: organizations, users, rounds and demand lines, built through the services where they exist."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from marketplace.extensions import db
+from marketplace.models import DemandLine, DemandStatus, Organization, OrganizationKind, Round, RoundPhase, User
+from marketplace.services import clock, rounds
+
+PASSWORD = "correct horse battery"
+_seq = itertools.count(1)
+
+
+def make_org(kind: OrganizationKind | str, name: str | None = None, country: str = "US") -> Organization:
+    kind = OrganizationKind(kind)
+    org = Organization(name=name or f"{kind.label} {next(_seq)}", kind=kind, country=country)
+    db.session.add(org)
+    db.session.commit()
+    return org
+
+
+def make_user(org: Organization, email: str | None = None, password: str = PASSWORD) -> User:
+    user = User(email=email or f"user{next(_seq)}@{org.kind.value}.example", name="Test User", organization=org)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def make_round(coordinator: User, phase: RoundPhase = RoundPhase.DRAFT, **overrides: Any) -> Round:
+    """A round created by the service and walked through the phase table to `phase`."""
+    now = clock.now()
+    settings = rounds.RoundSettings(
+        name=overrides.pop("name", f"Round {next(_seq)}"),
+        segment_ids=overrides.pop("segment_ids", ["md_box_truck", "transit_bus"]),
+        region_ids=overrides.pop("region_ids", ["US"]),
+        demand_deadline=overrides.pop("demand_deadline", now + timedelta(days=10)),
+        bid_deadline=overrides.pop("bid_deadline", now + timedelta(days=20)),
+        confirmation_deadline=overrides.pop("confirmation_deadline", now + timedelta(days=40)),
+        **overrides,
+    )
+    rnd = rounds.create_round(settings, coordinator)
+    path = [p for p in RoundPhase if p is not RoundPhase.CANCELLED]
+    if phase is RoundPhase.CANCELLED:
+        rounds.transition(rnd.id, RoundPhase.CANCELLED, coordinator)
+        return rnd
+    for step in path[1 : path.index(phase) + 1]:
+        rounds.transition(rnd.id, step, coordinator)
+    return rnd
+
+
+def make_line(rnd: Round, org: Organization, **overrides: Any) -> DemandLine:
+    line = DemandLine(
+        round_id=rnd.id,
+        organization_id=org.id,
+        segment_id=overrides.pop("segment_id", "md_box_truck"),
+        region_id=overrides.pop("region_id", "us-ca-los-angeles"),
+        quantity=overrides.pop("quantity", 5),
+        earliest_quarter=overrides.pop("earliest_quarter", "2027Q1"),
+        latest_quarter=overrides.pop("latest_quarter", "2027Q3"),
+        charging=overrides.pop("charging", ["CCS1"]),
+        max_unit_price=overrides.pop("max_unit_price", Decimal("250000")),
+        status=overrides.pop("status", DemandStatus.COMMITTED),
+        **overrides,
+    )
+    db.session.add(line)
+    db.session.commit()
+    return line
+
+
+@dataclass
+class World:
+    """Two organizations of each kind, one user each: 'own' and 'other' for access tests."""
+
+    coordinator: User
+    coordinator2: User
+    fleet: User
+    other_fleet: User
+    oem: User
+    other_oem: User
+
+    @classmethod
+    def build(cls) -> World:
+        users = {}
+        for key, kind in (
+            ("coordinator", "coordinator"),
+            ("coordinator2", "coordinator"),
+            ("fleet", "fleet"),
+            ("other_fleet", "fleet"),
+            ("oem", "oem"),
+            ("other_oem", "oem"),
+        ):
+            users[key] = make_user(make_org(kind), email=f"{key}@example.org")
+        return cls(**users)
+
+    def user(self, role: str) -> User | None:
+        return {"anonymous": None, "coordinator": self.coordinator, "fleet": self.fleet, "oem": self.oem}[role]

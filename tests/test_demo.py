@@ -1,0 +1,75 @@
+"""The demo coalition: believable, idempotent, and every demo login reaches its dashboard."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from marketplace.extensions import db
+from marketplace.models import DemandLine, Organization, OrganizationKind, Round, RoundPhase, User, VehicleModel
+from marketplace.services.demo import DEMO_PASSWORD, demo_logins
+
+
+def counts() -> dict[str, int]:
+    def n(query) -> int:
+        return db.session.execute(query).scalar_one()
+
+    return {
+        "fleets": n(sa.select(sa.func.count()).where(Organization.kind == OrganizationKind.FLEET)),
+        "oems": n(sa.select(sa.func.count()).where(Organization.kind == OrganizationKind.OEM)),
+        "users": n(sa.select(sa.func.count(User.id))),
+        "models": n(sa.select(sa.func.count(VehicleModel.id))),
+        "rounds": n(sa.select(sa.func.count(Round.id))),
+        "lines": n(sa.select(sa.func.count(DemandLine.id))),
+    }
+
+
+def test_seed_demo_builds_a_believable_coalition_and_is_idempotent(app, client):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    first = counts()
+    assert first["fleets"] >= 12
+    assert first["oems"] >= 8
+    assert first["models"] == 46
+    # Every catalog model belongs to an OEM organization.
+    owners = db.session.execute(
+        sa.select(Organization.kind).join(VehicleModel, VehicleModel.organization_id == Organization.id)
+    )
+    assert set(owners.scalars()) == {OrganizationKind.OEM}
+    phases = {r.phase for r in db.session.execute(sa.select(Round)).scalars()}
+    assert {RoundPhase.DRAFT, RoundPhase.DEMAND_OPEN, RoundPhase.DEMAND_CLOSED, RoundPhase.CANCELLED} <= phases
+    open_round = db.session.execute(sa.select(Round).where(Round.phase == RoundPhase.DEMAND_OPEN)).scalar_one()
+    lines = db.session.execute(sa.select(DemandLine).where(DemandLine.round_id == open_round.id)).scalars().all()
+    assert 200 <= len(lines) <= 600
+    assert len({line.segment_id for line in lines}) >= 5
+    assert len({line.region_id for line in lines}) >= 8
+    assert len({line.organization_id for line in lines}) >= 8
+    scope = {s.id for s in open_round.segments}
+    assert {line.segment_id for line in lines} <= scope
+
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    assert counts() == first
+
+    # Every demo login reaches its own dashboard.
+    for kind, _org, email in demo_logins():
+        client.post("/logout")
+        response = client.post("/login", data={"email": email, "password": DEMO_PASSWORD}, follow_redirects=True)
+        assert response.status_code == 200, email
+        assert response.request.path == {"fleet": "/fleet/", "oem": "/oem/", "coordinator": "/coordinator/"}[kind]
+
+
+def test_reference_data_reloads_without_losing_anything(app):
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["load-reference-data"]).exit_code == 0
+    model = db.session.execute(sa.select(VehicleModel).where(VehicleModel.code == "freightliner_em2")).scalar_one()
+    model.yearly_capacity = 777
+    db.session.commit()
+    result = runner.invoke(args=["load-reference-data"])
+    assert result.exit_code == 0
+    assert "46 models" in result.output
+    db.session.expire_all()
+    model = db.session.execute(sa.select(VehicleModel).where(VehicleModel.code == "freightliner_em2")).scalar_one()
+    assert model.yearly_capacity == 777  # an OEM's own figure survives a reload
+    assert model.charging == ["CCS1"]
+    assert model.list_price == 260000
