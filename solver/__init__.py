@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from solver.errors import InvalidInput, Problem
+from solver.errors import Cancelled, InvalidInput, Problem
 from solver.progress import Progress, ProgressCallback
 
 __all__ = [
+    "Cancelled",
     "InvalidInput",
     "Problem",
     "Progress",

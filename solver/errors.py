@@ -25,3 +25,7 @@ class InvalidInput(ValueError):
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
+
+
+class Cancelled(Exception):
+    """Raise it from a progress callback to stop a solve: the solve stops and re-raises it."""

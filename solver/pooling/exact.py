@@ -110,6 +110,12 @@ class _Model:
         self.N = cp_model.LinearExpr.sum(n_vars)
         self.S = cp_model.LinearExpr.weighted_sum(p_vars, s_coef)
 
+    def at_least(self, expr: Any, value: int) -> None:
+        self.model.add(expr >= value)
+
+    def at_most(self, expr: Any, value: int) -> None:
+        self.model.add(expr <= value)
+
     def hint(self, a: Assignment) -> None:
         m = self.model
         m.clear_hints()
@@ -144,6 +150,73 @@ class _Model:
                 a.n[si] = a.n.get(si, 0) + int(val)
         if self.explicit:
             a.bins = {si: [b for b in bl if b] for si, bl in bins.items()}
+        return a
+
+
+class _MipModel:
+    """The aggregate model for HiGHS through OR-Tools MathOpt (same rows as _Model, aggregate only)."""
+
+    explicit = False
+
+    def __init__(self, comp: Component, lo: int, hi: int, start: Assignment):
+        from ortools.math_opt.python import mathopt
+
+        self.mathopt = mathopt
+        self.comp = comp
+        m = self.model = mathopt.Model()
+        classes = comp.classes
+        p_terms: list[Any] = []
+        s_terms: list[Any] = []
+        by_class: list[list[Any]] = [[] for _ in classes]
+        self.x: dict[tuple[int, int, int], Any] = {}
+        self.u: dict[tuple[int, int], Any] = {}
+        for si, slot in enumerate(comp.slots):
+            ub = max(-(-slot.total // hi), start.n.get(si, 0))
+            u = m.add_integer_variable(lb=0, ub=ub)
+            self.u[(si, 0)] = u
+            terms = []
+            for ci, lev in slot.members:
+                cl = classes[ci]
+                v = m.add_integer_variable(lb=0, ub=cl.cap)
+                self.x[(ci, si, 0)] = v
+                by_class[ci].append(v)
+                terms.append(cl.unit * v)
+                p_terms.append(cl.unit * v)
+                if lev:
+                    s_terms.append(cl.unit * lev * v)
+                m.add_linear_constraint(v - min(cl.cap, hi // cl.unit) * u <= 0)
+            t = mathopt.fast_sum(terms)
+            m.add_linear_constraint(t - lo * u >= 0)
+            m.add_linear_constraint(t - hi * u <= 0)
+        for ci, vs in enumerate(by_class):
+            if len(vs) > 1:
+                m.add_linear_constraint(mathopt.fast_sum(vs) <= classes[ci].cap)
+        self.P = mathopt.fast_sum(p_terms)
+        self.N = mathopt.fast_sum(list(self.u.values()))
+        self.S = mathopt.fast_sum(s_terms)
+        self.hint_values: dict[Any, float] = {}
+
+    def at_least(self, expr: Any, value: int) -> None:
+        self.model.add_linear_constraint(expr >= value)
+
+    def at_most(self, expr: Any, value: int) -> None:
+        self.model.add_linear_constraint(expr <= value)
+
+    def hint(self, a: Assignment) -> None:
+        values = {u: float(a.n.get(si, 0)) for (si, _), u in self.u.items()}
+        values.update({v: float(a.x.get((ci, si), 0)) for (ci, si, _), v in self.x.items()})
+        self.hint_values = values
+
+    def decode(self, value: Callable[[Any], float]) -> Assignment:
+        a = Assignment()
+        for (ci, si, _), v in self.x.items():
+            val = round(value(v))
+            if val:
+                a.x[(ci, si)] = val
+        for (si, _), u in self.u.items():
+            val = round(value(u))
+            if val:
+                a.n[si] = val
         return a
 
 
@@ -191,13 +264,30 @@ def solve_component(
     if all(proven):
         return Outcome(best, best_obj, True, bound, best_obj[1], 0, 0.0)
 
-    mdl = _Model(comp, lo, hi, explicit, start)
-    cp_model = mdl.cp_model
+    # HiGHS (through MathOpt) proves these set-cover-like phases far faster than CP-SAT; CP-SAT
+    # runs when a deterministic work limit is asked for (max_deterministic_time) and for the
+    # explicit model.
+    engine = "cp-sat" if explicit or budget.work is not None else "highs"
+    mdl: Any = _Model(comp, lo, hi, explicit, start) if engine == "cp-sat" else _MipModel(comp, lo, hi, start)
+    cp_model = getattr(mdl, "cp_model", None)
     work_used = 0.0
     packed_fail = False
 
+    def adopt(a: Assignment) -> bool:
+        """Keep a better solution if it packs; False if it is better but does not pack."""
+        nonlocal best, best_obj, packed_fail
+        obj = a.objective(comp)
+        if not _better(obj, best_obj):
+            return True
+        if mdl.explicit or pack_all(comp, a, lo, hi):
+            best, best_obj = a, obj
+            return True
+        packed_fail = True  # the aggregate solution does not pack: the explicit model must decide
+        return False
+
     def run(phase: str, objective: Any, maximize: bool, share: float) -> tuple[bool, float | None]:
-        nonlocal best, best_obj, work_left, work_used, packed_fail
+        """One phase: (proven optimal, bound on the objective or None)."""
+        nonlocal work_left, work_used
         seconds = max(0.0, (deadline - time.monotonic()) * share)
         if seconds < 0.005 or (work_left is not None and work_left <= 1e-6):
             return False, None
@@ -206,6 +296,8 @@ def solve_component(
         else:
             mdl.model.minimize(objective)
         mdl.hint(best)
+        if engine == "highs":
+            return run_highs(seconds)
         solver = cp_model.CpSolver()
         prm = solver.parameters
         prm.num_workers = max(1, workers)
@@ -227,19 +319,40 @@ def solve_component(
             raise cb.error
         found = True
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            a = mdl.decode(solver.value)
-            obj = a.objective(comp)
-            if _better(obj, best_obj):
-                if explicit or pack_all(comp, a, lo, hi):
-                    best, best_obj = a, obj
-                else:
-                    found = False  # the aggregate solution does not pack: the explicit model must decide
-                    packed_fail = True
+            found = adopt(mdl.decode(solver.value))
         if status == cp_model.OPTIMAL:
             return found, solver.objective_value
-        if status == cp_model.INFEASIBLE:  # cannot happen: the hint's solution is feasible
-            return False, None
-        return False, solver.best_objective_bound
+        if status == cp_model.FEASIBLE:
+            return False, solver.best_objective_bound
+        return False, None
+
+    def run_highs(seconds: float) -> tuple[bool, float | None]:
+        import datetime
+        import math
+
+        from ortools.math_opt.solvers import highs_pb2
+
+        mathopt = mdl.mathopt
+        opts = highs_pb2.HighsOptionsProto()
+        opts.bool_options["output_flag"] = False
+        params = mathopt.SolveParameters(
+            time_limit=datetime.timedelta(seconds=seconds),
+            relative_gap_tolerance=0.0,
+            absolute_gap_tolerance=0.5,  # objectives are integers: a gap below 1 proves the optimum
+            random_seed=SEED,
+            highs=opts,
+        )
+        hints = mathopt.ModelSolveParameters(solution_hints=[mathopt.SolutionHint(variable_values=mdl.hint_values)])
+        result = mathopt.solve(mdl.model, mathopt.SolverType.HIGHS, params=params, model_params=hints)
+        found = True
+        if result.has_primal_feasible_solution():
+            values = result.variable_values()
+            found = adopt(mdl.decode(values.__getitem__))
+        reason = result.termination.reason
+        if reason == mathopt.TerminationReason.OPTIMAL:
+            return found, result.objective_value()
+        b = result.termination.objective_bounds.dual_bound
+        return False, b if math.isfinite(b) else None
 
     # (1) most vehicles
     if not proven[0]:
@@ -248,7 +361,7 @@ def solve_component(
         if b is not None:
             bound = min(bound, int(b + 1e-6))
     report("max-vehicles", best_obj, bound)
-    mdl.model.add(best_obj[0] <= mdl.P)
+    mdl.at_least(mdl.P, best_obj[0])
     # (2) fewest lots
     lots_bound = max(lots_bound, -(-best_obj[0] // hi)) if proven[0] else lots_bound
     if best_obj[1] == lots_bound and proven[0]:
@@ -261,7 +374,7 @@ def solve_component(
         if proven[1]:
             lots_bound = best_obj[1]
     report("min-lots", best_obj, bound)
-    mdl.model.add(best_obj[1] >= mdl.N)
+    mdl.at_most(mdl.N, best_obj[1])
     # (3) least spread
     if best_obj[2] == 0:
         proven[2] = True
