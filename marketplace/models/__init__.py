@@ -1,23 +1,50 @@
 """SQLAlchemy 2 typed models, one module per concept."""
 
 from marketplace.models.audit import AuditEntry
+from marketplace.models.award import Allocation, AwardScenario, ConfirmationStatus, UnservedLine
+from marketplace.models.bidding import (
+    Bid,
+    BidRevision,
+    BidTier,
+    PackageBid,
+    PackageItem,
+    PackageRevision,
+    RoundCapacity,
+)
 from marketplace.models.catalog import VehicleModel
 from marketplace.models.demand import DemandLine, DemandStatus
 from marketplace.models.organization import Organization, OrganizationKind, User
+from marketplace.models.pooling import Lot, LotMember, PoolingRun, RunStatus, UnpooledLine
 from marketplace.models.reference import Region, Segment
 from marketplace.models.round import LineService, Round, RoundPhase
 
 __all__ = [
+    "Allocation",
     "AuditEntry",
+    "AwardScenario",
+    "Bid",
+    "BidRevision",
+    "BidTier",
+    "ConfirmationStatus",
     "DemandLine",
     "DemandStatus",
     "LineService",
+    "Lot",
+    "LotMember",
     "Organization",
     "OrganizationKind",
+    "PackageBid",
+    "PackageItem",
+    "PackageRevision",
+    "PoolingRun",
     "Region",
     "Round",
+    "RoundCapacity",
     "RoundPhase",
+    "RunStatus",
     "Segment",
+    "UnpooledLine",
+    "UnservedLine",
     "User",
     "VehicleModel",
 ]

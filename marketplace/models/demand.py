@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -57,3 +58,30 @@ class DemandLine(db.Model):
 
     def __repr__(self) -> str:
         return f"<DemandLine {self.id} {self.quantity}x{self.segment_id}@{self.region_id}>"
+
+
+class DemandUpload(db.Model):
+    """A checked spreadsheet waiting for "Save all": the parsed rows stay on the server, never in the browser.
+
+    The preview page and the save refer to it by an unguessable token; saving re-checks the rows
+    and marks it saved, so a second click cannot save the lines twice.
+    """
+
+    __tablename__ = "demand_upload"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("round.id"), index=True)
+    organization_id: Mapped[int] = mapped_column(sa.ForeignKey("organization.id"), index=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
+    filename: Mapped[str] = mapped_column(sa.String(255), default="")
+    row_count: Mapped[int] = mapped_column(default=0)
+    # [{"row": 2, "values": {"segment": "md_box_truck", ...}}, ...] as read from the file (strings).
+    rows: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    saved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    round: Mapped[Round] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<DemandUpload {self.id} {self.row_count} rows>"

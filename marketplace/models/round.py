@@ -88,6 +88,14 @@ class Round(db.Model):
     decline_forfeit_percent: Mapped[Decimal] = mapped_column(sa.Numeric(5, 2), default=Decimal("100.00"))
     withdrawal_forfeit_percent: Mapped[Decimal] = mapped_column(sa.Numeric(5, 2), default=Decimal("0.00"))
 
+    # The pooling run whose lots are the tender, and the scenario that is the award, once published.
+    published_pooling_run_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("pooling_run.id", use_alter=True, name="fk_round_published_pooling_run_id_pooling_run")
+    )
+    published_scenario_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("award_scenario.id", use_alter=True, name="fk_round_published_scenario_id_award_scenario")
+    )
+
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     phase_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 

@@ -1,0 +1,87 @@
+"""Award scenarios (one award computed under one set of rules) and the allocations they make."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.extensions import db
+from marketplace.models.catalog import VehicleModel
+from marketplace.models.demand import DemandLine
+from marketplace.models.organization import Organization
+from marketplace.models.pooling import Lot, SolverRunMixin
+from marketplace.models.round import LineService
+from marketplace.models.types import UTCDateTime, enum_column
+
+
+class AwardScenario(SolverRunMixin, db.Model):
+    __tablename__ = "award_scenario"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("round.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    # The rules of this scenario: the round's by default, or a variation to compare.
+    max_winners_per_lot: Mapped[int]
+    max_share_per_supplier: Mapped[Decimal] = mapped_column(sa.Numeric(4, 3))
+    line_service: Mapped[LineService] = enum_column(LineService)
+    excluded_supplier_ids: Mapped[list[int]] = mapped_column(sa.JSON, default=list)
+    awarded_quantity: Mapped[int] = mapped_column(default=0)
+    total_price: Mapped[Decimal] = mapped_column(sa.Numeric(16, 2), default=Decimal("0"))
+    bound_quantity: Mapped[int] = mapped_column(default=0)
+    bound_price: Mapped[Decimal] = mapped_column(sa.Numeric(16, 2), default=Decimal("0"))
+
+    allocations: Mapped[list[Allocation]] = relationship(back_populates="scenario", order_by="Allocation.id")
+    unserved: Mapped[list[UnservedLine]] = relationship(order_by="UnservedLine.id")
+
+    def __repr__(self) -> str:
+        return f"<AwardScenario {self.id} {self.name!r} {self.status.value}>"
+
+
+class ConfirmationStatus(enum.Enum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    DECLINED = "declined"
+
+
+class Allocation(db.Model):
+    """Vehicles of one source (a bid or a package item) allocated to one demand line, at one unit price."""
+
+    __tablename__ = "allocation"
+    __table_args__ = (sa.CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scenario_id: Mapped[int] = mapped_column(sa.ForeignKey("award_scenario.id"), index=True)
+    lot_id: Mapped[int] = mapped_column(sa.ForeignKey("lot.id"), index=True)
+    demand_line_id: Mapped[int] = mapped_column(sa.ForeignKey("demand_line.id"), index=True)
+    organization_id: Mapped[int] = mapped_column(sa.ForeignKey("organization.id"), index=True)  # the supplier
+    bid_id: Mapped[int | None] = mapped_column(sa.ForeignKey("bid.id"))
+    package_bid_id: Mapped[int | None] = mapped_column(sa.ForeignKey("package_bid.id"))
+    vehicle_model_id: Mapped[int] = mapped_column(sa.ForeignKey("vehicle_model.id"))
+    quantity: Mapped[int]
+    unit_price: Mapped[Decimal] = mapped_column(sa.Numeric(14, 2))
+    confirmation: Mapped[ConfirmationStatus] = enum_column(ConfirmationStatus, default=ConfirmationStatus.PENDING)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+
+    scenario: Mapped[AwardScenario] = relationship(back_populates="allocations")
+    lot: Mapped[Lot] = relationship()
+    demand_line: Mapped[DemandLine] = relationship()
+    supplier: Mapped[Organization] = relationship()
+    vehicle_model: Mapped[VehicleModel] = relationship()
+
+
+class UnservedLine(db.Model):
+    __tablename__ = "unserved_line"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scenario_id: Mapped[int] = mapped_column(sa.ForeignKey("award_scenario.id"), index=True)
+    demand_line_id: Mapped[int] = mapped_column(sa.ForeignKey("demand_line.id"), index=True)
+    quantity: Mapped[int]
+    reason: Mapped[str] = mapped_column(sa.String(300))
+
+    demand_line: Mapped[DemandLine] = relationship()
