@@ -112,14 +112,14 @@ def prepare(inp: PoolingInput) -> Prepared:
     fits = [k.splittable or k.unit <= rules.max_lot for k in classes]
     kept: dict[tuple, list[tuple[int, int]]] = {}
     for key, members in raw.items():
-        total = sum(classes[ci].quantity for ci, _ in members)
-        lines = sum(len(classes[ci].lines) for ci, _ in members)
-        for ci, _ in members:
+        useful = [(ci, lev) for ci, lev in members if fits[ci]]
+        total = sum(classes[ci].quantity for ci, _ in useful)
+        lines = sum(len(classes[ci].lines) for ci, _ in useful)
+        for ci, _ in useful:
             k = classes[ci]
             k.best_total = max(k.best_total, total)
             k.has_partner = k.has_partner or lines > 1
-        useful = [(ci, lev) for ci, lev in members if fits[ci]]
-        if sum(classes[ci].quantity for ci, _ in useful) >= rules.min_lot:
+        if total >= rules.min_lot:
             kept[key] = useful
     del raw
 

@@ -139,7 +139,9 @@ def semantic_problems(doc: Any) -> list[Problem]:
             k = cycle.index(first)
             ordered = cycle[k:] + cycle[:k]
             text = " > ".join([*ordered, first])
-            problems.append(Problem(f"regions[{index[first]}].parent", f"region tree has a cycle: {text}"))
+            problems.append(
+                Problem(f"regions[{index[first]}].parent", f"region tree has a cycle (parent chain {text})")
+            )
         for c in walk:
             state[c] = 2
 
