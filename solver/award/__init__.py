@@ -1,0 +1,230 @@
+"""The award: which supplier's bid or package serves which demand line, at what price.
+
+`award(doc, ...)` follows the solver contract (section 2): most vehicles first, then the
+lowest total price, exact to the cent. Steps:
+
+1. parse and validate the input (solver.award.instance), exact pre-processing (prep);
+2. a greedy constructive award (greedy), always kept as the fallback;
+3. the exact CP-SAT model (cpsat) in lexicographic phases: max vehicles (hinted with the
+   greedy), then min price with vehicles >= the best count, then the tie-break below.
+   Skipped for models too big to solve in memory (the greedy answers alone).
+
+Canonical tie-break. Among awards with the most vehicles and the lowest price, the one
+returned minimizes T = sum over allocations of vehicles x (rank(source) x L + rank(line)),
+where rank(source) is the position of the bid or package id among all source ids sorted
+as strings, rank(line) the position of the line among lines sorted by (lot id, line id),
+and L the number of lines: lower source ids are preferred, then lower lines. It is applied
+when both objectives are proven within the limits (status OPTIMAL); otherwise the award is
+the best one found by the deterministic search. Ties left after T (rare: same T by
+different allocations) are decided by the deterministic single-worker search.
+
+Determinism: the model is built in sorted-id order, with a fixed seed and one worker (or
+CP-SAT's deterministic interleaved search for several); `work_limit` (CP-SAT deterministic
+time, split across phases) makes a limited run reproducible. A run stopped by the
+wall-clock `time_limit` instead may differ between runs.
+
+Bounds. `stats.bound_quantity` is a proven upper bound on vehicles; `stats.bound_price` a
+proven lower bound on the total price of any award with at least `awarded_quantity`
+vehicles (so it bounds the optimum's price whenever the vehicle count is optimal).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from solver.award.bounds import price_bound, vehicle_bound
+from solver.award.greedy import greedy
+from solver.award.instance import Instance, parse
+from solver.award.prep import Prepared, prepare
+from solver.award.solution import Solution, objective, to_output
+from solver.award.validate import validate_award
+from solver.money import from_cents
+from solver.progress import Progress, ProgressCallback
+
+__all__ = ["MAX_MODEL_VARS", "award", "validate_award"]
+
+# Above this many line-allocation variables the exact model is not built: CP-SAT's presolve
+# alone needs more time and memory than a round allows (measured: 25,000 bids), so the
+# greedy award answers with its cheap bounds.
+MAX_MODEL_VARS = 250_000
+# Deterministic work (CP-SAT deterministic seconds) the tie-break phase may spend at most.
+TIE_BREAK_WORK = 2.0
+
+
+class _Best:
+    def __init__(self, inst: Instance, sol: Solution, t0: float, progress: ProgressCallback | None):
+        self.inst = inst
+        self.sol = sol
+        self.vehicles, self.cents = objective(inst, sol)
+        self.t0 = t0
+        self.progress = progress
+        self.vbound = 0
+        self.pbound = 0
+
+    def offer(self, sol: Solution, phase: str) -> None:
+        v, c = objective(self.inst, sol)
+        if (v, -c) > (self.vehicles, -self.cents):
+            self.sol, self.vehicles, self.cents = sol, v, c
+            self.report(phase)
+
+    def report(self, phase: str) -> None:
+        if self.progress is not None:
+            self.progress(
+                Progress(
+                    phase=phase,
+                    elapsed=time.monotonic() - self.t0,
+                    quantity=self.vehicles,
+                    quantity_bound=self.vbound,
+                    price=from_cents(self.cents),
+                    price_bound=from_cents(self.pbound),
+                )
+            )
+
+
+def award(
+    doc: Mapping[str, Any],
+    *,
+    time_limit: float = 60.0,
+    work_limit: float | None = None,
+    workers: int = 1,
+    progress: ProgressCallback | None = None,
+    exact: bool = True,
+) -> dict[str, Any]:
+    """Award lots to bids and packages (contract section 2). Raises InvalidInput on a bad document.
+
+    `exact=False` returns the greedy award with its cheap bounds (for benchmarks and tests).
+    A progress callback that raises (e.g. solver.errors.Cancelled) stops the solve; the
+    exception propagates to the caller.
+    """
+    t0 = time.monotonic()
+    deadline = t0 + max(0.0, float(time_limit))
+    inst = parse(doc)
+    prep = prepare(inst)
+    best = _Best(inst, greedy(inst, prep), t0, progress)
+    best.vbound = max(best.vehicles, vehicle_bound(inst, prep))
+    best.pbound = min(best.cents, price_bound(inst, prep, best.vehicles))
+    best.report("greedy")
+    v_proven = best.vehicles >= best.vbound
+    p_proven = v_proven and best.cents <= best.pbound
+    search = "greedy"
+
+    from solver.award.cpsat import model_size
+
+    if exact and not p_proven and model_size(inst, prep) <= MAX_MODEL_VARS:
+        search = "cp-sat"
+        v_proven, p_proven = _exact(inst, prep, best, deadline, time_limit, work_limit, workers)
+
+    status = "OPTIMAL" if v_proven and p_proven else "FEASIBLE"
+    if status == "OPTIMAL":
+        best.vbound, best.pbound = best.vehicles, best.cents
+    best.report("done")
+    return to_output(
+        inst,
+        prep,
+        best.sol,
+        status=status,
+        bound_quantity=best.vbound,
+        bound_cents=best.pbound,
+        seconds=time.monotonic() - t0,
+        search=search,
+    )
+
+
+def _exact(
+    inst: Instance,
+    prep: Prepared,
+    best: _Best,
+    deadline: float,
+    time_limit: float,
+    work_limit: float | None,
+    workers: int,
+) -> tuple[bool, bool]:
+    from solver.award.cpsat import AwardModel
+
+    reserve = min(1.0, 0.05 * time_limit)
+    model = AwardModel(inst, prep)
+    work_left = work_limit
+
+    def remaining() -> float:
+        return deadline - time.monotonic() - reserve
+
+    # Phase 1: most vehicles.
+    v_proven = best.vehicles >= best.vbound
+    if not v_proven and remaining() > 0.05:
+        model.hint(best.sol)
+
+        def on_vehicles(sol: Solution, v: int, b: int) -> None:
+            best.vbound = min(best.vbound, max(b, best.vehicles))
+            best.offer(sol, "max-vehicles")
+
+        def on_vbound(b: int) -> None:
+            if b < best.vbound:
+                best.vbound = max(b, best.vehicles)
+                best.report("max-vehicles")
+
+        r = model.solve_phase(
+            objective="vehicles",
+            time_limit=remaining() * 0.5,
+            work_limit=None if work_left is None else work_left * 0.5,
+            workers=workers,
+            on_solution=on_vehicles,
+            on_bound=on_vbound,
+        )
+        if work_left is not None:
+            work_left -= r.deterministic_time
+        if r.solution is not None:
+            best.offer(r.solution, "max-vehicles")
+        best.vbound = max(best.vehicles, min(best.vbound, r.bound))
+        v_proven = r.optimal or best.vehicles >= best.vbound
+        best.pbound = min(best.cents, price_bound(inst, prep, best.vehicles))
+        best.report("max-vehicles")
+
+    # Phase 2: lowest price with at least that many vehicles.
+    p_proven = False
+    if remaining() > 0.05 and (work_left is None or work_left > 0):
+        model.model.add(model.vehicles >= best.vehicles)
+        model.hint(best.sol)
+
+        def on_price(sol: Solution, c: int, b: int) -> None:
+            best.pbound = max(best.pbound, min(b, best.cents))
+            best.offer(sol, "min-price")
+
+        def on_pbound(b: int) -> None:
+            if b > best.pbound:
+                best.pbound = min(b, best.cents)
+                best.report("min-price")
+
+        r = model.solve_phase(
+            objective="price",
+            time_limit=remaining(),
+            work_limit=None if work_left is None else work_left * (0.8 if v_proven else 1.0),
+            workers=workers,
+            on_solution=on_price,
+            on_bound=on_pbound,
+        )
+        if work_left is not None:
+            work_left -= r.deterministic_time
+        if r.solution is not None:
+            best.offer(r.solution, "min-price")
+        best.pbound = max(best.pbound, min(r.bound, best.cents))
+        p_proven = r.optimal or best.cents <= best.pbound
+        best.report("min-price")
+
+    # Phase 3: the canonical tie-break among proven optima.
+    if v_proven and p_proven and remaining() > 0.05 and (work_left is None or work_left > 0):
+        model.model.add(model.price <= best.cents)
+        model.hint(best.sol)
+        # A short, bounded polish: it never costs the proven objectives, only picks among optima.
+        r = model.solve_phase(
+            objective="tie",
+            time_limit=min(remaining(), max(0.5, 0.1 * time_limit)),
+            work_limit=min(work_left if work_left is not None else TIE_BREAK_WORK, TIE_BREAK_WORK),
+            workers=workers,
+        )
+        if r.solution is not None:
+            v, c = objective(inst, r.solution)
+            if v == best.vehicles and c == best.cents:
+                best.sol = r.solution
+    return v_proven, p_proven

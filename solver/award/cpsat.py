@@ -1,0 +1,392 @@
+"""The exact award model in CP-SAT, solved in lexicographic phases.
+
+Variables (only for the pairs that pre-processing kept):
+- per reachable tier t of a bid: y[t] (the bid is awarded at tier t) and, per eligible line l,
+  x[t,l]: a boolean (whole line service: line l goes whole to this bid) or an integer in
+  [0, quantity] (split service). The bid's quantity is q[t] = sum over l, with
+  lo[t]*y[t] <= q[t] <= hi[t]*y[t], priced linearly at tier t's unit price: the convex
+  hull form of an all-units discount (one (chosen, quantity) pair per tier, at most one
+  tier per bid);
+- per package: z[p], and per item the same line variables with sum = quantity * z[p];
+- per lot with a winner limit: w[s,lot] >= every y/z of supplier s in the lot,
+  sum_s w[s,lot] <= max winners; the share cap is sum <= cap * w[s,lot].
+Capacity is one linear constraint per supplier. Reserve prices and exclusions are not
+constraints: the pairs they forbid do not exist.
+
+Phases: (1) maximize vehicles, hinted with the greedy award; (2) minimize cents with
+vehicles >= the best count found, hinted with phase 1's award; (3) only when (1) and (2)
+are proven: minimize the canonical tie-break with vehicles and cents fixed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from solver.award.instance import Instance
+from solver.award.prep import Prepared
+from solver.award.solution import Solution
+
+
+@dataclass
+class PhaseResult:
+    solution: Solution | None  # best solution of the phase (None if none found)
+    optimal: bool
+    bound: int  # proven bound of the phase's objective (upper for max, lower for min)
+    deterministic_time: float
+
+
+PATTERNS_PER_SOURCE = 512  # whole service: above this many line subsets, a bid uses the compact form
+
+
+def _patterns(quantities: list[int], lo: int, hi: int, limit: int) -> list[tuple[int, ...]] | None:
+    """Index subsets whose quantity sum lies in [lo, hi] (None if more than `limit`)."""
+    out: list[tuple[int, ...]] = []
+    n = len(quantities)
+    suffix = [0] * (n + 1)
+    for i in range(n - 1, -1, -1):
+        suffix[i] = suffix[i + 1] + quantities[i]
+
+    def rec(i: int, total: int, chosen: list[int]) -> bool:
+        if total > hi or total + suffix[i] < lo:
+            return True
+        if i == n:
+            if total >= lo:
+                out.append(tuple(chosen))
+                if len(out) > limit:
+                    return False
+            return True
+        chosen.append(i)
+        ok = rec(i + 1, total + quantities[i], chosen)
+        chosen.pop()
+        return ok and rec(i + 1, total, chosen)
+
+    return out if rec(0, 0, []) else None
+
+
+class AwardModel:
+    """The CP-SAT model. With whole line service each bid tier (and package item) is, when
+    small enough, given as its feasible line subsets ("patterns": one boolean per subset of
+    eligible lines whose total lies in the tier's band): the Dantzig-Wolfe form of the same
+    model, whose LP relaxation is much tighter; otherwise the compact (y, x) form above."""
+
+    def __init__(self, inst: Instance, prep: Prepared, *, patterns: bool = True):
+        from ortools.sat.python import cp_model
+
+        self.cp_model = cp_model
+        self.inst = inst
+        self.prep = prep
+        m = cp_model.CpModel()
+        self.model = m
+        whole = inst.whole
+        Q = [line.quantity for line in inst.lines]
+        n_lines = len(inst.lines)
+
+        line_terms: list[list[object]] = [[] for _ in inst.lines]
+        sup_terms: dict[int, list[tuple[object, int]]] = {}
+        sup_max: dict[int, int] = {}
+        lot_terms: dict[tuple[int, int], list[tuple[object, int]]] = {}
+        lot_max: dict[tuple[int, int], int] = {}
+        lot_sel: dict[tuple[int, int], list[object]] = {}
+        obj_vars: list[object] = []
+        veh_coef: list[int] = []
+        price_coef: list[int] = []
+        tie_coef: list[int] = []
+        # columns for hints and extraction: (kind, var, data)
+        #   ("y", var, (bid, tier)), ("x", var, (bid, line)), ("pat", var, (bid, lines)),
+        #   ("z", var, package), ("px", var, (package, item, line)), ("ppat", var, (package, item, lines))
+        self.cols: list[tuple[str, object, object]] = []
+
+        def term(var: object, veh: int, cents: int, tie: int) -> None:
+            obj_vars.append(var)
+            veh_coef.append(veh)
+            price_coef.append(cents)
+            tie_coef.append(tie)
+
+        bid_sel: dict[int, list[object]] = {}
+        for t in prep.tiers:
+            bid = inst.bids[t.bid]
+            s, lot = bid.supplier, bid.lot
+            rank = inst.source_rank[bid.id]
+            pats = _patterns([Q[li] for li in t.lines], t.lo, t.hi, PATTERNS_PER_SOURCE) if whole and patterns else None
+            if pats is not None:
+                sel = []
+                for pat in pats:
+                    lines = tuple(t.lines[i] for i in pat)
+                    q = sum(Q[li] for li in lines)
+                    u = m.new_bool_var("")
+                    sel.append(u)
+                    for li in lines:
+                        line_terms[li].append(u)
+                    term(u, q, q * t.cents, sum(Q[li] * (rank * n_lines + li) for li in lines))
+                    sup_terms.setdefault(s, []).append((u, q))
+                    lot_terms.setdefault((s, lot), []).append((u, q))
+                    self.cols.append(("pat", u, (t.bid, lines)))
+                bid_sel.setdefault(t.bid, []).extend(sel)
+                lot_sel.setdefault((s, lot), []).extend(sel)
+                continue
+            y = m.new_bool_var("")
+            self.cols.append(("y", y, (t.bid, t.tier)))
+            xs = []
+            units = []
+            for li in t.lines:
+                if whole:
+                    x = m.new_bool_var("")
+                    unit = Q[li]
+                    m.add_implication(x, y)
+                else:
+                    x = m.new_int_var(0, min(Q[li], t.hi), "")
+                    unit = 1
+                    m.add(x <= min(Q[li], t.hi) * y)
+                xs.append(x)
+                units.append(unit)
+                line_terms[li].append(x)
+                term(x, unit, unit * t.cents, unit * (rank * n_lines + li))
+                sup_terms.setdefault(s, []).append((x, unit))
+                lot_terms.setdefault((s, lot), []).append((x, unit))
+                self.cols.append(("x", x, (t.bid, li)))
+            qexpr = cp_model.LinearExpr.weighted_sum(xs, units)
+            m.add(qexpr >= t.lo * y)
+            m.add(qexpr <= t.hi * y)
+            bid_sel.setdefault(t.bid, []).append(y)
+            lot_sel.setdefault((s, lot), []).append(y)
+        for bi, sel in bid_sel.items():
+            if len(sel) > 1:
+                m.add_at_most_one(sel)
+            s, lot = inst.bids[bi].supplier, inst.bids[bi].lot
+            hi = max(t.hi for t in prep.tiers_of_bid[bi])
+            sup_max[s] = sup_max.get(s, 0) + hi
+            lot_max[s, lot] = lot_max.get((s, lot), 0) + hi
+
+        for p in prep.packages:
+            s = p.supplier
+            z = m.new_bool_var("")
+            self.cols.append(("z", z, p.package))
+            rank = inst.source_rank[inst.packages[p.package].id]
+            for it in p.items:
+                pats = (
+                    _patterns([Q[li] for li in it.lines], it.quantity, it.quantity, PATTERNS_PER_SOURCE)
+                    if whole and patterns
+                    else None
+                )
+                if pats is not None:
+                    sel = []
+                    for pat in pats:
+                        lines = tuple(it.lines[i] for i in pat)
+                        u = m.new_bool_var("")
+                        sel.append(u)
+                        for li in lines:
+                            line_terms[li].append(u)
+                        term(u, 0, 0, sum(Q[li] * (rank * n_lines + li) for li in lines))
+                        self.cols.append(("ppat", u, (p.package, it.item, lines)))
+                    m.add(sum(sel) == z)
+                else:
+                    xs, units = [], []
+                    for li in it.lines:
+                        if whole:
+                            x = m.new_bool_var("")
+                            unit = Q[li]
+                            m.add_implication(x, z)
+                        else:
+                            x = m.new_int_var(0, min(Q[li], it.quantity), "")
+                            unit = 1
+                        xs.append(x)
+                        units.append(unit)
+                        line_terms[li].append(x)
+                        term(x, 0, 0, unit * (rank * n_lines + li))
+                        self.cols.append(("px", x, (p.package, it.item, li)))
+                    m.add(cp_model.LinearExpr.weighted_sum(xs, units) == it.quantity * z)
+                lot_terms.setdefault((s, it.lot), []).append((z, it.quantity))
+                lot_max[s, it.lot] = lot_max.get((s, it.lot), 0) + it.quantity
+                lot_sel.setdefault((s, it.lot), []).append(z)
+            term(z, p.quantity, sum(it.quantity * it.cents for it in p.items), 0)
+            sup_terms.setdefault(s, []).append((z, p.quantity))
+            sup_max[s] = sup_max.get(s, 0) + p.quantity
+
+        for li, vs in enumerate(line_terms):
+            if len(vs) < 2:
+                continue
+            if whole:
+                m.add_at_most_one(vs)
+            else:
+                m.add(sum(vs) <= Q[li])
+
+        for s, terms in sorted(sup_terms.items()):
+            if sup_max[s] > inst.capacity[s]:
+                m.add(
+                    cp_model.LinearExpr.weighted_sum([v for v, _ in terms], [c for _, c in terms]) <= inst.capacity[s]
+                )
+
+        by_lot: dict[int, list[int]] = {}
+        for s, lot in lot_sel:
+            by_lot.setdefault(lot, []).append(s)
+        for lot, sups in sorted(by_lot.items()):
+            limited = inst.max_winners is not None and len(sups) > inst.max_winners
+            ws = []
+            for s in sorted(sups):
+                terms = lot_terms[s, lot]
+                expr = cp_model.LinearExpr.weighted_sum([v for v, _ in terms], [c for _, c in terms])
+                cap = min(inst.lots[lot].share_cap, inst.capacity[s])
+                if limited:
+                    w = m.new_bool_var("")
+                    for v in lot_sel[s, lot]:
+                        m.add_implication(v, w)
+                    m.add(expr <= min(cap, lot_max[s, lot]) * w)
+                    ws.append(w)
+                elif lot_max[s, lot] > cap:
+                    m.add(expr <= cap)
+            if limited:
+                m.add(sum(ws) <= inst.max_winners)
+
+        self.vehicles = cp_model.LinearExpr.weighted_sum(obj_vars, veh_coef)
+        self.price = cp_model.LinearExpr.weighted_sum(obj_vars, price_coef)
+        self.tie = cp_model.LinearExpr.weighted_sum(obj_vars, tie_coef)
+
+    # -- hints and solutions ------------------------------------------------------------
+    def hint(self, sol: Solution) -> None:
+        inst = self.inst
+        m = self.model
+        m.clear_hints()
+        whole = inst.whole
+        for kind, var, data in self.cols:
+            if kind == "y":
+                bi, k = data
+                q = sol.bid_quantity(bi)
+                v = int(bool(q) and inst.bids[bi].tier_at(q) == k)
+            elif kind == "x":
+                bi, li = data
+                a = sol.bids.get(bi, {}).get(li, 0)
+                v = int(bool(a)) if whole else a
+            elif kind == "pat":
+                bi, lines = data
+                v = int(set(sol.bids.get(bi, {})) == set(lines))
+            elif kind == "z":
+                v = int(data in sol.packages)
+            elif kind == "px":
+                pi, ii, li = data
+                a = sol.packages[pi][ii].get(li, 0) if pi in sol.packages else 0
+                v = int(bool(a)) if whole else a
+            else:  # ppat
+                pi, ii, lines = data
+                v = int(pi in sol.packages and set(sol.packages[pi][ii]) == set(lines))
+            m.add_hint(var, v)
+
+    def extract(self, value: Callable[[object], int]) -> Solution:
+        inst = self.inst
+        Q = [line.quantity for line in inst.lines]
+        sol = Solution()
+        on_z = set()
+        pkg_alloc: dict[int, dict[int, dict[int, int]]] = {}
+        for kind, var, data in self.cols:
+            if kind == "y":
+                continue
+            v = value(var)
+            if not v:
+                continue
+            if kind == "x":
+                bi, li = data
+                sol.bids.setdefault(bi, {})[li] = Q[li] if inst.whole else v
+            elif kind == "pat":
+                bi, lines = data
+                sol.bids.setdefault(bi, {}).update({li: Q[li] for li in lines})
+            elif kind == "z":
+                on_z.add(data)
+            elif kind == "px":
+                pi, ii, li = data
+                pkg_alloc.setdefault(pi, {}).setdefault(ii, {})[li] = Q[li] if inst.whole else v
+            else:
+                pi, ii, lines = data
+                pkg_alloc.setdefault(pi, {}).setdefault(ii, {}).update({li: Q[li] for li in lines})
+        for pi in sorted(on_z):
+            items = pkg_alloc.get(pi, {})
+            sol.packages[pi] = [dict(sorted(items.get(ii, {}).items())) for ii in range(len(inst.packages[pi].items))]
+        sol.bids = {bi: dict(sorted(a.items())) for bi, a in sorted(sol.bids.items())}
+        return sol
+
+    # -- one phase ------------------------------------------------------------------------
+    def solve_phase(
+        self,
+        *,
+        objective: str,
+        time_limit: float,
+        work_limit: float | None,
+        workers: int,
+        on_solution: Callable[[Solution, int, int], None] | None = None,
+        on_bound: Callable[[int], None] | None = None,
+    ) -> PhaseResult:
+        cp_model = self.cp_model
+        m = self.model
+        m.clear_objective()
+        expr = {"vehicles": self.vehicles, "price": self.price, "tie": self.tie}[objective]
+        maximize = objective == "vehicles"
+        m.maximize(expr) if maximize else m.minimize(expr)
+
+        solver = cp_model.CpSolver()
+        prm = solver.parameters
+        prm.num_workers = max(1, workers)
+        prm.random_seed = 0
+        prm.max_time_in_seconds = max(0.01, time_limit)
+        if work_limit is not None:
+            prm.max_deterministic_time = max(0.001, work_limit)
+        prm.linearization_level = 2  # the LP with all constraints: the bounds that certify gaps
+        if workers > 1:
+            prm.interleave_search = True  # deterministic multi-subsolver search
+            prm.num_workers = workers
+        error: list[BaseException] = []
+        outer = self
+
+        class _CB(cp_model.CpSolverSolutionCallback):
+            def on_solution_callback(self) -> None:
+                if on_solution is None or error:
+                    return
+                try:
+                    sol = outer.extract(self.value)
+                    on_solution(sol, round(self.objective_value), round(self.best_objective_bound))
+                except BaseException as exc:  # e.g. Cancelled from the caller's progress callback
+                    error.append(exc)
+                    self.stop_search()
+
+        if on_bound is not None:
+
+            def _bound(b: float) -> None:
+                if error:
+                    return
+                try:
+                    on_bound(round(b))
+                except BaseException as exc:
+                    error.append(exc)
+                    solver.stop_search()
+
+            solver.best_bound_callback = _bound
+        status = solver.solve(m, _CB())
+        if error:
+            raise error[0]
+        dt = solver.deterministic_time
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            sol = self.extract(solver.value)
+            bound = solver.best_objective_bound
+            bound_i = _floor(bound) if maximize else _ceil(bound)
+            return PhaseResult(sol, status == cp_model.OPTIMAL, bound_i, dt)
+        return PhaseResult(None, False, 0, dt)
+
+
+def _floor(x: float) -> int:
+    import math
+
+    return math.floor(x + 1e-6)
+
+
+def _ceil(x: float) -> int:
+    import math
+
+    return math.ceil(x - 1e-6)
+
+
+def model_size(inst: Instance, prep: Prepared) -> int:
+    """Number of line-allocation variables the model would have (its main size driver)."""
+    return sum(len(t.lines) for t in prep.tiers) + sum(len(it.lines) for p in prep.packages for it in p.items)
+
+
+def now() -> float:
+    return time.monotonic()

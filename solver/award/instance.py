@@ -1,0 +1,286 @@
+"""The award input as typed, index-based data, after structural and semantic validation.
+
+Everything is put in a canonical order (sorted ids) so the model, the greedy and the
+output never depend on the order of the input document. Prices are integer cents.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from solver import schema
+from solver.errors import InvalidInput, Problem
+from solver.money import to_cents
+
+
+@dataclass(frozen=True)
+class Line:
+    id: str
+    lot: int
+    quantity: int
+    max_cents: int
+    excluded: frozenset[int]  # supplier indices
+    fleet: str | None = None
+
+
+@dataclass(frozen=True)
+class Lot:
+    id: str
+    lines: tuple[int, ...]  # line indices, sorted by line id
+    demand: int  # total quantity of its lines
+    share_cap: int  # floor(max_share_per_supplier x demand)
+
+
+@dataclass(frozen=True)
+class Tier:
+    min_quantity: int
+    cents: int
+
+
+@dataclass(frozen=True)
+class Bid:
+    id: str
+    supplier: int
+    lot: int
+    min_quantity: int
+    max_quantity: int
+    tiers: tuple[Tier, ...]
+
+    def tier_at(self, quantity: int) -> int:
+        """Index of the tier whose price applies to `quantity` (all-units: the highest reached)."""
+        k = 0
+        for i, t in enumerate(self.tiers):
+            if t.min_quantity <= quantity:
+                k = i
+        return k
+
+    def band(self, k: int) -> tuple[int, int]:
+        """Quantities priced at tier k, within the bid's range (may be empty: lo > hi)."""
+        lo = max(self.tiers[k].min_quantity, self.min_quantity)
+        hi = self.max_quantity
+        if k + 1 < len(self.tiers):
+            hi = min(hi, self.tiers[k + 1].min_quantity - 1)
+        return lo, hi
+
+
+@dataclass(frozen=True)
+class Item:
+    lot: int
+    quantity: int
+    cents: int
+
+
+@dataclass(frozen=True)
+class Package:
+    id: str
+    supplier: int
+    items: tuple[Item, ...]  # sorted by lot id
+
+
+@dataclass
+class Instance:
+    suppliers: list[str]
+    capacity: list[int]
+    lots: list[Lot]
+    lines: list[Line]
+    bids: list[Bid]
+    packages: list[Package]
+    max_winners: int | None
+    share: Decimal
+    whole: bool
+    # source ranks for the canonical tie-break: bids and packages sorted together by id
+    source_rank: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total_demand(self) -> int:
+        return sum(line.quantity for line in self.lines)
+
+
+def _share_cap(share: Decimal, demand: int) -> int:
+    return math.floor(share * demand)
+
+
+def parse(doc: Any) -> Instance:
+    """Validate `doc` against the contract and return the typed instance; InvalidInput otherwise."""
+    problems = schema.check(doc, "award-input")
+    if problems:
+        raise InvalidInput(problems)
+    assert isinstance(doc, Mapping)
+    problems = []
+
+    def dup(kind: str, items: list[tuple[str, str]]) -> None:
+        seen: dict[str, str] = {}
+        for path, ident in items:
+            if ident in seen:
+                problems.append(Problem(path, f"duplicate {kind} id {ident!r} (first at {seen[ident]})"))
+            else:
+                seen[ident] = path
+
+    rules = doc.get("rules") or {}
+    suppliers_doc = doc["suppliers"]
+    lots_doc = doc["lots"]
+    bids_doc = doc["bids"]
+    packages_doc = doc.get("packages") or []
+
+    dup("supplier", [(f"suppliers[{i}].id", s["id"]) for i, s in enumerate(suppliers_doc)])
+    dup("lot", [(f"lots[{i}].id", lot["id"]) for i, lot in enumerate(lots_doc)])
+    dup(
+        "demand line",
+        [(f"lots[{i}].demand[{j}].id", d["id"]) for i, lot in enumerate(lots_doc) for j, d in enumerate(lot["demand"])],
+    )
+    dup(
+        "source",
+        [(f"bids[{i}].id", b["id"]) for i, b in enumerate(bids_doc)]
+        + [(f"packages[{i}].id", p["id"]) for i, p in enumerate(packages_doc)],
+    )
+    supplier_ids = {s["id"] for s in suppliers_doc}
+    lot_ids = {lot["id"] for lot in lots_doc}
+
+    def cents(value: Any, path: str) -> int:
+        c = to_cents(value)
+        if c is None:
+            problems.append(Problem(path, "must be a price with at most 2 decimals"))
+            return 0
+        return c
+
+    for i, lot in enumerate(lots_doc):
+        if not lot["demand"]:
+            problems.append(Problem(f"lots[{i}].demand", "must list at least one demand line"))
+        for j, d in enumerate(lot["demand"]):
+            cents(d["max_unit_price"], f"lots[{i}].demand[{j}].max_unit_price")
+            for k, s in enumerate(d.get("excluded_suppliers", [])):
+                if s not in supplier_ids:
+                    problems.append(
+                        Problem(f"lots[{i}].demand[{j}].excluded_suppliers[{k}]", f"unknown supplier {s!r}")
+                    )
+
+    bid_of: dict[tuple[str, str], int] = {}
+    for i, b in enumerate(bids_doc):
+        p = f"bids[{i}]"
+        if b["supplier"] not in supplier_ids:
+            problems.append(Problem(f"{p}.supplier", f"unknown supplier {b['supplier']!r}"))
+        if b["lot"] not in lot_ids:
+            problems.append(Problem(f"{p}.lot", f"unknown lot {b['lot']!r}"))
+        key = (b["supplier"], b["lot"])
+        if key in bid_of:
+            problems.append(
+                Problem(
+                    f"{p}.lot",
+                    f"supplier {b['supplier']!r} already bids on lot {b['lot']!r} (bids[{bid_of[key]}]);"
+                    " at most one bid per supplier and lot",
+                )
+            )
+        else:
+            bid_of[key] = i
+        if b["min_quantity"] > b["max_quantity"]:
+            problems.append(Problem(f"{p}.min_quantity", f"must not exceed max_quantity ({b['max_quantity']})"))
+        tiers = b["tiers"]
+        if tiers[0]["min_quantity"] != b["min_quantity"]:
+            problems.append(
+                Problem(f"{p}.tiers[0].min_quantity", f"must equal the bid's min_quantity ({b['min_quantity']})")
+            )
+        for k, t in enumerate(tiers):
+            cents(t["unit_price"], f"{p}.tiers[{k}].unit_price")
+            if k and t["min_quantity"] <= tiers[k - 1]["min_quantity"]:
+                problems.append(
+                    Problem(
+                        f"{p}.tiers[{k}].min_quantity",
+                        f"tier minimums must strictly increase (previous tier: {tiers[k - 1]['min_quantity']})",
+                    )
+                )
+
+    for i, pkg in enumerate(packages_doc):
+        p = f"packages[{i}]"
+        if pkg["supplier"] not in supplier_ids:
+            problems.append(Problem(f"{p}.supplier", f"unknown supplier {pkg['supplier']!r}"))
+        seen_lots: dict[str, int] = {}
+        for k, item in enumerate(pkg["items"]):
+            if item["lot"] not in lot_ids:
+                problems.append(Problem(f"{p}.items[{k}].lot", f"unknown lot {item['lot']!r}"))
+            if item["lot"] in seen_lots:
+                problems.append(
+                    Problem(
+                        f"{p}.items[{k}].lot",
+                        f"lot {item['lot']!r} already in this package (items[{seen_lots[item['lot']]}])",
+                    )
+                )
+            else:
+                seen_lots[item["lot"]] = k
+            cents(item["unit_price"], f"{p}.items[{k}].unit_price")
+
+    if problems:
+        raise InvalidInput(sorted(set(problems)))
+    return _build(doc, rules, suppliers_doc, lots_doc, bids_doc, packages_doc)
+
+
+def _build(doc: Any, rules: Any, suppliers_doc: Any, lots_doc: Any, bids_doc: Any, packages_doc: Any) -> Instance:
+    share_raw = rules.get("max_share_per_supplier", 1)
+    share = Decimal(str(share_raw)) if isinstance(share_raw, float) else Decimal(share_raw)
+    sup_sorted = sorted(suppliers_doc, key=lambda s: s["id"])
+    suppliers = [s["id"] for s in sup_sorted]
+    sidx = {s: i for i, s in enumerate(suppliers)}
+    capacity = [int(s["capacity"]) for s in sup_sorted]
+
+    lots_sorted = sorted(lots_doc, key=lambda lot: lot["id"])
+    lidx = {lot["id"]: i for i, lot in enumerate(lots_sorted)}
+    lines: list[Line] = []
+    lots: list[Lot] = []
+    for li, lot in enumerate(lots_sorted):
+        idxs = []
+        for d in sorted(lot["demand"], key=lambda d: d["id"]):
+            idxs.append(len(lines))
+            lines.append(
+                Line(
+                    id=d["id"],
+                    lot=li,
+                    quantity=int(d["quantity"]),
+                    max_cents=to_cents(d["max_unit_price"]) or 0,
+                    excluded=frozenset(sidx[s] for s in d.get("excluded_suppliers", [])),
+                    fleet=d.get("fleet"),
+                )
+            )
+        demand = sum(lines[i].quantity for i in idxs)
+        lots.append(Lot(id=lot["id"], lines=tuple(idxs), demand=demand, share_cap=_share_cap(share, demand)))
+
+    bids = [
+        Bid(
+            id=b["id"],
+            supplier=sidx[b["supplier"]],
+            lot=lidx[b["lot"]],
+            min_quantity=int(b["min_quantity"]),
+            max_quantity=int(b["max_quantity"]),
+            tiers=tuple(Tier(int(t["min_quantity"]), to_cents(t["unit_price"]) or 0) for t in b["tiers"]),
+        )
+        for b in sorted(bids_doc, key=lambda b: b["id"])
+    ]
+    packages = [
+        Package(
+            id=p["id"],
+            supplier=sidx[p["supplier"]],
+            items=tuple(
+                sorted(
+                    (Item(lidx[it["lot"]], int(it["quantity"]), to_cents(it["unit_price"]) or 0) for it in p["items"]),
+                    key=lambda it: it.lot,
+                )
+            ),
+        )
+        for p in sorted(packages_doc, key=lambda p: p["id"])
+    ]
+    mw = rules.get("max_winners_per_lot")
+    inst = Instance(
+        suppliers=suppliers,
+        capacity=capacity,
+        lots=lots,
+        lines=lines,
+        bids=bids,
+        packages=packages,
+        max_winners=int(mw) if mw is not None else None,
+        share=share,
+        whole=rules.get("line_service", "whole") == "whole",
+    )
+    inst.source_rank = {s: r for r, s in enumerate(sorted([b.id for b in bids] + [p.id for p in packages]))}
+    return inst

@@ -1,0 +1,209 @@
+"""An award as index-based allocations, its objective values, and its output document."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from solver.award.instance import Instance
+from solver.award.prep import Prepared
+from solver.money import from_cents
+
+
+@dataclass
+class Solution:
+    # bid index -> {line index: vehicles}
+    bids: dict[int, dict[int, int]] = field(default_factory=dict)
+    # package index -> per item (in Package.items order): {line index: vehicles}
+    packages: dict[int, list[dict[int, int]]] = field(default_factory=dict)
+
+    def bid_quantity(self, bi: int) -> int:
+        return sum(self.bids.get(bi, {}).values())
+
+    def copy(self) -> Solution:
+        return Solution(
+            {b: dict(a) for b, a in self.bids.items()},
+            {p: [dict(a) for a in items] for p, items in self.packages.items()},
+        )
+
+
+def objective(inst: Instance, sol: Solution) -> tuple[int, int]:
+    """(vehicles, cents) of an award."""
+    vehicles = cents = 0
+    for bi, alloc in sol.bids.items():
+        q = sum(alloc.values())
+        if q:
+            bid = inst.bids[bi]
+            vehicles += q
+            cents += q * bid.tiers[bid.tier_at(q)].cents
+    for pi in sol.packages:
+        for item in inst.packages[pi].items:
+            vehicles += item.quantity
+            cents += item.quantity * item.cents
+    return vehicles, cents
+
+
+def tie_break(inst: Instance, sol: Solution) -> int:
+    """The canonical tie-break value (lower is preferred); see solver.award.award."""
+    n = len(inst.lines)
+    total = 0
+    for bi, alloc in sol.bids.items():
+        r = inst.source_rank[inst.bids[bi].id]
+        total += sum(q * (r * n + li) for li, q in alloc.items())
+    for pi, items in sol.packages.items():
+        r = inst.source_rank[inst.packages[pi].id]
+        total += sum(q * (r * n + li) for alloc in items for li, q in alloc.items())
+    return total
+
+
+def unserved_reasons(inst: Instance, prep: Prepared, sol: Solution) -> dict[int, str]:
+    """Why each line that is not fully served stays (partly) unserved, derived from the rules."""
+    served = [0] * len(inst.lines)
+    cap_left = list(inst.capacity)
+    in_lot: dict[tuple[int, int], int] = {}
+    winners: dict[int, set[int]] = {}
+    for bi, alloc in sol.bids.items():
+        q = sum(alloc.values())
+        if not q:
+            continue
+        bid = inst.bids[bi]
+        cap_left[bid.supplier] -= q
+        in_lot[bid.supplier, bid.lot] = in_lot.get((bid.supplier, bid.lot), 0) + q
+        winners.setdefault(bid.lot, set()).add(bid.supplier)
+        for li, v in alloc.items():
+            served[li] += v
+    for pi, items in sol.packages.items():
+        pkg = inst.packages[pi]
+        for item, alloc in zip(pkg.items, items, strict=True):
+            cap_left[pkg.supplier] -= item.quantity
+            in_lot[pkg.supplier, item.lot] = in_lot.get((pkg.supplier, item.lot), 0) + item.quantity
+            winners.setdefault(item.lot, set()).add(pkg.supplier)
+            for li, v in alloc.items():
+                served[li] += v
+
+    # For each line: prices offered (any tier or item of its lot) and reachable offers.
+    offered: dict[int, list[tuple[int, int]]] = {}  # lot -> (supplier, cents) of every tier and item
+    for bid in inst.bids:
+        for t in bid.tiers:
+            offered.setdefault(bid.lot, []).append((bid.supplier, t.cents))
+    for pkg in inst.packages:
+        for item in pkg.items:
+            offered.setdefault(item.lot, []).append((pkg.supplier, item.cents))
+    reachable: dict[int, set[int]] = {}  # line -> suppliers with a reachable option on it
+    for t in prep.tiers:
+        for li in t.lines:
+            reachable.setdefault(li, set()).add(inst.bids[t.bid].supplier)
+    for p in prep.packages:
+        for it in p.items:
+            for li in it.lines:
+                reachable.setdefault(li, set()).add(p.supplier)
+
+    reasons: dict[int, str] = {}
+    for li, line in enumerate(inst.lines):
+        missing = line.quantity - served[li]
+        if missing <= 0:
+            continue
+        offers = offered.get(line.lot, [])
+        affordable = {s for s, c in offers if c <= line.max_cents}
+        if not offers:
+            reasons[li] = "no bid or package on its lot"
+        elif not affordable:
+            reasons[li] = "no bid within the line's maximum unit price"
+        elif affordable <= line.excluded:
+            reasons[li] = "every affordable supplier is excluded from the line"
+        elif li not in reachable:
+            reasons[li] = "no affordable bid or package can reach its minimum quantity with this line"
+        else:
+            lot = inst.lots[line.lot]
+            why = set()
+            need = missing if not inst.whole else line.quantity
+            for s in sorted(reachable[li]):
+                won = winners.get(line.lot, set())
+                if inst.max_winners is not None and s not in won and len(won) >= inst.max_winners:
+                    why.add("winner limit reached in its lot")
+                elif cap_left[s] < need:
+                    why.add("capacity taken by cheaper lines")
+                elif lot.share_cap - in_lot.get((s, line.lot), 0) < need:
+                    why.add("supplier's share cap reached in its lot")
+                else:
+                    why.add("serving it would lose vehicles or raise the price elsewhere")
+            reasons[li] = "; ".join(sorted(why))
+    return reasons
+
+
+def to_output(
+    inst: Instance,
+    prep: Prepared,
+    sol: Solution,
+    *,
+    status: str,
+    bound_quantity: int,
+    bound_cents: int,
+    seconds: float,
+    search: str,
+) -> dict[str, Any]:
+    vehicles, cents = objective(inst, sol)
+    rows: list[tuple[str, int, dict[str, Any]]] = []
+
+    def allocations(alloc: dict[int, int]) -> list[dict[str, Any]]:
+        return [
+            {"demand": inst.lines[li].id, "quantity": q}
+            for li, q in sorted(alloc.items(), key=lambda kv: inst.lines[kv[0]].id)
+            if q > 0
+        ]
+
+    for bi, alloc in sol.bids.items():
+        q = sum(alloc.values())
+        if not q:
+            continue
+        bid = inst.bids[bi]
+        row = {
+            "source": bid.id,
+            "supplier": inst.suppliers[bid.supplier],
+            "lot": inst.lots[bid.lot].id,
+            "quantity": q,
+            "unit_price": from_cents(bid.tiers[bid.tier_at(q)].cents),
+            "allocations": allocations(alloc),
+        }
+        rows.append((bid.id, bid.lot, row))
+    for pi, items in sol.packages.items():
+        pkg = inst.packages[pi]
+        for item, alloc in zip(pkg.items, items, strict=True):
+            row = {
+                "source": pkg.id,
+                "supplier": inst.suppliers[pkg.supplier],
+                "lot": inst.lots[item.lot].id,
+                "quantity": item.quantity,
+                "unit_price": from_cents(item.cents),
+                "allocations": allocations(alloc),
+            }
+            rows.append((pkg.id, item.lot, row))
+    rows.sort(key=lambda r: (r[0], inst.lots[r[1]].id))
+
+    reasons = unserved_reasons(inst, prep, sol)
+    served = [0] * len(inst.lines)
+    for alloc in sol.bids.values():
+        for li, q in alloc.items():
+            served[li] += q
+    for items in sol.packages.values():
+        for alloc in items:
+            for li, q in alloc.items():
+                served[li] += q
+    unserved = [
+        {"demand": inst.lines[li].id, "quantity": inst.lines[li].quantity - served[li], "reason": reasons[li]}
+        for li in sorted(reasons, key=lambda li: inst.lines[li].id)
+    ]
+    return {
+        "status": status,
+        "awarded_quantity": vehicles,
+        "total_price": from_cents(cents),
+        "awards": [r[2] for r in rows],
+        "unserved": unserved,
+        "stats": {
+            "solve_seconds": round(seconds, 3),
+            "bound_quantity": bound_quantity,
+            "bound_price": from_cents(bound_cents),
+            "total_demand": inst.total_demand,
+            "search": search,
+        },
+    }
