@@ -56,7 +56,7 @@ def small_instance(rng: random.Random, max_items: int = 8) -> dict[str, Any]:
         )
     return {
         "rules": {"min_lot_quantity": lo, "max_lot_quantity": hi, "max_levels_up": rng.randint(0, 2)},
-        "regions": REGIONS,
+        "regions": [dict(r) for r in REGIONS],
         "demand": demand,
     }
 
@@ -149,3 +149,80 @@ def solve_checked(doc: dict[str, Any], **options: Any) -> dict[str, Any]:
 def triple(result: dict[str, Any]) -> tuple[int, int, int]:
     st = result["stats"]
     return st["pooled_quantity"], st["lots"], st["spread"]
+
+
+def reference_mip(doc: dict[str, Any], seconds: float = 60.0) -> tuple[tuple[int, int, int], bool]:
+    """An independent lexicographic HiGHS model (highspy), line by line: ((pooled, lots, spread), proven).
+
+    One candidate lot key per (segment, region node, quarter, charging) any line can reach; y[l,k]
+    whether a whole line joins key k, z[l,k] vehicles of a splittable line there, n[k] lots at k:
+        min*n[k] <= vehicles at k <= max*n[k],  a line's parts <= its quantity,  part <= n[k] * per-lot cap.
+    It ignores how whole lines pack into a key's lots, so it is a relaxation: a valid result with
+    the same objective triple is optimal.
+    """
+    import highspy
+
+    rules = doc["rules"]
+    lo, hi, up = rules["min_lot_quantity"], rules["max_lot_quantity"], rules["max_levels_up"]
+    parent = {r["code"]: r.get("parent") for r in doc["regions"]}
+
+    def quarter(s: str) -> int:
+        return int(s[:4]) * 4 + int(s[5]) - 1
+
+    keys: dict[tuple, list[tuple[int, int]]] = {}
+    for i, ln in enumerate(doc["demand"]):
+        if not ln.get("splittable", False) and ln["quantity"] > hi:
+            continue
+        region, lev = ln["region"], 0
+        while region is not None and lev <= up:
+            for q in range(quarter(ln["window"]["earliest"]), quarter(ln["window"]["latest"]) + 1):
+                for ch in ln["requirements"]["charging"]:
+                    keys.setdefault((ln["segment"], region, q, ch), []).append((i, lev))
+            region, lev = parent[region], lev + 1
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("mip_rel_gap", 0.0)
+    h.setOptionValue("mip_abs_gap", 0.5)
+    h.setOptionValue("time_limit", seconds)
+    parts: dict[int, list[Any]] = {}
+    pooled, spread, lots = [], [], []
+    for members in keys.values():
+        total = sum(doc["demand"][i]["quantity"] for i, _ in members)
+        if total < lo:
+            continue
+        n = h.addIntegral(lb=0, ub=total // lo)
+        lots.append(n)
+        vehicles = []
+        for i, lev in members:
+            ln = doc["demand"][i]
+            q = ln["quantity"]
+            if ln.get("splittable", False):
+                v = h.addIntegral(lb=0, ub=q)
+                h.addConstr(v <= min(q, hi) * n)
+                amount = v
+            else:
+                v = h.addBinary()
+                h.addConstr(v <= n)
+                amount = q * v
+            parts.setdefault(i, []).append(v)
+            vehicles.append(amount)
+            pooled.append(amount)
+            if lev:
+                spread.append(lev * amount)
+        t = h.qsum(vehicles)
+        h.addConstr(t >= lo * n)
+        h.addConstr(t <= hi * n)
+    for i, vs in parts.items():
+        ln = doc["demand"][i]
+        h.addConstr(h.qsum(vs) <= (ln["quantity"] if ln.get("splittable", False) else 1))
+    if not lots:
+        return (0, 0, 0), True
+    proven = True
+    result = []
+    for expr, sense in ((h.qsum(pooled), "max"), (h.qsum(lots), "min"), (h.qsum(spread or [0 * lots[0]]), "min")):
+        h.maximize(expr) if sense == "max" else h.minimize(expr)
+        proven = proven and h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        value = round(h.getInfo().objective_function_value)
+        result.append(value)
+        h.addConstr(expr >= value) if sense == "max" else h.addConstr(expr <= value)
+    return (result[0], result[1], result[2]), proven
