@@ -28,7 +28,8 @@ _REQ_KEYS = {"min_range_km", "min_payload_kg", "charging"}
 
 
 def _int(v: Any, minimum: int) -> bool:
-    return type(v) is int and v >= minimum
+    # As JSON Schema says "integer": 3 and 3.0 (a Python float; JSON text 3.0 arrives as a Decimal and is not one).
+    return (type(v) is int or (type(v) is float and v.is_integer())) and v >= minimum
 
 
 def _code(v: Any) -> bool:
@@ -187,7 +188,7 @@ def parse(doc: Any) -> PoolingInput:
     if found:
         raise InvalidInput(found)
     r = doc["rules"]
-    rules = Rules(r["min_lot_quantity"], r["max_lot_quantity"], r["max_levels_up"])
+    rules = Rules(int(r["min_lot_quantity"]), int(r["max_lot_quantity"]), int(r["max_levels_up"]))
     parent = {reg["code"]: reg.get("parent") for reg in doc["regions"]}
     lines = []
     for i, d in enumerate(doc["demand"]):
@@ -200,7 +201,7 @@ def parse(doc: Any) -> PoolingInput:
                 fleet=d.get("fleet"),
                 segment=d["segment"],
                 region=d["region"],
-                quantity=d["quantity"],
+                quantity=int(d["quantity"]),
                 earliest=parse_quarter(d["window"]["earliest"]),  # type: ignore[arg-type]
                 latest=parse_quarter(d["window"]["latest"]),  # type: ignore[arg-type]
                 charging=tuple(sorted(req["charging"])),
