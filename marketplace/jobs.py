@@ -70,3 +70,12 @@ def advance_deadlines() -> list[int]:
     if moved:
         current_app.logger.info("deadlines moved rounds %s", moved)
     return moved
+
+
+@huey.task()
+@in_app_context
+def run_pooling(run_id: int) -> None:
+    """Solve one pooling run and save its lots (services.pooling.execute_run)."""
+    from marketplace.services import pooling
+
+    pooling.execute_run(run_id)

@@ -8,8 +8,21 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+import sqlalchemy as sa
+
 from marketplace.extensions import db
-from marketplace.models import DemandLine, DemandStatus, Organization, OrganizationKind, Round, RoundPhase, User
+from marketplace.models import (
+    AwardScenario,
+    DemandLine,
+    DemandStatus,
+    Organization,
+    OrganizationKind,
+    PoolingRun,
+    Round,
+    RoundPhase,
+    RunStatus,
+    User,
+)
 from marketplace.services import clock, rounds
 
 PASSWORD = "correct horse battery"
@@ -50,8 +63,42 @@ def make_round(coordinator: User, phase: RoundPhase = RoundPhase.DRAFT, **overri
         rounds.transition(rnd.id, RoundPhase.CANCELLED, coordinator)
         return rnd
     for step in path[1 : path.index(phase) + 1]:
+        prepare_move(rnd, step)
         rounds.transition(rnd.id, step, coordinator)
     return rnd
+
+
+def prepare_move(rnd: Round, target: RoundPhase) -> None:
+    """What a move needs besides the button: a pooling run that succeeded, a published run or scenario.
+
+    Tests of other things walk a round through its phases without solving anything; these
+    stand-in runs carry no lots (tests that need lots make them, see make_lot).
+    """
+    if target is RoundPhase.POOLED:
+        db.session.add(_stand_in_run(rnd))
+    elif target is RoundPhase.TENDERING and rnd.published_pooling_run_id is None:
+        run = db.session.execute(
+            sa.select(PoolingRun).where(PoolingRun.round_id == rnd.id, PoolingRun.status == RunStatus.SUCCEEDED)
+        ).scalars().first() or _stand_in_run(rnd)
+        db.session.add(run)
+        db.session.flush()
+        rnd.published_pooling_run_id = run.id
+    elif target is RoundPhase.AWARDED and rnd.published_scenario_id is None:
+        scenario = AwardScenario(
+            round_id=rnd.id, name="Round rules", status=RunStatus.SUCCEEDED, max_winners_per_lot=rnd.max_winners_per_lot,
+            max_share_per_supplier=rnd.max_share_per_supplier, line_service=rnd.line_service,
+        )  # fmt: skip
+        db.session.add(scenario)
+        db.session.flush()
+        rnd.published_scenario_id = scenario.id
+    db.session.commit()
+
+
+def _stand_in_run(rnd: Round) -> PoolingRun:
+    return PoolingRun(
+        round_id=rnd.id, status=RunStatus.SUCCEEDED, min_lot_quantity=rnd.min_lot_quantity,
+        max_lot_quantity=rnd.max_lot_quantity, max_levels_up=rnd.max_levels_up,
+    )  # fmt: skip
 
 
 def make_line(rnd: Round, org: Organization, **overrides: Any) -> DemandLine:

@@ -12,7 +12,7 @@ from marketplace.extensions import db
 from marketplace.models import AuditEntry, Round, RoundPhase
 from marketplace.services import rounds
 from marketplace.services.errors import Conflict, Forbidden, ValidationFailed
-from tests.factories import make_round
+from tests.factories import make_round, prepare_move
 
 ALLOWED = sorted(rounds.TRANSITIONS, key=lambda pair: (pair[0].value, pair[1].value))
 REFUSED = [
@@ -45,6 +45,7 @@ def test_phase_table_matches_the_domain():
 @pytest.mark.parametrize(("source", "target"), ALLOWED, ids=lambda p: p.value)
 def test_every_allowed_transition_works_from_the_dashboard_and_writes_one_audit_entry(world, login, source, target):
     rnd = make_round(world.coordinator, source)
+    prepare_move(rnd, target)
     before = audit_count(rnd.id)
     client = login(world.coordinator)
     response = client.post(
@@ -108,6 +109,25 @@ def test_opening_demand_needs_scope_and_a_future_deadline(world, frozen_clock):
     with pytest.raises(Conflict, match="already passed"):
         rounds.transition(past.id, RoundPhase.DEMAND_OPEN, world.coordinator)
     assert phase_of(past.id) is RoundPhase.DRAFT
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "needs"),
+    [
+        (RoundPhase.DEMAND_CLOSED, RoundPhase.POOLED, "run pooling first"),
+        (RoundPhase.POOLED, RoundPhase.TENDERING, "choose the pooling run to publish"),
+        (RoundPhase.BIDS_CLOSED, RoundPhase.AWARDED, "choose the award scenario to publish"),
+    ],
+)
+def test_moves_that_publish_something_need_it_first(world, source, target, needs):
+    rnd = make_round(world.coordinator, source)
+    rnd.published_pooling_run_id = None if target is RoundPhase.TENDERING else rnd.published_pooling_run_id
+    db.session.commit()
+    if target is RoundPhase.POOLED:
+        assert rounds.allowed_transitions(rnd)[0].page == "coordinator.pooling"
+    with pytest.raises(Conflict, match=needs):
+        rounds.transition(rnd.id, target, world.coordinator)
+    assert phase_of(rnd.id) is source
 
 
 def test_opening_confirmations_sets_the_deadline_from_the_period(world, frozen_clock):
@@ -181,6 +201,7 @@ def test_a_transition_after_the_deadline_sees_the_moved_round(world, frozen_cloc
     with pytest.raises(Conflict):
         rounds.transition(rnd.id, RoundPhase.DEMAND_CLOSED, world.coordinator)
     assert phase_of(rnd.id) is RoundPhase.DEMAND_CLOSED
+    prepare_move(rnd, RoundPhase.POOLED)
     rounds.transition(rnd.id, RoundPhase.POOLED, world.coordinator)
     assert phase_of(rnd.id) is RoundPhase.POOLED
 

@@ -19,3 +19,9 @@ def freeze(at: datetime | None) -> None:
     if at is not None and at.tzinfo is None:
         raise ValueError("freeze needs an aware datetime")
     _frozen = at
+
+
+def parse(text: str) -> datetime:
+    """An ISO instant written by this app back to an aware datetime."""
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

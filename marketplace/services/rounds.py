@@ -29,15 +29,17 @@ class Transition:
     target: RoundPhase
     action: str  # the button a coordinator clicks
     style: str = "primary"  # how the button looks: primary, secondary, danger
+    # Moves made on a page of their own (choosing what to publish) rather than by a bare button.
+    page: str | None = None
 
 
 _FORWARD = [
     Transition(P.DRAFT, P.DEMAND_OPEN, "Open demand"),
     Transition(P.DEMAND_OPEN, P.DEMAND_CLOSED, "Close demand"),
-    Transition(P.DEMAND_CLOSED, P.POOLED, "Mark pooled"),
-    Transition(P.POOLED, P.TENDERING, "Publish lots and open bidding"),
+    Transition(P.DEMAND_CLOSED, P.POOLED, "Run pooling", page="coordinator.pooling"),
+    Transition(P.POOLED, P.TENDERING, "Publish lots and open bidding", page="coordinator.pooling"),
     Transition(P.TENDERING, P.BIDS_CLOSED, "Close bids"),
-    Transition(P.BIDS_CLOSED, P.AWARDED, "Publish award"),
+    Transition(P.BIDS_CLOSED, P.AWARDED, "Publish award", page="coordinator.scenarios"),
     Transition(P.AWARDED, P.CONTRACTING, "Open confirmations"),
     Transition(P.CONTRACTING, P.CLOSED, "Close round"),
 ]
@@ -64,7 +66,7 @@ def allowed_transitions(rnd: Round) -> list[Transition]:
     return [t for (source, _), t in TRANSITIONS.items() if source is rnd.phase]
 
 
-def _require_coordinator(actor: User | None) -> None:
+def require_coordinator(actor: User | None) -> None:
     if actor is None or not actor.is_coordinator:
         raise Forbidden("Only a coordinator can do this.")
 
@@ -79,6 +81,11 @@ def load_round(round_id: int, *, for_update: bool = False) -> Round:
         db.session.commit()
         rnd = _get(round_id, for_update=for_update)
     return rnd
+
+
+def get_for_update(round_id: int) -> Round:
+    """The round, locked until the caller's transaction ends (no deadlines applied)."""
+    return _get(round_id, for_update=True)
 
 
 def _get(round_id: int, *, for_update: bool = False) -> Round:
@@ -142,7 +149,7 @@ def require_phase(rnd: Round, *phases: RoundPhase, doing: str) -> None:
 
 def transition(round_id: int, target: RoundPhase | str, actor: User | None) -> Round:
     """Move a round to `target` if the phase table allows it; one audit entry, one commit."""
-    _require_coordinator(actor)
+    require_coordinator(actor)
     try:
         target = RoundPhase(target)
     except ValueError:
@@ -164,6 +171,19 @@ def transition(round_id: int, target: RoundPhase | str, actor: User | None) -> R
     return rnd
 
 
+def move(rnd: Round, target: RoundPhase, actor: User | None, *, summary: str) -> None:
+    """A move made by another use case (a pooling run succeeding, a run published) inside its transaction.
+
+    Checks the phase table and the move's preconditions like `transition`; the caller holds
+    the round's lock and commits.
+    """
+    if (rnd.phase, target) not in TRANSITIONS:
+        raise Conflict(f"A round in phase “{rnd.phase.label}” cannot move to “{target.label}”.")
+    at = clock.now()
+    _check_preconditions(rnd, target, at)
+    _move(rnd, target, actor, at, summary=summary)
+
+
 def _check_preconditions(rnd: Round, target: RoundPhase, at: datetime) -> None:
     problems: list[str] = []
     if target is P.DEMAND_OPEN:
@@ -175,11 +195,23 @@ def _check_preconditions(rnd: Round, target: RoundPhase, at: datetime) -> None:
             problems.append("set a demand deadline")
         elif rnd.demand_deadline <= at:
             problems.append("the demand deadline has already passed: set a later one")
+    elif target is P.POOLED:
+        from marketplace.models import PoolingRun, RunStatus
+
+        succeeded = db.session.execute(
+            sa.select(PoolingRun.id).where(PoolingRun.round_id == rnd.id, PoolingRun.status == RunStatus.SUCCEEDED)
+        ).first()
+        if succeeded is None:
+            problems.append("run pooling first: the round needs a pooling run that succeeded")
     elif target is P.TENDERING:
+        if rnd.published_pooling_run_id is None:
+            problems.append("choose the pooling run to publish on the round's pooling page")
         if rnd.bid_deadline is None:
             problems.append("set a bid deadline")
         elif rnd.bid_deadline <= at:
             problems.append("the bid deadline has already passed: set a later one")
+    elif target is P.AWARDED and rnd.published_scenario_id is None:
+        problems.append("choose the award scenario to publish on the round's scenarios page")
     elif target is P.CONTRACTING and rnd.confirmation_deadline is not None and rnd.confirmation_deadline <= at:
         problems.append("the confirmation deadline has already passed: set a later one")
     if problems:
@@ -304,7 +336,7 @@ def _apply_settings(rnd: Round, s: RoundSettings, segments: list[Segment], regio
 
 
 def create_round(settings: RoundSettings, actor: User) -> Round:
-    _require_coordinator(actor)
+    require_coordinator(actor)
     segments, regions = _validate_settings(settings, round_id=None)
     rnd = Round(phase=P.DRAFT)
     _apply_settings(rnd, settings, segments, regions)
@@ -319,7 +351,7 @@ def create_round(settings: RoundSettings, actor: User) -> Round:
 
 def update_round(round_id: int, settings: RoundSettings, actor: User) -> Round:
     """Change a round's settings; only in draft, because rules are frozen once demand opens."""
-    _require_coordinator(actor)
+    require_coordinator(actor)
     rnd = _get(round_id, for_update=True)
     if rnd.phase is not P.DRAFT:
         raise Conflict(

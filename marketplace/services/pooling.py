@@ -1,0 +1,317 @@
+"""Pooling runs: start one as a background job, follow its progress, save its lots, publish one.
+
+A run's job exports the solver input from the committed lines (solver_bridge), keeps the
+exact input and output documents on the run, checks the result with the solver's own
+validator, and saves lots, members and unpooled reasons in one transaction. A job that
+fails or is cancelled leaves the round as it was; re-running is always safe.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+
+from marketplace.extensions import db
+from marketplace.models import (
+    Lot,
+    LotMember,
+    PoolingRun,
+    Region,
+    Round,
+    RoundPhase,
+    RunStatus,
+    UnpooledLine,
+    User,
+)
+from marketplace.services import audit, clock, rounds, solver_bridge
+from marketplace.services.errors import Conflict, NotFound, ValidationFailed
+from solver import io as solver_io
+
+POOLING_PHASES = (RoundPhase.DEMAND_CLOSED, RoundPhase.POOLED)
+PROGRESS_EVERY_SECONDS = 0.5  # a progress bar does not need more; each report is a database write
+STALE_AFTER_SECONDS = 120  # a running job silent this long past its time limit has died
+
+
+def runs_of(round_id: int) -> list[PoolingRun]:
+    runs = list(
+        db.session.execute(
+            sa.select(PoolingRun).where(PoolingRun.round_id == round_id).order_by(PoolingRun.id.desc())
+        ).scalars()
+    )
+    _fail_stale(runs)
+    return runs
+
+
+def get_run(run_id: int) -> PoolingRun:
+    run = db.session.get(PoolingRun, run_id)
+    if run is None:
+        raise NotFound("No such pooling run.")
+    _fail_stale([run])
+    return run
+
+
+def _fail_stale(runs: list[PoolingRun]) -> None:
+    """A run whose worker was killed never reports again: show it as failed instead of running forever."""
+    now = clock.now()
+    changed = False
+    for run in runs:
+        if run.status is not RunStatus.RUNNING or run.started_at is None:
+            continue
+        last = run.started_at
+        if run.progress and run.progress.get("at"):
+            last = max(last, clock.parse(run.progress["at"]))
+        if now - last > timedelta(seconds=run.time_limit + STALE_AFTER_SECONDS):
+            run.status = RunStatus.FAILED
+            run.error = "The job stopped without finishing (its worker was stopped). Nothing was saved; run it again."
+            run.finished_at = now
+            changed = True
+    if changed:
+        db.session.commit()
+
+
+def start_run(
+    round_id: int,
+    actor: User,
+    *,
+    min_lot_quantity: int | None = None,
+    max_lot_quantity: int | None = None,
+    max_levels_up: int | None = None,
+    time_limit: float | None = None,
+) -> PoolingRun:
+    """Queue a pooling run of the round's committed demand (the round's bounds unless others are given)."""
+    rounds.require_coordinator(actor)
+    rnd = rounds.load_round(round_id)
+    rnd = rounds.get_for_update(round_id)
+    rounds.require_phase(rnd, *POOLING_PHASES, doing="run pooling")
+    run = PoolingRun(
+        round_id=rnd.id,
+        created_by_id=actor.id,
+        min_lot_quantity=rnd.min_lot_quantity if min_lot_quantity is None else min_lot_quantity,
+        max_lot_quantity=rnd.max_lot_quantity if max_lot_quantity is None else max_lot_quantity,
+        max_levels_up=rnd.max_levels_up if max_levels_up is None else max_levels_up,
+        time_limit=time_limit or current_app.config.get("POOLING_TIME_LIMIT", 30.0),
+    )
+    errors = {}
+    if run.min_lot_quantity < 1:
+        errors["min_lot_quantity"] = "Must be at least 1 vehicle."
+    if run.max_lot_quantity < run.min_lot_quantity:
+        errors["max_lot_quantity"] = "Must be at least the minimum lot size."
+    if not 0 <= run.max_levels_up <= 3:
+        errors["max_levels_up"] = "Must be between 0 and 3 levels."
+    if not 1 <= run.time_limit <= 600:
+        errors["time_limit"] = "Must be between 1 and 600 seconds."
+    if errors:
+        raise ValidationFailed("The pooling run was not started: fix the fields marked below.", field_errors=errors)
+    if not solver_bridge.committed_lines(rnd.id):
+        raise Conflict("There is no committed demand to pool in this round.")
+    busy = db.session.execute(
+        sa.select(PoolingRun.id).where(
+            PoolingRun.round_id == rnd.id, PoolingRun.status.in_([RunStatus.QUEUED, RunStatus.RUNNING])
+        )
+    ).first()
+    if busy:
+        raise Conflict(f"Pooling run #{busy[0]} is still going: wait for it or cancel it first.")
+    db.session.add(run)
+    db.session.flush()
+    audit.record(
+        actor,
+        "pooling.start",
+        run,
+        round_id=rnd.id,
+        summary=f"Started pooling run #{run.id} (lots of {run.min_lot_quantity}–{run.max_lot_quantity}, "
+        f"{run.max_levels_up} levels up).",
+    )
+    db.session.commit()
+
+    from marketplace import jobs
+
+    jobs.run_pooling(run.id)
+    return run
+
+
+def cancel_run(run_id: int, actor: User) -> PoolingRun:
+    rounds.require_coordinator(actor)
+    run = get_run(run_id)
+    if run.status.finished:
+        raise Conflict(f"Pooling run #{run.id} has already {run.status.value}.")
+    if run.status is RunStatus.QUEUED:
+        run.status = RunStatus.CANCELLED
+        run.finished_at = clock.now()
+    run.cancel_requested = True  # a running job sees this at its next progress report
+    audit.record(actor, "pooling.cancel", run, round_id=run.round_id, summary=f"Cancelled pooling run #{run.id}.")
+    db.session.commit()
+    return run
+
+
+class _Reporter:
+    """The solver's progress callback: writes progress on its own connection and stops on cancel."""
+
+    def __init__(self, run_id: int, model: type[Any] = PoolingRun):
+        self.run_id, self.model = run_id, model
+        self.last = 0.0
+
+    def __call__(self, progress: Any) -> None:
+        from solver.errors import Cancelled
+
+        now = time.monotonic()
+        if now - self.last < PROGRESS_EVERY_SECONDS and progress.phase not in ("greedy", "done"):
+            return
+        self.last = now
+        data = {
+            "phase": progress.phase,
+            "elapsed": round(progress.elapsed, 2),
+            "quantity": progress.quantity,
+            "quantity_bound": progress.quantity_bound,
+            "fraction": round(progress.fraction(), 4),
+            "at": clock.now().isoformat(),
+        }
+        for key in ("lots", "price", "price_bound"):
+            value = getattr(progress, key, None)
+            if value is not None:
+                data[key] = value
+        table = self.model.__table__
+        # Its own short transaction: the job's session holds no lock while the solver works.
+        with db.engine.begin() as conn:
+            conn.execute(table.update().where(table.c.id == self.run_id).values(progress=data))
+            cancel = conn.execute(sa.select(table.c.cancel_requested).where(table.c.id == self.run_id)).scalar_one()
+        if cancel:
+            raise Cancelled()
+
+
+def execute_run(run_id: int) -> None:
+    """The job: solve, validate and save one run. Safe to deliver twice; never leaves half a result."""
+    import solver
+    from solver.errors import Cancelled
+
+    run = db.session.get(PoolingRun, run_id)
+    if run is None or run.status is not RunStatus.QUEUED:
+        return  # cancelled before it started, or already done by an earlier delivery
+    rnd = db.session.get(Round, run.round_id)
+    assert rnd is not None
+    text = solver_io.dumps(solver_bridge.pooling_input(rnd, run))
+    run.input_json = text
+    run.status = RunStatus.RUNNING
+    run.started_at = clock.now()
+    db.session.commit()
+    try:
+        doc = solver_io.loads(text)
+        result = solver.pool(doc, time_limit=run.time_limit, workers=1, progress=_Reporter(run.id))
+        problems = solver.validate_pooling(solver_io.loads(text), result)
+        if problems:
+            raise RuntimeError("the solver's result failed validation: " + "; ".join(map(str, problems[:5])))
+        save_result(run.id, result)
+    except Cancelled:
+        db.session.rollback()
+        _finish(run_id, RunStatus.CANCELLED, "Cancelled by a coordinator.")
+    except Exception as exc:  # the run shows why; the round stays as it was
+        db.session.rollback()
+        current_app.logger.exception("pooling run %s failed", run_id)
+        _finish(run_id, RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
+
+
+def _finish(run_id: int, status: RunStatus, error: str) -> None:
+    run = db.session.get(PoolingRun, run_id)
+    assert run is not None
+    run.status = status
+    run.error = error
+    run.finished_at = clock.now()
+    audit.record(None, f"pooling.{status.value}", run, round_id=run.round_id, summary=f"Pooling run #{run.id}: {error}")
+    db.session.commit()
+
+
+def _levels(regions: dict[str, Region], member: str, lot: str) -> int:
+    return regions[member].depth - regions[lot].depth
+
+
+def save_result(run_id: int, result: dict[str, Any]) -> None:
+    """Lots, members and unpooled reasons of a result, in one transaction with the run's outcome."""
+    run = db.session.get(PoolingRun, run_id)
+    assert run is not None
+    rnd = rounds.get_for_update(run.round_id)
+    if rnd.phase not in POOLING_PHASES:
+        raise Conflict(f"The round moved on to “{rnd.phase.label}” while pooling ran; nothing was saved.")
+    lines = {line.id: line for line in solver_bridge.committed_lines(rnd.id)}
+    regions = {r.id: r for r in db.session.execute(sa.select(Region)).scalars()}
+    for lot_doc in result["lots"]:
+        members = [(lines[solver_bridge.parse_key(m["demand"], "line")], m["quantity"]) for m in lot_doc["members"]]
+        lot = Lot(
+            round_id=rnd.id,
+            pooling_run_id=run.id,
+            code=lot_doc["id"],
+            segment_id=lot_doc["segment"],
+            region_id=lot_doc["region"],
+            earliest_quarter=lot_doc["window"]["earliest"],
+            latest_quarter=lot_doc["window"]["latest"],
+            charging=lot_doc["charging"],
+            min_range_km=lot_doc["requirements"]["min_range_km"],
+            min_payload_kg=lot_doc["requirements"]["min_payload_kg"],
+            quantity=lot_doc["quantity"],
+            fleet_count=len({line.organization_id for line, _ in members}),
+            spread=sum(q * _levels(regions, line.region_id, lot_doc["region"]) for line, q in members),
+        )
+        lot.members = [LotMember(demand_line_id=line.id, quantity=q) for line, q in members]
+        db.session.add(lot)
+    for item in result["unpooled"]:
+        db.session.add(
+            UnpooledLine(
+                pooling_run_id=run.id,
+                demand_line_id=solver_bridge.parse_key(item["demand"], "line"),
+                quantity=item["quantity"],
+                reason=item["reason"][:300],
+            )
+        )
+    stats = result["stats"]
+    run.output_json = solver_io.dumps(result)
+    run.solver_status = result["status"]
+    run.total_quantity = stats["total_quantity"]
+    run.pooled_quantity = stats["pooled_quantity"]
+    run.bound_quantity = stats["bound"]
+    run.lot_count = stats["lots"]
+    run.status = RunStatus.SUCCEEDED
+    run.finished_at = clock.now()
+    creator = db.session.get(User, run.created_by_id) if run.created_by_id else None
+    audit.record(
+        creator,
+        "pooling.succeeded",
+        run,
+        round_id=rnd.id,
+        summary=f"Pooling run #{run.id}: {run.pooled_quantity} of {run.total_quantity} vehicles in "
+        f"{run.lot_count} lots ({run.solver_status.lower()}).",
+    )
+    if rnd.phase is RoundPhase.DEMAND_CLOSED:
+        rounds.move(rnd, RoundPhase.POOLED, creator, summary=f"Pooling run #{run.id} succeeded.")
+    db.session.commit()
+
+
+def publish_run(run_id: int, actor: User) -> Round:
+    """Make a run's lots the round's tender: OEMs see them and bidding opens."""
+    rounds.require_coordinator(actor)
+    run = get_run(run_id)
+    rnd = rounds.load_round(run.round_id)
+    rnd = rounds.get_for_update(run.round_id)
+    rounds.require_phase(rnd, RoundPhase.POOLED, doing="publish lots")
+    if run.status is not RunStatus.SUCCEEDED:
+        raise Conflict(f"Pooling run #{run.id} has not succeeded: only a finished run can be published.")
+    if run.lot_count == 0:
+        raise Conflict(f"Pooling run #{run.id} has no lots: there is nothing to tender.")
+    rnd.published_pooling_run_id = run.id
+    run.published_at = clock.now()
+    rounds.move(
+        rnd, RoundPhase.TENDERING, actor, summary=f"Published the {run.lot_count} lots of pooling run #{run.id}."
+    )
+    db.session.commit()
+    return rnd
+
+
+def published_lots(rnd: Round) -> list[Lot]:
+    if rnd.published_pooling_run_id is None:
+        return []
+    return list(
+        db.session.execute(
+            sa.select(Lot).where(Lot.pooling_run_id == rnd.published_pooling_run_id).order_by(Lot.id)
+        ).scalars()
+    )
