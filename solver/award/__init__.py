@@ -171,6 +171,7 @@ def _exact(
             workers=workers,
             on_solution=on_vehicles,
             on_bound=on_vbound,
+            stop_at=best.vbound,
         )
         if work_left is not None:
             work_left -= r.deterministic_time
@@ -203,6 +204,7 @@ def _exact(
             workers=workers,
             on_solution=on_price,
             on_bound=on_pbound,
+            stop_at=best.pbound,
         )
         if work_left is not None:
             work_left -= r.deterministic_time

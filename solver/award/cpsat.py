@@ -71,7 +71,7 @@ class AwardModel:
     eligible lines whose total lies in the tier's band): the Dantzig-Wolfe form of the same
     model, whose LP relaxation is much tighter; otherwise the compact (y, x) form above."""
 
-    def __init__(self, inst: Instance, prep: Prepared, *, patterns: bool = True):
+    def __init__(self, inst: Instance, prep: Prepared, *, patterns: bool = False):
         from ortools.sat.python import cp_model
 
         self.cp_model = cp_model
@@ -314,7 +314,9 @@ class AwardModel:
         workers: int,
         on_solution: Callable[[Solution, int, int], None] | None = None,
         on_bound: Callable[[int], None] | None = None,
+        stop_at: int | None = None,
     ) -> PhaseResult:
+        """One lexicographic phase; `stop_at` is a bound known from elsewhere: reaching it proves optimality."""
         cp_model = self.cp_model
         m = self.model
         m.clear_objective()
@@ -338,13 +340,17 @@ class AwardModel:
 
         class _CB(cp_model.CpSolverSolutionCallback):
             def on_solution_callback(self) -> None:
-                if on_solution is None or error:
+                if error:
                     return
+                obj = round(self.objective_value)
                 try:
-                    sol = outer.extract(self.value)
-                    on_solution(sol, round(self.objective_value), round(self.best_objective_bound))
+                    if on_solution is not None:
+                        sol = outer.extract(self.value)
+                        on_solution(sol, obj, round(self.best_objective_bound))
                 except BaseException as exc:  # e.g. Cancelled from the caller's progress callback
                     error.append(exc)
+                    self.stop_search()
+                if stop_at is not None and (obj >= stop_at if maximize else obj <= stop_at):
                     self.stop_search()
 
         if on_bound is not None:

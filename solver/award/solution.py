@@ -112,7 +112,10 @@ def unserved_reasons(inst: Instance, prep: Prepared, sol: Solution) -> dict[int,
         elif affordable <= line.excluded:
             reasons[li] = "every affordable supplier is excluded from the line"
         elif li not in reachable:
-            reasons[li] = "no affordable bid or package can reach its minimum quantity with this line"
+            reasons[li] = (
+                "no bid or package can serve it within its maximum unit price"
+                " (tier minimums or package quantities out of reach)"
+            )
         else:
             lot = inst.lots[line.lot]
             why = set()

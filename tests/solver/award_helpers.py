@@ -202,8 +202,8 @@ def tiny_round(rng: random.Random, *, whole: bool | None = None, max_lines: int 
         for lot in lots:
             if rng.random() < 0.55:
                 bmin = rng.randint(1, 3)
-                bmax = bmin + rng.randint(0, 5)
-                tiers = [{"min_quantity": bmin, "unit_price": rng.choice([95, 100, 105, 112.25])}]
+                bmax = bmin + rng.randint(0, 4)
+                tiers = [{"min_quantity": bmin, "unit_price": rng.choice([85, 95, 100, 105, 112.25])}]
                 q = bmin
                 for _ in range(rng.randint(0, 2)):
                     q += rng.randint(1, 3)
