@@ -65,7 +65,9 @@ def _config(url: str) -> dict[str, object]:
 
 
 def _empty_tables() -> None:
-    tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in REFERENCE_TABLES]
+    # Only tables the migrations made: a model without its migration yet fails its own tests, not all.
+    existing = set(sa.inspect(db.engine).get_table_names())
+    tables = [t for t in reversed(db.metadata.sorted_tables) if t.name in existing - REFERENCE_TABLES]
     with db.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t.name}"' for t in tables) + " RESTART IDENTITY CASCADE"))

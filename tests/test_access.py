@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from marketplace.models import RoundPhase
+from marketplace.extensions import db
+from marketplace.models import PoolingRun, RoundPhase
 from tests.factories import World, make_round
 
 ROLES = ("anonymous", "fleet", "oem", "coordinator")
@@ -23,10 +24,19 @@ LOGIN = 302  # anonymous users are sent to the login page
 class Objects:
     world: World
     draft_round_id: int
+    pooling_run_id: int = 0
 
     def own_org(self, role: str) -> int:
         user = self.world.user(role) or self.world.fleet
         return user.organization_id
+
+    def demand(self, key: str) -> int | str:
+        """A demand-open round with a line and a staged upload of each fleet (made when a route asks)."""
+        if not hasattr(self, "_demand"):
+            from tests.demand_helpers import access_objects
+
+            self._demand = access_objects(self.world)
+        return self._demand[key]
 
 
 @dataclass(frozen=True)
@@ -51,6 +61,8 @@ def only(role: str, status: int = 200) -> dict[str, int]:
 
 
 COORDINATOR_ONLY = only("coordinator")
+DEMAND_FORM = {"segment": "md_box_truck", "region": "US-CA", "quantity": "8", "earliest_quarter": "2030Q1",
+               "latest_quarter": "2030Q4", "charging": "CCS1", "max_unit_price": "200000"}  # fmt: skip
 
 ROUTES = [
     Route("main.landing", "GET", lambda o, r: "/", everyone(200)),
@@ -77,7 +89,61 @@ ROUTES = [
           only("coordinator", 302), data={"target": "cancelled"}),
     Route("coordinator.organizations", "GET", lambda o, r: "/coordinator/organizations", COORDINATOR_ONLY),
     Route("coordinator.new_coordinator", "GET", lambda o, r: "/coordinator/users/new", COORDINATOR_ONLY),
+    # Pooling: coordinators only; the draft round cannot be pooled (409), the queued run cannot be published (409).
+    Route("coordinator.pooling_page", "GET", lambda o, r: f"/coordinator/rounds/{o.draft_round_id}/pooling",
+          COORDINATOR_ONLY),
+    Route("coordinator.start_pooling", "POST", lambda o, r: f"/coordinator/rounds/{o.draft_round_id}/pooling",
+          only("coordinator", 409), data={"min_lot_quantity": "20", "max_lot_quantity": "400",
+                                          "max_levels_up": "2", "time_limit": "5"}),
+    Route("coordinator.pooling_progress", "GET", lambda o, r: f"/coordinator/pooling-runs/{o.pooling_run_id}/progress",
+          COORDINATOR_ONLY),
+    Route("coordinator.pooling_progress", "GET", lambda o, r: "/coordinator/pooling-runs/999999/progress",
+          only("coordinator", 404), name="pooling-progress-missing"),
+    Route("coordinator.cancel_pooling", "POST", lambda o, r: f"/coordinator/pooling-runs/{o.pooling_run_id}/cancel",
+          only("coordinator", 302)),
+    Route("coordinator.publish_pooling", "POST", lambda o, r: f"/coordinator/pooling-runs/{o.pooling_run_id}/publish",
+          only("coordinator", 409)),
+    Route("coordinator.pooling_document", "GET",
+          lambda o, r: f"/coordinator/pooling-runs/{o.pooling_run_id}/input.json", COORDINATOR_ONLY),
+    Route("coordinator.pooling_document", "GET",
+          lambda o, r: f"/coordinator/pooling-runs/{o.pooling_run_id}/output.json", only("coordinator", 404),
+          name="pooling-output-not-yet"),
     Route("fleet.dashboard", "GET", lambda o, r: "/fleet/", only("fleet")),
+    # Demand (issue 6): a fleet's own lines and uploads; another fleet's answer 404, drafts too.
+    Route("fleet.round_page", "GET", lambda o, r: f"/fleet/rounds/{o.demand('round')}", only("fleet")),
+    Route("fleet.round_page", "GET", lambda o, r: f"/fleet/rounds/{o.draft_round_id}", only("fleet", 404),
+          name="fleet-round-draft"),
+    Route("fleet.new_line", "GET", lambda o, r: f"/fleet/rounds/{o.demand('round')}/lines/new", only("fleet")),
+    Route("fleet.new_line", "POST", lambda o, r: f"/fleet/rounds/{o.demand('round')}/lines/new", only("fleet", 302),
+          data=DEMAND_FORM, name="fleet-new-line-post"),
+    Route("fleet.edit_line", "GET", lambda o, r: f"/fleet/lines/{o.demand('line')}/edit", only("fleet")),
+    Route("fleet.edit_line", "GET", lambda o, r: f"/fleet/lines/{o.demand('other_line')}/edit", only("fleet", 404),
+          name="fleet-edit-other-fleets-line"),
+    Route("fleet.edit_line", "POST", lambda o, r: f"/fleet/lines/{o.demand('other_line')}/edit",
+          only("fleet", 404), data=DEMAND_FORM, name="fleet-edit-other-fleets-line-post"),
+    Route("fleet.withdraw_line", "GET", lambda o, r: f"/fleet/lines/{o.demand('line')}/withdraw", only("fleet")),
+    Route("fleet.withdraw_line", "POST", lambda o, r: f"/fleet/lines/{o.demand('line')}/withdraw",
+          only("fleet", 302), name="fleet-withdraw-own-line"),
+    Route("fleet.withdraw_line", "POST", lambda o, r: f"/fleet/lines/{o.demand('other_line')}/withdraw",
+          only("fleet", 404), name="fleet-withdraw-other-fleets-line"),
+    Route("fleet.commit_lines", "POST", lambda o, r: f"/fleet/rounds/{o.demand('round')}/commit", only("fleet", 302),
+          data={"all": "1"}),
+    Route("fleet.upload_template", "GET", lambda o, r: f"/fleet/rounds/{o.demand('round')}/template.xlsx",
+          only("fleet")),
+    Route("fleet.upload", "GET", lambda o, r: f"/fleet/rounds/{o.demand('round')}/upload", only("fleet")),
+    Route("fleet.upload", "POST", lambda o, r: f"/fleet/rounds/{o.demand('round')}/upload", only("fleet", 400),
+          name="fleet-upload-without-file"),
+    Route("fleet.upload_preview", "GET", lambda o, r: f"/fleet/rounds/{o.demand('round')}/upload/{o.demand('token')}",
+          only("fleet")),
+    Route("fleet.upload_preview", "GET",
+          lambda o, r: f"/fleet/rounds/{o.demand('round')}/upload/{o.demand('other_token')}", only("fleet", 404),
+          name="fleet-preview-other-fleets-upload"),
+    Route("fleet.upload_save", "POST",
+          lambda o, r: f"/fleet/rounds/{o.demand('round')}/upload/{o.demand('token')}/save", only("fleet", 302)),
+    Route("fleet.upload_save", "POST",
+          lambda o, r: f"/fleet/rounds/{o.demand('round')}/upload/{o.demand('other_token')}/save",
+          only("fleet", 404), name="fleet-save-other-fleets-upload"),
+    Route("fleet.export_lines", "GET", lambda o, r: f"/fleet/rounds/{o.demand('round')}/export.xlsx", only("fleet")),
     Route("oem.dashboard", "GET", lambda o, r: "/oem/", only("oem")),
 ]  # fmt: skip
 
@@ -96,7 +162,10 @@ def test_every_route_is_in_the_access_table(app):
 @pytest.mark.parametrize(("route", "role"), CASES)
 def test_route_answers_each_role_as_it_should(world, login, client, route: Route, role: str):
     rnd = make_round(world.coordinator2, RoundPhase.DRAFT)  # made by another coordinator organization
-    objects = Objects(world=world, draft_round_id=rnd.id)
+    run = PoolingRun(round_id=rnd.id, min_lot_quantity=20, max_lot_quantity=400, max_levels_up=2, input_json="{}")
+    db.session.add(run)
+    db.session.commit()
+    objects = Objects(world=world, draft_round_id=rnd.id, pooling_run_id=run.id)
     user = world.user(role)
     if user is not None:
         client = login(user)

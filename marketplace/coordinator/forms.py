@@ -132,3 +132,10 @@ class CoordinatorUserForm(FlaskForm):
 
 class TransitionForm(FlaskForm):
     """Only carries the CSRF token; the target phase is in the button's value."""
+
+
+class PoolingRunForm(FlaskForm):
+    min_lot_quantity = IntegerField("Minimum lot size", validators=[InputRequired(), NumberRange(1)])
+    max_lot_quantity = IntegerField("Maximum lot size", validators=[InputRequired(), NumberRange(1)])
+    max_levels_up = IntegerField("Region levels up", validators=[InputRequired(), NumberRange(0, 3)])
+    time_limit = IntegerField("Time limit (seconds)", default=30, validators=[InputRequired(), NumberRange(1, 600)])

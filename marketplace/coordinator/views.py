@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from marketplace.access import coordinator_required
-from marketplace.coordinator.forms import CoordinatorUserForm, RoundForm, TransitionForm
+from marketplace.coordinator.forms import CoordinatorUserForm, PoolingRunForm, RoundForm, TransitionForm
 from marketplace.extensions import db
 from marketplace.models import AuditEntry, DemandLine, DemandStatus, Organization, Region, Segment
-from marketplace.services import accounts, rounds
+from marketplace.services import accounts, pooling, rounds
 from marketplace.services.errors import ValidationFailed
 from marketplace.views_common import apply_field_errors
 
@@ -158,3 +158,98 @@ def new_coordinator():
             flash(f"Coordinator account {user.email} created.", "success")
             return redirect(url_for("main.organization", org_id=user.organization_id))
     return render_template("coordinator/user_form.html", form=form), (400 if form.errors else 200)
+
+
+# ---------------------------------------------------------------- pooling
+
+
+@bp.get("/rounds/<int:round_id>/pooling")
+@coordinator_required
+def pooling_page(round_id: int):
+    rnd = rounds.load_round(round_id)
+    runs = pooling.runs_of(rnd.id)
+    selected = None
+    wanted = request.args.get("run", type=int)
+    for run in runs:
+        if run.id == wanted or (wanted is None and run.id == rnd.published_pooling_run_id):
+            selected = run
+    if selected is None and wanted is None:
+        selected = next((r for r in runs if r.status.value == "succeeded"), None)
+    form = PoolingRunForm(
+        min_lot_quantity=rnd.min_lot_quantity, max_lot_quantity=rnd.max_lot_quantity, max_levels_up=rnd.max_levels_up
+    )
+    lines, vehicles = _demand_totals().get(rnd.id, (0, 0))
+    return render_template(
+        "coordinator/pooling.html",
+        rnd=rnd,
+        runs=runs,
+        selected=selected,
+        form=form,
+        action_form=TransitionForm(),
+        committed_lines=lines,
+        committed_vehicles=vehicles,
+    )
+
+
+@bp.post("/rounds/<int:round_id>/pooling")
+@coordinator_required
+def start_pooling(round_id: int):
+    form = PoolingRunForm()
+    if not form.validate_on_submit():
+        problems = "; ".join(f"{form[name].label.text}: {' '.join(errs)}" for name, errs in form.errors.items())
+        raise ValidationFailed(f"The pooling run was not started: {problems}")
+    run = pooling.start_run(
+        round_id,
+        current_user,
+        min_lot_quantity=form.min_lot_quantity.data,
+        max_lot_quantity=form.max_lot_quantity.data,
+        max_levels_up=form.max_levels_up.data,
+        time_limit=float(form.time_limit.data or 30),
+    )
+    flash(f"Pooling run #{run.id} started.", "success")
+    return redirect(url_for("coordinator.pooling_page", round_id=round_id, run=run.id))
+
+
+@bp.get("/pooling-runs/<int:run_id>/progress")
+@coordinator_required
+def pooling_progress(run_id: int):
+    run = pooling.get_run(run_id)
+    return {
+        "id": run.id,
+        "status": run.status.value,
+        "progress": run.progress or {},
+        "error": run.error,
+        "pooled_quantity": run.pooled_quantity,
+        "lot_count": run.lot_count,
+    }
+
+
+@bp.post("/pooling-runs/<int:run_id>/cancel")
+@coordinator_required
+def cancel_pooling(run_id: int):
+    run = pooling.cancel_run(run_id, current_user)
+    flash(f"Pooling run #{run.id} is being cancelled.", "info")
+    return redirect(url_for("coordinator.pooling_page", round_id=run.round_id, run=run.id))
+
+
+@bp.post("/pooling-runs/<int:run_id>/publish")
+@coordinator_required
+def publish_pooling(run_id: int):
+    rnd = pooling.publish_run(run_id, current_user)
+    flash(f"The lots of pooling run #{run_id} are published: OEMs can bid until the bid deadline.", "success")
+    return redirect(url_for("coordinator.pooling_page", round_id=rnd.id))
+
+
+@bp.get("/pooling-runs/<int:run_id>/<any(input, output):which>.json")
+@coordinator_required
+def pooling_document(run_id: int, which: str):
+    """The exact solver document of a run: `python -m solver pool input.json` reproduces output.json."""
+    run = pooling.get_run(run_id)
+    text = run.input_json if which == "input" else run.output_json
+    if text is None:
+        abort(404)
+    return Response(
+        text,
+        mimetype="application/json",
+        headers={"Content-Disposition": f"attachment; filename=round-{run.round_id}-pooling-run-{run.id}-{which}.json"},
+    )

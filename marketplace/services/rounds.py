@@ -39,7 +39,7 @@ _FORWARD = [
     Transition(P.DEMAND_CLOSED, P.POOLED, "Run pooling", page="coordinator.pooling"),
     Transition(P.POOLED, P.TENDERING, "Publish lots and open bidding", page="coordinator.pooling"),
     Transition(P.TENDERING, P.BIDS_CLOSED, "Close bids"),
-    Transition(P.BIDS_CLOSED, P.AWARDED, "Publish award", page="coordinator.scenarios"),
+    Transition(P.BIDS_CLOSED, P.AWARDED, "Publish award"),
     Transition(P.AWARDED, P.CONTRACTING, "Open confirmations"),
     Transition(P.CONTRACTING, P.CLOSED, "Close round"),
 ]

@@ -1,0 +1,40 @@
+// Live progress of background solver runs: every element with data-progress-url is polled
+// while its run is queued or running; the page reloads when the run finishes.
+(function () {
+  const live = new Set(["queued", "running"]);
+  function render(el, data) {
+    const p = data.progress || {};
+    const bar = el.querySelector(".progress-bar");
+    const label = el.querySelector("[data-progress-label]");
+    const fraction = typeof p.fraction === "number" ? p.fraction : 0;
+    if (bar) {
+      bar.style.width = Math.round(fraction * 100) + "%";
+      bar.setAttribute("aria-valuenow", Math.round(fraction * 100));
+    }
+    if (label) {
+      if (data.status === "queued") {
+        label.textContent = "Waiting for a worker…";
+      } else if (p.phase) {
+        let text = `${p.phase}: ${p.quantity ?? 0} of at most ${p.quantity_bound ?? "?"} vehicles`;
+        if (p.lots !== undefined) text += `, ${p.lots} lots`;
+        if (p.price !== undefined) text += `, ${Number(p.price).toLocaleString()} total`;
+        label.textContent = `${text} · ${p.elapsed ?? 0}s`;
+      } else {
+        label.textContent = "Starting…";
+      }
+    }
+  }
+  function poll(el) {
+    fetch(el.dataset.progressUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then((r) => r.json())
+      .then((data) => {
+        render(el, data);
+        if (live.has(data.status)) setTimeout(() => poll(el), 1000);
+        else window.location.reload();
+      })
+      .catch(() => setTimeout(() => poll(el), 3000));
+  }
+  document.querySelectorAll("[data-progress-url]").forEach((el) => {
+    if (live.has(el.dataset.status)) poll(el);
+  });
+})();
