@@ -34,14 +34,12 @@ class Klass:
     unit: int  # vehicles per counted item: the line quantity, or 1 if splittable
     cap: int  # items available: lines (not splittable) or vehicles (splittable)
     lines: list[Line]  # sorted by id
+    quantity: int  # unit * cap
     slots: list[tuple[int, int]] = field(default_factory=list)  # (slot index in component, levels up)
     # For reasons: best compatible demand over every candidate key, and whether any other line was compatible.
     best_total: int = 0
     has_partner: bool = False
 
-    @property
-    def quantity(self) -> int:
-        return self.unit * self.cap
 
 
 @dataclass
@@ -76,16 +74,16 @@ class Prepared:
 
 def _classes(inp: PoolingInput) -> list[Klass]:
     groups: dict[tuple, list[Line]] = defaultdict(list)
-    for line in inp.lines:
+    for line in sorted(inp.lines, key=lambda ln: ln.id):  # so every class lists its lines by id
         unit = 1 if line.splittable else line.quantity
         key = (line.segment, line.region, line.earliest, line.latest, line.charging, line.splittable, unit)
         groups[key].append(line)
     out = []
     for key in sorted(groups):
-        lines = sorted(groups[key], key=lambda ln: ln.id)
+        lines = groups[key]
         seg, region, e, last, ch, split, unit = key
         cap = sum(ln.quantity for ln in lines) if split else len(lines)
-        out.append(Klass(key, seg, region, e, last, ch, split, unit, cap, lines))
+        out.append(Klass(key, seg, region, e, last, ch, split, unit, cap, lines, unit * cap))
     return out
 
 
@@ -110,11 +108,13 @@ def prepare(inp: PoolingInput) -> Prepared:
                     raw[(k.segment, anc, q, ch)].append((ci, lev))
 
     fits = [k.splittable or k.unit <= rules.max_lot for k in classes]
+    qty = [k.quantity for k in classes]
+    nlines = [len(k.lines) for k in classes]
     kept: dict[tuple, list[tuple[int, int]]] = {}
     for key, members in raw.items():
         useful = [(ci, lev) for ci, lev in members if fits[ci]]
-        total = sum(classes[ci].quantity for ci, _ in useful)
-        lines = sum(len(classes[ci].lines) for ci, _ in useful)
+        total = sum(qty[ci] for ci, _ in useful)
+        lines = sum(nlines[ci] for ci, _ in useful)
         for ci, _ in useful:
             k = classes[ci]
             k.best_total = max(k.best_total, total)

@@ -161,13 +161,25 @@ def semantic_problems(doc: Any) -> list[Problem]:
         region = d.get("region")
         if _code(region) and region not in parent:
             problems.append(Problem(f"demand[{i}].region", f"unknown region {region}"))
-        first, last = parse_quarter(_get(d, "window", "earliest")), parse_quarter(_get(d, "window", "latest"))
+        first, last = _quarter(_get(d, "window", "earliest")), _quarter(_get(d, "window", "latest"))
         if first is not None and last is not None and first > last:
             problems.append(Problem(f"demand[{i}].window.earliest", f"is after latest {format_quarter(last)}"))
         price = d.get("max_unit_price")
-        if _number(price) and to_cents(price) is None:
+        if type(price) is not int and _number(price) and to_cents(price) is None:
             problems.append(Problem(f"demand[{i}].max_unit_price", "must have at most 2 decimals"))
     return problems
+
+
+_QUARTERS: dict[str, int | None] = {}
+
+
+def _quarter(text: Any) -> int | None:
+    """parse_quarter, remembered: a document has only a handful of distinct quarters."""
+    if not isinstance(text, str):
+        return None
+    if text not in _QUARTERS:
+        _QUARTERS[text] = parse_quarter(text)
+    return _QUARTERS[text]
 
 
 def _path_key(p: Problem) -> tuple[Any, ...]:
@@ -202,12 +214,12 @@ def parse(doc: Any) -> PoolingInput:
                 segment=d["segment"],
                 region=d["region"],
                 quantity=int(d["quantity"]),
-                earliest=parse_quarter(d["window"]["earliest"]),  # type: ignore[arg-type]
-                latest=parse_quarter(d["window"]["latest"]),  # type: ignore[arg-type]
+                earliest=_quarter(d["window"]["earliest"]),  # type: ignore[arg-type]
+                latest=_quarter(d["window"]["latest"]),  # type: ignore[arg-type]
                 charging=tuple(sorted(req["charging"])),
                 min_range_km=req.get("min_range_km"),
                 min_payload_kg=req.get("min_payload_kg"),
-                max_unit_price_cents=None if price is None else to_cents(price),
+                max_unit_price_cents=None if price is None else price * 100 if type(price) is int else to_cents(price),
                 splittable=bool(d.get("splittable", False)),
             )
         )

@@ -22,7 +22,7 @@ class Rules:
     max_levels_up: int
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Line:
     """One demand line; `index` is its position in the input's demand list."""
 
