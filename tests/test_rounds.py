@@ -124,7 +124,7 @@ def test_moves_that_publish_something_need_it_first(world, source, target, needs
     rnd.published_pooling_run_id = None if target is RoundPhase.TENDERING else rnd.published_pooling_run_id
     db.session.commit()
     if target is RoundPhase.POOLED:
-        assert rounds.allowed_transitions(rnd)[0].page == "coordinator.pooling"
+        assert rounds.allowed_transitions(rnd)[0].page == "coordinator.pooling_page"
     with pytest.raises(Conflict, match=needs):
         rounds.transition(rnd.id, target, world.coordinator)
     assert phase_of(rnd.id) is source
@@ -301,3 +301,14 @@ def test_the_audit_log_is_append_only(world):
     # The database refuses too, whatever the ORM does.
     with pytest.raises(sa.exc.DatabaseError), db.engine.begin() as conn:
         conn.execute(sa.text("UPDATE audit_entry SET summary = 'x'"))
+
+
+@pytest.mark.parametrize("phase", list(RoundPhase), ids=lambda p: p.value)
+def test_every_page_of_a_round_renders_in_every_phase(world, login, phase):
+    rnd = make_round(world.coordinator, phase)
+    client = login(world.coordinator)
+    for url in ("/coordinator/", f"/coordinator/rounds/{rnd.id}", f"/coordinator/rounds/{rnd.id}/pooling"):
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.get_data(as_text=True)[:300])
+    for user, url in ((world.fleet, "/fleet/"), (world.oem, "/oem/")):
+        assert login(user).get(url).status_code == 200

@@ -36,8 +36,8 @@ class Transition:
 _FORWARD = [
     Transition(P.DRAFT, P.DEMAND_OPEN, "Open demand"),
     Transition(P.DEMAND_OPEN, P.DEMAND_CLOSED, "Close demand"),
-    Transition(P.DEMAND_CLOSED, P.POOLED, "Run pooling", page="coordinator.pooling"),
-    Transition(P.POOLED, P.TENDERING, "Publish lots and open bidding", page="coordinator.pooling"),
+    Transition(P.DEMAND_CLOSED, P.POOLED, "Run pooling", page="coordinator.pooling_page"),
+    Transition(P.POOLED, P.TENDERING, "Publish lots and open bidding", page="coordinator.pooling_page"),
     Transition(P.TENDERING, P.BIDS_CLOSED, "Close bids"),
     Transition(P.BIDS_CLOSED, P.AWARDED, "Publish award"),
     Transition(P.AWARDED, P.CONTRACTING, "Open confirmations"),
@@ -227,6 +227,9 @@ def _move(rnd: Round, target: RoundPhase, actor: User | None, at: datetime, *, s
         rnd.confirmation_deadline = at + timedelta(days=rnd.confirmation_period_days)
         after["confirmation_deadline"] = rnd.confirmation_deadline.isoformat()
     audit.record(actor, "round.transition", rnd, summary=summary, before=before, after=after, round_id=rnd.id)
+    from marketplace.services import deposits  # deposits follow the outcome, in a job after the commit
+
+    deposits.round_moved(rnd, target)
 
 
 # ---------------------------------------------------------------- setting a round up
