@@ -41,7 +41,6 @@ class Klass:
     has_partner: bool = False
 
 
-
 @dataclass
 class Slot:
     region: str
