@@ -15,6 +15,8 @@ from marketplace.models import (
     AwardScenario,
     DemandLine,
     DemandStatus,
+    Lot,
+    LotMember,
     Organization,
     OrganizationKind,
     PoolingRun,
@@ -22,6 +24,7 @@ from marketplace.models import (
     RoundPhase,
     RunStatus,
     User,
+    VehicleModel,
 )
 from marketplace.services import clock, rounds
 
@@ -147,3 +150,99 @@ class World:
 
     def user(self, role: str) -> User | None:
         return {"anonymous": None, "coordinator": self.coordinator, "fleet": self.fleet, "oem": self.oem}[role]
+
+
+# ---------------------------------------------------------------- OEM side: catalog, tenders, bids
+
+
+def make_model(org: Organization, **overrides: Any) -> VehicleModel:
+    """A catalog entry of `org` that meets make_tender's default lot (box truck, 300 km, CCS1)."""
+    n = next(_seq)
+    model = VehicleModel(
+        code=overrides.pop("code", f"model_{n}"),
+        organization_id=org.id,
+        manufacturer=org.name,
+        name=overrides.pop("name", f"eBox {n}"),
+        segment_id=overrides.pop("segment_id", "md_box_truck"),
+        powertrain=overrides.pop("powertrain", "BEV"),
+        markets=overrides.pop("markets", ["US", "CA"]),
+        range_km=overrides.pop("range_km", 320),
+        payload_kg=overrides.pop("payload_kg", 5000),
+        battery_kwh=overrides.pop("battery_kwh", 200),
+        charging=overrides.pop("charging", ["CCS1", "J1772"]),
+        list_price=overrides.pop("list_price", Decimal("240000")),
+        currency=overrides.pop("currency", "USD"),
+        yearly_capacity=overrides.pop("yearly_capacity", 1000),
+        **overrides,
+    )
+    db.session.add(model)
+    db.session.commit()
+    return model
+
+
+def make_tender(coordinator: User, fleet: Organization, lots: list[dict[str, Any]] | None = None, **round_kw: Any):
+    """A round in tendering whose published pooling run has `lots` (each with one member line of `fleet`).
+
+    Returns (round, [Lot, ...]). Default: two box-truck lots in the US needing 300 km and CCS1.
+    """
+    rnd = make_round(coordinator, RoundPhase.POOLED, **round_kw)
+    specs = lots or [
+        {"region_id": "US-CA", "quantity": 40},
+        {"region_id": "US-TX", "quantity": 25, "min_payload_kg": 4000},
+    ]
+    run = PoolingRun(
+        round_id=rnd.id,
+        min_lot_quantity=rnd.min_lot_quantity,
+        max_lot_quantity=rnd.max_lot_quantity,
+        max_levels_up=rnd.max_levels_up,
+        status=RunStatus.SUCCEEDED,
+    )
+    db.session.add(run)
+    db.session.flush()
+    made = []
+    for i, spec in enumerate(specs, start=1):
+        spec = dict(spec)
+        quantity = spec.pop("quantity", 30)
+        segment_id = spec.pop("segment_id", "md_box_truck")
+        line = make_line(rnd, fleet, segment_id=segment_id, quantity=quantity, region_id="us-ca-los-angeles")
+        lot = Lot(
+            round_id=rnd.id,
+            pooling_run_id=run.id,
+            code=f"lot-{i}",
+            segment_id=segment_id,
+            region_id=spec.pop("region_id", "US"),
+            earliest_quarter=spec.pop("earliest_quarter", "2027Q2"),
+            latest_quarter=spec.pop("latest_quarter", "2027Q3"),
+            charging=spec.pop("charging", "CCS1"),
+            min_range_km=spec.pop("min_range_km", 300),
+            min_payload_kg=spec.pop("min_payload_kg", 0),
+            quantity=quantity,
+            fleet_count=spec.pop("fleet_count", 1),
+            **spec,
+        )
+        db.session.add(lot)
+        db.session.flush()
+        db.session.add(LotMember(lot_id=lot.id, demand_line_id=line.id, quantity=quantity))
+        made.append(lot)
+    run.lot_count = len(made)
+    rnd = db.session.get(Round, rnd.id)
+    assert rnd is not None
+    rnd.published_pooling_run_id = run.id
+    db.session.commit()
+    rounds.transition(rnd.id, RoundPhase.TENDERING, coordinator)
+    return rnd, made
+
+
+def make_bid(oem: User, lot: Lot, model: VehicleModel, tiers=((10, "230000"),), max_quantity: int | None = None):
+    """A bid through the service (stating a capacity of 500 first if the OEM has none)."""
+    from marketplace.services import bidding
+
+    rnd = db.session.get(Round, lot.round_id)
+    assert rnd is not None
+    if bidding.capacity_of(rnd, oem) is None:
+        bidding.set_capacity(rnd.id, 500, oem)
+    values = {"model_code": model.code, "min_quantity": tiers[0][0], "max_quantity": max_quantity or lot.quantity}
+    for n, (q, p) in enumerate(tiers, start=1):
+        values[f"tier{n}_min"] = q
+        values[f"tier{n}_price"] = p
+    return bidding.submit_bid(rnd.id, lot.id, values, oem)
