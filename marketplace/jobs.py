@@ -79,3 +79,66 @@ def run_pooling(run_id: int) -> None:
     from marketplace.services import pooling
 
     pooling.execute_run(run_id)
+
+
+# ---------------------------------------------------------------- deposits (services.deposits): each safe to re-run
+
+
+@huey.task(retries=3, retry_delay=60)
+@in_app_context
+def settle_round_job(round_id: int) -> dict[str, object]:
+    """Apply a round's outcome to its deposits (capture, release, refund, forfeit)."""
+    from marketplace.services import deposits
+
+    result = deposits.settle_round(round_id)
+    if result.failed:
+        raise RuntimeError(f"deposits not settled yet, retrying: {result.failed}")
+    return {"decided": result.decided, "settled": result.settled}
+
+
+@huey.task(retries=3, retry_delay=60)
+@in_app_context
+def settle_deposit_job(deposit_id: int) -> bool:
+    """Carry out one deposit's decided outcome at Stripe."""
+    from marketplace.services import deposits
+
+    return deposits.execute(deposit_id)
+
+
+@huey.task(retries=3, retry_delay=30)
+@in_app_context
+def process_stripe_event(event_row_id: int) -> str:
+    """Apply one recorded Stripe webhook event to the ledger (the endpoint only records it)."""
+    from marketplace.services import deposits
+
+    return deposits.process_event(event_row_id)
+
+
+@huey.task(retries=3, retry_delay=60)
+@in_app_context
+def refresh_deposit_job(deposit_id: int) -> str:
+    """Ask Stripe for a hold's state and apply it (after an event that contradicted the ledger)."""
+    from marketplace.services import deposits
+
+    return deposits.refresh(deposit_id).note
+
+
+@huey.periodic_task(crontab(minute="*/15"))
+@in_app_context
+def sweep_deposits() -> list[int]:
+    """Every 15 minutes: settle the deposits of decided rounds that a failed or lost job left open."""
+    from marketplace.services import deposits
+
+    round_ids = deposits.rounds_to_sweep()
+    for round_id in round_ids:
+        deposits.settle_round(round_id)
+    return round_ids
+
+
+@huey.task()
+@in_app_context
+def run_award(scenario_id: int) -> None:
+    """Compute one award scenario and save its allocations (services.award.execute_scenario)."""
+    from marketplace.services import award
+
+    award.execute_scenario(scenario_id)

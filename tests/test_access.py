@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from marketplace.extensions import db
-from marketplace.models import PoolingRun, RoundPhase
+from marketplace.models import AwardScenario, LineService, PoolingRun, RoundPhase
 from tests.factories import World, make_round
 
 ROLES = ("anonymous", "fleet", "oem", "coordinator")
@@ -25,6 +25,7 @@ class Objects:
     world: World
     draft_round_id: int
     pooling_run_id: int = 0
+    scenario_id: int = 0
 
     def own_org(self, role: str) -> int:
         user = self.world.user(role) or self.world.fleet
@@ -108,6 +109,23 @@ ROUTES = [
     Route("coordinator.pooling_document", "GET",
           lambda o, r: f"/coordinator/pooling-runs/{o.pooling_run_id}/output.json", only("coordinator", 404),
           name="pooling-output-not-yet"),
+    # Award scenarios: coordinators only; the draft round cannot be awarded (409), nor the queued scenario published.
+    Route("coordinator.scenarios", "GET", lambda o, r: f"/coordinator/rounds/{o.draft_round_id}/scenarios",
+          COORDINATOR_ONLY),
+    Route("coordinator.start_scenario", "POST", lambda o, r: f"/coordinator/rounds/{o.draft_round_id}/scenarios",
+          only("coordinator", 409), data={"max_winners_per_lot": "2", "max_share_percent": "100",
+                                          "line_service": "whole", "time_limit": "5"}),
+    Route("coordinator.scenario_detail", "GET", lambda o, r: f"/coordinator/scenarios/{o.scenario_id}", COORDINATOR_ONLY),
+    Route("coordinator.scenario_detail", "GET", lambda o, r: "/coordinator/scenarios/999999", only("coordinator", 404),
+          name="scenario-missing"),
+    Route("coordinator.scenario_progress", "GET", lambda o, r: f"/coordinator/scenarios/{o.scenario_id}/progress",
+          COORDINATOR_ONLY),
+    Route("coordinator.cancel_scenario", "POST", lambda o, r: f"/coordinator/scenarios/{o.scenario_id}/cancel",
+          only("coordinator", 302)),
+    Route("coordinator.publish_scenario", "POST", lambda o, r: f"/coordinator/scenarios/{o.scenario_id}/publish",
+          only("coordinator", 409)),
+    Route("coordinator.scenario_document", "GET", lambda o, r: f"/coordinator/scenarios/{o.scenario_id}/input.json",
+          COORDINATOR_ONLY),
     Route("fleet.dashboard", "GET", lambda o, r: "/fleet/", only("fleet")),
     # Demand (issue 6): a fleet's own lines and uploads; another fleet's answer 404, drafts too.
     Route("fleet.round_page", "GET", lambda o, r: f"/fleet/rounds/{o.demand('round')}", only("fleet")),
@@ -117,10 +135,8 @@ ROUTES = [
     Route("fleet.new_line", "POST", lambda o, r: f"/fleet/rounds/{o.demand('round')}/lines/new", only("fleet", 302),
           data=DEMAND_FORM, name="fleet-new-line-post"),
     Route("fleet.edit_line", "GET", lambda o, r: f"/fleet/lines/{o.demand('line')}/edit", only("fleet")),
-    Route("fleet.edit_line", "GET", lambda o, r: f"/fleet/lines/{o.demand('other_line')}/edit", only("fleet", 404),
-          name="fleet-edit-other-fleets-line"),
     Route("fleet.edit_line", "POST", lambda o, r: f"/fleet/lines/{o.demand('other_line')}/edit",
-          only("fleet", 404), data=DEMAND_FORM, name="fleet-edit-other-fleets-line-post"),
+          only("fleet", 404), data=DEMAND_FORM, name="fleet-edit-other-fleets-line"),
     Route("fleet.withdraw_line", "GET", lambda o, r: f"/fleet/lines/{o.demand('line')}/withdraw", only("fleet")),
     Route("fleet.withdraw_line", "POST", lambda o, r: f"/fleet/lines/{o.demand('line')}/withdraw",
           only("fleet", 302), name="fleet-withdraw-own-line"),
@@ -163,9 +179,11 @@ def test_every_route_is_in_the_access_table(app):
 def test_route_answers_each_role_as_it_should(world, login, client, route: Route, role: str):
     rnd = make_round(world.coordinator2, RoundPhase.DRAFT)  # made by another coordinator organization
     run = PoolingRun(round_id=rnd.id, min_lot_quantity=20, max_lot_quantity=400, max_levels_up=2, input_json="{}")
-    db.session.add(run)
+    scenario = AwardScenario(round_id=rnd.id, name="Round rules", max_winners_per_lot=2, max_share_per_supplier=1,
+                             line_service=LineService.WHOLE, input_json="{}")  # fmt: skip
+    db.session.add_all([run, scenario])
     db.session.commit()
-    objects = Objects(world=world, draft_round_id=rnd.id, pooling_run_id=run.id)
+    objects = Objects(world=world, draft_round_id=rnd.id, pooling_run_id=run.id, scenario_id=scenario.id)
     user = world.user(role)
     if user is not None:
         client = login(user)

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from marketplace.extensions import db
 from marketplace.models import AuditEntry, Lot, LotMember, PoolingRun, Round, RoundPhase, RunStatus, UnpooledLine
-from marketplace.services import clock, pooling
+from marketplace.services import clock, pooling, solver_runs
 from marketplace.services.errors import Conflict, Forbidden
 from tests.factories import make_line, make_round
 
@@ -104,7 +104,7 @@ def test_a_killed_worker_shows_as_failed(world, closed_round, frozen_clock, monk
     run = pooling.start_run(closed_round.id, world.coordinator)
     run.status, run.started_at = RunStatus.RUNNING, clock.now()  # ...then a worker starts it and dies
     db.session.commit()
-    frozen_clock.freeze(clock.now() + timedelta(seconds=run.time_limit + pooling.STALE_AFTER_SECONDS + 1))
+    frozen_clock.freeze(clock.now() + timedelta(seconds=run.time_limit + solver_runs.STALE_AFTER_SECONDS + 1))
     assert pooling.get_run(run.id).status is RunStatus.FAILED
     assert "stopped without finishing" in pooling.get_run(run.id).error
 
@@ -150,6 +150,7 @@ def test_the_exported_run_re_solves_to_the_same_bytes(world, closed_round, login
     mine["stats"].pop("solve_seconds")
     published["stats"].pop("solve_seconds")
     assert mine == published
+
     # ...and byte for byte, but for the one field that measures time.
     def strip(text: str) -> str:
         return "\n".join(row for row in text.splitlines() if '"solve_seconds"' not in row)

@@ -139,3 +139,16 @@ class PoolingRunForm(FlaskForm):
     max_lot_quantity = IntegerField("Maximum lot size", validators=[InputRequired(), NumberRange(1)])
     max_levels_up = IntegerField("Region levels up", validators=[InputRequired(), NumberRange(0, 3)])
     time_limit = IntegerField("Time limit (seconds)", default=30, validators=[InputRequired(), NumberRange(1, 600)])
+
+
+class ScenarioForm(FlaskForm):
+    name = StringField("Scenario name", validators=[Optional(), Length(max=200)])
+    max_winners_per_lot = IntegerField("Maximum winners per lot", validators=[InputRequired(), NumberRange(1, 20)])
+    max_share_percent = DecimalField(
+        "Maximum share of one supplier (%)", places=1, validators=[InputRequired(), NumberRange(1, 100)]
+    )
+    line_service = SelectField(
+        "Line service", choices=[("whole", "Whole: one supplier per line"), ("split", "Split: several suppliers")]
+    )
+    excluded_supplier_ids = SelectMultipleField("Exclude suppliers", coerce=int, validators=[Optional()])
+    time_limit = IntegerField("Time limit (seconds)", default=30, validators=[InputRequired(), NumberRange(1, 600)])

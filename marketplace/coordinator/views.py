@@ -7,10 +7,17 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user
 
 from marketplace.access import coordinator_required
-from marketplace.coordinator.forms import CoordinatorUserForm, PoolingRunForm, RoundForm, TransitionForm
+from marketplace.coordinator.forms import (
+    CoordinatorUserForm,
+    PoolingRunForm,
+    RoundForm,
+    ScenarioForm,
+    TransitionForm,
+)
 from marketplace.extensions import db
+from marketplace.filters import money
 from marketplace.models import AuditEntry, DemandLine, DemandStatus, Organization, Region, Segment
-from marketplace.services import accounts, pooling, rounds
+from marketplace.services import accounts, award, pooling, rounds
 from marketplace.services.errors import ValidationFailed
 from marketplace.views_common import apply_field_errors
 
@@ -252,4 +259,119 @@ def pooling_document(run_id: int, which: str):
         text,
         mimetype="application/json",
         headers={"Content-Disposition": f"attachment; filename=round-{run.round_id}-pooling-run-{run.id}-{which}.json"},
+    )
+
+
+# ---------------------------------------------------------------- award scenarios
+
+
+def _scenario_form(rnd, form: ScenarioForm | None = None) -> ScenarioForm:
+    form = form or ScenarioForm(
+        max_winners_per_lot=rnd.max_winners_per_lot,
+        max_share_percent=rnd.max_share_per_supplier * 100,
+        line_service=rnd.line_service.value,
+    )
+    form.excluded_supplier_ids.choices = [(org.id, org.name) for org in award.bidders(rnd)]
+    return form
+
+
+@bp.get("/rounds/<int:round_id>/scenarios")
+@coordinator_required
+def scenarios(round_id: int):
+    rnd = rounds.load_round(round_id)
+    found = award.scenarios_of(rnd.id)
+    compared = [award.figures(rnd, s) for s in found if s.status.value == "succeeded"]
+    charts = {
+        "vehicles": [(f.scenario.name, f.awarded, f"{f.awarded:,} ({f.awarded_percent:.0f} %)") for f in compared],
+        "price": [(f.scenario.name, float(f.total_price), money(f.total_price)) for f in compared],
+    }
+    return render_template(
+        "coordinator/scenarios.html",
+        rnd=rnd,
+        scenarios=found,
+        compared=compared,
+        charts=charts,
+        form=_scenario_form(rnd),
+        action_form=TransitionForm(),
+    )
+
+
+@bp.post("/rounds/<int:round_id>/scenarios")
+@coordinator_required
+def start_scenario(round_id: int):
+    rnd = rounds.load_round(round_id)
+    form = _scenario_form(rnd, ScenarioForm())
+    if not form.validate_on_submit():
+        problems = "; ".join(f"{form[name].label.text}: {' '.join(errs)}" for name, errs in form.errors.items())
+        raise ValidationFailed(f"The scenario was not started: {problems}")
+    scenario = award.start_scenario(
+        round_id,
+        current_user,
+        award.ScenarioRules(
+            name=form.name.data or "",
+            max_winners_per_lot=form.max_winners_per_lot.data,
+            max_share_per_supplier=(form.max_share_percent.data or 0) / 100,
+            line_service=form.line_service.data,
+            excluded_supplier_ids=list(form.excluded_supplier_ids.data or []),
+            time_limit=float(form.time_limit.data or 30),
+        ),
+    )
+    flash(f"Scenario “{scenario.name}” started.", "success")
+    return redirect(url_for("coordinator.scenarios", round_id=round_id))
+
+
+@bp.get("/scenarios/<int:scenario_id>")
+@coordinator_required
+def scenario_detail(scenario_id: int):
+    scenario = award.get_scenario(scenario_id)
+    rnd = rounds.load_round(scenario.round_id)
+    figures = award.figures(rnd, scenario) if scenario.status.value == "succeeded" else None
+    return render_template(
+        "coordinator/scenario_detail.html", rnd=rnd, scenario=scenario, figures=figures, action_form=TransitionForm()
+    )
+
+
+@bp.get("/scenarios/<int:scenario_id>/progress")
+@coordinator_required
+def scenario_progress(scenario_id: int):
+    scenario = award.get_scenario(scenario_id)
+    return {
+        "id": scenario.id,
+        "status": scenario.status.value,
+        "progress": scenario.progress or {},
+        "error": scenario.error,
+        "awarded_quantity": scenario.awarded_quantity,
+    }
+
+
+@bp.post("/scenarios/<int:scenario_id>/cancel")
+@coordinator_required
+def cancel_scenario(scenario_id: int):
+    scenario = award.cancel_scenario(scenario_id, current_user)
+    flash(f"Scenario “{scenario.name}” is being cancelled.", "info")
+    return redirect(url_for("coordinator.scenarios", round_id=scenario.round_id))
+
+
+@bp.post("/scenarios/<int:scenario_id>/publish")
+@coordinator_required
+def publish_scenario(scenario_id: int):
+    rnd = award.publish_scenario(scenario_id, current_user)
+    flash("The award is published: each OEM sees what it won and each fleet its allocation.", "success")
+    return redirect(url_for("coordinator.scenarios", round_id=rnd.id))
+
+
+@bp.get("/scenarios/<int:scenario_id>/<any(input, output):which>.json")
+@coordinator_required
+def scenario_document(scenario_id: int, which: str):
+    """The exact solver document of a scenario: `python -m solver award input.json` reproduces output.json."""
+    scenario = award.get_scenario(scenario_id)
+    text = scenario.input_json if which == "input" else scenario.output_json
+    if text is None:
+        abort(404)
+    return Response(
+        text,
+        mimetype="application/json",
+        headers={
+            "Content-Disposition": f"attachment; filename=round-{scenario.round_id}-scenario-{scenario.id}-{which}.json"
+        },
     )

@@ -8,8 +8,6 @@ fails or is cancelled leaves the round as it was; re-running is always safe.
 
 from __future__ import annotations
 
-import time
-from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,13 +25,11 @@ from marketplace.models import (
     UnpooledLine,
     User,
 )
-from marketplace.services import audit, clock, rounds, solver_bridge
+from marketplace.services import audit, clock, rounds, solver_bridge, solver_runs
 from marketplace.services.errors import Conflict, NotFound, ValidationFailed
 from solver import io as solver_io
 
 POOLING_PHASES = (RoundPhase.DEMAND_CLOSED, RoundPhase.POOLED)
-PROGRESS_EVERY_SECONDS = 0.5  # a progress bar does not need more; each report is a database write
-STALE_AFTER_SECONDS = 120  # a running job silent this long past its time limit has died
 
 
 def runs_of(round_id: int) -> list[PoolingRun]:
@@ -42,7 +38,7 @@ def runs_of(round_id: int) -> list[PoolingRun]:
             sa.select(PoolingRun).where(PoolingRun.round_id == round_id).order_by(PoolingRun.id.desc())
         ).scalars()
     )
-    _fail_stale(runs)
+    solver_runs.fail_stale(runs)
     return runs
 
 
@@ -50,27 +46,8 @@ def get_run(run_id: int) -> PoolingRun:
     run = db.session.get(PoolingRun, run_id)
     if run is None:
         raise NotFound("No such pooling run.")
-    _fail_stale([run])
+    solver_runs.fail_stale([run])
     return run
-
-
-def _fail_stale(runs: list[PoolingRun]) -> None:
-    """A run whose worker was killed never reports again: show it as failed instead of running forever."""
-    now = clock.now()
-    changed = False
-    for run in runs:
-        if run.status is not RunStatus.RUNNING or run.started_at is None:
-            continue
-        last = run.started_at
-        if run.progress and run.progress.get("at"):
-            last = max(last, clock.parse(run.progress["at"]))
-        if now - last > timedelta(seconds=run.time_limit + STALE_AFTER_SECONDS):
-            run.status = RunStatus.FAILED
-            run.error = "The job stopped without finishing (its worker was stopped). Nothing was saved; run it again."
-            run.finished_at = now
-            changed = True
-    if changed:
-        db.session.commit()
 
 
 def start_run(
@@ -138,48 +115,10 @@ def cancel_run(run_id: int, actor: User) -> PoolingRun:
     run = get_run(run_id)
     if run.status.finished:
         raise Conflict(f"Pooling run #{run.id} has already {run.status.value}.")
-    if run.status is RunStatus.QUEUED:
-        run.status = RunStatus.CANCELLED
-        run.finished_at = clock.now()
-    run.cancel_requested = True  # a running job sees this at its next progress report
+    solver_runs.request_cancel(run)
     audit.record(actor, "pooling.cancel", run, round_id=run.round_id, summary=f"Cancelled pooling run #{run.id}.")
     db.session.commit()
     return run
-
-
-class _Reporter:
-    """The solver's progress callback: writes progress on its own connection and stops on cancel."""
-
-    def __init__(self, run_id: int, model: type[Any] = PoolingRun):
-        self.run_id, self.model = run_id, model
-        self.last = 0.0
-
-    def __call__(self, progress: Any) -> None:
-        from solver.errors import Cancelled
-
-        now = time.monotonic()
-        if now - self.last < PROGRESS_EVERY_SECONDS and progress.phase not in ("greedy", "done"):
-            return
-        self.last = now
-        data = {
-            "phase": progress.phase,
-            "elapsed": round(progress.elapsed, 2),
-            "quantity": progress.quantity,
-            "quantity_bound": progress.quantity_bound,
-            "fraction": round(progress.fraction(), 4),
-            "at": clock.now().isoformat(),
-        }
-        for key in ("lots", "price", "price_bound"):
-            value = getattr(progress, key, None)
-            if value is not None:
-                data[key] = value
-        table = self.model.__table__
-        # Its own short transaction: the job's session holds no lock while the solver works.
-        with db.engine.begin() as conn:
-            conn.execute(table.update().where(table.c.id == self.run_id).values(progress=data))
-            cancel = conn.execute(sa.select(table.c.cancel_requested).where(table.c.id == self.run_id)).scalar_one()
-        if cancel:
-            raise Cancelled()
 
 
 def execute_run(run_id: int) -> None:
@@ -199,7 +138,9 @@ def execute_run(run_id: int) -> None:
     db.session.commit()
     try:
         doc = solver_io.loads(text)
-        result = solver.pool(doc, time_limit=run.time_limit, workers=1, progress=_Reporter(run.id))
+        result = solver.pool(
+            doc, time_limit=run.time_limit, workers=1, progress=solver_runs.Reporter(PoolingRun, run.id)
+        )
         problems = solver.validate_pooling(solver_io.loads(text), result)
         if problems:
             raise RuntimeError("the solver's result failed validation: " + "; ".join(map(str, problems[:5])))

@@ -39,7 +39,7 @@ _FORWARD = [
     Transition(P.DEMAND_CLOSED, P.POOLED, "Run pooling", page="coordinator.pooling_page"),
     Transition(P.POOLED, P.TENDERING, "Publish lots and open bidding", page="coordinator.pooling_page"),
     Transition(P.TENDERING, P.BIDS_CLOSED, "Close bids"),
-    Transition(P.BIDS_CLOSED, P.AWARDED, "Publish award"),
+    Transition(P.BIDS_CLOSED, P.AWARDED, "Compare scenarios and publish the award", page="coordinator.scenarios"),
     Transition(P.AWARDED, P.CONTRACTING, "Open confirmations"),
     Transition(P.CONTRACTING, P.CLOSED, "Close round"),
 ]

@@ -87,3 +87,91 @@ def pooling_input(rnd: Round, run: PoolingRun) -> dict[str, Any]:
             for line in lines
         ],
     }
+
+
+# ---------------------------------------------------------------- award
+
+
+def member_key(member_id: int) -> str:
+    """A lot's demand entry: one lot member (a line, or the part of a splittable line, in one lot)."""
+    return f"member-{member_id}"
+
+
+def lot_key(lot_id: int) -> str:
+    return f"lot-{lot_id}"
+
+
+def bid_key(bid_id: int) -> str:
+    return f"bid-{bid_id}"
+
+
+def package_key(package_id: int) -> str:
+    return f"package-{package_id}"
+
+
+def award_input(rnd: Round, scenario: Any, offers: Any) -> dict[str, Any]:
+    """The award document of a round's published lots and the bids that count, under a scenario's rules.
+
+    `offers` is services.bidding.bids_for_award(rnd). Suppliers a scenario excludes are
+    excluded on every line (the contract's per-line exclusion), so their bids stay visible
+    in the exported input.
+    """
+    from marketplace.models import Lot, LotMember
+
+    excluded = sorted(org_key(org_id) for org_id in scenario.excluded_supplier_ids or [])
+    lots = list(
+        db.session.execute(
+            sa.select(Lot).where(Lot.pooling_run_id == rnd.published_pooling_run_id).order_by(Lot.id)
+        ).scalars()
+    )
+    members = db.session.execute(
+        sa.select(LotMember, DemandLine)
+        .join(DemandLine, DemandLine.id == LotMember.demand_line_id)
+        .where(LotMember.lot_id.in_([lot.id for lot in lots]))
+        .order_by(LotMember.id)
+    ).all()
+    by_lot: dict[int, list[dict[str, Any]]] = {lot.id: [] for lot in lots}
+    for member, line in members:
+        by_lot[member.lot_id].append(
+            {
+                "id": member_key(member.id),
+                "fleet": org_key(line.organization_id),
+                "quantity": member.quantity,
+                "max_unit_price": _price(line.max_unit_price),
+                "excluded_suppliers": excluded,
+            }
+        )
+    bidders = {b.organization_id for b in offers.bids} | {p.organization_id for p in offers.packages}
+    return {
+        "rules": {
+            "max_winners_per_lot": scenario.max_winners_per_lot,
+            "max_share_per_supplier": _price(Decimal(scenario.max_share_per_supplier)),
+            "line_service": scenario.line_service.value,
+        },
+        "suppliers": [
+            {"id": org_key(org_id), "capacity": offers.capacities.get(org_id, 0)} for org_id in sorted(bidders)
+        ],
+        "lots": [{"id": lot_key(lot.id), "demand": by_lot[lot.id]} for lot in lots],
+        "bids": [
+            {
+                "id": bid_key(b.bid_id),
+                "supplier": org_key(b.organization_id),
+                "lot": lot_key(b.lot_id),
+                "min_quantity": b.min_quantity,
+                "max_quantity": b.max_quantity,
+                "tiers": [{"min_quantity": t.min_quantity, "unit_price": _price(t.unit_price)} for t in b.tiers],
+            }
+            for b in offers.bids
+        ],
+        "packages": [
+            {
+                "id": package_key(p.package_id),
+                "supplier": org_key(p.organization_id),
+                "items": [
+                    {"lot": lot_key(i.lot_id), "quantity": i.quantity, "unit_price": _price(i.unit_price)}
+                    for i in p.items
+                ],
+            }
+            for p in offers.packages
+        ],
+    }

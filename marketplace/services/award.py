@@ -1,0 +1,356 @@
+"""Award scenarios: compute the award under a set of rules as a background job, compare, publish one.
+
+Each scenario keeps its rules, the exact solver input and output, and the allocations it
+makes (which supplier serves how many vehicles of which fleet's line at what price).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+
+from marketplace.extensions import db
+from marketplace.models import (
+    Allocation,
+    AwardScenario,
+    DemandLine,
+    LineService,
+    LotMember,
+    Round,
+    RoundPhase,
+    RunStatus,
+    UnservedLine,
+    User,
+    VehicleModel,
+)
+from marketplace.services import audit, bidding, clock, rounds, solver_bridge, solver_runs
+from marketplace.services.errors import Conflict, NotFound, ValidationFailed
+from solver import io as solver_io
+
+SCENARIO_PHASES = (RoundPhase.BIDS_CLOSED,)
+
+
+@dataclass
+class ScenarioRules:
+    name: str = ""
+    max_winners_per_lot: int | None = None
+    max_share_per_supplier: Decimal | None = None
+    line_service: str | None = None
+    excluded_supplier_ids: list[int] = field(default_factory=list)
+    time_limit: float | None = None
+
+
+def scenarios_of(round_id: int) -> list[AwardScenario]:
+    found = list(
+        db.session.execute(
+            sa.select(AwardScenario).where(AwardScenario.round_id == round_id).order_by(AwardScenario.id)
+        ).scalars()
+    )
+    solver_runs.fail_stale(found)
+    return found
+
+
+def get_scenario(scenario_id: int) -> AwardScenario:
+    scenario = db.session.get(AwardScenario, scenario_id)
+    if scenario is None:
+        raise NotFound("No such award scenario.")
+    solver_runs.fail_stale([scenario])
+    return scenario
+
+
+def start_scenario(round_id: int, actor: User, rules: ScenarioRules) -> AwardScenario:
+    """Queue an award under the round's rules, or a variation of them, as a new scenario."""
+    rounds.require_coordinator(actor)
+    rounds.load_round(round_id)
+    rnd = rounds.get_for_update(round_id)
+    rounds.require_phase(rnd, *SCENARIO_PHASES, doing="compute an award")
+    scenario = AwardScenario(
+        round_id=rnd.id,
+        created_by_id=actor.id,
+        name=rules.name.strip() or f"Scenario {len(scenarios_of(rnd.id)) + 1}",
+        max_winners_per_lot=rules.max_winners_per_lot or rnd.max_winners_per_lot,
+        max_share_per_supplier=rules.max_share_per_supplier or rnd.max_share_per_supplier,
+        line_service=LineService(rules.line_service or rnd.line_service.value),
+        excluded_supplier_ids=sorted(set(rules.excluded_supplier_ids)),
+        time_limit=rules.time_limit or current_app.config.get("AWARD_TIME_LIMIT", 30.0),
+    )
+    errors = {}
+    if scenario.max_winners_per_lot < 1:
+        errors["max_winners_per_lot"] = "At least one supplier must be able to win a lot."
+    if not Decimal(0) < Decimal(scenario.max_share_per_supplier) <= Decimal(1):
+        errors["max_share_percent"] = "Must be above 0 and at most 100 %."
+    if not 1 <= scenario.time_limit <= 600:
+        errors["time_limit"] = "Must be between 1 and 600 seconds."
+    if errors:
+        raise ValidationFailed("The scenario was not started: fix the fields marked below.", field_errors=errors)
+    busy = db.session.execute(
+        sa.select(AwardScenario.id).where(
+            AwardScenario.round_id == rnd.id, AwardScenario.status.in_([RunStatus.QUEUED, RunStatus.RUNNING])
+        )
+    ).first()
+    if busy:
+        raise Conflict(f"Scenario #{busy[0]} is still being computed: wait for it or cancel it first.")
+    db.session.add(scenario)
+    db.session.flush()
+    audit.record(actor, "award.start", scenario, round_id=rnd.id, summary=f"Started award scenario “{scenario.name}”.")
+    db.session.commit()
+
+    from marketplace import jobs
+
+    jobs.run_award(scenario.id)
+    return scenario
+
+
+def cancel_scenario(scenario_id: int, actor: User) -> AwardScenario:
+    rounds.require_coordinator(actor)
+    scenario = get_scenario(scenario_id)
+    if scenario.status.finished:
+        raise Conflict(f"Scenario “{scenario.name}” has already {scenario.status.value}.")
+    solver_runs.request_cancel(scenario)
+    audit.record(actor, "award.cancel", scenario, round_id=scenario.round_id, summary=f"Cancelled “{scenario.name}”.")
+    db.session.commit()
+    return scenario
+
+
+def execute_scenario(scenario_id: int) -> None:
+    """The job: solve, validate and save one scenario. Safe to deliver twice; never leaves half a result."""
+    import solver
+    from solver.errors import Cancelled
+
+    scenario = db.session.get(AwardScenario, scenario_id)
+    if scenario is None or scenario.status is not RunStatus.QUEUED:
+        return
+    rnd = db.session.get(Round, scenario.round_id)
+    assert rnd is not None
+    try:
+        offers = bidding.bids_for_award(rnd)
+        text = solver_io.dumps(solver_bridge.award_input(rnd, scenario, offers))
+    except Exception as exc:
+        db.session.rollback()
+        _finish(scenario_id, RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
+        return
+    scenario.input_json = text
+    scenario.status = RunStatus.RUNNING
+    scenario.started_at = clock.now()
+    db.session.commit()
+    try:
+        result = solver.award(
+            solver_io.loads(text),
+            time_limit=scenario.time_limit,
+            workers=1,
+            progress=solver_runs.Reporter(AwardScenario, scenario.id),
+        )
+        problems = solver.validate_award(solver_io.loads(text), result)
+        if problems:
+            raise RuntimeError("the solver's award failed validation: " + "; ".join(map(str, problems[:5])))
+        save_result(scenario.id, result, offers)
+    except Cancelled:
+        db.session.rollback()
+        _finish(scenario_id, RunStatus.CANCELLED, "Cancelled by a coordinator.")
+    except Exception as exc:  # the scenario shows why; nothing else changes
+        db.session.rollback()
+        current_app.logger.exception("award scenario %s failed", scenario_id)
+        _finish(scenario_id, RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
+
+
+def _finish(scenario_id: int, status: RunStatus, error: str) -> None:
+    scenario = db.session.get(AwardScenario, scenario_id)
+    assert scenario is not None
+    scenario.status = status
+    scenario.error = error
+    scenario.finished_at = clock.now()
+    audit.record(
+        None, f"award.{status.value}", scenario, round_id=scenario.round_id, summary=f"“{scenario.name}”: {error}"
+    )
+    db.session.commit()
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def save_result(scenario_id: int, result: dict[str, Any], offers: Any) -> None:
+    """Allocations and unserved reasons of an award, in one transaction with the scenario's outcome."""
+    scenario = db.session.get(AwardScenario, scenario_id)
+    assert scenario is not None
+    rnd = rounds.get_for_update(scenario.round_id)
+    if rnd.phase not in SCENARIO_PHASES:
+        raise Conflict(f"The round moved on to “{rnd.phase.label}” while the award ran; nothing was saved.")
+    members = {
+        solver_bridge.member_key(m.id): m
+        for m in db.session.execute(
+            sa.select(LotMember)
+            .join(LotMember.lot)
+            .where(LotMember.lot.has(pooling_run_id=rnd.published_pooling_run_id))
+        ).scalars()
+    }
+    bid_model = {solver_bridge.bid_key(b.bid_id): (b.bid_id, b.vehicle_model_id) for b in offers.bids}
+    package_model = {
+        (solver_bridge.package_key(p.package_id), solver_bridge.lot_key(i.lot_id)): (p.package_id, i.vehicle_model_id)
+        for p in offers.packages
+        for i in p.items
+    }
+    for row in result["awards"]:
+        source = row["source"]
+        if source in bid_model:
+            bid_id, model_id = bid_model[source]
+            package_id = None
+        else:
+            package_id, model_id = package_model[(source, row["lot"])]
+            bid_id = None
+        for part in row["allocations"]:
+            member = members[part["demand"]]
+            db.session.add(
+                Allocation(
+                    scenario_id=scenario.id,
+                    lot_id=member.lot_id,
+                    demand_line_id=member.demand_line_id,
+                    organization_id=solver_bridge.parse_key(row["supplier"], "org"),
+                    bid_id=bid_id,
+                    package_bid_id=package_id,
+                    vehicle_model_id=model_id,
+                    quantity=part["quantity"],
+                    unit_price=_money(row["unit_price"]),
+                )
+            )
+    for item in result["unserved"]:
+        member = members[item["demand"]]
+        db.session.add(
+            UnservedLine(
+                scenario_id=scenario.id,
+                demand_line_id=member.demand_line_id,
+                quantity=item["quantity"],
+                reason=item["reason"][:300],
+            )
+        )
+    scenario.output_json = solver_io.dumps(result)
+    scenario.solver_status = result["status"]
+    scenario.awarded_quantity = result["awarded_quantity"]
+    scenario.total_price = _money(result["total_price"])
+    scenario.bound_quantity = result["stats"]["bound_quantity"]
+    scenario.bound_price = _money(result["stats"]["bound_price"])
+    scenario.status = RunStatus.SUCCEEDED
+    scenario.finished_at = clock.now()
+    creator = db.session.get(User, scenario.created_by_id) if scenario.created_by_id else None
+    audit.record(
+        creator,
+        "award.succeeded",
+        scenario,
+        round_id=rnd.id,
+        summary=f"“{scenario.name}”: {scenario.awarded_quantity} vehicles for {scenario.total_price} {rnd.currency} "
+        f"({scenario.solver_status.lower()}).",
+    )
+    db.session.commit()
+
+
+def publish_scenario(scenario_id: int, actor: User) -> Round:
+    """Make a scenario the round's award: OEMs see what they won, fleets their allocations."""
+    rounds.require_coordinator(actor)
+    scenario = get_scenario(scenario_id)
+    rounds.load_round(scenario.round_id)
+    rnd = rounds.get_for_update(scenario.round_id)
+    rounds.require_phase(rnd, RoundPhase.BIDS_CLOSED, doing="publish an award")
+    if scenario.status is not RunStatus.SUCCEEDED:
+        raise Conflict(f"Scenario “{scenario.name}” has not finished: only a computed award can be published.")
+    rnd.published_scenario_id = scenario.id
+    scenario.published_at = clock.now()
+    rounds.move(rnd, RoundPhase.AWARDED, actor, summary=f"Published the award of scenario “{scenario.name}”.")
+    db.session.commit()
+    return rnd
+
+
+# ---------------------------------------------------------------- comparing scenarios
+
+
+@dataclass
+class ScenarioFigures:
+    """What a coalition board compares: vehicles, money, savings, suppliers, proof."""
+
+    scenario: AwardScenario
+    demanded: int
+    awarded: int
+    total_price: Decimal
+    savings_vs_max: Decimal  # what fleets said they would pay at most, minus the award's price
+    savings_vs_list: Decimal  # catalog list price minus the award's price, where a list price exists
+    list_priced_vehicles: int
+    unit_price_by_segment: dict[str, Decimal]
+    suppliers: int
+    suppliers_per_lot: float
+    vehicle_gap: int
+    price_gap_percent: float | None
+
+    @property
+    def awarded_percent(self) -> float:
+        return 100.0 * self.awarded / self.demanded if self.demanded else 0.0
+
+
+def figures(rnd: Round, scenario: AwardScenario) -> ScenarioFigures:
+    """The comparison figures of one succeeded scenario, recomputed from its allocations."""
+    demanded = db.session.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(LotMember.quantity), 0))
+        .join(LotMember.lot)
+        .where(LotMember.lot.has(pooling_run_id=rnd.published_pooling_run_id))
+    ).scalar_one()
+    rows = db.session.execute(
+        sa.select(Allocation, DemandLine, VehicleModel)
+        .join(DemandLine, DemandLine.id == Allocation.demand_line_id)
+        .join(VehicleModel, VehicleModel.id == Allocation.vehicle_model_id)
+        .where(Allocation.scenario_id == scenario.id)
+    ).all()
+    total = Decimal(0)
+    vs_max = Decimal(0)
+    vs_list = Decimal(0)
+    list_vehicles = 0
+    by_segment: dict[str, tuple[int, Decimal]] = {}
+    winners_per_lot: dict[int, set[int]] = {}
+    for allocation, line, model in rows:
+        q = allocation.quantity
+        total += allocation.unit_price * q
+        vs_max += (line.max_unit_price - allocation.unit_price) * q
+        if model.list_price is not None and model.currency == rnd.currency:
+            vs_list += (model.list_price - allocation.unit_price) * q
+            list_vehicles += q
+        n, money = by_segment.get(line.segment_id, (0, Decimal(0)))
+        by_segment[line.segment_id] = (n + q, money + allocation.unit_price * q)
+        winners_per_lot.setdefault(allocation.lot_id, set()).add(allocation.organization_id)
+    awarded = sum(a.quantity for a, _, _ in rows)
+    gap = None
+    if scenario.total_price and scenario.bound_price is not None:
+        gap = float((scenario.total_price - scenario.bound_price) / scenario.total_price * 100)
+    return ScenarioFigures(
+        scenario=scenario,
+        demanded=int(demanded),
+        awarded=awarded,
+        total_price=total,
+        savings_vs_max=vs_max,
+        savings_vs_list=vs_list,
+        list_priced_vehicles=list_vehicles,
+        unit_price_by_segment={
+            seg: (money / n).quantize(Decimal("0.01")) for seg, (n, money) in sorted(by_segment.items())
+        },
+        suppliers=len({a.organization_id for a, _, _ in rows}),
+        suppliers_per_lot=(sum(len(w) for w in winners_per_lot.values()) / len(winners_per_lot))
+        if winners_per_lot
+        else 0,
+        vehicle_gap=max(0, scenario.bound_quantity - scenario.awarded_quantity),
+        price_gap_percent=gap,
+    )
+
+
+def bidders(rnd: Round) -> list[Any]:
+    """The OEMs with a bid or a package in the round (coordinators see them once bids are closed)."""
+    from marketplace.models import Bid, Organization, PackageBid
+
+    ids = set(db.session.execute(sa.select(Bid.organization_id).where(Bid.round_id == rnd.id)).scalars())
+    ids |= set(db.session.execute(sa.select(PackageBid.organization_id).where(PackageBid.round_id == rnd.id)).scalars())
+    if not ids:
+        return []
+    return list(
+        db.session.execute(
+            sa.select(Organization).where(Organization.id.in_(ids)).order_by(Organization.name)
+        ).scalars()
+    )

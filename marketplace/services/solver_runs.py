@@ -1,0 +1,81 @@
+"""What pooling runs and award scenarios share as background solver jobs: progress, cancel, stale runs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from marketplace.extensions import db
+from marketplace.models import RunStatus
+from marketplace.services import clock
+
+PROGRESS_EVERY_SECONDS = 0.5  # a progress bar does not need more; each report is a database write
+STALE_AFTER_SECONDS = 120  # a running job silent this long past its time limit has died
+
+
+class Reporter:
+    """The solver's progress callback: writes progress on its own connection and stops on cancel."""
+
+    def __init__(self, model: type[Any], run_id: int):
+        self.table = model.__table__
+        self.run_id = run_id
+        self.last = 0.0
+
+    def __call__(self, progress: Any) -> None:
+        from solver.errors import Cancelled
+
+        now = time.monotonic()
+        if now - self.last < PROGRESS_EVERY_SECONDS and progress.phase not in ("greedy", "done"):
+            return
+        self.last = now
+        data = {
+            "phase": progress.phase,
+            "elapsed": round(progress.elapsed, 2),
+            "quantity": progress.quantity,
+            "quantity_bound": progress.quantity_bound,
+            "fraction": round(progress.fraction(), 4),
+            "at": clock.now().isoformat(),
+        }
+        for key in ("lots", "price", "price_bound"):
+            value = getattr(progress, key, None)
+            if value is not None:
+                data[key] = value
+        # Its own short transaction: the job's session holds no lock while the solver works.
+        with db.engine.begin() as conn:
+            conn.execute(self.table.update().where(self.table.c.id == self.run_id).values(progress=data))
+            cancel = conn.execute(
+                sa.select(self.table.c.cancel_requested).where(self.table.c.id == self.run_id)
+            ).scalar_one()
+        if cancel:
+            raise Cancelled()
+
+
+def fail_stale(runs: Sequence[Any]) -> None:
+    """A run whose worker was killed never reports again: show it as failed instead of running forever."""
+    now = clock.now()
+    changed = False
+    for run in runs:
+        if run.status is not RunStatus.RUNNING or run.started_at is None:
+            continue
+        last = run.started_at
+        if run.progress and run.progress.get("at"):
+            last = max(last, clock.parse(run.progress["at"]))
+        if now - last > timedelta(seconds=run.time_limit + STALE_AFTER_SECONDS):
+            run.status = RunStatus.FAILED
+            run.error = "The job stopped without finishing (its worker was stopped). Nothing was saved; run it again."
+            run.finished_at = now
+            changed = True
+    if changed:
+        db.session.commit()
+
+
+def request_cancel(run: Any) -> None:
+    """Cancel a queued run at once; a running one stops at its next progress report."""
+    if run.status is RunStatus.QUEUED:
+        run.status = RunStatus.CANCELLED
+        run.finished_at = clock.now()
+    run.cancel_requested = True

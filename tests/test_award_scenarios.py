@@ -1,0 +1,128 @@
+"""Award scenarios from the coordinator's side: job, allocations, comparison figures, publish, export."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from marketplace.extensions import db
+from marketplace.models import Allocation, AwardScenario, Round, RoundPhase, RunStatus, UnservedLine
+from marketplace.services import award, rounds
+from marketplace.services.errors import Conflict, Forbidden
+from tests.factories import make_bid, make_model, make_tender
+
+
+@pytest.fixture
+def closed_tender(world):
+    """Bids closed on two lots (40 vehicles in CA, 25 in TX); OEM A bids CA only, OEM B both, dearer in CA."""
+    rnd, (ca, tx) = make_tender(world.coordinator, world.fleet.organization)
+    model_a = make_model(world.oem.organization)
+    model_b = make_model(world.other_oem.organization, list_price=Decimal("250000"))
+    make_bid(world.oem, ca, model_a, tiers=((10, "230000"), (30, "220000.50")))
+    make_bid(world.other_oem, ca, model_b, tiers=((10, "235000"),))
+    make_bid(world.other_oem, tx, model_b, tiers=((25, "240000"),))
+    rounds.transition(rnd.id, RoundPhase.BIDS_CLOSED, world.coordinator)
+    return db.session.get(Round, rnd.id), ca, tx
+
+
+def allocations(scenario_id: int) -> list[tuple[int, int, Decimal]]:
+    rows = db.session.execute(
+        sa.select(Allocation).where(Allocation.scenario_id == scenario_id).order_by(Allocation.lot_id)
+    ).scalars()
+    return [(a.lot_id, a.quantity, a.unit_price) for a in rows]
+
+
+def test_the_round_rules_award_the_cheapest_full_cover(world, closed_tender):
+    rnd, ca, tx = closed_tender
+    scenario = award.start_scenario(rnd.id, world.coordinator, award.ScenarioRules(name="Round rules"))
+    db.session.expire_all()
+    scenario = db.session.get(AwardScenario, scenario.id)
+    assert scenario.status is RunStatus.SUCCEEDED, scenario.error
+    assert scenario.solver_status == "OPTIMAL"
+    assert scenario.awarded_quantity == 65
+    # CA: A's 30+ tier (220,000.50) for all 40; TX: B at 240,000 for 25.
+    assert allocations(scenario.id) == [(ca.id, 40, Decimal("220000.50")), (tx.id, 25, Decimal("240000.00"))]
+    assert scenario.total_price == Decimal("40") * Decimal("220000.50") + 25 * Decimal("240000")
+    figures = award.figures(rnd, scenario)
+    assert figures.awarded == figures.demanded == 65
+    assert figures.total_price == scenario.total_price
+    assert figures.savings_vs_max == 65 * Decimal("250000") - scenario.total_price
+    assert figures.savings_vs_list == 40 * (Decimal("240000") - Decimal("220000.50")) + 25 * Decimal("10000")
+    assert figures.suppliers == 2
+    assert figures.unit_price_by_segment["md_box_truck"] == (scenario.total_price / 65).quantize(Decimal("0.01"))
+
+
+def test_a_scenario_without_a_supplier_and_its_unserved_reasons(world, closed_tender):
+    rnd, ca, _ = closed_tender
+    without_b = award.ScenarioRules(name="Without B", excluded_supplier_ids=[world.other_oem.organization_id])
+    scenario = award.start_scenario(rnd.id, world.coordinator, without_b)
+    db.session.expire_all()
+    scenario = db.session.get(AwardScenario, scenario.id)
+    assert scenario.status is RunStatus.SUCCEEDED, scenario.error
+    assert allocations(scenario.id) == [(ca.id, 40, Decimal("220000.50"))]
+    unserved = db.session.execute(sa.select(UnservedLine).where(UnservedLine.scenario_id == scenario.id)).scalar_one()
+    assert unserved.quantity == 25
+    assert unserved.reason
+
+
+def test_scenarios_run_only_when_bids_are_closed_and_only_for_coordinators(world):
+    rnd, _ = make_tender(world.coordinator, world.fleet.organization)
+    with pytest.raises(Forbidden):
+        award.start_scenario(rnd.id, world.oem, award.ScenarioRules())
+    with pytest.raises(Conflict, match="cannot compute an award now"):
+        award.start_scenario(rnd.id, world.coordinator, award.ScenarioRules())
+
+
+def test_publishing_a_scenario_awards_the_round(world, closed_tender, login):
+    rnd, _, _ = closed_tender
+    first = award.start_scenario(rnd.id, world.coordinator, award.ScenarioRules(name="A"))
+    client = login(world.coordinator)
+    page = client.get(f"/coordinator/rounds/{rnd.id}/scenarios")
+    assert page.status_code == 200
+    assert "Publish this award" in page.get_data(as_text=True)
+    assert client.post(f"/coordinator/scenarios/{first.id}/publish").status_code == 302
+    db.session.expire_all()
+    rnd = db.session.get(Round, rnd.id)
+    assert rnd.phase is RoundPhase.AWARDED
+    assert rnd.published_scenario_id == first.id
+
+
+def test_a_crash_while_saving_leaves_nothing_half_written(world, closed_tender, monkeypatch):
+    rnd, _, _ = closed_tender
+
+    def crash(*args, **kwargs):
+        db.session.add(Allocation(scenario_id=args[0], lot_id=1, demand_line_id=1, organization_id=1,
+                                  vehicle_model_id=1, quantity=1, unit_price=Decimal(1)))  # fmt: skip
+        raise RuntimeError("worker killed")
+
+    monkeypatch.setattr(award, "save_result", crash)
+    scenario = award.start_scenario(rnd.id, world.coordinator, award.ScenarioRules())
+    db.session.expire_all()
+    scenario = db.session.get(AwardScenario, scenario.id)
+    assert scenario.status is RunStatus.FAILED
+    assert "worker killed" in scenario.error
+    assert db.session.execute(sa.select(sa.func.count(Allocation.id))).scalar_one() == 0
+    assert db.session.get(Round, rnd.id).phase is RoundPhase.BIDS_CLOSED
+
+
+def test_an_exported_award_re_solves_to_the_same_bytes(world, closed_tender, login, tmp_path):
+    rnd, _, _ = closed_tender
+    scenario = award.start_scenario(rnd.id, world.coordinator, award.ScenarioRules())
+    client = login(world.coordinator)
+    (tmp_path / "in.json").write_bytes(client.get(f"/coordinator/scenarios/{scenario.id}/input.json").data)
+    published = client.get(f"/coordinator/scenarios/{scenario.id}/output.json").get_data(as_text=True)
+    subprocess.run(
+        [sys.executable, "-m", "solver", "award", str(tmp_path / "in.json"), "-o", str(tmp_path / "out.json")],
+        check=True,
+    )
+
+    def strip(text: str) -> str:
+        return "\n".join(row for row in text.splitlines() if '"solve_seconds"' not in row)
+
+    assert strip((tmp_path / "out.json").read_text()) == strip(published)
+    assert json.loads(published)["awarded_quantity"] == 65
