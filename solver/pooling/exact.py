@@ -242,101 +242,182 @@ class _Callback:
         self.cb = CB()
 
 
-def solve_component(
-    comp: Component,
-    lo: int,
-    hi: int,
-    start: Assignment,
-    budget: Budget,
-    workers: int,
-    report: Report,
-    explicit: bool = False,
-) -> Outcome:
-    """Improve `start` (a packed assignment) lexicographically within the budget."""
-    deadline = time.monotonic() + 0.9 * budget.seconds  # solvers overrun their limits a little
-    work_left = budget.work
-    best = start
-    best_obj = start.objective(comp)
-    total = comp.quantity
-    bound = total
-    lots_bound = -(-best_obj[0] // hi)
-    spread_bound = 0
-    proven = [best_obj[0] == total, best_obj[1] == lots_bound, best_obj[2] == 0]
-    if all(proven):
-        return Outcome(best, best_obj, True, bound, best_obj[1], 0, 0.0)
+class Search:
+    """The exact phases on one component, in two stages so the caller can give every component
+    its vehicles phase before any component spends time on lots and spread:
+    `vehicles(budget)` runs phase 1, `finish(budget)` phases 2 and 3 (and the explicit fallback).
+    The model is built once, on first use, and kept between the stages."""
 
-    # HiGHS (through MathOpt) proves these set-cover-like phases far faster than CP-SAT; CP-SAT
-    # runs when a deterministic work limit is asked for (max_deterministic_time) and for the
-    # explicit model.
-    engine = "cp-sat" if explicit or budget.work is not None else "highs"
-    # Building the model costs Python time per (class, slot) pair; a component whose model
-    # cannot even be built and searched within its budget keeps its start solution.
-    if budget.seconds < BUILD_SECONDS_PER_PAIR * comp.size() * (3 if engine == "highs" else 1.5):
-        return Outcome(best, best_obj, False, bound, lots_bound, spread_bound, 0.0)
-    mdl: Any = _Model(comp, lo, hi, explicit, start) if engine == "cp-sat" else _MipModel(comp, lo, hi, start)
-    cp_model = getattr(mdl, "cp_model", None)
-    work_used = 0.0
-    packed_fail = False
+    def __init__(self, comp: Component, lo: int, hi: int, start: Assignment, workers: int, report: Report):
+        self.comp, self.lo, self.hi, self.workers, self.report = comp, lo, hi, workers, report
+        self.best = start
+        self.best_obj = start.objective(comp)
+        self.bound = comp.quantity
+        self.lots_bound = -(-self.best_obj[0] // hi)
+        self.spread_bound = 0
+        self.proven = [self.best_obj[0] == self.bound, False, False]
+        self.work_used = 0.0
+        self.packed_fail = False
+        self.explicit = False
+        self.engine = "highs"
+        self.mdl: Any = None
+        self.skipped = False  # the model could not be built within a budget
 
-    def adopt(a: Assignment) -> bool:
+    # -- results
+    def outcome(self) -> Outcome:
+        return Outcome(
+            self.best, self.best_obj, all(self.proven), self.bound, self.lots_bound, self.spread_bound, self.work_used
+        )
+
+    def trivially_done(self) -> bool:
+        """Proven by bounds alone: everything pooled in ceil(pooled / max) lots with no spread."""
+        p, n, s = self.best_obj
+        return p == self.bound and n == -(-p // self.hi) and s == 0
+
+    # -- model
+    def _model_size(self) -> int:
+        if not self.explicit:
+            return self.comp.size()
+        return sum(max(1, s.total // self.lo) * len(s.members) for s in self.comp.slots)
+
+    def _ensure_model(self, budget: Budget) -> bool:
+        if self.mdl is not None:
+            return True
+        self.engine = "cp-sat" if self.explicit or budget.work is not None else "highs"
+        # Building costs Python time per (class, slot) pair; a component whose model cannot even be
+        # built and searched within its budget keeps the solution it has.
+        if budget.seconds < BUILD_SECONDS_PER_PAIR * self._model_size() * (3 if self.engine == "highs" else 1.5):
+            self.skipped = True
+            return False
+        if self.engine == "cp-sat":
+            self.mdl = _Model(self.comp, self.lo, self.hi, self.explicit, self.best)
+        else:
+            self.mdl = _MipModel(self.comp, self.lo, self.hi, self.best)
+        return True
+
+    # -- stages
+    def vehicles(self, budget: Budget) -> None:
+        if self.proven[0] or self.trivially_done():
+            self.proven = [True, True, True] if self.trivially_done() else self.proven
+            return
+        if not self._ensure_model(budget):
+            return
+        deadline = time.monotonic() + 0.9 * budget.seconds  # solvers overrun their limits a little
+        ok, b = self._run("max-vehicles", self.mdl.P, True, deadline, budget.work)
+        self.proven[0] = ok
+        if b is not None:
+            self.bound = min(self.bound, int(b + 1e-6))
+        self.report("max-vehicles", self.best_obj, self.bound)
+
+    def finish(self, budget: Budget) -> None:
+        if self.trivially_done():
+            self.proven = [True, True, True]
+            self.lots_bound, self.spread_bound = self.best_obj[1], 0
+            return
+        if not self._ensure_model(budget):
+            return
+        deadline = time.monotonic() + 0.9 * budget.seconds
+        work = budget.work
+        mdl, best_p = self.mdl, self.best_obj[0]
+        mdl.at_least(mdl.P, best_p)
+        # (2) fewest lots
+        if self.proven[0]:
+            self.lots_bound = max(self.lots_bound, -(-best_p // self.hi))
+        if self.proven[0] and self.best_obj[1] == self.lots_bound:
+            self.proven[1] = True
+        else:
+            used = self.work_used
+            ok, b = self._run("min-lots", mdl.N, False, deadline, None if work is None else work * 0.6)
+            if work is not None:
+                work -= self.work_used - used
+            self.proven[1] = ok and self.proven[0]
+            if b is not None and self.proven[0]:
+                self.lots_bound = max(self.lots_bound, int(-(-(b - 1e-6) // 1)))
+            if self.proven[1]:
+                self.lots_bound = self.best_obj[1]
+        self.report("min-lots", self.best_obj, self.bound)
+        mdl.at_most(mdl.N, self.best_obj[1])
+        # (3) least spread
+        if self.best_obj[2] == 0:
+            self.proven[2] = self.proven[1]
+            self.spread_bound = 0
+        else:
+            ok, b = self._run("min-spread", mdl.S, False, deadline, work, share=1.0)
+            self.proven[2] = ok and self.proven[0] and self.proven[1]
+            if b is not None and self.proven[0] and self.proven[1]:
+                self.spread_bound = int(-(-(b - 1e-6) // 1))
+            if self.proven[2]:
+                self.spread_bound = self.best_obj[2]
+        self.report("min-spread", self.best_obj, self.bound)
+        if self.packed_fail and not self.explicit and time.monotonic() < deadline:
+            # The aggregate optimum does not pack into lots: solve with explicit lots instead.
+            self.explicit, self.mdl, self.packed_fail = True, None, False
+            self.proven = [self.best_obj[0] == self.comp.quantity, False, False]
+            self.bound = self.comp.quantity
+            rest = Budget(deadline - time.monotonic(), work)
+            self.vehicles(rest)
+            self.finish(Budget(deadline - time.monotonic(), work))
+
+    # -- one solve
+    def _adopt(self, a: Assignment) -> bool:
         """Keep a better solution if it packs; False if it is better but does not pack."""
-        nonlocal best, best_obj, packed_fail
-        obj = a.objective(comp)
-        if not _better(obj, best_obj):
+        obj = a.objective(self.comp)
+        if not _better(obj, self.best_obj):
             return True
-        if mdl.explicit or pack_all(comp, a, lo, hi):
-            best, best_obj = a, obj
+        if self.explicit or pack_all(self.comp, a, self.lo, self.hi):
+            self.best, self.best_obj = a, obj
             return True
-        packed_fail = True  # the aggregate solution does not pack: the explicit model must decide
+        self.packed_fail = True  # the aggregate solution does not pack: the explicit model must decide
         return False
 
-    def run(phase: str, objective: Any, maximize: bool, share: float) -> tuple[bool, float | None]:
+    def _run(
+        self, phase: str, objective: Any, maximize: bool, deadline: float, work: float | None, share: float = 0.6
+    ) -> tuple[bool, float | None]:
         """One phase: (proven optimal, bound on the objective or None)."""
-        nonlocal work_left, work_used
         seconds = max(0.0, (deadline - time.monotonic()) * share)
-        if seconds < 0.005 or (work_left is not None and work_left <= 1e-6):
+        if seconds < 0.005 or (work is not None and work <= 1e-6):
             return False, None
+        mdl = self.mdl
         if maximize:
             mdl.model.maximize(objective)
         else:
             mdl.model.minimize(objective)
-        mdl.hint(best)
-        if engine == "highs":
-            return run_highs(seconds)
+        mdl.hint(self.best)
+        if self.engine == "highs":
+            return self._run_highs(seconds)
+        cp_model = mdl.cp_model
         solver = cp_model.CpSolver()
         prm = solver.parameters
-        prm.num_workers = max(1, workers)
-        if workers > 1:
+        prm.num_workers = max(1, self.workers)
+        if self.workers > 1:
             prm.interleave_search = True
         prm.random_seed = SEED
         # The LP with every linking row is what proves lots and spread (level 1 leaves most of it out).
         prm.linearization_level = 2
         prm.max_time_in_seconds = seconds
-        if work_left is not None:
-            prm.max_deterministic_time = work_left * share
-        cb = _Callback(cp_model, mdl, phase, report, bound)
+        if work is not None:
+            prm.max_deterministic_time = work * share
+        cb = _Callback(cp_model, mdl, phase, self.report, self.bound)
         status = solver.solve(mdl.model, cb.cb)
-        used = solver.response_proto.deterministic_time
-        work_used += used
-        if work_left is not None:
-            work_left -= used
+        self.work_used += solver.response_proto.deterministic_time
         if cb.error is not None:
             raise cb.error
         found = True
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            found = adopt(mdl.decode(solver.value))
+            found = self._adopt(mdl.decode(solver.value))
         if status == cp_model.OPTIMAL:
             return found, solver.objective_value
         if status == cp_model.FEASIBLE:
             return False, solver.best_objective_bound
         return False, None
 
-    def run_highs(seconds: float) -> tuple[bool, float | None]:
+    def _run_highs(self, seconds: float) -> tuple[bool, float | None]:
         import datetime
         import math
 
         from ortools.math_opt.solvers import highs_pb2
 
+        mdl = self.mdl
         mathopt = mdl.mathopt
         opts = highs_pb2.HighsOptionsProto()
         opts.bool_options["output_flag"] = False
@@ -352,49 +433,8 @@ def solve_component(
         found = True
         if result.has_primal_feasible_solution():
             values = result.variable_values()
-            found = adopt(mdl.decode(values.__getitem__))
-        reason = result.termination.reason
-        if reason == mathopt.TerminationReason.OPTIMAL:
+            found = self._adopt(mdl.decode(values.__getitem__))
+        if result.termination.reason == mathopt.TerminationReason.OPTIMAL:
             return found, result.objective_value()
         b = result.termination.objective_bounds.dual_bound
         return False, b if math.isfinite(b) else None
-
-    # (1) most vehicles
-    if not proven[0]:
-        ok, b = run("max-vehicles", mdl.P, True, 0.34)
-        proven[0] = ok
-        if b is not None:
-            bound = min(bound, int(b + 1e-6))
-    report("max-vehicles", best_obj, bound)
-    mdl.at_least(mdl.P, best_obj[0])
-    # (2) fewest lots
-    lots_bound = max(lots_bound, -(-best_obj[0] // hi)) if proven[0] else lots_bound
-    if best_obj[1] == lots_bound and proven[0]:
-        proven[1] = True
-    else:
-        ok, b = run("min-lots", mdl.N, False, 0.6)
-        proven[1] = ok and proven[0]
-        if b is not None and proven[0]:
-            lots_bound = max(lots_bound, int(-(-(b - 1e-6) // 1)))
-        if proven[1]:
-            lots_bound = best_obj[1]
-    report("min-lots", best_obj, bound)
-    mdl.at_most(mdl.N, best_obj[1])
-    # (3) least spread
-    if best_obj[2] == 0:
-        proven[2] = True
-    else:
-        ok, b = run("min-spread", mdl.S, False, 1.0)
-        proven[2] = ok and proven[0] and proven[1]
-        if b is not None and proven[0] and proven[1]:
-            spread_bound = int(-(-(b - 1e-6) // 1))
-        if proven[2]:
-            spread_bound = best_obj[2]
-    report("min-spread", best_obj, bound)
-    out = Outcome(best, best_obj, all(proven), bound, lots_bound, spread_bound, work_used)
-    if packed_fail and not explicit and time.monotonic() < deadline:
-        rest = Budget(deadline - time.monotonic(), None if work_left is None else work_left)
-        again = solve_component(comp, lo, hi, best, rest, workers, report, explicit=True)
-        again.work_used += work_used
-        return again
-    return out

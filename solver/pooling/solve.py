@@ -8,7 +8,7 @@ from typing import Any
 
 from solver.pooling.assemble import assemble
 from solver.pooling.components import prepare
-from solver.pooling.exact import Budget, solve_component
+from solver.pooling.exact import Budget, Search
 from solver.pooling.greedy import greedy
 from solver.pooling.parse import parse
 from solver.pooling.types import PoolingResult, Stats
@@ -74,32 +74,53 @@ def pool(
 
     reserve = min(0.1 * time_limit, 0.2 + 2e-5 * len(inp.lines))
     deadline = start + time_limit - reserve
-    work_left = work_limit
-    lots_bound = [0] * len(comps)
-    spread_bound = [0] * len(comps)
-    proven = [False] * len(comps)
-    weights = [c.size() for c in comps]
-    rest = sum(weights)
+    searches = []
     for i, comp in enumerate(comps):
-        share = weights[i] / rest if rest else 1.0
-        rest -= weights[i]
-        budget = Budget(
-            seconds=max(0.0, (deadline - time.monotonic()) * share),
-            work=None if work_left is None else max(0.0, work_left * share),
-        )
 
         def report(phase: str, obj: tuple[int, int, int], bound: int, i: int = i) -> None:
             cur = tracker.obj[i]
-            if (-obj[0], obj[1], obj[2]) < (-cur[0], cur[1], cur[2]) or bound < tracker.bound[i]:
-                tracker.set(i, obj if (-obj[0], obj[1], obj[2]) < (-cur[0], cur[1], cur[2]) else cur, bound)
+            if (-obj[0], obj[1], obj[2]) < (-cur[0], cur[1], cur[2]):
+                cur = obj
+            tracker.set(i, cur, min(bound, tracker.bound[i]))
             tracker.emit(phase)
 
-        out = solve_component(comp, lo, hi, solutions[i], budget, workers, report)
-        if work_left is not None:
-            work_left -= out.work_used
-        solutions[i] = out.assignment
-        tracker.set(i, out.objective, out.bound)
-        lots_bound[i], spread_bound[i], proven[i] = out.lots_bound, out.spread_bound, out.proven
+        searches.append(Search(comp, lo, hi, solutions[i], workers, report))
+
+    # Stage 1 gives every component its vehicles phase (up to 3/4 of the time), stage 2 spends the
+    # rest on lots and spread; each stage shares its time by model size, in canonical order, and
+    # hands what a component leaves unused to the next ones. The work limit is shared the same way.
+    work_left = work_limit
+    for stage, fraction in (("vehicles", 0.75), ("finish", 1.0)):
+        todo = [s for s in searches if not all(s.proven) and not s.trivially_done()]
+        rest = sum(s.comp.size() for s in todo)
+        stage_end = time.monotonic() + max(0.0, deadline - time.monotonic()) * fraction
+        work_stage = None if work_left is None else work_left * fraction
+        for s in todo:
+            share = s.comp.size() / rest if rest else 1.0
+            rest -= s.comp.size()
+            budget = Budget(
+                seconds=max(0.0, (stage_end - time.monotonic()) * share),
+                work=None if work_stage is None else max(0.0, work_stage * share),
+            )
+            used = s.work_used
+            if stage == "vehicles":
+                s.vehicles(budget)
+            else:
+                s.finish(budget)
+            if work_stage is not None and work_left is not None:
+                work_stage -= s.work_used - used
+                work_left -= s.work_used - used
+    for s in searches:
+        if s.trivially_done():
+            s.proven = [True, True, True]
+            s.lots_bound, s.spread_bound = s.best_obj[1], 0
+    outcomes = [s.outcome() for s in searches]
+    solutions = [o.assignment for o in outcomes]
+    for i, o in enumerate(outcomes):
+        tracker.set(i, o.objective, o.bound)
+    lots_bound = [o.lots_bound for o in outcomes]
+    spread_bound = [o.spread_bound for o in outcomes]
+    proven = [o.proven for o in outcomes]
 
     lots, unpooled = assemble(prep, solutions, rules)
     total = sum(line.quantity for line in inp.lines)
