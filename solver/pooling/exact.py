@@ -26,6 +26,7 @@ from solver.pooling.packing import Assignment, pack_all
 
 SEED = 20270401
 BUILD_SECONDS_PER_PAIR = 1.2e-4  # measured: MathOpt model building from Python, per (class, slot) pair
+WORK_PER_PAIR = 2e-5  # CP-SAT deterministic time a (class, slot) pair needs before a search is worth starting
 
 
 @dataclass
@@ -286,7 +287,14 @@ class Search:
         self.engine = "cp-sat" if self.explicit or budget.work is not None else "highs"
         # Building costs Python time per (class, slot) pair; a component whose model cannot even be
         # built and searched within its budget keeps the solution it has.
-        if budget.seconds < BUILD_SECONDS_PER_PAIR * self._model_size() * (3 if self.engine == "highs" else 1.5):
+        # With a work limit the decision must not depend on the clock (reproducible runs).
+        if budget.work is not None:
+            too_big = budget.work < WORK_PER_PAIR * self._model_size()
+        else:
+            too_big = budget.seconds < BUILD_SECONDS_PER_PAIR * self._model_size() * (
+                3 if self.engine == "highs" else 1.5
+            )
+        if too_big:
             self.skipped = True
             return False
         if self.engine == "cp-sat":

@@ -165,7 +165,7 @@ def semantic_problems(doc: Any) -> list[Problem]:
         if first is not None and last is not None and first > last:
             problems.append(Problem(f"demand[{i}].window.earliest", f"is after latest {format_quarter(last)}"))
         price = d.get("max_unit_price")
-        if type(price) is not int and _number(price) and to_cents(price) is None:
+        if _number(price) and _cents(price) is None:
             problems.append(Problem(f"demand[{i}].max_unit_price", "must have at most 2 decimals"))
     return problems
 
@@ -180,6 +180,15 @@ def _quarter(text: Any) -> int | None:
     if text not in _QUARTERS:
         _QUARTERS[text] = parse_quarter(text)
     return _QUARTERS[text]
+
+
+def _cents(price: Any) -> int | None:
+    """to_cents, with a fast path for the usual int and 2-decimal Decimal prices."""
+    if type(price) is int:
+        return price * 100
+    if isinstance(price, Decimal) and price.is_finite() and price.as_tuple().exponent >= -2:  # type: ignore[operator]
+        return int(price * 100)
+    return to_cents(price)
 
 
 def _path_key(p: Problem) -> tuple[Any, ...]:
@@ -219,7 +228,7 @@ def parse(doc: Any) -> PoolingInput:
                 charging=tuple(sorted(req["charging"])),
                 min_range_km=req.get("min_range_km"),
                 min_payload_kg=req.get("min_payload_kg"),
-                max_unit_price_cents=None if price is None else price * 100 if type(price) is int else to_cents(price),
+                max_unit_price_cents=None if price is None else _cents(price),
                 splittable=bool(d.get("splittable", False)),
             )
         )

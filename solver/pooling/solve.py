@@ -52,12 +52,20 @@ def pool(
     """Pool demand lines into tender lots (contract section 1); the result document.
 
     Raises solver.errors.InvalidInput with every problem of an invalid document.
+
     `time_limit` bounds the whole call in wall-clock seconds (parsing included); the greedy
-    start always completes, so a result comes back even past a tiny limit. `work_limit` is
-    CP-SAT deterministic time for all components together: a run stopped by it is
-    reproducible on any machine, one stopped by `time_limit` may not be. `progress` is
-    called after the greedy start, on each better solution and at each phase end; an
-    exception it raises (solver.errors.Cancelled, to cancel) stops the solve and propagates.
+    start always completes, so a result comes back even past a tiny limit. Without
+    `work_limit` the exact phases run on HiGHS (through OR-Tools MathOpt). With `work_limit`
+    they run on CP-SAT with that much deterministic time shared over the components, and every
+    decision depends on work, not on the clock: such a run is reproducible on any machine as
+    long as the wall-clock limit does not bind first. Either way, a run that finishes (or
+    whose limit binds on work) gives the same bytes for the same input apart from
+    stats.solve_seconds. `workers` > 1 only matters to CP-SAT (interleaved, deterministic).
+
+    `progress` is called after the greedy start, at every phase end of every component, on
+    each better CP-SAT solution, and once when done. An exception it raises stops the solve and
+    propagates; raise solver.errors.Cancelled to cancel. HiGHS phases report only at their
+    end, so a cancel waits for the running phase (at most its share of the time limit).
     """
     start = time.monotonic()
     inp = parse(doc)
