@@ -1,0 +1,3 @@
+from marketplace.contracting.views import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,48 @@
+"""After the award: fleets' allocations and their confirmations, OEMs' results, the coordinator's view."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from marketplace.access import coordinator_required, fleet_required, oem_required
+from marketplace.coordinator.forms import TransitionForm
+from marketplace.services import contracting, rounds
+
+bp = Blueprint("contracting", __name__)
+
+
+@bp.get("/fleet/rounds/<int:round_id>/allocations")
+@fleet_required
+def fleet_allocations(round_id: int):
+    results = contracting.fleet_results(round_id, current_user)
+    rnd = rounds.load_round(round_id)
+    return render_template("contracting/fleet.html", rnd=rnd, results=results, form=TransitionForm())
+
+
+@bp.post("/fleet/allocations/<int:allocation_id>/<any(confirm, decline):decision>")
+@fleet_required
+def decide(allocation_id: int, decision: str):
+    TransitionForm().validate_on_submit()  # CSRF is checked globally
+    allocation = contracting.decide(allocation_id, decision == "confirm", current_user)
+    flash(
+        f"You {'confirmed' if decision == 'confirm' else 'declined'} {allocation.quantity} vehicles "
+        f"from {allocation.supplier.name}.",
+        "success" if decision == "confirm" else "info",
+    )
+    return redirect(url_for("contracting.fleet_allocations", round_id=allocation.demand_line.round_id))
+
+
+@bp.get("/oem/rounds/<int:round_id>/results")
+@oem_required
+def oem_results(round_id: int):
+    allocations = contracting.oem_results(round_id, current_user)
+    rnd = rounds.load_round(round_id)
+    return render_template("contracting/oem.html", rnd=rnd, allocations=allocations)
+
+
+@bp.get("/coordinator/rounds/<int:round_id>/contracting")
+@coordinator_required
+def coordinator_allocations(round_id: int):
+    rnd, allocations, counts = contracting.all_allocations(round_id, current_user)
+    return render_template("contracting/coordinator.html", rnd=rnd, allocations=allocations, counts=counts)

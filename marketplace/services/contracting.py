@@ -1,0 +1,121 @@
+"""After the award: what each side sees of it, and fleets confirming or declining their allocations.
+
+Only the published scenario counts. A fleet sees the allocations of its own lines (supplier,
+model, quantity, unit price, delivery window) or why a line was not served; an OEM sees
+what it won, per fleet; a coordinator sees the state of every allocation. Decisions are
+taken in `contracting`, until the confirmation deadline (to the second, by the server clock).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from marketplace.extensions import db
+from marketplace.models import (
+    Allocation,
+    ConfirmationStatus,
+    DemandLine,
+    Round,
+    RoundPhase,
+    UnservedLine,
+    User,
+)
+from marketplace.services import audit, clock, rounds
+from marketplace.services.errors import Conflict, Forbidden, NotFound
+
+RESULT_PHASES = (RoundPhase.AWARDED, RoundPhase.CONTRACTING, RoundPhase.CLOSED)
+
+
+def _published(rnd: Round) -> int:
+    rounds.apply_deadlines(rnd)
+    if rnd.phase not in RESULT_PHASES or rnd.published_scenario_id is None:
+        raise Conflict(f"The award of this round is not published yet (it is “{rnd.phase.label}”).")
+    return rnd.published_scenario_id
+
+
+@dataclass
+class FleetResults:
+    allocations: list[Allocation]
+    unserved: list[UnservedLine]
+
+
+def fleet_results(round_id: int, actor: User) -> FleetResults:
+    """The fleet's own allocations and unserved lines in the published award."""
+    if actor.organization.kind.value != "fleet":
+        raise Forbidden("Only a fleet has allocations.")
+    rnd = rounds.load_round(round_id)
+    scenario_id = _published(rnd)
+    allocations = db.session.execute(
+        sa.select(Allocation)
+        .join(DemandLine, DemandLine.id == Allocation.demand_line_id)
+        .where(Allocation.scenario_id == scenario_id, DemandLine.organization_id == actor.organization_id)
+        .order_by(Allocation.demand_line_id, Allocation.id)
+    ).scalars()
+    unserved = db.session.execute(
+        sa.select(UnservedLine)
+        .join(DemandLine, DemandLine.id == UnservedLine.demand_line_id)
+        .where(UnservedLine.scenario_id == scenario_id, DemandLine.organization_id == actor.organization_id)
+        .order_by(UnservedLine.demand_line_id)
+    ).scalars()
+    return FleetResults(list(allocations), list(unserved))
+
+
+def oem_results(round_id: int, actor: User) -> list[Allocation]:
+    """What the OEM won in the published award, allocation by allocation (fleet names are visible now)."""
+    if actor.organization.kind.value != "oem":
+        raise Forbidden("Only an OEM has results.")
+    rnd = rounds.load_round(round_id)
+    scenario_id = _published(rnd)
+    return list(
+        db.session.execute(
+            sa.select(Allocation)
+            .where(Allocation.scenario_id == scenario_id, Allocation.organization_id == actor.organization_id)
+            .order_by(Allocation.lot_id, Allocation.demand_line_id)
+        ).scalars()
+    )
+
+
+def all_allocations(round_id: int, actor: User) -> tuple[Round, list[Allocation], Counter[str]]:
+    """Every allocation of the published award with its confirmation state (coordinators)."""
+    rounds.require_coordinator(actor)
+    rnd = rounds.load_round(round_id)
+    scenario_id = _published(rnd)
+    rows = list(
+        db.session.execute(
+            sa.select(Allocation).where(Allocation.scenario_id == scenario_id).order_by(Allocation.id)
+        ).scalars()
+    )
+    return rnd, rows, Counter(a.confirmation.value for a in rows)
+
+
+def decide(allocation_id: int, confirm: bool, actor: User) -> Allocation:
+    """A fleet confirms or declines one of its allocations, once, before the confirmation deadline."""
+    allocation = db.session.execute(
+        sa.select(Allocation).where(Allocation.id == allocation_id).with_for_update()
+    ).scalar_one_or_none()
+    if allocation is None or allocation.demand_line.organization_id != actor.organization_id:
+        raise NotFound("No such allocation.")
+    rnd = rounds.load_round(allocation.demand_line.round_id)
+    if allocation.scenario_id != rnd.published_scenario_id:
+        raise NotFound("No such allocation.")
+    rounds.require_phase(rnd, RoundPhase.CONTRACTING, doing="confirm or decline an allocation")
+    if allocation.confirmation is not ConfirmationStatus.PENDING:
+        raise Conflict(f"This allocation is already {allocation.confirmation.value}.")
+    allocation.confirmation = ConfirmationStatus.CONFIRMED if confirm else ConfirmationStatus.DECLINED
+    allocation.decided_at = clock.now()
+    allocation.decided_by_id = actor.id
+    audit.record(
+        actor,
+        "allocation.confirm" if confirm else "allocation.decline",
+        allocation,
+        round_id=rnd.id,
+        summary=f"{'Confirmed' if confirm else 'Declined'} {allocation.quantity} vehicles from "
+        f"{allocation.supplier.name} at {allocation.unit_price} {rnd.currency} for line {allocation.demand_line_id}.",
+        before={"confirmation": "pending"},
+        after={"confirmation": allocation.confirmation.value},
+    )
+    db.session.commit()
+    return allocation

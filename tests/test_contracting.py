@@ -1,0 +1,86 @@
+"""After the award: each side sees its own results; fleets confirm or decline before the deadline."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from marketplace.extensions import db
+from marketplace.models import Allocation, AuditEntry, ConfirmationStatus, Round, RoundPhase
+from marketplace.services import award, contracting, rounds
+from marketplace.services.errors import Conflict, NotFound
+from tests.factories import make_bid, make_model, make_tender
+
+
+@pytest.fixture
+def awarded(world):
+    """Contracting open: the fleet has two lots awarded (40 from OEM A, 25 from OEM B)."""
+    rnd, (ca, tx) = make_tender(world.coordinator, world.fleet.organization)
+    make_bid(world.oem, ca, make_model(world.oem.organization), tiers=((10, "230000"),))
+    make_bid(world.other_oem, tx, make_model(world.other_oem.organization), tiers=((10, "240000"),))
+    rounds.transition(rnd.id, RoundPhase.BIDS_CLOSED, world.coordinator)
+    scenario = award.start_scenario(rnd.id, world.coordinator, award.ScenarioRules(name="Round rules"))
+    award.publish_scenario(scenario.id, world.coordinator)
+    rounds.transition(rnd.id, RoundPhase.CONTRACTING, world.coordinator)
+    return db.session.get(Round, rnd.id)
+
+
+def test_each_side_sees_only_its_own_results(world, awarded, login):
+    mine = contracting.fleet_results(awarded.id, world.fleet)
+    assert sorted((a.quantity, a.unit_price) for a in mine.allocations) == [
+        (25, Decimal("240000.00")), (40, Decimal("230000.00")),
+    ]  # fmt: skip
+    assert contracting.fleet_results(awarded.id, world.other_fleet).allocations == []
+    won = contracting.oem_results(awarded.id, world.oem)
+    assert [(a.quantity, a.supplier.id) for a in won] == [(40, world.oem.organization_id)]
+    page = login(world.oem).get(f"/oem/rounds/{awarded.id}/results").get_data(as_text=True)
+    assert world.fleet.organization.name in page  # fleet names are visible after the award
+    assert "240,000" not in page  # ...but never another OEM's price
+    page = login(world.fleet).get(f"/fleet/rounds/{awarded.id}/allocations").get_data(as_text=True)
+    assert "Confirm" in page and world.other_oem.organization.name in page
+
+
+def test_a_fleet_confirms_and_declines_once_each(world, awarded, login):
+    first, second = contracting.fleet_results(awarded.id, world.fleet).allocations
+    client = login(world.fleet)
+    assert client.post(f"/fleet/allocations/{first.id}/confirm").status_code == 302
+    assert client.post(f"/fleet/allocations/{second.id}/decline").status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Allocation, first.id).confirmation is ConfirmationStatus.CONFIRMED
+    assert db.session.get(Allocation, second.id).confirmation is ConfirmationStatus.DECLINED
+    assert client.post(f"/fleet/allocations/{first.id}/decline").status_code == 409
+    actions = db.session.execute(sa.select(AuditEntry.action).where(AuditEntry.round_id == awarded.id)).scalars()
+    assert {"allocation.confirm", "allocation.decline"} <= set(actions)
+    _, _, counts = contracting.all_allocations(awarded.id, world.coordinator)
+    assert counts == {"confirmed": 1, "declined": 1}
+
+
+def test_another_fleet_cannot_decide_and_gets_404(world, awarded, login):
+    allocation = contracting.fleet_results(awarded.id, world.fleet).allocations[0]
+    with pytest.raises(NotFound):
+        contracting.decide(allocation.id, True, world.other_fleet)
+    assert login(world.other_fleet).post(f"/fleet/allocations/{allocation.id}/confirm").status_code == 404
+    assert db.session.get(Allocation, allocation.id).confirmation is ConfirmationStatus.PENDING
+
+
+def test_the_confirmation_deadline_closes_decisions_to_the_second(world, awarded, frozen_clock):
+    allocation = contracting.fleet_results(awarded.id, world.fleet).allocations[0]
+    frozen_clock.freeze(awarded.confirmation_deadline - timedelta(seconds=1))
+    contracting.decide(allocation.id, True, world.fleet)
+    other = contracting.fleet_results(awarded.id, world.fleet).allocations[1]
+    frozen_clock.freeze(awarded.confirmation_deadline)
+    with pytest.raises(Conflict):
+        contracting.decide(other.id, True, world.fleet)
+    db.session.expire_all()
+    assert db.session.get(Round, awarded.id).phase is RoundPhase.CLOSED
+    assert db.session.get(Allocation, other.id).confirmation is ConfirmationStatus.PENDING
+
+
+def test_results_are_hidden_until_the_award_is_published(world, login):
+    rnd, _ = make_tender(world.coordinator, world.fleet.organization)
+    with pytest.raises(Conflict, match="not published"):
+        contracting.fleet_results(rnd.id, world.fleet)
+    assert login(world.oem).get(f"/oem/rounds/{rnd.id}/results").status_code == 409
