@@ -182,3 +182,25 @@ def test_production_refuses_a_weak_secret_key(monkeypatch):
 def test_a_users_password_is_never_stored_in_clear(app):
     user = make_user(make_org("fleet"), password="plain text pw")
     assert "plain text pw" not in user.password_hash
+
+
+def test_a_user_chooses_the_time_zone_deadlines_are_shown_in(world, login):
+    client = login(world.fleet)
+    response = client.post("/account", data={"name": "Ana", "time_zone": "Mars/Olympus"})
+    assert response.status_code == 400
+    assert "Choose a time zone from the list." in response.get_data(as_text=True) or "Not a valid choice" in (
+        response.get_data(as_text=True)
+    )
+    response = client.post("/account", data={"name": "Ana", "time_zone": "America/Los_Angeles"}, follow_redirects=True)
+    assert "Deadlines are now shown in America/Los_Angeles" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(User, world.fleet.id).time_zone == "America/Los_Angeles"
+    from datetime import UTC, datetime
+
+    from marketplace.filters import localtime
+
+    with client.application.test_request_context():
+        from flask_login import login_user
+
+        login_user(db.session.get(User, world.fleet.id))
+        assert localtime(datetime(2027, 1, 10, 20, 0, tzinfo=UTC)) == "2027-01-10 12:00:00 PST"

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from marketplace.auth.forms import LoginForm, RegistrationForm
+from marketplace.auth.forms import LoginForm, ProfileForm, RegistrationForm
 from marketplace.extensions import db, login_manager
 from marketplace.models import User
 from marketplace.services import accounts
@@ -82,3 +82,19 @@ def register():
             flash(f"Welcome, {user.organization.name}: your organization is registered.", "success")
             return redirect(url_for("main.dashboard"))
     return render_template("auth/register.html", form=form), (400 if form.errors else 200)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    form = ProfileForm(obj=current_user)
+    form.time_zone.choices = [(z, z.replace("_", " ")) for z in accounts.time_zones()]
+    if form.validate_on_submit():
+        try:
+            accounts.update_profile(current_user, name=form.name.data or "", time_zone=form.time_zone.data or "")
+        except ValidationFailed as exc:
+            apply_field_errors(form, exc)
+        else:
+            flash("Your settings are saved. Deadlines are now shown in " + current_user.time_zone + ".", "success")
+            return redirect(url_for("auth.account"))
+    return render_template("auth/account.html", form=form), (400 if form.errors else 200)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 import sqlalchemy as sa
 
 from marketplace.extensions import db
@@ -105,3 +107,30 @@ def organization_for(actor: User, org_id: int) -> Organization:
 def country_choices() -> list[tuple[str, str]]:
     rows = db.session.execute(sa.select(Region).where(Region.level == "country").order_by(Region.name)).scalars()
     return [(r.id, r.name) for r in rows]
+
+
+@cache
+def time_zones() -> list[str]:
+    """IANA zones people pick from (Area/City), and UTC."""
+    from zoneinfo import available_timezones
+
+    return [*sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/"))), "UTC"]
+
+
+def update_profile(actor: User, *, name: str, time_zone: str) -> User:
+    """A user's own name and the time zone deadlines are shown in."""
+    errors: dict[str, str] = {}
+    if not name.strip():
+        errors["name"] = "Give your name."
+    if time_zone not in time_zones():
+        errors["time_zone"] = "Choose a time zone from the list."
+    if errors:
+        raise ValidationFailed("Your settings were not saved: fix the fields marked below.", field_errors=errors)
+    before = {"name": actor.name, "time_zone": actor.time_zone}
+    actor.name = name.strip()
+    actor.time_zone = time_zone
+    after = {"name": actor.name, "time_zone": actor.time_zone}
+    if before != after:
+        audit.record(actor, "user.update", actor, summary="Updated personal settings.", before=before, after=after)
+    db.session.commit()
+    return actor
