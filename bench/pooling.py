@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -84,6 +85,13 @@ def run_reference(path: str, time_limit: float) -> dict[str, Any]:
 
 
 def _child(kind: str, path: Path, time_limit: float, timeout: float) -> dict[str, Any]:
+    load = os.getloadavg()[0]
+    out = _child_run(kind, path, time_limit, timeout)
+    out["load"] = f"{load:.1f}-{os.getloadavg()[0]:.1f}"
+    return out
+
+
+def _child_run(kind: str, path: Path, time_limit: float, timeout: float) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "bench.pooling", "--child", kind, str(path), "--time-limit", str(time_limit)]
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=timeout)
@@ -146,14 +154,17 @@ def report(rows: list[tuple[int, dict[str, Any], dict[str, Any]]], args: argpars
         "Instances: bench/pooling_instances.py (region tree world region > country > state > metro, Zipf-like"
         " metro demand, 6 segments, quantities mostly 1-30, windows of 1-4 quarters over two years, 1-2 charging"
         " standards, ~30 % splittable, min lot 20, max lot 400, 2 levels up).",
-        "Times count from before the JSON is read, in a fresh process; first feasible = the greedy start.",
+        "Times count from before the JSON is read, in a fresh process; first feasible = the greedy start"
+        " (greedy + repair, solver/pooling/greedy.py), which is also the 'simple greedy' the lots ratio compares"
+        " with. The machine is shared: the 1-minute load average at the start and end of each run is listed;"
+        " above 2 (the CPU count) wall times stretch accordingly.",
         "The reference is an independent line-level HiGHS model (highspy; tests/solver/test_pooling_support.py)"
         " solved lexicographically with the same time budget for its three phases (model building not counted"
         " in that budget, but in its total time).",
         "",
         "| lines | solver | first feasible | total time | status | pooled (% of demand) | proven bound"
-        " | lots | lots bound | spread | greedy lots | components proven | peak memory |",
-        "| ---: | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        " | lots | lots bound | spread | greedy lots | components proven | peak memory | load |",
+        "| ---: | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for n, o, r in rows:
         total = o.get("total") or 1
@@ -162,13 +173,13 @@ def report(rows: list[tuple[int, dict[str, Any], dict[str, Any]]], args: argpars
             f" | {o['status']} | {_f(o.get('pooled'), '{:,}')} ({_pct(o.get('pooled'), total)})"
             f" | {_f(o.get('bound'), '{:,}')} | {_f(o.get('lots'), '{:,}')} | {_f(o.get('lots_bound'), '{:,}')}"
             f" | {_f(o.get('spread'), '{:,}')} | {_f(o.get('greedy_lots'), '{:,}')}"
-            f" | {_f(o.get('proven'))}/{_f(o.get('components'))} | {_f(o.get('peak_mb'), '{:,.0f} MB')} |"
+            f" | {_f(o.get('proven'))}/{_f(o.get('components'))} | {_f(o.get('peak_mb'), '{:,.0f} MB')} | {o.get('load')} |"
         )
         out.append(
             f"| {n:,} | HiGHS reference | - | {_f(r.get('seconds'), '{:.1f} s')} | {r['status']}"
             f" | {_f(r.get('pooled'), '{:,}')} ({_pct(r.get('pooled'), total)}) | {_f(r.get('bound'), '{:,}')}"
             f" | {_f(r.get('lots'), '{:,}')} | - | {_f(r.get('spread'), '{:,}')} | - | - |"
-            f" {_f(r.get('peak_mb'), '{:,.0f} MB')} |"
+            f" {_f(r.get('peak_mb'), '{:,.0f} MB')} | {r.get('load', '-')} |"
         )
     out += ["", "## Targets (issue 4)", "", "| target | figures | met? |", "| --- | --- | --- |"]
     by = {n: (o, r) for n, o, r in rows}
@@ -237,8 +248,6 @@ def report(rows: list[tuple[int, dict[str, Any], dict[str, Any]]], args: argpars
 
 
 def _cpus() -> int:
-    import os
-
     return os.cpu_count() or 0
 
 

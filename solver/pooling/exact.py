@@ -263,6 +263,7 @@ class Search:
         self.engine = "highs"
         self.mdl: Any = None
         self.skipped = False  # the model could not be built within a budget
+        self.restricted = False  # the model carries finish()'s rows (vehicles >= best, lots <= best)
 
     # -- results
     def outcome(self) -> Outcome:
@@ -308,6 +309,8 @@ class Search:
         if self.proven[0] or self.trivially_done():
             self.proven = [True, True, True] if self.trivially_done() else self.proven
             return
+        if self.restricted:  # finish() added rows that would make a vehicles bound invalid: start afresh
+            self.mdl, self.restricted = None, False
         if not self._ensure_model(budget):
             return
         deadline = time.monotonic() + 0.9 * budget.seconds  # solvers overrun their limits a little
@@ -328,6 +331,7 @@ class Search:
         work = budget.work
         mdl, best_p = self.mdl, self.best_obj[0]
         mdl.at_least(mdl.P, best_p)
+        self.restricted = True
         # (2) fewest lots
         if self.proven[0]:
             self.lots_bound = max(self.lots_bound, -(-best_p // self.hi))
@@ -359,7 +363,7 @@ class Search:
         self.report("min-spread", self.best_obj, self.bound)
         if self.packed_fail and not self.explicit and time.monotonic() < deadline:
             # The aggregate optimum does not pack into lots: solve with explicit lots instead.
-            self.explicit, self.mdl, self.packed_fail = True, None, False
+            self.explicit, self.mdl, self.packed_fail, self.restricted = True, None, False, False
             self.proven = [self.best_obj[0] == self.comp.quantity, False, False]
             self.bound = self.comp.quantity
             rest = Budget(deadline - time.monotonic(), work)

@@ -98,7 +98,8 @@ def pool(
     # rest on lots and spread; each stage shares its time by model size, in canonical order, and
     # hands what a component leaves unused to the next ones. The work limit is shared the same way.
     work_left = work_limit
-    for stage, fraction in (("vehicles", 0.75), ("finish", 1.0)):
+    # A third round gives the time the others left to the components still unproven.
+    for stage, fraction in (("vehicles", 0.75), ("finish", 1.0), ("again", 1.0)):
         todo = [s for s in searches if not all(s.proven) and not s.trivially_done()]
         rest = sum(s.comp.size() for s in todo)
         stage_end = time.monotonic() + max(0.0, deadline - time.monotonic()) * fraction
@@ -113,8 +114,14 @@ def pool(
             used = s.work_used
             if stage == "vehicles":
                 s.vehicles(budget)
-            else:
+            elif stage == "finish":
                 s.finish(budget)
+            else:
+                t0 = time.monotonic()
+                if not s.proven[0]:
+                    s.vehicles(Budget(budget.seconds / 2, None if budget.work is None else budget.work / 2))
+                spent = time.monotonic() - t0
+                s.finish(Budget(max(0.0, budget.seconds - spent), None if budget.work is None else budget.work / 2))
             if work_stage is not None and work_left is not None:
                 work_stage -= s.work_used - used
                 work_left -= s.work_used - used
