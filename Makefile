@@ -54,6 +54,7 @@ format: install-test
 bench: install-test
 	$(BIN)/python -m bench.pooling
 	$(BIN)/python -m bench.award
+	$(BIN)/python -m bench.demand_upload
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache test-artifacts

@@ -76,7 +76,7 @@ class DemandUpload(db.Model):
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
     filename: Mapped[str] = mapped_column(sa.String(255), default="")
     row_count: Mapped[int] = mapped_column(default=0)
-    # [{"row": 2, "values": {"segment": "md_box_truck", ...}}, ...] as read from the file (strings).
+    # [{"row": 2, "line": {"segment_id": "md_box_truck", ...}}, ...]: the checked lines, by spreadsheet row.
     rows: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     saved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,529 @@
+"""Demand lines by spreadsheet: the template, the upload (checked as a whole, saved all or nothing), the export.
+
+An upload goes in two steps. `check_upload` reads the whole file, checks every row with the
+same rules as the form (services.demand.check_line) and either reports every problem by row
+and column or keeps the rows on the server (a DemandUpload, found again by an unguessable
+token) for the preview. `save_upload` checks them again (time may have passed) and inserts
+every line in one statement and one transaction, with one audit entry for the whole file.
+Formulas are refused, never evaluated.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from marketplace.extensions import db
+from marketplace.models import DemandLine, DemandStatus, Round, User
+from marketplace.models.demand import DemandUpload
+from marketplace.services import audit, clock
+from marketplace.services.demand import (
+    FIELDS,
+    CheckedLine,
+    Scope,
+    check_line,
+    current_quarter,
+    open_round,
+    require_fleet,
+)
+from marketplace.services.errors import Conflict, NotFound, ValidationFailed
+from marketplace.services.reference_data import CHARGING_STANDARDS
+
+MAX_ROWS = 10_000
+SHEET_NAME = "Demand lines"
+SHOWN_PROBLEMS = 1_000  # a page lists this many; the count says how many more there are
+
+# What each column means, for the template's help sheet and the upload page.
+COLUMN_HELP: dict[str, str] = {
+    "segment": "Segment id or name, one of the round's segments (see the Help sheet).",
+    "region": "Region id or name within the round's scope: a metro, a state or province, or a country.",
+    "quantity": "Vehicles wanted: a whole number above 0.",
+    "earliest_quarter": "First quarter a delivery may arrive, like 2027Q2; not in the past.",
+    "latest_quarter": "Last quarter a delivery may arrive, not before the earliest; a wider window pools more easily.",
+    "min_range_km": "Minimum range in km (0 or blank: no minimum).",
+    "min_payload_kg": "Minimum payload in kg (0 or blank: no minimum).",
+    "charging": "Accepted charging standards separated by ';' (e.g. CCS1;MCS); more standards pool more easily.",
+    "max_unit_price": "The most you will pay per vehicle, in the round's currency, at most 2 decimals.",
+    "splittable": "yes if several suppliers may share the line, no (or blank) if one supplier must deliver it all.",
+    "note": "Optional, at most 500 characters; only your organization and the coordinators see it.",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    row: int  # the spreadsheet's row number (the column names are row 1)
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}, {self.column}: {self.message}"
+
+
+@dataclass
+class UploadCheck:
+    """The outcome of checking a file: the staged upload (no problems) or every problem found."""
+
+    problems: list[Problem] = field(default_factory=list)
+    upload: DemandUpload | None = None
+    rows: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and self.upload is not None
+
+
+class UploadRefused(ValidationFailed):
+    """The file as a whole cannot be used (type, encoding, columns, size); nothing was read or saved."""
+
+
+# ---------------------------------------------------------------- reading files
+
+
+def _normalise_header(value: Any) -> str:
+    return str(value).strip().lower().replace(" ", "_").replace("-", "_") if value is not None else ""
+
+
+def _json_safe(value: Any) -> Any:
+    """A cell's value as the JSON column keeps it (the checks accept these as typed)."""
+    if value is None or isinstance(value, str | int | bool):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else repr(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    return str(value)
+
+
+def _file_kind(filename: str, data: bytes) -> str:
+    name = (filename or "").lower()
+    if name.endswith(".xls"):
+        raise UploadRefused(
+            "This is the old Excel format (.xls): save the sheet as .xlsx (or CSV UTF-8) and upload it."
+        )
+    if name.endswith((".xlsm", ".xlsb")):
+        raise UploadRefused("Macro-enabled workbooks are refused: save the sheet as a plain .xlsx and upload it.")
+    if name.endswith(".xlsx"):
+        if not data.startswith(b"PK\x03\x04"):
+            raise UploadRefused("This file is named .xlsx but is not an Excel workbook: save it again as .xlsx.")
+        return "xlsx"
+    if name.endswith(".csv"):
+        if data.startswith(b"PK\x03\x04"):
+            raise UploadRefused("This file is named .csv but is an Excel workbook: rename it .xlsx or save it as CSV.")
+        return "csv"
+    raise UploadRefused("Wrong file type: upload a .xlsx workbook or a .csv file (download the template to start).")
+
+
+def _read_csv(data: bytes) -> list[tuple[int, list[Any]]]:
+    if b"\x00" in data[:4096]:
+        raise UploadRefused("This CSV file is not text (it holds binary data): save the sheet as CSV UTF-8.")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise UploadRefused(
+            f"The CSV file is not UTF-8 (line {line} has a character in another encoding, such as Windows-1252): "
+            "in Excel use “Save as… CSV UTF-8”, or upload the .xlsx workbook."
+        ) from None
+    first = text.split("\n", 1)[0]
+    delimiter = ";" if first.count(";") > first.count(",") else ","  # Excel in many locales writes ';'
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        return [(number, row) for number, row in enumerate(reader, start=1)]
+    except csv.Error as exc:
+        raise UploadRefused(f"The CSV file cannot be read at line {reader.line_num}: {exc}.") from None
+
+
+class _Formula:
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def _read_xlsx(data: bytes) -> list[tuple[int, list[Any]]]:
+    from openpyxl import load_workbook
+
+    try:
+        # read_only streams the sheet; data_only=False keeps formulas as formulas, so we can refuse them.
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
+        raise UploadRefused(f"This workbook cannot be read ({type(exc).__name__}): save it again as .xlsx.") from None
+    except Exception as exc:  # openpyxl raises many types for damaged files; none may become a crash page
+        raise UploadRefused(f"This workbook cannot be read ({type(exc).__name__}): save it again as .xlsx.") from None
+    try:
+        sheet = workbook[SHEET_NAME] if SHEET_NAME in workbook.sheetnames else workbook.worksheets[0]
+        sheet.reset_dimensions()  # some writers store wrong dimensions; read every row there is
+        rows: list[tuple[int, list[Any]]] = []
+        filled = 0
+        # values_only is several times faster; a formula then reads as its text, "=...", and is refused as such.
+        for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
+            values = [_Formula(v) if isinstance(v, str) and v.startswith("=") else v for v in cells]
+            rows.append((number, values))
+            filled += not all(_blank(v) for v in values)
+            if filled > MAX_ROWS + 1:
+                break  # too many rows: enough read to say so
+        return rows
+    except Exception as exc:
+        raise UploadRefused(f"This workbook cannot be read ({type(exc).__name__}): save it again as .xlsx.") from None
+    finally:
+        workbook.close()
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def read_rows(filename: str, data: bytes) -> tuple[list[tuple[int, dict[str, Any]]], list[Problem]]:
+    """The data rows of a file as {column: value} by row number, and the cell problems (formulas, stray cells).
+
+    Raises UploadRefused when the file as a whole is unusable.
+    """
+    kind = _file_kind(filename, data)
+    raw = _read_xlsx(data) if kind == "xlsx" else _read_csv(data)
+    rows = [(n, values) for n, values in raw if not all(_blank(v) for v in values)]
+    if not rows:
+        raise UploadRefused("The sheet is empty: put the column names in row 1 and one demand line per row below.")
+    header_number, header_cells = rows[0]
+    if header_number != 1:
+        raise UploadRefused("Row 1 must hold the column names (download the template to see them).")
+    columns: list[str | None] = []
+    for index, cell in enumerate(header_cells):
+        if isinstance(cell, _Formula):
+            raise UploadRefused(f"Row 1, column {_col(index)}: the column names may not be formulas.")
+        columns.append(_normalise_header(cell) or None)
+    while columns and columns[-1] is None:
+        columns.pop()
+    named = [c for c in columns if c]
+    duplicates = sorted({c for c in named if named.count(c) > 1})
+    missing = [c for c in FIELDS if c not in named]
+    unknown = [f"{c} (column {_col(i)})" for i, c in enumerate(columns) if c and c not in FIELDS]
+    unnamed = [_col(i) for i, c in enumerate(columns) if c is None]
+    parts = []
+    if missing:
+        parts.append("missing column" + ("s " if len(missing) > 1 else " ") + ", ".join(missing))
+    if unknown:
+        parts.append("unknown column" + ("s " if len(unknown) > 1 else " ") + ", ".join(unknown))
+    if duplicates:
+        parts.append("repeated column" + ("s " if len(duplicates) > 1 else " ") + ", ".join(duplicates))
+    if unnamed:
+        parts.append("column" + ("s " if len(unnamed) > 1 else " ") + ", ".join(unnamed) + " without a name in row 1")
+    if parts:
+        raise UploadRefused(
+            "The columns do not match the template: " + "; ".join(parts) + ". "
+            "The columns are: " + ", ".join(FIELDS) + "."
+        )
+    body = rows[1:]
+    if not body:
+        raise UploadRefused("The sheet has the column names but no demand lines: add one line per row below them.")
+    if len(body) > MAX_ROWS:
+        raise UploadRefused(
+            f"The sheet has more than {MAX_ROWS:,} demand lines: upload at most {MAX_ROWS:,} rows at a time."
+        )
+    problems: list[Problem] = []
+    out: list[tuple[int, dict[str, Any]]] = []
+    for number, cells in body:
+        values: dict[str, Any] = {}
+        for index, value in enumerate(cells):
+            name = columns[index] if index < len(columns) else None
+            if name is None:
+                if not _blank(value):
+                    problems.append(Problem(number, f"column {_col(index)}", "a value outside the template's columns"))
+                continue
+            if isinstance(value, _Formula) or (isinstance(value, str) and value.startswith("=")):
+                text = value.text if isinstance(value, _Formula) else value
+                problems.append(
+                    Problem(number, name, f"is a formula ({text[:40]}); formulas are refused: type the value itself")
+                )
+                value = None
+            values[name] = _json_safe(value)
+        out.append((number, values))
+    return out, problems
+
+
+def _col(index: int) -> str:
+    """0 -> A, 26 -> AA: how spreadsheets name columns."""
+    name = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        name = chr(65 + rest) + name
+    return name
+
+
+# ---------------------------------------------------------------- checking and staging
+
+
+def check_rows(
+    rows: list[tuple[int, dict[str, Any]]], scope: Scope, problems: list[Problem] | None = None
+) -> tuple[list[tuple[int, CheckedLine]], list[Problem]]:
+    problems = list(problems or [])
+    formula_cells = {(p.row, p.column) for p in problems}
+    checked: list[tuple[int, CheckedLine]] = []
+    for number, values in rows:
+        line, errors = check_line(values, scope)
+        for name in FIELDS:
+            if name in errors and (number, name) not in formula_cells:
+                problems.append(Problem(number, name, errors[name]))
+        if line is not None:
+            checked.append((number, line))
+    problems.sort(key=lambda p: (p.row, FIELDS.index(p.column) if p.column in FIELDS else 99))
+    return checked, problems
+
+
+def check_upload(round_id: int, filename: str, data: bytes, actor: User | None) -> UploadCheck:
+    """Check a whole file; keep its rows for the preview only when every row is right.
+
+    Raises UploadRefused for a file that cannot be used at all; returns the problems by row
+    and column otherwise. Nothing becomes a demand line here.
+    """
+    rnd = open_round(round_id, actor, doing="upload demand")
+    assert actor is not None
+    rows, problems = read_rows(filename, data)
+    checked, problems = check_rows(rows, Scope.of(rnd), problems)
+    if problems:
+        return UploadCheck(problems=problems, rows=len(rows))
+    # One pending preview per person and round: a new file replaces the last unsaved one.
+    db.session.execute(
+        sa.delete(DemandUpload).where(
+            DemandUpload.round_id == rnd.id, DemandUpload.user_id == actor.id, DemandUpload.saved_at.is_(None)
+        )
+    )
+    upload = DemandUpload(
+        token=secrets.token_urlsafe(24),
+        round_id=rnd.id,
+        organization_id=actor.organization_id,
+        user_id=actor.id,
+        filename=(filename or "")[:255],
+        row_count=len(rows),
+        rows=[{"row": number, "line": line.to_json()} for number, line in checked],
+    )
+    db.session.add(upload)
+    db.session.commit()
+    return UploadCheck(upload=upload, rows=len(rows))
+
+
+def pending_upload(round_id: int, token: str, actor: User | None, *, for_update: bool = False) -> DemandUpload:
+    """The actor's organization's staged upload; anyone else's does not exist for it."""
+    require_fleet(actor)
+    assert actor is not None
+    query = sa.select(DemandUpload).where(
+        DemandUpload.token == token,
+        DemandUpload.round_id == round_id,
+        DemandUpload.organization_id == actor.organization_id,
+    )
+    if for_update:
+        query = query.with_for_update()
+    upload = db.session.execute(query).scalar_one_or_none()
+    if upload is None:
+        raise NotFound("This upload does not exist any more: upload the file again.")
+    return upload
+
+
+def staged_lines(upload: DemandUpload) -> list[tuple[int, CheckedLine]]:
+    return [(r["row"], CheckedLine.from_json(r["line"])) for r in upload.rows]
+
+
+def preview(round_id: int, token: str, actor: User | None) -> tuple[Round, DemandUpload, list[tuple[int, CheckedLine]]]:
+    """The staged lines as they will be saved."""
+    upload = pending_upload(round_id, token, actor)
+    rnd = open_round(round_id, actor, doing="upload demand")
+    return rnd, upload, staged_lines(upload)
+
+
+@dataclass
+class SaveResult:
+    lines: int
+    vehicles: int
+
+
+def save_upload(round_id: int, token: str, actor: User | None) -> SaveResult:
+    """Save every staged row as a draft demand line, or none: one INSERT, one audit entry, one commit."""
+    rnd = open_round(round_id, actor, doing="post demand")
+    assert actor is not None
+    upload = pending_upload(round_id, token, actor, for_update=True)
+    if upload.saved_at is not None:
+        raise Conflict("This file was already saved: its lines are in the table below.")
+    checked = staged_lines(upload)
+    # The rows were checked before the preview and the round's scope is frozen since its draft;
+    # only the clock can have moved since: a window may have started in a quarter now past.
+    this_quarter = current_quarter()
+    late = [Problem(row, "earliest_quarter", f"{line.earliest_quarter} is in the past (this is {this_quarter})")
+            for row, line in checked if line.earliest_quarter < this_quarter]  # fmt: skip
+    if late:
+        shown = "; ".join(str(p) for p in late[:5])
+        more = f" and {len(late) - 5} more" if len(late) > 5 else ""
+        raise ValidationFailed(f"Nothing was saved: {shown}{more}. Fix the file and upload it again.")
+    at = clock.now()
+    values = [
+        {
+            **line.as_row(),
+            "round_id": rnd.id,
+            "organization_id": actor.organization_id,
+            "status": DemandStatus.DRAFT,
+            "created_at": at,
+            "updated_at": at,
+        }
+        for _, line in checked
+    ]
+    db.session.execute(DemandLine.__table__.insert(), values)  # one executemany for the whole file
+    upload.saved_at = at
+    vehicles = sum(v["quantity"] for v in values)
+    audit.record(
+        actor,
+        "demand.upload",
+        upload,
+        summary=f"Uploaded {len(values):,} demand lines ({vehicles:,} vehicles) from “{upload.filename}”.",
+        after={"filename": upload.filename, "lines": len(values), "vehicles": vehicles, "status": "draft"},
+        round_id=rnd.id,
+    )
+    db.session.commit()
+    return SaveResult(lines=len(values), vehicles=vehicles)
+
+
+# ---------------------------------------------------------------- template and export
+
+
+def example_row(rnd: Round) -> dict[str, Any]:
+    """A believable line within the round's scope, to show how each column is written."""
+    from marketplace.services.demand import quarter_index, quarter_of_index, scope_regions
+
+    segment = rnd.segments[0] if rnd.segments else None
+    regions = scope_regions(rnd)
+    region = next((r for r in regions if r.level == "metro"), regions[0] if regions else None)
+    start = quarter_index(Scope.of(rnd).this_quarter) + 2
+    charging = [c for c in (segment.charging_standards if segment else []) if c in CHARGING_STANDARDS][:2] or ["CCS1"]
+    return {
+        "segment": segment.id if segment else "",
+        "region": region.id if region else "",
+        "quantity": 12,
+        "earliest_quarter": quarter_of_index(start),
+        "latest_quarter": quarter_of_index(start + 3),
+        "min_range_km": 200,
+        "min_payload_kg": 0,
+        "charging": ";".join(charging),
+        "max_unit_price": 250000,
+        "splittable": "no",
+        "note": "Example line: replace or delete this row",
+    }
+
+
+def template_csv(rnd: Round) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(FIELDS)
+    row = example_row(rnd)
+    writer.writerow([row[name] for name in FIELDS])
+    return out.getvalue().encode("utf-8")
+
+
+def _workbook_bytes(workbook: Any) -> bytes:
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _set(cell: Any, value: Any) -> None:
+    """Write a value that is never read back as a formula (a note may start with '=')."""
+    cell.value = value
+    if isinstance(value, str):
+        cell.data_type = "s"
+
+
+def _style_header(sheet: Any, widths: dict[str, int]) -> None:
+    from openpyxl.styles import Font, PatternFill
+
+    for cell in sheet[1]:
+        cell.font = Font(bold=True, color="FFFFFF")
+        cell.fill = PatternFill("solid", fgColor="0B5D4B")
+    sheet.freeze_panes = "A2"
+    for index, name in enumerate(c.value for c in sheet[1]):
+        sheet.column_dimensions[_col(index)].width = widths.get(name, 16)
+
+
+_WIDTHS = {"segment": 20, "region": 22, "earliest_quarter": 16, "latest_quarter": 15, "charging": 18, "note": 40}
+
+
+def template_xlsx(rnd: Round) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    from marketplace.services.demand import scope_regions
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = SHEET_NAME
+    sheet.append(list(FIELDS))
+    row = example_row(rnd)
+    sheet.append([None] * len(FIELDS))
+    for index, name in enumerate(FIELDS):
+        _set(sheet.cell(row=2, column=index + 1), row[name])
+    _style_header(sheet, _WIDTHS)
+
+    help_sheet = workbook.create_sheet("Help")
+    help_sheet.append(["column", "what to write"])
+    for name in FIELDS:
+        help_sheet.append([name, COLUMN_HELP[name]])
+    help_sheet.append([])
+    help_sheet.append([f"Round: {rnd.name}. Prices in {rnd.currency}. Row 1 keeps the column names."])
+    help_sheet.append([])
+    help_sheet.append(["segment id", "segment"])
+    help_sheet.cell(row=help_sheet.max_row, column=1).font = Font(bold=True)
+    for seg in rnd.segments:
+        help_sheet.append([seg.id, seg.name])
+    help_sheet.append([])
+    help_sheet.append(["region id", "region"])
+    help_sheet.cell(row=help_sheet.max_row, column=1).font = Font(bold=True)
+    for region in scope_regions(rnd):
+        help_sheet.append([region.id, "  " * region.depth + region.name])
+    help_sheet.append([])
+    help_sheet.append(["charging standard", "meaning"])
+    help_sheet.cell(row=help_sheet.max_row, column=1).font = Font(bold=True)
+    for code, label in CHARGING_STANDARDS.items():
+        help_sheet.append([code, label])
+    _style_header(help_sheet, {"column": 22, "what to write": 100})
+    return _workbook_bytes(workbook)
+
+
+EXPORT_EXTRA = ("status", "line_id", "committed_at")
+
+
+def export_xlsx(rnd: Round, lines: list[DemandLine]) -> bytes:
+    """The fleet's own lines: the template's columns first (so rows can be copied into an upload), then status."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = SHEET_NAME
+    sheet.append([*FIELDS, *EXPORT_EXTRA])
+    for number, line in enumerate(lines, start=2):
+        values = [
+            line.segment_id,
+            line.region_id,
+            line.quantity,
+            line.earliest_quarter,
+            line.latest_quarter,
+            line.min_range_km,
+            line.min_payload_kg,
+            ";".join(line.charging),
+            line.max_unit_price,
+            "yes" if line.splittable else "no",
+            line.note,
+            line.status.value,
+            line.id,
+            line.committed_at.strftime("%Y-%m-%d %H:%M:%S UTC") if line.committed_at else "",
+        ]
+        for index, value in enumerate(values, start=1):
+            _set(sheet.cell(row=number, column=index), value)
+        sheet.cell(row=number, column=FIELDS.index("max_unit_price") + 1).number_format = "#,##0.00"
+    _style_header(sheet, _WIDTHS)
+    return _workbook_bytes(workbook)
