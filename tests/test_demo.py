@@ -5,7 +5,17 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from marketplace.extensions import db
-from marketplace.models import DemandLine, Organization, OrganizationKind, Round, RoundPhase, User, VehicleModel
+from marketplace.models import (
+    Allocation,
+    Bid,
+    DemandLine,
+    Organization,
+    OrganizationKind,
+    Round,
+    RoundPhase,
+    User,
+    VehicleModel,
+)
 from marketplace.services.demo import DEMO_PASSWORD, demo_logins
 
 
@@ -37,7 +47,22 @@ def test_seed_demo_builds_a_believable_coalition_and_is_idempotent(app, client):
     )
     assert set(owners.scalars()) == {OrganizationKind.OEM}
     phases = {r.phase for r in db.session.execute(sa.select(Round)).scalars()}
-    assert {RoundPhase.DRAFT, RoundPhase.DEMAND_OPEN, RoundPhase.DEMAND_CLOSED, RoundPhase.CANCELLED} <= phases
+    assert {
+        RoundPhase.DRAFT, RoundPhase.DEMAND_OPEN, RoundPhase.TENDERING, RoundPhase.CONTRACTING, RoundPhase.CANCELLED,
+    } <= phases  # fmt: skip
+    # The tender has published lots with bids; the contracting round a published award, partly confirmed.
+    tender = db.session.execute(sa.select(Round).where(Round.phase == RoundPhase.TENDERING)).scalar_one()
+    assert tender.published_pooling_run_id is not None
+    assert db.session.execute(sa.select(sa.func.count(Bid.id)).where(Bid.round_id == tender.id)).scalar_one() > 0
+    contracting = db.session.execute(sa.select(Round).where(Round.phase == RoundPhase.CONTRACTING)).scalar_one()
+    confirmations = (
+        db.session.execute(
+            sa.select(Allocation.confirmation).where(Allocation.scenario_id == contracting.published_scenario_id)
+        )
+        .scalars()
+        .all()
+    )
+    assert confirmations and {"pending", "confirmed"} <= {c.value for c in confirmations}
     open_round = db.session.execute(sa.select(Round).where(Round.phase == RoundPhase.DEMAND_OPEN)).scalar_one()
     lines = db.session.execute(sa.select(DemandLine).where(DemandLine.round_id == open_round.id)).scalars().all()
     assert 200 <= len(lines) <= 600

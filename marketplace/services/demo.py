@@ -170,6 +170,7 @@ NA_ROUND = "2027 North America Beachhead Round"
 TRANSIT_ROUND = "2026 Latin America & Europe Transit Buses"
 INDIA_ROUND = "2027 India e-Bus Aggregation"
 CANCELLED_ROUND = "2026 Yard Tractor Pilot"
+AWARDED_ROUND = "2026 US West Coast Buses and Box Trucks"
 
 
 def _slug(name: str) -> str:
@@ -341,6 +342,30 @@ def seed_demo(data_dir: Path) -> dict[str, int]:
         transit.demand_deadline = now - timedelta(days=2)
         rounds.apply_deadlines(transit)
         db.session.commit()
+        # Pooled and published: OEMs see its lots and some have bid already.
+        _pool_and_publish(transit, coordinator)
+        _demo_bids(transit, rng, share=0.5)
+
+    awarded, created = _round(coordinator, rounds.RoundSettings(
+        name=AWARDED_ROUND,
+        description="Transit and school buses and box trucks for California, Washington and Texas, delivered 2027-2028.",
+        segment_ids=["transit_bus", "school_bus", "md_box_truck"], region_ids=["US"],
+        demand_deadline=now + timedelta(days=1), bid_deadline=now + timedelta(days=2),
+        confirmation_deadline=now + timedelta(days=20), max_winners_per_lot=2,
+        max_share_per_supplier=Decimal("0.7"), currency="USD",
+    ))  # fmt: skip
+    if created:
+        rounds.transition(awarded.id, RoundPhase.DEMAND_OPEN, coordinator)
+        _add_lines(awarded, fleets, 90, rng)
+        awarded.demand_deadline = now - timedelta(days=30)
+        rounds.apply_deadlines(awarded)
+        db.session.commit()
+        _pool_and_publish(awarded, coordinator)
+        _demo_bids(awarded, rng, share=0.9)
+        awarded.bid_deadline = now - timedelta(days=7)
+        rounds.apply_deadlines(awarded)
+        db.session.commit()
+        _award_and_confirm(awarded, coordinator, rng)
 
     _round(coordinator, rounds.RoundSettings(
         name=INDIA_ROUND,
@@ -377,6 +402,73 @@ def _add_lines(rnd: Round, fleets: list[tuple[DemoFleet, Organization]], count: 
             None, "demand.seed", org, summary=f"Demo data: {n} committed demand lines posted.", round_id=rnd.id
         )
     db.session.commit()
+
+
+def _pool_and_publish(rnd: Round, coordinator: User) -> None:
+    """Run pooling now (not through the queue: the seed has no worker) and publish its lots."""
+    from marketplace.services import pooling
+
+    run = pooling.start_run(rnd.id, coordinator, time_limit=20)
+    pooling.execute_run(run.id)  # the queued job finds it done and does nothing
+    pooling.publish_run(run.id, coordinator)
+
+
+def _demo_bids(rnd: Round, rng: random.Random, *, share: float) -> None:
+    """OEMs whose catalog meets a lot bid on it (a `share` of the chances), tiers a little under the reserve."""
+    from marketplace.models import LotMember
+    from marketplace.services import bidding, catalog, pooling
+
+    lots = pooling.published_lots(rnd)
+    models = (
+        db.session.execute(sa.select(VehicleModel).where(VehicleModel.retired.is_(False)).order_by(VehicleModel.code))
+        .scalars()
+        .all()
+    )
+    sellers = {u.organization_id: u for u in db.session.execute(sa.select(User).join(User.organization).where(
+        Organization.kind == OrganizationKind.OEM)).scalars()}  # fmt: skip
+    for lot in lots:
+        reserve = min(
+            db.session.execute(
+                sa.select(DemandLine.max_unit_price).join(LotMember, LotMember.demand_line_id == DemandLine.id)
+                .where(LotMember.lot_id == lot.id)
+            ).scalars()
+        )  # fmt: skip
+        for model in models:
+            user = sellers.get(model.organization_id)
+            if user is None or catalog.shortfalls(model, lot) or rng.random() > share:
+                continue
+            if bidding.capacity_of(rnd, user) is None:
+                bidding.set_capacity(rnd.id, rng.choice([80, 150, 300]), user)
+            base = (reserve * Decimal(str(rng.uniform(0.88, 0.99)))).quantize(Decimal("100"))
+            low = max(1, lot.quantity // 4)
+            values = {"model_code": model.code, "min_quantity": low, "max_quantity": lot.quantity,
+                      "tier1_min": low, "tier1_price": str(base),
+                      "tier2_min": max(low + 1, lot.quantity // 2), "tier2_price": str(base * Decimal("0.97"))}  # fmt: skip
+            bidding.submit_bid(rnd.id, lot.id, values, user)  # an OEM's second model revises its bid
+
+
+def _award_and_confirm(rnd: Round, coordinator: User, rng: random.Random) -> None:
+    """Two scenarios computed now, the round's rules published, confirmations opened, some answered."""
+    from marketplace.models import Allocation
+    from marketplace.services import award, contracting
+
+    first = award.start_scenario(rnd.id, coordinator, award.ScenarioRules(name="Round rules", time_limit=20))
+    award.execute_scenario(first.id)
+    second = award.start_scenario(
+        rnd.id, coordinator,
+        award.ScenarioRules(name="One winner per lot", max_winners_per_lot=1, time_limit=20),
+    )  # fmt: skip
+    award.execute_scenario(second.id)
+    award.publish_scenario(first.id, coordinator)
+    rounds.transition(rnd.id, RoundPhase.CONTRACTING, coordinator)
+    allocations = (
+        db.session.execute(sa.select(Allocation).where(Allocation.scenario_id == first.id).order_by(Allocation.id))
+        .scalars()
+        .all()
+    )
+    for allocation in allocations[: len(allocations) // 2]:  # half the fleets have answered already
+        fleet_user = allocation.demand_line.organization.users[0]
+        contracting.decide(allocation.id, rng.random() < 0.85, fleet_user)
 
 
 def demo_logins() -> list[tuple[str, str, str]]:
