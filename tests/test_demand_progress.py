@@ -117,3 +117,39 @@ def test_a_round_of_a_few_thousand_lines_is_quick(world, rnd):
     result = demand.pool_progress(rnd, mine)
     assert time.perf_counter() - started < 1.0
     assert all(p.reached for p in result.values())
+
+
+def test_after_pooling_each_line_shows_its_lot_or_why_it_stayed_out(world, login, rnd):
+    from marketplace.models import Lot, LotMember, PoolingRun, RoundPhase, UnpooledLine
+    from marketplace.services import rounds
+
+    rival = make_org("fleet", name="Secret Rival Logistics")
+    pooled = line(rnd, world.fleet.organization, quantity=12)
+    left_out = line(rnd, world.fleet.organization, quantity=3, region_id="us-tx-houston")
+    theirs = line(rnd, rival, quantity=30)
+    rounds.transition(rnd.id, RoundPhase.DEMAND_CLOSED, world.coordinator)
+    run = PoolingRun(round_id=rnd.id, min_lot_quantity=20, max_lot_quantity=400, max_levels_up=2, input_json="{}")
+    db.session.add(run)
+    db.session.flush()
+    lot = Lot(round_id=rnd.id, pooling_run_id=run.id, code="lot-1", segment_id="md_box_truck", region_id="US-CA",
+              earliest_quarter="2027Q2", latest_quarter="2027Q3", charging="CCS1", min_range_km=250,
+              quantity=42, fleet_count=2)  # fmt: skip
+    db.session.add(lot)
+    db.session.flush()
+    db.session.add_all([
+        LotMember(lot_id=lot.id, demand_line_id=pooled.id, quantity=12),
+        LotMember(lot_id=lot.id, demand_line_id=theirs.id, quantity=30),
+        UnpooledLine(pooling_run_id=run.id, demand_line_id=left_out.id, quantity=3,
+                     reason="no compatible demand reaches the minimum lot size of 20"),
+    ])  # fmt: skip
+    db.session.get(type(rnd), rnd.id).published_pooling_run_id = run.id
+    db.session.commit()
+
+    outcome = demand.pool_outcome(rnd, [pooled, left_out])
+    assert [(lot.code, qty) for lot, qty in outcome[pooled.id].lots] == [("lot-1", 12)]
+    assert outcome[left_out.id].unpooled == [(3, "no compatible demand reaches the minimum lot size of 20")]
+    page = login(world.fleet).get(f"/fleet/rounds/{rnd.id}").get_data(as_text=True)
+    assert "12 of your vehicles in a lot of <strong>42</strong> from 2 fleets" in page
+    assert "California, 2027Q2–2027Q3, CCS1, ≥ 250 km" in page
+    assert "3 vehicles: no compatible demand reaches the minimum lot size of 20" in page
+    assert "Secret Rival" not in page and ">30<" not in page

@@ -62,6 +62,7 @@ def round_page(round_id: int):
         lines=lines,
         totals=demand.totals_of(lines),
         progress=demand.pool_progress(rnd, lines),
+        outcome=demand.pool_outcome(rnd, lines),
         region_names=_region_names(),
         form=ConfirmForm(),
         deposit_due=demand.deposit_due(rnd),

@@ -20,7 +20,18 @@ import sqlalchemy as sa
 from flask import current_app
 
 from marketplace.extensions import db
-from marketplace.models import DemandLine, DemandStatus, OrganizationKind, Region, Round, RoundPhase, User
+from marketplace.models import (
+    DemandLine,
+    DemandStatus,
+    Lot,
+    LotMember,
+    OrganizationKind,
+    Region,
+    Round,
+    RoundPhase,
+    UnpooledLine,
+    User,
+)
 from marketplace.services import audit, clock, rounds
 from marketplace.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from marketplace.services.reference_data import CHARGING_STANDARDS
@@ -703,6 +714,43 @@ def pool_progress(rnd: Round, lines: Iterable[DemandLine]) -> dict[int, Progress
                 charging=best[3],
                 quarter=quarter_of_index(best[4]),
             )
+    return out
+
+
+# ---------------------------------------------------------------- after pooling
+
+
+@dataclass
+class Outcome:
+    """Where a line went in the round's published pooling: the lots it joined (with how many of its
+    vehicles) and what stayed out, with the reason. A lot shows its totals only."""
+
+    lots: list[tuple[Lot, int]] = field(default_factory=list)
+    unpooled: list[tuple[int, str]] = field(default_factory=list)  # (vehicles, reason)
+
+
+def pool_outcome(rnd: Round, lines: Iterable[DemandLine]) -> dict[int, Outcome] | None:
+    """Per line, its lots and reasons in the published pooling run; None before lots are published."""
+    run_id = rnd.published_pooling_run_id
+    if run_id is None:
+        return None
+    ids = [line.id for line in lines]
+    out: dict[int, Outcome] = {line_id: Outcome() for line_id in ids}
+    members = db.session.execute(
+        sa.select(LotMember.demand_line_id, LotMember.quantity, Lot)
+        .join(Lot, Lot.id == LotMember.lot_id)
+        .where(Lot.pooling_run_id == run_id, LotMember.demand_line_id.in_(ids))
+        .order_by(Lot.id)
+    ).all()
+    for line_id, quantity, lot in members:
+        out[line_id].lots.append((lot, quantity))
+    unpooled = db.session.execute(
+        sa.select(UnpooledLine.demand_line_id, UnpooledLine.quantity, UnpooledLine.reason).where(
+            UnpooledLine.pooling_run_id == run_id, UnpooledLine.demand_line_id.in_(ids)
+        )
+    ).all()
+    for line_id, quantity, reason in unpooled:
+        out[line_id].unpooled.append((quantity, reason))
     return out
 
 
