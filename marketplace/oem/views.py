@@ -1,15 +1,21 @@
-"""The OEM's pages: tenders open to it and its catalog."""
+"""The OEM's pages: tenders open to it, its catalog, its sealed bids, packages, capacity and bid sheet."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
-from flask import Blueprint, render_template
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from marketplace.access import oem_required, owned_by_actor
 from marketplace.extensions import db
-from marketplace.models import RoundPhase, VehicleModel
-from marketplace.services import rounds
+from marketplace.models import RoundPhase, Segment, VehicleModel
+from marketplace.oem.forms import ActionForm, BidSheetForm, ModelForm
+from marketplace.services import bid_sheet, bidding, catalog, rounds
+from marketplace.services.catalog import shortfalls
+from marketplace.services.errors import Conflict, ValidationFailed
+from marketplace.views_common import apply_field_errors
 
 bp = Blueprint("oem", __name__, url_prefix="/oem")
 
@@ -33,5 +39,295 @@ def dashboard():
             if r.phase
             not in (RoundPhase.TENDERING, RoundPhase.DEMAND_OPEN, RoundPhase.DEMAND_CLOSED, RoundPhase.POOLED)
         ],
+        tender_phases=bidding.TENDER_PHASES,
         models=list(models),
     )
+
+
+# ---------------------------------------------------------------- catalog
+
+
+def _model_form(form: ModelForm) -> ModelForm:
+    form.segment_id.choices = [
+        (s.id, s.short_name)
+        for s in db.session.execute(sa.select(Segment).order_by(Segment.beachhead_wave, Segment.name)).scalars()
+    ]
+    return form
+
+
+@bp.get("/catalog")
+@oem_required
+def catalog_list():
+    return render_template("oem/catalog.html", models=catalog.models_of(current_user), form=ActionForm())
+
+
+@bp.route("/catalog/new", methods=["GET", "POST"])
+@oem_required
+def new_model():
+    form = _model_form(ModelForm())
+    status = 200
+    if form.validate_on_submit():
+        try:
+            model = catalog.create_model(form.data, current_user)
+        except ValidationFailed as exc:
+            apply_field_errors(form, exc)
+            status = 400
+        else:
+            flash(f"“{model.name}” is in your catalog.", "success")
+            return redirect(url_for("oem.catalog_list"))
+    return render_template("oem/model_form.html", form=form, model=None), status
+
+
+@bp.route("/catalog/<int:model_id>/edit", methods=["GET", "POST"])
+@oem_required
+def edit_model(model_id: int):
+    model = catalog.own_model(model_id, current_user)
+    form = _model_form(ModelForm(data=catalog.values_of(model) if request.method == "GET" else None))
+    status = 200
+    if form.validate_on_submit():
+        try:
+            catalog.update_model(model_id, form.data, current_user)
+        except ValidationFailed as exc:
+            apply_field_errors(form, exc)
+            status = 400
+        else:
+            flash(f"“{model.name}” saved.", "success")
+            return redirect(url_for("oem.catalog_list"))
+    return render_template("oem/model_form.html", form=form, model=model), status
+
+
+@bp.post("/catalog/<int:model_id>/retire")
+@oem_required
+def retire_model(model_id: int):
+    ActionForm().validate_on_submit()  # CSRF is checked globally
+    retired = request.form.get("retired", "1") != "0"
+    model = catalog.set_retired(model_id, retired, current_user)
+    flash(
+        f"“{model.name}” retired: it can no longer be offered in a new bid."
+        if retired
+        else f"“{model.name}” is back in your catalog.",
+        "success",
+    )
+    return redirect(url_for("oem.catalog_list"))
+
+
+# ---------------------------------------------------------------- tenders and bids
+
+
+@bp.get("/rounds/<int:round_id>")
+@oem_required
+def tender(round_id: int):
+    rnd = bidding.tender_round(round_id, current_user)
+    return render_template(
+        "oem/tender.html",
+        rnd=rnd,
+        lots=bidding.lots_of(rnd),
+        bids=bidding.bids_of(rnd, current_user),
+        packages=bidding.packages_of(rnd, current_user),
+        capacity=bidding.capacity_of(rnd, current_user),
+        open=rnd.phase is RoundPhase.TENDERING,
+        form=ActionForm(),
+        sheet_form=BidSheetForm(),
+    )
+
+
+@bp.post("/rounds/<int:round_id>/capacity")
+@oem_required
+def capacity(round_id: int):
+    ActionForm().validate_on_submit()
+    try:
+        row = bidding.set_capacity(round_id, request.form.get("capacity", ""), current_user)
+    except ValidationFailed as exc:
+        flash("Capacity: " + "; ".join(exc.field_errors.values()) + ". Nothing was saved.", "danger")
+    else:
+        flash(f"Your capacity for this round: {row.capacity:,} vehicles over all your bids and packages.", "success")
+    return redirect(url_for("oem.tender", round_id=round_id))
+
+
+def _bid_values(revision: Any) -> dict[str, Any]:
+    if revision is None or revision.withdrawn:
+        return {}
+    values: dict[str, Any] = {
+        "model_code": revision.vehicle_model.code,
+        "min_quantity": revision.min_quantity,
+        "max_quantity": revision.max_quantity,
+    }
+    for n, tier in enumerate(revision.tiers, start=1):
+        values[f"tier{n}_min"] = tier.min_quantity
+        values[f"tier{n}_price"] = f"{tier.unit_price:.2f}"
+    return values
+
+
+@bp.route("/rounds/<int:round_id>/lots/<int:lot_id>/bid", methods=["GET", "POST"])
+@oem_required
+def bid(round_id: int, lot_id: int):
+    rnd = bidding.tender_round(round_id, current_user)
+    lot = bidding.lot_in(rnd, lot_id)
+    existing = bidding.bids_of(rnd, current_user).get(lot.id)
+    errors: dict[str, str] = {}
+    values = _bid_values(existing.current if existing else None)
+    status = 200
+    if request.method == "POST":
+        ActionForm().validate_on_submit()
+        values = request.form.to_dict()
+        try:
+            revision = bidding.submit_bid(round_id, lot_id, values, current_user)
+        except ValidationFailed as exc:
+            flash(exc.message, "danger")
+            errors, status = exc.field_errors, 400
+        else:
+            flash(f"Bid on {lot.code} saved as revision {revision.number}: it is the one that counts.", "success")
+            return redirect(url_for("oem.bid", round_id=round_id, lot_id=lot_id))
+    models = catalog.models_of(current_user, include_retired=False)
+    fits = {m.code: shortfalls(m, lot) for m in models}
+    tier_rows = max(4, bidding.tier_count(values) + 1)
+    return render_template(
+        "oem/bid.html",
+        rnd=rnd,
+        lot=lot,
+        bid=existing,
+        values=values,
+        errors=errors,
+        models=sorted(models, key=lambda m: (bool(fits[m.code]), m.segment_id != lot.segment_id, m.name)),
+        fits=fits,
+        tier_rows=min(tier_rows, bidding.MAX_TIERS),
+        capacity=bidding.capacity_of(rnd, current_user),
+        open=rnd.phase is RoundPhase.TENDERING,
+        form=ActionForm(),
+    ), status
+
+
+@bp.get("/bids/<int:bid_id>")
+@oem_required
+def bid_detail(bid_id: int):
+    own = bidding.own_bid(bid_id, current_user)
+    return redirect(url_for("oem.bid", round_id=own.round_id, lot_id=own.lot_id))
+
+
+@bp.post("/bids/<int:bid_id>/withdraw")
+@oem_required
+def withdraw_bid(bid_id: int):
+    ActionForm().validate_on_submit()
+    own = bidding.own_bid(bid_id, current_user)
+    revision = bidding.withdraw_bid(bid_id, current_user)
+    flash(
+        f"Bid on {own.lot.code} withdrawn (revision {revision.number}). You may bid again until the deadline.",
+        "success",
+    )
+    return redirect(url_for("oem.bid", round_id=own.round_id, lot_id=own.lot_id))
+
+
+def _package_values(revision: Any, name: str) -> dict[str, Any]:
+    values: dict[str, Any] = {"name": name}
+    if revision is None or revision.withdrawn:
+        return values
+    for item in revision.items:
+        values[f"lot{item.lot_id}_model_code"] = item.vehicle_model.code
+        values[f"lot{item.lot_id}_quantity"] = item.quantity
+        values[f"lot{item.lot_id}_unit_price"] = f"{item.unit_price:.2f}"
+    return values
+
+
+def _package_page(rnd: Any, package: Any, values: dict[str, Any], errors: dict[str, str], status: int):
+    lots = bidding.lots_of(rnd)
+    models = catalog.models_of(current_user, include_retired=False)
+    return render_template(
+        "oem/package.html",
+        rnd=rnd,
+        package=package,
+        lots=lots,
+        models=models,
+        fits={(m.code, lot.id): not shortfalls(m, lot) for m in models for lot in lots},
+        values=values,
+        errors=errors,
+        capacity=bidding.capacity_of(rnd, current_user),
+        open=rnd.phase is RoundPhase.TENDERING,
+        form=ActionForm(),
+    ), status
+
+
+@bp.route("/rounds/<int:round_id>/packages/new", methods=["GET", "POST"])
+@oem_required
+def new_package(round_id: int):
+    rnd = bidding.tender_round(round_id, current_user)
+    if request.method == "POST":
+        ActionForm().validate_on_submit()
+        values = request.form.to_dict()
+        try:
+            revision = bidding.submit_package(round_id, values, current_user)
+        except ValidationFailed as exc:
+            flash(exc.message, "danger")
+            return _package_page(rnd, None, values, exc.field_errors, 400)
+        flash(f"Package saved as revision {revision.number}: all of its items or none.", "success")
+        return redirect(url_for("oem.package", package_id=revision.package_id))
+    return _package_page(rnd, None, {}, {}, 200)
+
+
+@bp.route("/packages/<int:package_id>", methods=["GET", "POST"])
+@oem_required
+def package(package_id: int):
+    own = bidding.own_package(package_id, current_user)
+    rnd = bidding.tender_round(own.round_id, current_user)
+    full = next(p for p in bidding.packages_of(rnd, current_user) if p.id == own.id)
+    if request.method == "POST":
+        ActionForm().validate_on_submit()
+        values = request.form.to_dict()
+        try:
+            revision = bidding.submit_package(rnd.id, values, current_user, package_id=package_id)
+        except ValidationFailed as exc:
+            flash(exc.message, "danger")
+            return _package_page(rnd, full, values, exc.field_errors, 400)
+        flash(f"Package saved as revision {revision.number}: it is the one that counts.", "success")
+        return redirect(url_for("oem.package", package_id=package_id))
+    return _package_page(rnd, full, _package_values(full.current, full.name), {}, 200)
+
+
+@bp.post("/packages/<int:package_id>/withdraw")
+@oem_required
+def withdraw_package(package_id: int):
+    ActionForm().validate_on_submit()
+    revision = bidding.withdraw_package(package_id, current_user)
+    flash(f"Package withdrawn (revision {revision.number}).", "success")
+    return redirect(url_for("oem.package", package_id=package_id))
+
+
+# ---------------------------------------------------------------- bid sheet
+
+
+@bp.get("/rounds/<int:round_id>/bid-sheet.xlsx")
+@oem_required
+def bid_sheet_download(round_id: int):
+    rnd = bidding.tender_round(round_id, current_user)
+    data = bid_sheet.build_sheet(rnd, current_user)
+    name = f"bid-sheet-round-{rnd.id}.xlsx"
+    return Response(
+        data,
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@bp.post("/rounds/<int:round_id>/bid-sheet")
+@oem_required
+def bid_sheet_upload(round_id: int):
+    ActionForm().validate_on_submit()
+    upload = request.files.get("sheet")
+    try:
+        if upload is None or not upload.filename:
+            raise bid_sheet.SheetRefused("Choose the bid sheet (.xlsx) to upload.")
+        result = bid_sheet.upload_sheet(round_id, upload.filename, upload.read(), current_user)
+    except bid_sheet.SheetRefused as exc:
+        rnd = bidding.tender_round(round_id, current_user)
+        return render_template(
+            "oem/sheet_problems.html", rnd=rnd, message=exc.message, problems=exc.problems, sheet_form=BidSheetForm()
+        ), 400
+    except Conflict as exc:
+        flash(exc.message, "danger")
+        return redirect(url_for("oem.tender", round_id=round_id))
+    parts = []
+    if result.saved:
+        parts.append(f"new revisions on {', '.join(result.saved)}")
+    if result.unchanged:
+        parts.append(f"{len(result.unchanged)} unchanged")
+    flash("Bid sheet saved: " + "; ".join(parts) + ".", "success")
+    return redirect(url_for("oem.tender", round_id=round_id))

@@ -341,7 +341,7 @@ def check_package(
 # ---------------------------------------------------------------- writing
 
 
-def _open_for_bids(round_id: int, actor: User, doing: str = "bid") -> Round:
+def open_for_bids(round_id: int, actor: User, doing: str = "bid") -> Round:
     """The round, locked for this transaction, after its deadlines: refused unless it is in tendering.
 
     The lock serialises this write with the coordinator's "Close bids" and with the deadline
@@ -373,7 +373,7 @@ def _conflict(what: str) -> Conflict:
     )
 
 
-def _commit(what: str) -> None:
+def commit_or_conflict(what: str) -> None:
     """Commit; a unique constraint that a racing submit hit first becomes a clear message."""
     try:
         db.session.commit()
@@ -451,7 +451,7 @@ def save_bid(rnd: Round, lot: Lot, checked: CheckedBid, actor: User) -> BidRevis
     return revision
 
 
-def _guarded(what: str, work: Callable[[], T]) -> T:
+def guarded(what: str, work: Callable[[], T]) -> T:
     """Run a write whose flushes may hit a unique constraint a racing submit took first."""
     try:
         return work()
@@ -463,15 +463,15 @@ def _guarded(what: str, work: Callable[[], T]) -> T:
 def submit_bid(round_id: int, lot_id: int, values: Mapping[str, Any], actor: User | None) -> BidRevision:
     """Submit or revise the OEM's sealed bid on a lot: a new revision, which is the one that counts."""
     actor = require_oem(actor)
-    rnd = _open_for_bids(round_id, actor)
+    rnd = open_for_bids(round_id, actor)
     lot = lot_in(rnd, lot_id)
     _require_capacity(rnd, actor)
     checked, errors = check_bid(values, lot, rnd, bid_models(actor))
     if errors or checked is None:
         _refuse("The bid has problems: fix the fields marked below. Nothing was saved.", errors)
     assert checked is not None
-    revision = _guarded("bid", lambda: save_bid(rnd, lot, checked, actor))
-    _commit("bid")
+    revision = guarded("bid", lambda: save_bid(rnd, lot, checked, actor))
+    commit_or_conflict("bid")
     return revision
 
 
@@ -479,7 +479,7 @@ def withdraw_bid(bid_id: int, actor: User | None) -> BidRevision:
     """Withdraw a bid: a revision marked withdrawn (the terms stay in the history)."""
     bid = own_bid(bid_id, actor)
     assert actor is not None
-    rnd = _open_for_bids(bid.round_id, actor, doing="withdraw a bid")
+    rnd = open_for_bids(bid.round_id, actor, doing="withdraw a bid")
     locked = _lock_bid(bid.lot, actor)
     assert locked is not None
     current = db.session.execute(
@@ -504,7 +504,7 @@ def withdraw_bid(bid_id: int, actor: User | None) -> BidRevision:
         summary=f"Withdrew the bid on lot {bid.lot.code} (revision {revision.number}).",
         round_id=rnd.id,
     )
-    _commit("bid")
+    commit_or_conflict("bid")
     return revision
 
 
@@ -527,7 +527,7 @@ def submit_package(
     package = own_package(package_id, actor) if package_id is not None else None
     if package is not None and package.round_id != round_id:
         raise NotFound("No such package.")
-    rnd = _open_for_bids(round_id, actor)
+    rnd = open_for_bids(round_id, actor)
     _require_capacity(rnd, actor)
     checked, errors = check_package(values, rnd, lots_of(rnd), bid_models(actor))
     if errors or checked is None:
@@ -580,15 +580,15 @@ def submit_package(
         )
         return revision
 
-    revision = _guarded("package", work)
-    _commit("package")
+    revision = guarded("package", work)
+    commit_or_conflict("package")
     return revision
 
 
 def withdraw_package(package_id: int, actor: User | None) -> PackageRevision:
     package = own_package(package_id, actor)
     assert actor is not None
-    rnd = _open_for_bids(package.round_id, actor, doing="withdraw a package")
+    rnd = open_for_bids(package.round_id, actor, doing="withdraw a package")
     locked = db.session.execute(
         sa.select(PackageBid)
         .where(PackageBid.id == package.id)
@@ -614,14 +614,14 @@ def withdraw_package(package_id: int, actor: User | None) -> PackageRevision:
         summary=f"Withdrew package “{locked.name}” (revision {revision.number}).",
         round_id=rnd.id,
     )
-    _commit("package")
+    commit_or_conflict("package")
     return revision
 
 
 def set_capacity(round_id: int, value: Any, actor: User | None) -> RoundCapacity:
     """State (or change) the most vehicles the OEM can deliver over all its bids and packages in the round."""
     actor = require_oem(actor)
-    rnd = _open_for_bids(round_id, actor, doing="change your capacity")
+    rnd = open_for_bids(round_id, actor, doing="change your capacity")
     errors: dict[str, str] = {}
     capacity = whole(
         value, errors, "capacity", minimum=0, maximum=CAPACITY_MAX,
@@ -640,7 +640,7 @@ def set_capacity(round_id: int, value: Any, actor: User | None) -> RoundCapacity
         row = RoundCapacity(round_id=rnd.id, organization_id=actor.organization_id, capacity=capacity)
         db.session.add(row)
     row.capacity = capacity
-    _guarded("capacity", db.session.flush)
+    guarded("capacity", db.session.flush)
     if before != {"capacity": capacity}:
         audit.record(
             actor,
@@ -651,7 +651,7 @@ def set_capacity(round_id: int, value: Any, actor: User | None) -> RoundCapacity
             after={"capacity": capacity},
             round_id=rnd.id,
         )
-    _commit("capacity")
+    commit_or_conflict("capacity")
     return row
 
 

@@ -1,0 +1,201 @@
+"""The XLSX bid sheet: download prefilled, upload all rows or none, row-level messages, bad files refused."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import Workbook, load_workbook
+
+from marketplace.extensions import db
+from marketplace.models import BidRevision
+from marketplace.services import bid_sheet, bidding
+from marketplace.services.bid_sheet import SheetRefused
+from tests.factories import make_bid, make_model, make_tender
+
+
+@pytest.fixture
+def tender(world):
+    rnd, lots = make_tender(world.coordinator, world.fleet.organization)
+    model = make_model(world.oem.organization, name="eRoute 26", code="eroute_26")
+    return rnd, lots, model
+
+
+def read(data: bytes) -> list[list]:
+    ws = load_workbook(io.BytesIO(data))["Bids"]
+    return [list(row) for row in ws.iter_rows(values_only=True)]
+
+
+def xlsx(rows: list[list], *, formula_at: tuple[int, int] | None = None) -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Bids"
+    for row in rows:
+        ws.append(row)
+    if formula_at:
+        ws.cell(*formula_at).value = "=1+1"
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def revisions() -> int:
+    return db.session.execute(sa.select(sa.func.count(BidRevision.id))).scalar_one()
+
+
+def test_download_lists_the_lots_and_prefills_current_bids(world, tender):
+    rnd, lots, model = tender
+    make_bid(world.oem, lots[0], model, tiers=((10, "230000"), (20, "221000.50")))
+    theirs = make_model(world.other_oem.organization)
+    make_bid(world.other_oem, lots[1], theirs)  # sealed: never in this OEM's sheet
+    rows = read(bid_sheet.build_sheet(rnd, world.oem))
+    header = rows[0]
+    assert header[: len(bid_sheet.INFO_COLUMNS) + 3] == [*bid_sheet.INFO_COLUMNS, *bid_sheet.BID_COLUMNS]
+    assert header[12:] == bid_sheet.tier_columns(3)
+    lot1 = dict(zip(header, rows[1], strict=True))
+    assert lot1["lot"] == "lot-1" and lot1["lot_quantity"] == 40 and lot1["fleets"] == 1
+    assert (lot1["model_code"], lot1["min_quantity"], lot1["max_quantity"]) == ("eroute_26", 10, 40)
+    assert (lot1["tier1_min"], lot1["tier1_price"], lot1["tier2_min"], lot1["tier2_price"]) == (
+        10,
+        230000,
+        20,
+        221000.5,
+    )
+    lot2 = dict(zip(header, rows[2], strict=True))
+    assert lot2["lot"] == "lot-2" and lot2["model_code"] is None
+    assert len(rows) == 3
+
+
+def test_round_trip_saves_changed_rows_as_revisions_and_skips_unchanged_ones(world, tender):
+    rnd, lots, model = tender
+    make_bid(world.oem, lots[0], model, tiers=((10, "230000"), (20, "221000.50")))
+    rows = read(bid_sheet.build_sheet(rnd, world.oem))
+    header = rows[0]
+    rows[2][header.index("model_code") : header.index("tier2_min")] = ["eroute_26", 5, 25, 5, "219999.99"]
+    result = bid_sheet.upload_sheet(rnd.id, "bids.xlsx", xlsx(rows), world.oem)
+    assert result.saved == ["lot-2"] and result.unchanged == ["lot-1"]
+    bids = bidding.bids_of(rnd, world.oem)
+    assert [(t.min_quantity, str(t.unit_price)) for t in bids[lots[1].id].current.tiers] == [(5, "219999.99")]
+    assert bids[lots[0].id].current.number == 1
+
+    # A changed price makes revision 2; the same sheet again changes nothing.
+    rows[1][header.index("tier2_price")] = 220500
+    assert bid_sheet.upload_sheet(rnd.id, "bids.xlsx", xlsx(rows), world.oem).saved == ["lot-1"]
+    before = revisions()
+    again = bid_sheet.upload_sheet(rnd.id, "bids.xlsx", xlsx(rows), world.oem)
+    assert again.saved == [] and sorted(again.unchanged) == ["lot-1", "lot-2"]
+    assert revisions() == before == 3
+
+
+def test_every_row_problem_is_listed_and_nothing_is_saved(world, tender):
+    rnd, *_ = tender
+    bidding.set_capacity(rnd.id, 100, world.oem)
+    rows = read(bid_sheet.build_sheet(rnd, world.oem))
+    header = rows[0]
+    rows[1][9:16] = ["eroute_26", 10, 40, 10, 230000, 20, 221000.505]
+    rows[2][9:14] = ["nope", 0, 25, 0, "abc"]
+    with pytest.raises(SheetRefused) as exc:
+        bid_sheet.upload_sheet(rnd.id, "bids.xlsx", xlsx(rows), world.oem)
+    assert exc.value.message == "Nothing was saved: the sheet has 5 problems. Fix them and upload it again."
+    assert exc.value.problems == [
+        "row 2, tier2_price: more than 2 decimals: prices are exact to the cent",
+        "row 3, model_code: “nope” is not a model of your catalog that can be offered (unknown or retired)",
+        "row 3, min_quantity: must be a whole number of vehicles, at least 1",
+        "row 3, tier1_min: must be the whole number of vehicles from which this tier's price applies",
+        "row 3, tier1_price: must be an amount in USD above 0, such as 185000 or 185000.50",
+    ]
+    assert header.index("tier2_price") == 15
+    assert revisions() == 0
+
+
+def test_lot_column_problems(world, tender):
+    rnd, *_ = tender
+    bidding.set_capacity(rnd.id, 100, world.oem)
+    rows = read(bid_sheet.build_sheet(rnd, world.oem))
+    bid = ["eroute_26", 10, 20, 10, 230000]
+    rows[1][9:14] = bid
+    rows.append(["lot-1", *rows[1][1:]])
+    rows.append(["lot-99", *rows[2][1:9], *bid])
+    rows.append(["", *rows[2][1:9], *bid])
+    with pytest.raises(SheetRefused) as exc:
+        bid_sheet.upload_sheet(rnd.id, "bids.xlsx", xlsx(rows), world.oem)
+    assert exc.value.problems == [
+        "row 4, lot: lot-1 is here again (first in row 2): one row per lot",
+        "row 5, lot: “lot-99” is not a lot of this round's tender",
+        "row 6, lot: give the lot code (as in the downloaded sheet)",
+    ]
+    assert revisions() == 0
+
+
+def test_formulas_and_cells_outside_the_columns_are_refused(world, tender):
+    rnd, *_ = tender
+    bidding.set_capacity(rnd.id, 100, world.oem)
+    rows = read(bid_sheet.build_sheet(rnd, world.oem))
+    rows[1][9:14] = ["eroute_26", 10, 20, 10, 230000]
+    rows[2] = [*rows[2][:18], "stray"]
+    with pytest.raises(SheetRefused) as exc:
+        bid_sheet.upload_sheet(rnd.id, "bids.xlsx", xlsx(rows, formula_at=(2, 14)), world.oem)
+    assert exc.value.problems == [
+        "row 2, tier1_price: is a formula (=1+1); type the value itself",
+        "row 3, column S: a value outside the sheet's columns",
+    ]
+    assert revisions() == 0
+
+
+BAD_FILES = [
+    ("bids.xlsx", b"", "The file is empty: upload the bid sheet you downloaded, filled in."),
+    ("bids.csv", b"lot,model_code\nlot-1,x\n", "Wrong file type: upload the .xlsx bid sheet"),
+    ("bids.xlsx", "lot,model_code\n".encode("utf-16"), "Wrong file type: upload the .xlsx bid sheet"),
+    ("bids.xlsx", b"PK\x03\x04 not really a zip", "This workbook cannot be read"),
+    ("bids.xlsx", xlsx([]), "The sheet is empty: download the bid sheet, fill in your bids and upload it."),
+    ("bids.xlsx", xlsx([[*bid_sheet.INFO_COLUMNS, *bid_sheet.BID_COLUMNS, "tier1_min", "tier1_price"]]),
+     "The sheet has the column names but no lots: download the bid sheet again."),
+    ("bids.xlsx", xlsx([[*bid_sheet.INFO_COLUMNS, *bid_sheet.BID_COLUMNS, "tier1_min", "tier1_price", "discount"],
+                        ["lot-1"]]),
+     "The columns do not match the bid sheet: unknown column discount (column O). Download the bid sheet again"),
+    ("bids.xlsx", xlsx([[*bid_sheet.INFO_COLUMNS, "model_code", "max_quantity", "tier1_min", "tier1_price",
+                         "tier2_min"], ["lot-1"]]),
+     "The columns do not match the bid sheet: missing columns min_quantity, tier2_price."),
+]  # fmt: skip
+
+
+def test_bad_files_get_a_clear_message_and_save_nothing(world, tender):
+    rnd, lots, model = tender
+    make_bid(world.oem, lots[0], model)
+    for filename, data, message in BAD_FILES:
+        with pytest.raises(SheetRefused) as exc:
+            bid_sheet.upload_sheet(rnd.id, filename, data, world.oem)
+        assert exc.value.message.startswith(message), (filename, exc.value.message)
+        db.session.rollback()
+    assert revisions() == 1
+
+
+def test_upload_and_download_through_the_pages(world, tender, login):
+    rnd, *_ = tender
+    client = login(world.oem)
+    response = client.get(f"/oem/rounds/{rnd.id}/bid-sheet.xlsx")
+    assert response.status_code == 200
+    assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    rows = read(response.data)
+    rows[1][9:14] = ["eroute_26", 10, 20, 10, 230000.123]
+
+    def upload(data: bytes, name: str = "bids.xlsx"):
+        return client.post(f"/oem/rounds/{rnd.id}/bid-sheet", data={"sheet": (io.BytesIO(data), name)})
+
+    # Without a capacity: refused with the reason, nothing saved.
+    rows_ok = [list(r) for r in rows]
+    rows_ok[1][13] = 230000
+    refused = upload(xlsx(rows_ok), "bids.xlsx")
+    assert refused.status_code == 302
+    assert "State your capacity" in client.get(refused.location).get_data(as_text=True)
+    client.post(f"/oem/rounds/{rnd.id}/capacity", data={"capacity": "90"})
+
+    bad = upload(xlsx(rows))
+    assert bad.status_code == 400
+    assert "row 2, tier1_price: more than 2 decimals: prices are exact to the cent" in bad.get_data(as_text=True)
+    assert revisions() == 0
+    ok = upload(xlsx(rows_ok))
+    assert ok.status_code == 302
+    assert "Bid sheet saved: new revisions on lot-1." in client.get(ok.location).get_data(as_text=True)
+    assert revisions() == 1
