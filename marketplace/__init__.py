@@ -34,9 +34,9 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from marketplace import auth, contracting, coordinator, fleet, main, oem
+    from marketplace import auth, contracting, coordinator, fleet, main, oem, payments
 
-    for module in (main, auth, coordinator, fleet, oem, contracting):
+    for module in (main, auth, coordinator, fleet, oem, contracting, payments):
         app.register_blueprint(module.bp)
 
     errors.register(app)

@@ -13,6 +13,7 @@ from marketplace.models.bidding import (
 )
 from marketplace.models.catalog import VehicleModel
 from marketplace.models.demand import DemandLine, DemandStatus
+from marketplace.models.deposit import Deposit, DepositOutcome, DepositState, StripeEvent
 from marketplace.models.organization import Organization, OrganizationKind, User
 from marketplace.models.pooling import Lot, LotMember, PoolingRun, RunStatus, UnpooledLine
 from marketplace.models.reference import Region, Segment
@@ -28,6 +29,9 @@ __all__ = [
     "ConfirmationStatus",
     "DemandLine",
     "DemandStatus",
+    "Deposit",
+    "DepositOutcome",
+    "DepositState",
     "LineService",
     "Lot",
     "LotMember",
@@ -43,6 +47,7 @@ __all__ = [
     "RoundPhase",
     "RunStatus",
     "Segment",
+    "StripeEvent",
     "UnpooledLine",
     "UnservedLine",
     "User",

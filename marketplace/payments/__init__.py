@@ -1,0 +1,3 @@
+from marketplace.payments.views import bp
+
+__all__ = ["bp"]

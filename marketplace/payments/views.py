@@ -1,0 +1,165 @@
+"""Deposits: Stripe's webhook, the fleet's deposits and pay page, the coordinator's deposits of a round.
+
+Only Stripe (the signed webhook, or Stripe's answer when the server asks it) and a coordinator's
+actions change a deposit's state; a fleet's "I have paid" only makes the server ask Stripe.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from marketplace import gateways
+from marketplace.access import coordinator_required, fleet_required, role_required
+from marketplace.extensions import csrf
+from marketplace.gateways import GatewayError, InvalidWebhook
+from marketplace.models import OrganizationKind
+from marketplace.services import deposits, rounds
+from marketplace.services.errors import Conflict
+
+bp = Blueprint("payments", __name__, url_prefix="/payments")
+fleet_or_coordinator = role_required(OrganizationKind.FLEET, OrganizationKind.COORDINATOR)
+
+# The test-card form sends a raw card number to the server: only ever against a local fake Stripe.
+TEST_CARDS = {
+    "4242424242424242": "Visa, succeeds",
+    "4000000000000341": "attaches, then is declined when charged",
+}
+
+
+class ActionForm(FlaskForm):
+    """No fields: CSRF for the buttons."""
+
+
+def _fake_stripe() -> bool:
+    key = current_app.config.get("STRIPE_SECRET_KEY") or ""
+    return bool(current_app.config.get("STRIPE_API_BASE")) and key.startswith("sk_test")
+
+
+# ---------------------------------------------------------------- Stripe's webhook
+
+
+@bp.post("/stripe/webhook")
+@csrf.exempt
+def stripe_webhook():
+    """Verify, record by event id, answer at once; the ledger changes in a job (process_stripe_event)."""
+    try:
+        event = gateways.gateway().parse_webhook(request.get_data(), request.headers.get("Stripe-Signature"))
+    except InvalidWebhook:
+        return {"error": "invalid signature"}, 400
+    row = deposits.receive_event(event)
+    if row is None:
+        return {"received": True, "duplicate": True}, 200
+    from marketplace import jobs
+
+    jobs.process_stripe_event(row.id)
+    return {"received": True}, 200
+
+
+# ---------------------------------------------------------------- fleets
+
+
+@bp.get("/deposits")
+@fleet_required
+def my_deposits():
+    mine = deposits.deposits_of_org(current_user.organization_id)
+    return render_template(
+        "payments/fleet_deposits.html",
+        deposits=mine,
+        totals=deposits.totals(mine),
+        payments_on=gateways.payments_on(),
+        form=ActionForm(),
+    )
+
+
+@bp.get("/deposits/<int:deposit_id>/pay")
+@fleet_required
+def pay(deposit_id: int):
+    dep = deposits.own_deposit(deposit_id, current_user)
+    gw = gateways.gateway()
+    return render_template(
+        "payments/pay.html",
+        dep=dep,
+        publishable_key=gw.publishable_key,
+        js_url=gw.js_url,
+        test_cards=TEST_CARDS if _fake_stripe() else {},
+        form=ActionForm(),
+    )
+
+
+@bp.post("/deposits/<int:deposit_id>/check")
+@fleet_or_coordinator
+def check(deposit_id: int):
+    ActionForm().validate_on_submit()
+    dep = deposits.own_deposit(deposit_id, current_user)
+    try:
+        result = deposits.refresh(dep.id, current_user)
+    except GatewayError as exc:
+        raise Conflict(f"Stripe could not be reached: {exc.message}. Try again in a minute.") from None
+    dep = deposits.own_deposit(deposit_id, current_user)
+    flash(f"Checked with Stripe: the deposit is {dep.state.label}.", "success" if result.changed else "info")
+    if current_user.is_coordinator:
+        return redirect(url_for("payments.round_deposits", round_id=dep.round_id))
+    return redirect(url_for("payments.my_deposits"))
+
+
+@bp.post("/deposits/<int:deposit_id>/test-card")
+@fleet_required
+def test_card(deposit_id: int):
+    """Offline demo only (a local fake Stripe): confirm the hold with a test card number."""
+    ActionForm().validate_on_submit()
+    if not _fake_stripe():
+        abort(404)
+    dep = deposits.own_deposit(deposit_id, current_user)
+    number = request.form.get("card", "")
+    if number not in TEST_CARDS:
+        abort(400)
+    gw = gateways.gateway()
+    method = gw.test_payment_method(number)  # type: ignore[attr-defined]
+    dep = deposits.confirm_deposit(dep.id, method, current_user)
+    flash(f"The deposit is {dep.state.label}.", "success" if dep.state.value == "held" else "warning")
+    return redirect(url_for("payments.my_deposits"))
+
+
+# ---------------------------------------------------------------- coordinators
+
+
+@bp.get("/rounds/<int:round_id>/deposits")
+@coordinator_required
+def round_deposits(round_id: int):
+    rnd = rounds.load_round(round_id)
+    rows = deposits.deposits_of_round(rnd.id)
+    return render_template(
+        "payments/round_deposits.html",
+        rnd=rnd,
+        deposits=rows,
+        totals=deposits.totals(rows),
+        payments_on=gateways.payments_on(),
+        form=ActionForm(),
+    )
+
+
+@bp.post("/rounds/<int:round_id>/settle")
+@coordinator_required
+def settle(round_id: int):
+    ActionForm().validate_on_submit()
+    rnd = rounds.load_round(round_id)
+    from marketplace import jobs
+
+    jobs.settle_round_job(rnd.id)
+    flash("Settling the round's deposits by its outcome: the page shows each one as Stripe confirms it.", "info")
+    return redirect(url_for("payments.round_deposits", round_id=rnd.id))
+
+
+@bp.post("/deposits/<int:deposit_id>/refund")
+@coordinator_required
+def refund(deposit_id: int):
+    ActionForm().validate_on_submit()
+    dep = deposits.own_deposit(deposit_id, current_user)
+    try:
+        dep = deposits.refund_deposit(dep.id, current_user)
+    except GatewayError as exc:
+        raise Conflict(f"Stripe refused: {exc.message}") from None
+    flash(f"Deposit {dep.id} is {dep.state.label}.", "success")
+    return redirect(url_for("payments.round_deposits", round_id=dep.round_id))
