@@ -217,12 +217,22 @@ def test_with_payments_off_a_deposit_round_commits_and_says_so(world):
 
 
 def test_with_payments_on_a_deposit_round_leaves_lines_waiting(app, world):
+    from marketplace import gateways
+    from marketplace.models import Deposit
+    from tests.fake_gateway import FakeGateway
+
     app.config["STRIPE_SECRET_KEY"] = "sk_test_x"
-    rnd = open_round(world, deposit_per_vehicle=Decimal("500"), region_ids=["US-CA"])
-    line = demand.create_line(rnd.id, valid_values(), world.fleet)
-    result = demand.commit_lines(rnd.id, [line.id], world.fleet)
-    assert result.awaiting_deposit == [line] and not result.committed
-    assert db.session.get(DemandLine, line.id).status is DemandStatus.DRAFT
+    gateways.use(FakeGateway())  # the deposit's hold is asked of a fake Stripe
+    try:
+        rnd = open_round(world, deposit_per_vehicle=Decimal("500"), region_ids=["US-CA"])
+        line = demand.create_line(rnd.id, valid_values(), world.fleet)
+        result = demand.commit_lines(rnd.id, [line.id], world.fleet)
+        assert result.awaiting_deposit == [line] and not result.committed
+        assert db.session.get(DemandLine, line.id).status is DemandStatus.DRAFT
+        deposit = db.session.execute(sa.select(Deposit)).scalar_one()
+        assert deposit.demand_line_id == line.id and deposit.state.value == "pending"
+    finally:
+        gateways.use(None)
 
 
 def test_a_committed_line_with_a_held_deposit_cannot_grow(app, world):

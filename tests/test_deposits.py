@@ -398,3 +398,30 @@ def test_a_fleet_reaches_only_its_own_deposits(world, fake, login):
     client = login(world.coordinator)
     assert client.post(f"/payments/deposits/{dep.id}/refund").status_code == 302
     assert ledger(dep.id)["state"] == "released"
+
+
+def test_commit_lines_asks_holds_and_withdraw_line_applies_the_rule(world, fake):
+    from marketplace.services import demand
+
+    rnd = deposit_round(world)  # withdrawal forfeits 10 %
+    line = draft_line(rnd, world, quantity=3)
+    result = demand.commit_lines(rnd.id, [line.id], world.fleet)
+    assert result.awaiting_deposit == [line] and not result.committed
+    dep = db.session.execute(sa.select(Deposit)).scalar_one()
+    assert dep.state is DepositState.PENDING and dep.payment_intent_id in fake.intents
+    deposits.confirm_deposit(dep.id, VISA, world.fleet)
+    assert ledger(dep.id)["line"] == "committed"
+    demand.withdraw_line(line.id, world.fleet)
+    assert (ledger(dep.id)["state"], ledger(dep.id)["forfeited"]) == ("forfeited", "370.36")
+    check_balanced(rnd.id)
+
+
+def test_payments_off_commits_at_once_without_a_deposit(world, app):
+    from marketplace.services import demand
+
+    rnd = deposit_round(world)
+    line = draft_line(rnd, world)
+    result = demand.commit_lines(rnd.id, [line.id], world.fleet)
+    assert result.without_deposit and result.committed == [line]
+    demand.withdraw_line(line.id, world.fleet)
+    assert db.session.execute(sa.select(sa.func.count(Deposit.id))).scalar_one() == 0

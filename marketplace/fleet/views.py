@@ -183,6 +183,7 @@ def commit_lines(round_id: int):
         flash(message + ("" if result.without_deposit else "."), "success")
     if result.awaiting_deposit:
         flash(f"{len(result.awaiting_deposit)} line(s) wait for their deposit before they count.", "warning")
+        return redirect(url_for("payments.my_deposits"))  # where each deposit has its "Pay deposit" button
     return redirect(url_for("fleet.round_page", round_id=round_id))
 
 

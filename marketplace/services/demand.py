@@ -516,7 +516,9 @@ def withdraw_line(line_id: int, actor: User | None) -> DemandLine:
         raise Conflict("This line is already withdrawn.")
     before = {"status": line.status.value}
     line.status = DemandStatus.WITHDRAWN
-    # Deposits (issue 8) hook in here: a held deposit is released minus withdrawal_forfeit_percent.
+    from marketplace.services import deposits  # the round's withdrawal rule, applied by a job after the commit
+
+    deposits.line_withdrawn(line, actor)
     audit.record(
         actor,
         "demand.withdraw",
@@ -582,7 +584,11 @@ def commit_lines(round_id: int, line_ids: Iterable[int] | None, actor: User | No
         raise Conflict("There are no draft lines to commit.")
     result = CommitResult(without_deposit=rnd.asks_deposit and not payments_on())
     if deposit_due(rnd):
-        result.awaiting_deposit = lines  # issue 8: create the deposit holds here; the webhook commits
+        from marketplace.services import deposits
+
+        # A hold (PaymentIntent, manual capture) per line; each line commits when Stripe confirms its hold.
+        deposits.open_deposits(lines, actor)
+        result.awaiting_deposit = lines
         return result
     at = clock.now()
     for line in lines:
