@@ -105,6 +105,15 @@ def settle_deposit_job(deposit_id: int) -> bool:
     return deposits.execute(deposit_id)
 
 
+@huey.task(retries=3, retry_delay=60)
+@in_app_context
+def settle_line_job(line_id: int) -> bool:
+    """Settle one line's deposit after its allocation was confirmed or declined."""
+    from marketplace.services import deposits
+
+    return deposits.settle_line(line_id)
+
+
 @huey.task(retries=3, retry_delay=30)
 @in_app_context
 def process_stripe_event(event_row_id: int) -> str:

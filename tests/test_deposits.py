@@ -425,3 +425,21 @@ def test_payments_off_commits_at_once_without_a_deposit(world, app):
     assert result.without_deposit and result.committed == [line]
     demand.withdraw_line(line.id, world.fleet)
     assert db.session.execute(sa.select(sa.func.count(Deposit.id))).scalar_one() == 0
+
+
+def test_a_fleets_decision_on_its_allocation_settles_the_deposit(world, fake):
+    from marketplace.models import Allocation
+    from marketplace.services import contracting
+
+    rnd = deposit_round(world)  # a decline forfeits 25 %
+    kept = held_deposit(rnd, world, VISA, quantity=2)
+    dropped = held_deposit(rnd, world, VISA, quantity=1)
+    publish_award(
+        rnd, world, {kept.demand_line_id: C.PENDING, dropped.demand_line_id: C.PENDING}, phase=RoundPhase.CONTRACTING
+    )
+    allocations = {a.demand_line_id: a.id for a in db.session.execute(sa.select(Allocation)).scalars()}
+    contracting.decide(allocations[kept.demand_line_id], True, world.fleet)
+    contracting.decide(allocations[dropped.demand_line_id], False, world.fleet)
+    assert (ledger(kept.id)["state"], ledger(kept.id)["applied"]) == ("captured", "2469.12")
+    assert (ledger(dropped.id)["state"], ledger(dropped.id)["forfeited"]) == ("forfeited", "308.64")
+    check_balanced(rnd.id)

@@ -117,5 +117,8 @@ def decide(allocation_id: int, confirm: bool, actor: User) -> Allocation:
         before={"confirmation": "pending"},
         after={"confirmation": allocation.confirmation.value},
     )
+    from marketplace.services import deposits  # the line's deposit follows the decision, in a job after the commit
+
+    deposits.line_decided(allocation.demand_line_id)
     db.session.commit()
     return allocation

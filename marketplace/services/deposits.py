@@ -621,6 +621,14 @@ def rounds_to_sweep() -> list[int]:
     )
 
 
+def line_decided(line_id: int) -> None:
+    """contracting.decide calls this: a confirmed or declined allocation settles the line's deposit after the commit."""
+    if db.session.execute(sa.select(Deposit.id).where(Deposit.demand_line_id == line_id)).first() is not None:
+        from marketplace import jobs
+
+        after_commit(jobs.settle_line_job, line_id)
+
+
 def round_moved(rnd: Round, target: RoundPhase) -> None:
     """rounds._move calls this: a cancelled, awarded or closed round settles its deposits after the commit."""
     if target in (RoundPhase.CANCELLED, RoundPhase.AWARDED, RoundPhase.CLOSED, RoundPhase.DEMAND_CLOSED):
