@@ -41,6 +41,11 @@ def test_each_side_sees_only_its_own_results(world, awarded, login):
     assert "240,000" not in page  # ...but never another OEM's price
     page = login(world.fleet).get(f"/fleet/rounds/{awarded.id}/allocations").get_data(as_text=True)
     assert "Confirm" in page and world.other_oem.organization.name in page
+    # Both find their way there from their own pages.
+    assert f"/fleet/rounds/{awarded.id}/allocations" in login(world.fleet).get(f"/fleet/rounds/{awarded.id}").get_data(
+        as_text=True
+    )
+    assert f"/oem/rounds/{awarded.id}/results" in login(world.oem).get("/oem/").get_data(as_text=True)
 
 
 def test_a_fleet_confirms_and_declines_once_each(world, awarded, login):
