@@ -31,12 +31,14 @@ def _peak_mb() -> float:
 
 def run_solver(path: str, time_limit: float) -> dict[str, Any]:
     """In this (fresh) process: read the JSON, pool, report figures."""
-    start = time.monotonic()
+    start, cpu = time.monotonic(), time.process_time()
     first: dict[str, Any] = {}
 
     def progress(p: Any) -> None:
         if not first:
-            first.update(seconds=time.monotonic() - start, pooled=p.quantity, lots=p.lots)
+            first.update(
+                seconds=time.monotonic() - start, cpu=time.process_time() - cpu, pooled=p.quantity, lots=p.lots
+            )
 
     from solver import io
     from solver.pooling import pool
@@ -47,6 +49,7 @@ def run_solver(path: str, time_limit: float) -> dict[str, Any]:
     st = result["stats"]
     return {
         "first_seconds": first.get("seconds"),
+        "first_cpu": first.get("cpu"),
         "greedy_pooled": first.get("pooled"),
         "greedy_lots": first.get("lots"),
         "seconds": total,
@@ -107,7 +110,7 @@ def _f(v: Any, fmt: str = "{}") -> str:
 
 
 def _pct(a: Any, total: int) -> str:
-    return "-" if a is None else f"{100 * a / total:.2f} %"
+    return "-" if a is None else f"{100 * a / total:.3f} %"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,7 +159,7 @@ def report(rows: list[tuple[int, dict[str, Any], dict[str, Any]]], args: argpars
         " standards, ~30 % splittable, min lot 20, max lot 400, 2 levels up).",
         "Times count from before the JSON is read, in a fresh process; first feasible = the greedy start"
         " (greedy + repair, solver/pooling/greedy.py), which is also the 'simple greedy' the lots ratio compares"
-        " with. The machine is shared: the 1-minute load average at the start and end of each run is listed;"
+        " with; its CPU seconds are in brackets. The machine is shared: the 1-minute load average at the start and end of each run is listed;"
         " above 2 (the CPU count) wall times stretch accordingly.",
         "The reference is an independent line-level HiGHS model (highspy; tests/solver/test_pooling_support.py)"
         " solved lexicographically with the same time budget for its three phases (model building not counted"
@@ -169,7 +172,7 @@ def report(rows: list[tuple[int, dict[str, Any], dict[str, Any]]], args: argpars
     for n, o, r in rows:
         total = o.get("total") or 1
         out.append(
-            f"| {n:,} | this solver | {_f(o.get('first_seconds'), '{:.2f} s')} | {_f(o.get('seconds'), '{:.1f} s')}"
+            f"| {n:,} | this solver | {_f(o.get('first_seconds'), '{:.2f} s')} ({_f(o.get('first_cpu'), '{:.2f} s CPU')}) | {_f(o.get('seconds'), '{:.1f} s')}"
             f" | {o['status']} | {_f(o.get('pooled'), '{:,}')} ({_pct(o.get('pooled'), total)})"
             f" | {_f(o.get('bound'), '{:,}')} | {_f(o.get('lots'), '{:,}')} | {_f(o.get('lots_bound'), '{:,}')}"
             f" | {_f(o.get('spread'), '{:,}')} | {_f(o.get('greedy_lots'), '{:,}')}"
@@ -209,14 +212,14 @@ def report(rows: list[tuple[int, dict[str, Any], dict[str, Any]]], args: argpars
         total = o.get("total") or 1
         row(
             "10,000 lines: first feasible <= 1 s",
-            _f(o.get("first_seconds"), "{:.2f} s"),
+            f"{_f(o.get('first_seconds'), '{:.2f} s')} wall ({_f(o.get('first_cpu'), '{:.2f} s')} CPU)",
             (o.get("first_seconds") or 1e9) <= 1,
         )
         pct = 100 * (o.get("pooled") or 0) / total
         ratio = (o.get("lots") or 0) / max(1, o.get("greedy_lots") or 1)
         row(
             "10,000 lines: >= 98 % pooled within 60 s",
-            f"{pct:.2f} % (proven bound {100 * (o.get('bound') or 0) / total:.2f} %) in {_f(o.get('seconds'), '{:.1f} s')}",
+            f"{pct:.3f} % (proven bound {100 * (o.get('bound') or 0) / total:.3f} %) in {_f(o.get('seconds'), '{:.1f} s')}",
             pct >= 98 and (o.get("seconds") or 1e9) <= 60 + 1,
         )
         row(
@@ -231,13 +234,13 @@ def report(rows: list[tuple[int, dict[str, Any], dict[str, Any]]], args: argpars
         total = o.get("total") or 1
         row(
             "100,000 lines: first feasible <= 10 s incl. JSON parsing",
-            _f(o.get("first_seconds"), "{:.2f} s"),
+            f"{_f(o.get('first_seconds'), '{:.2f} s')} wall ({_f(o.get('first_cpu'), '{:.2f} s')} CPU)",
             (o.get("first_seconds") or 1e9) <= 10,
         )
         pct = 100 * (o.get("pooled") or 0) / total
         row(
             "100,000 lines: >= 99.5 % pooled within 60 s",
-            f"{pct:.2f} % (proven bound {100 * (o.get('bound') or 0) / total:.2f} %) in {_f(o.get('seconds'), '{:.1f} s')}",
+            f"{pct:.3f} % (proven bound {100 * (o.get('bound') or 0) / total:.3f} %) in {_f(o.get('seconds'), '{:.1f} s')}",
             pct >= 99.5 and (o.get("seconds") or 1e9) <= 60 + 1,
         )
         row("100,000 lines: peak memory <= 2 GB", _f(o.get("peak_mb"), "{:,.0f} MB"), (o.get("peak_mb") or 1e9) <= 2048)

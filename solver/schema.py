@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib.resources import files
-from typing import Any
-
-from jsonschema import Draft202012Validator
+from typing import TYPE_CHECKING, Any
 
 from solver.errors import Problem
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 DOCUMENTS = ("pooling-input", "pooling-output", "award-input", "award-output")
 
@@ -30,6 +31,9 @@ def schema(name: str) -> dict[str, Any]:
 
 @cache
 def _validator(name: str) -> Draft202012Validator:
+    # Imported here: jsonschema takes ~0.3 s to import, and a valid document may never need it.
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(schema(name))
 
 

@@ -363,9 +363,9 @@ class Search:
         self.report("min-spread", self.best_obj, self.bound)
         if self.packed_fail and not self.explicit and time.monotonic() < deadline:
             # The aggregate optimum does not pack into lots: solve with explicit lots instead.
+            # The aggregate model's bounds stay valid (it is a relaxation); its proofs do not.
             self.explicit, self.mdl, self.packed_fail, self.restricted = True, None, False, False
-            self.proven = [self.best_obj[0] == self.comp.quantity, False, False]
-            self.bound = self.comp.quantity
+            self.proven = [self.best_obj[0] == self.bound, False, False]
             rest = Budget(deadline - time.monotonic(), work)
             self.vehicles(rest)
             self.finish(Budget(deadline - time.monotonic(), work))

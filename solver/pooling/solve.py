@@ -95,12 +95,15 @@ def pool(
         searches.append(Search(comp, lo, hi, solutions[i], workers, report))
 
     # Stage 1 gives every component its vehicles phase (up to 3/4 of the time), stage 2 spends the
-    # rest on lots and spread; each stage shares its time by model size, in canonical order, and
-    # hands what a component leaves unused to the next ones. The work limit is shared the same way.
+    # rest on lots and spread, a third round what is left on the components still unproven. Each
+    # shares its time by model size and hands what a component leaves unused to the next ones.
+    # The work limit is shared the same way (so a work-limited run does not depend on the clock).
     work_left = work_limit
-    # A third round gives the time the others left to the components still unproven.
     for stage, fraction in (("vehicles", 0.75), ("finish", 1.0), ("again", 1.0)):
         todo = [s for s in searches if not all(s.proven) and not s.trivially_done()]
+        # Smallest first (then canonical order): small components finish early and leave their
+        # unused share to the large ones, instead of the large ones starving the small.
+        todo.sort(key=lambda s: s.comp.size())
         rest = sum(s.comp.size() for s in todo)
         stage_end = time.monotonic() + max(0.0, deadline - time.monotonic()) * fraction
         work_stage = None if work_left is None else work_left * fraction
