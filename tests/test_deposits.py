@@ -443,3 +443,16 @@ def test_a_fleets_decision_on_its_allocation_settles_the_deposit(world, fake):
     assert (ledger(kept.id)["state"], ledger(kept.id)["applied"]) == ("captured", "2469.12")
     assert (ledger(dropped.id)["state"], ledger(dropped.id)["forfeited"]) == ("forfeited", "308.64")
     check_balanced(rnd.id)
+
+
+def test_an_event_finds_a_deposit_whose_payment_id_was_never_saved(world, fake, client):
+    rnd = deposit_round(world)
+    (dep,) = deposits.open_deposits([draft_line(rnd, world)], world.fleet)
+    pi = dep.payment_intent_id
+    dep.payment_intent_id = None  # as if the answer to "create a hold" had been lost
+    db.session.commit()
+    event = intent_event("evt_h", "payment_intent.amount_capturable_updated", pi, amount=370368,
+                         status="requires_capture", amount_capturable=370368, metadata={"deposit_id": str(dep.id)})  # fmt: skip
+    assert post_event(client, event).status_code == 200
+    assert ledger(dep.id)["state"] == "held"
+    assert db.session.get(Deposit, dep.id).payment_intent_id == pi

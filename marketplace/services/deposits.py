@@ -670,6 +670,16 @@ def process_event(event_row_id: int) -> str:
         dep = db.session.execute(
             sa.select(Deposit).where(Deposit.payment_intent_id == event.payment.id).with_for_update()
         ).scalar_one_or_none()
+        wanted = str(event.payment.metadata.get("deposit_id", ""))
+        if dep is None and wanted.isdigit():
+            # Stripe made the hold but our answer was lost before its id was saved: the metadata names the deposit.
+            dep = db.session.execute(
+                sa.select(Deposit)
+                .where(Deposit.id == int(wanted), Deposit.payment_intent_id.is_(None))
+                .with_for_update()
+            ).scalar_one_or_none()
+            if dep is not None:
+                dep.payment_intent_id = event.payment.id
     if event.payment is None:
         note = "not about a deposit's hold"
     elif dep is None:
