@@ -199,3 +199,7 @@ def test_upload_and_download_through_the_pages(world, tender, login):
     assert ok.status_code == 302
     assert "Bid sheet saved: new revisions on lot-1." in client.get(ok.location).get_data(as_text=True)
     assert revisions() == 1
+
+    huge = upload(b"PK\x03\x04" + b"0" * (21 * 1024 * 1024))  # above the site's 20 MB
+    assert huge.status_code == 413 and "File too large" in huge.get_data(as_text=True)
+    assert revisions() == 1
