@@ -14,7 +14,7 @@ from __future__ import annotations
 from solver.pooling.components import Component, Prepared
 from solver.pooling.packing import Assignment
 from solver.pooling.reasons import leftover_reason, unpoolable_reason
-from solver.pooling.types import Lot, Member, Rules, Unpooled
+from solver.pooling.types import Line, Lot, Member, Rules, Unpooled
 
 
 def assemble(prep: Prepared, solutions: list[Assignment], rules: Rules) -> tuple[list[Lot], list[Unpooled]]:
@@ -60,7 +60,7 @@ def _component_lots(comp: Component, a: Assignment, depth: dict[str, int]) -> li
         slot = comp.slots[si]
         for b in a.bins[si]:
             members: dict[str, int] = {}
-            lines = []
+            lines: dict[str, Line] = {}
             for ci in sorted(b):
                 k, cur, items = comp.classes[ci], cursor[ci], b[ci]
                 if k.splittable:
@@ -68,7 +68,7 @@ def _component_lots(comp: Component, a: Assignment, depth: dict[str, int]) -> li
                         line = k.lines[cur[0]]
                         take = min(items, line.quantity - cur[1])
                         members[line.id] = members.get(line.id, 0) + take
-                        lines.append(line)
+                        lines[line.id] = line
                         items -= take
                         cur[1] += take
                         if cur[1] == line.quantity:
@@ -76,7 +76,7 @@ def _component_lots(comp: Component, a: Assignment, depth: dict[str, int]) -> li
                 else:
                     for line in k.lines[cur[0] : cur[0] + items]:
                         members[line.id] = line.quantity
-                        lines.append(line)
+                        lines[line.id] = line
                     cur[0] += items
             lot_depth = depth[slot.region]
             out.append(
@@ -84,21 +84,14 @@ def _component_lots(comp: Component, a: Assignment, depth: dict[str, int]) -> li
                     id="",
                     segment=comp.segment,
                     region=slot.region,
-                    earliest=max(ln.earliest for ln in lines),
-                    latest=min(ln.latest for ln in lines),
+                    earliest=max(ln.earliest for ln in lines.values()),
+                    latest=min(ln.latest for ln in lines.values()),
                     charging=slot.charging,
-                    min_range_km=max((ln.min_range_km or 0 for ln in lines), default=0),
-                    min_payload_kg=max((ln.min_payload_kg or 0 for ln in lines), default=0),
+                    min_range_km=max(ln.min_range_km or 0 for ln in lines.values()),
+                    min_payload_kg=max(ln.min_payload_kg or 0 for ln in lines.values()),
                     quantity=sum(members.values()),
                     members=[Member(d, q) for d, q in sorted(members.items())],
-                    spread=sum(m * (depth[ln.region] - lot_depth) for ln, m in _line_qty(lines, members)),
+                    spread=sum(q * (depth[lines[d].region] - lot_depth) for d, q in members.items()),
                 )
             )
     return out
-
-
-def _line_qty(lines: list, members: dict[str, int]) -> list:
-    seen = {}
-    for ln in lines:
-        seen[ln.id] = ln
-    return [(seen[d], q) for d, q in members.items()]

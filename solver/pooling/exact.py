@@ -1,4 +1,5 @@
-"""The exact phases: CP-SAT on one component, lexicographically.
+"""The exact phases on one component, lexicographically: HiGHS (OR-Tools MathOpt) by default,
+CP-SAT when a deterministic work limit is asked for and for the explicit model.
 
 Aggregate model (default): x[c,s] items of class c in slot s, n[s] lots in slot s,
     min*n[s] <= sum_c unit_c * x[c,s] <= max*n[s],   sum_s x[c,s] <= cap_c.
@@ -56,6 +57,8 @@ def _better(a: tuple[int, int, int], b: tuple[int, int, int]) -> bool:
 
 
 class _Model:
+    """The CP-SAT model: aggregate (one lot-count variable per slot) or explicit (one copy per possible lot)."""
+
     def __init__(self, comp: Component, lo: int, hi: int, explicit: bool, start: Assignment):
         from ortools.sat.python import cp_model
 
