@@ -291,6 +291,7 @@ def scenarios(round_id: int):
         scenarios=found,
         compared=compared,
         charts=charts,
+        segment_names={seg.id: seg.short_name for seg in rnd.segments},
         form=_scenario_form(rnd),
         action_form=TransitionForm(),
     )
