@@ -43,12 +43,15 @@ from solver.award.validate import validate_award
 from solver.money import from_cents
 from solver.progress import Progress, ProgressCallback
 
-__all__ = ["MAX_MODEL_VARS", "award", "validate_award"]
+__all__ = ["award", "validate_award"]
 
-# Above this many line-allocation variables the exact model is not built: CP-SAT's presolve
-# alone needs more time and memory than a round allows (measured: 25,000 bids), so the
-# greedy award answers with its cheap bounds.
-MAX_MODEL_VARS = 250_000
+# Model size (line-allocation variables) that decides the strategy. Up to it the whole
+# model runs every phase (200 bids: ~2,000). Above it (2,000 bids: ~23,000) CP-SAT spent
+# whole 25-40 s budgets in presolve without a solution, and on 25,000 bids its presolve did
+# not finish in 90 s (up to 2.9 GB): the greedy award is improved by a deterministic
+# large-neighbourhood search (solver.award.lns) while the LP relaxation (lpbound) gives
+# the proven bounds on the second core.
+MAX_GLOBAL_PRICE_VARS = 8_000
 # Deterministic work (CP-SAT deterministic seconds) the tie-break phase may spend at most.
 TIE_BREAK_WORK = 2.0
 
@@ -112,10 +115,22 @@ def award(
 
     from solver.award.cpsat import model_size
 
-    if exact and not p_proven and model_size(inst, prep) <= MAX_MODEL_VARS:
-        search = "cp-sat"
-        v_proven, p_proven = _exact(inst, prep, best, deadline, time_limit, work_limit, workers)
+    size = model_size(inst, prep)
+    lp: _LpBounds | None = None
+    if exact and not p_proven and size > MAX_GLOBAL_PRICE_VARS:
+        lp = _LpBounds(inst, prep, best.vehicles, deadline - min(1.0, 0.05 * time_limit))
+    if exact and not p_proven:
+        search = "cp-sat" if size <= MAX_GLOBAL_PRICE_VARS else "cp-sat+lns"
+        v_proven, p_proven = _exact(inst, prep, best, deadline, time_limit, work_limit, workers, size)
 
+    if lp is not None:
+        lp.collect(deadline - time.monotonic() - 0.2)
+        if lp.vbound is not None and lp.vbound < best.vbound:
+            best.vbound = max(best.vehicles, lp.vbound)
+        if lp.pbound is not None and best.vehicles >= lp.for_vehicles:
+            best.pbound = min(best.cents, max(best.pbound, lp.pbound))
+        v_proven = v_proven or best.vehicles >= best.vbound
+        p_proven = p_proven or (v_proven and best.cents <= best.pbound)
     status = "OPTIMAL" if v_proven and p_proven else "FEASIBLE"
     if status == "OPTIMAL":
         best.vbound, best.pbound = best.vehicles, best.cents
@@ -132,6 +147,65 @@ def award(
     )
 
 
+class _LpBounds:
+    """LP-relaxation bounds (solver.award.lpbound) computed beside the search, in a forked
+    child process on the second core (GLOP holds the GIL, so a thread would stall the search).
+
+    The price bound is for awards with at least `for_vehicles` (the greedy count, known before
+    the search starts, so the bound does not depend on timing)."""
+
+    def __init__(self, inst: Instance, prep: Prepared, for_vehicles: int, deadline: float):
+        import multiprocessing
+
+        self.for_vehicles = for_vehicles
+        self.vbound: int | None = None
+        self.pbound: int | None = None
+        self.proc = None
+        try:
+            ctx = multiprocessing.get_context("fork")
+        except ValueError:  # no fork on this platform: no LP bounds
+            return
+        self.conn, child = ctx.Pipe(duplex=False)
+        self.proc = ctx.Process(target=_lp_child, args=(inst, prep, for_vehicles, deadline, child), daemon=True)
+        self.proc.start()
+        child.close()
+
+    def collect(self, timeout: float) -> None:
+        if self.proc is None:
+            return
+        end = time.monotonic() + max(0.0, timeout)
+        try:
+            while self.conn.poll(max(0.0, end - time.monotonic())):
+                vb, pb = self.conn.recv()
+                self.vbound = vb if vb is not None else self.vbound
+                self.pbound = pb if pb is not None else self.pbound
+                if self.pbound is not None or vb is None:
+                    break
+        except (EOFError, OSError):
+            pass
+        finally:
+            if self.proc.is_alive():
+                self.proc.kill()
+            self.proc.join()
+            self.conn.close()
+
+
+def _lp_child(inst: Instance, prep: Prepared, for_vehicles: int, deadline: float, conn: Any) -> None:
+    from solver.award.lpbound import LpModel
+
+    vb = pb = None
+    try:
+        lp = LpModel(inst, prep)
+        vb = lp.vehicle_bound(deadline - time.monotonic())
+        if vb is not None:
+            conn.send((vb, None))
+            pb = lp.price_bound(for_vehicles, deadline - time.monotonic())
+    except Exception:  # a bound is a bonus: the award never depends on it
+        pass
+    conn.send((vb, pb))
+    conn.close()
+
+
 def _exact(
     inst: Instance,
     prep: Prepared,
@@ -140,11 +214,12 @@ def _exact(
     time_limit: float,
     work_limit: float | None,
     workers: int,
+    size: int,
 ) -> tuple[bool, bool]:
     from solver.award.cpsat import AwardModel
 
     reserve = min(1.0, 0.05 * time_limit)
-    model = AwardModel(inst, prep)
+    model = AwardModel(inst, prep) if size <= MAX_GLOBAL_PRICE_VARS else None
     work_left = work_limit
 
     def remaining() -> float:
@@ -152,11 +227,12 @@ def _exact(
 
     # Phase 1: most vehicles.
     v_proven = best.vehicles >= best.vbound
-    if not v_proven and remaining() > 0.05:
+    if model is not None and not v_proven and remaining() > 0.05:
         model.hint(best.sol)
 
         def on_vehicles(sol: Solution, v: int, b: int) -> None:
-            best.vbound = min(best.vbound, max(b, best.vehicles))
+            # (the bound seen inside a solution callback is not trusted: only the bound
+            # callback's and the final response's are)
             best.offer(sol, "max-vehicles")
 
         def on_vbound(b: int) -> None:
@@ -177,19 +253,32 @@ def _exact(
             work_left -= r.deterministic_time
         if r.solution is not None:
             best.offer(r.solution, "max-vehicles")
-        best.vbound = max(best.vehicles, min(best.vbound, r.bound))
+        if r.bound is not None:
+            best.vbound = max(best.vehicles, min(best.vbound, r.bound))
         v_proven = r.optimal or best.vehicles >= best.vbound
         best.pbound = min(best.cents, price_bound(inst, prep, best.vehicles))
         best.report("max-vehicles")
 
-    # Phase 2: lowest price with at least that many vehicles.
     p_proven = False
-    if remaining() > 0.05 and (work_left is None or work_left > 0):
+    if size > MAX_GLOBAL_PRICE_VARS:
+        # Phase 2 by large-neighbourhood search (more vehicles where it can, then price).
+        from solver.award.lns import improve_price
+
+        def on_improve(sol: Solution) -> None:
+            best.offer(sol, "lns")
+
+        sol, _ = improve_price(inst, best.sol, deadline=deadline - reserve, work_limit=work_left, on_improve=on_improve)
+        best.offer(sol, "lns")
+        best.vbound = max(best.vbound, best.vehicles)
+        best.pbound = min(best.cents, max(best.pbound, price_bound(inst, prep, best.vehicles)))
+        return best.vehicles >= best.vbound, best.cents <= best.pbound
+
+    # Phase 2: lowest price with at least that many vehicles.
+    if model is not None and remaining() > 0.05 and (work_left is None or work_left > 0):
         model.model.add(model.vehicles >= best.vehicles)
         model.hint(best.sol)
 
         def on_price(sol: Solution, c: int, b: int) -> None:
-            best.pbound = max(best.pbound, min(b, best.cents))
             best.offer(sol, "min-price")
 
         def on_pbound(b: int) -> None:
@@ -210,7 +299,8 @@ def _exact(
             work_left -= r.deterministic_time
         if r.solution is not None:
             best.offer(r.solution, "min-price")
-        best.pbound = max(best.pbound, min(r.bound, best.cents))
+        if r.bound is not None:
+            best.pbound = max(best.pbound, min(r.bound, best.cents))
         p_proven = r.optimal or best.cents <= best.pbound
         best.report("min-price")
 

@@ -33,7 +33,7 @@ from solver.award.solution import Solution
 class PhaseResult:
     solution: Solution | None  # best solution of the phase (None if none found)
     optimal: bool
-    bound: int  # proven bound of the phase's objective (upper for max, lower for min)
+    bound: int | None  # proven bound of the phase's objective (upper for max, lower for min), if known
     deterministic_time: float
 
 
@@ -94,7 +94,7 @@ class AwardModel:
         price_coef: list[int] = []
         tie_coef: list[int] = []
         # columns for hints and extraction: (kind, var, data)
-        #   ("y", var, (bid, tier)), ("x", var, (bid, line)), ("pat", var, (bid, lines)),
+        #   ("y", var, (bid, tier)), ("x", var, (bid, tier, line)), ("pat", var, (bid, lines)),
         #   ("z", var, package), ("px", var, (package, item, line)), ("ppat", var, (package, item, lines))
         self.cols: list[tuple[str, object, object]] = []
 
@@ -145,7 +145,7 @@ class AwardModel:
                 term(x, unit, unit * t.cents, unit * (rank * n_lines + li))
                 sup_terms.setdefault(s, []).append((x, unit))
                 lot_terms.setdefault((s, lot), []).append((x, unit))
-                self.cols.append(("x", x, (t.bid, li)))
+                self.cols.append(("x", x, (t.bid, t.tier, li)))
             qexpr = cp_model.LinearExpr.weighted_sum(xs, units)
             m.add(qexpr >= t.lo * y)
             m.add(qexpr <= t.hi * y)
@@ -230,6 +230,7 @@ class AwardModel:
                 cap = min(inst.lots[lot].share_cap, inst.capacity[s])
                 if limited:
                     w = m.new_bool_var("")
+                    self.cols.append(("w", w, (s, lot)))
                     for v in lot_sel[s, lot]:
                         m.add_implication(v, w)
                     m.add(expr <= min(cap, lot_max[s, lot]) * w)
@@ -242,6 +243,7 @@ class AwardModel:
         self.vehicles = cp_model.LinearExpr.weighted_sum(obj_vars, veh_coef)
         self.price = cp_model.LinearExpr.weighted_sum(obj_vars, price_coef)
         self.tie = cp_model.LinearExpr.weighted_sum(obj_vars, tie_coef)
+        self.lex_weight = 1 + sum(line.quantity * line.max_cents for line in inst.lines)
 
     # -- hints and solutions ------------------------------------------------------------
     def hint(self, sol: Solution) -> None:
@@ -249,20 +251,26 @@ class AwardModel:
         m = self.model
         m.clear_hints()
         whole = inst.whole
+        wins = {(inst.bids[bi].supplier, inst.bids[bi].lot) for bi, a in sol.bids.items() if sum(a.values())}
+        for pi in sol.packages:
+            wins.update((inst.packages[pi].supplier, it.lot) for it in inst.packages[pi].items)
         for kind, var, data in self.cols:
             if kind == "y":
                 bi, k = data
                 q = sol.bid_quantity(bi)
                 v = int(bool(q) and inst.bids[bi].tier_at(q) == k)
             elif kind == "x":
-                bi, li = data
-                a = sol.bids.get(bi, {}).get(li, 0)
+                bi, k, li = data
+                q = sol.bid_quantity(bi)
+                a = sol.bids[bi].get(li, 0) if q and inst.bids[bi].tier_at(q) == k else 0
                 v = int(bool(a)) if whole else a
             elif kind == "pat":
                 bi, lines = data
                 v = int(set(sol.bids.get(bi, {})) == set(lines))
             elif kind == "z":
                 v = int(data in sol.packages)
+            elif kind == "w":
+                v = int(data in wins)
             elif kind == "px":
                 pi, ii, li = data
                 a = sol.packages[pi][ii].get(li, 0) if pi in sol.packages else 0
@@ -279,13 +287,13 @@ class AwardModel:
         on_z = set()
         pkg_alloc: dict[int, dict[int, dict[int, int]]] = {}
         for kind, var, data in self.cols:
-            if kind == "y":
+            if kind in ("y", "w"):
                 continue
             v = value(var)
             if not v:
                 continue
             if kind == "x":
-                bi, li = data
+                bi, _, li = data
                 sol.bids.setdefault(bi, {})[li] = Q[li] if inst.whole else v
             elif kind == "pat":
                 bi, lines = data
@@ -320,8 +328,11 @@ class AwardModel:
         cp_model = self.cp_model
         m = self.model
         m.clear_objective()
-        expr = {"vehicles": self.vehicles, "price": self.price, "tie": self.tie}[objective]
-        maximize = objective == "vehicles"
+        if objective == "lex":  # vehicles, then price, in one objective (small models only)
+            expr = self.vehicles * self.lex_weight - self.price
+        else:
+            expr = {"vehicles": self.vehicles, "price": self.price, "tie": self.tie}[objective]
+        maximize = objective in ("vehicles", "lex")
         m.maximize(expr) if maximize else m.minimize(expr)
 
         solver = cp_model.CpSolver()
@@ -332,6 +343,8 @@ class AwardModel:
         if work_limit is not None:
             prm.max_deterministic_time = max(0.001, work_limit)
         prm.linearization_level = 2  # the LP with all constraints: the bounds that certify gaps
+        if objective != "vehicles":
+            prm.cp_model_probing_level = 0  # probing costs more than it saves on the price phases
         if workers > 1:
             prm.interleave_search = True  # deterministic multi-subsolver search
             prm.num_workers = workers
@@ -374,7 +387,7 @@ class AwardModel:
             bound = solver.best_objective_bound
             bound_i = _floor(bound) if maximize else _ceil(bound)
             return PhaseResult(sol, status == cp_model.OPTIMAL, bound_i, dt)
-        return PhaseResult(None, False, 0, dt)
+        return PhaseResult(None, False, None, dt)
 
 
 def _floor(x: float) -> int:

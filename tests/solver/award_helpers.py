@@ -270,7 +270,7 @@ class _Builder:
         self.rows.append((lo, hi, idx, val))
 
 
-def highs_award(doc: dict[str, Any], time_limit: float = 60.0, threads: int = 1) -> dict[str, Any]:
+def highs_award(doc: dict[str, Any], time_limit: float = 60.0, threads: int = 1, relax: bool = False) -> dict[str, Any]:
     """Lexicographic optimum by HiGHS: max vehicles, then min cents with vehicles >= that.
 
     Returns vehicles, cents, the proven bounds of both phases, whether each was proven,
@@ -376,7 +376,8 @@ def highs_award(doc: dict[str, Any], time_limit: float = 60.0, threads: int = 1)
     h.setOptionValue("mip_abs_gap", 0.5)  # objectives are integers: proven means exact
     n = len(b.lb)
     h.addVars(n, np.array(b.lb, dtype=float), np.array(b.ub, dtype=float))
-    h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.array(b.integer, dtype=np.uint8))
+    if not relax:
+        h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.array(b.integer, dtype=np.uint8))
     starts, idx, val, lo, hi = [], [], [], [], []
     for r_lo, r_hi, ri, rv in b.rows:
         starts.append(len(idx))
@@ -414,7 +415,7 @@ def highs_award(doc: dict[str, Any], time_limit: float = 60.0, threads: int = 1)
     info1 = h.getInfo()
     sol = list(h.getSolution().col_value) if info1.primal_solution_status else None
     vehicles = round(info1.objective_function_value) if sol else 0
-    vbound = math.floor(info1.mip_dual_bound + 1e-6) if sol else 0
+    vbound = math.floor((info1.objective_function_value if relax else info1.mip_dual_bound) + 1e-6) if sol else 0
     v_opt = st1 == highspy.HighsModelStatus.kOptimal
     # Phase 2: min price with vehicles >= that
     pidx = np.array(sorted(price), dtype=np.int32)
@@ -431,7 +432,7 @@ def highs_award(doc: dict[str, Any], time_limit: float = 60.0, threads: int = 1)
     info2 = h.getInfo()
     has2 = bool(info2.primal_solution_status)
     price_c = round(info2.objective_function_value) if has2 else None
-    pbound = math.ceil(info2.mip_dual_bound - 1e-6) if has2 else None
+    pbound = math.ceil((info2.objective_function_value if relax else info2.mip_dual_bound) - 1e-6) if has2 else None
     return {
         "vehicles": vehicles,
         "cents": price_c,

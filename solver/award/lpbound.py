@@ -1,0 +1,164 @@
+"""Proven bounds from the LP relaxation of the award model (GLOP through OR-Tools' model builder).
+
+Used on rounds too large for CP-SAT to prove anything: the LP of the compact model (per
+tier: y in [0,1], line allocations, lo*y <= q <= hi*y; at most one tier per bid; lines;
+capacity; winners w in [0,1] with share cap * w) gives an upper bound on vehicles and,
+with vehicles >= the best count found, a lower bound on price. LP values are floating
+point: the bounds are rounded outward with a relative safety margin of 1e-9.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from solver.award.instance import Instance
+from solver.award.prep import Prepared
+
+SAFETY = 1e-9
+
+
+@dataclass
+class LpBounds:
+    vehicles: int | None = None
+    cents: int | None = None  # lower bound on price for awards with >= `for_vehicles` vehicles
+    for_vehicles: int | None = None
+
+
+class LpModel:
+    """The LP relaxation as plain rows, loaded through OR-Tools' model builder (fast to build)."""
+
+    def __init__(self, inst: Instance, prep: Prepared):
+        whole = inst.whole
+        Q = [line.quantity for line in inst.lines]
+        lb: list[float] = []
+        ub: list[float] = []
+        rows: list[tuple[float, float, list[int], list[float]]] = []
+        inf = math.inf
+
+        def var(hi: float) -> int:
+            lb.append(0.0)
+            ub.append(float(hi))
+            return len(ub) - 1
+
+        veh: dict[int, float] = {}
+        price: dict[int, float] = {}
+        line_terms: list[list[int]] = [[] for _ in inst.lines]
+        sup_terms: dict[int, tuple[list[int], list[float]]] = {}
+        lot_terms: dict[tuple[int, int], tuple[list[int], list[float]]] = {}
+        lot_sel: dict[tuple[int, int], list[int]] = {}
+        bid_sel: dict[int, list[int]] = {}
+
+        def add(d: dict, key: object, v: int, c: float) -> None:
+            idx, val = d.setdefault(key, ([], []))
+            idx.append(v)
+            val.append(c)
+
+        for t in prep.tiers:
+            bid = inst.bids[t.bid]
+            y = var(1)
+            xs, cs = [], []
+            for li in t.lines:
+                if whole:
+                    x = var(1)
+                    rows.append((-inf, 0.0, [x, y], [1.0, -1.0]))
+                    c = float(Q[li])
+                else:
+                    cap = min(Q[li], t.hi)
+                    x = var(cap)
+                    rows.append((-inf, 0.0, [x, y], [1.0, -float(cap)]))
+                    c = 1.0
+                xs.append(x)
+                cs.append(c)
+                line_terms[li].append(x)
+                veh[x] = c
+                price[x] = c * t.cents
+                add(sup_terms, bid.supplier, x, c)
+                add(lot_terms, (bid.supplier, bid.lot), x, c)
+            rows.append((0.0, inf, [*xs, y], [*cs, -float(t.lo)]))
+            rows.append((-inf, 0.0, [*xs, y], [*cs, -float(t.hi)]))
+            lot_sel.setdefault((bid.supplier, bid.lot), []).append(y)
+            bid_sel.setdefault(t.bid, []).append(y)
+        for ys in bid_sel.values():
+            if len(ys) > 1:
+                rows.append((-inf, 1.0, ys, [1.0] * len(ys)))
+        for p in prep.packages:
+            z = var(1)
+            for it in p.items:
+                xs, cs = [], []
+                for li in it.lines:
+                    x = var(1 if whole else min(Q[li], it.quantity))
+                    xs.append(x)
+                    cs.append(float(Q[li]) if whole else 1.0)
+                    line_terms[li].append(x)
+                rows.append((0.0, 0.0, [*xs, z], [*cs, -float(it.quantity)]))
+                add(lot_terms, (p.supplier, it.lot), z, float(it.quantity))
+                lot_sel.setdefault((p.supplier, it.lot), []).append(z)
+            veh[z] = float(p.quantity)
+            price[z] = float(sum(it.quantity * it.cents for it in p.items))
+            add(sup_terms, p.supplier, z, float(p.quantity))
+        for li, xs in enumerate(line_terms):
+            if len(xs) > 1:
+                rows.append((-inf, 1.0 if whole else float(Q[li]), xs, [1.0] * len(xs)))
+        for s, (idx, val) in sup_terms.items():
+            rows.append((-inf, float(inst.capacity[s]), idx, val))
+        by_lot: dict[int, list[int]] = {}
+        for (s, lot), (idx, val) in sorted(lot_terms.items()):
+            cap = float(min(inst.lots[lot].share_cap, inst.capacity[s]))
+            if inst.max_winners is not None:
+                w = var(1)
+                for v in lot_sel[s, lot]:
+                    rows.append((-inf, 0.0, [v, w], [1.0, -1.0]))
+                rows.append((-inf, 0.0, [*idx, w], [*val, -cap]))
+                by_lot.setdefault(lot, []).append(w)
+            else:
+                rows.append((-inf, cap, idx, val))
+        if inst.max_winners is not None:
+            for ws in by_lot.values():
+                if len(ws) > inst.max_winners:
+                    rows.append((-inf, float(inst.max_winners), ws, [1.0] * len(ws)))
+
+        from ortools.linear_solver.python import model_builder as mb
+
+        self.mb = mb
+        self.model = mb.Model()
+        h = self.model.helper
+        for lo, hi in zip(lb, ub, strict=True):
+            v = h.add_var()
+            h.set_var_lower_bound(v, lo)
+            h.set_var_upper_bound(v, hi)
+        for lo, hi, idx, val in rows:
+            ct = h.add_linear_constraint()
+            h.set_constraint_lower_bound(ct, lo)
+            h.set_constraint_upper_bound(ct, hi)
+            for v, c in zip(idx, val, strict=True):
+                h.add_term_to_constraint(ct, v, c)
+        self.veh = veh
+        self.price = price
+
+    def _solve(self, coefs: dict[int, float], maximize: bool, time_limit: float) -> float | None:
+        h = self.model.helper
+        h.clear_objective()
+        for v, c in coefs.items():
+            h.set_var_objective_coefficient(v, c)
+        h.set_maximize(maximize)
+        solver = self.mb.Solver("glop")
+        solver.set_time_limit_in_seconds(max(0.1, time_limit))
+        status = solver.solve(self.model)
+        if status != self.mb.SolveStatus.OPTIMAL:
+            return None
+        return solver.objective_value
+
+    def vehicle_bound(self, time_limit: float) -> int | None:
+        v = self._solve(self.veh, True, time_limit)
+        return None if v is None else math.floor(v * (1 + SAFETY) + 1e-6)
+
+    def price_bound(self, vehicles: int, time_limit: float) -> int | None:
+        h = self.model.helper
+        ct = h.add_linear_constraint()
+        h.set_constraint_lower_bound(ct, float(vehicles))
+        h.set_constraint_upper_bound(ct, math.inf)
+        for v, c in self.veh.items():
+            h.add_term_to_constraint(ct, v, c)
+        c = self._solve(self.price, False, time_limit)
+        return None if c is None else max(0, math.ceil(c * (1 - SAFETY) - 1e-6))
