@@ -253,6 +253,7 @@ def upload_preview(round_id: int, token: str):
         checked=checked,
         vehicles=sum(line.quantity for _, line in checked),
         region_names=_region_names(),
+        segment_names={s.id: s.short_name for s in rnd.segments},
         form=ConfirmForm(),
     )
 
