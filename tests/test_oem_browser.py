@@ -85,3 +85,11 @@ def test_an_oem_bids_revises_packages_and_sees_its_history(world, page):
     page.get_by_role("link", name="Manage catalog →").click()
     assert "Shorty 18" in page.locator("[data-testid=catalog]").inner_text()
     screenshot(page, "oem-catalog")
+
+    # Adding a model: each problem next to its field.
+    page.get_by_role("link", name="Add a model").click()
+    page.get_by_label("Range (km)").fill("far")
+    page.get_by_role("button", name="Add to catalog").click()
+    expect(page.get_by_text("give the model a name")).to_be_visible()
+    expect(page.get_by_text("must be a whole number of km above 0")).to_be_visible()
+    screenshot(page, "oem-model-form")
