@@ -44,8 +44,10 @@ def run_solver(path: str, time_limit: float) -> dict[str, Any]:
     from solver.pooling import pool
 
     doc = io.load(path)
-    result = pool(doc, time_limit=time_limit, progress=progress)
+    # The budget is end to end: what reading the JSON took comes off the call's time limit.
+    result = pool(doc, time_limit=time_limit - (time.monotonic() - start), progress=progress)
     total = time.monotonic() - start
+    total_cpu = time.process_time() - cpu
     st = result["stats"]
     return {
         "first_seconds": first.get("seconds"),
@@ -53,6 +55,7 @@ def run_solver(path: str, time_limit: float) -> dict[str, Any]:
         "greedy_pooled": first.get("pooled"),
         "greedy_lots": first.get("lots"),
         "seconds": total,
+        "cpu": total_cpu,
         "status": result["status"],
         "total": st["total_quantity"],
         "pooled": st["pooled_quantity"],
@@ -159,7 +162,7 @@ def report(rows: list[tuple[int, dict[str, Any], dict[str, Any]]], args: argpars
         " standards, ~30 % splittable, min lot 20, max lot 400, 2 levels up).",
         "Times count from before the JSON is read, in a fresh process; first feasible = the greedy start"
         " (greedy + repair, solver/pooling/greedy.py), which is also the 'simple greedy' the lots ratio compares"
-        " with; its CPU seconds are in brackets. The machine is shared: the 1-minute load average at the start and end of each run is listed;"
+        " with; CPU seconds of the process are in brackets. The machine is shared: the 1-minute load average at the start and end of each run is listed;"
         " above 2 (the CPU count) wall times stretch accordingly.",
         "The reference is an independent line-level HiGHS model (highspy; tests/solver/test_pooling_support.py)"
         " solved lexicographically with the same time budget for its three phases (model building not counted"
@@ -172,7 +175,8 @@ def report(rows: list[tuple[int, dict[str, Any], dict[str, Any]]], args: argpars
     for n, o, r in rows:
         total = o.get("total") or 1
         out.append(
-            f"| {n:,} | this solver | {_f(o.get('first_seconds'), '{:.2f} s')} ({_f(o.get('first_cpu'), '{:.2f} s CPU')}) | {_f(o.get('seconds'), '{:.1f} s')}"
+            f"| {n:,} | this solver | {_f(o.get('first_seconds'), '{:.2f} s')} ({_f(o.get('first_cpu'), '{:.2f} s CPU')})"
+            f" | {_f(o.get('seconds'), '{:.1f} s')} ({_f(o.get('cpu'), '{:.1f} s CPU')})"
             f" | {o['status']} | {_f(o.get('pooled'), '{:,}')} ({_pct(o.get('pooled'), total)})"
             f" | {_f(o.get('bound'), '{:,}')} | {_f(o.get('lots'), '{:,}')} | {_f(o.get('lots_bound'), '{:,}')}"
             f" | {_f(o.get('spread'), '{:,}')} | {_f(o.get('greedy_lots'), '{:,}')}"
@@ -193,7 +197,8 @@ def report(rows: list[tuple[int, dict[str, Any], dict[str, Any]]], args: argpars
     if 1000 in by:
         o, r = by[1000]
         ok = o.get("status") == "OPTIMAL" and (o.get("seconds") or 1e9) <= 10
-        row("1,000 lines: proven optimal in <= 10 s", f"{o['status']} in {_f(o.get('seconds'), '{:.1f} s')}", ok)
+        took = f"{o['status']} in {_f(o.get('seconds'), '{:.1f} s')} ({_f(o.get('cpu'), '{:.1f} s')} CPU)"
+        row("1,000 lines: proven optimal in <= 10 s", took, ok)
         same = r.get("status") == "OPTIMAL" and (o.get("pooled"), o.get("lots"), o.get("spread")) == (
             r.get("pooled"),
             r.get("lots"),

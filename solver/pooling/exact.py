@@ -265,7 +265,6 @@ class Search:
         self.explicit = False
         self.engine = "highs"
         self.mdl: Any = None
-        self.skipped = False  # the model could not be built within a budget
         self.restricted = False  # the model carries finish()'s rows (vehicles >= best, lots <= best)
 
     # -- results
@@ -299,7 +298,6 @@ class Search:
                 3 if self.engine == "highs" else 1.5
             )
         if too_big:
-            self.skipped = True
             return False
         if self.engine == "cp-sat":
             self.mdl = _Model(self.comp, self.lo, self.hi, self.explicit, self.best)

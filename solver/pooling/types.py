@@ -54,11 +54,6 @@ class PoolingInput:
             d += 1
         return d
 
-    def root(self, code: str) -> str:
-        while (up := self.parent[code]) is not None:
-            code = up
-        return code
-
 
 @dataclass(frozen=True)
 class Member:
