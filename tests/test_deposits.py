@@ -456,3 +456,17 @@ def test_an_event_finds_a_deposit_whose_payment_id_was_never_saved(world, fake, 
     assert post_event(client, event).status_code == 200
     assert ledger(dep.id)["state"] == "held"
     assert db.session.get(Deposit, dep.id).payment_intent_id == pi
+
+
+def test_the_sweep_finds_only_rounds_that_owe_deposits_a_move(world, fake):
+    from marketplace import jobs
+
+    open_round = deposit_round(world)
+    held_deposit(open_round, world, VISA)
+    closed = deposit_round(world)
+    dep = held_deposit(closed, world, VISA)
+    publish_award(closed, world, {dep.demand_line_id: C.CONFIRMED})
+    assert deposits.rounds_to_sweep() == [closed.id]
+    assert jobs.sweep_deposits.call_local() == [closed.id]
+    assert ledger(dep.id)["state"] == "captured"
+    assert deposits.rounds_to_sweep() == []

@@ -168,17 +168,41 @@ def test_localstripe_delivers_signed_webhooks_to_the_app(world, stripe_on, local
     body = f"url={live_server}/payments/stripe/webhook&secret={WEBHOOK_SECRET}".encode()
     urllib.request.urlopen(urllib.request.Request(f"{localstripe}/_config/webhooks/app", data=body), timeout=5)
     rnd = deposit_round(world)
+    client = stripe_client(localstripe)
+    # Paid in the browser (here: straight at localstripe) with a declining card: only the webhook tells the app.
+    (by_browser,) = deposits.open_deposits([draft_line(rnd, world, 1)], world.fleet)
+    method = stripe_on.test_payment_method(DECLINING)
+    client.v1.payment_intents.update(by_browser.payment_intent_id, {"payment_method": method})
+    with pytest.raises(stripe.CardError):
+        client.v1.payment_intents.confirm(by_browser.payment_intent_id)
+    # Held through the app, then captured outside it (the Stripe dashboard): only the webhook tells the app.
+    outside = pay(rnd, world, stripe_on, VISA, quantity=1, fleet="other_fleet")
+    client.v1.payment_intents.capture(outside.payment_intent_id)
     failed = pay(rnd, world, stripe_on, DECLINING, quantity=1)
     dep = pay(rnd, world, stripe_on, VISA, quantity=2)
+
+    wanted = {
+        (failed.payment_intent_id, "payment_intent.payment_failed"),
+        (by_browser.payment_intent_id, "payment_intent.payment_failed"),
+        (outside.payment_intent_id, "payment_intent.succeeded"),
+    }
+    wait_for_events(wanted)
+    assert ledger(by_browser.id)["state"] == "failed" and ledger(by_browser.id)["failure"] == "Your card was declined."
+    assert (ledger(outside.id)["state"], ledger(outside.id)["applied"]) == ("captured", "1234.56")
+
     publish_award(rnd, world, {dep.demand_line_id: C.CONFIRMED})
     deposits.settle_round(rnd.id)
     captured = ledger(dep.id)
     assert captured["state"] == "captured"
+    wait_for_events({(dep.payment_intent_id, "payment_intent.succeeded")})
+    # The ledger already knew: the event confirms it and changes nothing.
+    assert ledger(dep.id) == captured
+    assert ledger(failed.id)["state"] == "released"  # never held, so the closed round let it go
+    assert deposits.totals(deposits.deposits_of_round(rnd.id)).balanced
+    urllib.request.urlopen(urllib.request.Request(f"{localstripe}/_config/data", method="DELETE"), timeout=5)
 
-    wanted = {
-        (failed.payment_intent_id, "payment_intent.payment_failed"),
-        (dep.payment_intent_id, "payment_intent.succeeded"),
-    }
+
+def wait_for_events(wanted: set[tuple[str, str]]) -> None:
     deadline = time.monotonic() + 30  # localstripe waits a second before each delivery; a busy machine more
     while True:
         db.session.rollback()  # a fresh read, and no lock held while the server thread writes
@@ -188,10 +212,6 @@ def test_localstripe_delivers_signed_webhooks_to_the_app(world, stripe_on, local
             break
         time.sleep(0.2)
     assert wanted <= seen, rows
-    # The ledger already knew: the events confirm it and change nothing.
-    assert ledger(dep.id) == captured
-    assert ledger(failed.id)["state"] == "released"  # never held, so the closed round let it go
-    urllib.request.urlopen(urllib.request.Request(f"{localstripe}/_config/data", method="DELETE"), timeout=5)
 
 
 def test_localstripe_pay_page_loads_its_stripe_js_and_takes_a_test_card(world, stripe_on, localstripe, login):

@@ -497,7 +497,6 @@ def settle_round(round_id: int) -> Settlement:
         dep = _lock(deposit_id)
         if _outcome_rule(dep):
             result.decided += 1
-        dep.round_id  # noqa: B018 - keep the row loaded past the commit
         db.session.info.pop("deposit_jobs", None)  # executed just below, not as separate jobs
         db.session.commit()
     for deposit_id in ids:
@@ -608,9 +607,16 @@ def rounds_to_sweep() -> list[int]:
             .join(Round, Round.id == Deposit.round_id)
             .where(
                 sa.or_(
+                    # Unpaid once demand closed; held once the round has an outcome.
                     sa.and_(
-                        Deposit.state.in_([S.PENDING, S.FAILED, S.HELD]),
+                        Deposit.state.in_([S.PENDING, S.FAILED]),
                         Round.phase.not_in([RoundPhase.DRAFT, RoundPhase.DEMAND_OPEN]),
+                    ),
+                    sa.and_(
+                        Deposit.state == S.HELD,
+                        Round.phase.in_(
+                            [RoundPhase.AWARDED, RoundPhase.CONTRACTING, RoundPhase.CLOSED, RoundPhase.CANCELLED]
+                        ),
                     ),
                     # A cancelled round gives back even what a withdrawal forfeited.
                     sa.and_(Deposit.state.in_([S.CAPTURED, S.FORFEITED]), Round.phase == RoundPhase.CANCELLED),
