@@ -324,10 +324,11 @@ def bid_sheet_upload(round_id: int):
     except Conflict as exc:
         flash(exc.message, "danger")
         return redirect(url_for("oem.tender", round_id=round_id))
-    parts = []
     if result.saved:
-        parts.append(f"new revisions on {', '.join(result.saved)}")
-    if result.unchanged:
-        parts.append(f"{len(result.unchanged)} unchanged")
-    flash("Bid sheet saved: " + "; ".join(parts) + ".", "success")
+        unchanged = f"; {len(result.unchanged)} unchanged" if result.unchanged else ""
+        flash(f"Bid sheet saved: new revisions on {', '.join(result.saved)}{unchanged}.", "success")
+    else:
+        flash(
+            f"Nothing changed: the {len(result.unchanged)} bids in the sheet are the ones that count already.", "info"
+        )
     return redirect(url_for("oem.tender", round_id=round_id))
