@@ -167,6 +167,24 @@ def new_coordinator():
     return render_template("coordinator/user_form.html", form=form), (400 if form.errors else 200)
 
 
+# ---------------------------------------------------------------- solver runs (pooling runs and award scenarios)
+
+
+def _progress(run):
+    """What the page's progress bar polls for (static/js/progress.js)."""
+    return {"id": run.id, "status": run.status.value, "progress": run.progress or {}, "error": run.error}
+
+
+def _solver_document(run, which: str, filename: str) -> Response:
+    """A run's exact solver input or output, as stored: `python -m solver ...` re-solves the input."""
+    text = run.input_json if which == "input" else run.output_json
+    if text is None:
+        abort(404)
+    return Response(
+        text, mimetype="application/json", headers={"Content-Disposition": f"attachment; filename={filename}"}
+    )
+
+
 # ---------------------------------------------------------------- pooling
 
 
@@ -220,15 +238,7 @@ def start_pooling(round_id: int):
 @bp.get("/pooling-runs/<int:run_id>/progress")
 @coordinator_required
 def pooling_progress(run_id: int):
-    run = pooling.get_run(run_id)
-    return {
-        "id": run.id,
-        "status": run.status.value,
-        "progress": run.progress or {},
-        "error": run.error,
-        "pooled_quantity": run.pooled_quantity,
-        "lot_count": run.lot_count,
-    }
+    return _progress(pooling.get_run(run_id))
 
 
 @bp.post("/pooling-runs/<int:run_id>/cancel")
@@ -252,14 +262,7 @@ def publish_pooling(run_id: int):
 def pooling_document(run_id: int, which: str):
     """The exact solver document of a run: `python -m solver pool input.json` reproduces output.json."""
     run = pooling.get_run(run_id)
-    text = run.input_json if which == "input" else run.output_json
-    if text is None:
-        abort(404)
-    return Response(
-        text,
-        mimetype="application/json",
-        headers={"Content-Disposition": f"attachment; filename=round-{run.round_id}-pooling-run-{run.id}-{which}.json"},
-    )
+    return _solver_document(run, which, f"round-{run.round_id}-pooling-run-{run.id}-{which}.json")
 
 
 # ---------------------------------------------------------------- award scenarios
@@ -335,14 +338,7 @@ def scenario_detail(scenario_id: int):
 @bp.get("/scenarios/<int:scenario_id>/progress")
 @coordinator_required
 def scenario_progress(scenario_id: int):
-    scenario = award.get_scenario(scenario_id)
-    return {
-        "id": scenario.id,
-        "status": scenario.status.value,
-        "progress": scenario.progress or {},
-        "error": scenario.error,
-        "awarded_quantity": scenario.awarded_quantity,
-    }
+    return _progress(award.get_scenario(scenario_id))
 
 
 @bp.post("/scenarios/<int:scenario_id>/cancel")
@@ -366,13 +362,4 @@ def publish_scenario(scenario_id: int):
 def scenario_document(scenario_id: int, which: str):
     """The exact solver document of a scenario: `python -m solver award input.json` reproduces output.json."""
     scenario = award.get_scenario(scenario_id)
-    text = scenario.input_json if which == "input" else scenario.output_json
-    if text is None:
-        abort(404)
-    return Response(
-        text,
-        mimetype="application/json",
-        headers={
-            "Content-Disposition": f"attachment; filename=round-{scenario.round_id}-scenario-{scenario.id}-{which}.json"
-        },
-    )
+    return _solver_document(scenario, which, f"round-{scenario.round_id}-scenario-{scenario.id}-{which}.json")

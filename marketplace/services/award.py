@@ -117,56 +117,25 @@ def cancel_scenario(scenario_id: int, actor: User) -> AwardScenario:
 
 
 def execute_scenario(scenario_id: int) -> None:
-    """The job: solve, validate and save one scenario. Safe to deliver twice; never leaves half a result."""
+    """The job: solve, validate and save one scenario (see solver_runs.execute)."""
     import solver
-    from solver.errors import Cancelled
 
-    scenario = db.session.get(AwardScenario, scenario_id)
-    if scenario is None or scenario.status is not RunStatus.QUEUED:
-        return
-    rnd = db.session.get(Round, scenario.round_id)
-    assert rnd is not None
-    try:
-        offers = bidding.bids_for_award(rnd)
-        text = solver_io.dumps(solver_bridge.award_input(rnd, scenario, offers))
-    except Exception as exc:
-        db.session.rollback()
-        _finish(scenario_id, RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
-        return
-    scenario.input_json = text
-    scenario.status = RunStatus.RUNNING
-    scenario.started_at = clock.now()
-    db.session.commit()
-    try:
-        result = solver.award(
-            solver_io.loads(text),
-            time_limit=scenario.time_limit,
-            workers=1,
-            progress=solver_runs.Reporter(AwardScenario, scenario.id),
-        )
-        problems = solver.validate_award(solver_io.loads(text), result)
-        if problems:
-            raise RuntimeError("the solver's award failed validation: " + "; ".join(map(str, problems[:5])))
-        save_result(scenario.id, result, offers)
-    except Cancelled:
-        db.session.rollback()
-        _finish(scenario_id, RunStatus.CANCELLED, "Cancelled by a coordinator.")
-    except Exception as exc:  # the scenario shows why; nothing else changes
-        db.session.rollback()
-        current_app.logger.exception("award scenario %s failed", scenario_id)
-        _finish(scenario_id, RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
+    offers: list[Any] = []  # the bids the input was built from, to map the result back to rows
 
+    def build(scenario: AwardScenario) -> dict[str, Any]:
+        rnd = db.session.get(Round, scenario.round_id)
+        offers.append(bidding.bids_for_award(rnd))
+        return solver_bridge.award_input(rnd, scenario, offers[0])
 
-def _finish(scenario_id: int, status: RunStatus, error: str) -> None:
-    scenario = db.session.get(AwardScenario, scenario_id)
-    assert scenario is not None
-    scenario.status = status
-    scenario.error = error
-    scenario.finished_at = clock.now()
-    audit.record(
-        None, f"award.{status.value}", scenario, round_id=scenario.round_id, summary=f"“{scenario.name}”: {error}"
+    solver_runs.execute(
+        AwardScenario,
+        scenario_id,
+        label="Award scenario",
+        build=build,
+        solve=lambda doc, reporter, s: solver.award(doc, time_limit=s.time_limit, workers=1, progress=reporter),
+        validate=solver.validate_award,
+        save=lambda scenario, result: save_result(scenario.id, result, offers[0]),
     )
-    db.session.commit()
 
 
 def _money(value: Any) -> Decimal:

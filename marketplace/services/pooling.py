@@ -122,46 +122,18 @@ def cancel_run(run_id: int, actor: User) -> PoolingRun:
 
 
 def execute_run(run_id: int) -> None:
-    """The job: solve, validate and save one run. Safe to deliver twice; never leaves half a result."""
+    """The job: solve, validate and save one run (see solver_runs.execute)."""
     import solver
-    from solver.errors import Cancelled
 
-    run = db.session.get(PoolingRun, run_id)
-    if run is None or run.status is not RunStatus.QUEUED:
-        return  # cancelled before it started, or already done by an earlier delivery
-    rnd = db.session.get(Round, run.round_id)
-    assert rnd is not None
-    text = solver_io.dumps(solver_bridge.pooling_input(rnd, run))
-    run.input_json = text
-    run.status = RunStatus.RUNNING
-    run.started_at = clock.now()
-    db.session.commit()
-    try:
-        doc = solver_io.loads(text)
-        result = solver.pool(
-            doc, time_limit=run.time_limit, workers=1, progress=solver_runs.Reporter(PoolingRun, run.id)
-        )
-        problems = solver.validate_pooling(solver_io.loads(text), result)
-        if problems:
-            raise RuntimeError("the solver's result failed validation: " + "; ".join(map(str, problems[:5])))
-        save_result(run.id, result)
-    except Cancelled:
-        db.session.rollback()
-        _finish(run_id, RunStatus.CANCELLED, "Cancelled by a coordinator.")
-    except Exception as exc:  # the run shows why; the round stays as it was
-        db.session.rollback()
-        current_app.logger.exception("pooling run %s failed", run_id)
-        _finish(run_id, RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
-
-
-def _finish(run_id: int, status: RunStatus, error: str) -> None:
-    run = db.session.get(PoolingRun, run_id)
-    assert run is not None
-    run.status = status
-    run.error = error
-    run.finished_at = clock.now()
-    audit.record(None, f"pooling.{status.value}", run, round_id=run.round_id, summary=f"Pooling run #{run.id}: {error}")
-    db.session.commit()
+    solver_runs.execute(
+        PoolingRun,
+        run_id,
+        label="Pooling run",
+        build=lambda run: solver_bridge.pooling_input(db.session.get(Round, run.round_id), run),
+        solve=lambda doc, reporter, run: solver.pool(doc, time_limit=run.time_limit, workers=1, progress=reporter),
+        validate=solver.validate_pooling,
+        save=lambda run, result: save_result(run.id, result),
+    )
 
 
 def _levels(regions: dict[str, Region], member: str, lot: str) -> int:

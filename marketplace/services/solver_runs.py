@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -79,3 +79,66 @@ def request_cancel(run: Any) -> None:
         run.status = RunStatus.CANCELLED
         run.finished_at = clock.now()
     run.cancel_requested = True
+
+
+def execute(
+    model: type[Any],
+    run_id: int,
+    *,
+    label: str,
+    build: Callable[[Any], dict[str, Any]],
+    solve: Callable[[dict[str, Any], Reporter, Any], dict[str, Any]],
+    validate: Callable[[dict[str, Any], dict[str, Any]], list[Any]],
+    save: Callable[[Any, dict[str, Any]], None],
+) -> None:
+    """The life of one background solver run, shared by pooling runs and award scenarios.
+
+    Safe to deliver twice (only a queued run starts). The exact input is stored before the
+    solver starts; the result is checked by the solver's own validator, then `save` writes it
+    in one transaction. A cancel, a crash or an invalid result marks the run and changes
+    nothing else.
+    """
+    from flask import current_app
+
+    from solver import io as solver_io
+    from solver.errors import Cancelled
+
+    run = db.session.get(model, run_id)
+    if run is None or run.status is not RunStatus.QUEUED:
+        return  # cancelled before it started, or done by an earlier delivery
+    try:
+        text = solver_io.dumps(build(run))
+    except Exception as exc:  # e.g. the round changed under it: say so on the run
+        db.session.rollback()
+        _finish(model, run_id, label, RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
+        return
+    run.input_json = text
+    run.status = RunStatus.RUNNING
+    run.started_at = clock.now()
+    db.session.commit()
+    try:
+        result = solve(solver_io.loads(text), Reporter(model, run_id), run)
+        problems = validate(solver_io.loads(text), result)
+        if problems:
+            raise RuntimeError("the solver's result failed validation: " + "; ".join(map(str, problems[:5])))
+        save(run, result)
+    except Cancelled:
+        db.session.rollback()
+        _finish(model, run_id, label, RunStatus.CANCELLED, "Cancelled by a coordinator.")
+    except Exception as exc:
+        db.session.rollback()
+        current_app.logger.exception("%s %s failed", label, run_id)
+        _finish(model, run_id, label, RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
+
+
+def _finish(model: type[Any], run_id: int, label: str, status: RunStatus, error: str) -> None:
+    from marketplace.services import audit
+
+    run = db.session.get(model, run_id)
+    assert run is not None
+    run.status = status
+    run.error = error
+    run.finished_at = clock.now()
+    action = "pooling" if label.startswith("pooling") else "award"
+    audit.record(None, f"{action}.{status.value}", run, round_id=run.round_id, summary=f"{label} #{run.id}: {error}")
+    db.session.commit()
