@@ -28,7 +28,11 @@ BUDGET = {200: 30.0, 2000: 60.0, 10000: 120.0, 25000: 15.0}
 
 
 def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident memory of this process plus the largest of its children (the award's
+    LP-bound child runs beside it), so an upper bound on what the call held at once."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return (own + children) / 1024
 
 
 def run_solver(path: str, budget: float) -> dict[str, Any]:

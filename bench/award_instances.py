@@ -45,6 +45,7 @@ def make_round(
     line_service: str = "whole",
     max_winners: int | None = 3,
     max_share: float = 0.8,
+    capacity_share: tuple[float, float] = (0.25, 0.70),
 ) -> dict[str, Any]:
     rng = random.Random(seed)
     n_seg = 2 if n_lots <= 30 else 4
@@ -148,7 +149,7 @@ def make_round(
         bid_on[j] = bid_on.get(j, 0) + sum(it["quantity"] for it in items)
 
     suppliers = [
-        {"id": o["id"], "capacity": max(1, round(bid_on.get(j, 10) * rng.uniform(0.25, 0.70)))}
+        {"id": o["id"], "capacity": max(1, round(bid_on.get(j, 10) * rng.uniform(*capacity_share)))}
         for j, o in enumerate(oems)
     ]
     rules: dict[str, Any] = {"max_share_per_supplier": max_share, "line_service": line_service}

@@ -118,13 +118,13 @@ def award(
     size = model_size(inst, prep)
     lp: _LpBounds | None = None
     if exact and not p_proven and size > MAX_GLOBAL_PRICE_VARS:
-        lp = _LpBounds(inst, prep, best.vehicles, deadline - min(1.0, 0.05 * time_limit))
+        lp = _LpBounds(inst, prep, best.vehicles, deadline - _reserve(inst, time_limit))
     if exact and not p_proven:
         search = "cp-sat" if size <= MAX_GLOBAL_PRICE_VARS else "cp-sat+lns"
         v_proven, p_proven = _exact(inst, prep, best, deadline, time_limit, work_limit, workers, size)
 
     if lp is not None:
-        lp.collect(deadline - time.monotonic() - 0.2)
+        lp.collect(deadline - time.monotonic() - _reserve(inst, time_limit))
         if lp.vbound is not None and lp.vbound < best.vbound:
             best.vbound = max(best.vehicles, lp.vbound)
         if lp.pbound is not None and best.vehicles >= lp.for_vehicles:
@@ -145,6 +145,11 @@ def award(
         seconds=time.monotonic() - t0,
         search=search,
     )
+
+
+def _reserve(inst: Instance, time_limit: float) -> float:
+    """Seconds kept back for writing the result (about 1 s per 25,000 lines of output)."""
+    return min(0.1 * time_limit, 0.3 + len(inst.lines) / 25_000 + len(inst.bids) / 50_000)
 
 
 class _LpBounds:
@@ -218,7 +223,7 @@ def _exact(
 ) -> tuple[bool, bool]:
     from solver.award.cpsat import AwardModel
 
-    reserve = min(1.0, 0.05 * time_limit)
+    reserve = _reserve(inst, time_limit)
     model = AwardModel(inst, prep) if size <= MAX_GLOBAL_PRICE_VARS else None
     work_left = work_limit
 

@@ -185,3 +185,14 @@ def test_cli_stdout(tmp_path: Path) -> None:
     assert proc.returncode == 0
     result = io.loads(proc.stdout)
     assert result["awarded_quantity"] > 0
+
+
+def test_fast_structural_check_never_accepts_what_the_schema_rejects() -> None:
+    from solver import schema
+    from solver.award.instance import _surely_valid
+
+    assert _surely_valid(contract_example())
+    for param in INVALID:
+        doc = param.values[0](contract_example())
+        if _surely_valid(doc):
+            assert schema.check(doc, "award-input") == [], param.id

@@ -10,7 +10,7 @@ from solver.award import award, validate_award
 from solver.money import to_cents
 from tests.solver.award_helpers import brute_force, tiny_round
 
-SEEDS = range(160)
+SEEDS = range(120)
 
 
 def _chunks(n: int) -> list[range]:
@@ -32,7 +32,7 @@ def test_award_equals_brute_force(seeds: range) -> None:
         assert to_cents(result["stats"]["bound_price"]) == got[1]
 
 
-@pytest.mark.parametrize("seeds", _chunks(2), ids=lambda r: f"seeds{r.start}-{r.stop - 1}")
+@pytest.mark.parametrize("seeds", [range(0, 60)], ids=lambda r: f"seeds{r.start}-{r.stop - 1}")
 def test_greedy_fallback_is_valid_and_bounds_hold(seeds: range) -> None:
     for seed in seeds:
         doc = tiny_round(random.Random(seed))

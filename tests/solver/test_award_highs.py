@@ -1,0 +1,34 @@
+"""The award agrees to the cent with an independent HiGHS MIP (tests/solver/award_helpers.py).
+
+Rounds come from the benchmark generator (lots of 2-9 lines, binding capacities, packages,
+all-units tiers). Its 200-bid rounds take 10-30 s per solver to prove on this machine, so
+the suite uses 30-40-bid rounds; the 200-bid comparison is in bench/results/award.md.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.award_instances import make_round
+from solver.award import award, validate_award
+from solver.money import to_cents
+from tests.solver.award_helpers import highs_award
+
+CASES = [
+    pytest.param((8, 4, 30, 2, "whole"), id="8lots-30bids-whole"),
+    pytest.param((10, 5, 40, 2, "whole"), id="10lots-40bids-whole"),
+    pytest.param((8, 4, 30, 1, "split"), id="8lots-30bids-split"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", CASES)
+def test_award_equals_highs_to_the_cent(case: tuple[int, int, int, int, str]) -> None:
+    n_lots, n_oems, n_bids, seed, service = case
+    doc = make_round(n_lots, n_oems, n_bids, seed=seed, line_service=service)
+    ours = award(doc, time_limit=60)
+    assert validate_award(doc, ours) == []
+    ref = highs_award(doc, time_limit=60)
+    assert ref["optimal"], "the reference must prove its optimum for the comparison to mean something"
+    assert ours["status"] == "OPTIMAL"
+    assert (ours["awarded_quantity"], to_cents(ours["total_price"])) == (ref["vehicles"], ref["cents"])
