@@ -83,4 +83,5 @@ def test_tender_pages_show_nothing_of_other_oems_or_fleets(world, login):
         for secret in ("Rival", "rival_hauler_9", "187,654.32", "187654.32", world.fleet.organization.name):
             assert secret not in page
     assert "No bid" in pages[0] and "No package bids." in pages[0]
+    assert "Your bids: 0 of 2 lots" in client.get("/oem/").get_data(as_text=True)
     assert "No bid on this lot yet." in pages[1]

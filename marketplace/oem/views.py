@@ -27,9 +27,15 @@ def dashboard():
     models = db.session.execute(
         owned_by_actor(sa.select(VehicleModel), VehicleModel).order_by(VehicleModel.segment_id, VehicleModel.name)
     ).scalars()
+    tendering = [r for r in visible if r.phase is RoundPhase.TENDERING]
+    progress = {}  # round id -> (lots with a live bid of this OEM, lots published)
+    for rnd in tendering:
+        live = [b for b in bidding.bids_of(rnd, current_user).values() if b.current and not b.current.withdrawn]
+        progress[rnd.id] = (len(live), len(bidding.lots_of(rnd)))
     return render_template(
         "oem/dashboard.html",
-        tendering=[r for r in visible if r.phase is RoundPhase.TENDERING],
+        tendering=tendering,
+        progress=progress,
         upcoming=[
             r for r in visible if r.phase in (RoundPhase.DEMAND_OPEN, RoundPhase.DEMAND_CLOSED, RoundPhase.POOLED)
         ],
