@@ -715,6 +715,7 @@ def bids_for_award(rnd: Round) -> AwardBids:
     before the first bid). Ordered by id, so an export built from it is deterministic.
 
     Raises Conflict while the round is before bids_closed: bids are sealed until the deadline.
+    Applies the round's passed deadlines first (in the caller's session; the caller commits).
     The caller (services.award / solver_bridge) checks that the actor is a coordinator.
     """
     rounds.apply_deadlines(rnd)
