@@ -135,6 +135,15 @@ ROUTES = [
           only("coordinator", 409)),
     Route("coordinator.scenario_document", "GET", lambda o, r: f"/coordinator/scenarios/{o.scenario_id}/input.json",
           COORDINATOR_ONLY),
+    # Round report: coordinators only, for a round in any phase (a draft reports zeros).
+    Route("coordinator.round_report", "GET", lambda o, r: f"/coordinator/rounds/{o.draft_round_id}/report",
+          COORDINATOR_ONLY),
+    Route("coordinator.round_report", "GET", lambda o, r: "/coordinator/rounds/999999/report",
+          only("coordinator", 404), name="round-report-missing"),
+    Route("coordinator.round_report_download", "GET",
+          lambda o, r: f"/coordinator/rounds/{o.draft_round_id}/report.xlsx", COORDINATOR_ONLY),
+    Route("coordinator.round_report_download", "GET",
+          lambda o, r: f"/coordinator/rounds/{o.draft_round_id}/report.csv", COORDINATOR_ONLY, name="round-report-csv"),
     # After the award (the draft round has none: 409 for the right role); other fleets' allocations are 404.
     Route("contracting.fleet_allocations", "GET", lambda o, r: f"/fleet/rounds/{o.draft_round_id}/allocations",
           only("fleet", 409)),

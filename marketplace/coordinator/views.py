@@ -17,7 +17,7 @@ from marketplace.coordinator.forms import (
 from marketplace.extensions import db
 from marketplace.filters import money
 from marketplace.models import AuditEntry, DemandLine, DemandStatus, Organization, Region, Segment
-from marketplace.services import accounts, award, pooling, rounds
+from marketplace.services import accounts, award, pooling, reports, rounds
 from marketplace.services.errors import ValidationFailed
 from marketplace.views_common import apply_field_errors
 
@@ -363,3 +363,43 @@ def scenario_document(scenario_id: int, which: str):
     """The exact solver document of a scenario: `python -m solver award input.json` reproduces output.json."""
     scenario = award.get_scenario(scenario_id)
     return _solver_document(scenario, which, f"round-{scenario.round_id}-scenario-{scenario.id}-{which}.json")
+
+
+# ---------------------------------------------------------------- round report
+
+
+@bp.get("/rounds/<int:round_id>/report")
+@coordinator_required
+def round_report(round_id: int):
+    report = reports.round_report(rounds.load_round(round_id))
+    # The charts show the furthest stage the round reached, against committed demand.
+    stage, measure = (
+        ("awarded", "Vehicles awarded, of committed")
+        if report.scenario_name
+        else ("pooled", "Vehicles pooled, of committed")
+        if report.pooling_run_id
+        else ("committed", "Vehicles committed")
+    )
+
+    def bars(rows):  # _bars.html leaves a label about 16 characters before the bar starts
+        label = lambda text: text if len(text) <= 16 else text[:15].rstrip() + "…"  # noqa: E731
+        of = "" if stage == "committed" else " of {:,}"
+        return [(label(r.label), getattr(r, stage), f"{getattr(r, stage):,}" + of.format(r.committed)) for r in rows]
+
+    charts = {"measure": measure, "segment": bars(report.by_segment), "country": bars(report.by_region)}
+    return render_template("coordinator/report.html", rnd=report.round, report=report, charts=charts)
+
+
+@bp.get("/rounds/<int:round_id>/report.<any(xlsx, csv):fmt>")
+@coordinator_required
+def round_report_download(round_id: int, fmt: str):
+    report = reports.round_report(rounds.load_round(round_id))
+    if fmt == "xlsx":
+        body: bytes | str = reports.report_xlsx(report)
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        body, mimetype = reports.report_csv(report), "text/csv"
+    return Response(
+        body, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename=round-{round_id}-report.{fmt}"}
+    )
+
