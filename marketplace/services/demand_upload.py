@@ -423,6 +423,7 @@ def save_upload(round_id: int, token: str, actor: User | None) -> SaveResult:
     ]
     db.session.execute(DemandLine.__table__.insert(), values)  # one executemany for the whole file
     upload.saved_at = at
+    upload.rows = []  # the lines exist now; the staged copy would only grow the table
     vehicles = sum(v["quantity"] for v in values)
     audit.record(
         actor,
