@@ -135,7 +135,7 @@ ROUTES = [
           only("coordinator", 409)),
     Route("coordinator.scenario_document", "GET", lambda o, r: f"/coordinator/scenarios/{o.scenario_id}/input.json",
           COORDINATOR_ONLY),
-    # Round report: coordinators only, for a round in any phase (a draft reports zeros).
+    # Round report and open data: coordinators only, for a round in any phase (a draft reports zeros).
     Route("coordinator.round_report", "GET", lambda o, r: f"/coordinator/rounds/{o.draft_round_id}/report",
           COORDINATOR_ONLY),
     Route("coordinator.round_report", "GET", lambda o, r: "/coordinator/rounds/999999/report",
@@ -144,6 +144,8 @@ ROUTES = [
           lambda o, r: f"/coordinator/rounds/{o.draft_round_id}/report.xlsx", COORDINATOR_ONLY),
     Route("coordinator.round_report_download", "GET",
           lambda o, r: f"/coordinator/rounds/{o.draft_round_id}/report.csv", COORDINATOR_ONLY, name="round-report-csv"),
+    Route("coordinator.round_ocds", "GET", lambda o, r: f"/coordinator/rounds/{o.draft_round_id}/ocds.json",
+          COORDINATOR_ONLY),
     # After the award (the draft round has none: 409 for the right role); other fleets' allocations are 404.
     Route("contracting.fleet_allocations", "GET", lambda o, r: f"/fleet/rounds/{o.draft_round_id}/allocations",
           only("fleet", 409)),

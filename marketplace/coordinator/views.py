@@ -17,7 +17,7 @@ from marketplace.coordinator.forms import (
 from marketplace.extensions import db
 from marketplace.filters import money
 from marketplace.models import AuditEntry, DemandLine, DemandStatus, Organization, Region, Segment
-from marketplace.services import accounts, award, pooling, reports, rounds
+from marketplace.services import accounts, award, ocds, pooling, reports, rounds
 from marketplace.services.errors import ValidationFailed
 from marketplace.views_common import apply_field_errors
 
@@ -365,7 +365,7 @@ def scenario_document(scenario_id: int, which: str):
     return _solver_document(scenario, which, f"round-{scenario.round_id}-scenario-{scenario.id}-{which}.json")
 
 
-# ---------------------------------------------------------------- round report
+# ---------------------------------------------------------------- round report and open data
 
 
 @bp.get("/rounds/<int:round_id>/report")
@@ -403,3 +403,14 @@ def round_report_download(round_id: int, fmt: str):
         body, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename=round-{round_id}-report.{fmt}"}
     )
 
+
+@bp.get("/rounds/<int:round_id>/ocds.json")
+@coordinator_required
+def round_ocds(round_id: int):
+    """The round as an OCDS 1.1 release package (coordinators only; what it withholds: services/ocds.py)."""
+    package = ocds.release_package(rounds.load_round(round_id), uri=request.base_url)
+    return Response(
+        ocds.dumps(package),
+        mimetype="application/json",
+        headers={"Content-Disposition": f"attachment; filename=round-{round_id}-ocds-release-package.json"},
+    )
