@@ -159,7 +159,8 @@ def test_a_whole_round_in_the_browser(world, chromium, live_server):
     coordinator.goto(f"/coordinator/rounds/{round_id}/contracting")
     assert "confirmed" in coordinator.get_by_test_id("confirmations").inner_text()
     report = coordinator.goto(f"/coordinator/rounds/{round_id}/report")
-    if report is not None and report.status == 200:
-        screenshot(coordinator, "round-report")
+    assert report is not None and report.status == 200
+    assert "22" in coordinator.get_by_role("main").inner_text()
+    screenshot(coordinator, "round-report")
     for page in (coordinator, fleet_a, fleet_b, oem_a, oem_b):
         page.context.close()
