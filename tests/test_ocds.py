@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from jsonschema import Draft4Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT4
 
 from marketplace.extensions import db
-from marketplace.models import Round, RoundPhase
+from marketplace.models import Allocation, ConfirmationStatus, Round, RoundPhase
 from marketplace.services import ocds, rounds
 from tests.factories import make_round
 from tests.report_helpers import report_round
@@ -190,6 +191,15 @@ def test_contracting_publishes_awards_suppliers_and_confirmed_contracts(world, l
     check(downloaded)
     assert downloaded["releases"] == package["releases"]
     assert login(world.fleet).get(f"/coordinator/rounds/{made.round.id}/ocds.json").status_code == 403
+    # Once every allocation of an award is declined, the award is cancelled and makes no contract.
+    allocation = db.session.execute(
+        sa.select(Allocation).where(Allocation.demand_line_id == made.lines["L3"].id)
+    ).scalar_one()
+    allocation.confirmation = ConfirmationStatus.DECLINED
+    db.session.commit()
+    release = check(ocds.release_package(db.session.get(Round, made.round.id)))
+    assert {a["id"]: a["status"] for a in release["awards"]} == {lot1["id"]: "active", lot2["id"]: "cancelled"}
+    assert [c["awardID"] for c in release["contracts"]] == [lot1["id"]]
 
 
 @pytest.mark.parametrize("phase", [RoundPhase.DRAFT, RoundPhase.CANCELLED])

@@ -5,7 +5,8 @@ One compiled release per round, ocid "ocds-fecmkt-round-<id>", tagged by how far
 once a fleet confirms). Planning comes from committed demand, the tender from the published
 lots (one item per lot), awards from the published scenario (one per supplier and lot, with
 its items per vehicle model and price), contracts from confirmed allocations (one per fleet
-per award; a declined allocation makes no contract).
+per award; a declined allocation makes no contract). An award stays "active" while any of its
+allocations is confirmed or undecided, and becomes "cancelled" once every one was declined.
 
 What is withheld, and why:
 
