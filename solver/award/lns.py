@@ -147,8 +147,10 @@ def improve_price(
             model.model.add(model.vehicles >= v0)
             model.hint(cur)
             model.lex_weight = 1 + sum(line.quantity * line.max_cents for line in sub.lines)
-            budget = min(sub_time, deadline - time.monotonic())
-            wl = sub_time / 2 if work_limit is None else min(sub_time / 2, work_limit - work)
+            if work_limit is None:
+                budget, wl = min(sub_time, deadline - time.monotonic()), sub_time / 2
+            else:  # deterministic: only the work limit stops a sub-solve (the deadline still bounds it)
+                budget, wl = deadline - time.monotonic(), min(sub_time / 2, work_limit - work)
             r = model.solve_phase(objective="lex", time_limit=budget, work_limit=wl, workers=1, stop_at=None)
             work += r.deterministic_time
             if r.solution is None:

@@ -413,9 +413,11 @@ def highs_award(doc: dict[str, Any], time_limit: float = 60.0, threads: int = 1,
     h.run()
     st1 = h.getModelStatus()
     info1 = h.getInfo()
-    sol = list(h.getSolution().col_value) if info1.primal_solution_status else None
+    found1 = bool(info1.primal_solution_status) and math.isfinite(info1.objective_function_value)
+    sol = list(h.getSolution().col_value) if found1 else None
     vehicles = round(info1.objective_function_value) if sol else 0
-    vbound = math.floor((info1.objective_function_value if relax else info1.mip_dual_bound) + 1e-6) if sol else 0
+    dual1 = info1.objective_function_value if relax else info1.mip_dual_bound
+    vbound = math.floor(dual1 + 1e-6) if math.isfinite(dual1) else None
     v_opt = st1 == highspy.HighsModelStatus.kOptimal
     # Phase 2: min price with vehicles >= that
     pidx = np.array(sorted(price), dtype=np.int32)
@@ -430,9 +432,10 @@ def highs_award(doc: dict[str, Any], time_limit: float = 60.0, threads: int = 1,
     h.run()
     st2 = h.getModelStatus()
     info2 = h.getInfo()
-    has2 = bool(info2.primal_solution_status)
+    has2 = bool(info2.primal_solution_status) and math.isfinite(info2.objective_function_value)
     price_c = round(info2.objective_function_value) if has2 else None
-    pbound = math.ceil((info2.objective_function_value if relax else info2.mip_dual_bound) - 1e-6) if has2 else None
+    dual2 = info2.objective_function_value if relax else info2.mip_dual_bound
+    pbound = math.ceil(dual2 - 1e-6) if has2 and math.isfinite(dual2) else None
     return {
         "vehicles": vehicles,
         "cents": price_c,
