@@ -470,3 +470,12 @@ def test_the_sweep_finds_only_rounds_that_owe_deposits_a_move(world, fake):
     assert jobs.sweep_deposits.call_local() == [closed.id]
     assert ledger(dep.id)["state"] == "captured"
     assert deposits.rounds_to_sweep() == []
+
+
+def test_a_capture_event_without_its_amount_asks_stripe_instead_of_guessing(world, fake, client):
+    rnd = deposit_round(world)
+    dep = held_deposit(rnd, world, VISA)
+    fake.capture(dep.payment_intent_id, amount=None, idempotency_key="dashboard")  # captured outside the app
+    event = intent_event("evt_s", "payment_intent.succeeded", dep.payment_intent_id, amount=370368, status="succeeded")
+    assert post_event(client, event).status_code == 200  # amount_received is 0 in this event
+    assert (ledger(dep.id)["state"], ledger(dep.id)["applied"]) == ("captured", "3703.68")  # from Stripe's answer

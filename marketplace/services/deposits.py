@@ -273,10 +273,14 @@ def apply_payment(dep: Deposit, payment: Payment, *, source: str) -> Applied:
         if dep.state is S.RELEASED:
             result.conflict = True
             return _noted(result, "conflicts with the release")
+        if captured <= 0:  # "succeeded" without the amount: ask Stripe rather than guess
+            result.conflict = dep.state in (*UNPAID, S.HELD)
+            return _noted(result, "capture without an amount")
         if dep.state in UNPAID:  # the capture arrived before the hold: the hold happened first
             _change(dep, S.HELD, None, summary=f"Deposit held on the card ({source}).", held=dep.amount)
             _commit_line(dep, release_if_late=False)
         if dep.state is S.HELD:
+            captured = min(captured, dep.held_amount)
             forfeit = dep.outcome is OUT.FORFEIT
             parts = {"forfeited" if forfeit else "applied": captured, "released": dep.held_amount - captured}
             result.changed = _change(
