@@ -71,7 +71,9 @@ def test_a_scenario_without_a_supplier_and_its_unserved_reasons(world, closed_te
 
 
 def test_scenarios_run_only_when_bids_are_closed_and_only_for_coordinators(world):
-    rnd, _ = make_tender(world.coordinator, world.fleet.organization)
+    rnd, (lot, _) = make_tender(world.coordinator, world.fleet.organization)
+    make_bid(world.oem, lot, make_model(world.oem.organization))
+    assert award.bidders(rnd) == []  # who bid stays sealed until bids close
     with pytest.raises(Forbidden):
         award.start_scenario(rnd.id, world.oem, award.ScenarioRules())
     with pytest.raises(Conflict, match="cannot compute an award now"):

@@ -314,6 +314,9 @@ def bidders(rnd: Round) -> list[Any]:
     """The OEMs with a bid or a package in the round (coordinators see them once bids are closed)."""
     from marketplace.models import Bid, Organization, PackageBid
 
+    if rnd.phase not in bidding.AWARD_PHASES:
+        return []  # sealed until bids close, for coordinators too
+
     ids = set(db.session.execute(sa.select(Bid.organization_id).where(Bid.round_id == rnd.id)).scalars())
     ids |= set(db.session.execute(sa.select(PackageBid.organization_id).where(PackageBid.round_id == rnd.id)).scalars())
     if not ids:
