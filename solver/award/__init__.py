@@ -154,8 +154,8 @@ def award(
 
 def _reserve(inst: Instance, time_limit: float) -> float:
     """Seconds kept back for writing the result and finishing a neighbourhood (measured on
-    a loaded 2-core machine: about 2 s for 25,000 bids)."""
-    return min(0.15 * time_limit, 0.5 + len(inst.lines) / 10_000 + len(inst.bids) / 25_000)
+    a loaded 2-core machine: 2-3 s for 25,000 bids)."""
+    return min(0.25 * time_limit, 1.0 + len(inst.lines) / 5_000 + len(inst.bids) / 12_500)
 
 
 class _LpBounds:
