@@ -55,6 +55,12 @@ def test_the_round_rules_award_the_cheapest_full_cover(world, closed_tender):
     assert figures.savings_vs_list == 40 * (Decimal("240000") - Decimal("220000.50")) + 25 * Decimal("10000")
     assert figures.suppliers == 2
     assert figures.unit_price_by_segment["md_box_truck"] == (scenario.total_price / 65).quantize(Decimal("0.01"))
+    # The comparison's figures agree with the stored solver output, to the cent.
+    stored = json.loads(scenario.output_json)
+    assert figures.awarded == stored["awarded_quantity"]
+    assert figures.total_price == Decimal(str(stored["total_price"])).quantize(Decimal("0.01"))
+    stored_rows = sorted((row["lot"], row["quantity"], Decimal(str(row["unit_price"]))) for row in stored["awards"])
+    assert stored_rows == sorted((f"lot-{lot}", q, p) for lot, q, p in allocations(scenario.id))
 
 
 def test_a_scenario_without_a_supplier_and_its_unserved_reasons(world, closed_tender):
