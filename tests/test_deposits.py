@@ -452,10 +452,27 @@ def test_an_event_finds_a_deposit_whose_payment_id_was_never_saved(world, fake, 
     dep.payment_intent_id = None  # as if the answer to "create a hold" had been lost
     db.session.commit()
     event = intent_event("evt_h", "payment_intent.amount_capturable_updated", pi, amount=370368,
-                         status="requires_capture", amount_capturable=370368, metadata={"deposit_id": str(dep.id)})  # fmt: skip
+                         status="requires_capture", amount_capturable=370368,
+                         metadata={"deposit_id": str(dep.id), "deposit_reference": dep.reference})  # fmt: skip
     assert post_event(client, event).status_code == 200
     assert ledger(dep.id)["state"] == "held"
     assert db.session.get(Deposit, dep.id).payment_intent_id == pi
+
+
+def test_an_event_of_another_installations_deposit_with_the_same_id_is_ignored(world, fake, client):
+    """Staging and production on one Stripe account both have a deposit 1: only the reference tells them apart."""
+    rnd = deposit_round(world)
+    (dep,) = deposits.open_deposits([draft_line(rnd, world)], world.fleet)
+    dep.payment_intent_id = None  # our hold's answer not saved yet, and a capture elsewhere is announced
+    db.session.commit()
+    event = intent_event("evt_x", "payment_intent.succeeded", "pi_elsewhere", amount=370368, status="succeeded",
+                         amount_received=370368, metadata={"deposit_id": str(dep.id), "deposit_reference": "f" * 32})  # fmt: skip
+    assert post_event(client, event).status_code == 200
+    assert ledger(dep.id)["state"] == "pending" and db.session.get(Deposit, dep.id).payment_intent_id is None
+    other = deposit_round(world)
+    (second,) = deposits.open_deposits([draft_line(other, world)], world.fleet)
+    assert second.reference != dep.reference and len(second.reference) == 32
+    assert fake.intents[second.payment_intent_id].metadata["deposit_reference"] == second.reference
 
 
 def test_the_sweep_finds_only_rounds_that_owe_deposits_a_move(world, fake):

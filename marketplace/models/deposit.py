@@ -11,6 +11,7 @@ decimals in the round's currency. They always balance, per deposit and so per ro
 from __future__ import annotations
 
 import enum
+import uuid
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -26,6 +27,10 @@ from marketplace.models.types import UTCDateTime, enum_column
 from marketplace.services.clock import now
 
 ZERO = Decimal("0.00")
+
+
+def new_reference() -> str:
+    return uuid.uuid4().hex
 
 
 class DepositState(enum.Enum):
@@ -86,6 +91,10 @@ class Deposit(db.Model):
     outcome: Mapped[DepositOutcome | None] = enum_column(DepositOutcome)
     outcome_amount: Mapped[Decimal | None] = mapped_column(sa.Numeric(14, 2))
     outcome_reason: Mapped[str] = mapped_column(sa.String(300), default="")
+    # Random, never reused: names this deposit to Stripe (metadata, idempotency keys). The row id
+    # alone is not enough: another installation on the same Stripe account, or a database restored
+    # from backup, has its own deposit 5, and Stripe keeps idempotency keys for 24 hours.
+    reference: Mapped[str] = mapped_column(sa.String(32), unique=True, default=new_reference)
     payment_intent_id: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
     client_secret: Mapped[str | None] = mapped_column(sa.String(255))  # for Stripe.js on the pay page only
     failure_message: Mapped[str] = mapped_column(sa.String(500), default="")

@@ -380,8 +380,13 @@ def _ask_hold(dep: Deposit) -> None:
     payment = gateways.gateway().create_hold(
         amount=to_minor(dep.amount, dep.currency),
         currency=dep.currency,
-        metadata={"deposit_id": str(dep.id), "demand_line_id": str(dep.demand_line_id), "round_id": str(dep.round_id)},
-        idempotency_key=f"deposit-{dep.id}-hold",
+        metadata={
+            "deposit_id": str(dep.id),
+            "deposit_reference": dep.reference,
+            "demand_line_id": str(dep.demand_line_id),
+            "round_id": str(dep.round_id),
+        },
+        idempotency_key=f"deposit-{dep.reference}-hold",
     )
     dep.payment_intent_id = payment.id
     dep.client_secret = payment.client_secret
@@ -397,7 +402,7 @@ def confirm_deposit(deposit_id: int, payment_method: str, actor: User | None) ->
         payment = gateways.gateway().confirm(
             dep.payment_intent_id,
             payment_method=payment_method,
-            idempotency_key=f"deposit-{dep.id}-confirm-{payment_method}",  # a new card is a new attempt
+            idempotency_key=f"deposit-{dep.reference}-confirm-{payment_method}",  # a new card is a new attempt
         )
     except GatewayError as exc:
         if exc.payment is None:
@@ -541,7 +546,7 @@ def execute(deposit_id: int) -> bool:
         changed = _change(dep, S.RELEASED, None, summary="Deposit closed before any payment.")
         db.session.commit()
         return changed
-    key = f"deposit-{dep.id}"
+    key = f"deposit-{dep.reference}"
     pi = dep.payment_intent_id
     try:
         if dep.state in UNPAID:
@@ -680,12 +685,13 @@ def process_event(event_row_id: int) -> str:
         dep = db.session.execute(
             sa.select(Deposit).where(Deposit.payment_intent_id == event.payment.id).with_for_update()
         ).scalar_one_or_none()
-        wanted = str(event.payment.metadata.get("deposit_id", ""))
-        if dep is None and wanted.isdigit():
-            # Stripe made the hold but our answer was lost before its id was saved: the metadata names the deposit.
+        wanted = str(event.payment.metadata.get("deposit_reference", ""))
+        if dep is None and wanted:
+            # Stripe made the hold but our answer was lost before its id was saved: the metadata names the
+            # deposit by its reference (not its id, which another installation on the account also has).
             dep = db.session.execute(
                 sa.select(Deposit)
-                .where(Deposit.id == int(wanted), Deposit.payment_intent_id.is_(None))
+                .where(Deposit.reference == wanted, Deposit.payment_intent_id.is_(None))
                 .with_for_update()
             ).scalar_one_or_none()
             if dep is not None:
