@@ -24,7 +24,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "award.md"
-BUDGET = {200: 30.0, 2000: 60.0, 10000: 120.0, 25000: 15.0}
+BUDGET = {200: 60.0, 2000: 60.0, 10000: 120.0, 25000: 15.0}
 
 
 def _peak_mb() -> float:
