@@ -289,6 +289,7 @@ def _exact(
             workers=workers,
             on_solution=on_solution,
             on_bound=on_bound,
+            proof=True,
         )
         if work_left is not None:
             work_left -= r.deterministic_time
