@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from decimal import Decimal
 
 from openpyxl import load_workbook
@@ -51,6 +52,12 @@ def test_the_report_matches_the_figures_computed_by_hand(world):
     # The awarded stage is the scenario comparison's figure, not a second computation.
     figures = award.figures(made.round, award.get_scenario(made.round.published_scenario_id))
     assert (figures.awarded, figures.total_price) == FUNNEL["awarded"]
+    # ... and both agree with the solver output stored with the published scenario.
+    stored = json.loads(award.get_scenario(made.round.published_scenario_id).output_json)
+    assert (report.stage("awarded").vehicles, report.stage("awarded").value) == (
+        stored["awarded_quantity"],
+        Decimal(str(stored["total_price"])),
+    )
     assert all(isinstance(s.value, Decimal) for s in report.funnel)
 
 
