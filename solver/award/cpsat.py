@@ -349,8 +349,8 @@ class AwardModel:
             # detection costs more than it prunes (9.5 -> 5.5 s to the proof), probing pays.
             prm.symmetry_level = 0
         else:
-            # Tie-break and neighbourhood sub-models: probing costs more than it saves (with it,
-            # the 2,000-bid benchmark's certified gap went from 0.95 % to 1.01 %).
+            # Tie-break and neighbourhood sub-models: probing did not pay there (the 2,000-bid
+            # benchmark's gap was no better with it; its runs vary between 0.95 and 1.04 %).
             prm.cp_model_probing_level = 0
         if workers > 1:
             prm.interleave_search = True  # deterministic multi-subsolver search
