@@ -275,7 +275,7 @@ def _exact(
     if remaining() > 0.05 and (work_left is None or work_left > 0):
         model.hint(best.sol)
 
-        def on_solution(sol: Solution, obj: int, b: int) -> None:
+        def on_solution(sol: Solution) -> None:
             best.offer(sol, "exact")
 
         def on_bound(b: int) -> None:

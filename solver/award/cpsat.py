@@ -23,6 +23,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from solver.award.instance import Instance
 from solver.award.prep import Prepared
@@ -37,41 +38,11 @@ class PhaseResult:
     deterministic_time: float
 
 
-PATTERNS_PER_SOURCE = 512  # whole service: above this many line subsets, a bid uses the compact form
-
-
-def _patterns(quantities: list[int], lo: int, hi: int, limit: int) -> list[tuple[int, ...]] | None:
-    """Index subsets whose quantity sum lies in [lo, hi] (None if more than `limit`)."""
-    out: list[tuple[int, ...]] = []
-    n = len(quantities)
-    suffix = [0] * (n + 1)
-    for i in range(n - 1, -1, -1):
-        suffix[i] = suffix[i + 1] + quantities[i]
-
-    def rec(i: int, total: int, chosen: list[int]) -> bool:
-        if total > hi or total + suffix[i] < lo:
-            return True
-        if i == n:
-            if total >= lo:
-                out.append(tuple(chosen))
-                if len(out) > limit:
-                    return False
-            return True
-        chosen.append(i)
-        ok = rec(i + 1, total + quantities[i], chosen)
-        chosen.pop()
-        return ok and rec(i + 1, total, chosen)
-
-    return out if rec(0, 0, []) else None
-
-
 class AwardModel:
-    """The CP-SAT model. With whole line service each bid tier (and package item) is, when
-    small enough, given as its feasible line subsets ("patterns": one boolean per subset of
-    eligible lines whose total lies in the tier's band): the Dantzig-Wolfe form of the same
-    model, whose LP relaxation is much tighter; otherwise the compact (y, x) form above."""
+    """The CP-SAT model in the compact (y, x) form above. (A pattern form, one boolean per
+    feasible line subset of a bid tier, was measured slower to prove on 200-bid rounds.)"""
 
-    def __init__(self, inst: Instance, prep: Prepared, *, patterns: bool = False):
+    def __init__(self, inst: Instance, prep: Prepared):
         from ortools.sat.python import cp_model
 
         self.cp_model = cp_model
@@ -94,8 +65,8 @@ class AwardModel:
         price_coef: list[int] = []
         tie_coef: list[int] = []
         # columns for hints and extraction: (kind, var, data)
-        #   ("y", var, (bid, tier)), ("x", var, (bid, tier, line)), ("pat", var, (bid, lines)),
-        #   ("z", var, package), ("px", var, (package, item, line)), ("ppat", var, (package, item, lines))
+        #   ("y", var, (bid, tier)), ("x", var, (bid, tier, line)), ("z", var, package),
+        #   ("px", var, (package, item, line)), ("w", var, (supplier, lot))
         self.cols: list[tuple[str, object, object]] = []
 
         def term(var: object, veh: int, cents: int, tie: int) -> None:
@@ -109,23 +80,6 @@ class AwardModel:
             bid = inst.bids[t.bid]
             s, lot = bid.supplier, bid.lot
             rank = inst.source_rank[bid.id]
-            pats = _patterns([Q[li] for li in t.lines], t.lo, t.hi, PATTERNS_PER_SOURCE) if whole and patterns else None
-            if pats is not None:
-                sel = []
-                for pat in pats:
-                    lines = tuple(t.lines[i] for i in pat)
-                    q = sum(Q[li] for li in lines)
-                    u = m.new_bool_var("")
-                    sel.append(u)
-                    for li in lines:
-                        line_terms[li].append(u)
-                    term(u, q, q * t.cents, sum(Q[li] * (rank * n_lines + li) for li in lines))
-                    sup_terms.setdefault(s, []).append((u, q))
-                    lot_terms.setdefault((s, lot), []).append((u, q))
-                    self.cols.append(("pat", u, (t.bid, lines)))
-                bid_sel.setdefault(t.bid, []).extend(sel)
-                lot_sel.setdefault((s, lot), []).extend(sel)
-                continue
             y = m.new_bool_var("")
             self.cols.append(("y", y, (t.bid, t.tier)))
             xs = []
@@ -165,38 +119,21 @@ class AwardModel:
             self.cols.append(("z", z, p.package))
             rank = inst.source_rank[inst.packages[p.package].id]
             for it in p.items:
-                pats = (
-                    _patterns([Q[li] for li in it.lines], it.quantity, it.quantity, PATTERNS_PER_SOURCE)
-                    if whole and patterns
-                    else None
-                )
-                if pats is not None:
-                    sel = []
-                    for pat in pats:
-                        lines = tuple(it.lines[i] for i in pat)
-                        u = m.new_bool_var("")
-                        sel.append(u)
-                        for li in lines:
-                            line_terms[li].append(u)
-                        term(u, 0, 0, sum(Q[li] * (rank * n_lines + li) for li in lines))
-                        self.cols.append(("ppat", u, (p.package, it.item, lines)))
-                    m.add(sum(sel) == z)
-                else:
-                    xs, units = [], []
-                    for li in it.lines:
-                        if whole:
-                            x = m.new_bool_var("")
-                            unit = Q[li]
-                            m.add_implication(x, z)
-                        else:
-                            x = m.new_int_var(0, min(Q[li], it.quantity), "")
-                            unit = 1
-                        xs.append(x)
-                        units.append(unit)
-                        line_terms[li].append(x)
-                        term(x, 0, 0, unit * (rank * n_lines + li))
-                        self.cols.append(("px", x, (p.package, it.item, li)))
-                    m.add(cp_model.LinearExpr.weighted_sum(xs, units) == it.quantity * z)
+                xs, units = [], []
+                for li in it.lines:
+                    if whole:
+                        x = m.new_bool_var("")
+                        unit = Q[li]
+                        m.add_implication(x, z)
+                    else:
+                        x = m.new_int_var(0, min(Q[li], it.quantity), "")
+                        unit = 1
+                    xs.append(x)
+                    units.append(unit)
+                    line_terms[li].append(x)
+                    term(x, 0, 0, unit * (rank * n_lines + li))
+                    self.cols.append(("px", x, (p.package, it.item, li)))
+                m.add(cp_model.LinearExpr.weighted_sum(xs, units) == it.quantity * z)
                 lot_terms.setdefault((s, it.lot), []).append((z, it.quantity))
                 lot_max[s, it.lot] = lot_max.get((s, it.lot), 0) + it.quantity
                 lot_sel.setdefault((s, it.lot), []).append(z)
@@ -264,20 +201,14 @@ class AwardModel:
                 q = sol.bid_quantity(bi)
                 a = sol.bids[bi].get(li, 0) if q and inst.bids[bi].tier_at(q) == k else 0
                 v = int(bool(a)) if whole else a
-            elif kind == "pat":
-                bi, lines = data
-                v = int(set(sol.bids.get(bi, {})) == set(lines))
             elif kind == "z":
                 v = int(data in sol.packages)
             elif kind == "w":
                 v = int(data in wins)
-            elif kind == "px":
+            else:  # px
                 pi, ii, li = data
                 a = sol.packages[pi][ii].get(li, 0) if pi in sol.packages else 0
                 v = int(bool(a)) if whole else a
-            else:  # ppat
-                pi, ii, lines = data
-                v = int(pi in sol.packages and set(sol.packages[pi][ii]) == set(lines))
             m.add_hint(var, v)
 
     def extract(self, value: Callable[[object], int]) -> Solution:
@@ -295,17 +226,11 @@ class AwardModel:
             if kind == "x":
                 bi, _, li = data
                 sol.bids.setdefault(bi, {})[li] = Q[li] if inst.whole else v
-            elif kind == "pat":
-                bi, lines = data
-                sol.bids.setdefault(bi, {}).update({li: Q[li] for li in lines})
             elif kind == "z":
                 on_z.add(data)
-            elif kind == "px":
+            else:  # px
                 pi, ii, li = data
                 pkg_alloc.setdefault(pi, {}).setdefault(ii, {})[li] = Q[li] if inst.whole else v
-            else:
-                pi, ii, lines = data
-                pkg_alloc.setdefault(pi, {}).setdefault(ii, {}).update({li: Q[li] for li in lines})
         for pi in sorted(on_z):
             items = pkg_alloc.get(pi, {})
             sol.packages[pi] = [dict(sorted(items.get(ii, {}).items())) for ii in range(len(inst.packages[pi].items))]
@@ -316,25 +241,24 @@ class AwardModel:
     def solve_phase(
         self,
         *,
-        objective: str,
+        objective: Literal["lex", "tie"],
         time_limit: float,
         work_limit: float | None,
         workers: int,
-        on_solution: Callable[[Solution, int, int], None] | None = None,
+        on_solution: Callable[[Solution], None] | None = None,
         on_bound: Callable[[int], None] | None = None,
-        stop_at: int | None = None,
         proof: bool = False,
     ) -> PhaseResult:
-        """One lexicographic phase; `stop_at` is a bound known from elsewhere: reaching it proves optimality."""
+        """One phase: "lex" maximizes vehicles x lex_weight - cents (most vehicles, then the lowest
+        price); "tie" minimizes the canonical tie-break (with both already fixed by constraints)."""
         cp_model = self.cp_model
         m = self.model
         m.clear_objective()
-        # "lex": vehicles, then price, in one objective; "tie": the canonical tie-break (with both fixed).
         maximize = objective == "lex"
         if maximize:
             m.maximize(self.vehicles * self.lex_weight - self.price)
         else:
-            m.minimize({"tie": self.tie}[objective])
+            m.minimize(self.tie)
 
         solver = cp_model.CpSolver()
         prm = solver.parameters
@@ -362,15 +286,11 @@ class AwardModel:
             def on_solution_callback(self) -> None:
                 if error:
                     return
-                obj = round(self.objective_value)
                 try:
                     if on_solution is not None:
-                        sol = outer.extract(self.value)
-                        on_solution(sol, obj, round(self.best_objective_bound))
+                        on_solution(outer.extract(self.value))
                 except BaseException as exc:  # e.g. Cancelled from the caller's progress callback
                     error.append(exc)
-                    self.stop_search()
-                if stop_at is not None and (obj >= stop_at if maximize else obj <= stop_at):
                     self.stop_search()
 
         if on_bound is not None:

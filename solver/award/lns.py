@@ -151,7 +151,7 @@ def improve_price(
                 budget, wl = min(sub_time, deadline - time.monotonic()), sub_time / 2
             else:  # deterministic: only the work limit stops a sub-solve (the deadline still bounds it)
                 budget, wl = deadline - time.monotonic(), min(sub_time / 2, work_limit - work)
-            r = model.solve_phase(objective="lex", time_limit=budget, work_limit=wl, workers=1, stop_at=None)
+            r = model.solve_phase(objective="lex", time_limit=budget, work_limit=wl, workers=1)
             work += r.deterministic_time
             if r.solution is None:
                 continue
