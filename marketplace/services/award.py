@@ -108,11 +108,7 @@ def start_scenario(round_id: int, actor: User, rules: ScenarioRules) -> AwardSce
 def cancel_scenario(scenario_id: int, actor: User) -> AwardScenario:
     rounds.require_coordinator(actor)
     scenario = get_scenario(scenario_id)
-    if scenario.status.finished:
-        raise Conflict(f"Scenario “{scenario.name}” has already {scenario.status.value}.")
-    solver_runs.request_cancel(scenario)
-    audit.record(actor, "award.cancel", scenario, round_id=scenario.round_id, summary=f"Cancelled “{scenario.name}”.")
-    db.session.commit()
+    solver_runs.cancel(scenario, actor, action="award.cancel", label=f"scenario “{scenario.name}”")
     return scenario
 
 

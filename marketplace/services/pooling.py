@@ -113,11 +113,7 @@ def start_run(
 def cancel_run(run_id: int, actor: User) -> PoolingRun:
     rounds.require_coordinator(actor)
     run = get_run(run_id)
-    if run.status.finished:
-        raise Conflict(f"Pooling run #{run.id} has already {run.status.value}.")
-    solver_runs.request_cancel(run)
-    audit.record(actor, "pooling.cancel", run, round_id=run.round_id, summary=f"Cancelled pooling run #{run.id}.")
-    db.session.commit()
+    solver_runs.cancel(run, actor, action="pooling.cancel", label=f"pooling run #{run.id}")
     return run
 
 

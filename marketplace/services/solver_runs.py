@@ -11,7 +11,8 @@ import sqlalchemy as sa
 
 from marketplace.extensions import db
 from marketplace.models import RunStatus
-from marketplace.services import clock
+from marketplace.services import audit, clock
+from marketplace.services.errors import Conflict
 
 PROGRESS_EVERY_SECONDS = 0.5  # a progress bar does not need more; each report is a database write
 STALE_AFTER_SECONDS = 120  # a running job silent this long past its time limit has died
@@ -73,12 +74,17 @@ def fail_stale(runs: Sequence[Any]) -> None:
         db.session.commit()
 
 
-def request_cancel(run: Any) -> None:
-    """Cancel a queued run at once; a running one stops at its next progress report."""
+def cancel(run: Any, actor: Any, *, action: str, label: str) -> None:
+    """A coordinator cancels a pooling run or an award scenario (`label` names it to people):
+    a queued one at once, a running one at its next progress report. Audited and committed."""
+    if run.status.finished:
+        raise Conflict(f"{label[:1].upper()}{label[1:]} has already {run.status.value}.")
     if run.status is RunStatus.QUEUED:
         run.status = RunStatus.CANCELLED
         run.finished_at = clock.now()
     run.cancel_requested = True
+    audit.record(actor, action, run, round_id=run.round_id, summary=f"Cancelled {label}.")
+    db.session.commit()
 
 
 def execute(
