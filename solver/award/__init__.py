@@ -134,8 +134,9 @@ def award(
         lp.collect(deadline - time.monotonic() - _reserve(inst, time_limit))
         if lp.vbound is not None and lp.vbound < best.vbound:
             best.vbound = max(best.vehicles, lp.vbound)
-        if lp.pbound is not None and best.vehicles >= lp.for_vehicles:
-            best.pbound = min(best.cents, max(best.pbound, lp.pbound))
+        lp_price = lp.price_bound(best.vehicles)
+        if lp_price is not None:
+            best.pbound = min(best.cents, max(best.pbound, lp_price))
         v_proven = v_proven or best.vehicles >= best.vbound
         p_proven = p_proven or (v_proven and best.cents <= best.pbound)
     status = "OPTIMAL" if v_proven and p_proven else "FEASIBLE"
@@ -164,37 +165,39 @@ class _LpBounds:
     """LP-relaxation bounds (solver.award.lpbound) computed beside the search, in a forked
     child process on the second core (GLOP holds the GIL, so a thread would stall the search).
 
-    The price bound is for awards with at least `for_vehicles` (the greedy count, known before
-    the search starts, so the bound does not depend on timing)."""
+    Price bounds are kept per vehicle count k (a bound for every award with at least k
+    vehicles): for the greedy count, known before the search starts, and for the vehicle
+    bound, which the search often reaches (all lines served) and which certifies a tighter
+    price. Neither depends on timing."""
 
-    def __init__(self, inst: Instance, prep: Prepared, for_vehicles: int, deadline: float):
+    def __init__(self, inst: Instance, prep: Prepared, greedy_vehicles: int, deadline: float):
         import multiprocessing
 
-        self.for_vehicles = for_vehicles
         self.vbound: int | None = None
-        self.pbound: int | None = None
+        self.pbounds: dict[int, int] = {}
         self.proc = None
         try:
             ctx = multiprocessing.get_context("fork")
         except ValueError:  # no fork on this platform: no LP bounds
             return
         self.conn, child = ctx.Pipe(duplex=False)
-        self.proc = ctx.Process(target=_lp_child, args=(inst, prep, for_vehicles, deadline, child), daemon=True)
+        self.proc = ctx.Process(target=_lp_child, args=(inst, prep, greedy_vehicles, deadline, child), daemon=True)
         self.proc.start()
         child.close()
 
     def collect(self, timeout: float) -> None:
+        """Take what the child sent within `timeout` seconds (or until it is done), then stop it."""
         if self.proc is None:
             return
         end = time.monotonic() + max(0.0, timeout)
         try:
             while self.conn.poll(max(0.0, end - time.monotonic())):
-                vb, pb = self.conn.recv()
-                self.vbound = vb if vb is not None else self.vbound
-                self.pbound = pb if pb is not None else self.pbound
-                if self.pbound is not None or vb is None:
-                    break
-        except (EOFError, OSError):
+                vehicles, price = self.conn.recv()
+                if price is None:
+                    self.vbound = vehicles
+                else:
+                    self.pbounds[vehicles] = price
+        except (EOFError, OSError):  # the child is done
             pass
         finally:
             if self.proc.is_alive():
@@ -202,20 +205,29 @@ class _LpBounds:
             self.proc.join()
             self.conn.close()
 
+    def price_bound(self, vehicles: int) -> int | None:
+        """The best LP bound on the price of any award with at least `vehicles` vehicles."""
+        held = [price for k, price in self.pbounds.items() if k <= vehicles]
+        return max(held) if held else None
 
-def _lp_child(inst: Instance, prep: Prepared, for_vehicles: int, deadline: float, conn: Any) -> None:
+
+def _lp_child(inst: Instance, prep: Prepared, greedy_vehicles: int, deadline: float, conn: Any) -> None:
+    """Sends (vehicle bound, None), then (k, price bound for awards of at least k vehicles)."""
     from solver.award.lpbound import LpModel
 
-    vb = pb = None
     try:
         lp = LpModel(inst, prep)
         vb = lp.vehicle_bound(deadline - time.monotonic())
         if vb is not None:
             conn.send((vb, None))
-            pb = lp.price_bound(for_vehicles, deadline - time.monotonic())
+            # Increasing k: each call adds its vehicles constraint to the same LP.
+            for k in sorted({greedy_vehicles, vb}):
+                pb = lp.price_bound(k, deadline - time.monotonic())
+                if pb is None:
+                    break
+                conn.send((k, pb))
     except Exception:  # a bound is a bonus: the award never depends on it
         pass
-    conn.send((vb, pb))
     conn.close()
 
 
