@@ -5,9 +5,11 @@ lowest total price, exact to the cent. Steps:
 
 1. parse and validate the input (solver.award.instance), exact pre-processing (prep);
 2. a greedy constructive award (greedy), always kept as the fallback;
-3. the exact CP-SAT model (cpsat): most vehicles then lowest price as one objective (hinted
-   with the greedy), then the tie-break below. Models too big for it are improved by a
-   large-neighbourhood search instead (lns), with LP bounds (lpbound).
+3. the exact CP-SAT model (cpsat): when the bounds allow it, first the model where every
+   servable line is served (if it has an award, the lowest price there is the optimum);
+   otherwise most vehicles then lowest price as one objective (hinted with the greedy);
+   then the tie-break below. Models too big for it are improved by a large-neighbourhood
+   search instead (lns), with LP bounds (lpbound).
 
 Canonical tie-break. Among awards with the most vehicles and the lowest price, the one
 returned is that with the lowest T = sum over allocations of vehicles x (rank(source) x L +
@@ -32,8 +34,8 @@ vehicles (so it bounds the optimum's price whenever the vehicle count is optimal
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
 
 from solver.award.bounds import price_bound, vehicle_bound
 from solver.award.greedy import greedy
@@ -53,6 +55,10 @@ __all__ = ["award", "validate_award"]
 # large-neighbourhood search (solver.award.lns) while the LP relaxation (lpbound) gives
 # the proven bounds on the second core.
 MAX_GLOBAL_PRICE_VARS = 8_000
+# Deterministic work the search for a first award serving every line may spend before the
+# single-objective model takes over (measured on 200-bid rounds: a first award in 0.07-0.31,
+# a proof that none exists in at most 0.42 when capacity is short).
+SERVE_ALL_PROBE_WORK = 1.0
 # Deterministic work (CP-SAT deterministic seconds) the tie-break search spends at most: on
 # 200-bid rounds about 2 s of wall time; proving T's minimum there took 1.4-5.6 (or more).
 TIE_BREAK_WORK = 1.0
@@ -241,16 +247,18 @@ def _exact(
     workers: int,
     size: int,
 ) -> tuple[bool, bool]:
-    from solver.award.cpsat import AwardModel
+    from solver.award.cpsat import AwardModel, PhaseResult
 
     reserve = _reserve(inst, time_limit)
-    model = AwardModel(inst, prep) if size <= MAX_GLOBAL_PRICE_VARS else None
     work_left = work_limit
 
     def remaining() -> float:
         return deadline - time.monotonic() - reserve
 
-    if model is None:
+    def can_search() -> bool:
+        return remaining() > 0.05 and (work_left is None or work_left > 0)
+
+    if size > MAX_GLOBAL_PRICE_VARS:
         # Large models: the greedy award improved by a large-neighbourhood search (more vehicles
         # where it can, then price); the LP child gives the bounds.
         from solver.award.lns import improve_price
@@ -264,49 +272,103 @@ def _exact(
         best.pbound = min(best.cents, max(best.pbound, price_bound(inst, prep, best.vehicles)))
         return best.vehicles >= best.vbound, best.cents <= best.pbound
 
-    # Phases 1 and 2 in one solve: maximize vehicles x W - cents, where W exceeds any award's
-    # price, hinted with the greedy award. Measured on 200-bid rounds: 1.4-9 s to the proven
-    # optimum, where a vehicles phase and then a price phase took 19 s or more (the second
-    # presolve and the lost search state cost more than the larger coefficients).
-    W = model.lex_weight
-    lex_bound: list[int] = []
     cheap_bound = {best.vehicles: best.pbound}
 
-    def bounds_from(b: int) -> None:
-        # Every award has vehicles x W - cents <= b and 0 <= cents < W, so vehicles <= ceil(b / W)
-        # and an award with at least v vehicles costs at least v x W - b.
-        lex_bound[:] = [b]
-        v = best.vehicles
+    def cheap(v: int) -> int:
         if v not in cheap_bound:
             cheap_bound[v] = price_bound(inst, prep, v)
-        best.vbound = max(v, min(best.vbound, -(-b // W)))
-        best.pbound = min(best.cents, max(cheap_bound[v], v * W - b))
+        return cheap_bound[v]
 
-    v_proven = best.vehicles >= best.vbound
-    p_proven = False
-    if remaining() > 0.05 and (work_left is None or work_left > 0):
-        model.hint(best.sol)
+    def on_solution(sol: Solution) -> None:
+        best.offer(sol, "exact")
 
-        def on_solution(sol: Solution) -> None:
-            best.offer(sol, "exact")
-
-        def on_bound(b: int) -> None:
-            bounds_from(b)
-            best.report("exact")
-
+    def run(
+        model: AwardModel,
+        goal: Literal["lex", "price"],
+        on_bound: Callable[[int], None],
+        work_cap: float | None = None,
+        **kw: Any,
+    ) -> PhaseResult:
+        nonlocal work_left
+        caps = [c for c in (work_cap, None if work_left is None else work_left * 0.8) if c is not None]
         r = model.solve_phase(
-            objective="lex",
+            objective=goal,
             time_limit=remaining(),
-            work_limit=None if work_left is None else work_left * 0.8,
+            work_limit=min(caps) if caps else None,
             workers=workers,
             on_solution=on_solution,
             on_bound=on_bound,
             proof=True,
+            **kw,
         )
         if work_left is not None:
             work_left -= r.deterministic_time
         if r.solution is not None:
             best.offer(r.solution, "exact")
+        return r
+
+    # 1. When the bounds allow serving every servable line, try the model that requires it:
+    # if it has a solution, its awards are exactly those with the most vehicles, and the
+    # lowest price among them is proven several times faster than through phase 2's single
+    # objective. Unless the greedy award already serves every line, first look for one such
+    # award only (stopping at the first); none (proven, or none found) falls through to 2.
+    servable = sum(inst.lines[li].quantity for li in _servable_lines(prep))
+    model: AwardModel | None = None
+    v_proven = best.vehicles >= best.vbound
+    p_proven = False
+    if best.vbound >= servable and can_search():
+        model = AwardModel(inst, prep, serve_all=True)
+
+        def on_price_bound(b: int) -> None:
+            if best.vehicles == servable:  # b bounds the price of awards serving every line
+                best.pbound = min(best.cents, max(cheap(servable), b))
+                best.report("exact")
+
+        model.hint(best.sol)
+        if best.vehicles < servable:
+            r = run(model, "price", on_price_bound, work_cap=SERVE_ALL_PROBE_WORK, first_solution_only=True)
+            if r.solution is None:
+                if r.infeasible:
+                    best.vbound = max(best.vehicles, min(best.vbound, servable - 1))
+                model = None
+            elif can_search():
+                model.hint(best.sol)
+        if model is not None and best.vehicles == servable:
+            best.vbound = servable
+            best.pbound = min(best.cents, cheap(servable))
+            v_proven = True
+            if can_search():
+                r = run(model, "price", on_price_bound)
+                if r.optimal:
+                    best.pbound = best.cents
+                elif r.bound is not None:
+                    on_price_bound(r.bound)
+            p_proven = best.cents <= best.pbound
+            best.report("exact")
+
+    # 2. Most vehicles then lowest price as one objective: maximize vehicles x W - cents, where W
+    # exceeds any award's price, hinted with the best award so far. Measured on 200-bid rounds:
+    # 1.4-9 s to the proven optimum, where a vehicles phase and then a price phase took 19 s or
+    # more (the second presolve and the lost search state cost more than the larger coefficients).
+    if model is None and can_search():
+        model = AwardModel(inst, prep)
+        W = model.lex_weight
+        lex_bound: list[int] = []
+
+        def bounds_from(b: int) -> None:
+            # Every award has vehicles x W - cents <= b and 0 <= cents < W, so vehicles <= ceil(b / W)
+            # and an award with at least v vehicles costs at least v x W - b.
+            lex_bound[:] = [b]
+            v = best.vehicles
+            best.vbound = max(v, min(best.vbound, -(-b // W)))
+            best.pbound = min(best.cents, max(cheap(v), v * W - b))
+
+        def on_lex_bound(b: int) -> None:
+            bounds_from(b)
+            best.report("exact")
+
+        model.hint(best.sol)
+        r = run(model, "lex", on_lex_bound)
         if r.optimal:
             best.vbound, best.pbound = best.vehicles, best.cents
         elif r.bound is not None:
@@ -317,10 +379,10 @@ def _exact(
         p_proven = r.optimal or (v_proven and best.cents <= best.pbound)
         best.report("exact")
 
-    # The canonical tie-break among proven optima: it never costs the proven objectives, only
+    # 3. The canonical tie-break among proven optima: it never costs the proven objectives, only
     # picks among optima, and only its work limit (not the clock, unless the call runs out of
     # time) stops it, so its answer does not depend on the machine's speed.
-    if v_proven and p_proven and remaining() > 0.05 and (work_left is None or work_left > 0):
+    if model is not None and v_proven and p_proven and can_search():
         model.model.add(model.vehicles >= best.vehicles)
         model.model.add(model.price <= best.cents)
         model.hint(best.sol)
@@ -335,3 +397,10 @@ def _exact(
             if v == best.vehicles and c == best.cents:
                 best.sol = r.solution
     return v_proven, p_proven
+
+
+def _servable_lines(prep: Prepared) -> set[int]:
+    """Lines that some reachable bid tier or package item can serve."""
+    lines = {li for t in prep.tiers for li in t.lines}
+    lines.update(li for p in prep.packages for it in p.items for li in it.lines)
+    return lines

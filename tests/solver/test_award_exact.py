@@ -42,3 +42,79 @@ def test_greedy_fallback_is_valid_and_bounds_hold(seeds: range) -> None:
         assert result["awarded_quantity"] <= best[0] <= result["stats"]["bound_quantity"]
         if result["awarded_quantity"] == best[0]:
             assert to_cents(result["stats"]["bound_price"]) <= best[1] <= to_cents(result["total_price"])
+
+
+def _line(line_id: str, quantity: int, excluded: tuple[str, ...] = ()) -> dict:
+    return {
+        "id": line_id,
+        "fleet": "fleet-1",
+        "quantity": quantity,
+        "max_unit_price": 300000,
+        "excluded_suppliers": list(excluded),
+    }
+
+
+def _bid(bid_id: str, supplier: str, lot: str, quantity: int, price: float) -> dict:
+    return {
+        "id": bid_id,
+        "supplier": supplier,
+        "lot": lot,
+        "min_quantity": 1,
+        "max_quantity": quantity,
+        "tiers": [{"min_quantity": 1, "unit_price": price}],
+    }
+
+
+def _round(suppliers: dict[str, int], lots: dict[str, list[dict]], bids: list[dict]) -> dict:
+    return {
+        "rules": {"max_share_per_supplier": 1.0, "line_service": "whole"},
+        "suppliers": [{"id": s, "capacity": c} for s, c in suppliers.items()],
+        "lots": [{"id": lot, "demand": lines} for lot, lines in lots.items()],
+        "bids": bids,
+        "packages": [],
+    }
+
+
+def test_when_not_every_line_can_be_served_the_award_still_has_the_most_vehicles() -> None:
+    # Every line has a bidder and the quick bounds allow serving all 25 vehicles, but a-1
+    # (which excludes oem-2) and b-1 can only go to oem-1, whose capacity is 5: at most 20.
+    doc = _round(
+        {"oem-1": 5, "oem-2": 15, "oem-3": 5},
+        {
+            "lot-a": [_line("a-1", 5, ("oem-2",)), _line("a-2", 5)],
+            "lot-b": [_line("b-1", 5)],
+            "lot-c": [_line("c-1", 5)],
+            "lot-d": [_line("d-1", 5)],
+        },
+        [
+            _bid("bid-1", "oem-1", "lot-a", 10, 100000),
+            _bid("bid-2", "oem-1", "lot-b", 5, 110000),
+            _bid("bid-3", "oem-2", "lot-a", 10, 120000),
+            _bid("bid-4", "oem-2", "lot-c", 5, 120000),
+            _bid("bid-5", "oem-2", "lot-d", 5, 130000),
+            _bid("bid-6", "oem-3", "lot-d", 5, 125000),
+        ],
+    )
+    result = award(doc, time_limit=20)
+    assert validate_award(doc, result) == []
+    assert brute_force(doc) == (20, to_cents(result["total_price"]))
+    assert (result["status"], result["awarded_quantity"], result["stats"]["bound_quantity"]) == ("OPTIMAL", 20, 20)
+    assert result["total_price"] == 5 * (100000 + 120000 + 120000 + 125000)
+
+
+def test_an_award_serving_every_line_is_found_where_the_greedy_misses_it() -> None:
+    # oem-1 is cheapest on both lines but can carry only one of them; b-1 has no other bidder.
+    doc = _round(
+        {"oem-1": 6, "oem-2": 50},
+        {"lot-a": [_line("a-1", 6)], "lot-b": [_line("b-1", 6)]},
+        [
+            _bid("bid-1", "oem-1", "lot-a", 6, 100000),
+            _bid("bid-2", "oem-1", "lot-b", 6, 150000),
+            _bid("bid-3", "oem-2", "lot-a", 6, 140000),
+        ],
+    )
+    assert award(doc, exact=False)["awarded_quantity"] < 12  # the greedy alone misses it
+    result = award(doc, time_limit=20)
+    assert validate_award(doc, result) == []
+    assert (result["status"], result["awarded_quantity"]) == ("OPTIMAL", 12)
+    assert to_cents(result["total_price"]) == brute_force(doc)[1] == 6 * (150000 + 140000) * 100
