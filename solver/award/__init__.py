@@ -37,7 +37,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from solver.award.bounds import price_bound, vehicle_bound
+from solver.award.bounds import price_bound, servable_lines, vehicle_bound
 from solver.award.greedy import greedy
 from solver.award.instance import Instance, parse
 from solver.award.prep import Prepared, prepare
@@ -73,6 +73,11 @@ class _Best:
         self.progress = progress
         self.vbound = 0
         self.pbound = 0
+
+    @property
+    def proven(self) -> bool:
+        """Both objectives proven: the most vehicles possible, and the lowest price for them."""
+        return self.vehicles >= self.vbound and self.cents <= self.pbound
 
     def offer(self, sol: Solution, phase: str) -> None:
         v, c = objective(self.inst, sol)
@@ -117,20 +122,18 @@ def award(
     best.vbound = max(best.vehicles, vehicle_bound(inst, prep))
     best.pbound = min(best.cents, price_bound(inst, prep, best.vehicles))
     best.report("greedy")
-    v_proven = best.vehicles >= best.vbound
-    p_proven = v_proven and best.cents <= best.pbound
     search = "greedy"
 
     from solver.award.cpsat import model_size
 
     size = model_size(inst, prep)
     lp: _LpBounds | None = None
-    if exact and not p_proven and size > MAX_GLOBAL_PRICE_VARS:
+    if exact and not best.proven and size > MAX_GLOBAL_PRICE_VARS:
         lp = _LpBounds(inst, prep, best.vehicles, deadline - _reserve(inst, time_limit))
-    if exact and not p_proven:
+    if exact and not best.proven:
         search = "cp-sat" if size <= MAX_GLOBAL_PRICE_VARS else "cp-sat+lns"
         try:
-            v_proven, p_proven = _exact(inst, prep, best, deadline, time_limit, work_limit, workers, size)
+            _exact(inst, prep, best, deadline, time_limit, work_limit, workers, size)
         except BaseException:
             if lp is not None:  # e.g. Cancelled: do not leave the LP child running
                 lp.collect(0.0)
@@ -143,9 +146,7 @@ def award(
         lp_price = lp.price_bound(best.vehicles)
         if lp_price is not None:
             best.pbound = min(best.cents, max(best.pbound, lp_price))
-        v_proven = v_proven or best.vehicles >= best.vbound
-        p_proven = p_proven or (v_proven and best.cents <= best.pbound)
-    status = "OPTIMAL" if v_proven and p_proven else "FEASIBLE"
+    status = "OPTIMAL" if best.proven else "FEASIBLE"
     if status == "OPTIMAL":
         best.vbound, best.pbound = best.vehicles, best.cents
     best.report("done")
@@ -246,7 +247,8 @@ def _exact(
     work_limit: float | None,
     workers: int,
     size: int,
-) -> tuple[bool, bool]:
+) -> None:
+    """Improve `best` and its bounds within the deadline and work limit."""
     from solver.award.cpsat import AwardModel, PhaseResult
 
     reserve = _reserve(inst, time_limit)
@@ -270,7 +272,7 @@ def _exact(
         best.offer(sol, "lns")
         best.vbound = max(best.vbound, best.vehicles)
         best.pbound = min(best.cents, max(best.pbound, price_bound(inst, prep, best.vehicles)))
-        return best.vehicles >= best.vbound, best.cents <= best.pbound
+        return
 
     cheap_bound = {best.vehicles: best.pbound}
 
@@ -312,10 +314,8 @@ def _exact(
     # lowest price among them is proven several times faster than through phase 2's single
     # objective. Unless the greedy award already serves every line, first look for one such
     # award only (stopping at the first); none (proven, or none found) falls through to 2.
-    servable = sum(inst.lines[li].quantity for li in _servable_lines(prep))
+    servable = sum(inst.lines[li].quantity for li in servable_lines(prep))
     model: AwardModel | None = None
-    v_proven = best.vehicles >= best.vbound
-    p_proven = False
     if best.vbound >= servable and can_search():
         model = AwardModel(inst, prep, serve_all=True)
 
@@ -336,14 +336,12 @@ def _exact(
         if model is not None and best.vehicles == servable:
             best.vbound = servable
             best.pbound = min(best.cents, cheap(servable))
-            v_proven = True
             if can_search():
                 r = run(model, "price", on_price_bound)
                 if r.optimal:
                     best.pbound = best.cents
                 elif r.bound is not None:
                     on_price_bound(r.bound)
-            p_proven = best.cents <= best.pbound
             best.report("exact")
 
     # 2. Most vehicles then lowest price as one objective: maximize vehicles x W - cents, where W
@@ -375,14 +373,12 @@ def _exact(
             bounds_from(r.bound)
         elif lex_bound:
             bounds_from(lex_bound[0])  # the best vehicles count may have grown since
-        v_proven = best.vehicles >= best.vbound
-        p_proven = r.optimal or (v_proven and best.cents <= best.pbound)
         best.report("exact")
 
     # 3. The canonical tie-break among proven optima: it never costs the proven objectives, only
     # picks among optima, and only its work limit (not the clock, unless the call runs out of
     # time) stops it, so its answer does not depend on the machine's speed.
-    if model is not None and v_proven and p_proven and can_search():
+    if model is not None and best.proven and can_search():
         model.model.add(model.vehicles >= best.vehicles)
         model.model.add(model.price <= best.cents)
         model.hint(best.sol)
@@ -396,11 +392,3 @@ def _exact(
             v, c = objective(inst, r.solution)
             if v == best.vehicles and c == best.cents:
                 best.sol = r.solution
-    return v_proven, p_proven
-
-
-def _servable_lines(prep: Prepared) -> set[int]:
-    """Lines that some reachable bid tier or package item can serve."""
-    lines = {li for t in prep.tiers for li in t.lines}
-    lines.update(li for p in prep.packages for it in p.items for li in it.lines)
-    return lines

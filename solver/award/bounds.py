@@ -16,22 +16,24 @@ from solver.award.instance import Instance
 from solver.award.prep import Prepared
 
 
+def servable_lines(prep: Prepared) -> set[int]:
+    """Lines that some reachable bid tier or package item can serve."""
+    lines = {li for t in prep.tiers for li in t.lines}
+    lines.update(li for p in prep.packages for it in p.items for li in it.lines)
+    return lines
+
+
 def vehicle_bound(inst: Instance, prep: Prepared) -> int:
-    servable = [False] * len(inst.lines)
+    servable = servable_lines(prep)
     carry: dict[tuple[int, int], int] = {}  # (supplier, lot) -> most it can carry there
     per_sup: dict[int, int] = {}
     for bi, ts in prep.tiers_of_bid.items():
         bid = inst.bids[bi]
-        for t in ts:
-            for li in t.lines:
-                servable[li] = True
         hi = max(t.hi for t in ts)
         carry[bid.supplier, bid.lot] = carry.get((bid.supplier, bid.lot), 0) + hi
         per_sup[bid.supplier] = per_sup.get(bid.supplier, 0) + hi
     for p in prep.packages:
         for it in p.items:
-            for li in it.lines:
-                servable[li] = True
             carry[p.supplier, it.lot] = carry.get((p.supplier, it.lot), 0) + it.quantity
         per_sup[p.supplier] = per_sup.get(p.supplier, 0) + p.quantity
     by_lot: dict[int, list[int]] = {}
@@ -42,7 +44,7 @@ def vehicle_bound(inst: Instance, prep: Prepared) -> int:
         caps.sort(reverse=True)
         if inst.max_winners is not None:
             caps = caps[: inst.max_winners]
-        demand = sum(inst.lines[li].quantity for li in inst.lots[lot].lines if servable[li])
+        demand = sum(inst.lines[li].quantity for li in inst.lots[lot].lines if li in servable)
         total += min(demand, sum(caps))
     supply = sum(min(c, inst.capacity[s]) for s, c in per_sup.items())
     return min(total, supply)

@@ -78,6 +78,16 @@ class AwardModel:
         #   ("px", var, (package, item, line)), ("w", var, (supplier, lot))
         self.cols: list[tuple[str, object, object]] = []
 
+        def line_var(li: int, most: int, source: object) -> tuple[object, int]:
+            """Line li's allocation to a source chosen by the boolean `source`, and the vehicles
+            one unit of it stands for: whole service, a boolean implying the source (the line's
+            quantity); split, an integer of at most `most` vehicles (1)."""
+            if whole:
+                x = m.new_bool_var("")
+                m.add_implication(x, source)
+                return x, Q[li]
+            return m.new_int_var(0, min(Q[li], most), ""), 1
+
         def term(var: object, veh: int, cents: int, tie: int) -> None:
             obj_vars.append(var)
             veh_coef.append(veh)
@@ -94,13 +104,8 @@ class AwardModel:
             xs = []
             units = []
             for li in t.lines:
-                if whole:
-                    x = m.new_bool_var("")
-                    unit = Q[li]
-                    m.add_implication(x, y)
-                else:
-                    x = m.new_int_var(0, min(Q[li], t.hi), "")
-                    unit = 1
+                x, unit = line_var(li, t.hi, y)
+                if not whole:
                     m.add(x <= min(Q[li], t.hi) * y)
                 xs.append(x)
                 units.append(unit)
@@ -130,13 +135,7 @@ class AwardModel:
             for it in p.items:
                 xs, units = [], []
                 for li in it.lines:
-                    if whole:
-                        x = m.new_bool_var("")
-                        unit = Q[li]
-                        m.add_implication(x, z)
-                    else:
-                        x = m.new_int_var(0, min(Q[li], it.quantity), "")
-                        unit = 1
+                    x, unit = line_var(li, it.quantity, z)
                     xs.append(x)
                     units.append(unit)
                     line_terms[li].append(x)
