@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy.orm import joinedload
 
 from marketplace.auth.forms import LoginForm, ProfileForm, RegistrationForm
 from marketplace.extensions import db, login_manager
@@ -23,7 +24,8 @@ login_manager.login_message_category = "info"
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id))
+    # Every page reads the user's organization (its kind decides access): one statement for both.
+    return db.session.get(User, int(user_id), options=[joinedload(User.organization)])
 
 
 def _safe_next(target: str | None) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy.orm import selectinload
 
 from marketplace.access import coordinator_required
 from marketplace.coordinator.forms import (
@@ -24,13 +25,16 @@ from marketplace.views_common import apply_field_errors
 bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
 
 
-def _demand_totals() -> dict[int, tuple[int, int]]:
-    """Per round: (committed lines, committed vehicles)."""
-    rows = db.session.execute(
+def _demand_totals(round_id: int | None = None) -> dict[int, tuple[int, int]]:
+    """Per round (or for one round): (committed lines, committed vehicles)."""
+    query = (
         sa.select(DemandLine.round_id, sa.func.count(DemandLine.id), sa.func.sum(DemandLine.quantity))
         .where(DemandLine.status == DemandStatus.COMMITTED)
         .group_by(DemandLine.round_id)
     )
+    if round_id is not None:
+        query = query.where(DemandLine.round_id == round_id)
+    rows = db.session.execute(query)
     return {round_id: (n, int(q or 0)) for round_id, n, q in rows}
 
 
@@ -114,9 +118,13 @@ def edit_round(round_id: int):
 def round_detail(round_id: int):
     rnd = rounds.load_round(round_id)
     entries = db.session.execute(
-        sa.select(AuditEntry).where(AuditEntry.round_id == rnd.id).order_by(AuditEntry.id.desc()).limit(100)
+        sa.select(AuditEntry)
+        .where(AuditEntry.round_id == rnd.id)
+        .options(selectinload(AuditEntry.actor))  # the log names each actor: one statement, not one per actor
+        .order_by(AuditEntry.id.desc())
+        .limit(100)
     ).scalars()
-    lines, vehicles = _demand_totals().get(rnd.id, (0, 0))
+    lines, vehicles = _demand_totals(rnd.id).get(rnd.id, (0, 0))
     return render_template(
         "coordinator/round_detail.html",
         rnd=rnd,

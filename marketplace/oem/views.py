@@ -169,9 +169,8 @@ def _bid_values(revision: Any) -> dict[str, Any]:
 def bid(round_id: int, lot_id: int):
     rnd = bidding.tender_round(round_id, current_user)
     lot = bidding.lot_in(rnd, lot_id)
-    existing = bidding.bids_of(rnd, current_user).get(lot.id)
+    lot_code = lot.code  # read before the submit commits and expires it
     errors: dict[str, str] = {}
-    values = _bid_values(existing.current if existing else None)
     status = 200
     if request.method == "POST":
         ActionForm().validate_on_submit()
@@ -182,8 +181,12 @@ def bid(round_id: int, lot_id: int):
             flash(exc.message, "danger")
             errors, status = exc.field_errors, 400
         else:
-            flash(f"Bid on {lot.code} saved as revision {revision.number}: it is the one that counts.", "success")
+            flash(f"Bid on {lot_code} saved as revision {revision.number}: it is the one that counts.", "success")
             return redirect(url_for("oem.bid", round_id=round_id, lot_id=lot_id))
+    # The bid and its history only to show the page (a saved bid redirects without reading them).
+    existing = bidding.bids_of(rnd, current_user).get(lot.id)
+    if request.method != "POST":
+        values = _bid_values(existing.current if existing else None)
     models = catalog.models_of(current_user, include_retired=False)
     fits = {m.code: shortfalls(m, lot) for m in models}
     tier_rows = max(4, bidding.tier_count(values) + 1)
