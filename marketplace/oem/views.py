@@ -30,7 +30,7 @@ def dashboard():
     tendering = [r for r in visible if r.phase is RoundPhase.TENDERING]
     progress = {}  # round id -> (lots with a live bid of this OEM, lots published)
     for rnd in tendering:
-        live = [b for b in bidding.bids_of(rnd, current_user).values() if b.current and not b.current.withdrawn]
+        live = [r for r in bidding.current_bids_of(rnd, current_user).values() if not r.withdrawn]
         progress[rnd.id] = (len(live), len(bidding.lots_of(rnd)))
     return render_template(
         "oem/dashboard.html",
@@ -128,7 +128,7 @@ def tender(round_id: int):
         "oem/tender.html",
         rnd=rnd,
         lots=bidding.lots_of(rnd),
-        bids=bidding.bids_of(rnd, current_user),
+        current=bidding.current_bids_of(rnd, current_user),  # the table shows what counts, not the history
         packages=bidding.packages_of(rnd, current_user),
         capacity=bidding.capacity_of(rnd, current_user),
         open=rnd.phase is RoundPhase.TENDERING,

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace.extensions import db
 from marketplace.models import (
@@ -80,7 +80,7 @@ def lots_of(rnd: Round) -> list[Lot]:
         db.session.execute(
             sa.select(Lot)
             .where(Lot.pooling_run_id == rnd.published_pooling_run_id, Lot.round_id == rnd.id)
-            .options(selectinload(Lot.segment), selectinload(Lot.region))
+            .options(joinedload(Lot.segment), joinedload(Lot.region))  # one statement: each lot has one of each
             .order_by(Lot.id)
         ).scalars()
     )
@@ -110,6 +110,25 @@ def bids_of(rnd: Round, actor: User) -> dict[int, Bid]:
         .options(_revisions_loaded())
     ).scalars()
     return {b.lot_id: b for b in bids}
+
+
+def current_bids_of(rnd: Round, actor: User) -> dict[int, BidRevision]:
+    """The revision that counts of each of the OEM's own bids in a round, by lot id (no history)."""
+    require_oem(actor)
+    latest = (
+        sa.select(BidRevision.bid_id, sa.func.max(BidRevision.number).label("number"))
+        .join(Bid, Bid.id == BidRevision.bid_id)
+        .where(Bid.round_id == rnd.id, Bid.organization_id == actor.organization_id)
+        .group_by(BidRevision.bid_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(Bid.lot_id, BidRevision)
+        .join(Bid, Bid.id == BidRevision.bid_id)
+        .join(latest, sa.and_(latest.c.bid_id == BidRevision.bid_id, latest.c.number == BidRevision.number))
+        .options(selectinload(BidRevision.tiers))
+    ).all()
+    return {lot_id: revision for lot_id, revision in rows}
 
 
 def packages_of(rnd: Round, actor: User) -> list[PackageBid]:
