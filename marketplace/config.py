@@ -51,6 +51,7 @@ class Config:
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET")
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE")  # a local fake Stripe in tests
     DATA_DIR = Path(__file__).resolve().parent / "data"
+    SECURITY_HSTS = False
 
 
 class DevelopmentConfig(Config):
@@ -71,6 +72,7 @@ class TestConfig(Config):
 
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
+    SECURITY_HSTS = True  # Strict-Transport-Security on https requests (behind the TLS proxy)
     REMEMBER_COOKIE_SECURE = True
 
     @classmethod
