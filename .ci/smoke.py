@@ -229,12 +229,19 @@ def main() -> None:
         },
         form=form,
     )
-    status, _, _ = fleet.request(f"/fleet/rounds/{round_id}/lines/new")
-    if status != 200:  # new organizations wait for a coordinator's approval
+    fleet = Browser("fleet")  # a registration answers alike for new and taken emails: log in after it
+    fleet.submit("/login", "/login", {"email": email, "password": password})
+    status, url, _ = fleet.request(f"/fleet/rounds/{round_id}/lines/new")
+    approved = False
+    if status != 200 or "/login" in url:  # new organizations wait for a coordinator's approval
         approve_fleet(coordinator, f"Smoke Haulage {stamp}")
+        approved = True
         fleet = Browser("fleet")
         fleet.submit("/login", "/login", {"email": email, "password": password})
-    step("fleet registered" + (" and approved by the coordinator" if status != 200 else ""))
+    status, url, text = fleet.request(f"/fleet/rounds/{round_id}/lines/new")
+    if status != 200 or "/login" in url:
+        fail(f"the new fleet cannot open the demand form ({status} {url}): {_message(text)}")
+    step("fleet registered and logged in" + (", approved by the coordinator" if approved else ""))
 
     page = f"/fleet/rounds/{round_id}/lines/new"
     form = fleet.form(page, page)
