@@ -332,12 +332,11 @@ def publish_pooling(run_id: int):
 
     def page(status: int):
         preview = moves.preview(run.round_id, RoundPhase.TENDERING, current_user, run_id=run_id)
+        status = status if preview.possible else 409
         return _confirm_page(preview, form, action=action, hidden={}, back=back, status=status)
 
-    if request.method == "GET":
-        return page(200)
-    if not form.validate_on_submit():
-        return page(400)
+    if request.method == "GET" or not form.validate_on_submit():
+        return page(200 if request.method == "GET" else 400)
     try:
         rnd = pooling.publish_run(run_id, current_user)
     except DomainError as exc:
@@ -450,12 +449,11 @@ def publish_scenario(scenario_id: int):
 
     def page(status: int):
         preview = moves.preview(scenario.round_id, RoundPhase.AWARDED, current_user, scenario_id=scenario_id)
+        status = status if preview.possible else 409
         return _confirm_page(preview, form, action=action, hidden={}, back=back, status=status)
 
-    if request.method == "GET":
-        return page(200)
-    if not form.validate_on_submit():
-        return page(400)
+    if request.method == "GET" or not form.validate_on_submit():
+        return page(200 if request.method == "GET" else 400)
     try:
         rnd = award.publish_scenario(scenario_id, current_user, reason=form.reason.data)
     except DomainError as exc:

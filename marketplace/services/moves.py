@@ -150,14 +150,22 @@ def preview(
             )
         p.facts.append("Fleets can no longer add, change or withdraw demand in this round.")
     elif target is P.TENDERING:
-        run = db.session.get(PoolingRun, run_id) if run_id is not None else None
+        run_id = run_id if run_id is not None else rnd.published_pooling_run_id
+        if run_id is None:
+            p.missing = rounds.missing_for(rnd, target, at)
+            return p
+        run = db.session.get(PoolingRun, run_id)
         if run is None or run.round_id != rnd.id:
             raise NotFound("No such pooling run.")
         rnd.published_pooling_run_id, saved = run.id, rnd.published_pooling_run_id
         p.missing = rounds.missing_for(rnd, target, at)
         rnd.published_pooling_run_id = saved
         db.session.expire(rnd, ["published_pooling_run_id"])
-        if run.lot_count == 0:
+        if run.status.value != "succeeded":
+            p.missing.append(
+                Missing(f"pooling run #{run.id} has not succeeded: only a finished run can be published", "pooling")
+            )
+        elif run.lot_count == 0:
             p.missing.append(Missing(f"pooling run #{run.id} has no lots: there is nothing to tender", "pooling"))
         pooled_lines = db.session.execute(
             sa.select(sa.func.count(sa.distinct(LotMember.demand_line_id)))
@@ -183,7 +191,12 @@ def preview(
             f"({_n(int(vehicles), 'vehicle')}).",
         ]
     elif target is P.AWARDED:
-        scenario = db.session.get(AwardScenario, scenario_id) if scenario_id is not None else None
+        p.action = "Publish the award"
+        scenario_id = scenario_id if scenario_id is not None else rnd.published_scenario_id
+        if scenario_id is None:
+            p.missing = rounds.missing_for(rnd, target, at)
+            return p
+        scenario = db.session.get(AwardScenario, scenario_id)
         if scenario is None or scenario.round_id != rnd.id:
             raise NotFound("No such award scenario.")
         if scenario.status.value != "succeeded":
