@@ -122,7 +122,7 @@ def prepare_database(url: str, env: dict[str, str]) -> None:
 def start_server(app: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     command = [str(VENV_BIN / "gunicorn"), *GUNICORN, "--bind", f"127.0.0.1:{port}", app]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # importing the app takes a while on a busy machine
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise SystemExit(f"gunicorn {app} stopped at start: see {log}\n{log.read_text()[-2000:]}")
@@ -132,7 +132,7 @@ def start_server(app: str, port: int, env: dict[str, str], log: Path) -> subproc
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.2)
     process.terminate()
-    raise SystemExit(f"gunicorn {app} did not answer on port {port} within 30 s: see {log}")
+    raise SystemExit(f"gunicorn {app} did not answer on port {port} within 120 s: see {log}")
 
 
 def stop_server(process: subprocess.Popen[bytes]) -> None:
@@ -533,7 +533,7 @@ def main(argv: list[str] | None = None) -> int:
             stop_server(process)
     text = report(results, args, note)
     print(text)
-    if not (args.no_write or args.only or args.keep_database):
+    if not (args.no_write or args.only):
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / "web.md").write_text(text)
     shutil.rmtree(workdir, ignore_errors=True)
