@@ -46,3 +46,11 @@ class NumberFormatForm(FlaskForm):
         choices=NumberFormat.choices(),
         validators=[DataRequired(message="Choose 1,234.56 or 1.234,56.")],
     )
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField("Current password", validators=[DataRequired()])
+    new = PasswordField("New password", validators=[DataRequired()])
+    confirm = PasswordField(
+        "Repeat the new password", validators=[DataRequired(), EqualTo("new", "The passwords differ.")]
+    )
