@@ -1,7 +1,7 @@
 """organization number format: how its people type numbers (NULL follows the country's usual format)
 
 Revision ID: 6642e9e09672
-Revises: 322377b3f313
+Revises: eee61811417f
 Create Date: 2026-11-30 23:31:21.817255
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '6642e9e09672'
-down_revision = '322377b3f313'
+down_revision = 'eee61811417f'
 branch_labels = None
 depends_on = None
 
