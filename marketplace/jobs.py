@@ -3,11 +3,20 @@
 Tasks run inside an app context of an app built from the environment (the consumer
 process) or of the app that enqueued them (immediate mode, in tests).
 Start a worker with: huey_consumer marketplace.jobs.huey
+
+Several worker hosts on one Redis: Redis hands each queued job to one consumer; solver runs
+also claim their row with a conditional UPDATE, so a job delivered twice runs once. Every
+consumer schedules the periodic jobs; on Redis only the first consumer of each time slot runs
+them (`_first_in_slot`), and each is safe to run twice anyway. Each consumer process writes a
+heartbeat every few seconds, which /healthz reports.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
+import time
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -15,13 +24,19 @@ from typing import Any
 
 from flask import Flask, current_app, has_app_context
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
+from huey.exceptions import HueyException  # noqa: F401  (re-exported for the CLI)
 
-from marketplace.config import Config
+from marketplace.config import Config, ProductionConfig
 
 
 def _make_huey() -> Huey:
-    if os.environ.get("MARKETPLACE_ENV") == "test":
+    env = os.environ.get("MARKETPLACE_ENV")
+    if env == "test":
         return MemoryHuey("marketplace", immediate=True)  # tasks run at once, in-process
+    if env == "production":
+        # The consumer imports this module, not the app: refuse a bad configuration here, at start,
+        # instead of failing every task later.
+        ProductionConfig.check()
     redis_url = os.environ.get("REDIS_URL")
     if redis_url:
         return RedisHuey("marketplace", url=redis_url)
@@ -31,6 +46,55 @@ def _make_huey() -> Huey:
 
 huey = _make_huey()
 _worker_app: Flask | None = None
+
+HEARTBEAT_KEY = "marketplace:worker-heartbeat"
+HEARTBEAT_EVERY_SECONDS = 5
+_heartbeat_lock = threading.Lock()
+_heartbeat_thread: threading.Thread | None = None
+
+
+@huey.on_startup()
+def start_heartbeat() -> None:
+    """Once per consumer process (this hook runs in each of its worker threads): say it is alive."""
+    global _heartbeat_thread
+    with _heartbeat_lock:
+        if _heartbeat_thread is not None:
+            return
+        _heartbeat_thread = threading.Thread(target=_beat, name="heartbeat", daemon=True)
+        _heartbeat_thread.start()
+
+
+def write_heartbeat() -> None:
+    from marketplace.services.solver_runs import worker_name
+
+    huey.put(HEARTBEAT_KEY, {"at": time.time(), "worker": worker_name()})
+
+
+def _beat() -> None:
+    while True:
+        try:
+            write_heartbeat()
+        except Exception:  # Redis away for a moment: /healthz shows the heartbeat ageing
+            logging.getLogger(__name__).warning("worker heartbeat not written", exc_info=True)
+        time.sleep(HEARTBEAT_EVERY_SECONDS)
+
+
+def last_heartbeat() -> dict[str, Any] | None:
+    """The last heartbeat any worker wrote ({"at": unix time, "worker": "host:pid"}), or None."""
+    return huey.get(HEARTBEAT_KEY, peek=True)
+
+
+def _first_in_slot(name: str, every_minutes: int) -> bool:
+    """True for the first consumer that runs periodic job `name` in its time slot.
+
+    Each consumer's scheduler enqueues every periodic job, so with M worker hosts each would run
+    M times; on Redis a key set only-if-absent lets one through per slot (a few seconds of clock
+    skew between hosts at most lets a second one through: the jobs are idempotent)."""
+    if not isinstance(huey, RedisHuey):
+        return True  # SQLite queue: one consumer on one machine
+    slot = int(time.time() // (60 * every_minutes))
+    key = f"marketplace:periodic:{name}:{slot}"
+    return bool(huey.storage.conn.set(key, os.getpid(), nx=True, ex=60 * every_minutes * 2))
 
 
 def init_app(app: Flask) -> None:
@@ -66,10 +130,35 @@ def advance_deadlines() -> list[int]:
     """Every minute: move on every round whose deadline has passed, even if nobody is looking."""
     from marketplace.services import rounds
 
+    if not _first_in_slot("advance_deadlines", 1):
+        return []
     moved = rounds.advance_due_rounds()
     if moved:
         current_app.logger.info("deadlines moved rounds %s", moved)
     return moved
+
+
+@huey.periodic_task(crontab(minute="*"))
+@in_app_context
+def fail_dead_runs() -> int:
+    """Every minute: fail the pooling runs and award scenarios whose worker died, even if nobody looks."""
+    from marketplace.services import solver_runs
+
+    if not _first_in_slot("fail_dead_runs", 1):
+        return 0
+    failed = solver_runs.fail_dead_runs()
+    if failed:
+        current_app.logger.warning("failed %s run(s) whose worker stopped renewing its lease", failed)
+    return failed
+
+
+@huey.task()
+def ping(token: str) -> str:
+    """A job that only counts its deliveries (`flask check-workers` shows each runs exactly once)."""
+    from marketplace.services.solver_runs import worker_name
+
+    huey.storage.incr(f"marketplace:ping:{token}")
+    return worker_name()
 
 
 @huey.task()
@@ -138,6 +227,8 @@ def sweep_deposits() -> list[int]:
     """Every 15 minutes: settle the deposits of decided rounds that a failed or lost job left open."""
     from marketplace.services import deposits
 
+    if not _first_in_slot("sweep_deposits", 15):
+        return []
     round_ids = deposits.rounds_to_sweep()
     for round_id in round_ids:
         deposits.settle_round(round_id)

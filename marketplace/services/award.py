@@ -66,6 +66,7 @@ def start_scenario(round_id: int, actor: User, rules: ScenarioRules) -> AwardSce
     """Queue an award under the round's rules, or a variation of them, as a new scenario."""
     rounds.require_coordinator(actor)
     rounds.load_round(round_id)
+    solver_runs.fail_dead_runs_of_round(AwardScenario, round_id)  # commits: before the round's lock
     rnd = rounds.get_for_update(round_id)
     rounds.require_phase(rnd, *SCENARIO_PHASES, doing="compute an award")
     scenario = AwardScenario(
