@@ -14,7 +14,7 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
     """Build the app. `config` is a config class, a dict of overrides, or None (read the environment)."""
     from marketplace import cli, errors, filters, security
     from marketplace.config import Config, config_from_environment
-    from marketplace.extensions import csrf, db, login_manager, migrate
+    from marketplace.extensions import csrf, db, limiter, login_manager, migrate
 
     app = Flask(
         __name__,
@@ -33,6 +33,7 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), compare_type=True)
     csrf.init_app(app)
     login_manager.init_app(app)
+    limiter.init_app(app)  # a fresh counter store per app: memory:// counts per process, Redis is shared
     security.init_app(app)
 
     from marketplace import auth, contracting, coordinator, fleet, main, oem, payments

@@ -43,6 +43,12 @@ class Config:
     # Counters shared by every web process (Flask-Limiter): Redis whenever it is configured, so N web
     # hosts count together; in memory only for `make run` and tests (one process).
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or REDIS_URL or "memory://"
+    RATELIMIT_KEY_PREFIX = "marketplace"
+    RATELIMIT_HEADERS_ENABLED = True  # Retry-After on a 429
+    # Failed logins counted per account (the email typed) and per address; a success costs nothing.
+    LOGIN_LIMIT_PER_ACCOUNT = "10 per 15 minutes"
+    LOGIN_LIMIT_PER_ADDRESS = "50 per 15 minutes"
+    REGISTER_LIMIT_PER_ADDRESS = "20 per hour"
     HUEY_SQLITE_PATH = str(INSTANCE_DIR / "huey.db")
     HUEY_IMMEDIATE = False
     # Payments are off unless a Stripe secret key is configured.
@@ -52,6 +58,7 @@ class Config:
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE")  # a local fake Stripe in tests
     DATA_DIR = Path(__file__).resolve().parent / "data"
     SECURITY_HSTS = False
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
 
 
 class DevelopmentConfig(Config):
@@ -73,6 +80,9 @@ class TestConfig(Config):
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     SECURITY_HSTS = True  # Strict-Transport-Security on https requests (behind the TLS proxy)
+    # gunicorn runs behind one TLS proxy (README): trust its X-Forwarded-For/-Proto, so login limits
+    # count the client's address, not the proxy's. 0 when clients reach gunicorn directly.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "1"))
     REMEMBER_COOKIE_SECURE = True
 
     @classmethod

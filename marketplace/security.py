@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from flask import Flask, g, request
 from flask_login import current_user
 from flask_talisman import Talisman
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 # Stripe.js and its card element need these origins, on the pay page only
 # (https://docs.stripe.com/security/guide#content-security-policy).
@@ -55,6 +56,11 @@ def allow_stripe_js(js_url: str | None) -> None:
 
 
 def init_app(app: Flask) -> None:
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies:
+        # The client's address and scheme as the proxy saw them (login limits per address, HSTS).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
+
     # Registered before Talisman's, so it runs after it (Flask runs after_request in reverse order).
     @app.after_request
     def widen_policy_for_stripe(response):

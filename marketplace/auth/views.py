@@ -4,17 +4,23 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
+from limits import parse as parse_limit
 
 from marketplace.auth.forms import LoginForm, ProfileForm, RegistrationForm
-from marketplace.extensions import db, login_manager
+from marketplace.extensions import db, limiter, login_manager
 from marketplace.models import User
 from marketplace.services import accounts
 from marketplace.services.errors import ValidationFailed
 from marketplace.views_common import apply_field_errors
 
 bp = Blueprint("auth", __name__)
+
+REGISTERED = (
+    "Thank you. If this email had no account yet, your organization is registered: log in with this email "
+    "and password. If it already had one, nothing changed: log in with your existing password."
+)
 
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Log in to see this page."
@@ -36,7 +42,49 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
+def _window(config_key: str) -> str:
+    minutes = max(1, round(parse_limit(current_app.config[config_key]).get_expiry() / 60))
+    return f"{minutes} minutes"
+
+
+def _too_many(whom: str, config_key: str) -> str:
+    return (
+        f"Too many failed logins {whom}. For your security, logging in is paused: wait {_window(config_key)} "
+        "and try again. If you forgot your password, ask your coalition's coordinator."
+    )
+
+
+def _too_many_registrations() -> str:
+    return (
+        f"Too many registrations from your network address: wait {_window('REGISTER_LIMIT_PER_ADDRESS')} and try again."
+    )
+
+
+def _login_failed(response) -> bool:
+    return response.status_code == 401
+
+
+def _account_key() -> str:
+    """The account a login attempt is for: the email as typed, normalised."""
+    return "account:" + accounts.normalise_email(request.form.get("email", ""))
+
+
+# Guessing passwords: failed logins (401) are counted per account and per address; past either limit
+# the login answers 429 (errors.py) until the window ends, even with the right password.
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+    key_func=_account_key,
+    methods=["POST"],
+    deduct_when=_login_failed,
+    error_message=lambda: _too_many("for this account", "LOGIN_LIMIT_PER_ACCOUNT"),
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
+    methods=["POST"],
+    deduct_when=_login_failed,
+    error_message=lambda: _too_many("from your network address", "LOGIN_LIMIT_PER_ADDRESS"),
+)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.dashboard"))
@@ -60,6 +108,11 @@ def logout():
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["REGISTER_LIMIT_PER_ADDRESS"],
+    methods=["POST"],
+    error_message=_too_many_registrations,
+)
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("main.dashboard"))
@@ -67,7 +120,7 @@ def register():
     form.country.choices = [("", "Choose…"), *accounts.country_choices()]
     if form.validate_on_submit():
         try:
-            user = accounts.register_organization(
+            accounts.register_organization(
                 org_name=form.org_name.data or "",
                 kind=form.kind.data or "",
                 country=form.country.data or "",
@@ -78,9 +131,9 @@ def register():
         except ValidationFailed as exc:
             apply_field_errors(form, exc)
         else:
-            login_user(user)
-            flash(f"Welcome, {user.organization.name}: your organization is registered.", "success")
-            return redirect(url_for("main.dashboard"))
+            # The same answer whether the email was new (user) or already had an account (None).
+            flash(REGISTERED, "success")
+            return redirect(url_for("auth.login"))
     return render_template("auth/register.html", form=form), (400 if form.errors else 200)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from functools import cache
 
 import sqlalchemy as sa
+from flask import current_app
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from marketplace.extensions import db
 from marketplace.models import Organization, OrganizationKind, Region, User
@@ -19,8 +21,13 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+def _email_taken(email: str) -> bool:
+    return db.session.execute(sa.select(User.id).where(User.email == normalise_email(email))).first() is not None
+
+
 def _check_new_user(email: str, password: str, errors: dict[str, str]) -> None:
-    if db.session.execute(sa.select(User.id).where(User.email == normalise_email(email))).first():
+    """For accounts a coordinator creates: a coordinator may be told that an email is taken."""
+    if _email_taken(email):
         errors["email"] = "An account with this email already exists: log in instead."
     if len(password) < MIN_PASSWORD_LENGTH:
         errors["password"] = f"Use at least {MIN_PASSWORD_LENGTH} characters."
@@ -28,8 +35,12 @@ def _check_new_user(email: str, password: str, errors: dict[str, str]) -> None:
 
 def register_organization(
     *, org_name: str, kind: OrganizationKind | str, country: str, user_name: str, email: str, password: str
-) -> User:
-    """A fleet or an OEM registers itself with its first user. Coordinators never self-register."""
+) -> User | None:
+    """A fleet or an OEM registers itself with its first user. Coordinators never self-register.
+
+    None when the email already has an account: nothing is saved, and the view answers as it does for
+    a new registration, so the form cannot be used to find out who has an account.
+    """
     kind = OrganizationKind(kind)
     errors: dict[str, str] = {}
     if kind not in SELF_REGISTERING_KINDS:
@@ -44,12 +55,18 @@ def register_organization(
         errors["country"] = "Choose a country from the list."
     if not user_name.strip():
         errors["user_name"] = "Give your name."
-    _check_new_user(email, password, errors)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        errors["password"] = f"Use at least {MIN_PASSWORD_LENGTH} characters."
     if errors:
         raise ValidationFailed("Registration could not be completed: fix the fields marked below.", field_errors=errors)
+    password_hash = _hash(password)  # done either way, so a taken email costs the same time
+    if _email_taken(email):
+        # Anyone may type any email here: whether it has an account is not theirs to learn. Nothing is
+        # saved and the caller answers exactly as for a new registration.
+        db.session.rollback()
+        return None
     org = Organization(name=org_name, kind=kind, country=country)
-    user = User(email=normalise_email(email), name=user_name.strip(), organization=org)
-    user.set_password(password)
+    user = User(email=normalise_email(email), name=user_name.strip(), organization=org, password_hash=password_hash)
     db.session.add_all([org, user])
     db.session.flush()
     audit.record(user, "organization.register", org, summary=f"{kind.label} “{org_name}” registered.")
@@ -88,10 +105,37 @@ def create_coordinator(
     return user
 
 
+def _hash_method() -> str | None:
+    return current_app.config.get("PASSWORD_HASH_METHOD")
+
+
+def _hash(password: str) -> str:
+    method = _hash_method()
+    return generate_password_hash(password, method=method) if method else generate_password_hash(password)
+
+
+@cache
+def _unknown_user_hash(method: str | None) -> str:
+    """A hash of a random password, made like a real one: checking it costs what checking a user's costs."""
+    import secrets
+
+    return (
+        generate_password_hash(secrets.token_urlsafe(16), method=method)
+        if method
+        else generate_password_hash(secrets.token_urlsafe(16))
+    )
+
+
 def authenticate(email: str, password: str) -> User | None:
-    """The active user with these credentials, or None (the caller says nothing more, on purpose)."""
+    """The active user with these credentials, or None (the caller says nothing more, on purpose).
+
+    An unknown email costs the same password-hash check as a known one, so the answer's timing does
+    not tell whether an account exists.
+    """
     user = db.session.execute(sa.select(User).where(User.email == normalise_email(email))).scalar_one_or_none()
-    if user is None or not user.active or not user.check_password(password):
+    stored = user.password_hash if user is not None else _unknown_user_hash(_hash_method())
+    matches = check_password_hash(stored, password)
+    if user is None or not user.active or not matches:
         return None
     return user
 
