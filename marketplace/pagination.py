@@ -22,6 +22,17 @@ PER_PAGE = 50
 MAX_PER_PAGE = 200
 
 
+class _ListPagination(Pagination):
+    """Flask-SQLAlchemy's Pagination over rows already in memory (a staged upload kept as one JSON document)."""
+
+    def _query_items(self) -> list[Any]:
+        rows = self._query_args["rows"]
+        return rows[self._query_offset : self._query_offset + self.per_page]
+
+    def _query_count(self) -> int:
+        return len(self._query_args["rows"])
+
+
 def contains(text: str) -> str:
     """A LIKE pattern matching values that contain `text` (its own wildcards taken literally out)."""
     return "%" + text.replace("\\", "").replace("%", "").replace("_", "") + "%"
@@ -110,3 +121,13 @@ def paginate(
         # A page past the end (the list shrank): show the last one instead of an empty table.
         pagination = db.paginate(query, page=pagination.pages, per_page=size, error_out=False)
     return Listing(pagination, prefix, sort, desc, list(sorts), asked)
+
+
+def paginate_rows(rows: Sequence[Any], *, prefix: str = "", per_page: int = PER_PAGE) -> Listing:
+    """One page of rows held in memory, in their order (the same pager as the SQL lists)."""
+    args = request.args
+    size = min(MAX_PER_PAGE, max(1, args.get(f"{prefix}per_page", per_page, type=int) or per_page))
+    pages = max(1, -(-len(rows) // size))
+    page = min(pages, max(1, args.get(f"{prefix}page", 1, type=int) or 1))
+    pagination = _ListPagination(page=page, per_page=size, max_per_page=MAX_PER_PAGE, error_out=False, rows=list(rows))
+    return Listing(pagination, prefix, "row", False, ["row"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 from marketplace.extensions import db
 from marketplace.models import RoundPhase
 from marketplace.services import audit
@@ -49,3 +51,22 @@ def test_a_page_past_the_end_shows_the_last_page(world, login):
     page = client.get(f"/coordinator/rounds/{rnd.id}?log_page=99").get_data(as_text=True)
     assert "51–61 of 61 entries" in page
     assert client.get(f"/coordinator/rounds/{rnd.id}?log_page=abc&log_per_page=-5").status_code == 200
+
+
+def test_an_upload_preview_shows_a_page_of_its_rows(app, world, login):
+    from tests.demand_helpers import csv_bytes, open_round, sheet_row
+
+    rnd = open_round(world)
+    client = login(world.fleet)
+    rows = [sheet_row(quantity=n % 30 + 1, note=f"line {n:03d}") for n in range(1, 251)]
+    response = client.post(
+        f"/fleet/rounds/{rnd.id}/upload",
+        data={"file": (io.BytesIO(csv_bytes(rows)), "lines.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    preview = client.get(response.location).get_data(as_text=True)
+    assert "1–100 of 250 lines" in preview and "Save all 250 lines" in preview
+    assert "line 100" in preview and "line 101" not in preview
+    last = client.get(response.location + "?page=3").get_data(as_text=True)
+    assert "201–250 of 250 lines" in last and "line 250" in last and "line 001" not in last
