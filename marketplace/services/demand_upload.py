@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from marketplace.extensions import db
 from marketplace.models import DemandLine, DemandStatus, Round, User
 from marketplace.models.demand import DemandUpload
-from marketplace.services import audit, clock
+from marketplace.services import audit, clock, spreadsheet, upload_limits
 from marketplace.services.demand import (
     FIELDS,
     CheckedLine,
@@ -38,6 +38,10 @@ from marketplace.services.errors import Conflict, NotFound, ValidationFailed
 from marketplace.services.reference_data import CHARGING_STANDARDS
 
 MAX_ROWS = 10_000
+# What a file may hold before it is refused unread (services.upload_limits): room for blank rows and
+# stray columns, which get their own messages, but never millions.
+READ_ROWS = 20_001
+READ_COLUMNS = 100
 SHEET_NAME = "Demand lines"
 SHOWN_PROBLEMS = 1_000  # a page lists this many; the count says how many more there are
 
@@ -123,11 +127,15 @@ def _read_csv(data: bytes) -> list[tuple[int, list[Any]]]:
         ) from None
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","  # Excel in many locales writes ';'
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows: list[tuple[int, list[Any]]] = []
     try:
-        return [(number, row) for number, row in enumerate(reader, start=1)]
+        for row in upload_limits.csv_rows(text, delimiter, max_rows=READ_ROWS, max_columns=READ_COLUMNS):
+            rows.append((len(rows) + 1, row))
+    except upload_limits.UploadTooLarge as exc:
+        raise UploadRefused(exc.message) from None
     except csv.Error as exc:
-        raise UploadRefused(f"The CSV file cannot be read at line {reader.line_num}: {exc}.") from None
+        raise UploadRefused(f"The CSV file cannot be read at row {len(rows) + 1}: {exc}.") from None
+    return rows
 
 
 class _Formula:
@@ -196,6 +204,10 @@ def _stream_cells(workbook: Any, sheet: Any) -> Iterator[tuple[int, list[Any]]]:
 def _read_xlsx(data: bytes) -> list[tuple[int, list[Any]]]:
     from openpyxl import load_workbook
 
+    try:
+        upload_limits.check_xlsx(data, max_rows=READ_ROWS, max_columns=READ_COLUMNS)
+    except upload_limits.UploadTooLarge as exc:
+        raise UploadRefused(exc.message) from None
     try:
         # read_only streams the sheet; data_only=False keeps formulas as formulas, so we can refuse them.
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
@@ -494,7 +506,7 @@ def example_row(rnd: Round) -> dict[str, Any]:
 
 def template_csv(rnd: Round) -> bytes:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = spreadsheet.CsvWriter(out, lineterminator="\r\n")
     writer.writerow(FIELDS)
     row = example_row(rnd)
     writer.writerow([row[name] for name in FIELDS])
@@ -509,9 +521,7 @@ def _workbook_bytes(workbook: Any) -> bytes:
 
 def _set(cell: Any, value: Any) -> None:
     """Write a value that is never read back as a formula (a note may start with '=')."""
-    cell.value = value
-    if isinstance(value, str):
-        cell.data_type = "s"
+    spreadsheet.set_value(cell, value)
 
 
 def _style_header(sheet: Any, widths: dict[str, int]) -> None:
@@ -545,26 +555,26 @@ def template_xlsx(rnd: Round) -> bytes:
     _style_header(sheet, _WIDTHS)
 
     help_sheet = workbook.create_sheet("Help")
-    help_sheet.append(["column", "what to write"])
+    spreadsheet.append_row(help_sheet, ["column", "what to write"])
     for name in FIELDS:
-        help_sheet.append([name, COLUMN_HELP[name]])
-    help_sheet.append([])
-    help_sheet.append([f"Round: {rnd.name}. Prices in {rnd.currency}. Row 1 keeps the column names."])
-    help_sheet.append([])
-    help_sheet.append(["segment id", "segment"])
+        spreadsheet.append_row(help_sheet, [name, COLUMN_HELP[name]])
+    spreadsheet.append_row(help_sheet, [])
+    spreadsheet.append_row(help_sheet, [f"Round: {rnd.name}. Prices in {rnd.currency}. Row 1 keeps the column names."])
+    spreadsheet.append_row(help_sheet, [])
+    spreadsheet.append_row(help_sheet, ["segment id", "segment"])
     help_sheet.cell(row=help_sheet.max_row, column=1).font = Font(bold=True)
     for seg in rnd.segments:
-        help_sheet.append([seg.id, seg.name])
-    help_sheet.append([])
-    help_sheet.append(["region id", "region"])
+        spreadsheet.append_row(help_sheet, [seg.id, seg.name])
+    spreadsheet.append_row(help_sheet, [])
+    spreadsheet.append_row(help_sheet, ["region id", "region"])
     help_sheet.cell(row=help_sheet.max_row, column=1).font = Font(bold=True)
     for region in scope_regions(rnd):
-        help_sheet.append([region.id, "  " * region.depth + region.name])
-    help_sheet.append([])
-    help_sheet.append(["charging standard", "meaning"])
+        spreadsheet.append_row(help_sheet, [region.id, "  " * region.depth + region.name])
+    spreadsheet.append_row(help_sheet, [])
+    spreadsheet.append_row(help_sheet, ["charging standard", "meaning"])
     help_sheet.cell(row=help_sheet.max_row, column=1).font = Font(bold=True)
     for code, label in CHARGING_STANDARDS.items():
-        help_sheet.append([code, label])
+        spreadsheet.append_row(help_sheet, [code, label])
     _style_header(help_sheet, {"column": 22, "what to write": 100})
     return _workbook_bytes(workbook)
 
