@@ -76,8 +76,9 @@ def _pages(round_id: int) -> list[tuple[str, str, str]]:
     tag = rnd.name.split(":")[0].removeprefix("Large round ")
 
     def email(name: str) -> str:
+        # the member who registered it (seed-demo also gives every OEM a sales@ login)
         return db.session.execute(
-            sa.select(User.email).join(User.organization).where(Organization.name == name)
+            sa.select(User.email).join(User.organization).where(Organization.name == name).order_by(User.id).limit(1)
         ).scalar_one()
 
     fleet, oem = email(f"Large Fleet 001 ({tag})"), email(f"Large OEM 01 ({tag})")
