@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from marketplace.extensions import db
+from marketplace.filters import count_of
 from marketplace.models import (
     Allocation,
     ConfirmationStatus,
@@ -209,7 +210,7 @@ def decide(allocation_id: int, confirm: bool, actor: User) -> Allocation:
         "allocation.confirm" if confirm else "allocation.decline",
         allocation,
         round_id=rnd.id,
-        summary=f"{'Confirmed' if confirm else 'Declined'} {allocation.quantity} vehicles from "
+        summary=f"{'Confirmed' if confirm else 'Declined'} {count_of(allocation.quantity, 'vehicle')} from "
         f"{allocation.supplier.name} at {allocation.unit_price} {rnd.currency} for line {allocation.demand_line_id}.",
         before={"confirmation": "pending"},
         after={"confirmation": allocation.confirmation.value},

@@ -15,6 +15,7 @@ from flask import current_app
 from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace.extensions import db
+from marketplace.filters import count_of
 from marketplace.models import (
     DemandLine,
     Lot,
@@ -193,7 +194,7 @@ def save_result(run_id: int, result: dict[str, Any]) -> None:
         "pooling.succeeded",
         run,
         round_id=rnd.id,
-        summary=f"Pooling run #{run.id}: {run.pooled_quantity} of {run.total_quantity} vehicles in "
+        summary=f"Pooling run #{run.id}: {run.pooled_quantity} of {count_of(run.total_quantity, 'vehicle')} in "
         f"{run.lot_count} lots ({run.solver_status.lower()}).",
     )
     if rnd.phase is RoundPhase.DEMAND_CLOSED:
