@@ -21,8 +21,8 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Numbe
 from marketplace.filters import reader_zone
 from marketplace.services.accounts import MIN_PASSWORD_LENGTH
 from marketplace.services.rounds import RoundSettings
+from marketplace.services.values import CURRENCIES
 
-CURRENCIES = ["USD", "EUR", "CAD", "MXN", "BRL", "CLP", "COP", "INR", "CNY", "JPY", "GBP", "SEK", "DKK", "PLN"]
 DEADLINES = ("demand_deadline", "bid_deadline", "confirmation_deadline")
 
 

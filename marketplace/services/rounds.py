@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from marketplace.extensions import db
 from marketplace.filters import plural
 from marketplace.models import LineService, Region, Round, RoundPhase, Segment, User
-from marketplace.services import audit, clock
+from marketplace.services import audit, clock, values
 from marketplace.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 P = RoundPhase
@@ -385,10 +385,17 @@ def _validate_settings(s: RoundSettings, *, round_id: int | None) -> tuple[list[
         errors["max_share_per_supplier"] = "Must be above 0 and at most 1 (100 %)."
     if s.line_service not in {m.value for m in LineService}:
         errors["line_service"] = "Choose whole or split."
-    if len(s.currency) != 3 or not s.currency.isalpha() or not s.currency.isupper():
-        errors["currency"] = "Use a three-letter ISO 4217 code such as USD or EUR."
-    if s.deposit_per_vehicle < 0 or s.deposit_per_vehicle.as_tuple().exponent < -2:  # type: ignore[operator]
-        errors["deposit_per_vehicle"] = "Must be zero or more, to the cent."
+    if s.currency not in values.CURRENCY_DIGITS:
+        errors["currency"] = "Choose a currency from the list: " + ", ".join(values.CURRENCIES) + "."
+    if not s.deposit_per_vehicle.is_finite() or s.deposit_per_vehicle < 0:
+        errors["deposit_per_vehicle"] = "Must be zero or more."
+    elif s.deposit_per_vehicle >= values.MONEY_MAX:
+        errors["deposit_per_vehicle"] = f"Must be below {values.MONEY_MAX:,} {s.currency}."
+    elif s.currency in values.CURRENCY_DIGITS and (
+        problem := values.check_minor_unit(s.deposit_per_vehicle, s.currency)
+    ):
+        # Known here, not first when a fleet commits: a JPY deposit with cents cannot be held.
+        errors["deposit_per_vehicle"] = problem[0].upper() + problem[1:] + "."
     for field in ("decline_forfeit_percent", "withdrawal_forfeit_percent"):
         if not Decimal("0") <= getattr(s, field) <= Decimal("100"):
             errors[field] = "Must be between 0 and 100 %."
