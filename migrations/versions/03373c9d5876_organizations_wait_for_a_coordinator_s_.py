@@ -1,7 +1,7 @@
 """organizations wait for a coordinator's approval
 
 Revision ID: 03373c9d5876
-Revises: eee61811417f
+Revises: 6642e9e09672
 Create Date: 2026-12-01 00:12:40.036619
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '03373c9d5876'
-down_revision = 'eee61811417f'
+down_revision = '6642e9e09672'
 branch_labels = None
 depends_on = None
 
