@@ -9,6 +9,7 @@ from sqlalchemy.orm import joinedload
 
 from marketplace.access import coordinator_required
 from marketplace.coordinator.forms import (
+    ApprovalForm,
     CoordinatorUserForm,
     MoveForm,
     PoolingRunForm,
@@ -242,7 +243,21 @@ def transition(round_id: int):
 @coordinator_required
 def organizations():
     orgs = db.session.execute(sa.select(Organization).order_by(Organization.kind, Organization.name)).scalars()
-    return render_template("coordinator/organizations.html", orgs=list(orgs))
+    return render_template(
+        "coordinator/organizations.html",
+        orgs=list(orgs),
+        pending=accounts.pending_organizations(),
+        action_form=ApprovalForm(),
+    )
+
+
+@bp.post("/organizations/<int:org_id>/<any(approve, reject):decision>")
+@coordinator_required
+def decide_organization(org_id: int, decision: str):
+    ApprovalForm().validate_on_submit()  # CSRF (the app-wide CSRFProtect checks it before this view)
+    org = accounts.decide_organization(current_user, org_id, approve=decision == "approve")
+    flash(f"{org.kind.label} “{org.name}” is {org.approval.label}.", "success")
+    return redirect(url_for("coordinator.organizations"))
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
