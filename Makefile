@@ -66,6 +66,7 @@ bench: install-test
 	$(BIN)/python -m bench.award
 	$(BIN)/python -m bench.demand_upload
 	$(BIN)/python -m bench.web  # needs BENCH_DATABASE_URL (PostgreSQL, wiped) and wrk; skips without them
+	$(BIN)/python -m bench.web_scale
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache test-artifacts

@@ -20,8 +20,9 @@ from marketplace.views_common import apply_field_errors
 bp = Blueprint("auth", __name__)
 
 REGISTERED = (
-    "Thank you. If this email had no account yet, your organization is registered: log in with this email "
-    "and password. If it already had one, nothing changed: log in with your existing password."
+    "Thank you. If this email had no account yet, your organization is registered and waits for a coordinator's "
+    "approval: log in with this email and password to follow it. If it already had one, nothing changed: log in "
+    "with your existing password."
 )
 
 login_manager.login_view = "auth.login"
@@ -35,7 +36,7 @@ def load_user(session_id: str) -> User | None:
     user_id, _, version = session_id.partition(".")
     if not (user_id.isdigit() and version.isdigit()):
         return None  # a cookie from before session versions, or forged
-    # Every page reads the user's organization (its kind decides access): one statement for both.
+    # With its organization: every page reads its kind, name and approval.
     user = db.session.get(User, int(user_id), options=[joinedload(User.organization)])
     if user is None or user.session_version != int(version):
         return None  # logged out (or the password changed) since this cookie was issued
