@@ -195,6 +195,12 @@ def transition(round_id: int):
 
     def again(status: int):
         preview = moves.preview(round_id, target, current_user)
+        if status == 409 and preview.must_decline_pending and form.confirm.data:
+            # The refusal is about these two fields: say so next to them.
+            if not form.decline_pending.data:
+                form.decline_pending.errors = ["Tick this to close the round now."]
+            if not (form.reason.data or "").strip():
+                form.reason.errors = ["Say why the pending allocations are treated as declined."]
         return _confirm_page(preview, form, action=action, hidden=hidden, back=_back_url(round_id), status=status)
 
     if not form.validate_on_submit():

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from marketplace.extensions import db
+from marketplace.filters import count_of
 from marketplace.models import (
     Allocation,
     AwardScenario,
@@ -207,7 +208,7 @@ def save_result(scenario_id: int, result: dict[str, Any], offers: Any) -> None:
         "award.succeeded",
         scenario,
         round_id=rnd.id,
-        summary=f"“{scenario.name}”: {scenario.awarded_quantity} vehicles for {scenario.total_price} {rnd.currency} "
+        summary=f"“{scenario.name}”: {count_of(scenario.awarded_quantity, 'vehicle')} for {scenario.total_price} {rnd.currency} "
         f"({scenario.solver_status.lower()}).",
     )
     db.session.commit()

@@ -15,6 +15,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from marketplace.extensions import db
+from marketplace.filters import count_of
 from marketplace.models import (
     Allocation,
     ConfirmationStatus,
@@ -113,7 +114,7 @@ def decide(allocation_id: int, confirm: bool, actor: User) -> Allocation:
         "allocation.confirm" if confirm else "allocation.decline",
         allocation,
         round_id=rnd.id,
-        summary=f"{'Confirmed' if confirm else 'Declined'} {allocation.quantity} vehicles from "
+        summary=f"{'Confirmed' if confirm else 'Declined'} {count_of(allocation.quantity, 'vehicle')} from "
         f"{allocation.supplier.name} at {allocation.unit_price} {rnd.currency} for line {allocation.demand_line_id}.",
         before={"confirmation": "pending"},
         after={"confirmation": allocation.confirmation.value},
