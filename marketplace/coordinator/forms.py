@@ -177,3 +177,7 @@ class ScenarioForm(FlaskForm):
     time_limit = NumberField(
         "Time limit (seconds)", default=30, minimum=1, maximum=600, whole=True, validators=[InputRequired()]
     )
+
+
+class ApprovalForm(FlaskForm):
+    """No fields: CSRF for the approve and reject buttons."""
