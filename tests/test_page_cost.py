@@ -72,8 +72,9 @@ def test_a_bid_submission_does_not_read_the_bid_history(world, login):
         submit(f"22{n}500")
     long = submit("219000")
     assert len(long) == len(short)
-    # Saving a revision reads no earlier revision's tiers: the history is only for showing the page.
-    assert not [s for s in long if s.lstrip().startswith("SELECT") and "FROM bid_tier" in s], long
+    # Saving a revision reads no earlier revision's tiers (the history is only for showing the page):
+    # at most the new revision's own, never the tiers of a list of revisions.
+    assert not [s for s in long if s.lstrip().startswith("SELECT") and "FROM bid_tier" in s and " IN (" in s], long
     numbers = (
         db.session.execute(
             sa.select(BidRevision.number).where(BidRevision.bid_id == bid_id).order_by(BidRevision.number)

@@ -13,6 +13,7 @@ per lot and OEM, one number per revision) are the backstop, turned into a Confli
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -119,16 +120,21 @@ def bids_of(rnd: Round, actor: User) -> dict[int, Bid]:
     return {b.lot_id: b for b in bids}
 
 
-def current_bids_of(rnd: Round, actor: User) -> dict[int, BidRevision]:
-    """The revision that counts of each of the OEM's own bids in a round, by lot id (no history)."""
-    require_oem(actor)
-    latest = (
+def _latest_numbers(rnd: Round, actor: User) -> Any:
+    """(bid_id, number) of the revision that counts of each of the OEM's own bids in a round."""
+    return (
         sa.select(BidRevision.bid_id, sa.func.max(BidRevision.number).label("number"))
         .join(Bid, Bid.id == BidRevision.bid_id)
         .where(Bid.round_id == rnd.id, Bid.organization_id == actor.organization_id)
         .group_by(BidRevision.bid_id)
         .subquery()
     )
+
+
+def current_bids_of(rnd: Round, actor: User) -> dict[int, BidRevision]:
+    """The revision that counts of each of the OEM's own bids in a round, by lot id (no history)."""
+    require_oem(actor)
+    latest = _latest_numbers(rnd, actor)
     rows = db.session.execute(
         sa.select(Bid.lot_id, BidRevision)
         .join(Bid, Bid.id == BidRevision.bid_id)
@@ -827,3 +833,42 @@ def bids_for_award(rnd: Round) -> AwardBids:
         ).all()
     )
     return AwardBids(bids=bids, packages=packages, capacities=capacities)
+
+
+# ---------------------------------------------------------------- warnings (saved, but probably not meant)
+
+
+def tier_warnings(revision: BidRevision) -> list[str]:
+    """All-units tiers whose price rises with the quantity: allowed, but usually a typo."""
+    tiers = list(revision.tiers)
+    return [
+        f"Tier {n + 1} (from {b.min_quantity} vehicles) costs more per vehicle than tier {n}"
+        f" ({b.unit_price:,.2f} > {a.unit_price:,.2f}): volume tiers usually go down. Check the prices."
+        for n, (a, b) in enumerate(itertools.pairwise(tiers), start=1)
+        if b.unit_price > a.unit_price
+    ]
+
+
+def capacity_warnings(rnd: Round, actor: User) -> list[str]:
+    """A capacity below what one live bid asks at least: that bid could never be served in full."""
+    capacity = capacity_of(rnd, actor)
+    if capacity is None:
+        return []
+    latest = _latest_numbers(rnd, actor)
+    # One statement over the revisions that count (not the history, not one lot at a time).
+    rows = db.session.execute(
+        sa.select(Lot.code, BidRevision.min_quantity)
+        .join(Bid, Bid.id == BidRevision.bid_id)
+        .join(Lot, Lot.id == Bid.lot_id)
+        .join(latest, sa.and_(latest.c.bid_id == BidRevision.bid_id, latest.c.number == BidRevision.number))
+        .where(BidRevision.withdrawn.is_(False), BidRevision.min_quantity > capacity)
+        .order_by(Bid.id)
+    ).all()
+    short = [f"{code} (at least {minimum})" for code, minimum in rows]
+    if not short:
+        return []
+    return [
+        f"Your capacity of {capacity:,} vehicles is below the minimum quantity of your bids on "
+        + ", ".join(short)
+        + ": those bids cannot win. Raise the capacity or lower their minimum quantities."
+    ]
