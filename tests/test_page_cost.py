@@ -131,3 +131,19 @@ def test_the_coordinator_round_page_names_every_actor_of_its_log_in_one_statemen
                                   round_id=rnd.id, summary=f"note {n}"))  # fmt: skip
     db.session.commit()
     assert page_statements() <= few + 1  # one statement for all actors, not one each
+
+
+def test_a_saved_bid_above_the_capacity_is_warned_about_by_lot(world, login):
+    from marketplace.services import bidding
+
+    rnd, lots = make_tender(world.coordinator, world.fleet.organization)
+    model = make_model(world.oem.organization)
+    bidding.set_capacity(rnd.id, 12, world.oem)
+    client = login(world.oem)
+    form = {"model_code": model.code, "min_quantity": "20", "max_quantity": "25", "tier1_min": "20",
+            "tier1_price": "230000"}  # fmt: skip
+    client.post(f"/oem/rounds/{rnd.id}/lots/{lots[1].id}/bid", data=form)
+    page = client.post(f"/oem/rounds/{rnd.id}/lots/{lots[0].id}/bid", data={**form, "min_quantity": "11",
+                       "tier1_min": "11"}, follow_redirects=True).get_data(as_text=True)  # fmt: skip
+    # Only the bid whose minimum is above the capacity, by its lot's code.
+    assert "Your capacity of 12 vehicles is below the minimum quantity of your bids on lot-2 (at least 20)" in page
