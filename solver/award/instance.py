@@ -104,12 +104,15 @@ def _share_cap(share: Decimal, demand: int) -> int:
     return math.floor(share * demand)
 
 
-def _is_int(x: Any, lo: int) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool) and x >= lo
+def _is_int(x: Any, lo: int, hi: int = schema.MAX_QUANTITY) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and lo <= x <= hi
 
 
 def _is_num(x: Any) -> bool:
-    return isinstance(x, (int, float, Decimal)) and not isinstance(x, bool) and x >= 0
+    # NaN and infinities are sent to the full check, which names them.
+    if isinstance(x, bool) or not isinstance(x, (int, float, Decimal)):
+        return False
+    return (type(x) is int or math.isfinite(x)) and 0 <= x <= schema.MAX_PRICE
 
 
 def _is_id(x: Any) -> bool:
@@ -144,7 +147,7 @@ def _surely_valid(doc: Any) -> bool:
         for sup in doc["suppliers"]:
             if not _keys(sup, {"id", "capacity"}, {"id", "name", "capacity"}) or not _is_id(sup["id"]):
                 return False
-            if not _is_int(sup["capacity"], 0) or not isinstance(sup.get("name", ""), str):
+            if not _is_int(sup["capacity"], 0, schema.MAX_CAPACITY) or not isinstance(sup.get("name", ""), str):
                 return False
         for lot in doc["lots"]:
             if not _keys(lot, {"id", "demand"}, {"id", "demand"}) or not _is_id(lot["id"]):
