@@ -62,6 +62,8 @@ SERVE_ALL_PROBE_WORK = 1.0
 # Deterministic work (CP-SAT deterministic seconds) the tie-break search spends at most: on
 # 200-bid rounds about 2 s of wall time; proving T's minimum there took 1.4-5.6 (or more).
 TIE_BREAK_WORK = 1.0
+# Said in stats.search when the exact model cannot be built (CP-SAT computes in 64-bit integers).
+PRICES_TOO_LARGE = "greedy: prices x quantities of this round exceed the exact model's 64-bit integers"
 
 
 class _Best:
@@ -73,6 +75,7 @@ class _Best:
         self.progress = progress
         self.vbound = 0
         self.pbound = 0
+        self.note: str | None = None
 
     @property
     def proven(self) -> bool:
@@ -146,6 +149,8 @@ def award(
         lp_price = lp.price_bound(best.vehicles)
         if lp_price is not None:
             best.pbound = min(best.cents, max(best.pbound, lp_price))
+    if best.note:
+        search = best.note
     status = "OPTIMAL" if best.proven else "FEASIBLE"
     if status == "OPTIMAL":
         best.vbound, best.pbound = best.vehicles, best.cents
@@ -318,6 +323,9 @@ def _exact(
     model: AwardModel | None = None
     if best.vbound >= servable and can_search():
         model = AwardModel(inst, prep, serve_all=True)
+        if not model.price_fits:
+            best.note = PRICES_TOO_LARGE
+            return
 
         def on_price_bound(b: int) -> None:
             if best.vehicles == servable:  # b bounds the price of awards serving every line
@@ -350,6 +358,39 @@ def _exact(
     # more (the second presolve and the lost search state cost more than the larger coefficients).
     if model is None and can_search():
         model = AwardModel(inst, prep)
+        if not model.price_fits:
+            best.note = PRICES_TOO_LARGE
+            return
+    if model is not None and not model.serve_all and not model.lex_fits and model.price_fits and can_search():
+        # Prices too large for one objective (vehicles x W overflows 64 bits): most vehicles,
+        # then the lowest price with the vehicles fixed at the best count. Both stay exact.
+        def on_vehicle_bound(b: int) -> None:
+            best.vbound = max(best.vehicles, min(best.vbound, b))
+            best.report("exact")
+
+        model.hint(best.sol)
+        r = run(model, "vehicles", on_vehicle_bound, work_cap=None if work_left is None else work_left / 2)
+        if r.optimal:
+            best.vbound = best.vehicles
+        elif r.bound is not None:
+            on_vehicle_bound(r.bound)
+        if can_search():
+            model.model.add(model.vehicles >= best.vehicles)
+            v_fixed = best.vehicles
+
+            def on_fixed_price_bound(b: int) -> None:
+                if best.vehicles == v_fixed:  # b bounds the price of awards with >= v_fixed vehicles
+                    best.pbound = min(best.cents, max(cheap(v_fixed), b))
+                    best.report("exact")
+
+            model.hint(best.sol)
+            r = run(model, "price", on_fixed_price_bound)
+            if r.optimal and best.vehicles == v_fixed:
+                best.pbound = best.cents
+            elif r.bound is not None:
+                on_fixed_price_bound(r.bound)
+        best.report("exact")
+    elif model is not None and not model.serve_all and model.lex_fits and can_search():
         W = model.lex_weight
         lex_bound: list[int] = []
 

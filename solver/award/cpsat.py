@@ -55,6 +55,7 @@ class AwardModel:
         from ortools.sat.python import cp_model
 
         self.cp_model = cp_model
+        self.serve_all = serve_all
         self.inst = inst
         self.prep = prep
         m = cp_model.CpModel()
@@ -88,7 +89,10 @@ class AwardModel:
                 return x, Q[li]
             return m.new_int_var(0, min(Q[li], most), ""), 1
 
-        def term(var: object, veh: int, cents: int, tie: int) -> None:
+        ubs: list[int] = []
+
+        def term(var: object, veh: int, cents: int, tie: int, ub: int = 1) -> None:
+            ubs.append(ub)
             obj_vars.append(var)
             veh_coef.append(veh)
             price_coef.append(cents)
@@ -110,7 +114,7 @@ class AwardModel:
                 xs.append(x)
                 units.append(unit)
                 line_terms[li].append(x)
-                term(x, unit, unit * t.cents, unit * (rank * n_lines + li))
+                term(x, unit, unit * t.cents, unit * (rank * n_lines + li), 1 if whole else min(Q[li], t.hi))
                 sup_terms.setdefault(s, []).append((x, unit))
                 lot_terms.setdefault((s, lot), []).append((x, unit))
                 self.cols.append(("x", x, (t.bid, t.tier, li)))
@@ -139,7 +143,7 @@ class AwardModel:
                     xs.append(x)
                     units.append(unit)
                     line_terms[li].append(x)
-                    term(x, 0, 0, unit * (rank * n_lines + li))
+                    term(x, 0, 0, unit * (rank * n_lines + li), 1 if whole else min(Q[li], it.quantity))
                     self.cols.append(("px", x, (p.package, it.item, li)))
                 m.add(cp_model.LinearExpr.weighted_sum(xs, units) == it.quantity * z)
                 lot_terms.setdefault((s, it.lot), []).append((z, it.quantity))
@@ -193,6 +197,15 @@ class AwardModel:
         self.price = cp_model.LinearExpr.weighted_sum(obj_vars, price_coef)
         self.tie = cp_model.LinearExpr.weighted_sum(obj_vars, tie_coef)
         self.lex_weight = 1 + sum(line.quantity * line.max_cents for line in inst.lines)
+        # CP-SAT refuses (MODEL_INVALID) a linear expression whose terms could sum past 64 bits;
+        # these are the largest values the objectives' terms can sum to.
+        self.price_potential = sum(c * u for c, u in zip(price_coef, ubs, strict=True))
+        vehicle_potential = sum(c * u for c, u in zip(veh_coef, ubs, strict=True))
+        self.price_fits = self.price_potential < INT_LIMIT
+        # One objective holds both criteria only while vehicles x W stays far from 64 bits
+        # (IDR- or VND-like prices of 10^11 minor units overflow it on a few lots): otherwise
+        # the criteria are solved one after the other ("vehicles", then "price"), still exact.
+        self.lex_fits = self.price_fits and self.lex_weight * vehicle_potential + self.price_potential < INT_LIMIT
 
     # -- hints and solutions ------------------------------------------------------------
     def hint(self, sol: Solution) -> None:
@@ -253,7 +266,7 @@ class AwardModel:
     def solve_phase(
         self,
         *,
-        objective: Literal["lex", "price", "tie"],
+        objective: Literal["lex", "vehicles", "price", "tie"],
         time_limit: float,
         work_limit: float | None,
         workers: int,
@@ -263,14 +276,17 @@ class AwardModel:
         first_solution_only: bool = False,
     ) -> PhaseResult:
         """One phase: "lex" maximizes vehicles x lex_weight - cents (most vehicles, then the lowest
-        price); "price" minimizes cents (for the serve_all model, where vehicles are fixed);
-        "tie" minimizes the canonical tie-break (with both already fixed by constraints)."""
+        price; only when `lex_fits`); "vehicles" maximizes vehicles; "price" minimizes cents (for
+        the serve_all model, or once vehicles are fixed by a constraint); "tie" minimizes the
+        canonical tie-break (with both already fixed by constraints)."""
         cp_model = self.cp_model
         m = self.model
         m.clear_objective()
-        maximize = objective == "lex"
-        if maximize:
+        maximize = objective in ("lex", "vehicles")
+        if objective == "lex":
             m.maximize(self.vehicles * self.lex_weight - self.price)
+        elif objective == "vehicles":
+            m.maximize(self.vehicles)
         elif objective == "price":
             m.minimize(self.price)
         else:
@@ -333,6 +349,11 @@ class AwardModel:
             bound_i = _floor(bound) if maximize else _ceil(bound)
             return PhaseResult(sol, status == cp_model.OPTIMAL, bound_i, dt)
         return PhaseResult(None, False, None, dt, infeasible=status == cp_model.INFEASIBLE)
+
+
+# Largest magnitude an objective or constraint of the model may reach (CP-SAT checks 2^63 - 1;
+# a margin for the sums its presolve forms).
+INT_LIMIT = 1 << 60
 
 
 def _floor(x: float) -> int:

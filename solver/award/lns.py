@@ -151,8 +151,23 @@ def improve_price(
                 budget, wl = min(sub_time, deadline - time.monotonic()), sub_time / 2
             else:  # deterministic: only the work limit stops a sub-solve (the deadline still bounds it)
                 budget, wl = deadline - time.monotonic(), min(sub_time / 2, work_limit - work)
-            r = model.solve_phase(objective="lex", time_limit=budget, work_limit=wl, workers=1)
-            work += r.deterministic_time
+            if model.lex_fits:
+                r = model.solve_phase(objective="lex", time_limit=budget, work_limit=wl, workers=1)
+                work += r.deterministic_time
+            else:  # prices too large for one objective: vehicles, then price with them fixed
+                r = model.solve_phase(objective="vehicles", time_limit=budget, work_limit=wl / 2, workers=1)
+                work += r.deterministic_time
+                if r.solution is not None:
+                    model.model.add(model.vehicles >= objective(sub, r.solution)[0])
+                    model.hint(r.solution)
+                    r2 = model.solve_phase(
+                        objective="price",
+                        time_limit=max(0.01, deadline - time.monotonic()),
+                        work_limit=wl / 2,
+                        workers=1,
+                    )
+                    work += r2.deterministic_time
+                    r = r2 if r2.solution is not None else r
             if r.solution is None:
                 continue
             v1, c1 = objective(sub, r.solution)
