@@ -6,15 +6,24 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
+class DatabaseId(IntegerConverter):
+    """`<int:...>` in every URL: at most 2^63 - 1 (a 64-bit database id), so a 30-digit id answers 404."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def create_app(config: type | dict[str, Any] | None = None) -> Flask:
     """Build the app. `config` is a config class, a dict of overrides, or None (read the environment)."""
-    from marketplace import cli, errors, filters
+    from marketplace import cli, errors, filters, security
     from marketplace.config import Config, config_from_environment
-    from marketplace.extensions import csrf, db, login_manager, migrate
+    from marketplace.extensions import csrf, db, limiter, login_manager, migrate
 
     app = Flask(
         __name__,
@@ -28,11 +37,15 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
     else:
         app.config.from_object(config or config_from_environment())
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    # Must be set before blueprints add their rules: an id in a URL beyond 64 bits is "not found", not a crash.
+    app.url_map.converters["int"] = DatabaseId
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), compare_type=True)
     csrf.init_app(app)
     login_manager.init_app(app)
+    limiter.init_app(app)  # a fresh counter store per app: memory:// counts per process, Redis is shared
+    security.init_app(app)
 
     from marketplace import auth, contracting, coordinator, fleet, main, oem, payments
 

@@ -1,4 +1,5 @@
-"""Command-line tools: flask seed-demo, load-reference-data, create-coordinator, advance-deadlines."""
+"""Command-line tools: flask seed-demo, load-reference-data, create-coordinator, advance-deadlines,
+check-workers."""
 
 from __future__ import annotations
 
@@ -38,7 +39,9 @@ def register(app: Flask) -> None:
     @app.cli.command("create-coordinator")
     @click.option("--email", required=True)
     @click.option("--name", required=True)
-    @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+    # Asked at the terminal; a script sets COORDINATOR_PASSWORD instead (never on the command line,
+    # where other users of the host can read it).
+    @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, envvar="COORDINATOR_PASSWORD")
     @click.option("--organization", default="Fleet Electrification Coalition", show_default=True)
     def create_coordinator_command(email: str, name: str, password: str, organization: str) -> None:
         """Create a coordinator account (coordinators never self-register)."""
@@ -59,3 +62,36 @@ def register(app: Flask) -> None:
 
         moved = advance_due_rounds()
         click.echo(f"{len(moved)} round(s) moved on." if moved else "No deadline has passed.")
+
+    @app.cli.command("check-workers")
+    @click.option("--jobs", "count", default=40, show_default=True, help="how many small jobs to queue")
+    @click.option("--timeout", default=60.0, show_default=True, help="seconds to wait for them")
+    def check_workers_command(count: int, timeout: float) -> None:
+        """Queue small jobs and check that the running workers run each one exactly once."""
+        import secrets
+        import time
+        from collections import Counter
+
+        from marketplace import jobs
+
+        token = secrets.token_hex(6)
+        keys = [f"marketplace:ping:{token}-{i}" for i in range(count)]
+        results = [jobs.ping(f"{token}-{i}") for i in range(count)]
+        deadline = time.monotonic() + timeout
+        by_worker: Counter[str] = Counter()
+        for result in results:
+            try:
+                worker = result.get(blocking=True, timeout=max(0.1, deadline - time.monotonic()))
+            except jobs.HueyException:
+                worker = "not run in time (is a worker running?)"
+            by_worker[worker] += 1
+        time.sleep(2)  # a second delivery of any job would run now
+        runs = [jobs.huey.storage.incr(key, 0) for key in keys]
+        for key in keys:
+            jobs.huey.storage.delete_counter(key)
+        shares = ", ".join(f"{worker}: {n}" for worker, n in sorted(by_worker.items()))
+        wrong = {i: n for i, n in enumerate(runs) if n != 1}
+        if wrong:
+            click.echo(f"Jobs not run exactly once (job: times run): {wrong}. Ran by {shares}.", err=True)
+            raise SystemExit(1)
+        click.echo(f"{count} jobs, each run exactly once, by {len(by_worker)} worker process(es): {shares}.")

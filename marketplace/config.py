@@ -22,8 +22,13 @@ def _database_url(default: str) -> str:
     return url
 
 
+# The development default: known to everybody, so production refuses it.
+DEV_SECRET_KEY = "dev-only-not-secret"
+MIN_SECRET_KEY_LENGTH = 32
+
+
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
     SQLALCHEMY_DATABASE_URI = _database_url(f"sqlite:///{INSTANCE_DIR / 'marketplace.db'}")
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     SESSION_COOKIE_HTTPONLY = True
@@ -35,6 +40,15 @@ class Config:
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024  # uploads: 20 MB is far above a 10,000-row sheet
     # Background jobs: SqliteHuey file by default, Redis when REDIS_URL is set.
     REDIS_URL = os.environ.get("REDIS_URL")
+    # Counters shared by every web process (Flask-Limiter): Redis whenever it is configured, so N web
+    # hosts count together; in memory only for `make run` and tests (one process).
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or REDIS_URL or "memory://"
+    RATELIMIT_KEY_PREFIX = "marketplace"
+    RATELIMIT_HEADERS_ENABLED = True  # Retry-After on a 429
+    # Failed logins counted per account (the email typed) and per address; a success costs nothing.
+    LOGIN_LIMIT_PER_ACCOUNT = "10 per 15 minutes"
+    LOGIN_LIMIT_PER_ADDRESS = "50 per 15 minutes"
+    REGISTER_LIMIT_PER_ADDRESS = "20 per hour"
     HUEY_SQLITE_PATH = str(INSTANCE_DIR / "huey.db")
     HUEY_IMMEDIATE = False
     # Payments are off unless a Stripe secret key is configured.
@@ -43,6 +57,8 @@ class Config:
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET")
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE")  # a local fake Stripe in tests
     DATA_DIR = Path(__file__).resolve().parent / "data"
+    SECURITY_HSTS = False
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
 
 
 class DevelopmentConfig(Config):
@@ -63,15 +79,30 @@ class TestConfig(Config):
 
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
+    SECURITY_HSTS = True  # Strict-Transport-Security on https requests (behind the TLS proxy)
+    # gunicorn runs behind one TLS proxy (README): trust its X-Forwarded-For/-Proto, so login limits
+    # count the client's address, not the proxy's. 0 when clients reach gunicorn directly.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "1"))
     REMEMBER_COOKIE_SECURE = True
 
     @classmethod
     def check(cls) -> None:
-        key = os.environ.get("SECRET_KEY", "")
-        if len(key) < 32 or key == Config.SECRET_KEY:
-            raise RuntimeError("SECRET_KEY must be set to a random string of at least 32 characters in production")
+        """Refuse to start on settings that are unsafe or that cannot work on several hosts."""
+        # Compare with the known default, never with Config.SECRET_KEY: that was read from this
+        # same variable at import, so comparing with it refused every key (issue 13).
+        key = os.environ.get("SECRET_KEY", "").strip()
+        if not key:
+            raise RuntimeError("SECRET_KEY is not set: production needs a random string of at least 32 characters")
+        if key == DEV_SECRET_KEY:
+            raise RuntimeError("SECRET_KEY is the development default: set a random string of at least 32 characters")
+        if len(key) < MIN_SECRET_KEY_LENGTH:
+            raise RuntimeError(
+                f"SECRET_KEY is {len(key)} characters long: production needs at least {MIN_SECRET_KEY_LENGTH}"
+            )
         if not os.environ.get("DATABASE_URL"):
-            raise RuntimeError("DATABASE_URL must be set in production (PostgreSQL)")
+            raise RuntimeError("DATABASE_URL is not set: production needs a PostgreSQL database")
+        if not os.environ.get("REDIS_URL"):
+            raise RuntimeError("REDIS_URL is not set: production runs its jobs, locks and counters on Redis")
 
 
 def config_from_environment() -> type[Config]:

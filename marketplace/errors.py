@@ -16,6 +16,7 @@ TITLES = {
     405: "Not allowed here",
     409: "Not possible right now",
     413: "File too large",
+    429: "Too many attempts",
     500: "Something went wrong on our side",
 }
 

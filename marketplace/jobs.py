@@ -3,11 +3,21 @@
 Tasks run inside an app context of an app built from the environment (the consumer
 process) or of the app that enqueued them (immediate mode, in tests).
 Start a worker with: huey_consumer marketplace.jobs.huey
+
+Several worker hosts on one Redis: Redis hands each queued job to one consumer; solver runs
+also claim their row with a conditional UPDATE, so a job delivered twice runs once. Every
+consumer schedules the periodic jobs; on Redis only the first consumer of each time slot runs
+them (`_first_in_slot`), and each is safe to run twice anyway. Each consumer process writes a
+heartbeat every 5 s, which /healthz reports, and every 15 s fails the runs of dead workers.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import socket
+import threading
+import time
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -15,13 +25,19 @@ from typing import Any
 
 from flask import Flask, current_app, has_app_context
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
+from huey.exceptions import HueyException  # noqa: F401  (re-exported for the CLI)
 
-from marketplace.config import Config
+from marketplace.config import Config, ProductionConfig
 
 
 def _make_huey() -> Huey:
-    if os.environ.get("MARKETPLACE_ENV") == "test":
+    env = os.environ.get("MARKETPLACE_ENV")
+    if env == "test":
         return MemoryHuey("marketplace", immediate=True)  # tasks run at once, in-process
+    if env == "production":
+        # The consumer imports this module, not the app: refuse a bad configuration here, at start,
+        # instead of failing every task later.
+        ProductionConfig.check()
     redis_url = os.environ.get("REDIS_URL")
     if redis_url:
         return RedisHuey("marketplace", url=redis_url)
@@ -32,18 +48,113 @@ def _make_huey() -> Huey:
 huey = _make_huey()
 _worker_app: Flask | None = None
 
+HEARTBEAT_KEY = "marketplace:worker-heartbeat"
+HEARTBEAT_EVERY_SECONDS = 5
+FAIL_DEAD_RUNS_EVERY_BEATS = 3  # 15 s: a dead worker's run fails within lease (20 s) + 15 s
+_heartbeat_thread: threading.Thread | None = None
+
+
+_startup_lock = threading.Lock()
+
+
+@huey.on_startup()
+def start_worker() -> None:
+    """Runs in each worker thread of a consumer as it starts. The first builds the app and imports
+    what tasks import lazily, under a lock: threads importing the same modules at once see them
+    half-initialised ("cannot import name ... from partially initialized module"). Then one thread
+    per process writes the heartbeat."""
+    global _heartbeat_thread
+    with _startup_lock:
+        if _heartbeat_thread is not None:
+            return
+        _app()
+        from ortools.linear_solver.python import model_builder  # noqa: F401
+        from ortools.math_opt.python import mathopt  # noqa: F401
+        from ortools.sat.python import cp_model  # noqa: F401
+
+        import solver  # noqa: F401
+
+        _heartbeat_thread = threading.Thread(target=_beat, name="heartbeat", daemon=True)
+        _heartbeat_thread.start()
+
+
+def worker_name() -> str:
+    """host:pid of this process, as shown on a run it holds and in /healthz."""
+    return f"{socket.gethostname()}:{os.getpid()}"[:120]
+
+
+def write_heartbeat() -> None:
+    huey.put(HEARTBEAT_KEY, {"at": time.time(), "worker": worker_name()})
+
+
+def _beat() -> None:
+    beats = 0
+    while True:
+        try:
+            write_heartbeat()
+        except Exception:  # Redis away for a moment: /healthz shows the heartbeat ageing
+            logging.getLogger(__name__).warning("worker heartbeat not written", exc_info=True)
+        if beats % FAIL_DEAD_RUNS_EVERY_BEATS == 0:
+            fail_dead_runs()
+        beats += 1
+        time.sleep(HEARTBEAT_EVERY_SECONDS)
+
+
+def fail_dead_runs() -> int:
+    """Every 15 s in each worker process: fail the pooling runs and award scenarios whose worker
+    died (lease lapsed), even if nobody is looking. Not a Huey periodic task: those run at most once
+    a minute, which with the lease would let a dead run linger up to 80 s. One conditional UPDATE per
+    dead run, so several workers doing this at once fail each run once."""
+    from marketplace.extensions import db
+    from marketplace.services import solver_runs
+
+    try:
+        with _app().app_context():
+            try:
+                failed = solver_runs.fail_dead_runs()
+            finally:
+                db.session.remove()
+    except Exception:
+        logging.getLogger(__name__).warning("could not check for dead runs", exc_info=True)
+        return 0
+    if failed:
+        logging.getLogger(__name__).warning("failed %s run(s) whose worker stopped renewing its lease", failed)
+    return failed
+
+
+def last_heartbeat() -> dict[str, Any] | None:
+    """The last heartbeat any worker wrote ({"at": unix time, "worker": "host:pid"}), or None."""
+    return huey.get(HEARTBEAT_KEY, peek=True)
+
+
+def _first_in_slot(name: str, every_minutes: int) -> bool:
+    """True for the first consumer that runs periodic job `name` in its time slot.
+
+    Each consumer's scheduler enqueues every periodic job, so with M worker hosts each would run
+    M times; on Redis a key set only-if-absent lets one through per slot (a few seconds of clock
+    skew between hosts at most lets a second one through: the jobs are idempotent)."""
+    if not isinstance(huey, RedisHuey):
+        return True  # SQLite queue: one consumer on one machine
+    slot = int(time.time() // (60 * every_minutes))
+    key = f"marketplace:periodic:{name}:{slot}"
+    return bool(huey.storage.conn.set(key, os.getpid(), nx=True, ex=60 * every_minutes * 2))
+
 
 def init_app(app: Flask) -> None:
     if app.config.get("HUEY_IMMEDIATE"):
         huey.immediate = True  # tasks run in-process, at once, in tests
 
 
+_app_lock = threading.RLock()
+
+
 def _app() -> Flask:
     global _worker_app
-    if _worker_app is None:
-        from marketplace import create_app
+    with _app_lock:  # one app per consumer process, built once
+        if _worker_app is None:
+            from marketplace import create_app
 
-        _worker_app = create_app()
+            _worker_app = create_app()
     return _worker_app
 
 
@@ -66,10 +177,19 @@ def advance_deadlines() -> list[int]:
     """Every minute: move on every round whose deadline has passed, even if nobody is looking."""
     from marketplace.services import rounds
 
+    if not _first_in_slot("advance_deadlines", 1):
+        return []
     moved = rounds.advance_due_rounds()
     if moved:
         current_app.logger.info("deadlines moved rounds %s", moved)
     return moved
+
+
+@huey.task()
+def ping(token: str) -> str:
+    """A job that only counts its deliveries (`flask check-workers` shows each runs exactly once)."""
+    huey.storage.incr(f"marketplace:ping:{token}")
+    return worker_name()
 
 
 @huey.task()
@@ -138,6 +258,8 @@ def sweep_deposits() -> list[int]:
     """Every 15 minutes: settle the deposits of decided rounds that a failed or lost job left open."""
     from marketplace.services import deposits
 
+    if not _first_in_slot("sweep_deposits", 15):
+        return []
     round_ids = deposits.rounds_to_sweep()
     for round_id in round_ids:
         deposits.settle_round(round_id)

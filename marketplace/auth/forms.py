@@ -5,6 +5,7 @@ from wtforms import EmailField, PasswordField, RadioField, SelectField, StringFi
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from marketplace.services.accounts import MIN_PASSWORD_LENGTH
+from marketplace.services.values import NumberFormat
 
 
 class LoginForm(FlaskForm):
@@ -37,3 +38,19 @@ class RegistrationForm(FlaskForm):
 class ProfileForm(FlaskForm):
     name = StringField("Your name", validators=[DataRequired(), Length(max=200)])
     time_zone = SelectField("Show times in", validators=[DataRequired()])
+
+
+class NumberFormatForm(FlaskForm):
+    number_format = RadioField(
+        "How your organization writes numbers",
+        choices=NumberFormat.choices(),
+        validators=[DataRequired(message="Choose 1,234.56 or 1.234,56.")],
+    )
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField("Current password", validators=[DataRequired()])
+    new = PasswordField("New password", validators=[DataRequired()])
+    confirm = PasswordField(
+        "Repeat the new password", validators=[DataRequired(), EqualTo("new", "The passwords differ.")]
+    )

@@ -46,6 +46,12 @@ class SolverRunMixin:
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The running job's lease, renewed every few seconds by its worker: once it lapses the worker
+    # is taken for dead and the run fails, so the coordinator can start another at once.
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    worker: Mapped[str] = mapped_column(
+        sa.String(120), default="", server_default=""
+    )  # host:pid of the worker running it
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

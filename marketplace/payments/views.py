@@ -10,7 +10,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from marketplace import gateways
+from marketplace import gateways, security
 from marketplace.access import coordinator_required, fleet_required, role_required
 from marketplace.extensions import csrf
 from marketplace.gateways import GatewayError, InvalidWebhook
@@ -78,6 +78,7 @@ def my_deposits():
 def pay(deposit_id: int):
     dep = deposits.own_deposit(deposit_id, current_user)
     gw = gateways.gateway()
+    security.allow_stripe_js(gw.js_url)
     return render_template(
         "payments/pay.html",
         dep=dep,

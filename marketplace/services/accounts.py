@@ -5,6 +5,8 @@ from __future__ import annotations
 from functools import cache
 
 import sqlalchemy as sa
+from flask import current_app
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from marketplace.extensions import db
 from marketplace.models import Organization, OrganizationKind, Region, User
@@ -19,17 +21,50 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def _check_new_user(email: str, password: str, errors: dict[str, str]) -> None:
-    if db.session.execute(sa.select(User.id).where(User.email == normalise_email(email))).first():
-        errors["email"] = "An account with this email already exists: log in instead."
+@cache
+def common_passwords() -> frozenset[str]:
+    """The 30,000 most common passwords of leaked lists, as zxcvbn ships them (ranked; lower case)."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def password_problem(password: str, *, email: str = "", org_name: str = "") -> str | None:
+    """Why this password may not be used, in the words shown under the field, or None."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        errors["password"] = f"Use at least {MIN_PASSWORD_LENGTH} characters."
+        return f"Use at least {MIN_PASSWORD_LENGTH} characters."
+    lowered = password.lower()
+    if lowered in common_passwords():
+        return "This password is one of the most common ones, tried first by anyone guessing: choose another."
+    local = normalise_email(email).split("@", 1)[0]
+    if len(local) >= 3 and local in lowered:
+        return "The password must not contain your email address."
+    name = "".join(ch for ch in org_name.lower() if ch.isalnum())
+    if len(name) >= 3 and name in "".join(ch for ch in lowered if ch.isalnum()):
+        return "The password must not contain your organization's name."
+    return None
+
+
+def _email_taken(email: str) -> bool:
+    return db.session.execute(sa.select(User.id).where(User.email == normalise_email(email))).first() is not None
+
+
+def _check_new_user(email: str, password: str, errors: dict[str, str], org_name: str = "") -> None:
+    """For accounts a coordinator creates: a coordinator may be told that an email is taken."""
+    if _email_taken(email):
+        errors["email"] = "An account with this email already exists: log in instead."
+    if problem := password_problem(password, email=email, org_name=org_name):
+        errors["password"] = problem
 
 
 def register_organization(
     *, org_name: str, kind: OrganizationKind | str, country: str, user_name: str, email: str, password: str
-) -> User:
-    """A fleet or an OEM registers itself with its first user. Coordinators never self-register."""
+) -> User | None:
+    """A fleet or an OEM registers itself with its first user. Coordinators never self-register.
+
+    None when the email already has an account: nothing is saved, and the view answers as it does for
+    a new registration, so the form cannot be used to find out who has an account.
+    """
     kind = OrganizationKind(kind)
     errors: dict[str, str] = {}
     if kind not in SELF_REGISTERING_KINDS:
@@ -44,12 +79,18 @@ def register_organization(
         errors["country"] = "Choose a country from the list."
     if not user_name.strip():
         errors["user_name"] = "Give your name."
-    _check_new_user(email, password, errors)
+    if problem := password_problem(password, email=email, org_name=org_name):
+        errors["password"] = problem
     if errors:
         raise ValidationFailed("Registration could not be completed: fix the fields marked below.", field_errors=errors)
+    password_hash = _hash(password)  # done either way, so a taken email costs the same time
+    if _email_taken(email):
+        # Anyone may type any email here: whether it has an account is not theirs to learn. Nothing is
+        # saved and the caller answers exactly as for a new registration.
+        db.session.rollback()
+        return None
     org = Organization(name=org_name, kind=kind, country=country)
-    user = User(email=normalise_email(email), name=user_name.strip(), organization=org)
-    user.set_password(password)
+    user = User(email=normalise_email(email), name=user_name.strip(), organization=org, password_hash=password_hash)
     db.session.add_all([org, user])
     db.session.flush()
     audit.record(user, "organization.register", org, summary=f"{kind.label} “{org_name}” registered.")
@@ -66,7 +107,8 @@ def create_coordinator(
     errors: dict[str, str] = {}
     if not name.strip():
         errors["name"] = "Give the person's name."
-    _check_new_user(email, password, errors)
+    coalition = actor.organization.name if actor is not None else (org_name or "Fleet Electrification Coalition")
+    _check_new_user(email, password, errors, org_name=coalition)
     if errors:
         raise ValidationFailed("The account could not be created: fix the fields marked below.", field_errors=errors)
     if actor is not None:
@@ -88,10 +130,37 @@ def create_coordinator(
     return user
 
 
+def _hash_method() -> str | None:
+    return current_app.config.get("PASSWORD_HASH_METHOD")
+
+
+def _hash(password: str) -> str:
+    method = _hash_method()
+    return generate_password_hash(password, method=method) if method else generate_password_hash(password)
+
+
+@cache
+def _unknown_user_hash(method: str | None) -> str:
+    """A hash of a random password, made like a real one: checking it costs what checking a user's costs."""
+    import secrets
+
+    return (
+        generate_password_hash(secrets.token_urlsafe(16), method=method)
+        if method
+        else generate_password_hash(secrets.token_urlsafe(16))
+    )
+
+
 def authenticate(email: str, password: str) -> User | None:
-    """The active user with these credentials, or None (the caller says nothing more, on purpose)."""
+    """The active user with these credentials, or None (the caller says nothing more, on purpose).
+
+    An unknown email costs the same password-hash check as a known one, so the answer's timing does
+    not tell whether an account exists.
+    """
     user = db.session.execute(sa.select(User).where(User.email == normalise_email(email))).scalar_one_or_none()
-    if user is None or not user.active or not user.check_password(password):
+    stored = user.password_hash if user is not None else _unknown_user_hash(_hash_method())
+    matches = check_password_hash(stored, password)
+    if user is None or not user.active or not matches:
         return None
     return user
 
@@ -132,5 +201,55 @@ def update_profile(actor: User, *, name: str, time_zone: str) -> User:
     after = {"name": actor.name, "time_zone": actor.time_zone}
     if before != after:
         audit.record(actor, "user.update", actor, summary="Updated personal settings.", before=before, after=after)
+    db.session.commit()
+    return actor
+
+
+def set_number_format(actor: User, value: str) -> Organization:
+    """How the actor's organization types numbers (1,234.56 or 1.234,56); every form and upload reads by it."""
+    from marketplace.services.values import NumberFormat, default_number_format, number_format_of
+
+    choices = {f.value for f in NumberFormat}
+    if value not in choices:
+        raise ValidationFailed(
+            "The number format was not saved.", field_errors={"number_format": "Choose 1,234.56 or 1.234,56."}
+        )
+    org = actor.organization
+    before = number_format_of(actor).value
+    # The country's usual format is stored as None, so it keeps following the country's default.
+    org.number_format = None if value == default_number_format(org.country).value else value
+    if before != value:
+        audit.record(
+            actor,
+            "organization.number_format",
+            org,
+            summary=f"Numbers are now read as {NumberFormat(value).label}.",
+            before={"number_format": before},
+            after={"number_format": value},
+        )
+    db.session.commit()
+    return org
+
+
+def end_sessions(user: User) -> None:
+    """Logging out ends the session on the server: a copy of the cookie no longer works."""
+    user.end_sessions()
+    db.session.commit()
+
+
+def change_password(actor: User, *, current: str, new: str) -> User:
+    """A user changes their password: every other session of theirs ends (the caller logs this one in again)."""
+    errors: dict[str, str] = {}
+    if not check_password_hash(actor.password_hash, current):
+        errors["current"] = "This is not your current password."
+    elif problem := password_problem(new, email=actor.email, org_name=actor.organization.name):
+        errors["new"] = problem
+    elif new == current:
+        errors["new"] = "Choose a password different from the current one."
+    if errors:
+        raise ValidationFailed("Your password was not changed: fix the fields marked below.", field_errors=errors)
+    actor.password_hash = _hash(new)
+    actor.end_sessions()
+    audit.record(actor, "user.password", actor, summary="Changed the password; every other session was ended.")
     db.session.commit()
     return actor

@@ -20,10 +20,10 @@ from openpyxl.utils import get_column_letter
 
 from marketplace.extensions import db
 from marketplace.models import Lot, Round, User
-from marketplace.services import bidding
+from marketplace.services import bidding, spreadsheet, upload_limits
 from marketplace.services.catalog import require_oem
 from marketplace.services.errors import Conflict, ValidationFailed
-from marketplace.services.parsing import text
+from marketplace.services.values import number_format_of, text
 
 SHEET = "Bids"
 INFO_COLUMNS = (
@@ -32,6 +32,7 @@ INFO_COLUMNS = (
 BID_COLUMNS = ("model_code", "min_quantity", "max_quantity")
 MIN_TIERS_SHOWN = 3
 MAX_ROWS = 5000
+READ_COLUMNS = 100  # the sheet has 12 columns and two per tier; more is refused unread (services.upload_limits)
 
 
 def tier_columns(count: int) -> list[str]:
@@ -71,7 +72,7 @@ def build_sheet(rnd: Round, actor: User) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = SHEET
-    ws.append(columns)
+    spreadsheet.append_row(ws, columns)
     info_fill = PatternFill("solid", fgColor="E9ECEF")
     head_fill = PatternFill("solid", fgColor="0B5D4B")
     for index, name in enumerate(columns, start=1):
@@ -98,7 +99,7 @@ def build_sheet(rnd: Round, actor: User) -> bytes:
             row += [current.vehicle_model.code, current.min_quantity, current.max_quantity]
             for tier in current.tiers:
                 row += [tier.min_quantity, float(tier.unit_price)]
-        ws.append(row)
+        spreadsheet.append_row(ws, row)
         for index in range(1, len(INFO_COLUMNS) + 1):
             ws.cell(row=ws.max_row, column=index).fill = info_fill
         for n in range(shown_tiers):
@@ -107,10 +108,10 @@ def build_sheet(rnd: Round, actor: User) -> bytes:
 
     models = bidding.bid_models(actor)
     ref = wb.create_sheet("Your models")
-    ref.append(["model_code", "name", "segment", "range_km", "payload_kg", "charging"])
+    spreadsheet.append_row(ref, ["model_code", "name", "segment", "range_km", "payload_kg", "charging"])
     for model in sorted(models.values(), key=lambda m: (m.segment_id, m.name)):
-        ref.append(
-            [model.code, model.name, model.segment_id, model.range_km, model.payload_kg, ", ".join(model.charging)]
+        spreadsheet.append_row(
+            ref, [model.code, model.name, model.segment_id, model.range_km, model.payload_kg, ", ".join(model.charging)]
         )
     for letter, width in zip("ABCDEF", (34, 30, 24, 10, 11, 22), strict=True):
         ref.column_dimensions[letter].width = width
@@ -125,7 +126,7 @@ def build_sheet(rnd: Round, actor: User) -> bytes:
         "Leave a lot's bid cells blank to leave it as it is. Withdraw a bid on its page.",
         "Type values, not formulas. The upload saves every row or none, and lists each problem by row and column.",
     ):
-        help_.append([line])
+        spreadsheet.append_row(help_, [line])
     help_.column_dimensions["A"].width = 140
     for row in help_.iter_rows():
         row[0].alignment = Alignment(wrap_text=True)
@@ -151,6 +152,10 @@ def _read(filename: str, data: bytes) -> list[tuple[int, list[Any], list[bool]]]
             "Wrong file type: upload the .xlsx bid sheet (a .csv, .xls or other file is not accepted; "
             "save it as an Excel workbook, .xlsx)."
         )
+    try:
+        upload_limits.check_xlsx(data, max_rows=MAX_ROWS + 1, max_columns=READ_COLUMNS)
+    except upload_limits.UploadTooLarge as exc:
+        raise SheetRefused(exc.message) from None
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
@@ -300,7 +305,7 @@ def upload_sheet(round_id: int, filename: str, data: bytes, actor: User | None) 
     checked: list[tuple[_Row, bidding.CheckedBid]] = []
     order = {c: i for i, c in enumerate(INFO_COLUMNS + BID_COLUMNS + tuple(tier_columns(bidding.MAX_TIERS)))}
     for row in rows:
-        result, errors = bidding.check_bid(row.values, row.lot, rnd, models)
+        result, errors = bidding.check_bid(row.values, row.lot, rnd, models, number_format_of(actor))
         for key, message in errors.items():
             problems.append((row.number, order.get(key, 99), f"row {row.number}, {key}: {message}"))
         if result is not None:

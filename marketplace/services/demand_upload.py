@@ -16,6 +16,7 @@ import json
 import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, time
 from typing import Any
 from xml.etree.ElementTree import iterparse
 
@@ -24,7 +25,7 @@ import sqlalchemy as sa
 from marketplace.extensions import db
 from marketplace.models import DemandLine, DemandStatus, Round, User
 from marketplace.models.demand import DemandUpload
-from marketplace.services import audit, clock
+from marketplace.services import audit, clock, spreadsheet, upload_limits
 from marketplace.services.demand import (
     FIELDS,
     CheckedLine,
@@ -36,8 +37,15 @@ from marketplace.services.demand import (
 )
 from marketplace.services.errors import Conflict, NotFound, ValidationFailed
 from marketplace.services.reference_data import CHARGING_STANDARDS
+from marketplace.services.values import NUMBER_TEXT_MAX
 
 MAX_ROWS = 10_000
+EXAMPLE_NOTE = "Example line: replace or delete this row"  # marks the template's example row
+EXAMPLE_PROBLEM = "this is the template's example line: replace it with a line of yours, or delete the row"
+# What a file may hold before it is refused unread (services.upload_limits): room for blank rows and
+# stray columns, which get their own messages, but never millions.
+READ_ROWS = 20_001
+READ_COLUMNS = 100
 SHEET_NAME = "Demand lines"
 SHOWN_PROBLEMS = 1_000  # a page lists this many; the count says how many more there are
 
@@ -111,8 +119,12 @@ def _file_kind(filename: str, data: bytes) -> str:
 
 
 def _read_csv(data: bytes) -> list[tuple[int, list[Any]]]:
-    if b"\x00" in data[:4096]:
-        raise UploadRefused("This CSV file is not text (it holds binary data): save the sheet as CSV UTF-8.")
+    if b"\x00" in data:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise UploadRefused(
+            f"This CSV file is not text: line {line} holds a NUL character (binary data). "
+            "Save the sheet as CSV UTF-8, or upload the .xlsx workbook."
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -123,11 +135,15 @@ def _read_csv(data: bytes) -> list[tuple[int, list[Any]]]:
         ) from None
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","  # Excel in many locales writes ';'
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows: list[tuple[int, list[Any]]] = []
     try:
-        return [(number, row) for number, row in enumerate(reader, start=1)]
+        for row in upload_limits.csv_rows(text, delimiter, max_rows=READ_ROWS, max_columns=READ_COLUMNS):
+            rows.append((len(rows) + 1, row))
+    except upload_limits.UploadTooLarge as exc:
+        raise UploadRefused(exc.message) from None
     except csv.Error as exc:
-        raise UploadRefused(f"The CSV file cannot be read at line {reader.line_num}: {exc}.") from None
+        raise UploadRefused(f"The CSV file cannot be read at row {len(rows) + 1}: {exc}.") from None
+    return rows
 
 
 class _Formula:
@@ -156,7 +172,12 @@ def _stream_cells(workbook: Any, sheet: Any) -> Iterator[tuple[int, list[Any]]]:
     openpyxl opened and checked the workbook and holds its shared strings; this reads values only.
     A formula cell comes back as "=..." text, to be refused.
     """
+    from openpyxl.utils.datetime import from_excel
+
     shared = workbook.shared_strings
+    # Style ids whose number format shows a date: such a cell is read as the date the user sees, not 46478.
+    date_styles = getattr(workbook, "_date_formats", set())
+    epoch = getattr(workbook, "epoch", None)
     c_tag, v_tag, f_tag, row_tag, t_tag = _NS + "c", _NS + "v", _NS + "f", _NS + "row", _NS + "t"
     with workbook._archive.open(sheet._worksheet_path) as source:
         number = 0
@@ -183,7 +204,12 @@ def _stream_cells(workbook: Any, sheet: Any) -> Iterator[tuple[int, list[Any]]]:
                 elif kind == "s":
                     value = shared[int(text)]
                 elif kind == "n":
-                    value = float(text) if any(x in text for x in ".eE") else int(text)
+                    if len(text) > NUMBER_TEXT_MAX:
+                        value = text  # a number too long to be meant: the value checks refuse it with a message
+                    else:
+                        value = float(text) if any(x in text for x in ".eE") else int(text)
+                        if date_styles and int(cell.get("s") or 0) in date_styles:
+                            value = _excel_date(value, epoch, from_excel)
                 elif kind == "b":
                     value = text == "1"
                 else:  # str, e (errors such as #N/A) and d (ISO dates) as text
@@ -193,9 +219,24 @@ def _stream_cells(workbook: Any, sheet: Any) -> Iterator[tuple[int, list[Any]]]:
             yield number, values
 
 
+def _excel_date(serial: float, epoch: Any, from_excel: Any) -> Any:
+    """An Excel date serial as the date (or date and time) it shows; the number itself if it is no date."""
+    try:
+        moment = from_excel(serial, epoch) if epoch is not None else from_excel(serial)
+    except (ValueError, OverflowError, TypeError):
+        return serial
+    if isinstance(moment, datetime) and moment.time() == time(0):
+        return moment.date()
+    return moment
+
+
 def _read_xlsx(data: bytes) -> list[tuple[int, list[Any]]]:
     from openpyxl import load_workbook
 
+    try:
+        upload_limits.check_xlsx(data, max_rows=READ_ROWS, max_columns=READ_COLUMNS)
+    except upload_limits.UploadTooLarge as exc:
+        raise UploadRefused(exc.message) from None
     try:
         # read_only streams the sheet; data_only=False keeps formulas as formulas, so we can refuse them.
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
@@ -317,6 +358,10 @@ def check_rows(
     formula_cells = {(p.row, p.column) for p in problems}
     checked: list[tuple[int, CheckedLine]] = []
     for number, values in rows:
+        if str(values.get("note") or "").strip() == EXAMPLE_NOTE:
+            # The template uploaded unchanged must not post 12 example vans as real demand.
+            problems.append(Problem(number, "note", EXAMPLE_PROBLEM))
+            continue
         line, errors = check_line(values, scope)
         for name in FIELDS:
             if name in errors and (number, name) not in formula_cells:
@@ -336,7 +381,7 @@ def check_upload(round_id: int, filename: str, data: bytes, actor: User | None) 
     rnd = open_round(round_id, actor, doing="upload demand")
     assert actor is not None
     rows, problems = read_rows(filename, data)
-    checked, problems = check_rows(rows, Scope.of(rnd), problems)
+    checked, problems = check_rows(rows, Scope.of(rnd, actor), problems)
     if problems:
         return UploadCheck(problems=problems, rows=len(rows))
     # One pending preview per person and round: a new file replaces the last unsaved one.
@@ -488,13 +533,13 @@ def example_row(rnd: Round) -> dict[str, Any]:
         "charging": ";".join(charging),
         "max_unit_price": 250000,
         "splittable": "no",
-        "note": "Example line: replace or delete this row",
+        "note": EXAMPLE_NOTE,
     }
 
 
 def template_csv(rnd: Round) -> bytes:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = spreadsheet.CsvWriter(out, lineterminator="\r\n")
     writer.writerow(FIELDS)
     row = example_row(rnd)
     writer.writerow([row[name] for name in FIELDS])
@@ -509,9 +554,7 @@ def _workbook_bytes(workbook: Any) -> bytes:
 
 def _set(cell: Any, value: Any) -> None:
     """Write a value that is never read back as a formula (a note may start with '=')."""
-    cell.value = value
-    if isinstance(value, str):
-        cell.data_type = "s"
+    spreadsheet.set_value(cell, value)
 
 
 def _style_header(sheet: Any, widths: dict[str, int]) -> None:
@@ -545,26 +588,26 @@ def template_xlsx(rnd: Round) -> bytes:
     _style_header(sheet, _WIDTHS)
 
     help_sheet = workbook.create_sheet("Help")
-    help_sheet.append(["column", "what to write"])
+    spreadsheet.append_row(help_sheet, ["column", "what to write"])
     for name in FIELDS:
-        help_sheet.append([name, COLUMN_HELP[name]])
-    help_sheet.append([])
-    help_sheet.append([f"Round: {rnd.name}. Prices in {rnd.currency}. Row 1 keeps the column names."])
-    help_sheet.append([])
-    help_sheet.append(["segment id", "segment"])
+        spreadsheet.append_row(help_sheet, [name, COLUMN_HELP[name]])
+    spreadsheet.append_row(help_sheet, [])
+    spreadsheet.append_row(help_sheet, [f"Round: {rnd.name}. Prices in {rnd.currency}. Row 1 keeps the column names."])
+    spreadsheet.append_row(help_sheet, [])
+    spreadsheet.append_row(help_sheet, ["segment id", "segment"])
     help_sheet.cell(row=help_sheet.max_row, column=1).font = Font(bold=True)
     for seg in rnd.segments:
-        help_sheet.append([seg.id, seg.name])
-    help_sheet.append([])
-    help_sheet.append(["region id", "region"])
+        spreadsheet.append_row(help_sheet, [seg.id, seg.name])
+    spreadsheet.append_row(help_sheet, [])
+    spreadsheet.append_row(help_sheet, ["region id", "region"])
     help_sheet.cell(row=help_sheet.max_row, column=1).font = Font(bold=True)
     for region in scope_regions(rnd):
-        help_sheet.append([region.id, "  " * region.depth + region.name])
-    help_sheet.append([])
-    help_sheet.append(["charging standard", "meaning"])
+        spreadsheet.append_row(help_sheet, [region.id, "  " * region.depth + region.name])
+    spreadsheet.append_row(help_sheet, [])
+    spreadsheet.append_row(help_sheet, ["charging standard", "meaning"])
     help_sheet.cell(row=help_sheet.max_row, column=1).font = Font(bold=True)
     for code, label in CHARGING_STANDARDS.items():
-        help_sheet.append([code, label])
+        spreadsheet.append_row(help_sheet, [code, label])
     _style_header(help_sheet, {"column": 22, "what to write": 100})
     return _workbook_bytes(workbook)
 

@@ -62,6 +62,7 @@ def start_run(
     """Queue a pooling run of the round's committed demand (the round's bounds unless others are given)."""
     rounds.require_coordinator(actor)
     rnd = rounds.load_round(round_id)
+    solver_runs.fail_dead_runs_of_round(PoolingRun, round_id)  # commits: before the round's lock
     rnd = rounds.get_for_update(round_id)
     rounds.require_phase(rnd, *POOLING_PHASES, doing="run pooling")
     run = PoolingRun(

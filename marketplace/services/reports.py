@@ -14,7 +14,6 @@ Money is exact (Decimal) all the way to the downloads.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ from marketplace.models import (
     Round,
     Segment,
 )
-from marketplace.services import award, clock
+from marketplace.services import award, clock, spreadsheet
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -267,7 +266,7 @@ def _breakdown_rows(report: RoundReport, rows: list[BreakdownRow]) -> Iterable[l
 def report_csv(report: RoundReport) -> str:
     """The funnel and both breakdowns in one CSV: the first column says which table a row belongs to."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = spreadsheet.CsvWriter(out, lineterminator="\n")
     writer.writerow(["section", "key", "name", "vehicles", "value", "committed_vehicles", "pooled_vehicles",
                      "awarded_vehicles", "confirmed_vehicles", "awarded_value", "currency", "note"])  # fmt: skip
     for s in report.funnel:
@@ -295,11 +294,11 @@ def report_xlsx(report: RoundReport) -> bytes:
         sheet = book.active if n == 0 else book.create_sheet()
         assert sheet is not None
         sheet.title = title
-        sheet.append(header)
+        spreadsheet.append_row(sheet, header)
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         for row in rows:
-            sheet.append(row)
+            spreadsheet.append_row(sheet, row)
         for column in money_columns:
             for (cell,) in sheet.iter_rows(min_row=2, min_col=column, max_col=column):
                 cell.number_format = "#,##0.00"
@@ -308,7 +307,9 @@ def report_xlsx(report: RoundReport) -> bytes:
             sheet.column_dimensions[sheet.cell(row=1, column=i).column_letter].width = min(width + 2, 60)
         sheet.freeze_panes = "A2"
     book["Funnel"].append([])
-    book["Funnel"].append([f"Round “{report.round.name}”, generated {report.generated_at:%Y-%m-%d %H:%M} UTC"])
+    spreadsheet.append_row(
+        book["Funnel"], [f"Round “{report.round.name}”, generated {report.generated_at:%Y-%m-%d %H:%M} UTC"]
+    )
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
