@@ -206,9 +206,7 @@ def main() -> None:
     if not found:
         fail(f"creating a round did not lead to its page ({url})")
     round_id = found.group(1)
-    coordinator.submit(
-        f"/coordinator/rounds/{round_id}", f"/coordinator/rounds/{round_id}/transition", {"target": "demand_open"}
-    )
+    move(coordinator, round_id, "demand_open")
     step(f"round {round_id} created ({segment} in {region}) and opened for demand")
 
     fleet = Browser("fleet")
@@ -259,9 +257,7 @@ def main() -> None:
     fleet.submit(f"/fleet/rounds/{round_id}", f"/fleet/rounds/{round_id}/commit", {"all": "1"})
     step("fleet posted and committed 12 vehicles")
 
-    coordinator.submit(
-        f"/coordinator/rounds/{round_id}", f"/coordinator/rounds/{round_id}/transition", {"target": "demand_closed"}
-    )
+    move(coordinator, round_id, "demand_closed")
     page = f"/coordinator/rounds/{round_id}/pooling"
     url = coordinator.submit(page, page, {"time_limit": "20"})
     run = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query).get("run", [""])[0]
@@ -281,6 +277,15 @@ def main() -> None:
         fail("the pooling page does not offer the run's lots")
     step(f"a worker finished pooling run {run}: {progress['progress'].get('quantity')} vehicles pooled")
     step(f"passed in {time.monotonic() - started:.1f} s")
+
+
+def move(coordinator: Browser, round_id: str, target: str) -> None:
+    """A phase move: its confirmation page states the consequences; the coordinator ticks the box."""
+    coordinator.submit(
+        f"/coordinator/rounds/{round_id}/move/{target}",
+        f"/coordinator/rounds/{round_id}/transition",
+        {"target": target, "confirm": "y"},
+    )
 
 
 def approve_fleet(coordinator: Browser, org_name: str) -> None:
