@@ -20,7 +20,7 @@ def fleet_allocations(round_id: int):
     return render_template("contracting/fleet.html", rnd=rnd, results=results, form=TransitionForm())
 
 
-@bp.post("/fleet/allocations/<int:allocation_id>/<any(confirm, decline):decision>")
+@bp.post("/fleet/allocations/<allocation:allocation_id>/<any(confirm, decline):decision>")
 @fleet_required
 def decide(allocation_id: int, decision: str):
     TransitionForm().validate_on_submit()  # CSRF is checked globally
