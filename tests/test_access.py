@@ -89,6 +89,7 @@ ROUTES = [
     Route("auth.logout", "POST", lambda o, r: "/logout", everyone(302)),
     Route("auth.register", "GET", lambda o, r: "/register", {"anonymous": 200, "fleet": 302, "oem": 302, "coordinator": 302}),
     Route("auth.account", "GET", lambda o, r: "/account", {"anonymous": LOGIN, "fleet": 200, "oem": 200, "coordinator": 200}),
+    Route("auth.change_password", "POST", lambda o, r: "/account/password", {"anonymous": LOGIN, "fleet": 400, "oem": 400, "coordinator": 400}),
     Route("coordinator.dashboard", "GET", lambda o, r: "/coordinator/", COORDINATOR_ONLY),
     Route("coordinator.new_round", "GET", lambda o, r: "/coordinator/rounds/new", COORDINATOR_ONLY),
     Route("coordinator.round_detail", "GET", lambda o, r: f"/coordinator/rounds/{o.draft_round_id}", COORDINATOR_ONLY),

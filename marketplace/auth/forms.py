@@ -37,3 +37,11 @@ class RegistrationForm(FlaskForm):
 class ProfileForm(FlaskForm):
     name = StringField("Your name", validators=[DataRequired(), Length(max=200)])
     time_zone = SelectField("Show times in", validators=[DataRequired()])
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField("Current password", validators=[DataRequired()])
+    new = PasswordField("New password", validators=[DataRequired()])
+    confirm = PasswordField(
+        "Repeat the new password", validators=[DataRequired(), EqualTo("new", "The passwords differ.")]
+    )

@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_required, login_user, logout_user
 from limits import parse as parse_limit
 
-from marketplace.auth.forms import LoginForm, ProfileForm, RegistrationForm
+from marketplace.auth.forms import LoginForm, PasswordForm, ProfileForm, RegistrationForm
 from marketplace.extensions import db, limiter, login_manager
 from marketplace.models import User
 from marketplace.services import accounts
@@ -28,8 +28,15 @@ login_manager.login_message_category = "info"
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id))
+def load_user(session_id: str) -> User | None:
+    """The user of a session id "<user id>.<session version>" (User.get_id), if that session is still on."""
+    user_id, _, version = session_id.partition(".")
+    if not (user_id.isdigit() and version.isdigit()):
+        return None  # a cookie from before session versions, or forged
+    user = db.session.get(User, int(user_id))
+    if user is None or user.session_version != int(version):
+        return None  # logged out (or the password changed) since this cookie was issued
+    return user
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -102,6 +109,7 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    accounts.end_sessions(current_user)
     logout_user()
     flash("You are logged out.", "info")
     return redirect(url_for("main.landing"))
@@ -150,4 +158,28 @@ def account():
         else:
             flash("Your settings are saved. Deadlines are now shown in " + current_user.time_zone + ".", "success")
             return redirect(url_for("auth.account"))
-    return render_template("auth/account.html", form=form), (400 if form.errors else 200)
+    return render_template("auth/account.html", form=form, password_form=PasswordForm(formdata=None)), (
+        400 if form.errors else 200
+    )
+
+
+@bp.post("/account/password")
+@login_required
+def change_password():
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.change_password(
+                current_user._get_current_object(),  # the User itself: login_user must not keep the proxy
+                current=form.current.data or "",
+                new=form.new.data or "",
+            )
+        except ValidationFailed as exc:
+            apply_field_errors(form, exc)
+        else:
+            login_user(user)  # this browser stays logged in under the new session version; others are out
+            flash("Your password is changed. Every other session of yours has been logged out.", "success")
+            return redirect(url_for("auth.account"))
+    profile = ProfileForm(obj=current_user)
+    profile.time_zone.choices = [(z, z.replace("_", " ")) for z in accounts.time_zones()]
+    return render_template("auth/account.html", form=profile, password_form=form), 400

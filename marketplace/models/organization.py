@@ -52,6 +52,9 @@ class User(UserMixin, db.Model):
     organization_id: Mapped[int] = mapped_column(sa.ForeignKey("organization.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
     time_zone: Mapped[str] = mapped_column(sa.String(64), default="UTC")  # IANA name, for showing deadlines
+    # Part of every session's id (get_id): raised at logout and password change, so a session cookie
+    # (or remember cookie) issued before then no longer logs anyone in, even if it was copied.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
     organization: Mapped[Organization] = relationship(back_populates="users")
@@ -59,6 +62,13 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # flask-login refuses inactive users
         return self.active
+
+    def get_id(self) -> str:
+        return f"{self.id}.{self.session_version}"
+
+    def end_sessions(self) -> None:
+        """Every session of this user (on every device) ends: the server no longer accepts their id."""
+        self.session_version += 1
 
     @property
     def kind(self) -> OrganizationKind:

@@ -21,16 +21,40 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+@cache
+def common_passwords() -> frozenset[str]:
+    """The 30,000 most common passwords of leaked lists, as zxcvbn ships them (ranked; lower case)."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def password_problem(password: str, *, email: str = "", org_name: str = "") -> str | None:
+    """Why this password may not be used, in the words shown under the field, or None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"Use at least {MIN_PASSWORD_LENGTH} characters."
+    lowered = password.lower()
+    if lowered in common_passwords():
+        return "This password is one of the most common ones, tried first by anyone guessing: choose another."
+    local = normalise_email(email).split("@", 1)[0]
+    if len(local) >= 3 and local in lowered:
+        return "The password must not contain your email address."
+    name = "".join(ch for ch in org_name.lower() if ch.isalnum())
+    if len(name) >= 3 and name in "".join(ch for ch in lowered if ch.isalnum()):
+        return "The password must not contain your organization's name."
+    return None
+
+
 def _email_taken(email: str) -> bool:
     return db.session.execute(sa.select(User.id).where(User.email == normalise_email(email))).first() is not None
 
 
-def _check_new_user(email: str, password: str, errors: dict[str, str]) -> None:
+def _check_new_user(email: str, password: str, errors: dict[str, str], org_name: str = "") -> None:
     """For accounts a coordinator creates: a coordinator may be told that an email is taken."""
     if _email_taken(email):
         errors["email"] = "An account with this email already exists: log in instead."
-    if len(password) < MIN_PASSWORD_LENGTH:
-        errors["password"] = f"Use at least {MIN_PASSWORD_LENGTH} characters."
+    if problem := password_problem(password, email=email, org_name=org_name):
+        errors["password"] = problem
 
 
 def register_organization(
@@ -55,8 +79,8 @@ def register_organization(
         errors["country"] = "Choose a country from the list."
     if not user_name.strip():
         errors["user_name"] = "Give your name."
-    if len(password) < MIN_PASSWORD_LENGTH:
-        errors["password"] = f"Use at least {MIN_PASSWORD_LENGTH} characters."
+    if problem := password_problem(password, email=email, org_name=org_name):
+        errors["password"] = problem
     if errors:
         raise ValidationFailed("Registration could not be completed: fix the fields marked below.", field_errors=errors)
     password_hash = _hash(password)  # done either way, so a taken email costs the same time
@@ -83,7 +107,8 @@ def create_coordinator(
     errors: dict[str, str] = {}
     if not name.strip():
         errors["name"] = "Give the person's name."
-    _check_new_user(email, password, errors)
+    coalition = actor.organization.name if actor is not None else (org_name or "Fleet Electrification Coalition")
+    _check_new_user(email, password, errors, org_name=coalition)
     if errors:
         raise ValidationFailed("The account could not be created: fix the fields marked below.", field_errors=errors)
     if actor is not None:
@@ -176,5 +201,29 @@ def update_profile(actor: User, *, name: str, time_zone: str) -> User:
     after = {"name": actor.name, "time_zone": actor.time_zone}
     if before != after:
         audit.record(actor, "user.update", actor, summary="Updated personal settings.", before=before, after=after)
+    db.session.commit()
+    return actor
+
+
+def end_sessions(user: User) -> None:
+    """Logging out ends the session on the server: a copy of the cookie no longer works."""
+    user.end_sessions()
+    db.session.commit()
+
+
+def change_password(actor: User, *, current: str, new: str) -> User:
+    """A user changes their password: every other session of theirs ends (the caller logs this one in again)."""
+    errors: dict[str, str] = {}
+    if not check_password_hash(actor.password_hash, current):
+        errors["current"] = "This is not your current password."
+    elif problem := password_problem(new, email=actor.email, org_name=actor.organization.name):
+        errors["new"] = problem
+    elif new == current:
+        errors["new"] = "Choose a password different from the current one."
+    if errors:
+        raise ValidationFailed("Your password was not changed: fix the fields marked below.", field_errors=errors)
+    actor.password_hash = _hash(new)
+    actor.end_sessions()
+    audit.record(actor, "user.password", actor, summary="Changed the password; every other session was ended.")
     db.session.commit()
     return actor
