@@ -1,7 +1,7 @@
 """public ids for bids, packages, deposits and allocations: random, unique, what members see instead of row ids
 
 Revision ID: 2a278b725546
-Revises: 322377b3f313
+Revises: eee61811417f
 Create Date: 2026-12-01 00:06:49.029166
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '2a278b725546'
-down_revision = '322377b3f313'
+down_revision = 'eee61811417f'
 branch_labels = None
 depends_on = None
 
