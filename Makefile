@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: install install-test run worker db-upgrade seed test lint format bench clean
+.PHONY: install install-test run serve worker db-upgrade seed test lint format bench clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -m venv $(VENV) || { echo "python3 -m venv failed: on Debian run 'apt-get install python3-venv'"; exit 1; }
@@ -35,6 +35,16 @@ run: seed
 	  worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	  echo "Marketplace on http://$(HOST):$(PORT)/ (job worker pid $$worker; demo logins in README.md)"; \
 	  $(BIN)/flask run --host $(HOST) --port $(PORT)
+
+# The production processes (README "Production"): gunicorn and the Huey job workers (which also
+# schedule the periodic jobs), started together by honcho from the Procfile; Ctrl-C or SIGTERM stops
+# them all, and if one of them stops the others are stopped too. PROCESSES=web or PROCESSES=worker
+# runs one kind only (a web host, a worker host); WORKER_PROCESSES=N runs N job worker processes.
+PROCESSES ?=
+WORKER_PROCESSES ?= 1
+serve: install
+	PATH="$(abspath $(BIN)):$$PATH" MARKETPLACE_ENV=production \
+	  $(BIN)/honcho start --no-colour -f Procfile -c worker=$(WORKER_PROCESSES) $(PROCESSES)
 
 worker: install
 	$(BIN)/huey_consumer marketplace.jobs.huey --workers 2

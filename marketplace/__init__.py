@@ -6,8 +6,17 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class DatabaseId(IntegerConverter):
+    """`<int:...>` in every URL: at most 2^63 - 1 (a 64-bit database id), so a 30-digit id answers 404."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(config: type | dict[str, Any] | None = None) -> Flask:
@@ -28,6 +37,8 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
     else:
         app.config.from_object(config or config_from_environment())
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    # Must be set before blueprints add their rules: an id in a URL beyond 64 bits is "not found", not a crash.
+    app.url_map.converters["int"] = DatabaseId
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), compare_type=True)

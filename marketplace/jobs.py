@@ -8,13 +8,14 @@ Several worker hosts on one Redis: Redis hands each queued job to one consumer; 
 also claim their row with a conditional UPDATE, so a job delivered twice runs once. Every
 consumer schedules the periodic jobs; on Redis only the first consumer of each time slot runs
 them (`_first_in_slot`), and each is safe to run twice anyway. Each consumer process writes a
-heartbeat every few seconds, which /healthz reports.
+heartbeat every 5 s, which /healthz reports, and every 15 s fails the runs of dead workers.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -49,34 +50,76 @@ _worker_app: Flask | None = None
 
 HEARTBEAT_KEY = "marketplace:worker-heartbeat"
 HEARTBEAT_EVERY_SECONDS = 5
-_heartbeat_lock = threading.Lock()
+FAIL_DEAD_RUNS_EVERY_BEATS = 3  # 15 s: a dead worker's run fails within lease (20 s) + 15 s
 _heartbeat_thread: threading.Thread | None = None
 
 
+_startup_lock = threading.Lock()
+
+
 @huey.on_startup()
-def start_heartbeat() -> None:
-    """Once per consumer process (this hook runs in each of its worker threads): say it is alive."""
+def start_worker() -> None:
+    """Runs in each worker thread of a consumer as it starts. The first builds the app and imports
+    what tasks import lazily, under a lock: threads importing the same modules at once see them
+    half-initialised ("cannot import name ... from partially initialized module"). Then one thread
+    per process writes the heartbeat."""
     global _heartbeat_thread
-    with _heartbeat_lock:
+    with _startup_lock:
         if _heartbeat_thread is not None:
             return
+        _app()
+        from ortools.linear_solver.python import model_builder  # noqa: F401
+        from ortools.math_opt.python import mathopt  # noqa: F401
+        from ortools.sat.python import cp_model  # noqa: F401
+
+        import solver  # noqa: F401
+
         _heartbeat_thread = threading.Thread(target=_beat, name="heartbeat", daemon=True)
         _heartbeat_thread.start()
 
 
-def write_heartbeat() -> None:
-    from marketplace.services.solver_runs import worker_name
+def worker_name() -> str:
+    """host:pid of this process, as shown on a run it holds and in /healthz."""
+    return f"{socket.gethostname()}:{os.getpid()}"[:120]
 
+
+def write_heartbeat() -> None:
     huey.put(HEARTBEAT_KEY, {"at": time.time(), "worker": worker_name()})
 
 
 def _beat() -> None:
+    beats = 0
     while True:
         try:
             write_heartbeat()
         except Exception:  # Redis away for a moment: /healthz shows the heartbeat ageing
             logging.getLogger(__name__).warning("worker heartbeat not written", exc_info=True)
+        if beats % FAIL_DEAD_RUNS_EVERY_BEATS == 0:
+            fail_dead_runs()
+        beats += 1
         time.sleep(HEARTBEAT_EVERY_SECONDS)
+
+
+def fail_dead_runs() -> int:
+    """Every 15 s in each worker process: fail the pooling runs and award scenarios whose worker
+    died (lease lapsed), even if nobody is looking. Not a Huey periodic task: those run at most once
+    a minute, which with the lease would let a dead run linger up to 80 s. One conditional UPDATE per
+    dead run, so several workers doing this at once fail each run once."""
+    from marketplace.extensions import db
+    from marketplace.services import solver_runs
+
+    try:
+        with _app().app_context():
+            try:
+                failed = solver_runs.fail_dead_runs()
+            finally:
+                db.session.remove()
+    except Exception:
+        logging.getLogger(__name__).warning("could not check for dead runs", exc_info=True)
+        return 0
+    if failed:
+        logging.getLogger(__name__).warning("failed %s run(s) whose worker stopped renewing its lease", failed)
+    return failed
 
 
 def last_heartbeat() -> dict[str, Any] | None:
@@ -102,12 +145,16 @@ def init_app(app: Flask) -> None:
         huey.immediate = True  # tasks run in-process, at once, in tests
 
 
+_app_lock = threading.RLock()
+
+
 def _app() -> Flask:
     global _worker_app
-    if _worker_app is None:
-        from marketplace import create_app
+    with _app_lock:  # one app per consumer process, built once
+        if _worker_app is None:
+            from marketplace import create_app
 
-        _worker_app = create_app()
+            _worker_app = create_app()
     return _worker_app
 
 
@@ -138,25 +185,9 @@ def advance_deadlines() -> list[int]:
     return moved
 
 
-@huey.periodic_task(crontab(minute="*"))
-@in_app_context
-def fail_dead_runs() -> int:
-    """Every minute: fail the pooling runs and award scenarios whose worker died, even if nobody looks."""
-    from marketplace.services import solver_runs
-
-    if not _first_in_slot("fail_dead_runs", 1):
-        return 0
-    failed = solver_runs.fail_dead_runs()
-    if failed:
-        current_app.logger.warning("failed %s run(s) whose worker stopped renewing its lease", failed)
-    return failed
-
-
 @huey.task()
 def ping(token: str) -> str:
     """A job that only counts its deliveries (`flask check-workers` shows each runs exactly once)."""
-    from marketplace.services.solver_runs import worker_name
-
     huey.storage.incr(f"marketplace:ping:{token}")
     return worker_name()
 

@@ -93,7 +93,9 @@ def test_publishing_a_scenario_awards_the_round(world, closed_tender, login):
     page = client.get(f"/coordinator/rounds/{rnd.id}/scenarios")
     assert page.status_code == 200
     assert "Publish this award" in page.get_data(as_text=True)
-    assert client.post(f"/coordinator/scenarios/{first.id}/publish").status_code == 302
+    assert client.post(f"/coordinator/scenarios/{first.id}/publish").status_code == 400  # not confirmed
+    assert db.session.get(Round, rnd.id).phase is RoundPhase.BIDS_CLOSED
+    assert client.post(f"/coordinator/scenarios/{first.id}/publish", data={"confirm": "y"}).status_code == 302
     db.session.expire_all()
     rnd = db.session.get(Round, rnd.id)
     assert rnd.phase is RoundPhase.AWARDED

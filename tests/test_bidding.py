@@ -313,7 +313,7 @@ def test_package_rules(world, tender):
     assert errors_of(submit({**good, f"{k1}_model_code": light.code})) == {
         f"{k1}_model_code": "Light does not meet lot lot-2: its payload of 3,000 kg is below the lot's minimum of 4,000 kg"
     }
-    assert errors_of(submit({**good, "name": "x" * 201})) == {"name": "must be at most 200 characters"}
+    assert errors_of(submit({**good, "name": "x" * 201})) == {"name": "must be at most 200 characters (it has 201)"}
     assert db.session.execute(sa.select(sa.func.count(PackageBid.id))).scalar_one() == 0
 
 

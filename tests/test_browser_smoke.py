@@ -31,11 +31,13 @@ def test_each_role_logs_in_and_sees_its_dashboard(world, page):
     page.wait_for_url("**/coordinator/")
     assert page.get_by_role("heading", name="Tender rounds").is_visible()
     row = page.locator(f"tr[data-round='{open_round.id}']")
-    assert row.get_by_role("button", name="Close demand").is_visible()
+    assert row.get_by_role("link", name="Close demand…").is_visible()
     assert "12 vehicles" in row.inner_text()
     screenshot(page, "coordinator-dashboard")
 
     # A coordinator moves the draft round on from the dashboard.
+    page.get_by_role("link", name="Open demand…").click()
+    page.get_by_label("I have read what this move does and want to make it").check()
     page.get_by_role("button", name="Open demand").click()
     assert page.get_by_text("is now in phase “Demand open”").is_visible()
     page.get_by_role("button", name="Log out").click()

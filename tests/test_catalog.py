@@ -39,15 +39,19 @@ def test_create_model_saves_every_field_and_audits(world):
     assert entry.object_id == str(model.id) and entry.actor_id == world.oem.id
 
 
-def test_two_models_with_one_name_get_distinct_codes(world):
+def test_two_models_with_one_name_are_refused_and_similar_names_get_distinct_codes(world):
     a = catalog.create_model(GOOD, world.oem)
-    b = catalog.create_model(GOOD, world.oem)
+    with pytest.raises(ValidationFailed) as refused:
+        catalog.create_model({**GOOD, "name": GOOD["name"].upper()}, world.oem)
+    assert "already has a model named" in refused.value.field_errors["name"]
+    b = catalog.create_model({**GOOD, "name": GOOD["name"] + "!"}, world.oem)  # the same code before the number
     assert a.code != b.code
+    assert catalog.create_model(GOOD, world.other_oem).name == a.name  # another OEM may use the name
 
 
 BAD_FIELDS = [
     ("name", "", "give the model a name"),
-    ("name", "x" * 201, "must be at most 200 characters"),
+    ("name", "x" * 201, "must be at most 200 characters (it has 201)"),
     ("segment_id", "", "choose a segment"),
     ("segment_id", "flying_car", "“flying_car” is not a segment"),
     ("powertrain", "diesel", "choose BEV or FCEV"),
@@ -72,7 +76,11 @@ BAD_FIELDS = [
     ("list_price", "abc", "must be an amount in USD above 0, such as 185000 or 185000.50"),
     ("list_price", "0", "must be above 0 USD"),
     ("list_price", "1.005", "more than 2 decimals: prices are exact to the cent"),
-    ("currency", "dollars", "use a three-letter ISO 4217 code such as USD or EUR"),
+    ("currency", "dollars", "“DOLLARS” is not a currency the marketplace supports: use one of USD, EUR, CAD"),
+    ("currency", "XYZ", "“XYZ” is not a currency the marketplace supports: use one of USD"),
+    ("list_price", "185000,50", "“185000,50” is not written in your organization's number format (1,234.56"),
+    ("range_km", "9" * 5000, "is too long for a number (5,000 characters; at most 40)"),
+    ("name", "Bus\x00", "holds an invisible control character (NUL) at character 4: remove it"),
     ("yearly_capacity", "-1", "must be a whole number of vehicles a year, 0 or more, or empty"),
 ]
 
@@ -82,7 +90,8 @@ def test_each_bad_field_gets_its_message_and_nothing_is_saved(world):
     for field, value, message in BAD_FIELDS:
         with pytest.raises(ValidationFailed) as exc:
             catalog.create_model({**GOOD, field: value}, world.oem)
-        assert exc.value.field_errors == {field: message}, (field, value)
+        errors = exc.value.field_errors
+        assert set(errors) == {field} and errors[field].startswith(message), (field, value, errors)
         db.session.rollback()
     assert db.session.execute(sa.select(sa.func.count(VehicleModel.id))).scalar_one() == 0
 

@@ -84,7 +84,8 @@ def test_the_confirmation_deadline_closes_decisions_to_the_second(world, awarded
         contracting.decide(other.id, True, world.fleet)
     db.session.expire_all()
     assert db.session.get(Round, awarded.id).phase is RoundPhase.CLOSED
-    assert db.session.get(Allocation, other.id).confirmation is ConfirmationStatus.PENDING
+    # A lapse is a decline: no closed round keeps an undecided allocation.
+    assert db.session.get(Allocation, other.id).confirmation is ConfirmationStatus.DECLINED
 
 
 def test_results_are_hidden_until_the_award_is_published(world, login):
@@ -92,3 +93,55 @@ def test_results_are_hidden_until_the_award_is_published(world, login):
     with pytest.raises(Conflict, match="not published"):
         contracting.fleet_results(rnd.id, world.fleet)
     assert login(world.oem).get(f"/oem/rounds/{rnd.id}/results").status_code == 409
+
+
+def test_a_round_cannot_close_early_while_allocations_are_pending(world, awarded):
+    """Closing before the confirmation deadline with pending allocations is refused, and nothing changes."""
+    with pytest.raises(Conflict, match=r"2 allocations \(65 vehicles\) are still pending"):
+        rounds.transition(awarded.id, RoundPhase.CLOSED, world.coordinator)
+    db.session.expire_all()
+    assert db.session.get(Round, awarded.id).phase is RoundPhase.CONTRACTING
+    assert contracting.pending_of(db.session.get(Round, awarded.id)) == (2, 65)
+
+
+def test_closing_early_can_treat_pending_allocations_as_declined_with_a_reason(world, awarded, login):
+    allocations = contracting.fleet_results(awarded.id, world.fleet).allocations
+    contracting.decide(allocations[0].id, True, world.fleet)
+    client = login(world.coordinator)
+    # Without the reason the form is refused and the round stays open.
+    response = client.post(
+        f"/coordinator/rounds/{awarded.id}/transition",
+        data={"target": "closed", "confirm": "y", "decline_pending": "y", "reason": " "},
+    )
+    assert response.status_code in (400, 409)
+    assert db.session.get(Round, awarded.id).phase is RoundPhase.CONTRACTING
+    response = client.post(
+        f"/coordinator/rounds/{awarded.id}/transition",
+        data={"target": "closed", "confirm": "y", "decline_pending": "y", "reason": "Fleet board vote postponed"},
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Round, awarded.id).phase is RoundPhase.CLOSED
+    states = {a.id: db.session.get(Allocation, a.id).confirmation for a in allocations}
+    assert states == {allocations[0].id: ConfirmationStatus.CONFIRMED, allocations[1].id: ConfirmationStatus.DECLINED}
+    entries = (
+        db.session.execute(
+            sa.select(AuditEntry).where(AuditEntry.round_id == awarded.id, AuditEntry.action == "allocation.decline")
+        )
+        .scalars()
+        .all()
+    )
+    assert [e.actor_id for e in entries] == [world.coordinator.id]
+    assert "Fleet board vote postponed" in entries[0].summary
+    close = (
+        db.session.execute(
+            sa.select(AuditEntry)
+            .where(AuditEntry.round_id == awarded.id, AuditEntry.action == "round.transition")
+            .order_by(AuditEntry.id.desc())
+        )
+        .scalars()
+        .first()
+    )
+    assert close.after == {"phase": "closed", "pending_declined": 1, "reason": "Fleet board vote postponed"}
+    _, _, counts = contracting.all_allocations(awarded.id, world.coordinator)
+    assert counts == {"confirmed": 1, "declined": 1}

@@ -87,7 +87,7 @@ def test_the_page_shows_a_dead_workers_run_as_failed_and_offers_a_new_run(
     assert db.session.execute(sa.select(sa.func.count(PoolingRun.id))).scalar_one() == 2
 
 
-def test_the_periodic_job_fails_a_dead_run_nobody_looks_at(world, closed_round, frozen_clock, monkeypatch):
+def test_the_workers_check_fails_a_dead_run_nobody_looks_at(world, closed_round, frozen_clock, monkeypatch):
     start = clock.now()
     frozen_clock.freeze(start)
     dead = _queued_run(closed_round.id, world.coordinator, monkeypatch)

@@ -78,7 +78,7 @@ BAD_FIELDS = [
     ("charging", ["CCS1", "Tesla plug"], "“Tesla plug” is not a charging standard: use CCS1, CCS2"),
     ("max_unit_price", "0", "Must be above 0 USD."),
     ("max_unit_price", "-5", "Must be above 0 USD."),
-    ("max_unit_price", "12.345", "Must be exact to the cent (at most 2 decimals) in USD."),
+    ("max_unit_price", "12.345", "More than 2 decimals: prices are exact to the cent."),
     ("max_unit_price", "cheap", "Must be an amount in USD above 0"),
     ("max_unit_price", "", "Must be an amount in USD above 0"),
     ("max_unit_price", "100000000", "Must be below 100,000,000 USD."),
@@ -313,7 +313,7 @@ def test_url_guessing_another_fleets_line_answers_404(world, login, rnd):
     assert client.post(f"/fleet/lines/{line.id}/edit", data=form_data()).status_code == 404
     assert client.get(f"/fleet/lines/{line.id}/withdraw").status_code == 404
     assert client.post(f"/fleet/lines/{line.id}/withdraw").status_code == 404
-    response = client.post(f"/fleet/rounds/{rnd.id}/commit", data={"line_ids": [str(line.id)]})
-    assert response.status_code == 409
+    response = client.post(f"/fleet/rounds/{rnd.id}/commit", data={"line_ids": [str(line.id)]}, follow_redirects=True)
+    assert "Some of the chosen lines are not draft lines of yours" in response.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(DemandLine, line.id).status is DemandStatus.DRAFT

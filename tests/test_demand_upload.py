@@ -111,7 +111,7 @@ def test_every_problem_of_every_row_is_listed(world, rnd):
         "row 4, latest_quarter: 2026Q2 is in the past (this is 2027Q1)",
         "row 4, charging: “CCS9” is not a charging standard: use CCS1, CCS2, NACS, MCS, GB/T, CHAdeMO, J1772, "
         "Type2, J3105, Megacharger, H2",
-        "row 4, max_unit_price: must be exact to the cent (at most 2 decimals) in USD",
+        "row 4, max_unit_price: more than 2 decimals: prices are exact to the cent",
         "row 5, min_range_km: must be a whole number, 0 or more",
         "row 5, min_payload_kg: must be a whole number, 0 or more",
         "row 5, splittable: answer yes or no",
@@ -255,11 +255,19 @@ def test_templates_have_the_columns_and_a_valid_example_row(world, login, rnd):
     sheet = workbook["Demand lines"]
     assert [c.value for c in sheet[1]] == list(FIELDS)
     assert "Help" in workbook.sheetnames
-    # The template as downloaded passes the check as it is.
-    assert check(rnd, world, "template.xlsx", response.data).ok
+    # The template uploaded unchanged saves nothing: its example row is named as such...
+    example = ["row 2, note: this is the template's example line: replace it with a line of yours, or delete the row"]
+    assert [str(p) for p in check(rnd, world, "template.xlsx", response.data).problems] == example
     csv_template = client.get(f"/fleet/rounds/{rnd.id}/template.csv").data
     assert csv_template.decode().splitlines()[0] == ",".join(FIELDS)
-    assert check(rnd, world, "template.csv", csv_template).ok
+    assert [str(p) for p in check(rnd, world, "template.csv", csv_template).problems] == example
+    # ...and once the row is the fleet's own (its note changed), every other value of it is valid.
+    sheet.cell(row=2, column=FIELDS.index("note") + 1).value = "Our vans"
+    edited_xlsx = io.BytesIO()
+    workbook.save(edited_xlsx)
+    assert check(rnd, world, "template.xlsx", edited_xlsx.getvalue()).ok
+    edited = csv_template.decode().replace("Example line: replace or delete this row", "Our vans").encode()
+    assert check(rnd, world, "template.csv", edited).ok
     assert client.get(f"/fleet/rounds/{rnd.id}/template.pdf").status_code == 404
 
 

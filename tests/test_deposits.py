@@ -86,7 +86,13 @@ def test_committing_with_a_deposit_holds_it_and_commits_the_line(world, fake):
 
 
 def test_zero_decimal_currency_refuses_cents(world, fake):
-    rnd = deposit_round(world, currency="JPY", deposit_per_vehicle=Decimal("1000.50"))
+    # The round's settings refuse a JPY deposit with cents (the currency's minor unit is known at entry)...
+    with pytest.raises(ValidationFailed) as refused:
+        deposit_round(world, currency="JPY", deposit_per_vehicle=Decimal("1000.50"))
+    assert refused.value.field_errors == {"deposit_per_vehicle": "JPY has no cents: give a whole amount."}
+    # ...and the ledger still refuses one that got in another way, before asking the gateway anything.
+    rnd = deposit_round(world, currency="JPY", deposit_per_vehicle=Decimal("1000"))
+    rnd.deposit_per_vehicle = Decimal("1000.50")
     line = draft_line(rnd, world, quantity=1)
     with pytest.raises(ValidationFailed, match="JPY has no cents"):
         deposits.open_deposits([line], world.fleet)

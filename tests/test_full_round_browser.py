@@ -90,6 +90,8 @@ def test_a_whole_round_in_the_browser(world, chromium, live_server):
     coordinator.get_by_role("button", name="Create round").click()
     flash_says(coordinator, "created in draft")
     round_id = db.session.execute(sa.select(Round.id).where(Round.name == "2027 LA box trucks")).scalar_one()
+    coordinator.get_by_role("link", name="Open demand…").click()
+    coordinator.get_by_label("I have read what this move does and want to make it").check()
     coordinator.get_by_role("button", name="Open demand").click()
     assert phase(round_id) is RoundPhase.DEMAND_OPEN
 
@@ -101,12 +103,15 @@ def test_a_whole_round_in_the_browser(world, chromium, live_server):
 
     # The coordinator closes demand, pools and publishes the lots.
     coordinator.goto(f"/coordinator/rounds/{round_id}")
+    coordinator.get_by_role("link", name="Close demand…").click()
+    coordinator.get_by_label("I have read what this move does and want to make it").check()
     coordinator.get_by_role("button", name="Close demand").click()
     coordinator.goto(f"/coordinator/rounds/{round_id}/pooling")
     coordinator.get_by_role("button", name="Run pooling").click()
     assert coordinator.get_by_test_id("run-summary").get_by_text("100.0 %").is_visible()
-    coordinator.once("dialog", lambda dialog: dialog.accept())
-    coordinator.get_by_role("button", name="Publish these lots and open bidding").click()
+    coordinator.get_by_role("link", name="Publish these lots and open bidding…").click()
+    coordinator.get_by_label("I have read what this move does and want to make it").check()
+    coordinator.get_by_role("button", name="Publish lots and open bidding").click()
     flash_says(coordinator, "are published")
     assert phase(round_id) is RoundPhase.TENDERING
 
@@ -118,6 +123,8 @@ def test_a_whole_round_in_the_browser(world, chromium, live_server):
 
     # The coordinator closes bids, computes two scenarios and compares them.
     coordinator.goto(f"/coordinator/rounds/{round_id}")
+    coordinator.get_by_role("link", name="Close bids…").click()
+    coordinator.get_by_label("I have read what this move does and want to make it").check()
     coordinator.get_by_role("button", name="Close bids").click()
     coordinator.goto(f"/coordinator/rounds/{round_id}/scenarios")
     coordinator.get_by_label("Scenario name").fill("Round rules")
@@ -130,10 +137,15 @@ def test_a_whole_round_in_the_browser(world, chromium, live_server):
     assert "5,049,011" in comparison.inner_text()  # 22 x 229,500.50
     assert "5,082,000" in comparison.inner_text()  # 22 x 231,000 without the cheaper OEM
     screenshot(coordinator, "round-scenario-comparison")
-    coordinator.once("dialog", lambda dialog: dialog.accept())
-    coordinator.get_by_role("button", name="Publish this award").first.click()
+    coordinator.get_by_role("link", name="Publish this award…").first.click()
+    assert "22 vehicles of 22 awarded" in coordinator.get_by_test_id("consequences").inner_text()
+    screenshot(coordinator, "round-publish-award-confirm")
+    coordinator.get_by_label("I have read what this move does and want to make it").check()
+    coordinator.get_by_role("button", name="Publish the award").click()
     assert phase(round_id) is RoundPhase.AWARDED
     coordinator.goto(f"/coordinator/rounds/{round_id}")
+    coordinator.get_by_role("link", name="Open confirmations…").click()
+    coordinator.get_by_label("I have read what this move does and want to make it").check()
     coordinator.get_by_role("button", name="Open confirmations").click()
     assert phase(round_id) is RoundPhase.CONTRACTING
 
@@ -154,6 +166,8 @@ def test_a_whole_round_in_the_browser(world, chromium, live_server):
 
     # The coordinator closes the round and reads the report.
     coordinator.goto(f"/coordinator/rounds/{round_id}")
+    coordinator.get_by_role("link", name="Close round…").click()
+    coordinator.get_by_label("I have read what this move does and want to make it").check()
     coordinator.get_by_role("button", name="Close round").click()
     assert phase(round_id) is RoundPhase.CLOSED
     coordinator.goto(f"/coordinator/rounds/{round_id}/contracting")

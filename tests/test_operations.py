@@ -9,7 +9,6 @@ import uuid
 import pytest
 
 from marketplace import jobs
-from marketplace.services.solver_runs import worker_name
 
 
 def test_healthz_reports_the_database_and_that_no_worker_has_beaten_yet(client):
@@ -25,7 +24,7 @@ def test_healthz_reports_the_age_of_the_last_worker_heartbeat(client):
     worker = client.get("/healthz").json["worker"]
     assert worker["status"] == "ok"
     assert 0 <= worker["last_heartbeat_seconds_ago"] < jobs.HEARTBEAT_EVERY_SECONDS
-    assert worker["last_worker"] == worker_name()
+    assert worker["last_worker"] == jobs.worker_name()
 
 
 def test_healthz_answers_503_when_redis_is_unreachable(app, client):

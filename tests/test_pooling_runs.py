@@ -124,7 +124,9 @@ def test_publishing_a_run_opens_bidding_on_its_lots(world, closed_round, login):
     page = client.get(f"/coordinator/rounds/{closed_round.id}/pooling").get_data(as_text=True)
     assert "Publish these lots and open bidding" in page
     assert "no compatible" in page or "minimum lot size" in page  # the bus line's reason is shown
-    response = client.post(f"/coordinator/pooling-runs/{run.id}/publish")
+    assert client.post(f"/coordinator/pooling-runs/{run.id}/publish").status_code == 400  # not confirmed
+    assert db.session.get(Round, closed_round.id).phase is RoundPhase.POOLED
+    response = client.post(f"/coordinator/pooling-runs/{run.id}/publish", data={"confirm": "y"})
     assert response.status_code == 302
     db.session.expire_all()
     rnd = db.session.get(Round, closed_round.id)

@@ -48,8 +48,20 @@ def test_every_allowed_transition_works_from_the_dashboard_and_writes_one_audit_
     prepare_move(rnd, target)
     before = audit_count(rnd.id)
     client = login(world.coordinator)
+    # The dashboard's button opens the confirmation step; an unconfirmed POST changes nothing.
+    confirm_url = f"/coordinator/rounds/{rnd.id}/move/{target.value}?back=dashboard"
+    if rounds.TRANSITIONS[source, target].page is None:  # the others are made on the pooling or scenarios page
+        assert confirm_url.encode() in client.get("/coordinator/").data.replace(b"&amp;", b"&")
+        step = client.get(confirm_url)
+        assert step.status_code == 200 and b'name="confirm"' in step.data
+    unconfirmed = client.post(f"/coordinator/rounds/{rnd.id}/transition", data={"target": target.value})
+    if rounds.TRANSITIONS[source, target].page is None:
+        assert unconfirmed.status_code == 400 and b"Tick the box to confirm" in unconfirmed.data
+    else:
+        assert unconfirmed.status_code in (400, 409)
+    assert phase_of(rnd.id) is source and audit_count(rnd.id) == before
     response = client.post(
-        f"/coordinator/rounds/{rnd.id}/transition", data={"target": target.value, "back": "dashboard"}
+        f"/coordinator/rounds/{rnd.id}/transition", data={"target": target.value, "back": "dashboard", "confirm": "y"}
     )
     assert response.status_code == 302
     assert phase_of(rnd.id) is target
@@ -105,7 +117,8 @@ def test_opening_demand_needs_scope_and_a_future_deadline(world, frozen_clock):
     rnd = make_round(world.coordinator, demand_deadline=None)
     with pytest.raises(Conflict, match="set a demand deadline"):
         rounds.transition(rnd.id, RoundPhase.DEMAND_OPEN, world.coordinator)
-    past = make_round(world.coordinator, demand_deadline=frozen_clock.now() - timedelta(seconds=1))
+    past = make_round(world.coordinator, demand_deadline=frozen_clock.now() + timedelta(hours=1))
+    frozen_clock.freeze(frozen_clock.now() + timedelta(hours=2))
     with pytest.raises(Conflict, match="already passed"):
         rounds.transition(past.id, RoundPhase.DEMAND_OPEN, world.coordinator)
     assert phase_of(past.id) is RoundPhase.DRAFT

@@ -5,6 +5,7 @@ from wtforms import EmailField, PasswordField, RadioField, SelectField, StringFi
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from marketplace.services.accounts import MIN_PASSWORD_LENGTH
+from marketplace.services.values import NumberFormat
 
 
 class LoginForm(FlaskForm):
@@ -37,6 +38,14 @@ class RegistrationForm(FlaskForm):
 class ProfileForm(FlaskForm):
     name = StringField("Your name", validators=[DataRequired(), Length(max=200)])
     time_zone = SelectField("Show times in", validators=[DataRequired()])
+
+
+class NumberFormatForm(FlaskForm):
+    number_format = RadioField(
+        "How your organization writes numbers",
+        choices=NumberFormat.choices(),
+        validators=[DataRequired(message="Choose 1,234.56 or 1.234,56.")],
+    )
 
 
 class PasswordForm(FlaskForm):

@@ -8,11 +8,12 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_required, login_user, logout_user
 from limits import parse as parse_limit
 
-from marketplace.auth.forms import LoginForm, PasswordForm, ProfileForm, RegistrationForm
+from marketplace.auth.forms import LoginForm, NumberFormatForm, PasswordForm, ProfileForm, RegistrationForm
 from marketplace.extensions import db, limiter, login_manager
 from marketplace.models import User
 from marketplace.services import accounts
 from marketplace.services.errors import ValidationFailed
+from marketplace.services.values import default_number_format, number_format_of
 from marketplace.views_common import apply_field_errors
 
 bp = Blueprint("auth", __name__)
@@ -158,9 +159,45 @@ def account():
         else:
             flash("Your settings are saved. Deadlines are now shown in " + current_user.time_zone + ".", "success")
             return redirect(url_for("auth.account"))
-    return render_template("auth/account.html", form=form, password_form=PasswordForm(formdata=None)), (
-        400 if form.errors else 200
+    return _account_page(form), (400 if form.errors else 200)
+
+
+def _number_format_form(form: NumberFormatForm | None = None) -> NumberFormatForm:
+    form = form or NumberFormatForm(formdata=None)
+    if form.number_format.data is None:
+        form.number_format.data = number_format_of(current_user).value
+    return form
+
+
+def _account_page(
+    form: ProfileForm, number_form: NumberFormatForm | None = None, password_form: PasswordForm | None = None
+) -> str:
+    return render_template(
+        "auth/account.html",
+        form=form,
+        password_form=password_form or PasswordForm(formdata=None),
+        number_form=_number_format_form(number_form),
+        country_format=default_number_format(current_user.organization.country),
     )
+
+
+@bp.post("/account/number-format")
+@login_required
+def number_format():
+    """The organization's number format: every form and upload of its people reads numbers by it."""
+    number_form = NumberFormatForm()
+    if number_form.validate_on_submit():
+        try:
+            accounts.set_number_format(current_user, number_form.number_format.data or "")
+        except ValidationFailed as exc:
+            apply_field_errors(number_form, exc)
+        else:
+            fmt = number_format_of(current_user)
+            flash(f"Numbers typed by {current_user.organization.name} are now read as {fmt.label}.", "success")
+            return redirect(url_for("auth.account"))
+    form = ProfileForm(obj=current_user, formdata=None)
+    form.time_zone.choices = [(z, z.replace("_", " ")) for z in accounts.time_zones()]
+    return _account_page(form, number_form), 400
 
 
 @bp.post("/account/password")
@@ -182,4 +219,4 @@ def change_password():
             return redirect(url_for("auth.account"))
     profile = ProfileForm(obj=current_user)
     profile.time_zone.choices = [(z, z.replace("_", " ")) for z in accounts.time_zones()]
-    return render_template("auth/account.html", form=profile, password_form=form), 400
+    return _account_page(profile, password_form=form), 400

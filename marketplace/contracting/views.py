@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from marketplace.access import coordinator_required, fleet_required, oem_required
 from marketplace.coordinator.forms import TransitionForm
+from marketplace.filters import count_of
 from marketplace.services import contracting, rounds
 
 bp = Blueprint("contracting", __name__)
@@ -26,7 +27,7 @@ def decide(allocation_id: int, decision: str):
     TransitionForm().validate_on_submit()  # CSRF is checked globally
     allocation = contracting.decide(allocation_id, decision == "confirm", current_user)
     flash(
-        f"You {'confirmed' if decision == 'confirm' else 'declined'} {allocation.quantity} vehicles "
+        f"You {'confirmed' if decision == 'confirm' else 'declined'} {count_of(allocation.quantity, 'vehicle')} "
         f"from {allocation.supplier.name}.",
         "success" if decision == "confirm" else "info",
     )

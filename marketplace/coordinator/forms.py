@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateTimeLocalField,
     DecimalField,
     EmailField,
@@ -20,8 +21,8 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Numbe
 from marketplace.filters import reader_zone
 from marketplace.services.accounts import MIN_PASSWORD_LENGTH
 from marketplace.services.rounds import RoundSettings
+from marketplace.services.values import CURRENCIES
 
-CURRENCIES = ["USD", "EUR", "CAD", "MXN", "BRL", "CLP", "COP", "INR", "CNY", "JPY", "GBP", "SEK", "DKK", "PLN"]
 DEADLINES = ("demand_deadline", "bid_deadline", "confirmation_deadline")
 
 
@@ -132,6 +133,17 @@ class CoordinatorUserForm(FlaskForm):
 
 class TransitionForm(FlaskForm):
     """Only carries the CSRF token; the target phase is in the button's value."""
+
+
+class MoveForm(FlaskForm):
+    """The confirmation step of an irreversible move: nothing happens without the ticked box."""
+
+    confirm = BooleanField(
+        "I have read what this move does and want to make it",
+        validators=[DataRequired(message="Tick the box to confirm: nothing was changed.")],
+    )
+    decline_pending = BooleanField("Treat every pending allocation as declined")
+    reason = TextAreaField("Reason (kept in the audit log)", validators=[Optional(), Length(max=500)])
 
 
 class PoolingRunForm(FlaskForm):

@@ -9,6 +9,7 @@ from flask_login import current_user
 from marketplace.access import coordinator_required
 from marketplace.coordinator.forms import (
     CoordinatorUserForm,
+    MoveForm,
     PoolingRunForm,
     RoundForm,
     ScenarioForm,
@@ -16,9 +17,9 @@ from marketplace.coordinator.forms import (
 )
 from marketplace.extensions import db
 from marketplace.filters import money
-from marketplace.models import AuditEntry, DemandLine, DemandStatus, Organization, Region, Segment
-from marketplace.services import accounts, award, ocds, pooling, reports, rounds
-from marketplace.services.errors import ValidationFailed
+from marketplace.models import AuditEntry, DemandLine, DemandStatus, Organization, Region, RoundPhase, Segment
+from marketplace.services import accounts, award, moves, ocds, pooling, reports, rounds
+from marketplace.services.errors import DomainError, ValidationFailed
 from marketplace.views_common import apply_field_errors
 
 bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
@@ -128,16 +129,94 @@ def round_detail(round_id: int):
     )
 
 
+def _phase(value: str) -> RoundPhase:
+    try:
+        return RoundPhase(value)
+    except ValueError:
+        raise ValidationFailed(f"“{value}” is not a phase of a round.") from None
+
+
+def _confirm_page(preview: moves.Preview, form: MoveForm, *, action: str, hidden: dict, back: str, status: int = 200):
+    """The confirmation step: the move's consequences in numbers, what is missing (with links), the form."""
+    fixes = {
+        "settings": url_for("coordinator.edit_round", round_id=preview.round.id),
+        "pooling": url_for("coordinator.pooling_page", round_id=preview.round.id),
+        "scenarios": url_for("coordinator.scenarios", round_id=preview.round.id),
+    }
+    page = render_template(
+        "coordinator/confirm_move.html",
+        rnd=preview.round,
+        preview=preview,
+        form=form,
+        action=action,
+        hidden=hidden,
+        back=back,
+        fixes=fixes,
+    )
+    return page, status
+
+
+def _show_error(form: MoveForm, exc: DomainError) -> None:
+    if isinstance(exc, ValidationFailed):
+        apply_field_errors(form, exc)
+    else:
+        flash(exc.message, "danger")
+
+
+def _back_url(round_id: int) -> str:
+    if request.values.get("back") == "dashboard":
+        return url_for("coordinator.dashboard")
+    return url_for("coordinator.round_detail", round_id=round_id)
+
+
+@bp.get("/rounds/<int:round_id>/move/<target>")
+@coordinator_required
+def confirm_transition(round_id: int, target: str):
+    preview = moves.preview(round_id, _phase(target), current_user)
+    hidden = {"target": target, "back": request.args.get("back", "")}
+    action = url_for("coordinator.transition", round_id=round_id)
+    return _confirm_page(
+        preview,
+        MoveForm(),
+        action=action,
+        hidden=hidden,
+        back=_back_url(round_id),
+        status=200 if preview.possible else 409,
+    )
+
+
 @bp.post("/rounds/<int:round_id>/transition")
 @coordinator_required
 def transition(round_id: int):
-    TransitionForm().validate_on_submit()  # CSRF is checked globally; the form has no fields
-    rnd = rounds.transition(round_id, request.form.get("target", ""), current_user)
+    form = MoveForm()
+    target = _phase(request.form.get("target", ""))
+    hidden = {"target": target.value, "back": request.form.get("back", "")}
+    action = url_for("coordinator.transition", round_id=round_id)
+
+    def again(status: int):
+        preview = moves.preview(round_id, target, current_user)
+        if status == 409 and preview.must_decline_pending and form.confirm.data:
+            # The refusal is about these two fields: say so next to them.
+            if not form.decline_pending.data:
+                form.decline_pending.errors = ["Tick this to close the round now."]
+            if not (form.reason.data or "").strip():
+                form.reason.errors = ["Say why the pending allocations are treated as declined."]
+        return _confirm_page(preview, form, action=action, hidden=hidden, back=_back_url(round_id), status=status)
+
+    if not form.validate_on_submit():
+        preview = moves.preview(round_id, target, current_user)
+        if not preview.possible:
+            return again(409)
+        return again(400)
+    reason = (form.reason.data or "") if form.decline_pending.data else None
+    try:
+        rnd = rounds.transition(round_id, target, current_user, decline_pending_reason=reason)
+    except DomainError as exc:
+        db.session.rollback()
+        _show_error(form, exc)
+        return again(exc.status)
     flash(f"“{rnd.name}” is now in phase “{rnd.phase.label}”.", "success")
-    back = request.form.get("back")
-    if back == "dashboard":
-        return redirect(url_for("coordinator.dashboard"))
-    return redirect(url_for("coordinator.round_detail", round_id=round_id))
+    return redirect(_back_url(round_id))
 
 
 @bp.get("/organizations")
@@ -249,10 +328,27 @@ def cancel_pooling(run_id: int):
     return redirect(url_for("coordinator.pooling_page", round_id=run.round_id, run=run.id))
 
 
-@bp.post("/pooling-runs/<int:run_id>/publish")
+@bp.route("/pooling-runs/<int:run_id>/publish", methods=["GET", "POST"])
 @coordinator_required
 def publish_pooling(run_id: int):
-    rnd = pooling.publish_run(run_id, current_user)
+    run = pooling.get_run(run_id)
+    form = MoveForm()
+    action = url_for("coordinator.publish_pooling", run_id=run_id)
+    back = url_for("coordinator.pooling_page", round_id=run.round_id, run=run_id)
+
+    def page(status: int):
+        preview = moves.preview(run.round_id, RoundPhase.TENDERING, current_user, run_id=run_id)
+        status = status if preview.possible else 409
+        return _confirm_page(preview, form, action=action, hidden={}, back=back, status=status)
+
+    if request.method == "GET" or not form.validate_on_submit():
+        return page(200 if request.method == "GET" else 400)
+    try:
+        rnd = pooling.publish_run(run_id, current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return page(exc.status)
     flash(f"The lots of pooling run #{run_id} are published: OEMs can bid until the bid deadline.", "success")
     return redirect(url_for("coordinator.pooling_page", round_id=rnd.id))
 
@@ -349,10 +445,27 @@ def cancel_scenario(scenario_id: int):
     return redirect(url_for("coordinator.scenarios", round_id=scenario.round_id))
 
 
-@bp.post("/scenarios/<int:scenario_id>/publish")
+@bp.route("/scenarios/<int:scenario_id>/publish", methods=["GET", "POST"])
 @coordinator_required
 def publish_scenario(scenario_id: int):
-    rnd = award.publish_scenario(scenario_id, current_user)
+    scenario = award.get_scenario(scenario_id)
+    form = MoveForm()
+    action = url_for("coordinator.publish_scenario", scenario_id=scenario_id)
+    back = url_for("coordinator.scenarios", round_id=scenario.round_id)
+
+    def page(status: int):
+        preview = moves.preview(scenario.round_id, RoundPhase.AWARDED, current_user, scenario_id=scenario_id)
+        status = status if preview.possible else 409
+        return _confirm_page(preview, form, action=action, hidden={}, back=back, status=status)
+
+    if request.method == "GET" or not form.validate_on_submit():
+        return page(200 if request.method == "GET" else 400)
+    try:
+        rnd = award.publish_scenario(scenario_id, current_user, reason=form.reason.data)
+    except DomainError as exc:
+        db.session.rollback()
+        _show_error(form, exc)
+        return page(exc.status)
     flash("The award is published: each OEM sees what it won and each fleet its allocation.", "success")
     return redirect(url_for("coordinator.scenarios", round_id=rnd.id))
 

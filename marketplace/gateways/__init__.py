@@ -13,15 +13,7 @@ from typing import Any, Protocol
 
 from flask import current_app
 
-# Stripe's zero-decimal currencies: the amount is sent as is, not in hundredths.
-ZERO_DECIMAL = frozenset(
-    "BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF UGX VND VUV XAF XOF XPF".split()  # noqa: SIM905
-)
-
-
-def minor_unit(currency: str) -> Decimal:
-    """The smallest amount of the currency Stripe handles: 0.01, or 1 for a zero-decimal currency."""
-    return Decimal("1") if currency.upper() in ZERO_DECIMAL else Decimal("0.01")
+from marketplace.services.values import minor_unit  # the currencies' minor units are defined once, there
 
 
 def to_minor(amount: Decimal, currency: str) -> int:

@@ -34,6 +34,8 @@ class Organization(db.Model):
     kind: Mapped[OrganizationKind] = enum_column(OrganizationKind, index=True)
     country: Mapped[str] = mapped_column(sa.String(2))  # ISO 3166-1 alpha-2
     description: Mapped[str] = mapped_column(sa.String(500), default="")
+    # How its people type numbers: "point" (1,234.56) or "comma" (1.234,56); None follows the country.
+    number_format: Mapped[str | None] = mapped_column(sa.String(8), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
     users: Mapped[list[User]] = relationship(back_populates="organization", order_by="User.email")

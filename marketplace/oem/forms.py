@@ -6,8 +6,9 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import SelectField, SelectMultipleField, StringField
 
-from marketplace.services.catalog import CURRENCIES, POWERTRAINS
+from marketplace.services.catalog import POWERTRAINS
 from marketplace.services.reference_data import CHARGING_STANDARDS
+from marketplace.services.values import CURRENCIES
 
 
 class ModelForm(FlaskForm):

@@ -205,6 +205,32 @@ def update_profile(actor: User, *, name: str, time_zone: str) -> User:
     return actor
 
 
+def set_number_format(actor: User, value: str) -> Organization:
+    """How the actor's organization types numbers (1,234.56 or 1.234,56); every form and upload reads by it."""
+    from marketplace.services.values import NumberFormat, default_number_format, number_format_of
+
+    choices = {f.value for f in NumberFormat}
+    if value not in choices:
+        raise ValidationFailed(
+            "The number format was not saved.", field_errors={"number_format": "Choose 1,234.56 or 1.234,56."}
+        )
+    org = actor.organization
+    before = number_format_of(actor).value
+    # The country's usual format is stored as None, so it keeps following the country's default.
+    org.number_format = None if value == default_number_format(org.country).value else value
+    if before != value:
+        audit.record(
+            actor,
+            "organization.number_format",
+            org,
+            summary=f"Numbers are now read as {NumberFormat(value).label}.",
+            before={"number_format": before},
+            after={"number_format": value},
+        )
+    db.session.commit()
+    return org
+
+
 def end_sessions(user: User) -> None:
     """Logging out ends the session on the server: a copy of the cookie no longer works."""
     user.end_sessions()

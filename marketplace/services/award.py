@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from marketplace.extensions import db
+from marketplace.filters import count_of
 from marketplace.models import (
     Allocation,
     AwardScenario,
@@ -207,14 +208,57 @@ def save_result(scenario_id: int, result: dict[str, Any], offers: Any) -> None:
         "award.succeeded",
         scenario,
         round_id=rnd.id,
-        summary=f"“{scenario.name}”: {scenario.awarded_quantity} vehicles for {scenario.total_price} {rnd.currency} "
+        summary=f"“{scenario.name}”: {count_of(scenario.awarded_quantity, 'vehicle')} for {scenario.total_price} {rnd.currency} "
         f"({scenario.solver_status.lower()}).",
     )
     db.session.commit()
 
 
-def publish_scenario(scenario_id: int, actor: User) -> Round:
-    """Make a scenario the round's award: OEMs see what they won, fleets their allocations."""
+def servable_unserved(scenario: AwardScenario) -> list[UnservedLine]:
+    """Unserved lines that some bid or package could have served within their maximum price.
+
+    "Servable" is the solver's own definition (solver.award.bounds.servable_lines), taken on the
+    scenario's exact input without its excluded suppliers: a line left out only because the
+    scenario excluded a supplier, or by a winner, share or capacity limit, counts as servable.
+    """
+    if scenario.input_json is None:
+        return []
+    from solver.award.bounds import servable_lines
+    from solver.award.instance import parse
+    from solver.award.prep import prepare
+
+    doc = solver_io.loads(scenario.input_json)
+    for lot in doc.get("lots", []):
+        for line in lot.get("demand", []):
+            line.pop("excluded_suppliers", None)
+    inst = parse(doc)
+    prep = prepare(inst)
+    members = {solver_bridge.parse_key(inst.lines[li].id, "member") for li in servable_lines(prep)}
+    if not members:
+        return []
+    lines = set(db.session.execute(sa.select(LotMember.demand_line_id).where(LotMember.id.in_(members))).scalars())
+    return [u for u in scenario.unserved if u.demand_line_id in lines]
+
+
+def reason_needed(scenario: AwardScenario, awarded: int, servable: list[UnservedLine]) -> str | None:
+    """Why publishing this award needs the coordinator's typed reason, or None."""
+    if awarded == 0:
+        return "This award gives no vehicles to anyone."
+    if servable:
+        vehicles = sum(u.quantity for u in servable)
+        return (
+            f"This award leaves {len(servable):,} {rounds.plural(len(servable), 'line')} "
+            f"({vehicles:,} {rounds.plural(vehicles, 'vehicle')}) unserved that some bid could serve."
+        )
+    return None
+
+
+def publish_scenario(scenario_id: int, actor: User, *, reason: str | None = None) -> Round:
+    """Make a scenario the round's award: OEMs see what they won, fleets their allocations.
+
+    An award of no vehicles, or one leaving servable lines unserved, is published only with the
+    coordinator's reason (kept in the audit log).
+    """
     rounds.require_coordinator(actor)
     scenario = get_scenario(scenario_id)
     rounds.load_round(scenario.round_id)
@@ -222,9 +266,26 @@ def publish_scenario(scenario_id: int, actor: User) -> Round:
     rounds.require_phase(rnd, RoundPhase.BIDS_CLOSED, doing="publish an award")
     if scenario.status is not RunStatus.SUCCEEDED:
         raise Conflict(f"Scenario “{scenario.name}” has not finished: only a computed award can be published.")
+    reason = (reason or "").strip()
+    awarded = db.session.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(Allocation.quantity), 0)).where(Allocation.scenario_id == scenario.id)
+    ).scalar_one()
+    needed = reason_needed(scenario, int(awarded), servable_unserved(scenario))
+    if needed and not reason:
+        raise ValidationFailed(
+            f"{needed} Publish it only with a reason.",
+            field_errors={"reason": "Say why this award is published anyway."},
+        )
+    if len(reason) > 500:
+        raise ValidationFailed("The reason is too long.", field_errors={"reason": "Use at most 500 characters."})
     rnd.published_scenario_id = scenario.id
     scenario.published_at = clock.now()
-    rounds.move(rnd, RoundPhase.AWARDED, actor, summary=f"Published the award of scenario “{scenario.name}”.")
+    summary = f"Published the award of scenario “{scenario.name}”."
+    if needed:
+        summary += f" {needed} Reason: {reason}"
+    elif reason:
+        summary += f" Note: {reason}"
+    rounds.move(rnd, RoundPhase.AWARDED, actor, summary=summary)
     db.session.commit()
     return rnd
 

@@ -23,7 +23,7 @@ from marketplace.models import Lot, Round, User
 from marketplace.services import bidding, spreadsheet, upload_limits
 from marketplace.services.catalog import require_oem
 from marketplace.services.errors import Conflict, ValidationFailed
-from marketplace.services.parsing import text
+from marketplace.services.values import number_format_of, text
 
 SHEET = "Bids"
 INFO_COLUMNS = (
@@ -305,7 +305,7 @@ def upload_sheet(round_id: int, filename: str, data: bytes, actor: User | None) 
     checked: list[tuple[_Row, bidding.CheckedBid]] = []
     order = {c: i for i, c in enumerate(INFO_COLUMNS + BID_COLUMNS + tuple(tier_columns(bidding.MAX_TIERS)))}
     for row in rows:
-        result, errors = bidding.check_bid(row.values, row.lot, rnd, models)
+        result, errors = bidding.check_bid(row.values, row.lot, rnd, models, number_format_of(actor))
         for key, message in errors.items():
             problems.append((row.number, order.get(key, 99), f"row {row.number}, {key}: {message}"))
         if result is not None:

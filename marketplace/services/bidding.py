@@ -40,7 +40,16 @@ from marketplace.models import (
 from marketplace.services import audit, clock, rounds
 from marketplace.services.catalog import require_oem, shortfalls
 from marketplace.services.errors import Conflict, NotFound, ValidationFailed
-from marketplace.services.parsing import amount, text, whole
+from marketplace.services.values import (
+    CAPACITY_MAX,
+    NAME_MAX,
+    NumberFormat,
+    amount,
+    number_format_of,
+    text,
+    text_field,
+    whole,
+)
 
 P = RoundPhase
 # Phases in which an OEM sees the tender (read-only once bids close).
@@ -48,8 +57,6 @@ TENDER_PHASES = (P.TENDERING, P.BIDS_CLOSED, P.AWARDED, P.CONTRACTING, P.CLOSED)
 # Phases in which the coordinator side may read every bid.
 AWARD_PHASES = (P.BIDS_CLOSED, P.AWARDED, P.CONTRACTING, P.CLOSED)
 MAX_TIERS = 10
-NAME_MAX = 200
-CAPACITY_MAX = 1_000_000
 
 T = TypeVar("T")
 
@@ -221,7 +228,11 @@ def tier_count(values: Mapping[str, Any]) -> int:
 
 
 def check_bid(
-    values: Mapping[str, Any], lot: Lot, rnd: Round, models: Mapping[str, VehicleModel]
+    values: Mapping[str, Any],
+    lot: Lot,
+    rnd: Round,
+    models: Mapping[str, VehicleModel],
+    fmt: NumberFormat = NumberFormat.POINT,
 ) -> tuple[CheckedBid | None, dict[str, str]]:
     """Check a bid's fields against the lot: model, quantity range and all-units tiers.
 
@@ -232,13 +243,13 @@ def check_bid(
     model = _model(text(values.get("model_code")), lot, models, errors, "model_code")
     min_q = whole(
         values.get("min_quantity"), errors, "min_quantity", minimum=1, maximum=lot.quantity,
-        message="must be a whole number of vehicles, at least 1",
+        message="must be a whole number of vehicles, at least 1", fmt=fmt,
     )  # fmt: skip
     if "min_quantity" in errors and errors["min_quantity"].startswith("must be at most"):
         errors["min_quantity"] = f"must be at most the lot's {lot.quantity} vehicles"
     max_q = whole(
         values.get("max_quantity"), errors, "max_quantity", minimum=1, maximum=lot.quantity,
-        message="must be a whole number of vehicles, at least 1",
+        message="must be a whole number of vehicles, at least 1", fmt=fmt,
     )  # fmt: skip
     if "max_quantity" in errors and errors["max_quantity"].startswith("must be at most"):
         errors["max_quantity"] = f"must be at most the lot's {lot.quantity} vehicles"
@@ -263,9 +274,9 @@ def check_bid(
             break
         tier_min = whole(
             raw_min, errors, min_key, minimum=1, maximum=lot.quantity,
-            message="must be the whole number of vehicles from which this tier's price applies",
+            message="must be the whole number of vehicles from which this tier's price applies", fmt=fmt,
         )  # fmt: skip
-        price = amount(raw_price, errors, price_key, currency=rnd.currency)
+        price = amount(raw_price, errors, price_key, currency=rnd.currency, fmt=fmt)
         if tier_min is not None:
             if n == 1 and min_q is not None and tier_min != min_q:
                 errors[min_key] = f"the first tier must start at the bid's minimum quantity ({min_q})"
@@ -303,16 +314,18 @@ def item_key(lot: Lot, name: str) -> str:
 
 
 def check_package(
-    values: Mapping[str, Any], rnd: Round, lots: list[Lot], models: Mapping[str, VehicleModel]
+    values: Mapping[str, Any],
+    rnd: Round,
+    lots: list[Lot],
+    models: Mapping[str, VehicleModel],
+    fmt: NumberFormat = NumberFormat.POINT,
 ) -> tuple[CheckedPackage | None, dict[str, str]]:
     """Check a package: a name and, per lot it covers, lot{ID}_model_code, lot{ID}_quantity, lot{ID}_unit_price.
 
     A lot whose three fields are blank is not in the package; a package covers at least 2 lots.
     """
     errors: dict[str, str] = {}
-    name = text(values.get("name"))
-    if len(name) > NAME_MAX:
-        errors["name"] = f"must be at most {NAME_MAX} characters"
+    name = text_field(values.get("name"), errors, "name", max_length=NAME_MAX)
     items: list[CheckedItem] = []
     chosen = 0
     for lot in lots:
@@ -324,11 +337,11 @@ def check_package(
         model = _model(text(raw["model_code"]), lot, models, errors, keys["model_code"])
         quantity = whole(
             raw["quantity"], errors, keys["quantity"], minimum=1, maximum=lot.quantity,
-            message="must be a whole number of vehicles, at least 1",
+            message="must be a whole number of vehicles, at least 1", fmt=fmt,
         )  # fmt: skip
         if keys["quantity"] in errors and errors[keys["quantity"]].startswith("must be at most"):
             errors[keys["quantity"]] = f"must be at most the lot's {lot.quantity} vehicles"
-        price = amount(raw["unit_price"], errors, keys["unit_price"], currency=rnd.currency)
+        price = amount(raw["unit_price"], errors, keys["unit_price"], currency=rnd.currency, fmt=fmt)
         if model is not None and quantity is not None and price is not None:
             items.append(CheckedItem(lot=lot, vehicle_model=model, quantity=quantity, unit_price=price))
     if chosen < 2:
@@ -466,7 +479,7 @@ def submit_bid(round_id: int, lot_id: int, values: Mapping[str, Any], actor: Use
     rnd = open_for_bids(round_id, actor)
     lot = lot_in(rnd, lot_id)
     _require_capacity(rnd, actor)
-    checked, errors = check_bid(values, lot, rnd, bid_models(actor))
+    checked, errors = check_bid(values, lot, rnd, bid_models(actor), number_format_of(actor))
     if errors or checked is None:
         _refuse("The bid has problems: fix the fields marked below. Nothing was saved.", errors)
     assert checked is not None
@@ -529,7 +542,7 @@ def submit_package(
         raise NotFound("No such package.")
     rnd = open_for_bids(round_id, actor)
     _require_capacity(rnd, actor)
-    checked, errors = check_package(values, rnd, lots_of(rnd), bid_models(actor))
+    checked, errors = check_package(values, rnd, lots_of(rnd), bid_models(actor), number_format_of(actor))
     if errors or checked is None:
         _refuse("The package has problems: fix the fields marked below. Nothing was saved.", errors)
     assert checked is not None
@@ -625,7 +638,7 @@ def set_capacity(round_id: int, value: Any, actor: User | None) -> RoundCapacity
     errors: dict[str, str] = {}
     capacity = whole(
         value, errors, "capacity", minimum=0, maximum=CAPACITY_MAX,
-        message="must be a whole number of vehicles, 0 or more",
+        message="must be a whole number of vehicles, 0 or more", fmt=number_format_of(actor),
     )  # fmt: skip
     if errors or capacity is None:
         _refuse("The capacity has a problem.", errors)

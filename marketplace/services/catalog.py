@@ -18,13 +18,21 @@ from marketplace.extensions import db
 from marketplace.models import OrganizationKind, Segment, User, VehicleModel
 from marketplace.services import audit
 from marketplace.services.errors import Forbidden, NotFound, ValidationFailed
-from marketplace.services.parsing import amount, text, whole
 from marketplace.services.reference_data import CHARGING_STANDARDS
+from marketplace.services.values import (
+    NAME_MAX,
+    SPEC_MAX,
+    NumberFormat,
+    amount,
+    into,
+    number_format_of,
+    read_currency,
+    text,
+    text_field,
+    whole,
+)
 
 POWERTRAINS = {"BEV": "Battery electric (BEV)", "FCEV": "Fuel cell electric (FCEV)"}
-CURRENCIES = ["USD", "EUR", "CAD", "MXN", "BRL", "CLP", "COP", "INR", "CNY", "JPY", "GBP", "SEK", "DKK", "PLN"]
-NAME_MAX = 200
-SPEC_MAX = 1_000_000
 FIELDS = (
     "name", "segment_id", "powertrain", "markets", "range_km", "payload_kg", "battery_kwh", "charging",
     "list_price", "currency", "yearly_capacity",
@@ -75,16 +83,31 @@ def _markets(value: Any) -> tuple[list[str], list[str]]:
     return good, bad
 
 
-def check_model(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    """Check every field; return the clean values or the problems by field."""
+def check_model(
+    values: Mapping[str, Any],
+    fmt: NumberFormat = NumberFormat.POINT,
+    *,
+    actor: User | None = None,
+    model_id: int | None = None,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Check every field; return the clean values or the problems by field. With an actor, a name
+    another of its models already has is refused (bids and sheets name models; two alike confuse)."""
     errors: dict[str, str] = {}
     clean: dict[str, Any] = {}
 
-    name = text(values.get("name"))
-    if not name:
+    name = text_field(values.get("name"), errors, "name", max_length=NAME_MAX)
+    if not name and "name" not in errors:
         errors["name"] = "give the model a name"
-    elif len(name) > NAME_MAX:
-        errors["name"] = f"must be at most {NAME_MAX} characters"
+    elif name and actor is not None:
+        same = db.session.execute(
+            sa.select(VehicleModel.id).where(
+                VehicleModel.organization_id == actor.organization_id,
+                sa.func.lower(VehicleModel.name) == name.lower(),
+                VehicleModel.id != (model_id or 0),
+            )
+        ).first()
+        if same is not None:
+            errors["name"] = f"your catalog already has a model named “{name}”: give this one another name"
     clean["name"] = name
 
     segment_id = text(values.get("segment_id"))
@@ -115,6 +138,7 @@ def check_model(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, st
         minimum=1,
         maximum=SPEC_MAX,
         message="must be a whole number of km above 0",
+        fmt=fmt,
     )
     clean["range_km"] = range_km
     for name_, unit in (("payload_kg", "kg"), ("battery_kwh", "kWh")):
@@ -129,6 +153,7 @@ def check_model(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, st
                 minimum=1,
                 maximum=SPEC_MAX,
                 message=f"must be a whole number of {unit} above 0, or empty",
+                fmt=fmt,
             )
         )
 
@@ -145,13 +170,13 @@ def check_model(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, st
         errors["charging"] = "choose at least one charging standard"
     clean["charging"] = sorted(set(charging), key=list(CHARGING_STANDARDS).index) if not unknown else charging
 
-    currency = text(values.get("currency")).upper() or "USD"
-    if not re.fullmatch(r"[A-Z]{3}", currency):
-        errors["currency"] = "use a three-letter ISO 4217 code such as USD or EUR"
+    currency = into(errors, "currency", read_currency, text(values.get("currency")) or "USD") or "USD"
     clean["currency"] = currency
 
     price_raw = values.get("list_price")
-    clean["list_price"] = None if text(price_raw) == "" else amount(price_raw, errors, "list_price", currency=currency)
+    clean["list_price"] = (
+        None if text(price_raw) == "" else amount(price_raw, errors, "list_price", currency=currency, fmt=fmt)
+    )
 
     capacity_raw = values.get("yearly_capacity")
     clean["yearly_capacity"] = (
@@ -164,6 +189,7 @@ def check_model(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, st
             minimum=0,
             maximum=SPEC_MAX,
             message="must be a whole number of vehicles a year, 0 or more, or empty",
+            fmt=fmt,
         )
     )
     return clean, errors
@@ -192,7 +218,7 @@ def _new_code(org_name: str, name: str) -> str:
 
 def create_model(values: Mapping[str, Any], actor: User | None) -> VehicleModel:
     actor = require_oem(actor)
-    clean, errors = check_model(values)
+    clean, errors = check_model(values, number_format_of(actor), actor=actor)
     if errors:
         _refuse(errors)
     model = VehicleModel(
@@ -214,7 +240,7 @@ def create_model(values: Mapping[str, Any], actor: User | None) -> VehicleModel:
 
 def update_model(model_id: int, values: Mapping[str, Any], actor: User | None) -> VehicleModel:
     model = own_model(model_id, actor)
-    clean, errors = check_model(values)
+    clean, errors = check_model(values, number_format_of(actor), actor=actor, model_id=model_id)
     if errors:
         _refuse(errors)
     before = _snapshot(model)

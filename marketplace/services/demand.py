@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,6 +33,7 @@ from marketplace.models import (
     User,
 )
 from marketplace.services import audit, clock, rounds
+from marketplace.services import values as V
 from marketplace.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from marketplace.services.reference_data import CHARGING_STANDARDS
 
@@ -50,14 +51,11 @@ FIELDS = (
     "splittable",
     "note",
 )
-NOTE_MAX = 500
-QUANTITY_MAX = 100_000  # far above any fleet's order; keeps a typo (an extra 000) from passing
-SPEC_MAX = 1_000_000
-PRICE_MAX = Decimal("100000000")  # Numeric(14, 2) holds up to 10^12; no vehicle costs 100 million
-_WHOLE = re.compile(r"[+-]?\d+")
+NOTE_MAX = V.NOTE_MAX
+QUANTITY_MAX = V.QUANTITY_MAX
+SPEC_MAX = V.SPEC_MAX
 _SEPARATORS = re.compile(r"[;,/|]")
 _STANDARD_ORDER = {code: i for i, code in enumerate(CHARGING_STANDARDS)}
-_QUARTER = re.compile(r"^\s*(\d{4})\s*-?\s*Q([1-4])\s*$", re.IGNORECASE)
 _CHARGING_BY_KEY = {code.lower().replace(" ", ""): code for code in CHARGING_STANDARDS}
 
 
@@ -97,9 +95,10 @@ class Scope:
     regions: dict[str, str]  # lower-case id or name -> region id, only regions within scope
     region_names: dict[str, str]  # id -> name, within scope
     this_quarter: str
+    number_format: V.NumberFormat = V.NumberFormat.POINT  # how the fleet types numbers
 
     @classmethod
-    def of(cls, rnd: Round) -> Scope:
+    def of(cls, rnd: Round, actor: User | None = None) -> Scope:
         segments: dict[str, str] = {}
         names: dict[str, str] = {}
         for seg in rnd.segments:
@@ -122,6 +121,7 @@ class Scope:
             regions=by_key,
             region_names={r.id: r.name for r in within},
             this_quarter=current_quarter(),
+            number_format=V.number_format_of(actor),
         )
 
 
@@ -190,32 +190,7 @@ class CheckedLine:
 def _text(value: Any) -> str:
     if type(value) is str:  # the common case first: a 10,000-row upload calls this 100,000 times
         return value.strip()
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # a spreadsheet's 12.0 is the 12 that was typed
-    return str(value).strip()
-
-
-def _whole(value: Any, errors: dict[str, str], name: str, *, minimum: int, maximum: int, message: str) -> int | None:
-    if type(value) is int:
-        number = value
-    elif isinstance(value, bool):
-        errors[name] = message
-        return None
-    else:
-        text = _text(value).replace(",", "").replace("_", "")
-        if not _WHOLE.fullmatch(text):
-            errors[name] = message
-            return None
-        number = int(text)
-    if number < minimum:
-        errors[name] = message
-        return None
-    if number > maximum:
-        errors[name] = f"must be at most {maximum:,}"
-        return None
-    return number
+    return V.plain(value)
 
 
 def _charging(value: Any) -> tuple[list[str], list[str]]:
@@ -276,25 +251,17 @@ def check_line(values: Mapping[str, Any], scope: Scope) -> tuple[CheckedLine | N
             "use a region id or name from the list"
         )
 
-    quantity = _whole(
-        values.get("quantity"),
-        errors,
-        "quantity",
-        minimum=1,
-        maximum=QUANTITY_MAX,
-        message="must be a whole number above 0",
-    )
+    fmt = scope.number_format
+    quantity = V.whole(
+        values.get("quantity"), errors, "quantity", minimum=1, maximum=QUANTITY_MAX,
+        message="must be a whole number above 0", fmt=fmt,
+    )  # fmt: skip
 
     quarters: dict[str, str] = {}
     for name in ("earliest_quarter", "latest_quarter"):
-        text = _text(values.get(name))
-        match = _QUARTER.match(text)
-        if not text:
-            errors[name] = "give a quarter such as 2027Q2"
-        elif match is None:
-            errors[name] = f"“{text}” is not a quarter: write it like 2027Q2"
-        else:
-            quarters[name] = f"{match.group(1)}Q{match.group(2)}"
+        quarter = V.into(errors, name, V.read_quarter, values.get(name))
+        if quarter is not None:
+            quarters[name] = quarter
             if quarters[name] < scope.this_quarter:
                 errors[name] = f"{quarters[name]} is in the past (this is {scope.this_quarter})"
     if (
@@ -310,7 +277,9 @@ def check_line(values: Mapping[str, Any], scope: Scope) -> tuple[CheckedLine | N
         specs[name] = (
             0
             if _text(raw) == ""
-            else _whole(raw, errors, name, minimum=0, maximum=SPEC_MAX, message="must be a whole number, 0 or more")
+            else V.whole(
+                raw, errors, name, minimum=0, maximum=SPEC_MAX, message="must be a whole number, 0 or more", fmt=fmt
+            )
         )
 
     charging, unknown = _charging(values.get("charging"))
@@ -320,34 +289,13 @@ def check_line(values: Mapping[str, Any], scope: Scope) -> tuple[CheckedLine | N
     elif not charging:
         errors["charging"] = "accept at least one charging standard"
 
-    price: Decimal | None = None
-    price_text = _text(values.get("max_unit_price")).replace(",", "").replace("_", "")
-    if isinstance(values.get("max_unit_price"), float):
-        price_text = repr(values["max_unit_price"])  # the shortest decimal that round-trips
-    try:
-        price = Decimal(price_text) if price_text else None
-    except InvalidOperation:
-        price = None
-    if price is None or not price.is_finite():
-        errors["max_unit_price"] = f"must be an amount in {rnd.currency} above 0, such as 250000 or 249999.50"
-        price = None
-    elif price <= 0:
-        errors["max_unit_price"] = f"must be above 0 {rnd.currency}"
-        price = None
-    elif price.as_tuple().exponent < -2:  # type: ignore[operator]
-        errors["max_unit_price"] = f"must be exact to the cent (at most 2 decimals) in {rnd.currency}"
-        price = None
-    elif price >= PRICE_MAX:
-        errors["max_unit_price"] = f"must be below {PRICE_MAX:,} {rnd.currency}"
-        price = None
+    price = V.amount(values.get("max_unit_price"), errors, "max_unit_price", currency=rnd.currency, fmt=fmt)
 
     splittable = _bool(values.get("splittable"))
     if splittable is None:
         errors["splittable"] = "answer yes or no"
 
-    note = _text(values.get("note"))
-    if len(note) > NOTE_MAX:
-        errors["note"] = f"must be at most {NOTE_MAX} characters (it has {len(note)})"
+    note = V.text_field(values.get("note"), errors, "note", max_length=NOTE_MAX, multiline=True)
 
     if errors:
         return None, errors
@@ -362,7 +310,7 @@ def check_line(values: Mapping[str, Any], scope: Scope) -> tuple[CheckedLine | N
             min_range_km=specs["min_range_km"] or 0,
             min_payload_kg=specs["min_payload_kg"] or 0,
             charging=charging,
-            max_unit_price=price.quantize(Decimal("0.01")),
+            max_unit_price=price,
             splittable=bool(splittable),
             note=note,
         ),
@@ -450,7 +398,7 @@ def create_line(round_id: int, values: Mapping[str, Any], actor: User | None) ->
     """Post a new demand line (a draft until it is committed)."""
     rnd = open_round(round_id, actor, doing="post demand")
     assert actor is not None
-    checked, errors = check_line(values, Scope.of(rnd))
+    checked, errors = check_line(values, Scope.of(rnd, actor))
     if checked is None:
         _refuse(errors)
     assert checked is not None
@@ -477,7 +425,7 @@ def update_line(line_id: int, values: Mapping[str, Any], actor: User | None) -> 
     rnd = open_round(line.round_id, actor, doing="edit demand")
     if line.status is DemandStatus.WITHDRAWN:
         raise Conflict("This line was withdrawn: post a new line instead.")
-    checked, errors = check_line(values, Scope.of(rnd))
+    checked, errors = check_line(values, Scope.of(rnd, actor))
     if checked is None:
         _refuse(errors)
     assert checked is not None

@@ -16,6 +16,7 @@ import json
 import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, time
 from typing import Any
 from xml.etree.ElementTree import iterparse
 
@@ -36,8 +37,11 @@ from marketplace.services.demand import (
 )
 from marketplace.services.errors import Conflict, NotFound, ValidationFailed
 from marketplace.services.reference_data import CHARGING_STANDARDS
+from marketplace.services.values import NUMBER_TEXT_MAX
 
 MAX_ROWS = 10_000
+EXAMPLE_NOTE = "Example line: replace or delete this row"  # marks the template's example row
+EXAMPLE_PROBLEM = "this is the template's example line: replace it with a line of yours, or delete the row"
 # What a file may hold before it is refused unread (services.upload_limits): room for blank rows and
 # stray columns, which get their own messages, but never millions.
 READ_ROWS = 20_001
@@ -115,8 +119,12 @@ def _file_kind(filename: str, data: bytes) -> str:
 
 
 def _read_csv(data: bytes) -> list[tuple[int, list[Any]]]:
-    if b"\x00" in data[:4096]:
-        raise UploadRefused("This CSV file is not text (it holds binary data): save the sheet as CSV UTF-8.")
+    if b"\x00" in data:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise UploadRefused(
+            f"This CSV file is not text: line {line} holds a NUL character (binary data). "
+            "Save the sheet as CSV UTF-8, or upload the .xlsx workbook."
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -164,7 +172,12 @@ def _stream_cells(workbook: Any, sheet: Any) -> Iterator[tuple[int, list[Any]]]:
     openpyxl opened and checked the workbook and holds its shared strings; this reads values only.
     A formula cell comes back as "=..." text, to be refused.
     """
+    from openpyxl.utils.datetime import from_excel
+
     shared = workbook.shared_strings
+    # Style ids whose number format shows a date: such a cell is read as the date the user sees, not 46478.
+    date_styles = getattr(workbook, "_date_formats", set())
+    epoch = getattr(workbook, "epoch", None)
     c_tag, v_tag, f_tag, row_tag, t_tag = _NS + "c", _NS + "v", _NS + "f", _NS + "row", _NS + "t"
     with workbook._archive.open(sheet._worksheet_path) as source:
         number = 0
@@ -191,7 +204,12 @@ def _stream_cells(workbook: Any, sheet: Any) -> Iterator[tuple[int, list[Any]]]:
                 elif kind == "s":
                     value = shared[int(text)]
                 elif kind == "n":
-                    value = float(text) if any(x in text for x in ".eE") else int(text)
+                    if len(text) > NUMBER_TEXT_MAX:
+                        value = text  # a number too long to be meant: the value checks refuse it with a message
+                    else:
+                        value = float(text) if any(x in text for x in ".eE") else int(text)
+                        if date_styles and int(cell.get("s") or 0) in date_styles:
+                            value = _excel_date(value, epoch, from_excel)
                 elif kind == "b":
                     value = text == "1"
                 else:  # str, e (errors such as #N/A) and d (ISO dates) as text
@@ -199,6 +217,17 @@ def _stream_cells(workbook: Any, sheet: Any) -> Iterator[tuple[int, list[Any]]]:
                 values.append(value)
             element.clear()
             yield number, values
+
+
+def _excel_date(serial: float, epoch: Any, from_excel: Any) -> Any:
+    """An Excel date serial as the date (or date and time) it shows; the number itself if it is no date."""
+    try:
+        moment = from_excel(serial, epoch) if epoch is not None else from_excel(serial)
+    except (ValueError, OverflowError, TypeError):
+        return serial
+    if isinstance(moment, datetime) and moment.time() == time(0):
+        return moment.date()
+    return moment
 
 
 def _read_xlsx(data: bytes) -> list[tuple[int, list[Any]]]:
@@ -329,6 +358,10 @@ def check_rows(
     formula_cells = {(p.row, p.column) for p in problems}
     checked: list[tuple[int, CheckedLine]] = []
     for number, values in rows:
+        if str(values.get("note") or "").strip() == EXAMPLE_NOTE:
+            # The template uploaded unchanged must not post 12 example vans as real demand.
+            problems.append(Problem(number, "note", EXAMPLE_PROBLEM))
+            continue
         line, errors = check_line(values, scope)
         for name in FIELDS:
             if name in errors and (number, name) not in formula_cells:
@@ -348,7 +381,7 @@ def check_upload(round_id: int, filename: str, data: bytes, actor: User | None) 
     rnd = open_round(round_id, actor, doing="upload demand")
     assert actor is not None
     rows, problems = read_rows(filename, data)
-    checked, problems = check_rows(rows, Scope.of(rnd), problems)
+    checked, problems = check_rows(rows, Scope.of(rnd, actor), problems)
     if problems:
         return UploadCheck(problems=problems, rows=len(rows))
     # One pending preview per person and round: a new file replaces the last unsaved one.
@@ -500,7 +533,7 @@ def example_row(rnd: Round) -> dict[str, Any]:
         "charging": ";".join(charging),
         "max_unit_price": 250000,
         "splittable": "no",
-        "note": "Example line: replace or delete this row",
+        "note": EXAMPLE_NOTE,
     }
 
 

@@ -459,7 +459,9 @@ def _award_and_confirm(rnd: Round, coordinator: User, rng: random.Random) -> Non
         award.ScenarioRules(name="One winner per lot", max_winners_per_lot=1, time_limit=20),
     )  # fmt: skip
     award.execute_scenario(second.id)
-    award.publish_scenario(first.id, coordinator)
+    award.publish_scenario(
+        first.id, coordinator, reason="The most vehicles the OEMs' capacities and the round's winner limit allow."
+    )
     rounds.transition(rnd.id, RoundPhase.CONTRACTING, coordinator)
     allocations = (
         db.session.execute(sa.select(Allocation).where(Allocation.scenario_id == first.id).order_by(Allocation.id))

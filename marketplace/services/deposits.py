@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from marketplace import gateways
 from marketplace.extensions import db
+from marketplace.filters import count_of
 from marketplace.gateways import GatewayError, Payment, WebhookEvent, from_minor, share_of, to_minor
 from marketplace.models import (
     Allocation,
@@ -182,7 +183,7 @@ def _commit_line(dep: Deposit, *, release_if_late: bool) -> None:
         None,
         "demand.commit",
         line,
-        summary=f"Committed a demand line of {line.quantity} vehicles: its deposit of "
+        summary=f"Committed a demand line of {count_of(line.quantity, 'vehicle')}: its deposit of "
         f"{dep.amount} {dep.currency} is held.",
         before={"status": "draft"},
         after={"status": "committed", "deposit_id": dep.id},
@@ -363,7 +364,7 @@ def open_deposits(lines: Iterable[DemandLine], actor: User | None) -> list[Depos
                 actor,
                 "deposit.open",
                 dep,
-                summary=f"Deposit of {amount} {rnd.currency} asked for a line of {line.quantity} vehicles.",
+                summary=f"Deposit of {amount} {rnd.currency} asked for a line of {count_of(line.quantity, 'vehicle')}.",
                 after=dep.amounts() | {"amount": str(amount)},
                 round_id=rnd.id,
             )

@@ -131,14 +131,10 @@ def release_date(rnd: Round) -> datetime:
 
 
 def bids_closed_at(rnd: Round) -> datetime | None:
-    """When bidding actually ended: the move to bids_closed (by hand, or the bid deadline passing)."""
-    entries = db.session.execute(
-        sa.select(AuditEntry).where(AuditEntry.round_id == rnd.id, AuditEntry.action == "round.transition")
-    ).scalars()
-    for entry in entries:
-        if (entry.after or {}).get("phase") == P.BIDS_CLOSED.value:
-            return min(d for d in (entry.at, rnd.bid_deadline) if d is not None)
-    return None
+    """When bidding actually ended: the move out of tendering (by hand, or the bid deadline passing)."""
+    from marketplace.services import rounds
+
+    return rounds.ended_at(rnd, P.TENDERING)
 
 
 class _Parties:

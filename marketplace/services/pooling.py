@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from marketplace.extensions import db
+from marketplace.filters import count_of
 from marketplace.models import (
     Lot,
     LotMember,
@@ -189,7 +190,7 @@ def save_result(run_id: int, result: dict[str, Any]) -> None:
         "pooling.succeeded",
         run,
         round_id=rnd.id,
-        summary=f"Pooling run #{run.id}: {run.pooled_quantity} of {run.total_quantity} vehicles in "
+        summary=f"Pooling run #{run.id}: {run.pooled_quantity} of {count_of(run.total_quantity, 'vehicle')} in "
         f"{run.lot_count} lots ({run.solver_status.lower()}).",
     )
     if rnd.phase is RoundPhase.DEMAND_CLOSED:

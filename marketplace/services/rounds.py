@@ -16,8 +16,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from marketplace.extensions import db
+from marketplace.filters import plural
 from marketplace.models import LineService, Region, Round, RoundPhase, Segment, User
-from marketplace.services import audit, clock
+from marketplace.services import audit, clock, values
 from marketplace.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 P = RoundPhase
@@ -59,6 +60,32 @@ DEADLINE_LABELS = {
     "bid_deadline": "bid deadline",
     "confirmation_deadline": "confirmation deadline",
 }
+
+
+# The phase each deadline ends.
+DEADLINE_PHASE: dict[str, RoundPhase] = {attr: phase for phase, (attr, _) in DEADLINES.items()}
+
+
+def ended_at(rnd: Round, phase: RoundPhase) -> datetime | None:
+    """When the round really left `phase`: by a coordinator's move (early) or at its deadline; None while not.
+
+    The one answer to "when did this phase end" that every page and export uses, instead of the
+    planned deadline (which an early close makes wrong).
+    """
+    from marketplace.models import AuditEntry
+
+    entries = db.session.execute(
+        sa.select(AuditEntry.at, AuditEntry.before)
+        .where(AuditEntry.round_id == rnd.id, AuditEntry.action == "round.transition")
+        .order_by(AuditEntry.id)
+    ).all()
+    for at, before in entries:
+        if (before or {}).get("phase") == phase.value:
+            attr = DEADLINES[phase][0] if phase in DEADLINES else None
+            planned = getattr(rnd, attr) if attr else None
+            # A deadline's move may be written after the deadline second (the next read): it ended at the deadline.
+            return min(at, planned) if planned is not None else at
+    return None
 
 
 def allowed_transitions(rnd: Round) -> list[Transition]:
@@ -147,8 +174,14 @@ def require_phase(rnd: Round, *phases: RoundPhase, doing: str) -> None:
 # ---------------------------------------------------------------- transitions
 
 
-def transition(round_id: int, target: RoundPhase | str, actor: User | None) -> Round:
-    """Move a round to `target` if the phase table allows it; one audit entry, one commit."""
+def transition(
+    round_id: int, target: RoundPhase | str, actor: User | None, *, decline_pending_reason: str | None = None
+) -> Round:
+    """Move a round to `target` if the phase table allows it; one audit entry, one commit.
+
+    Closing a round before its confirmation deadline while allocations are still pending needs
+    `decline_pending_reason`: the coordinator's explicit choice to treat them as declined.
+    """
     require_coordinator(actor)
     try:
         target = RoundPhase(target)
@@ -166,9 +199,32 @@ def transition(round_id: int, target: RoundPhase | str, actor: User | None) -> R
             f"A round in phase “{rnd.phase.label}” cannot move to “{target.label}”. Allowed from here: {allowed}."
         )
     _check_preconditions(rnd, target, at)
-    _move(rnd, target, actor, at, summary=f"{step.action}.")
+    reason = (decline_pending_reason or "").strip()
+    if target is P.CLOSED:
+        _check_pending(rnd, at, reason)
+    _move(rnd, target, actor, at, summary=f"{step.action}.", decline_reason=reason or None)
     db.session.commit()
     return rnd
+
+
+def _check_pending(rnd: Round, at: datetime, reason: str) -> None:
+    """Before the confirmation deadline, pending allocations block closing unless declined with a reason."""
+    from marketplace.services import contracting
+
+    count, vehicles = contracting.pending_of(rnd)
+    if not count:
+        return
+    if rnd.confirmation_deadline is not None and at >= rnd.confirmation_deadline:
+        return  # a lapse is a decline
+    if not reason:
+        raise Conflict(
+            f"The round cannot close: {count:,} {plural(count, 'allocation')} ({vehicles:,} "
+            f"{plural(vehicles, 'vehicle')}) {'is' if count == 1 else 'are'} still pending before the confirmation "
+            "deadline. Wait for the "
+            "fleets to decide, or choose to treat them as declined and give the reason."
+        )
+    if len(reason) > 500:
+        raise ValidationFailed("The reason is too long.", field_errors={"reason": "Use at most 500 characters."})
 
 
 def move(rnd: Round, target: RoundPhase, actor: User | None, *, summary: str) -> None:
@@ -184,17 +240,29 @@ def move(rnd: Round, target: RoundPhase, actor: User | None, *, summary: str) ->
     _move(rnd, target, actor, at, summary=summary)
 
 
-def _check_preconditions(rnd: Round, target: RoundPhase, at: datetime) -> None:
-    problems: list[str] = []
+@dataclass(frozen=True)
+class Missing:
+    """What a move still needs, and where a coordinator fixes it: "settings", "pooling", "scenarios" or None."""
+
+    text: str
+    fix: str | None = None
+
+
+def missing_for(rnd: Round, target: RoundPhase, at: datetime | None = None) -> list[Missing]:
+    """Everything the move to `target` still needs (an empty list: the move can be made)."""
+    at = at or clock.now()
+    # Settings can be edited in draft only; later a passed deadline has no fix but a new round.
+    settings = "settings" if rnd.phase is P.DRAFT else None
+    problems: list[Missing] = []
     if target is P.DEMAND_OPEN:
         if not rnd.segments:
-            problems.append("choose at least one segment in scope")
+            problems.append(Missing("choose at least one segment in scope", settings))
         if not rnd.regions:
-            problems.append("choose at least one region in scope")
+            problems.append(Missing("choose at least one region in scope", settings))
         if rnd.demand_deadline is None:
-            problems.append("set a demand deadline")
+            problems.append(Missing("set a demand deadline", settings))
         elif rnd.demand_deadline <= at:
-            problems.append("the demand deadline has already passed: set a later one")
+            problems.append(Missing("the demand deadline has already passed: set a later one", settings))
     elif target is P.POOLED:
         from marketplace.models import PoolingRun, RunStatus
 
@@ -202,27 +270,58 @@ def _check_preconditions(rnd: Round, target: RoundPhase, at: datetime) -> None:
             sa.select(PoolingRun.id).where(PoolingRun.round_id == rnd.id, PoolingRun.status == RunStatus.SUCCEEDED)
         ).first()
         if succeeded is None:
-            problems.append("run pooling first: the round needs a pooling run that succeeded")
+            problems.append(Missing("run pooling first: the round needs a pooling run that succeeded", "pooling"))
     elif target is P.TENDERING:
         if rnd.published_pooling_run_id is None:
-            problems.append("choose the pooling run to publish on the round's pooling page")
+            problems.append(Missing("choose the pooling run to publish on the round's pooling page", "pooling"))
         if rnd.bid_deadline is None:
-            problems.append("set a bid deadline")
+            problems.append(Missing("set a bid deadline", settings))
         elif rnd.bid_deadline <= at:
-            problems.append("the bid deadline has already passed: set a later one")
+            problems.append(Missing("the bid deadline has already passed: set a later one", settings))
     elif target is P.AWARDED and rnd.published_scenario_id is None:
-        problems.append("choose the award scenario to publish on the round's scenarios page")
+        problems.append(Missing("choose the award scenario to publish on the round's scenarios page", "scenarios"))
     elif target is P.CONTRACTING and rnd.confirmation_deadline is not None and rnd.confirmation_deadline <= at:
-        problems.append("the confirmation deadline has already passed: set a later one")
+        problems.append(Missing("the confirmation deadline has already passed: set a later one", settings))
+    return problems
+
+
+def _check_preconditions(rnd: Round, target: RoundPhase, at: datetime) -> None:
+    problems = missing_for(rnd, target, at)
     if problems:
-        raise Conflict(f"The round cannot move to “{target.label}”: " + "; ".join(problems) + ".")
+        raise Conflict(f"The round cannot move to “{target.label}”: " + "; ".join(p.text for p in problems) + ".")
 
 
-def _move(rnd: Round, target: RoundPhase, actor: User | None, at: datetime, *, summary: str) -> None:
+def _move(
+    rnd: Round,
+    target: RoundPhase,
+    actor: User | None,
+    at: datetime,
+    *,
+    summary: str,
+    decline_reason: str | None = None,
+) -> None:
     before = {"phase": rnd.phase.value}
+    if target is P.CLOSED:
+        # No closed round keeps undecided allocations: a lapse at the deadline, or the coordinator's choice, is a decline.
+        from marketplace.services import contracting
+
+        declined = contracting.decline_pending(
+            rnd, actor, at, reason=decline_reason or "not confirmed by the confirmation deadline"
+        )
+        if declined:
+            summary = (
+                f"{summary} {declined:,} pending {plural(declined, 'allocation')} treated as declined: "
+                + (decline_reason or "not confirmed by the confirmation deadline")
+                + "."
+            )
+    else:
+        declined = 0
     rnd.phase = target
     rnd.phase_changed_at = at
     after: dict[str, Any] = {"phase": target.value}
+    if declined:
+        after["pending_declined"] = declined
+        after["reason"] = decline_reason or "not confirmed by the confirmation deadline"
     if target is P.CONTRACTING and rnd.confirmation_deadline is None:
         rnd.confirmation_deadline = at + timedelta(days=rnd.confirmation_period_days)
         after["confirmation_deadline"] = rnd.confirmation_deadline.isoformat()
@@ -287,19 +386,31 @@ def _validate_settings(s: RoundSettings, *, round_id: int | None) -> tuple[list[
         errors["max_share_per_supplier"] = "Must be above 0 and at most 1 (100 %)."
     if s.line_service not in {m.value for m in LineService}:
         errors["line_service"] = "Choose whole or split."
-    if len(s.currency) != 3 or not s.currency.isalpha() or not s.currency.isupper():
-        errors["currency"] = "Use a three-letter ISO 4217 code such as USD or EUR."
-    if s.deposit_per_vehicle < 0 or s.deposit_per_vehicle.as_tuple().exponent < -2:  # type: ignore[operator]
-        errors["deposit_per_vehicle"] = "Must be zero or more, to the cent."
+    if s.currency not in values.CURRENCY_DIGITS:
+        errors["currency"] = "Choose a currency from the list: " + ", ".join(values.CURRENCIES) + "."
+    if not s.deposit_per_vehicle.is_finite() or s.deposit_per_vehicle < 0:
+        errors["deposit_per_vehicle"] = "Must be zero or more."
+    elif s.deposit_per_vehicle >= values.MONEY_MAX:
+        errors["deposit_per_vehicle"] = f"Must be below {values.MONEY_MAX:,} {s.currency}."
+    elif s.currency in values.CURRENCY_DIGITS and (
+        problem := values.check_minor_unit(s.deposit_per_vehicle, s.currency)
+    ):
+        # Known here, not first when a fleet commits: a JPY deposit with cents cannot be held.
+        errors["deposit_per_vehicle"] = problem[0].upper() + problem[1:] + "."
     for field in ("decline_forfeit_percent", "withdrawal_forfeit_percent"):
         if not Decimal("0") <= getattr(s, field) <= Decimal("100"):
             errors[field] = "Must be between 0 and 100 %."
     if s.confirmation_period_days < 1:
         errors["confirmation_period_days"] = "Must be at least one day."
+    at = clock.now()
+    for field in ("demand_deadline", "bid_deadline", "confirmation_deadline"):
+        value = getattr(s, field)
+        if value is not None and value <= at:
+            errors[field] = "This time has already passed: choose a later one."
     if s.demand_deadline and s.bid_deadline and s.bid_deadline <= s.demand_deadline:
-        errors["bid_deadline"] = "Must be after the demand deadline."
+        errors.setdefault("bid_deadline", "Must be after the demand deadline.")
     if s.bid_deadline and s.confirmation_deadline and s.confirmation_deadline <= s.bid_deadline:
-        errors["confirmation_deadline"] = "Must be after the bid deadline."
+        errors.setdefault("confirmation_deadline", "Must be after the bid deadline.")
     if errors:
         raise ValidationFailed("The round has problems: fix the fields marked below.", field_errors=errors)
     return segments, regions

@@ -3,15 +3,13 @@
 A running job holds a lease on its row (`lease_until`), renewed every few seconds by a thread
 of the worker running it. A worker that is killed, loses its host or its database connection
 stops renewing; the first reader after the lease lapses (the coordinator's page, a new start,
-or the every-minute `fail_dead_runs` job) marks the run failed with the reason, in one
+or any live worker, which checks every 15 s) marks the run failed with the reason, in one
 conditional UPDATE, so exactly one of them does it and a late result from that worker is
 discarded instead of saved.
 """
 
 from __future__ import annotations
 
-import os
-import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -28,13 +26,9 @@ from marketplace.services.errors import Conflict
 PROGRESS_EVERY_SECONDS = 0.5  # a progress bar does not need more; each report is a database write
 STALE_AFTER_SECONDS = 120  # runs started before leases existed: silent this long past the time limit = dead
 # A lease of 20 s renewed every 5 s survives three missed renewals (a slow database, a long GC) and
-# still lets a dead worker be noticed within about 20 s by a reader, 80 s by the periodic job alone.
+# still lets a dead worker be noticed within about 20 s by a reader, 35 s by the other workers alone.
 LEASE_SECONDS = 20
 RENEW_EVERY_SECONDS = 5
-
-
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"[:120]
 
 
 class Lease(threading.Thread):
@@ -160,7 +154,7 @@ def fail_stale(runs: Sequence[Any]) -> int:
 
 
 def fail_dead_runs() -> int:
-    """The periodic job: fail every run whose lease lapsed, even if nobody is looking at it."""
+    """Fail every run whose lease lapsed, even if nobody is looking at it (each worker, every 15 s)."""
     from marketplace.models import AwardScenario, PoolingRun
 
     failed = 0
@@ -212,6 +206,7 @@ def execute(
     """
     from flask import current_app
 
+    from marketplace import jobs
     from solver import io as solver_io
     from solver.errors import Cancelled
 
@@ -235,7 +230,7 @@ def execute(
             input_json=text,
             started_at=now,
             lease_until=now + timedelta(seconds=LEASE_SECONDS),
-            worker=worker_name(),
+            worker=jobs.worker_name(),
         )
         .execution_options(synchronize_session=False)
     ).rowcount
