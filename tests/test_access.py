@@ -108,6 +108,7 @@ ROUTES = [
           lambda o, r: f"/coordinator/rounds/{o.draft_round_id}/move/closed", only("coordinator", 409),
           name="confirm-transition-impossible"),
     Route("coordinator.organizations", "GET", lambda o, r: "/coordinator/organizations", COORDINATOR_ONLY),
+    Route("coordinator.decide_organization", "POST", lambda o, r: f"/coordinator/organizations/{o.world.other_fleet.organization_id}/approve", only("coordinator", 409)),
     Route("coordinator.new_coordinator", "GET", lambda o, r: "/coordinator/users/new", COORDINATOR_ONLY),
     # Pooling: coordinators only; the draft round cannot be pooled (409), the queued run cannot be published (409).
     Route("coordinator.pooling_page", "GET", lambda o, r: f"/coordinator/rounds/{o.draft_round_id}/pooling",

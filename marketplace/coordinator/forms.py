@@ -164,3 +164,7 @@ class ScenarioForm(FlaskForm):
     )
     excluded_supplier_ids = SelectMultipleField("Exclude suppliers", coerce=int, validators=[Optional()])
     time_limit = IntegerField("Time limit (seconds)", default=30, validators=[InputRequired(), NumberRange(1, 600)])
+
+
+class ApprovalForm(FlaskForm):
+    """No fields: CSRF for the approve and reject buttons."""

@@ -5,9 +5,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
 from marketplace.access import coordinator_required
 from marketplace.coordinator.forms import (
+    ApprovalForm,
     CoordinatorUserForm,
     MoveForm,
     PoolingRunForm,
@@ -17,8 +19,20 @@ from marketplace.coordinator.forms import (
 )
 from marketplace.extensions import db
 from marketplace.filters import money
-from marketplace.models import AuditEntry, DemandLine, DemandStatus, Organization, Region, RoundPhase, Segment
-from marketplace.services import accounts, award, moves, ocds, pooling, reports, rounds
+from marketplace.models import (
+    AuditEntry,
+    DemandLine,
+    DemandStatus,
+    Organization,
+    Region,
+    RoundPhase,
+    Segment,
+    UnpooledLine,
+    UnservedLine,
+    User,
+)
+from marketplace.pagination import contains, paginate
+from marketplace.services import accounts, award, contracting, moves, ocds, pooling, reports, rounds
 from marketplace.services.errors import DomainError, ValidationFailed
 from marketplace.views_common import apply_field_errors
 
@@ -114,14 +128,20 @@ def edit_round(round_id: int):
 @coordinator_required
 def round_detail(round_id: int):
     rnd = rounds.load_round(round_id)
-    entries = db.session.execute(
-        sa.select(AuditEntry).where(AuditEntry.round_id == rnd.id).order_by(AuditEntry.id.desc()).limit(100)
-    ).scalars()
+    # The whole audit log, a page at a time, newest first; filter by what happened or who did it.
+    entries = paginate(
+        sa.select(AuditEntry).where(AuditEntry.round_id == rnd.id).options(joinedload(AuditEntry.actor)),
+        prefix="log_", sorts={"when": [AuditEntry.id]}, default="when", descending=True,
+        filters={
+            "what": lambda v: AuditEntry.summary.ilike(contains(v)) | AuditEntry.action.ilike(contains(v)),
+            "who": lambda v: AuditEntry.actor.has(User.email.ilike(contains(v))),
+        },
+    )  # fmt: skip
     lines, vehicles = _demand_totals().get(rnd.id, (0, 0))
     return render_template(
         "coordinator/round_detail.html",
         rnd=rnd,
-        entries=list(entries),
+        entries=entries,
         transitions=rounds.allowed_transitions(rnd),
         committed_lines=lines,
         committed_vehicles=vehicles,
@@ -223,7 +243,21 @@ def transition(round_id: int):
 @coordinator_required
 def organizations():
     orgs = db.session.execute(sa.select(Organization).order_by(Organization.kind, Organization.name)).scalars()
-    return render_template("coordinator/organizations.html", orgs=list(orgs))
+    return render_template(
+        "coordinator/organizations.html",
+        orgs=list(orgs),
+        pending=accounts.pending_organizations(),
+        action_form=ApprovalForm(),
+    )
+
+
+@bp.post("/organizations/<int:org_id>/<any(approve, reject):decision>")
+@coordinator_required
+def decide_organization(org_id: int, decision: str):
+    ApprovalForm().validate_on_submit()  # CSRF (the app-wide CSRFProtect checks it before this view)
+    org = accounts.decide_organization(current_user, org_id, approve=decision == "approve")
+    flash(f"{org.kind.label} “{org.name}” is {org.approval.label}.", "success")
+    return redirect(url_for("coordinator.organizations"))
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -283,11 +317,25 @@ def pooling_page(round_id: int):
         min_lot_quantity=rnd.min_lot_quantity, max_lot_quantity=rnd.max_lot_quantity, max_levels_up=rnd.max_levels_up
     )
     lines, vehicles = _demand_totals().get(rnd.id, (0, 0))
+    lots = unpooled = None
+    if selected is not None and selected.status.value == "succeeded":
+        lots = paginate(
+            pooling.lots_query(selected.id), prefix="lots_", sorts=pooling.LOT_SORTS, default="code",
+            filters=pooling.LOT_FILTERS,
+        )  # fmt: skip
+        unpooled = paginate(
+            pooling.unpooled_query(selected.id), prefix="out_",
+            sorts={"line": [UnpooledLine.demand_line_id, UnpooledLine.id],
+                   "vehicles": [UnpooledLine.quantity, UnpooledLine.id]},
+            default="line",
+        )  # fmt: skip
     return render_template(
         "coordinator/pooling.html",
         rnd=rnd,
         runs=runs,
         selected=selected,
+        lots=lots,
+        unpooled=unpooled,
         form=form,
         action_form=TransitionForm(),
         committed_lines=lines,
@@ -426,9 +474,20 @@ def scenario_detail(scenario_id: int):
     scenario = award.get_scenario(scenario_id)
     rnd = rounds.load_round(scenario.round_id)
     figures = award.figures(rnd, scenario) if scenario.status.value == "succeeded" else None
+    allocations = unserved = None
+    if figures is not None:
+        allocations = paginate(
+            contracting.allocations_of(scenario.id), sorts=contracting.ALLOCATION_SORTS, default="lot",
+            filters={k: contracting.ALLOCATION_FILTERS[k] for k in ("lot", "fleet", "supplier")},
+        )  # fmt: skip
+        unserved = paginate(
+            contracting.unserved_of(scenario.id), prefix="out_",
+            sorts={"line": [UnservedLine.demand_line_id, UnservedLine.id]}, default="line",
+        )  # fmt: skip
     return render_template(
-        "coordinator/scenario_detail.html", rnd=rnd, scenario=scenario, figures=figures, action_form=TransitionForm()
-    )
+        "coordinator/scenario_detail.html", rnd=rnd, scenario=scenario, figures=figures, allocations=allocations,
+        unserved=unserved, action_form=TransitionForm(),
+    )  # fmt: skip
 
 
 @bp.get("/scenarios/<int:scenario_id>/progress")

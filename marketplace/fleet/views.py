@@ -11,6 +11,7 @@ from marketplace.extensions import db
 from marketplace.filters import count_of
 from marketplace.fleet.forms import ConfirmForm, DemandLineForm, UploadForm
 from marketplace.models import DemandLine, DemandStatus, Region, Round, RoundPhase
+from marketplace.pagination import paginate_rows
 from marketplace.services import demand, demand_upload, rounds, values
 from marketplace.services.errors import Conflict, ValidationFailed
 from marketplace.views_common import apply_field_errors
@@ -256,6 +257,7 @@ def upload_preview(round_id: int, token: str):
         rnd=rnd,
         upload=staged,
         checked=checked,
+        rows=paginate_rows(checked, per_page=100),
         vehicles=sum(line.quantity for _, line in checked),
         region_names=_region_names(),
         segment_names={s.id: s.short_name for s in rnd.segments},

@@ -229,7 +229,21 @@ def _decide(
 class Applied:
     changed: bool = False
     conflict: bool = False
+    audited: bool = False  # the conflict already has its audit entry
     note: str = ""
+
+
+def _differs_from_deposit(dep: Deposit, payment: Payment) -> str:
+    """How a hold Stripe reports differs from the deposit asked ("" when it is the same money)."""
+    if payment.currency.upper() != dep.currency.upper():
+        return f"a hold in {payment.currency or 'no currency'} on a deposit in {dep.currency}"
+    wanted = gateways.to_minor(dep.amount, dep.currency)
+    if payment.amount != wanted:
+        return (
+            f"a hold of {gateways.from_minor(payment.amount, dep.currency)} {dep.currency} "
+            f"on a deposit of {dep.amount} {dep.currency}"
+        )
+    return ""
 
 
 def apply_payment(dep: Deposit, payment: Payment, *, source: str) -> Applied:
@@ -254,6 +268,19 @@ def apply_payment(dep: Deposit, payment: Payment, *, source: str) -> Applied:
             )
         elif dep.state is not S.RELEASED:
             result.conflict = True
+    elif status in ("requires_capture", "succeeded") and (differs := _differs_from_deposit(dep, payment)):
+        # Never "held" for a hold of another amount or currency (1 cent on 1,000.00 USD, or EUR on USD):
+        # the line stays uncommitted and people look at it.
+        result.conflict = result.audited = True
+        audit.record(
+            None,
+            "deposit.conflict",
+            dep,
+            summary=f"Stripe reports {differs} ({source}): not counted as held, the line is not committed.",
+            after={"stripe_amount": payment.amount, "stripe_currency": payment.currency},
+            round_id=dep.round_id,
+        )
+        return _noted(result, f"hold differs from the deposit: {differs}")
     elif status == "requires_capture":
         if dep.state in UNPAID:
             result.changed = _change(
@@ -704,7 +731,7 @@ def process_event(event_row_id: int) -> str:
     else:
         applied = apply_payment(dep, event.payment, source=f"Stripe event {event.type}")
         note = applied.note
-        if applied.conflict:
+        if applied.conflict and not applied.audited:
             audit.record(
                 None,
                 "deposit.conflict",

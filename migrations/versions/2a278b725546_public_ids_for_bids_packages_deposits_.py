@@ -1,7 +1,7 @@
 """public ids for bids, packages, deposits and allocations: random, unique, what members see instead of row ids
 
 Revision ID: 2a278b725546
-Revises: 6642e9e09672
+Revises: 03373c9d5876
 Create Date: 2026-12-01 00:06:49.029166
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '2a278b725546'
-down_revision = '6642e9e09672'
+down_revision = '03373c9d5876'
 branch_labels = None
 depends_on = None
 
