@@ -33,7 +33,7 @@ from marketplace.models import (
 )
 from marketplace.pagination import contains, paginate
 from marketplace.services import accounts, award, contracting, moves, ocds, pooling, reports, rounds
-from marketplace.services.errors import DomainError, ValidationFailed
+from marketplace.services.errors import Conflict, DomainError, ValidationFailed
 from marketplace.views_common import apply_field_errors
 
 bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
@@ -304,6 +304,11 @@ def _solver_document(run, which: str, filename: str) -> Response:
 @bp.get("/rounds/<int:round_id>/pooling")
 @coordinator_required
 def pooling_page(round_id: int):
+    return _pooling_page(round_id)
+
+
+def _pooling_page(round_id: int, form: PoolingRunForm | None = None, status: int = 200):
+    """The pooling page; a refused run form comes back here with its messages and what was typed."""
     rnd = rounds.load_round(round_id)
     runs = pooling.runs_of(rnd.id)
     selected = None
@@ -313,8 +318,11 @@ def pooling_page(round_id: int):
             selected = run
     if selected is None and wanted is None:
         selected = next((r for r in runs if r.status.value == "succeeded"), None)
-    form = PoolingRunForm(
-        min_lot_quantity=rnd.min_lot_quantity, max_lot_quantity=rnd.max_lot_quantity, max_levels_up=rnd.max_levels_up
+    form = form or PoolingRunForm(
+        formdata=None,
+        min_lot_quantity=rnd.min_lot_quantity,
+        max_lot_quantity=rnd.max_lot_quantity,
+        max_levels_up=rnd.max_levels_up,
     )
     lines, vehicles = _demand_totals().get(rnd.id, (0, 0))
     lots = unpooled = None
@@ -340,7 +348,7 @@ def pooling_page(round_id: int):
         action_form=TransitionForm(),
         committed_lines=lines,
         committed_vehicles=vehicles,
-    )
+    ), status
 
 
 @bp.post("/rounds/<int:round_id>/pooling")
@@ -348,16 +356,21 @@ def pooling_page(round_id: int):
 def start_pooling(round_id: int):
     form = PoolingRunForm()
     if not form.validate_on_submit():
-        problems = "; ".join(f"{form[name].label.text}: {' '.join(errs)}" for name, errs in form.errors.items())
-        raise ValidationFailed(f"The pooling run was not started: {problems}")
-    run = pooling.start_run(
-        round_id,
-        current_user,
-        min_lot_quantity=form.min_lot_quantity.data,
-        max_lot_quantity=form.max_lot_quantity.data,
-        max_levels_up=form.max_levels_up.data,
-        time_limit=float(form.time_limit.data or 30),
-    )
+        flash("The pooling run was not started: fix the fields marked below.", "danger")
+        return _pooling_page(round_id, form, 400)
+    try:
+        run = pooling.start_run(
+            round_id,
+            current_user,
+            min_lot_quantity=form.min_lot_quantity.data,
+            max_lot_quantity=form.max_lot_quantity.data,
+            max_levels_up=form.max_levels_up.data,
+            time_limit=float(form.time_limit.data or 30),
+        )
+    except (ValidationFailed, Conflict) as exc:
+        db.session.rollback()
+        apply_field_errors(form, exc)
+        return _pooling_page(round_id, form, exc.status)
     flash(f"Pooling run #{run.id} started.", "success")
     return redirect(url_for("coordinator.pooling_page", round_id=round_id, run=run.id))
 
@@ -425,6 +438,11 @@ def _scenario_form(rnd, form: ScenarioForm | None = None) -> ScenarioForm:
 @bp.get("/rounds/<int:round_id>/scenarios")
 @coordinator_required
 def scenarios(round_id: int):
+    return _scenarios_page(round_id)
+
+
+def _scenarios_page(round_id: int, form: ScenarioForm | None = None, status: int = 200):
+    """The scenarios page; a refused scenario form comes back here with its messages and what was typed."""
     rnd = rounds.load_round(round_id)
     found = award.scenarios_of(rnd.id)
     compared = [award.figures(rnd, s) for s in found if s.status.value == "succeeded"]
@@ -439,9 +457,9 @@ def scenarios(round_id: int):
         compared=compared,
         charts=charts,
         segment_names={seg.id: seg.short_name for seg in rnd.segments},
-        form=_scenario_form(rnd),
+        form=form or _scenario_form(rnd),
         action_form=TransitionForm(),
-    )
+    ), status
 
 
 @bp.post("/rounds/<int:round_id>/scenarios")
@@ -450,20 +468,25 @@ def start_scenario(round_id: int):
     rnd = rounds.load_round(round_id)
     form = _scenario_form(rnd, ScenarioForm())
     if not form.validate_on_submit():
-        problems = "; ".join(f"{form[name].label.text}: {' '.join(errs)}" for name, errs in form.errors.items())
-        raise ValidationFailed(f"The scenario was not started: {problems}")
-    scenario = award.start_scenario(
-        round_id,
-        current_user,
-        award.ScenarioRules(
-            name=form.name.data or "",
-            max_winners_per_lot=form.max_winners_per_lot.data,
-            max_share_per_supplier=(form.max_share_percent.data or 0) / 100,
-            line_service=form.line_service.data,
-            excluded_supplier_ids=list(form.excluded_supplier_ids.data or []),
-            time_limit=float(form.time_limit.data or 30),
-        ),
-    )
+        flash("The scenario was not started: fix the fields marked below.", "danger")
+        return _scenarios_page(round_id, form, 400)
+    try:
+        scenario = award.start_scenario(
+            round_id,
+            current_user,
+            award.ScenarioRules(
+                name=form.name.data or "",
+                max_winners_per_lot=form.max_winners_per_lot.data,
+                max_share_per_supplier=(form.max_share_percent.data or 0) / 100,
+                line_service=form.line_service.data,
+                excluded_supplier_ids=list(form.excluded_supplier_ids.data or []),
+                time_limit=float(form.time_limit.data or 30),
+            ),
+        )
+    except (ValidationFailed, Conflict) as exc:
+        db.session.rollback()
+        apply_field_errors(form, exc)
+        return _scenarios_page(round_id, form, exc.status)
     flash(f"Scenario “{scenario.name}” started.", "success")
     return redirect(url_for("coordinator.scenarios", round_id=round_id))
 

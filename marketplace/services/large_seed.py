@@ -66,10 +66,8 @@ class LargeRound:
 
 
 def _approve(org: Organization, coordinator: User) -> None:
-    """New organizations wait for a coordinator's approval where the app asks for it (issue 13)."""
-    approve = getattr(accounts, "approve_organization", None)
-    if approve is not None:
-        approve(org.id, coordinator)
+    """New organizations act once a coordinator has approved them."""
+    accounts.decide_organization(coordinator, org.id, approve=True)
 
 
 def _register(kind: OrganizationKind, name: str, email: str, country: str, coordinator: User) -> User:
