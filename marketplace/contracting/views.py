@@ -31,7 +31,7 @@ def fleet_allocations(round_id: int):
     )
 
 
-@bp.post("/fleet/allocations/<int:allocation_id>/<any(confirm, decline):decision>")
+@bp.post("/fleet/allocations/<allocation:allocation_id>/<any(confirm, decline):decision>")
 @fleet_required
 def decide(allocation_id: int, decision: str):
     TransitionForm().validate_on_submit()  # CSRF is checked globally

@@ -215,14 +215,14 @@ def bid(round_id: int, lot_id: int):
     ), status
 
 
-@bp.get("/bids/<int:bid_id>")
+@bp.get("/bids/<bid:bid_id>")
 @oem_required
 def bid_detail(bid_id: int):
     own = bidding.own_bid(bid_id, current_user)
     return redirect(url_for("oem.bid", round_id=own.round_id, lot_id=own.lot_id))
 
 
-@bp.post("/bids/<int:bid_id>/withdraw")
+@bp.post("/bids/<bid:bid_id>/withdraw")
 @oem_required
 def withdraw_bid(bid_id: int):
     ActionForm().validate_on_submit()
@@ -282,7 +282,7 @@ def new_package(round_id: int):
     return _package_page(rnd, None, {}, {}, 200)
 
 
-@bp.route("/packages/<int:package_id>", methods=["GET", "POST"])
+@bp.route("/packages/<package:package_id>", methods=["GET", "POST"])
 @oem_required
 def package(package_id: int):
     own = bidding.own_package(package_id, current_user)
@@ -298,11 +298,11 @@ def package(package_id: int):
             flash(exc.message, "danger")
             return _package_page(rnd, full, values, exc.field_errors, exc.status)
         flash(f"Package saved as revision {revision.number}: it is the one that counts.", "success")
-        return redirect(url_for("oem.package", package_id=package_id))
+        return redirect(url_for("oem.package", package_id=own))
     return _package_page(rnd, full, _package_values(full.current, full.name), {}, 200)
 
 
-@bp.post("/packages/<int:package_id>/withdraw")
+@bp.post("/packages/<package:package_id>/withdraw")
 @oem_required
 def withdraw_package(package_id: int):
     ActionForm().validate_on_submit()
