@@ -229,16 +229,21 @@ def main() -> None:
     )
     fleet = Browser("fleet")  # a registration answers alike for new and taken emails: log in after it
     fleet.submit("/login", "/login", {"email": email, "password": password})
-    status, url, _ = fleet.request(f"/fleet/rounds/{round_id}/lines/new")
+    new_line = f"/fleet/rounds/{round_id}/lines/new"
+
+    def can_post_demand() -> tuple[bool, str]:
+        status, url, text = fleet.request(new_line)
+        return status == 200 and urllib.parse.urlsplit(url).path == new_line, f"{status} {url}: {_message(text)}"
+
     approved = False
-    if status != 200 or "/login" in url:  # new organizations wait for a coordinator's approval
+    if not can_post_demand()[0]:  # new organizations wait for a coordinator's approval
         approve_fleet(coordinator, f"Smoke Haulage {stamp}")
         approved = True
         fleet = Browser("fleet")
         fleet.submit("/login", "/login", {"email": email, "password": password})
-    status, url, text = fleet.request(f"/fleet/rounds/{round_id}/lines/new")
-    if status != 200 or "/login" in url:
-        fail(f"the new fleet cannot open the demand form ({status} {url}): {_message(text)}")
+    allowed, why = can_post_demand()
+    if not allowed:
+        fail(f"the new fleet cannot open the demand form ({why})")
     step("fleet registered and logged in" + (", approved by the coordinator" if approved else ""))
 
     page = f"/fleet/rounds/{round_id}/lines/new"
