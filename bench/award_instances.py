@@ -46,7 +46,17 @@ def make_round(
     max_winners: int | None = 3,
     max_share: float = 0.8,
     capacity_share: tuple[float, float] = (0.25, 0.70),
+    package_share: float = 1 / 3,
+    package_lots: tuple[int, int] = (2, 6),
+    bundles: str = "consecutive",
+    tier_step: tuple[float, float] = (0.01, 0.04),
+    price_scale: int = 1,
 ) -> dict[str, Any]:
+    """A seeded round. The keyword arguments shape the benchmark families (bench.award_families):
+    the share of bids that are packages and their number of lots, how a package's lots are
+    chosen ("consecutive" by id, "arbitrary" as in CATS, or "regions": neighbours on a grid of
+    lots, as in CATS's regions), the discount between tiers, and a factor on every price
+    (10^4 gives IDR-like unit prices of 10^11 minor units)."""
     rng = random.Random(seed)
     n_seg = 2 if n_lots <= 30 else 4
     segs = SEGMENTS[:n_seg]
@@ -83,7 +93,7 @@ def make_round(
             if rng.random() < 0.03:
                 d["excluded_suppliers"] = [rng.choice(oems)["id"]]
 
-    n_packages = n_bids // 3
+    n_packages = int(n_bids * package_share)
     n_single = n_bids - n_packages
     pairs = [(j, i) for j, o in enumerate(oems) for i in range(n_lots) if lot_seg[i] in o["segments"]]
     rng.shuffle(pairs)
@@ -106,7 +116,7 @@ def make_round(
             q += rng.randint(1, max(1, step))
             if q > bmax:
                 break
-            price *= 1 - rng.uniform(0.01, 0.04)
+            price *= 1 - rng.uniform(*tier_step)
             tiers.append({"min_quantity": q, "unit_price": _price(round(price, -1) + rng.choice([0, 0.25]))})
         bids.append(
             {
@@ -130,10 +140,16 @@ def make_round(
         mine = sorted(i for s in o["segments"] for i in lots_of_seg.get(s, []))
         if len(mine) < 2:
             continue
-        size = rng.randint(2, min(6, len(mine)))
-        start = rng.randrange(len(mine) - size + 1)
+        size = rng.randint(package_lots[0], min(package_lots[1], len(mine)))
+        if bundles == "arbitrary":
+            chosen_lots = sorted(rng.sample(mine, size))
+        elif bundles == "regions":
+            chosen_lots = _region_bundle(rng, mine, size, n_lots)
+        else:
+            start = rng.randrange(len(mine) - size + 1)
+            chosen_lots = mine[start : start + size]
         items = []
-        for i in mine[start : start + size]:
+        for i in chosen_lots:
             lot = lots[i]
             price = _price(round(segs[lot_seg[i]][1] * o["factor"] * rng.uniform(0.9, 0.99), -1))
             # usually a sum of whole lines that accept the price; sometimes not coverable (it drops out)
@@ -152,6 +168,8 @@ def make_round(
         {"id": o["id"], "capacity": max(1, round(bid_on.get(j, 10) * rng.uniform(*capacity_share)))}
         for j, o in enumerate(oems)
     ]
+    if price_scale != 1:
+        _scale_prices(lots, bids, packages, price_scale)
     rules: dict[str, Any] = {"max_share_per_supplier": max_share, "line_service": line_service}
     if max_winners is not None:
         rules["max_winners_per_lot"] = max_winners
@@ -161,3 +179,39 @@ def make_round(
 def round_of_size(n_bids: int, seed: int = 1, line_service: str = "whole") -> dict[str, Any]:
     n_lots, n_oems, n = SIZES[n_bids]
     return make_round(n_lots, n_oems, n, seed=seed, line_service=line_service)
+
+
+def _region_bundle(rng: random.Random, mine: list[int], size: int, n_lots: int) -> list[int]:
+    """Lots next to each other on a square grid of all lots (a CATS "regions" bundle), grown from
+    a random lot of the supplier's through neighbours it also serves."""
+    width = max(1, round(n_lots**0.5))
+    have = set(mine)
+    start = rng.choice(mine)
+    bundle = [start]
+    frontier = [start]
+    while frontier and len(bundle) < size:
+        cur = frontier.pop(rng.randrange(len(frontier)))
+        r, c = divmod(cur, width)
+        for nb in ((r - 1) * width + c, (r + 1) * width + c, cur - 1 if c else -1, cur + 1 if c + 1 < width else -1):
+            if nb in have and nb not in bundle and len(bundle) < size:
+                bundle.append(nb)
+                frontier.append(nb)
+    return sorted(bundle) if len(bundle) >= 2 else sorted(rng.sample(mine, 2))
+
+
+def _scale_prices(
+    lots: list[dict[str, Any]], bids: list[dict[str, Any]], packages: list[dict[str, Any]], k: int
+) -> None:
+    def scaled(x: float) -> float:
+        cents = round(x * 100) * k
+        return cents // 100 if cents % 100 == 0 else cents / 100
+
+    for lot in lots:
+        for d in lot["demand"]:
+            d["max_unit_price"] = scaled(d["max_unit_price"])
+    for b in bids:
+        for t in b["tiers"]:
+            t["unit_price"] = scaled(t["unit_price"])
+    for p in packages:
+        for it in p["items"]:
+            it["unit_price"] = scaled(it["unit_price"])

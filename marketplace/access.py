@@ -6,11 +6,12 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import abort
+from flask import abort, render_template
 from flask_login import current_user, login_required
 from sqlalchemy import Select
 
 from marketplace.models import OrganizationKind
+from marketplace.services import accounts
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -24,6 +25,11 @@ def role_required(*kinds: OrganizationKind) -> Callable[[F], F]:
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             if current_user.kind not in kinds:
                 abort(403)
+            org = current_user.organization
+            if not org.approved:
+                # A new fleet or OEM sees where its application stands, and nothing else (the services
+                # refuse its actions too: accounts.require_approved).
+                return render_template("auth/awaiting.html", org=org, message=accounts.awaiting_message(org)), 403
             return view(*args, **kwargs)
 
         return wrapped  # type: ignore[return-value]

@@ -1,4 +1,4 @@
-"""Command-line tools: flask seed-demo, load-reference-data, create-coordinator, advance-deadlines,
+"""Command-line tools: flask seed-demo, seed-large, load-reference-data, create-coordinator, advance-deadlines,
 check-workers."""
 
 from __future__ import annotations
@@ -62,6 +62,26 @@ def register(app: Flask) -> None:
 
         moved = advance_due_rounds()
         click.echo(f"{len(moved)} round(s) moved on." if moved else "No deadline has passed.")
+
+    @app.cli.command("seed-large")
+    @click.option("--lines", type=click.IntRange(1, 200_000), default=10_000, show_default=True)
+    @click.option("--bids", type=click.IntRange(1, 100_000), default=2_000, show_default=True)
+    @click.option("--time-limit", type=click.FloatRange(1, 600), default=10.0, show_default=True,
+                  help="seconds for the pooling run and each award scenario")  # fmt: skip
+    def seed_large_command(lines: int, bids: int, time_limit: float) -> None:
+        """Build a large round through the services, next to the demo data; prints its id on the last line."""
+        import time
+
+        from marketplace.services.large_seed import seed_large
+
+        started = time.monotonic()
+        result = seed_large(lines, bids, data_dir=current_app.config["DATA_DIR"], time_limit=time_limit, say=click.echo)
+        click.echo(
+            f"Round {result.round_id}: {result.lines:,} lines from {result.fleets} fleets, {result.lots} lots, "
+            f"{result.bids:,} bids from {result.oems} OEMs, {result.allocations:,} allocations "
+            f"({time.monotonic() - started:.0f} s). Every login uses the demo password."
+        )
+        click.echo(str(result.round_id))
 
     @app.cli.command("check-workers")
     @click.option("--jobs", "count", default=40, show_default=True, help="how many small jobs to queue")

@@ -7,7 +7,6 @@ per problem on stderr, naming the field by its JSON path, and nothing on stdout.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -53,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"{args.input}: cannot read: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_INVALID
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except io.NotJson as exc:
         print(f"$: not valid JSON: {exc}", file=sys.stderr)
         return EXIT_INVALID
 

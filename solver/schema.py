@@ -9,6 +9,8 @@ prices to the cent, region tree without cycles) are checked by each half's own v
 from __future__ import annotations
 
 import json
+import math
+from decimal import Decimal
 from functools import cache
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
@@ -19,6 +21,13 @@ if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
 
 DOCUMENTS = ("pooling-input", "pooling-output", "award-input", "award-output")
+
+# The input schemas' upper bounds (tests check that the schema files say the same). They keep
+# memory and integer arithmetic bounded: a tier's reachable quantities are a bitset as wide as
+# its quantity, and every price x quantity must stay far inside CP-SAT's 64-bit integers.
+MAX_QUANTITY = 1_000_000  # vehicles in a demand line, a bid's range, a tier, a package item, a lot
+MAX_CAPACITY = 100_000_000  # vehicles a supplier can deliver in the round
+MAX_PRICE = 100_000_000_000  # unit price in the round's currency (10^13 minor units: IDR, VND...)
 
 
 @cache
@@ -48,9 +57,24 @@ def json_path(parts: Any) -> str:
     return out or "$"
 
 
+def _non_finite(node: Any, path: list[Any], out: list[Problem]) -> None:
+    # JSON Schema's "number" admits NaN and infinities (every comparison with NaN is false).
+    if (isinstance(node, float) and not math.isfinite(node)) or (isinstance(node, Decimal) and not node.is_finite()):
+        out.append(Problem(json_path(path), "must be a finite number (not NaN or Infinity)"))
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            _non_finite(value, [*path, key], out)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            _non_finite(value, [*path, i], out)
+
+
 def check(doc: Any, name: str) -> list[Problem]:
     """Every structural problem of `doc` against the named schema, sorted by path."""
     problems: list[Problem] = []
+    _non_finite(doc, [], problems)
+    if problems:  # no schema keyword would say it, and every keyword's check passes on NaN
+        return sorted(set(problems))
     for err in _validator(name).iter_errors(doc):
         path = list(err.absolute_path)
         if err.validator == "required":

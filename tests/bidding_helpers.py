@@ -16,12 +16,12 @@ def package_values(lots, model, items=((10, "228000"), (25, "219999.99")), name=
     return out
 
 
-def access_objects(world: World) -> dict[str, int]:
+def access_objects(world: World) -> dict[str, int | str]:
     rnd, lots = make_tender(world.coordinator, world.fleet.organization)
-    ids: dict[str, int] = {"round": rnd.id, "lot": lots[0].id}
+    ids: dict[str, int | str] = {"round": rnd.id, "lot": lots[0].id}
     for key, user in (("", world.oem), ("other_", world.other_oem)):
         model = make_model(user.organization)
         bid = make_bid(user, lots[0], model)
         package = bidding.submit_package(rnd.id, package_values(lots, model), user)
-        ids |= {f"{key}model": model.id, f"{key}bid": bid.bid_id, f"{key}package": package.package_id}
+        ids |= {f"{key}model": model.id, f"{key}bid": bid.bid.public_id, f"{key}package": package.package.public_id}
     return ids

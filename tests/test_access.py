@@ -39,7 +39,7 @@ class Objects:
             self._demand = access_objects(self.world)
         return self._demand[key]
 
-    def oem(self, key: str) -> int:
+    def oem(self, key: str) -> int | str:
         """A tender with a model, bid and package of each OEM ("model", "other_bid"...), made when a route asks."""
         if not hasattr(self, "_oem"):
             from tests.bidding_helpers import access_objects as oem_objects
@@ -108,6 +108,7 @@ ROUTES = [
           lambda o, r: f"/coordinator/rounds/{o.draft_round_id}/move/closed", only("coordinator", 409),
           name="confirm-transition-impossible"),
     Route("coordinator.organizations", "GET", lambda o, r: "/coordinator/organizations", COORDINATOR_ONLY),
+    Route("coordinator.decide_organization", "POST", lambda o, r: f"/coordinator/organizations/{o.world.other_fleet.organization_id}/approve", only("coordinator", 409)),
     Route("coordinator.new_coordinator", "GET", lambda o, r: "/coordinator/users/new", COORDINATOR_ONLY),
     # Pooling: coordinators only; the draft round cannot be pooled (409), the queued run cannot be published (409).
     Route("coordinator.pooling_page", "GET", lambda o, r: f"/coordinator/rounds/{o.draft_round_id}/pooling",
@@ -163,7 +164,7 @@ ROUTES = [
     # After the award (the draft round has none: 409 for the right role); other fleets' allocations are 404.
     Route("contracting.fleet_allocations", "GET", lambda o, r: f"/fleet/rounds/{o.draft_round_id}/allocations",
           only("fleet", 409)),
-    Route("contracting.decide", "POST", lambda o, r: "/fleet/allocations/999999/confirm", only("fleet", 404)),
+    Route("contracting.decide", "POST", lambda o, r: "/fleet/allocations/NoSuchPublicId00/confirm", only("fleet", 404)),
     Route("contracting.oem_results", "GET", lambda o, r: f"/oem/rounds/{o.draft_round_id}/results", only("oem", 409)),
     Route("contracting.coordinator_allocations", "GET",
           lambda o, r: f"/coordinator/rounds/{o.draft_round_id}/contracting", only("coordinator", 409)),
@@ -205,16 +206,16 @@ ROUTES = [
     # Deposits. The webhook is anonymous but signature-checked: unsigned (or payments off) is 400 for anyone.
     Route("payments.stripe_webhook", "POST", lambda o, r: "/payments/stripe/webhook", everyone(400)),
     Route("payments.my_deposits", "GET", lambda o, r: "/payments/deposits", only("fleet")),
-    Route("payments.pay", "GET", lambda o, r: "/payments/deposits/999999/pay", only("fleet", 404)),
-    Route("payments.check", "POST", lambda o, r: "/payments/deposits/999999/check",
+    Route("payments.pay", "GET", lambda o, r: "/payments/deposits/NoSuchPublicId00/pay", only("fleet", 404)),
+    Route("payments.check", "POST", lambda o, r: "/payments/deposits/NoSuchPublicId00/check",
           {"anonymous": LOGIN, "fleet": 404, "oem": 403, "coordinator": 404}),
-    Route("payments.test_card", "POST", lambda o, r: "/payments/deposits/999999/test-card", only("fleet", 404),
+    Route("payments.test_card", "POST", lambda o, r: "/payments/deposits/NoSuchPublicId00/test-card", only("fleet", 404),
           data={"card": "4242424242424242"}),
     Route("payments.round_deposits", "GET", lambda o, r: f"/payments/rounds/{o.draft_round_id}/deposits",
           COORDINATOR_ONLY),
     Route("payments.settle", "POST", lambda o, r: f"/payments/rounds/{o.draft_round_id}/settle",
           only("coordinator", 302)),
-    Route("payments.refund", "POST", lambda o, r: "/payments/deposits/999999/refund", only("coordinator", 404)),
+    Route("payments.refund", "POST", lambda o, r: "/payments/deposits/NoSuchPublicId00/refund", only("coordinator", 404)),
     Route("oem.catalog_list", "GET", lambda o, r: "/oem/catalog", only("oem")),
     Route("oem.new_model", "GET", lambda o, r: "/oem/catalog/new", only("oem")),
     Route("oem.edit_model", "GET", lambda o, r: f"/oem/catalog/{o.oem('model')}/edit", only("oem")),

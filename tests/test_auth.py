@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from marketplace import create_app
 from marketplace.extensions import db
-from marketplace.models import AuditEntry, Organization, OrganizationKind, User
+from marketplace.models import Approval, AuditEntry, Organization, OrganizationKind, User
 from tests.factories import PASSWORD, make_org, make_user
 
 REGISTRATION = {
@@ -74,16 +74,19 @@ def test_a_fleet_registers_its_organization_then_logs_in(client):
     assert user.check_password("long enough password")
     assert user.password_hash != "long enough password"
     assert db.session.execute(sa.select(AuditEntry.action)).scalars().all() == ["organization.register"]
+    assert user.organization.approval is Approval.PENDING
     response = client.post("/login", data={"email": "ana@valley.example", "password": "long enough password"})
     assert response.status_code == 302
-    assert client.get("/fleet/").status_code == 200
+    response = client.get("/fleet/")  # a new organization waits for a coordinator (test_organization_approval.py)
+    assert response.status_code == 403 and "awaiting approval" in response.get_data(as_text=True)
 
 
 def test_an_oem_registers(client):
     response = client.post("/register", data=REGISTRATION | {"kind": "oem", "email": "sales@volta.example"})
     assert response.status_code == 302
     client.post("/login", data={"email": "sales@volta.example", "password": "long enough password"})
-    assert client.get("/oem/").status_code == 200
+    response = client.get("/oem/")
+    assert response.status_code == 403 and "awaiting approval" in response.get_data(as_text=True)
 
 
 def test_a_taken_organization_name_is_refused_with_messages_and_nothing_saved(world, client):

@@ -51,12 +51,15 @@ def test_each_side_sees_only_its_own_results(world, awarded, login):
 def test_a_fleet_confirms_and_declines_once_each(world, awarded, login):
     first, second = contracting.fleet_results(awarded.id, world.fleet).allocations
     client = login(world.fleet)
-    assert client.post(f"/fleet/allocations/{first.id}/confirm").status_code == 302
-    assert client.post(f"/fleet/allocations/{second.id}/decline").status_code == 302
+    assert client.post(f"/fleet/allocations/{first.public_id}/confirm").status_code == 302
+    assert client.post(f"/fleet/allocations/{second.public_id}/decline").status_code == 302
     db.session.expire_all()
     assert db.session.get(Allocation, first.id).confirmation is ConfirmationStatus.CONFIRMED
     assert db.session.get(Allocation, second.id).confirmation is ConfirmationStatus.DECLINED
-    assert client.post(f"/fleet/allocations/{first.id}/decline").status_code == 409
+    assert client.post(f"/fleet/allocations/{first.public_id}/decline").status_code == 409
+    assert client.post(f"/fleet/allocations/{first.id}/decline").status_code == 404  # row ids address nothing
+    page = client.get(f"/fleet/rounds/{awarded.id}/allocations").get_data(as_text=True)
+    assert f'data-allocation="{first.public_id}"' in page and f'data-allocation="{first.id}"' not in page
     actions = db.session.execute(sa.select(AuditEntry.action).where(AuditEntry.round_id == awarded.id)).scalars()
     assert {"allocation.confirm", "allocation.decline"} <= set(actions)
     _, _, counts = contracting.all_allocations(awarded.id, world.coordinator)
@@ -67,7 +70,7 @@ def test_another_fleet_cannot_decide_and_gets_404(world, awarded, login):
     allocation = contracting.fleet_results(awarded.id, world.fleet).allocations[0]
     with pytest.raises(NotFound):
         contracting.decide(allocation.id, True, world.other_fleet)
-    assert login(world.other_fleet).post(f"/fleet/allocations/{allocation.id}/confirm").status_code == 404
+    assert login(world.other_fleet).post(f"/fleet/allocations/{allocation.public_id}/confirm").status_code == 404
     assert db.session.get(Allocation, allocation.id).confirmation is ConfirmationStatus.PENDING
 
 

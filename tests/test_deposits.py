@@ -379,8 +379,9 @@ def test_pages_show_deposits_and_totals(world, fake, login):
     held_deposit(rnd, world, VISA, fleet="other_fleet")
     client = login(world.fleet)
     page = client.get("/payments/deposits").get_data(as_text=True)
-    assert f'data-deposit="{dep.id}"' in page and page.count("data-deposit=") == 1
-    assert client.get(f"/payments/deposits/{dep.id}/pay").status_code == 200
+    assert f'data-deposit="{dep.public_id}"' in page and page.count("data-deposit=") == 1
+    assert client.get(f"/payments/deposits/{dep.public_id}/pay").status_code == 200
+    assert client.get(f"/payments/deposits/{dep.id}/pay").status_code == 404  # row ids address nothing
     client = login(world.coordinator)
     page = client.get(f"/payments/rounds/{rnd.id}/deposits").get_data(as_text=True)
     assert page.count("data-deposit=") == 2 and 'data-balanced="yes"' in page
@@ -391,18 +392,21 @@ def test_a_fleet_reaches_only_its_own_deposits(world, fake, login):
     rnd = deposit_round(world)
     dep = held_deposit(rnd, world, VISA)
     client = login(world.other_fleet)
-    assert client.get(f"/payments/deposits/{dep.id}/pay").status_code == 404
-    assert client.post(f"/payments/deposits/{dep.id}/check").status_code == 404
-    assert client.post(f"/payments/deposits/{dep.id}/test-card", data={"card": "4242424242424242"}).status_code == 404
-    assert client.post(f"/payments/deposits/{dep.id}/refund").status_code == 403
+    assert client.get(f"/payments/deposits/{dep.public_id}/pay").status_code == 404
+    assert client.post(f"/payments/deposits/{dep.public_id}/check").status_code == 404
+    assert (
+        client.post(f"/payments/deposits/{dep.public_id}/test-card", data={"card": "4242424242424242"}).status_code
+        == 404
+    )
+    assert client.post(f"/payments/deposits/{dep.public_id}/refund").status_code == 403
     assert client.post(f"/payments/rounds/{rnd.id}/settle").status_code == 403
     assert ledger(dep.id)["state"] == "held"
     client = login(world.fleet)
-    assert client.post(f"/payments/deposits/{dep.id}/refund").status_code == 403  # only a coordinator gives back
-    assert client.post(f"/payments/deposits/{dep.id}/check").status_code == 302  # asks Stripe; Stripe says held
+    assert client.post(f"/payments/deposits/{dep.public_id}/refund").status_code == 403  # only a coordinator gives back
+    assert client.post(f"/payments/deposits/{dep.public_id}/check").status_code == 302  # asks Stripe; Stripe says held
     assert ledger(dep.id)["state"] == "held"
     client = login(world.coordinator)
-    assert client.post(f"/payments/deposits/{dep.id}/refund").status_code == 302
+    assert client.post(f"/payments/deposits/{dep.public_id}/refund").status_code == 302
     assert ledger(dep.id)["state"] == "released"
 
 

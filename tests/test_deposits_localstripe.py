@@ -218,12 +218,12 @@ def test_localstripe_pay_page_loads_its_stripe_js_and_takes_a_test_card(world, s
     rnd = deposit_round(world)
     (dep,) = deposits.open_deposits([draft_line(rnd, world)], world.fleet)
     client = login(world.fleet)
-    page = client.get(f"/payments/deposits/{dep.id}/pay").get_data(as_text=True)
+    page = client.get(f"/payments/deposits/{dep.public_id}/pay").get_data(as_text=True)
     assert f'src="{localstripe}/js.stripe.com/v3/"' in page and dep.client_secret in page
     assert "Pay with test card" in page
-    response = client.post(f"/payments/deposits/{dep.id}/test-card", data={"card": VISA})
+    response = client.post(f"/payments/deposits/{dep.public_id}/test-card", data={"card": VISA})
     assert response.status_code == 302 and response.location.endswith("/payments/deposits")
     assert ledger(dep.id)["state"] == "held" and ledger(dep.id)["line"] == "committed"
     # "I have paid: check with Stripe" asks Stripe and finds the same.
-    assert client.post(f"/payments/deposits/{dep.id}/check").status_code == 302
+    assert client.post(f"/payments/deposits/{dep.public_id}/check").status_code == 302
     assert ledger(dep.id)["state"] == "held"

@@ -68,7 +68,7 @@ def test_closing_early_states_pending_allocations_and_deposits_then_declines_the
     text = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "1 allocation (1 vehicle) still pending will count as declined." in text
-    assert "1 deposit held (3,703.68 USD) on confirmed lines are captured" in text
+    assert "1 deposit held (3,703.68 USD) on confirmed lines is captured" in text
     assert (
         "1 deposit held (2,469.12 USD) on declined lines: 617.28 USD forfeited (25 %), 1,851.84 USD released." in text
     )
@@ -77,7 +77,10 @@ def test_closing_early_states_pending_allocations_and_deposits_then_declines_the
     # Confirmed but without choosing to decline the pending allocation: refused, nothing changes.
     refused = client.post(f"/coordinator/rounds/{rnd.id}/transition", data={"target": "closed", "confirm": "y"})
     assert refused.status_code == 409
-    assert "still pending before the confirmation deadline" in refused.get_data(as_text=True)
+    assert "1 allocation (1 vehicle) is still pending before the confirmation deadline" in refused.get_data(
+        as_text=True
+    )
+    assert "Say why the pending allocations are treated as declined." in refused.get_data(as_text=True)
     assert phase_of(rnd.id) is RoundPhase.CONTRACTING
     assert ledger(pending.id)["state"] == "held"
 
@@ -176,7 +179,7 @@ def test_every_wide_move_shows_its_consequences_before_a_post_makes_it(world, lo
     close = client.get(f"/coordinator/rounds/{rnd.id}/move/demand_closed").get_data(as_text=True)
     assert "Demand closes now, 9 days 23 hours before the planned deadline." in close
     assert "2 committed lines (13 vehicles) from 2 fleets go to pooling." in close
-    assert "1 draft line (5 vehicles) not committed stay out" in close
+    assert "1 draft line (5 vehicles) not committed stays out" in close
     cancel = client.get(f"/coordinator/rounds/{rnd.id}/move/cancelled").get_data(as_text=True)
     assert "2 committed lines (13 vehicles) from 2 fleets are dropped" in cancel
     assert 'type="checkbox"' in cancel and 'name="confirm"' in cancel

@@ -90,7 +90,7 @@ def test_only_the_pay_page_allows_stripe_js(world, login, js_url, script_origin)
         rnd = deposit_round(world)
         (dep,) = deposits.open_deposits([draft_line(rnd, world)], world.fleet)
         client = login(world.fleet)
-        response = client.get(f"/payments/deposits/{dep.id}/pay")
+        response = client.get(f"/payments/deposits/{dep.public_id}/pay")
         assert response.status_code == 200
         _assert_protected(response)
         csp = _directives(response)
@@ -142,7 +142,7 @@ def test_pages_run_their_scripts_under_the_policy_with_no_violation(world, page,
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url("**/fleet/")
-    page.goto(f"/payments/deposits/{dep.id}/pay")
+    page.goto(f"/payments/deposits/{dep.public_id}/pay")
     # Stripe.js (here localstripe's) loaded from its origin and pay.js enabled the card form.
     assert page.locator("#pay-button").is_enabled()
     assert page.locator("#stripe-missing").is_hidden()
@@ -150,5 +150,5 @@ def test_pages_run_their_scripts_under_the_policy_with_no_violation(world, page,
     # The error page's "Go back" (static JS, no javascript: URL) returns to the pay page.
     page.goto("/no-such-page")
     page.get_by_role("link", name="Go back").click()
-    page.wait_for_url(f"**/payments/deposits/{dep.id}/pay")
+    page.wait_for_url(f"**/payments/deposits/{dep.public_id}/pay")
     assert violations == []

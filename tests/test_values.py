@@ -270,3 +270,13 @@ def test_a_round_refuses_a_jpy_deposit_with_cents_when_it_is_set(world):
     with pytest.raises(ValidationFailed) as exc:
         rounds.update_round(rnd.id, settings, world.coordinator)
     assert exc.value.field_errors == {"deposit_per_vehicle": "JPY has no cents: give a whole amount."}
+
+
+def test_the_readme_lists_every_limit_as_the_code_defines_it():
+    from pathlib import Path
+
+    from marketplace.services.values import LIMITS
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    for value, limit in LIMITS:
+        assert f"| {value} | {limit} |" in readme, value

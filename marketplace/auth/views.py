@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from limits import parse as parse_limit
+from sqlalchemy.orm import joinedload
 
 from marketplace.auth.forms import LoginForm, NumberFormatForm, PasswordForm, ProfileForm, RegistrationForm
 from marketplace.extensions import db, limiter, login_manager
@@ -19,8 +20,9 @@ from marketplace.views_common import apply_field_errors
 bp = Blueprint("auth", __name__)
 
 REGISTERED = (
-    "Thank you. If this email had no account yet, your organization is registered: log in with this email "
-    "and password. If it already had one, nothing changed: log in with your existing password."
+    "Thank you. If this email had no account yet, your organization is registered and waits for a coordinator's "
+    "approval: log in with this email and password to follow it. If it already had one, nothing changed: log in "
+    "with your existing password."
 )
 
 login_manager.login_view = "auth.login"
@@ -34,7 +36,8 @@ def load_user(session_id: str) -> User | None:
     user_id, _, version = session_id.partition(".")
     if not (user_id.isdigit() and version.isdigit()):
         return None  # a cookie from before session versions, or forged
-    user = db.session.get(User, int(user_id))
+    # With its organization: every page reads its kind, name and approval.
+    user = db.session.get(User, int(user_id), options=[joinedload(User.organization)])
     if user is None or user.session_version != int(version):
         return None  # logged out (or the password changed) since this cookie was issued
     return user

@@ -7,7 +7,10 @@ from flask_login import current_user
 
 from marketplace.access import coordinator_required, fleet_required, oem_required
 from marketplace.coordinator.forms import TransitionForm
-from marketplace.services import contracting, rounds
+from marketplace.filters import count_of
+from marketplace.models import UnservedLine
+from marketplace.pagination import paginate
+from marketplace.services import contracting
 
 bp = Blueprint("contracting", __name__)
 
@@ -15,18 +18,26 @@ bp = Blueprint("contracting", __name__)
 @bp.get("/fleet/rounds/<int:round_id>/allocations")
 @fleet_required
 def fleet_allocations(round_id: int):
-    results = contracting.fleet_results(round_id, current_user)
-    rnd = rounds.load_round(round_id)
-    return render_template("contracting/fleet.html", rnd=rnd, results=results, form=TransitionForm())
+    q = contracting.fleet_result_queries(round_id, current_user)
+    allocations = paginate(
+        q.allocations, sorts=contracting.ALLOCATION_SORTS, default="line",
+        filters={k: contracting.ALLOCATION_FILTERS[k] for k in ("supplier", "status")},
+    )  # fmt: skip
+    unserved = paginate(
+        q.unserved, prefix="out_", sorts={"line": [UnservedLine.demand_line_id, UnservedLine.id]}, default="line"
+    )
+    return render_template(
+        "contracting/fleet.html", rnd=q.rnd, allocations=allocations, unserved=unserved, form=TransitionForm()
+    )
 
 
-@bp.post("/fleet/allocations/<int:allocation_id>/<any(confirm, decline):decision>")
+@bp.post("/fleet/allocations/<allocation:allocation_id>/<any(confirm, decline):decision>")
 @fleet_required
 def decide(allocation_id: int, decision: str):
     TransitionForm().validate_on_submit()  # CSRF is checked globally
     allocation = contracting.decide(allocation_id, decision == "confirm", current_user)
     flash(
-        f"You {'confirmed' if decision == 'confirm' else 'declined'} {allocation.quantity} vehicles "
+        f"You {'confirmed' if decision == 'confirm' else 'declined'} {count_of(allocation.quantity, 'vehicle')} "
         f"from {allocation.supplier.name}.",
         "success" if decision == "confirm" else "info",
     )
@@ -36,13 +47,19 @@ def decide(allocation_id: int, decision: str):
 @bp.get("/oem/rounds/<int:round_id>/results")
 @oem_required
 def oem_results(round_id: int):
-    allocations = contracting.oem_results(round_id, current_user)
-    rnd = rounds.load_round(round_id)
-    return render_template("contracting/oem.html", rnd=rnd, allocations=allocations)
+    q = contracting.oem_result_query(round_id, current_user)
+    allocations = paginate(
+        q.allocations, sorts=contracting.ALLOCATION_SORTS, default="lot",
+        filters={k: contracting.ALLOCATION_FILTERS[k] for k in ("lot", "fleet", "status")},
+    )  # fmt: skip
+    return render_template("contracting/oem.html", rnd=q.rnd, allocations=allocations, totals=q.totals())
 
 
 @bp.get("/coordinator/rounds/<int:round_id>/contracting")
 @coordinator_required
 def coordinator_allocations(round_id: int):
-    rnd, allocations, counts = contracting.all_allocations(round_id, current_user)
-    return render_template("contracting/coordinator.html", rnd=rnd, allocations=allocations, counts=counts)
+    q, counts = contracting.all_allocation_query(round_id, current_user)
+    allocations = paginate(
+        q.allocations, sorts=contracting.ALLOCATION_SORTS, default="id", filters=contracting.ALLOCATION_FILTERS
+    )
+    return render_template("contracting/coordinator.html", rnd=q.rnd, allocations=allocations, counts=counts)

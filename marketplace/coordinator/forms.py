@@ -7,21 +7,20 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
-    DecimalField,
     EmailField,
-    IntegerField,
     PasswordField,
     SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 
 from marketplace.filters import reader_zone
+from marketplace.form_fields import NumberField
 from marketplace.services.accounts import MIN_PASSWORD_LENGTH
 from marketplace.services.rounds import RoundSettings
-from marketplace.services.values import CURRENCIES
+from marketplace.services.values import CURRENCIES, MONEY_MAX, QUANTITY_MAX
 
 DEADLINES = ("demand_deadline", "bid_deadline", "confirmation_deadline")
 
@@ -43,24 +42,26 @@ class RoundForm(FlaskForm):
     confirmation_deadline = DateTimeLocalField(
         "Confirmation deadline", format="%Y-%m-%dT%H:%M", validators=[Optional()]
     )
-    confirmation_period_days = IntegerField(
-        "Confirmation period (days)", default=14, validators=[InputRequired(), NumberRange(1, 365)]
+    confirmation_period_days = NumberField(
+        "Confirmation period (days)", default=14, minimum=1, maximum=365, whole=True, validators=[InputRequired()]
     )
-    min_lot_quantity = IntegerField(
-        "Minimum lot size (vehicles)", default=20, validators=[InputRequired(), NumberRange(1)]
+    min_lot_quantity = NumberField(
+        "Minimum lot size (vehicles)", default=20, minimum=1, maximum=QUANTITY_MAX, whole=True,
+        validators=[InputRequired()],
+    )  # fmt: skip
+    max_lot_quantity = NumberField(
+        "Maximum lot size (vehicles)", default=400, minimum=1, maximum=QUANTITY_MAX, whole=True,
+        validators=[InputRequired()],
+    )  # fmt: skip
+    max_levels_up = NumberField(
+        "Region levels a line may pool up", default=2, minimum=0, maximum=3, whole=True, validators=[InputRequired()]
     )
-    max_lot_quantity = IntegerField(
-        "Maximum lot size (vehicles)", default=400, validators=[InputRequired(), NumberRange(1)]
+    max_winners_per_lot = NumberField(
+        "Maximum winners per lot", default=2, minimum=1, maximum=20, whole=True, validators=[InputRequired()]
     )
-    max_levels_up = IntegerField(
-        "Region levels a line may pool up", default=2, validators=[InputRequired(), NumberRange(0, 3)]
-    )
-    max_winners_per_lot = IntegerField(
-        "Maximum winners per lot", default=2, validators=[InputRequired(), NumberRange(1, 20)]
-    )
-    max_share_percent = DecimalField(
-        "Maximum share of one supplier in a lot (%)", default=Decimal(100), places=1,
-        validators=[InputRequired(), NumberRange(1, 100)],
+    max_share_percent = NumberField(
+        "Maximum share of one supplier in a lot (%)", default=Decimal(100), minimum=1, maximum=100, places=1,
+        validators=[InputRequired()],
     )  # fmt: skip
     line_service = SelectField(
         "Line service",
@@ -70,16 +71,18 @@ class RoundForm(FlaskForm):
         ],
     )
     currency = SelectField("Currency", choices=[(c, c) for c in CURRENCIES])
-    deposit_per_vehicle = DecimalField(
-        "Deposit per vehicle", default=Decimal(0), places=2, validators=[InputRequired(), NumberRange(0)]
-    )
-    decline_forfeit_percent = DecimalField(
-        "Deposit forfeited on a declined allocation (%)", default=Decimal(100), places=1,
-        validators=[InputRequired(), NumberRange(0, 100)],
+    # The currency's minor unit (no cents in JPY) is checked by the service, which knows the chosen currency.
+    deposit_per_vehicle = NumberField(
+        "Deposit per vehicle", default=Decimal(0), minimum=0, maximum=MONEY_MAX - Decimal("0.01"),
+        validators=[InputRequired()],
     )  # fmt: skip
-    withdrawal_forfeit_percent = DecimalField(
-        "Deposit forfeited on a withdrawn committed line (%)", default=Decimal(0), places=1,
-        validators=[InputRequired(), NumberRange(0, 100)],
+    decline_forfeit_percent = NumberField(
+        "Deposit forfeited on a declined allocation (%)", default=Decimal(100), minimum=0, maximum=100, places=1,
+        validators=[InputRequired()],
+    )  # fmt: skip
+    withdrawal_forfeit_percent = NumberField(
+        "Deposit forfeited on a withdrawn committed line (%)", default=Decimal(0), minimum=0, maximum=100, places=1,
+        validators=[InputRequired()],
     )  # fmt: skip
 
     def to_settings(self) -> RoundSettings:
@@ -147,20 +150,34 @@ class MoveForm(FlaskForm):
 
 
 class PoolingRunForm(FlaskForm):
-    min_lot_quantity = IntegerField("Minimum lot size", validators=[InputRequired(), NumberRange(1)])
-    max_lot_quantity = IntegerField("Maximum lot size", validators=[InputRequired(), NumberRange(1)])
-    max_levels_up = IntegerField("Region levels up", validators=[InputRequired(), NumberRange(0, 3)])
-    time_limit = IntegerField("Time limit (seconds)", default=30, validators=[InputRequired(), NumberRange(1, 600)])
+    min_lot_quantity = NumberField(
+        "Minimum lot size", minimum=1, maximum=QUANTITY_MAX, whole=True, validators=[InputRequired()]
+    )
+    max_lot_quantity = NumberField(
+        "Maximum lot size", minimum=1, maximum=QUANTITY_MAX, whole=True, validators=[InputRequired()]
+    )
+    max_levels_up = NumberField("Region levels up", minimum=0, maximum=3, whole=True, validators=[InputRequired()])
+    time_limit = NumberField(
+        "Time limit (seconds)", default=30, minimum=1, maximum=600, whole=True, validators=[InputRequired()]
+    )
 
 
 class ScenarioForm(FlaskForm):
     name = StringField("Scenario name", validators=[Optional(), Length(max=200)])
-    max_winners_per_lot = IntegerField("Maximum winners per lot", validators=[InputRequired(), NumberRange(1, 20)])
-    max_share_percent = DecimalField(
-        "Maximum share of one supplier (%)", places=1, validators=[InputRequired(), NumberRange(1, 100)]
+    max_winners_per_lot = NumberField(
+        "Maximum winners per lot", minimum=1, maximum=20, whole=True, validators=[InputRequired()]
+    )
+    max_share_percent = NumberField(
+        "Maximum share of one supplier (%)", minimum=1, maximum=100, places=1, validators=[InputRequired()]
     )
     line_service = SelectField(
         "Line service", choices=[("whole", "Whole: one supplier per line"), ("split", "Split: several suppliers")]
     )
     excluded_supplier_ids = SelectMultipleField("Exclude suppliers", coerce=int, validators=[Optional()])
-    time_limit = IntegerField("Time limit (seconds)", default=30, validators=[InputRequired(), NumberRange(1, 600)])
+    time_limit = NumberField(
+        "Time limit (seconds)", default=30, minimum=1, maximum=600, whole=True, validators=[InputRequired()]
+    )
+
+
+class ApprovalForm(FlaskForm):
+    """No fields: CSRF for the approve and reject buttons."""

@@ -5,9 +5,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
 from marketplace.access import coordinator_required
 from marketplace.coordinator.forms import (
+    ApprovalForm,
     CoordinatorUserForm,
     MoveForm,
     PoolingRunForm,
@@ -17,9 +19,21 @@ from marketplace.coordinator.forms import (
 )
 from marketplace.extensions import db
 from marketplace.filters import money
-from marketplace.models import AuditEntry, DemandLine, DemandStatus, Organization, Region, RoundPhase, Segment
-from marketplace.services import accounts, award, moves, ocds, pooling, reports, rounds
-from marketplace.services.errors import DomainError, ValidationFailed
+from marketplace.models import (
+    AuditEntry,
+    DemandLine,
+    DemandStatus,
+    Organization,
+    Region,
+    RoundPhase,
+    Segment,
+    UnpooledLine,
+    UnservedLine,
+    User,
+)
+from marketplace.pagination import contains, paginate
+from marketplace.services import accounts, award, contracting, moves, ocds, pooling, reports, rounds
+from marketplace.services.errors import Conflict, DomainError, ValidationFailed
 from marketplace.views_common import apply_field_errors
 
 bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
@@ -114,14 +128,20 @@ def edit_round(round_id: int):
 @coordinator_required
 def round_detail(round_id: int):
     rnd = rounds.load_round(round_id)
-    entries = db.session.execute(
-        sa.select(AuditEntry).where(AuditEntry.round_id == rnd.id).order_by(AuditEntry.id.desc()).limit(100)
-    ).scalars()
+    # The whole audit log, a page at a time, newest first; filter by what happened or who did it.
+    entries = paginate(
+        sa.select(AuditEntry).where(AuditEntry.round_id == rnd.id).options(joinedload(AuditEntry.actor)),
+        prefix="log_", sorts={"when": [AuditEntry.id]}, default="when", descending=True,
+        filters={
+            "what": lambda v: AuditEntry.summary.ilike(contains(v)) | AuditEntry.action.ilike(contains(v)),
+            "who": lambda v: AuditEntry.actor.has(User.email.ilike(contains(v))),
+        },
+    )  # fmt: skip
     lines, vehicles = _demand_totals().get(rnd.id, (0, 0))
     return render_template(
         "coordinator/round_detail.html",
         rnd=rnd,
-        entries=list(entries),
+        entries=entries,
         transitions=rounds.allowed_transitions(rnd),
         committed_lines=lines,
         committed_vehicles=vehicles,
@@ -195,6 +215,12 @@ def transition(round_id: int):
 
     def again(status: int):
         preview = moves.preview(round_id, target, current_user)
+        if status == 409 and preview.must_decline_pending and form.confirm.data:
+            # The refusal is about these two fields: say so next to them.
+            if not form.decline_pending.data:
+                form.decline_pending.errors = ["Tick this to close the round now."]
+            if not (form.reason.data or "").strip():
+                form.reason.errors = ["Say why the pending allocations are treated as declined."]
         return _confirm_page(preview, form, action=action, hidden=hidden, back=_back_url(round_id), status=status)
 
     if not form.validate_on_submit():
@@ -217,7 +243,21 @@ def transition(round_id: int):
 @coordinator_required
 def organizations():
     orgs = db.session.execute(sa.select(Organization).order_by(Organization.kind, Organization.name)).scalars()
-    return render_template("coordinator/organizations.html", orgs=list(orgs))
+    return render_template(
+        "coordinator/organizations.html",
+        orgs=list(orgs),
+        pending=accounts.pending_organizations(),
+        action_form=ApprovalForm(),
+    )
+
+
+@bp.post("/organizations/<int:org_id>/<any(approve, reject):decision>")
+@coordinator_required
+def decide_organization(org_id: int, decision: str):
+    ApprovalForm().validate_on_submit()  # CSRF (the app-wide CSRFProtect checks it before this view)
+    org = accounts.decide_organization(current_user, org_id, approve=decision == "approve")
+    flash(f"{org.kind.label} “{org.name}” is {org.approval.label}.", "success")
+    return redirect(url_for("coordinator.organizations"))
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -264,6 +304,11 @@ def _solver_document(run, which: str, filename: str) -> Response:
 @bp.get("/rounds/<int:round_id>/pooling")
 @coordinator_required
 def pooling_page(round_id: int):
+    return _pooling_page(round_id)
+
+
+def _pooling_page(round_id: int, form: PoolingRunForm | None = None, status: int = 200):
+    """The pooling page; a refused run form comes back here with its messages and what was typed."""
     rnd = rounds.load_round(round_id)
     runs = pooling.runs_of(rnd.id)
     selected = None
@@ -273,20 +318,37 @@ def pooling_page(round_id: int):
             selected = run
     if selected is None and wanted is None:
         selected = next((r for r in runs if r.status.value == "succeeded"), None)
-    form = PoolingRunForm(
-        min_lot_quantity=rnd.min_lot_quantity, max_lot_quantity=rnd.max_lot_quantity, max_levels_up=rnd.max_levels_up
+    form = form or PoolingRunForm(
+        formdata=None,
+        min_lot_quantity=rnd.min_lot_quantity,
+        max_lot_quantity=rnd.max_lot_quantity,
+        max_levels_up=rnd.max_levels_up,
     )
     lines, vehicles = _demand_totals().get(rnd.id, (0, 0))
+    lots = unpooled = None
+    if selected is not None and selected.status.value == "succeeded":
+        lots = paginate(
+            pooling.lots_query(selected.id), prefix="lots_", sorts=pooling.LOT_SORTS, default="code",
+            filters=pooling.LOT_FILTERS,
+        )  # fmt: skip
+        unpooled = paginate(
+            pooling.unpooled_query(selected.id), prefix="out_",
+            sorts={"line": [UnpooledLine.demand_line_id, UnpooledLine.id],
+                   "vehicles": [UnpooledLine.quantity, UnpooledLine.id]},
+            default="line",
+        )  # fmt: skip
     return render_template(
         "coordinator/pooling.html",
         rnd=rnd,
         runs=runs,
         selected=selected,
+        lots=lots,
+        unpooled=unpooled,
         form=form,
         action_form=TransitionForm(),
         committed_lines=lines,
         committed_vehicles=vehicles,
-    )
+    ), status
 
 
 @bp.post("/rounds/<int:round_id>/pooling")
@@ -294,16 +356,21 @@ def pooling_page(round_id: int):
 def start_pooling(round_id: int):
     form = PoolingRunForm()
     if not form.validate_on_submit():
-        problems = "; ".join(f"{form[name].label.text}: {' '.join(errs)}" for name, errs in form.errors.items())
-        raise ValidationFailed(f"The pooling run was not started: {problems}")
-    run = pooling.start_run(
-        round_id,
-        current_user,
-        min_lot_quantity=form.min_lot_quantity.data,
-        max_lot_quantity=form.max_lot_quantity.data,
-        max_levels_up=form.max_levels_up.data,
-        time_limit=float(form.time_limit.data or 30),
-    )
+        flash("The pooling run was not started: fix the fields marked below.", "danger")
+        return _pooling_page(round_id, form, 400)
+    try:
+        run = pooling.start_run(
+            round_id,
+            current_user,
+            min_lot_quantity=form.min_lot_quantity.data,
+            max_lot_quantity=form.max_lot_quantity.data,
+            max_levels_up=form.max_levels_up.data,
+            time_limit=float(form.time_limit.data or 30),
+        )
+    except (ValidationFailed, Conflict) as exc:
+        db.session.rollback()
+        apply_field_errors(form, exc)
+        return _pooling_page(round_id, form, exc.status)
     flash(f"Pooling run #{run.id} started.", "success")
     return redirect(url_for("coordinator.pooling_page", round_id=round_id, run=run.id))
 
@@ -371,6 +438,11 @@ def _scenario_form(rnd, form: ScenarioForm | None = None) -> ScenarioForm:
 @bp.get("/rounds/<int:round_id>/scenarios")
 @coordinator_required
 def scenarios(round_id: int):
+    return _scenarios_page(round_id)
+
+
+def _scenarios_page(round_id: int, form: ScenarioForm | None = None, status: int = 200):
+    """The scenarios page; a refused scenario form comes back here with its messages and what was typed."""
     rnd = rounds.load_round(round_id)
     found = award.scenarios_of(rnd.id)
     compared = [award.figures(rnd, s) for s in found if s.status.value == "succeeded"]
@@ -385,9 +457,9 @@ def scenarios(round_id: int):
         compared=compared,
         charts=charts,
         segment_names={seg.id: seg.short_name for seg in rnd.segments},
-        form=_scenario_form(rnd),
+        form=form or _scenario_form(rnd),
         action_form=TransitionForm(),
-    )
+    ), status
 
 
 @bp.post("/rounds/<int:round_id>/scenarios")
@@ -396,20 +468,25 @@ def start_scenario(round_id: int):
     rnd = rounds.load_round(round_id)
     form = _scenario_form(rnd, ScenarioForm())
     if not form.validate_on_submit():
-        problems = "; ".join(f"{form[name].label.text}: {' '.join(errs)}" for name, errs in form.errors.items())
-        raise ValidationFailed(f"The scenario was not started: {problems}")
-    scenario = award.start_scenario(
-        round_id,
-        current_user,
-        award.ScenarioRules(
-            name=form.name.data or "",
-            max_winners_per_lot=form.max_winners_per_lot.data,
-            max_share_per_supplier=(form.max_share_percent.data or 0) / 100,
-            line_service=form.line_service.data,
-            excluded_supplier_ids=list(form.excluded_supplier_ids.data or []),
-            time_limit=float(form.time_limit.data or 30),
-        ),
-    )
+        flash("The scenario was not started: fix the fields marked below.", "danger")
+        return _scenarios_page(round_id, form, 400)
+    try:
+        scenario = award.start_scenario(
+            round_id,
+            current_user,
+            award.ScenarioRules(
+                name=form.name.data or "",
+                max_winners_per_lot=form.max_winners_per_lot.data,
+                max_share_per_supplier=(form.max_share_percent.data or 0) / 100,
+                line_service=form.line_service.data,
+                excluded_supplier_ids=list(form.excluded_supplier_ids.data or []),
+                time_limit=float(form.time_limit.data or 30),
+            ),
+        )
+    except (ValidationFailed, Conflict) as exc:
+        db.session.rollback()
+        apply_field_errors(form, exc)
+        return _scenarios_page(round_id, form, exc.status)
     flash(f"Scenario “{scenario.name}” started.", "success")
     return redirect(url_for("coordinator.scenarios", round_id=round_id))
 
@@ -420,9 +497,20 @@ def scenario_detail(scenario_id: int):
     scenario = award.get_scenario(scenario_id)
     rnd = rounds.load_round(scenario.round_id)
     figures = award.figures(rnd, scenario) if scenario.status.value == "succeeded" else None
+    allocations = unserved = None
+    if figures is not None:
+        allocations = paginate(
+            contracting.allocations_of(scenario.id), sorts=contracting.ALLOCATION_SORTS, default="lot",
+            filters={k: contracting.ALLOCATION_FILTERS[k] for k in ("lot", "fleet", "supplier")},
+        )  # fmt: skip
+        unserved = paginate(
+            contracting.unserved_of(scenario.id), prefix="out_",
+            sorts={"line": [UnservedLine.demand_line_id, UnservedLine.id]}, default="line",
+        )  # fmt: skip
     return render_template(
-        "coordinator/scenario_detail.html", rnd=rnd, scenario=scenario, figures=figures, action_form=TransitionForm()
-    )
+        "coordinator/scenario_detail.html", rnd=rnd, scenario=scenario, figures=figures, allocations=allocations,
+        unserved=unserved, action_form=TransitionForm(),
+    )  # fmt: skip
 
 
 @bp.get("/scenarios/<int:scenario_id>/progress")

@@ -8,8 +8,10 @@ from flask_login import current_user
 
 from marketplace.access import fleet_required, owned_by_actor
 from marketplace.extensions import db
+from marketplace.filters import count_of
 from marketplace.fleet.forms import ConfirmForm, DemandLineForm, UploadForm
 from marketplace.models import DemandLine, DemandStatus, Region, Round, RoundPhase
+from marketplace.pagination import paginate_rows
 from marketplace.services import demand, demand_upload, rounds, values
 from marketplace.services.errors import Conflict, ValidationFailed
 from marketplace.views_common import apply_field_errors
@@ -122,7 +124,7 @@ def new_line(round_id: int):
             apply_field_errors(form, exc)
         else:
             flash(
-                f"Demand line saved: {line.quantity} vehicles. It is a draft until you commit it.",
+                f"Demand line saved: {count_of(line.quantity, 'vehicle')}. It is a draft until you commit it.",
                 "success",
             )
             return redirect(url_for("fleet.round_page", round_id=round_id, _anchor=f"line-{line.id}"))
@@ -156,7 +158,7 @@ def withdraw_line(line_id: int):
     form = ConfirmForm()
     if form.validate_on_submit():
         demand.withdraw_line(line_id, current_user)
-        flash(f"Line withdrawn: {line.quantity} vehicles no longer count in this round.", "success")
+        flash(f"Line withdrawn: {count_of(line.quantity, 'vehicle')} no longer count in this round.", "success")
         return redirect(url_for("fleet.round_page", round_id=rnd.id))
     return render_template("fleet/withdraw.html", rnd=rnd, line=line, form=form, region_names=_region_names()), (
         400 if request.method == "POST" else 200
@@ -255,6 +257,7 @@ def upload_preview(round_id: int, token: str):
         rnd=rnd,
         upload=staged,
         checked=checked,
+        rows=paginate_rows(checked, per_page=100),
         vehicles=sum(line.quantity for _, line in checked),
         region_names=_region_names(),
         segment_names={s.id: s.short_name for s in rnd.segments},

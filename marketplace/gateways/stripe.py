@@ -199,28 +199,58 @@ class StripeGateway:
         return parse_signed(payload, signature, self.webhook_secret)
 
 
+# Stripe's own default: an event signed longer ago than this is refused (replays of recorded events).
+WEBHOOK_TOLERANCE_SECONDS = 300
+
+
 def parse_signed(payload: bytes, signature: str | None, secret: str | None) -> WebhookEvent:
     """Verify Stripe's signature header (HMAC of timestamp.payload, 5 minutes tolerance), then parse."""
     if not secret:
         raise InvalidWebhook("no webhook secret is configured")
     try:
-        stripe.WebhookSignature.verify_header(payload.decode("utf-8"), signature or "", secret)
+        # Without a tolerance the library checks no age at all: a recorded event could be replayed forever.
+        stripe.WebhookSignature.verify_header(
+            payload.decode("utf-8"), signature or "", secret, tolerance=WEBHOOK_TOLERANCE_SECONDS
+        )
         data = json.loads(payload)
-    except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError) as exc:
+        # A signed body can still be malformed (Stripe's bug, a test tool): refuse it as invalid, never crash.
+        return event_from_payload(data)
+    except (
+        stripe.SignatureVerificationError,
+        UnicodeDecodeError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        KeyError,
+    ) as exc:
         raise InvalidWebhook(str(exc)) from exc
-    return event_from_payload(data)
 
 
 def event_from_payload(data: dict[str, Any]) -> WebhookEvent:
     """A verified event's payload as the services see it."""
-    if not isinstance(data, dict) or not data.get("id") or not data.get("type"):
+    if not isinstance(data, dict):
         raise InvalidWebhook("not a Stripe event")
-    obj = (data.get("data") or {}).get("object") or {}
+    for key in ("id", "type"):
+        if not isinstance(data.get(key), str) or not 0 < len(data[key]) <= 255:
+            raise InvalidWebhook(f"the event has no valid {key}")
+    body = data.get("data", {})
+    obj = body.get("object") if isinstance(body, dict) else body
+    if obj is None:
+        obj = {}
+    if not isinstance(body, dict) or not isinstance(obj, dict):
+        raise InvalidWebhook("the event's data.object is not an object")
+    if obj.get("id") is not None and (not isinstance(obj["id"], str) or len(obj["id"]) > 255):
+        raise InvalidWebhook("the event's object has no valid id")
     payment: Payment | None = None
     if data["type"] in PAYMENT_INTENT_EVENTS and obj.get("object") == "payment_intent":
         payment = payment_from_intent(obj)
     elif data["type"] in CHARGE_EVENTS and obj.get("object") == "charge" and obj.get("payment_intent"):
         payment = payment_from_charge(obj)
+    if payment is not None:
+        if not isinstance(payment.id, str) or not 0 < len(payment.id) <= 255:
+            raise InvalidWebhook("the event names no valid PaymentIntent")
+        if not isinstance(payment.metadata, dict) or len(payment.currency) != 3:
+            raise InvalidWebhook("the event's payment has no valid metadata or currency")
     return WebhookEvent(
         id=str(data["id"]),
         type=str(data["type"]),

@@ -14,13 +14,14 @@ from marketplace.models.bidding import (
 from marketplace.models.catalog import VehicleModel
 from marketplace.models.demand import DemandLine, DemandStatus
 from marketplace.models.deposit import Deposit, DepositOutcome, DepositState, StripeEvent
-from marketplace.models.organization import Organization, OrganizationKind, User
+from marketplace.models.organization import Approval, Organization, OrganizationKind, User
 from marketplace.models.pooling import Lot, LotMember, PoolingRun, RunStatus, UnpooledLine
 from marketplace.models.reference import Region, Segment
 from marketplace.models.round import LineService, Round, RoundPhase
 
 __all__ = [
     "Allocation",
+    "Approval",
     "AuditEntry",
     "AwardScenario",
     "Bid",

@@ -14,6 +14,7 @@ from marketplace.models.catalog import VehicleModel
 from marketplace.models.demand import DemandLine
 from marketplace.models.organization import Organization
 from marketplace.models.pooling import Lot, SolverRunMixin
+from marketplace.models.public_id import PublicId
 from marketplace.models.round import LineService
 from marketplace.models.types import UTCDateTime, enum_column
 
@@ -48,7 +49,7 @@ class ConfirmationStatus(enum.Enum):
     DECLINED = "declined"
 
 
-class Allocation(db.Model):
+class Allocation(PublicId, db.Model):
     """Vehicles of one source (a bid or a package item) allocated to one demand line, at one unit price."""
 
     __tablename__ = "allocation"

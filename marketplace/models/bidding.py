@@ -16,6 +16,7 @@ from marketplace.extensions import db
 from marketplace.models.catalog import VehicleModel
 from marketplace.models.organization import Organization
 from marketplace.models.pooling import Lot
+from marketplace.models.public_id import PublicId
 from marketplace.models.types import UTCDateTime
 from marketplace.services.clock import now
 
@@ -25,7 +26,7 @@ class BidStatus(enum.Enum):
     WITHDRAWN = "withdrawn"
 
 
-class Bid(db.Model):
+class Bid(PublicId, db.Model):
     """One OEM's offer on one lot (at most one per lot); its revisions carry the terms."""
 
     __tablename__ = "bid"
@@ -80,7 +81,7 @@ class BidTier(db.Model):
     unit_price: Mapped[Decimal] = mapped_column(sa.Numeric(14, 2))
 
 
-class PackageBid(db.Model):
+class PackageBid(PublicId, db.Model):
     """An OEM's all-or-nothing offer over several lots; its revisions carry the items."""
 
     __tablename__ = "package_bid"

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from marketplace.extensions import db
 from marketplace.models.demand import DemandLine
 from marketplace.models.organization import Organization
+from marketplace.models.public_id import PublicId
 from marketplace.models.round import Round
 from marketplace.models.types import UTCDateTime, enum_column
 from marketplace.services.clock import now
@@ -59,7 +60,7 @@ class DepositOutcome(enum.Enum):
     RELEASE = "release"  # cancel the hold (or refund what was captured)
 
 
-class Deposit(db.Model):
+class Deposit(PublicId, db.Model):
     __tablename__ = "deposit"
     __table_args__ = (
         sa.CheckConstraint("amount > 0", name="amount_positive"),

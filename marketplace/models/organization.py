@@ -26,6 +26,18 @@ class OrganizationKind(enum.Enum):
         return {"fleet": "Fleet", "oem": "OEM", "coordinator": "Coordinator"}[self.value]
 
 
+class Approval(enum.Enum):
+    """A self-registered fleet or OEM waits for a coordinator before it can act."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+    @property
+    def label(self) -> str:
+        return {"pending": "awaiting approval", "approved": "approved", "rejected": "not approved"}[self.value]
+
+
 class Organization(db.Model):
     __tablename__ = "organization"
 
@@ -37,8 +49,14 @@ class Organization(db.Model):
     # How its people type numbers: "point" (1,234.56) or "comma" (1.234,56); None follows the country.
     number_format: Mapped[str | None] = mapped_column(sa.String(8), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    # Organizations a coordinator or the demo creates are approved; self-registration sets PENDING.
+    approval: Mapped[Approval] = enum_column(Approval, default=Approval.APPROVED, server_default="approved", index=True)
 
     users: Mapped[list[User]] = relationship(back_populates="organization", order_by="User.email")
+
+    @property
+    def approved(self) -> bool:
+        return self.approval is Approval.APPROVED
 
     def __repr__(self) -> str:
         return f"<Organization {self.id} {self.kind.value} {self.name!r}>"

@@ -145,8 +145,13 @@ def capacity(round_id: int):
         row = bidding.set_capacity(round_id, request.form.get("capacity", ""), current_user)
     except ValidationFailed as exc:
         flash("Capacity: " + "; ".join(exc.field_errors.values()) + ". Nothing was saved.", "danger")
+    except Conflict as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
     else:
         flash(f"Your capacity for this round: {row.capacity:,} vehicles over all your bids and packages.", "success")
+        for warning in bidding.capacity_warnings(bidding.tender_round(round_id, current_user), current_user):
+            flash(warning, "warning")
     return redirect(url_for("oem.tender", round_id=round_id))
 
 
@@ -178,11 +183,15 @@ def bid(round_id: int, lot_id: int):
         values = request.form.to_dict()
         try:
             revision = bidding.submit_bid(round_id, lot_id, values, current_user)
-        except ValidationFailed as exc:
+        except (ValidationFailed, Conflict) as exc:
+            # Refused (bad values, or no capacity stated yet): the same page, with what was typed.
+            db.session.rollback()
             flash(exc.message, "danger")
-            errors, status = exc.field_errors, 400
+            errors, status = exc.field_errors, exc.status
         else:
             flash(f"Bid on {lot.code} saved as revision {revision.number}: it is the one that counts.", "success")
+            for warning in [*bidding.tier_warnings(revision), *bidding.capacity_warnings(rnd, current_user)]:
+                flash(warning, "warning")
             return redirect(url_for("oem.bid", round_id=round_id, lot_id=lot_id))
     models = catalog.models_of(current_user, include_retired=False)
     fits = {m.code: shortfalls(m, lot) for m in models}
@@ -203,14 +212,14 @@ def bid(round_id: int, lot_id: int):
     ), status
 
 
-@bp.get("/bids/<int:bid_id>")
+@bp.get("/bids/<bid:bid_id>")
 @oem_required
 def bid_detail(bid_id: int):
     own = bidding.own_bid(bid_id, current_user)
     return redirect(url_for("oem.bid", round_id=own.round_id, lot_id=own.lot_id))
 
 
-@bp.post("/bids/<int:bid_id>/withdraw")
+@bp.post("/bids/<bid:bid_id>/withdraw")
 @oem_required
 def withdraw_bid(bid_id: int):
     ActionForm().validate_on_submit()
@@ -261,15 +270,16 @@ def new_package(round_id: int):
         values = request.form.to_dict()
         try:
             revision = bidding.submit_package(round_id, values, current_user)
-        except ValidationFailed as exc:
+        except (ValidationFailed, Conflict) as exc:
+            db.session.rollback()
             flash(exc.message, "danger")
-            return _package_page(rnd, None, values, exc.field_errors, 400)
+            return _package_page(rnd, None, values, exc.field_errors, exc.status)
         flash(f"Package saved as revision {revision.number}: all of its items or none.", "success")
         return redirect(url_for("oem.package", package_id=revision.package_id))
     return _package_page(rnd, None, {}, {}, 200)
 
 
-@bp.route("/packages/<int:package_id>", methods=["GET", "POST"])
+@bp.route("/packages/<package:package_id>", methods=["GET", "POST"])
 @oem_required
 def package(package_id: int):
     own = bidding.own_package(package_id, current_user)
@@ -280,15 +290,16 @@ def package(package_id: int):
         values = request.form.to_dict()
         try:
             revision = bidding.submit_package(rnd.id, values, current_user, package_id=package_id)
-        except ValidationFailed as exc:
+        except (ValidationFailed, Conflict) as exc:
+            db.session.rollback()
             flash(exc.message, "danger")
-            return _package_page(rnd, full, values, exc.field_errors, 400)
+            return _package_page(rnd, full, values, exc.field_errors, exc.status)
         flash(f"Package saved as revision {revision.number}: it is the one that counts.", "success")
-        return redirect(url_for("oem.package", package_id=package_id))
+        return redirect(url_for("oem.package", package_id=own))
     return _package_page(rnd, full, _package_values(full.current, full.name), {}, 200)
 
 
-@bp.post("/packages/<int:package_id>/withdraw")
+@bp.post("/packages/<package:package_id>/withdraw")
 @oem_required
 def withdraw_package(package_id: int):
     ActionForm().validate_on_submit()

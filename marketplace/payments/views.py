@@ -73,7 +73,7 @@ def my_deposits():
     )
 
 
-@bp.get("/deposits/<int:deposit_id>/pay")
+@bp.get("/deposits/<deposit:deposit_id>/pay")
 @fleet_required
 def pay(deposit_id: int):
     dep = deposits.own_deposit(deposit_id, current_user)
@@ -89,7 +89,7 @@ def pay(deposit_id: int):
     )
 
 
-@bp.post("/deposits/<int:deposit_id>/check")
+@bp.post("/deposits/<deposit:deposit_id>/check")
 @fleet_or_coordinator
 def check(deposit_id: int):
     ActionForm().validate_on_submit()
@@ -105,7 +105,7 @@ def check(deposit_id: int):
     return redirect(url_for("payments.my_deposits"))
 
 
-@bp.post("/deposits/<int:deposit_id>/test-card")
+@bp.post("/deposits/<deposit:deposit_id>/test-card")
 @fleet_required
 def test_card(deposit_id: int):
     """Offline demo only (a local fake Stripe): confirm the hold with a test card number."""
@@ -153,7 +153,7 @@ def settle(round_id: int):
     return redirect(url_for("payments.round_deposits", round_id=rnd.id))
 
 
-@bp.post("/deposits/<int:deposit_id>/refund")
+@bp.post("/deposits/<deposit:deposit_id>/refund")
 @coordinator_required
 def refund(deposit_id: int):
     ActionForm().validate_on_submit()

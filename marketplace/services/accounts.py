@@ -9,9 +9,9 @@ from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from marketplace.extensions import db
-from marketplace.models import Organization, OrganizationKind, Region, User
+from marketplace.models import Approval, Organization, OrganizationKind, Region, User
 from marketplace.services import audit
-from marketplace.services.errors import Forbidden, NotFound, ValidationFailed
+from marketplace.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 MIN_PASSWORD_LENGTH = 10
 SELF_REGISTERING_KINDS = (OrganizationKind.FLEET, OrganizationKind.OEM)
@@ -89,11 +89,13 @@ def register_organization(
         # saved and the caller answers exactly as for a new registration.
         db.session.rollback()
         return None
-    org = Organization(name=org_name, kind=kind, country=country)
+    org = Organization(name=org_name, kind=kind, country=country, approval=Approval.PENDING)
     user = User(email=normalise_email(email), name=user_name.strip(), organization=org, password_hash=password_hash)
     db.session.add_all([org, user])
     db.session.flush()
-    audit.record(user, "organization.register", org, summary=f"{kind.label} “{org_name}” registered.")
+    audit.record(
+        user, "organization.register", org, summary=f"{kind.label} “{org_name}” registered; awaiting approval."
+    )
     db.session.commit()
     return user
 
@@ -253,3 +255,51 @@ def change_password(actor: User, *, current: str, new: str) -> User:
     audit.record(actor, "user.password", actor, summary="Changed the password; every other session was ended.")
     db.session.commit()
     return actor
+
+
+def require_approved(actor: User) -> None:
+    """A fleet or OEM acts only once a coordinator has approved its organization."""
+    if not actor.organization.approved:
+        raise Forbidden(awaiting_message(actor.organization))
+
+
+def awaiting_message(org: Organization) -> str:
+    if org.approval is Approval.REJECTED:
+        return f"“{org.name}” was not approved by the coalition's coordinators, so it cannot act here. Contact them if this is a mistake."
+    return (
+        f"“{org.name}” is awaiting approval by the coalition's coordinators. Once approved you can post demand, "
+        "state capacity and bid; until then nothing can be done for it here."
+    )
+
+
+def pending_organizations() -> list[Organization]:
+    return list(
+        db.session.execute(
+            sa.select(Organization).where(Organization.approval == Approval.PENDING).order_by(Organization.created_at)
+        ).scalars()
+    )
+
+
+def decide_organization(actor: User, org_id: int, *, approve: bool) -> Organization:
+    """A coordinator approves or rejects a self-registered organization (audited)."""
+    if not actor.is_coordinator:
+        raise Forbidden("Only a coordinator can approve organizations.")
+    org = db.session.execute(
+        sa.select(Organization).where(Organization.id == org_id).with_for_update()
+    ).scalar_one_or_none()
+    if org is None:
+        raise NotFound("No such organization.")
+    if org.approval is not Approval.PENDING:
+        raise Conflict(f"“{org.name}” is already {org.approval.label}.")
+    org.approval = Approval.APPROVED if approve else Approval.REJECTED
+    action = "organization.approve" if approve else "organization.reject"
+    audit.record(
+        actor,
+        action,
+        org,
+        summary=f"{org.kind.label} “{org.name}” {org.approval.label}.",
+        before={"approval": "pending"},
+        after={"approval": org.approval.value},
+    )
+    db.session.commit()
+    return org

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from marketplace.extensions import db
+from marketplace.filters import count_of
 from marketplace.models import (
     Allocation,
     AwardScenario,
@@ -207,7 +208,7 @@ def save_result(scenario_id: int, result: dict[str, Any], offers: Any) -> None:
         "award.succeeded",
         scenario,
         round_id=rnd.id,
-        summary=f"“{scenario.name}”: {scenario.awarded_quantity} vehicles for {scenario.total_price} {rnd.currency} "
+        summary=f"“{scenario.name}”: {count_of(scenario.awarded_quantity, 'vehicle')} for {scenario.total_price} {rnd.currency} "
         f"({scenario.solver_status.lower()}).",
     )
     db.session.commit()
@@ -321,47 +322,59 @@ def figures(rnd: Round, scenario: AwardScenario) -> ScenarioFigures:
         .join(LotMember.lot)
         .where(LotMember.lot.has(pooling_run_id=rnd.published_pooling_run_id))
     ).scalar_one()
-    rows = db.session.execute(
-        sa.select(Allocation, DemandLine, VehicleModel)
+    # Sums in SQL (a scenario has one allocation per served line: 10,000 rows at coalition scale).
+    value = Allocation.unit_price * Allocation.quantity
+    listed = sa.and_(VehicleModel.list_price.is_not(None), VehicleModel.currency == rnd.currency)
+    awarded, total, vs_max, vs_list, list_vehicles, suppliers, lots, winners = db.session.execute(
+        sa.select(
+            sa.func.coalesce(sa.func.sum(Allocation.quantity), 0),
+            sa.func.coalesce(sa.func.sum(value), 0),
+            sa.func.coalesce(sa.func.sum((DemandLine.max_unit_price - Allocation.unit_price) * Allocation.quantity), 0),
+            sa.func.coalesce(
+                sa.func.sum(sa.case((listed, (VehicleModel.list_price - Allocation.unit_price) * Allocation.quantity))),
+                0,
+            ),
+            sa.func.coalesce(sa.func.sum(sa.case((listed, Allocation.quantity))), 0),
+            sa.func.count(sa.distinct(Allocation.organization_id)),
+            sa.func.count(sa.distinct(Allocation.lot_id)),
+            # distinct (lot, supplier) pairs, portable to SQLite: one winner row per pair below
+            sa.select(sa.func.count())
+            .select_from(
+                sa.select(Allocation.lot_id, Allocation.organization_id)
+                .where(Allocation.scenario_id == scenario.id)
+                .distinct()
+                .subquery()
+            )
+            .scalar_subquery(),
+        )
+        .select_from(Allocation)
         .join(DemandLine, DemandLine.id == Allocation.demand_line_id)
         .join(VehicleModel, VehicleModel.id == Allocation.vehicle_model_id)
         .where(Allocation.scenario_id == scenario.id)
+    ).one()
+    by_segment = db.session.execute(
+        sa.select(DemandLine.segment_id, sa.func.sum(Allocation.quantity), sa.func.sum(value))
+        .join(DemandLine, DemandLine.id == Allocation.demand_line_id)
+        .where(Allocation.scenario_id == scenario.id)
+        .group_by(DemandLine.segment_id)
+        .order_by(DemandLine.segment_id)
     ).all()
-    total = Decimal(0)
-    vs_max = Decimal(0)
-    vs_list = Decimal(0)
-    list_vehicles = 0
-    by_segment: dict[str, tuple[int, Decimal]] = {}
-    winners_per_lot: dict[int, set[int]] = {}
-    for allocation, line, model in rows:
-        q = allocation.quantity
-        total += allocation.unit_price * q
-        vs_max += (line.max_unit_price - allocation.unit_price) * q
-        if model.list_price is not None and model.currency == rnd.currency:
-            vs_list += (model.list_price - allocation.unit_price) * q
-            list_vehicles += q
-        n, money = by_segment.get(line.segment_id, (0, Decimal(0)))
-        by_segment[line.segment_id] = (n + q, money + allocation.unit_price * q)
-        winners_per_lot.setdefault(allocation.lot_id, set()).add(allocation.organization_id)
-    awarded = sum(a.quantity for a, _, _ in rows)
     gap = None
     if scenario.total_price and scenario.bound_price is not None:
         gap = float((scenario.total_price - scenario.bound_price) / scenario.total_price * 100)
     return ScenarioFigures(
         scenario=scenario,
         demanded=int(demanded),
-        awarded=awarded,
-        total_price=total,
-        savings_vs_max=vs_max,
-        savings_vs_list=vs_list,
-        list_priced_vehicles=list_vehicles,
+        awarded=int(awarded),
+        total_price=Decimal(total),
+        savings_vs_max=Decimal(vs_max),
+        savings_vs_list=Decimal(vs_list),
+        list_priced_vehicles=int(list_vehicles),
         unit_price_by_segment={
-            seg: (money / n).quantize(Decimal("0.01")) for seg, (n, money) in sorted(by_segment.items())
+            seg: (Decimal(money) / n).quantize(Decimal("0.01")) for seg, n, money in by_segment if n
         },
-        suppliers=len({a.organization_id for a, _, _ in rows}),
-        suppliers_per_lot=(sum(len(w) for w in winners_per_lot.values()) / len(winners_per_lot))
-        if winners_per_lot
-        else 0,
+        suppliers=int(suppliers),
+        suppliers_per_lot=int(winners) / int(lots) if lots else 0,
         vehicle_gap=max(0, scenario.bound_quantity - scenario.awarded_quantity),
         price_gap_percent=gap,
     )

@@ -13,6 +13,7 @@ per lot and OEM, one number per revision) are the backstop, turned into a Confli
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -808,3 +809,36 @@ def bids_for_award(rnd: Round) -> AwardBids:
         ).all()
     )
     return AwardBids(bids=bids, packages=packages, capacities=capacities)
+
+
+# ---------------------------------------------------------------- warnings (saved, but probably not meant)
+
+
+def tier_warnings(revision: BidRevision) -> list[str]:
+    """All-units tiers whose price rises with the quantity: allowed, but usually a typo."""
+    tiers = list(revision.tiers)
+    return [
+        f"Tier {n + 1} (from {b.min_quantity} vehicles) costs more per vehicle than tier {n}"
+        f" ({b.unit_price:,.2f} > {a.unit_price:,.2f}): volume tiers usually go down. Check the prices."
+        for n, (a, b) in enumerate(itertools.pairwise(tiers), start=1)
+        if b.unit_price > a.unit_price
+    ]
+
+
+def capacity_warnings(rnd: Round, actor: User) -> list[str]:
+    """A capacity below what one live bid asks at least: that bid could never be served in full."""
+    capacity = capacity_of(rnd, actor)
+    if capacity is None:
+        return []
+    short = [
+        f"{bid.lot.code} (at least {bid.current.min_quantity})"
+        for bid in bids_of(rnd, actor).values()
+        if bid.current is not None and not bid.current.withdrawn and bid.current.min_quantity > capacity
+    ]
+    if not short:
+        return []
+    return [
+        f"Your capacity of {capacity:,} vehicles is below the minimum quantity of your bids on "
+        + ", ".join(short)
+        + ": those bids cannot win. Raise the capacity or lower their minimum quantities."
+    ]

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from marketplace.extensions import db
 from marketplace.models import OrganizationKind, Segment, User, VehicleModel
-from marketplace.services import audit
+from marketplace.services import accounts, audit
 from marketplace.services.errors import Forbidden, NotFound, ValidationFailed
 from marketplace.services.reference_data import CHARGING_STANDARDS
 from marketplace.services.values import (
@@ -42,6 +42,7 @@ FIELDS = (
 def require_oem(actor: User | None) -> User:
     if actor is None or actor.kind is not OrganizationKind.OEM:
         raise Forbidden("Only an OEM keeps a catalog and bids.")
+    accounts.require_approved(actor)
     return actor
 
 

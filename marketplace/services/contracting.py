@@ -11,19 +11,25 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from marketplace.extensions import db
+from marketplace.filters import count_of
 from marketplace.models import (
     Allocation,
     ConfirmationStatus,
     DemandLine,
+    Lot,
+    Organization,
     Round,
     RoundPhase,
     UnservedLine,
     User,
 )
+from marketplace.pagination import contains
 from marketplace.services import audit, clock, rounds
 from marketplace.services.errors import Conflict, Forbidden, NotFound
 
@@ -37,59 +43,150 @@ def _published(rnd: Round) -> int:
     return rnd.published_scenario_id
 
 
+# What an allocation row shows, loaded with it in a fixed number of statements (not one per row).
+ALLOCATION_ROW = (
+    joinedload(Allocation.lot).options(joinedload(Lot.segment), joinedload(Lot.region)),
+    joinedload(Allocation.demand_line).options(
+        joinedload(DemandLine.organization), joinedload(DemandLine.segment), joinedload(DemandLine.region)
+    ),
+    joinedload(Allocation.supplier),
+    joinedload(Allocation.vehicle_model),
+)
+UNSERVED_ROW = (joinedload(UnservedLine.demand_line).joinedload(DemandLine.organization),)
+
+
+def allocations_of(scenario_id: int) -> sa.Select:
+    return sa.select(Allocation).where(Allocation.scenario_id == scenario_id).options(*ALLOCATION_ROW)
+
+
+def unserved_of(scenario_id: int) -> sa.Select:
+    return sa.select(UnservedLine).where(UnservedLine.scenario_id == scenario_id).options(*UNSERVED_ROW)
+
+
+# Sort keys and filters the allocation tables offer (pagination.paginate).
+ALLOCATION_SORTS = {
+    "lot": [Allocation.lot_id, Allocation.id],
+    "line": [Allocation.demand_line_id, Allocation.id],
+    "quantity": [Allocation.quantity, Allocation.id],
+    "price": [Allocation.unit_price, Allocation.id],
+    "status": [Allocation.confirmation, Allocation.id],
+    "id": [Allocation.id],
+}
+
+
+ALLOCATION_FILTERS = {
+    "fleet": lambda v: Allocation.demand_line.has(DemandLine.organization.has(Organization.name.ilike(contains(v)))),
+    "supplier": lambda v: Allocation.supplier.has(Organization.name.ilike(contains(v))),
+    "lot": lambda v: Allocation.lot.has(Lot.code.ilike(contains(v))),
+    "status": lambda v: (
+        Allocation.confirmation == ConfirmationStatus(v) if v in {s.value for s in ConfirmationStatus} else sa.false()
+    ),
+}
+
+
+def confirmation_counts(scenario_id: int) -> Counter[str]:
+    """Allocations of a scenario by confirmation state (one GROUP BY)."""
+    rows = db.session.execute(
+        sa.select(Allocation.confirmation, sa.func.count())
+        .where(Allocation.scenario_id == scenario_id)
+        .group_by(Allocation.confirmation)
+    ).all()
+    return Counter({state.value: n for state, n in rows})
+
+
 @dataclass
 class FleetResults:
     allocations: list[Allocation]
     unserved: list[UnservedLine]
 
 
-def fleet_results(round_id: int, actor: User) -> FleetResults:
+@dataclass
+class ResultQueries:
+    """The published award's rows a reader may see, as queries to page through (not loaded yet)."""
+
+    rnd: Round
+    allocations: sa.Select
+    unserved: sa.Select
+    scenario_id: int
+
+    def totals(self) -> tuple[int, int, Decimal, int]:
+        """(allocations, vehicles, value, lots) of the reader's allocations, in one aggregate query."""
+        sub = self.allocations.order_by(None).subquery()
+        count, vehicles, value, lots = db.session.execute(
+            sa.select(
+                sa.func.count(),
+                sa.func.coalesce(sa.func.sum(sub.c.quantity), 0),
+                sa.func.coalesce(sa.func.sum(sub.c.quantity * sub.c.unit_price), 0),
+                sa.func.count(sa.distinct(sub.c.lot_id)),
+            )
+        ).one()
+        return int(count), int(vehicles), Decimal(value), int(lots)
+
+
+def fleet_result_queries(round_id: int, actor: User) -> ResultQueries:
     """The fleet's own allocations and unserved lines in the published award."""
     if actor.organization.kind.value != "fleet":
         raise Forbidden("Only a fleet has allocations.")
     rnd = rounds.load_round(round_id)
     scenario_id = _published(rnd)
-    allocations = db.session.execute(
+    allocations = (
         sa.select(Allocation)
         .join(DemandLine, DemandLine.id == Allocation.demand_line_id)
         .where(Allocation.scenario_id == scenario_id, DemandLine.organization_id == actor.organization_id)
-        .order_by(Allocation.demand_line_id, Allocation.id)
-    ).scalars()
-    unserved = db.session.execute(
+        .options(*ALLOCATION_ROW)
+    )
+    unserved = (
         sa.select(UnservedLine)
         .join(DemandLine, DemandLine.id == UnservedLine.demand_line_id)
         .where(UnservedLine.scenario_id == scenario_id, DemandLine.organization_id == actor.organization_id)
-        .order_by(UnservedLine.demand_line_id)
-    ).scalars()
+        .options(*UNSERVED_ROW)
+    )
+    return ResultQueries(rnd, allocations, unserved, scenario_id)
+
+
+def fleet_results(round_id: int, actor: User) -> FleetResults:
+    """The fleet's own allocations and unserved lines in the published award, all of them."""
+    q = fleet_result_queries(round_id, actor)
+    allocations = db.session.execute(q.allocations.order_by(Allocation.demand_line_id, Allocation.id)).scalars()
+    unserved = db.session.execute(q.unserved.order_by(UnservedLine.demand_line_id)).scalars()
     return FleetResults(list(allocations), list(unserved))
 
 
-def oem_results(round_id: int, actor: User) -> list[Allocation]:
-    """What the OEM won in the published award, allocation by allocation (fleet names are visible now)."""
+def oem_result_query(round_id: int, actor: User) -> ResultQueries:
+    """What the OEM won in the published award (fleet names are visible now)."""
     if actor.organization.kind.value != "oem":
         raise Forbidden("Only an OEM has results.")
     rnd = rounds.load_round(round_id)
     scenario_id = _published(rnd)
-    return list(
-        db.session.execute(
-            sa.select(Allocation)
-            .where(Allocation.scenario_id == scenario_id, Allocation.organization_id == actor.organization_id)
-            .order_by(Allocation.lot_id, Allocation.demand_line_id)
-        ).scalars()
+    allocations = (
+        sa.select(Allocation)
+        .where(Allocation.scenario_id == scenario_id, Allocation.organization_id == actor.organization_id)
+        .options(*ALLOCATION_ROW)
     )
+    return ResultQueries(rnd, allocations, sa.select(UnservedLine).where(sa.false()), scenario_id)
+
+
+def oem_results(round_id: int, actor: User) -> list[Allocation]:
+    """What the OEM won in the published award, allocation by allocation."""
+    q = oem_result_query(round_id, actor)
+    return list(db.session.execute(q.allocations.order_by(Allocation.lot_id, Allocation.demand_line_id)).scalars())
+
+
+def all_allocation_query(round_id: int, actor: User) -> tuple[ResultQueries, Counter[str]]:
+    """Every allocation of the published award (coordinators), and how many are in each confirmation state."""
+    rounds.require_coordinator(actor)
+    rnd = rounds.load_round(round_id)
+    scenario_id = _published(rnd)
+    allocations = sa.select(Allocation).where(Allocation.scenario_id == scenario_id).options(*ALLOCATION_ROW)
+    query = ResultQueries(rnd, allocations, sa.select(UnservedLine).where(sa.false()), scenario_id)
+    return query, confirmation_counts(scenario_id)
 
 
 def all_allocations(round_id: int, actor: User) -> tuple[Round, list[Allocation], Counter[str]]:
     """Every allocation of the published award with its confirmation state (coordinators)."""
-    rounds.require_coordinator(actor)
-    rnd = rounds.load_round(round_id)
-    scenario_id = _published(rnd)
-    rows = list(
-        db.session.execute(
-            sa.select(Allocation).where(Allocation.scenario_id == scenario_id).order_by(Allocation.id)
-        ).scalars()
-    )
-    return rnd, rows, Counter(a.confirmation.value for a in rows)
+    query, counts = all_allocation_query(round_id, actor)
+    rows = list(db.session.execute(query.allocations.order_by(Allocation.id)).scalars())
+    return query.rnd, rows, counts
 
 
 def decide(allocation_id: int, confirm: bool, actor: User) -> Allocation:
@@ -113,7 +210,7 @@ def decide(allocation_id: int, confirm: bool, actor: User) -> Allocation:
         "allocation.confirm" if confirm else "allocation.decline",
         allocation,
         round_id=rnd.id,
-        summary=f"{'Confirmed' if confirm else 'Declined'} {allocation.quantity} vehicles from "
+        summary=f"{'Confirmed' if confirm else 'Declined'} {count_of(allocation.quantity, 'vehicle')} from "
         f"{allocation.supplier.name} at {allocation.unit_price} {rnd.currency} for line {allocation.demand_line_id}.",
         before={"confirmation": "pending"},
         after={"confirmation": allocation.confirmation.value},

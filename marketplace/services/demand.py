@@ -32,7 +32,7 @@ from marketplace.models import (
     UnpooledLine,
     User,
 )
-from marketplace.services import audit, clock, rounds
+from marketplace.services import accounts, audit, clock, rounds
 from marketplace.services import values as V
 from marketplace.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from marketplace.services.reference_data import CHARGING_STANDARDS
@@ -324,6 +324,7 @@ def check_line(values: Mapping[str, Any], scope: Scope) -> tuple[CheckedLine | N
 def require_fleet(actor: User | None) -> User:
     if actor is None or actor.kind is not OrganizationKind.FLEET:
         raise Forbidden("Only a fleet can post demand.")
+    accounts.require_approved(actor)
     return actor
 
 

@@ -442,8 +442,8 @@ def _demo_bids(rnd: Round, rng: random.Random, *, share: float) -> None:
             base = (reserve * Decimal(str(rng.uniform(0.88, 0.99)))).quantize(Decimal("100"))
             low = max(1, lot.quantity // 4)
             values = {"model_code": model.code, "min_quantity": low, "max_quantity": lot.quantity,
-                      "tier1_min": low, "tier1_price": str(base),
-                      "tier2_min": max(low + 1, lot.quantity // 2), "tier2_price": str(base * Decimal("0.97"))}  # fmt: skip
+                      "tier1_min": low, "tier1_price": base,
+                      "tier2_min": max(low + 1, lot.quantity // 2), "tier2_price": (base * Decimal("0.97")).quantize(Decimal("0.01"))}  # fmt: skip
             bidding.submit_bid(rnd.id, lot.id, values, user)  # an OEM's second model revises its bid
 
 

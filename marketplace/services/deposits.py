@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from marketplace import gateways
 from marketplace.extensions import db
+from marketplace.filters import count_of
 from marketplace.gateways import GatewayError, Payment, WebhookEvent, from_minor, share_of, to_minor
 from marketplace.models import (
     Allocation,
@@ -182,7 +183,7 @@ def _commit_line(dep: Deposit, *, release_if_late: bool) -> None:
         None,
         "demand.commit",
         line,
-        summary=f"Committed a demand line of {line.quantity} vehicles: its deposit of "
+        summary=f"Committed a demand line of {count_of(line.quantity, 'vehicle')}: its deposit of "
         f"{dep.amount} {dep.currency} is held.",
         before={"status": "draft"},
         after={"status": "committed", "deposit_id": dep.id},
@@ -228,7 +229,21 @@ def _decide(
 class Applied:
     changed: bool = False
     conflict: bool = False
+    audited: bool = False  # the conflict already has its audit entry
     note: str = ""
+
+
+def _differs_from_deposit(dep: Deposit, payment: Payment) -> str:
+    """How a hold Stripe reports differs from the deposit asked ("" when it is the same money)."""
+    if payment.currency.upper() != dep.currency.upper():
+        return f"a hold in {payment.currency or 'no currency'} on a deposit in {dep.currency}"
+    wanted = gateways.to_minor(dep.amount, dep.currency)
+    if payment.amount != wanted:
+        return (
+            f"a hold of {gateways.from_minor(payment.amount, dep.currency)} {dep.currency} "
+            f"on a deposit of {dep.amount} {dep.currency}"
+        )
+    return ""
 
 
 def apply_payment(dep: Deposit, payment: Payment, *, source: str) -> Applied:
@@ -253,6 +268,19 @@ def apply_payment(dep: Deposit, payment: Payment, *, source: str) -> Applied:
             )
         elif dep.state is not S.RELEASED:
             result.conflict = True
+    elif status in ("requires_capture", "succeeded") and (differs := _differs_from_deposit(dep, payment)):
+        # Never "held" for a hold of another amount or currency (1 cent on 1,000.00 USD, or EUR on USD):
+        # the line stays uncommitted and people look at it.
+        result.conflict = result.audited = True
+        audit.record(
+            None,
+            "deposit.conflict",
+            dep,
+            summary=f"Stripe reports {differs} ({source}): not counted as held, the line is not committed.",
+            after={"stripe_amount": payment.amount, "stripe_currency": payment.currency},
+            round_id=dep.round_id,
+        )
+        return _noted(result, f"hold differs from the deposit: {differs}")
     elif status == "requires_capture":
         if dep.state in UNPAID:
             result.changed = _change(
@@ -363,7 +391,7 @@ def open_deposits(lines: Iterable[DemandLine], actor: User | None) -> list[Depos
                 actor,
                 "deposit.open",
                 dep,
-                summary=f"Deposit of {amount} {rnd.currency} asked for a line of {line.quantity} vehicles.",
+                summary=f"Deposit of {amount} {rnd.currency} asked for a line of {count_of(line.quantity, 'vehicle')}.",
                 after=dep.amounts() | {"amount": str(amount)},
                 round_id=rnd.id,
             )
@@ -703,7 +731,7 @@ def process_event(event_row_id: int) -> str:
     else:
         applied = apply_payment(dep, event.payment, source=f"Stripe event {event.type}")
         note = applied.note
-        if applied.conflict:
+        if applied.conflict and not applied.audited:
             audit.record(
                 None,
                 "deposit.conflict",

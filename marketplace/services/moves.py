@@ -92,7 +92,8 @@ def _deposits_fact(deps: list[Deposit], what: str, currency: str) -> str | None:
     if not deps:
         return None
     total = sum((d.held_amount for d in deps), Decimal(0))
-    return f"{_n(len(deps), 'deposit')} held ({money(total, currency)}) {what}."
+    verb = "is" if len(deps) == 1 else "are"
+    return f"{_n(len(deps), 'deposit')} held ({money(total, currency)}) {what.format(verb=verb)}."
 
 
 def _committed(rnd: Round) -> tuple[int, int, int]:
@@ -141,11 +142,13 @@ def preview(
         ).one()
         p.facts.append(_early(rnd.demand_deadline, at, "Demand closes"))
         p.facts.append(
-            f"{_n(lines, 'committed line')} ({_n(vehicles, 'vehicle')}) from {_n(fleets, 'fleet')} go to pooling."
+            f"{_n(lines, 'committed line')} ({_n(vehicles, 'vehicle')}) from {_n(fleets, 'fleet')} "
+            f"{'goes' if lines == 1 else 'go'} to pooling."
         )
         if drafts:
             p.facts.append(
-                f"{_n(int(drafts), 'draft line')} ({_n(int(draft_vehicles), 'vehicle')}) not committed stay out; "
+                f"{_n(int(drafts), 'draft line')} ({_n(int(draft_vehicles), 'vehicle')}) not committed "
+                f"{'stays' if drafts == 1 else 'stay'} out; "
                 "their unpaid deposits are closed."
             )
         p.facts.append("Fleets can no longer add, change or withdraw demand in this round.")
@@ -176,7 +179,7 @@ def preview(
         p.facts += [
             f"Every OEM sees {_n(run.lot_count, 'lot')} holding {_n(run.pooled_quantity, 'vehicle')} "
             f"of the {vehicles:,} committed ({_n(int(pooled_lines), 'line')} of {lines:,}).",
-            f"{_n(max(0, lines - int(pooled_lines)), 'committed line')} in no lot will not be tendered.",
+            f"{_n(max(0, lines - int(pooled_lines)), 'committed line')} in no lot: not tendered.",
             "Bidding is open until the bid deadline; the lots cannot change afterwards.",
         ]
     elif target is P.BIDS_CLOSED:
@@ -223,7 +226,8 @@ def preview(
         if servable:
             vehicles = sum(u.quantity for u in servable)
             p.facts.append(
-                f"{_n(len(servable), 'line')} ({_n(vehicles, 'vehicle')}) that some bid could serve are left unserved."
+                f"{_n(len(servable), 'line')} ({_n(vehicles, 'vehicle')}) that some bid could serve "
+                f"{'is' if len(servable) == 1 else 'are'} left unserved."
             )
         lines_in_lots = set(
             db.session.execute(
@@ -240,7 +244,7 @@ def preview(
             ).scalars()
         )
         not_awarded = (committed | lines_in_lots) - served
-        fact = _deposits_fact(_held(rnd.id, not_awarded), "on lines not awarded are released", cur)
+        fact = _deposits_fact(_held(rnd.id, not_awarded), "on lines not awarded {verb} released", cur)
         if fact:
             p.facts.append(fact)
         p.facts.append("Each OEM sees what it won and each fleet its allocations; the award cannot be changed.")
@@ -293,7 +297,7 @@ def preview(
         confirmed_lines = {li for li, states in by_line.items() if ConfirmationStatus.CONFIRMED in states}
         declined_lines = set(by_line) - confirmed_lines
         capture = _held(rnd.id, confirmed_lines)
-        fact = _deposits_fact(capture, "on confirmed lines are captured and applied to the purchase", cur)
+        fact = _deposits_fact(capture, "on confirmed lines {verb} captured and applied to the purchase", cur)
         if fact:
             p.facts.append(fact)
         forfeit = _held(rnd.id, declined_lines)
@@ -309,9 +313,9 @@ def preview(
         lines, vehicles, fleets = _committed(rnd)
         p.facts.append(
             f"{_n(lines, 'committed line')} ({_n(vehicles, 'vehicle')}) from {_n(fleets, 'fleet')} "
-            "are dropped; nothing of this round goes on."
+            f"{'is' if lines == 1 else 'are'} dropped; nothing of this round goes on."
         )
-        fact = _deposits_fact(_held(rnd.id), "are released to the fleets", cur)
+        fact = _deposits_fact(_held(rnd.id), "{verb} released to the fleets", cur)
         if fact:
             p.facts.append(fact)
         charged = list(
@@ -323,7 +327,8 @@ def preview(
         )
         if charged:
             total = sum((d.applied_amount + d.forfeited_amount for d in charged), Decimal(0))
-            p.facts.append(f"{_n(len(charged), 'deposit')} already charged ({money(total, cur)}) are refunded.")
+            verb = "is" if len(charged) == 1 else "are"
+            p.facts.append(f"{_n(len(charged), 'deposit')} already charged ({money(total, cur)}) {verb} refunded.")
         if rnd.published_pooling_run_id is not None:
             p.facts.append("The published lots are withdrawn and every bid stops counting.")
         p.facts.append("A cancelled round cannot be reopened.")

@@ -55,7 +55,7 @@ from marketplace.models import (
     Round,
     RoundPhase,
 )
-from marketplace.services import bidding, pooling
+from marketplace.services import bidding, contracting, pooling
 
 OCID_PREFIX = "ocds-fecmkt"
 # The lots extension, the version whose schema tests/data/ocds holds.
@@ -232,7 +232,7 @@ def release_package(rnd: Round, *, uri: str | None = None) -> dict[str, Any]:
         tender["awardPeriod"] = {"startDate": _iso(closed_at)}
 
     tags = ["planning"]
-    lots = pooling.published_lots(rnd)
+    lots = pooling.published_lots(rnd, with_places=True)
     awards: list[dict[str, Any]] = []
     contracts: list[dict[str, Any]] = []
     if lots:
@@ -246,6 +246,7 @@ def release_package(rnd: Round, *, uri: str | None = None) -> dict[str, Any]:
                 db.session.execute(
                     sa.select(Allocation)
                     .where(Allocation.scenario_id == scenario.id)
+                    .options(*contracting.ALLOCATION_ROW)
                     .order_by(Allocation.lot_id, Allocation.organization_id, Allocation.id)
                 ).scalars()
             )
@@ -293,7 +294,9 @@ def release_package(rnd: Round, *, uri: str | None = None) -> dict[str, Any]:
             awards, contracts = _awards_and_contracts(rnd, scenario, allocations, parties)
             offers = bidding.bids_for_award(rnd)
             tenderer_ids = {b.organization_id for b in offers.bids} | {p.organization_id for p in offers.packages}
-            tenderers = [db.session.get(Organization, org_id) for org_id in sorted(tenderer_ids)]
+            tenderers = db.session.execute(
+                sa.select(Organization).where(Organization.id.in_(tenderer_ids)).order_by(Organization.id)
+            ).scalars()
             tender["tenderers"] = [parties.add(org, "tenderer") for org in tenderers if org is not None]
             tender["numberOfTenderers"] = len(tender["tenderers"])
             if contracts:

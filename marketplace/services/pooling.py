@@ -12,9 +12,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace.extensions import db
+from marketplace.filters import count_of
 from marketplace.models import (
+    DemandLine,
     Lot,
     LotMember,
     PoolingRun,
@@ -22,9 +25,11 @@ from marketplace.models import (
     Round,
     RoundPhase,
     RunStatus,
+    Segment,
     UnpooledLine,
     User,
 )
+from marketplace.pagination import contains
 from marketplace.services import audit, clock, rounds, solver_bridge, solver_runs
 from marketplace.services.errors import Conflict, NotFound, ValidationFailed
 from solver import io as solver_io
@@ -189,7 +194,7 @@ def save_result(run_id: int, result: dict[str, Any]) -> None:
         "pooling.succeeded",
         run,
         round_id=rnd.id,
-        summary=f"Pooling run #{run.id}: {run.pooled_quantity} of {run.total_quantity} vehicles in "
+        summary=f"Pooling run #{run.id}: {run.pooled_quantity} of {count_of(run.total_quantity, 'vehicle')} in "
         f"{run.lot_count} lots ({run.solver_status.lower()}).",
     )
     if rnd.phase is RoundPhase.DEMAND_CLOSED:
@@ -217,11 +222,55 @@ def publish_run(run_id: int, actor: User) -> Round:
     return rnd
 
 
-def published_lots(rnd: Round) -> list[Lot]:
+def published_lots(rnd: Round, *, with_places: bool = False) -> list[Lot]:
+    """The round's tender; `with_places` loads each lot's segment and region with it."""
     if rnd.published_pooling_run_id is None:
         return []
-    return list(
-        db.session.execute(
-            sa.select(Lot).where(Lot.pooling_run_id == rnd.published_pooling_run_id).order_by(Lot.id)
-        ).scalars()
+    query = sa.select(Lot).where(Lot.pooling_run_id == rnd.published_pooling_run_id).order_by(Lot.id)
+    if with_places:
+        query = query.options(joinedload(Lot.segment), joinedload(Lot.region))
+    return list(db.session.execute(query).scalars())
+
+
+# What the pooling page shows of a run's lots and left-out lines, loaded in a fixed number of statements.
+LOT_SORTS = {
+    "code": [Lot.code, Lot.id],
+    "vehicles": [Lot.quantity, Lot.id],
+    "fleets": [Lot.fleet_count, Lot.id],
+    "spread": [Lot.spread, Lot.id],
+    "segment": [Lot.segment_id, Lot.id],
+}
+
+
+LOT_FILTERS = {
+    "lot": lambda v: Lot.code.ilike(contains(v)),
+    "segment": lambda v: Lot.segment.has(Segment.name.ilike(contains(v))) | Lot.segment_id.ilike(contains(v)),
+    "region": lambda v: Lot.region.has(Region.name.ilike(contains(v))) | Lot.region_id.ilike(contains(v)),
+}
+
+
+def lots_query(run_id: int) -> sa.Select:
+    line = selectinload(Lot.members).joinedload(LotMember.demand_line)
+    return (
+        sa.select(Lot)
+        .where(Lot.pooling_run_id == run_id)
+        .options(
+            joinedload(Lot.segment),
+            joinedload(Lot.region),
+            line.joinedload(DemandLine.organization),
+            line.joinedload(DemandLine.region),
+        )
+    )
+
+
+def unpooled_query(run_id: int) -> sa.Select:
+    line = joinedload(UnpooledLine.demand_line)
+    return (
+        sa.select(UnpooledLine)
+        .where(UnpooledLine.pooling_run_id == run_id)
+        .options(
+            line.joinedload(DemandLine.organization),
+            line.joinedload(DemandLine.segment),
+            line.joinedload(DemandLine.region),
+        )
     )

@@ -219,7 +219,8 @@ def _check_pending(rnd: Round, at: datetime, reason: str) -> None:
     if not reason:
         raise Conflict(
             f"The round cannot close: {count:,} {plural(count, 'allocation')} ({vehicles:,} "
-            f"{plural(vehicles, 'vehicle')}) are still pending before the confirmation deadline. Wait for the "
+            f"{plural(vehicles, 'vehicle')}) {'is' if count == 1 else 'are'} still pending before the confirmation "
+            "deadline. Wait for the "
             "fleets to decide, or choose to treat them as declined and give the reason."
         )
     if len(reason) > 500:

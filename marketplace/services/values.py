@@ -397,7 +397,10 @@ text = plain
 
 # The table the README shows (kept here so the limits and the documentation cannot drift apart).
 LIMITS: list[tuple[str, str]] = [
-    ("quantity (line, bid, tier, package item)", f"whole number, 1 to {QUANTITY_MAX:,} (and at most the lot's size)"),
+    (
+        "quantity (line, bid, tier, package item, lot size)",
+        f"whole number, 1 to {QUANTITY_MAX:,} (and at most the lot's size)",
+    ),
     ("capacity for a round", f"whole number, 0 to {CAPACITY_MAX:,}"),
     ("range, payload, battery, yearly capacity", f"whole number, 0 to {SPEC_MAX:,}"),
     (

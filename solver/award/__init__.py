@@ -11,20 +11,25 @@ lowest total price, exact to the cent. Steps:
    then the tie-break below. Models too big for it are improved by a large-neighbourhood
    search instead (lns), with LP bounds (lpbound).
 
-Canonical tie-break. Among awards with the most vehicles and the lowest price, the one
-returned is that with the lowest T = sum over allocations of vehicles x (rank(source) x L +
-rank(line)) found by a tie-break search from the proven optimum, where rank(source) is the
-position of the bid or package id among all source ids sorted as strings, rank(line) the
-position of the line among lines sorted by (lot id, line id), and L the number of lines: lower
-source ids are preferred, then lower lines. The search is stopped by deterministic work only
-(TIE_BREAK_WORK), never by the clock, so when that work does not prove T's minimum the award is
-still the same on every run and machine. It runs when both objectives are proven (status
-OPTIMAL); otherwise the award is the best one found by the deterministic search.
+Canonical tie-break (TIE_BREAK_RULE, also written in every result as stats.tie_break.rule).
+Among awards with the most vehicles and the lowest price, the one returned has the least
+T = sum over line allocations of vehicles x w(line, source), w = (source rank + 1) x (L + 1 +
+line rank) x 2^24 + 24 bits of a BLAKE2b hash of the two ids (cpsat.tie_weights): ranks in
+natural id order (solver.order: "bid-2" before "bid-10"), lower sources and earlier lines
+preferred. The product makes swaps of two lines between two sources differ in T, and the hash
+bits make the least T unique but with a probability below 10^-4 (isolation lemma). It runs on
+a fresh model, from the proven optimum, with one worker and its own work limit
+(TIE_BREAK_WORK); `stats.tie_break.applied` says whether T's minimum was proven, in which case
+the award is the same whatever search (any worker count) found the optimum. Verified against
+exhaustive enumeration in tests/solver/test_award_tie_break.py.
 
-Determinism: the model is built in sorted-id order, with a fixed seed and one worker (or
-CP-SAT's deterministic interleaved search for several); `work_limit` (CP-SAT deterministic
-time, split across phases) makes a limited run reproducible. A run stopped by the
-wall-clock `time_limit` instead may differ between runs.
+Reproducible by default: every phase (exact search, neighbourhood search, tie-break) runs on
+CP-SAT deterministic work, by default derived from the model's size (default_work_limit);
+the LP bound (GLOP) is deterministic once it finishes. The wall clock `time_limit` is only a
+safety cap: `stats.limits.stopped_by` says what ended the search ("nothing": it completed;
+"work": a work limit, the same on every machine; "time": the clock, so a re-run on a slower or
+busier machine may differ). The model is built in natural-id order with a fixed seed; several
+workers use CP-SAT's deterministic interleaved search.
 
 Bounds. `stats.bound_quantity` is a proven upper bound on vehicles; `stats.bound_price` a
 proven lower bound on the total price of any award with at least `awarded_quantity`
@@ -61,7 +66,34 @@ MAX_GLOBAL_PRICE_VARS = 8_000
 SERVE_ALL_PROBE_WORK = 1.0
 # Deterministic work (CP-SAT deterministic seconds) the tie-break search spends at most: on
 # 200-bid rounds about 2 s of wall time; proving T's minimum there took 1.4-5.6 (or more).
-TIE_BREAK_WORK = 1.0
+TIE_BREAK_WORK = 5.0
+# The default work limits, in CP-SAT deterministic seconds, derived from the instance only (not
+# from the time limit, so an exported award re-solved with other options gives the same bytes).
+# Every phase runs on work, so the same input gives the same award on any machine and under any
+# load; the wall clock is only a safety cap (stats.limits.stopped_by says "time" when it bound).
+# Whole-round model: 30 (200-bid rounds proved in 2-9); neighbourhood search: 20 plus 1 per
+# 1,000 allocation variables, at most 60 (one deterministic second took 0.5-1.5 s of wall time
+# on this 2-core machine when quiet).
+DEFAULT_WORK_EXACT = 30.0
+DEFAULT_WORK_LNS_MAX = 60.0
+
+
+def default_work_limit(size: int) -> float:
+    if size <= MAX_GLOBAL_PRICE_VARS:
+        return DEFAULT_WORK_EXACT
+    return min(DEFAULT_WORK_LNS_MAX, 20.0 + size / 1_000)
+
+
+# The tie-break, as the output document states it (stats.tie_break.rule).
+TIE_BREAK_RULE = (
+    "among awards with the most vehicles and the lowest price, the one of least T = sum over line"
+    " allocations of vehicles x w, w = (source rank + 1) x (L + 1 + line rank) x 2^k + the first k"
+    " bits of BLAKE2b-64(line id, NUL, source id); ranks count from 0 in natural id order ('bid-2'"
+    " before 'bid-10'; bids and packages together; lines by lot id, then line id); L = number of"
+    " lines; k = 24. applied: that least T is proven"
+)
+# Said in stats.search when the exact model cannot be built (CP-SAT computes in 64-bit integers).
+PRICES_TOO_LARGE = "greedy: prices x quantities of this round exceed the exact model's 64-bit integers"
 
 
 class _Best:
@@ -73,6 +105,9 @@ class _Best:
         self.progress = progress
         self.vbound = 0
         self.pbound = 0
+        self.note: str | None = None
+        self.canonical = False  # the award is the canonical one among the proven optima
+        self.stops: set[str] = set()  # limits that ended a phase early: "work", "time"
 
     @property
     def proven(self) -> bool:
@@ -127,6 +162,8 @@ def award(
     from solver.award.cpsat import model_size
 
     size = model_size(inst, prep)
+    if work_limit is None:
+        work_limit = default_work_limit(size)
     lp: _LpBounds | None = None
     if exact and not best.proven and size > MAX_GLOBAL_PRICE_VARS:
         lp = _LpBounds(inst, prep, best.vehicles, deadline - _reserve(inst, time_limit))
@@ -139,13 +176,21 @@ def award(
                 lp.collect(0.0)
             raise
 
+    if exact and best.proven and size <= MAX_GLOBAL_PRICE_VARS:
+        _tie_break(inst, prep, best, deadline - _reserve(inst, time_limit), work_limit)
+
     if lp is not None:
-        lp.collect(deadline - time.monotonic() - _reserve(inst, time_limit))
+        if not lp.collect(deadline - time.monotonic() - _reserve(inst, time_limit)):
+            best.stops.add("time")
         if lp.vbound is not None and lp.vbound < best.vbound:
             best.vbound = max(best.vehicles, lp.vbound)
         lp_price = lp.price_bound(best.vehicles)
         if lp_price is not None:
             best.pbound = min(best.cents, max(best.pbound, lp_price))
+    if best.note:
+        search = best.note
+    if exact and not best.proven and not best.stops:
+        best.stops.add("work")
     status = "OPTIMAL" if best.proven else "FEASIBLE"
     if status == "OPTIMAL":
         best.vbound, best.pbound = best.vehicles, best.cents
@@ -159,6 +204,11 @@ def award(
         bound_cents=best.pbound,
         seconds=time.monotonic() - t0,
         search=search,
+        tie_break={"rule": TIE_BREAK_RULE, "applied": best.canonical},
+        limits={
+            "work_limit": work_limit,
+            "stopped_by": "time" if "time" in best.stops else "work" if "work" in best.stops else "nothing",
+        },
     )
 
 
@@ -192,10 +242,12 @@ class _LpBounds:
         self.proc.start()
         child.close()
 
-    def collect(self, timeout: float) -> None:
-        """Take what the child sent within `timeout` seconds (or until it is done), then stop it."""
+    def collect(self, timeout: float) -> bool:
+        """Take what the child sent within `timeout` seconds (or until it is done), then stop it.
+        False when the clock stopped it before it was done."""
         if self.proc is None:
-            return
+            return True
+        done = False
         end = time.monotonic() + max(0.0, timeout)
         try:
             while self.conn.poll(max(0.0, end - time.monotonic())):
@@ -205,12 +257,13 @@ class _LpBounds:
                 else:
                     self.pbounds[vehicles] = price
         except (EOFError, OSError):  # the child is done
-            pass
+            done = True
         finally:
             if self.proc.is_alive():
                 self.proc.kill()
             self.proc.join()
             self.conn.close()
+        return done
 
     def price_bound(self, vehicles: int) -> int | None:
         """The best LP bound on the price of any award with at least `vehicles` vehicles."""
@@ -268,7 +321,11 @@ def _exact(
         def on_improve(sol: Solution) -> None:
             best.offer(sol, "lns")
 
-        sol, _ = improve_price(inst, best.sol, deadline=deadline - reserve, work_limit=work_left, on_improve=on_improve)
+        sol, _, ended = improve_price(
+            inst, best.sol, deadline=deadline - reserve, work_limit=work_left, on_improve=on_improve
+        )
+        if ended != "done":
+            best.stops.add(ended)
         best.offer(sol, "lns")
         best.vbound = max(best.vbound, best.vehicles)
         best.pbound = min(best.cents, max(best.pbound, price_bound(inst, prep, best.vehicles)))
@@ -305,6 +362,10 @@ def _exact(
         )
         if work_left is not None:
             work_left -= r.deterministic_time
+        if r.timed_out:
+            best.stops.add("time")
+        elif not (r.optimal or r.infeasible or kw.get("first_solution_only")):
+            best.stops.add("work")
         if r.solution is not None:
             best.offer(r.solution, "exact")
         return r
@@ -318,6 +379,9 @@ def _exact(
     model: AwardModel | None = None
     if best.vbound >= servable and can_search():
         model = AwardModel(inst, prep, serve_all=True)
+        if not model.price_fits:
+            best.note = PRICES_TOO_LARGE
+            return
 
         def on_price_bound(b: int) -> None:
             if best.vehicles == servable:  # b bounds the price of awards serving every line
@@ -350,6 +414,39 @@ def _exact(
     # more (the second presolve and the lost search state cost more than the larger coefficients).
     if model is None and can_search():
         model = AwardModel(inst, prep)
+        if not model.price_fits:
+            best.note = PRICES_TOO_LARGE
+            return
+    if model is not None and not model.serve_all and not model.lex_fits and model.price_fits and can_search():
+        # Prices too large for one objective (vehicles x W overflows 64 bits): most vehicles,
+        # then the lowest price with the vehicles fixed at the best count. Both stay exact.
+        def on_vehicle_bound(b: int) -> None:
+            best.vbound = max(best.vehicles, min(best.vbound, b))
+            best.report("exact")
+
+        model.hint(best.sol)
+        r = run(model, "vehicles", on_vehicle_bound, work_cap=None if work_left is None else work_left / 2)
+        if r.optimal:
+            best.vbound = best.vehicles
+        elif r.bound is not None:
+            on_vehicle_bound(r.bound)
+        if can_search():
+            model.model.add(model.vehicles >= best.vehicles)
+            v_fixed = best.vehicles
+
+            def on_fixed_price_bound(b: int) -> None:
+                if best.vehicles == v_fixed:  # b bounds the price of awards with >= v_fixed vehicles
+                    best.pbound = min(best.cents, max(cheap(v_fixed), b))
+                    best.report("exact")
+
+            model.hint(best.sol)
+            r = run(model, "price", on_fixed_price_bound)
+            if r.optimal and best.vehicles == v_fixed:
+                best.pbound = best.cents
+            elif r.bound is not None:
+                on_fixed_price_bound(r.bound)
+        best.report("exact")
+    elif model is not None and not model.serve_all and model.lex_fits and can_search():
         W = model.lex_weight
         lex_bound: list[int] = []
 
@@ -375,20 +472,29 @@ def _exact(
             bounds_from(lex_bound[0])  # the best vehicles count may have grown since
         best.report("exact")
 
-    # 3. The canonical tie-break among proven optima: it never costs the proven objectives, only
-    # picks among optima, and only its work limit (not the clock, unless the call runs out of
-    # time) stops it, so its answer does not depend on the machine's speed.
-    if model is not None and best.proven and can_search():
-        model.model.add(model.vehicles >= best.vehicles)
-        model.model.add(model.price <= best.cents)
-        model.hint(best.sol)
-        r = model.solve_phase(
-            objective="tie",
-            time_limit=remaining(),
-            work_limit=min(work_left if work_left is not None else TIE_BREAK_WORK, TIE_BREAK_WORK),
-            workers=workers,
-        )
-        if r.solution is not None:
-            v, c = objective(inst, r.solution)
-            if v == best.vehicles and c == best.cents:
-                best.sol = r.solution
+
+def _tie_break(inst: Instance, prep: Prepared, best: _Best, deadline: float, work_limit: float | None) -> None:
+    """Replace the proven optimum by the canonical one (TIE_BREAK_RULE), on a fresh model so the
+    answer depends on nothing the optimization phases did. It never costs the proven objectives,
+    and only its work limit (not the clock, unless the call runs out of time) stops it, so its
+    answer does not depend on the machine's speed or on the number of workers."""
+    from solver.award.cpsat import AwardModel
+
+    if deadline - time.monotonic() < 0.05:
+        best.stops.add("time")
+        return
+    model = AwardModel(inst, prep)
+    if not model.price_fits:
+        return
+    r = model.canonical(
+        best.vehicles,
+        best.cents,
+        best.sol,
+        time_limit=deadline - time.monotonic(),
+        work_limit=TIE_BREAK_WORK if work_limit is None else min(work_limit, TIE_BREAK_WORK),
+    )
+    if r.solution is not None and objective(inst, r.solution) == (best.vehicles, best.cents):
+        best.sol = r.solution
+        best.canonical = r.proven
+    if not r.proven:
+        best.stops.add("time" if r.timed_out else "work")

@@ -45,6 +45,7 @@ class PhaseResult:
     bound: int | None  # proven bound of the phase's objective (upper for max, lower for min), if known
     deterministic_time: float
     infeasible: bool = False  # proven: the model has no solution at all
+    timed_out: bool = False  # the wall clock stopped it before its work limit (not reproducible)
 
 
 class AwardModel:
@@ -55,13 +56,13 @@ class AwardModel:
         from ortools.sat.python import cp_model
 
         self.cp_model = cp_model
+        self.serve_all = serve_all
         self.inst = inst
         self.prep = prep
         m = cp_model.CpModel()
         self.model = m
         whole = inst.whole
         Q = [line.quantity for line in inst.lines]
-        n_lines = len(inst.lines)
 
         line_terms: list[list[object]] = [[] for _ in inst.lines]
         sup_terms: dict[int, list[tuple[object, int]]] = {}
@@ -72,7 +73,6 @@ class AwardModel:
         obj_vars: list[object] = []
         veh_coef: list[int] = []
         price_coef: list[int] = []
-        tie_coef: list[int] = []
         # columns for hints and extraction: (kind, var, data)
         #   ("y", var, (bid, tier)), ("x", var, (bid, tier, line)), ("z", var, package),
         #   ("px", var, (package, item, line)), ("w", var, (supplier, lot))
@@ -88,11 +88,18 @@ class AwardModel:
                 return x, Q[li]
             return m.new_int_var(0, min(Q[li], most), ""), 1
 
-        def term(var: object, veh: int, cents: int, tie: int) -> None:
+        ubs: list[int] = []
+        # (line, source rank, tier or item, variable) of every line allocation: the canonical order
+        self.allocation_order: list[tuple[int, int, int, object]] = []
+
+        self.ub_of: dict[int, int] = {}
+
+        def term(var: object, veh: int, cents: int, ub: int = 1) -> None:
+            self.ub_of[id(var)] = ub
+            ubs.append(ub)
             obj_vars.append(var)
             veh_coef.append(veh)
             price_coef.append(cents)
-            tie_coef.append(tie)
 
         bid_sel: dict[int, list[object]] = {}
         for t in prep.tiers:
@@ -110,7 +117,8 @@ class AwardModel:
                 xs.append(x)
                 units.append(unit)
                 line_terms[li].append(x)
-                term(x, unit, unit * t.cents, unit * (rank * n_lines + li))
+                term(x, unit, unit * t.cents, 1 if whole else min(Q[li], t.hi))
+                self.allocation_order.append((li, rank, t.tier, x))
                 sup_terms.setdefault(s, []).append((x, unit))
                 lot_terms.setdefault((s, lot), []).append((x, unit))
                 self.cols.append(("x", x, (t.bid, t.tier, li)))
@@ -139,13 +147,14 @@ class AwardModel:
                     xs.append(x)
                     units.append(unit)
                     line_terms[li].append(x)
-                    term(x, 0, 0, unit * (rank * n_lines + li))
+                    term(x, 0, 0, 1 if whole else min(Q[li], it.quantity))
+                    self.allocation_order.append((li, rank, it.item, x))
                     self.cols.append(("px", x, (p.package, it.item, li)))
                 m.add(cp_model.LinearExpr.weighted_sum(xs, units) == it.quantity * z)
                 lot_terms.setdefault((s, it.lot), []).append((z, it.quantity))
                 lot_max[s, it.lot] = lot_max.get((s, it.lot), 0) + it.quantity
                 lot_sel.setdefault((s, it.lot), []).append(z)
-            term(z, p.quantity, sum(it.quantity * it.cents for it in p.items), 0)
+            term(z, p.quantity, sum(it.quantity * it.cents for it in p.items))
             sup_terms.setdefault(s, []).append((z, p.quantity))
             sup_max[s] = sup_max.get(s, 0) + p.quantity
 
@@ -191,8 +200,19 @@ class AwardModel:
 
         self.vehicles = cp_model.LinearExpr.weighted_sum(obj_vars, veh_coef)
         self.price = cp_model.LinearExpr.weighted_sum(obj_vars, price_coef)
-        self.tie = cp_model.LinearExpr.weighted_sum(obj_vars, tie_coef)
+        self.allocation_order.sort(key=lambda a: a[:3])
+        ranked = sorted(inst.source_rank.items(), key=lambda kv: kv[1])
+        self.source_ids = [sid for sid, _ in ranked]
         self.lex_weight = 1 + sum(line.quantity * line.max_cents for line in inst.lines)
+        # CP-SAT refuses (MODEL_INVALID) a linear expression whose terms could sum past 64 bits;
+        # these are the largest values the objectives' terms can sum to.
+        self.price_potential = sum(c * u for c, u in zip(price_coef, ubs, strict=True))
+        vehicle_potential = sum(c * u for c, u in zip(veh_coef, ubs, strict=True))
+        self.price_fits = self.price_potential < INT_LIMIT
+        # One objective holds both criteria only while vehicles x W stays far from 64 bits
+        # (IDR- or VND-like prices of 10^11 minor units overflow it on a few lots): otherwise
+        # the criteria are solved one after the other ("vehicles", then "price"), still exact.
+        self.lex_fits = self.price_fits and self.lex_weight * vehicle_potential + self.price_potential < INT_LIMIT
 
     # -- hints and solutions ------------------------------------------------------------
     def hint(self, sol: Solution) -> None:
@@ -253,7 +273,7 @@ class AwardModel:
     def solve_phase(
         self,
         *,
-        objective: Literal["lex", "price", "tie"],
+        objective: Literal["lex", "vehicles", "price"],
         time_limit: float,
         work_limit: float | None,
         workers: int,
@@ -263,18 +283,18 @@ class AwardModel:
         first_solution_only: bool = False,
     ) -> PhaseResult:
         """One phase: "lex" maximizes vehicles x lex_weight - cents (most vehicles, then the lowest
-        price); "price" minimizes cents (for the serve_all model, where vehicles are fixed);
-        "tie" minimizes the canonical tie-break (with both already fixed by constraints)."""
+        price; only when `lex_fits`); "vehicles" maximizes vehicles; "price" minimizes cents (for
+        the serve_all model, or once vehicles are fixed by a constraint)."""
         cp_model = self.cp_model
         m = self.model
         m.clear_objective()
-        maximize = objective == "lex"
-        if maximize:
+        maximize = objective in ("lex", "vehicles")
+        if objective == "lex":
             m.maximize(self.vehicles * self.lex_weight - self.price)
-        elif objective == "price":
-            m.minimize(self.price)
+        elif objective == "vehicles":
+            m.maximize(self.vehicles)
         else:
-            m.minimize(self.tie)
+            m.minimize(self.price)
 
         solver = cp_model.CpSolver()
         prm = solver.parameters
@@ -327,12 +347,95 @@ class AwardModel:
         if error:
             raise error[0]
         dt = solver.deterministic_time
+        timed_out = (
+            status not in (cp_model.OPTIMAL, cp_model.INFEASIBLE)
+            and not first_solution_only
+            and _clock_stopped(dt, work_limit)
+        )
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             sol = self.extract(solver.value)
             bound = solver.best_objective_bound
             bound_i = _floor(bound) if maximize else _ceil(bound)
-            return PhaseResult(sol, status == cp_model.OPTIMAL, bound_i, dt)
-        return PhaseResult(None, False, None, dt, infeasible=status == cp_model.INFEASIBLE)
+            return PhaseResult(sol, status == cp_model.OPTIMAL, bound_i, dt, timed_out=timed_out)
+        return PhaseResult(None, False, None, dt, infeasible=status == cp_model.INFEASIBLE, timed_out=timed_out)
+
+    # -- the canonical tie-break ----------------------------------------------------------
+    def canonical(
+        self, vehicles: int, cents: int, hint: Solution, *, time_limit: float, work_limit: float
+    ) -> Canonical:
+        """The canonical award among those with `vehicles` vehicles and a price of at most `cents`:
+        the one of least T = sum of allocation x w(line, source) (tie_weights), the rule stated in
+        solver.award.TIE_BREAK_RULE. The search starts from `hint` (an optimum) and only its work
+        limit stops it: a proven T minimum is the same award whatever search found the optimum."""
+        cp_model = self.cp_model
+        m = self.model
+        m.clear_objective()
+        m.clear_hints()
+        m.add(self.vehicles >= vehicles)
+        m.add(self.price <= cents)
+        pairs = self.allocation_order
+        weights = tie_weights(self.inst, [(li, rank) for li, rank, _, _ in pairs], self.source_ids)
+        if sum(w * self.ub_of[id(x)] for w, (*_, x) in zip(weights, pairs, strict=True)) >= INT_LIMIT:
+            return Canonical(None, False, 0.0, False)  # T could overflow 64 bits: no tie-break
+        xs = [x for *_, x in pairs]
+        t_expr = cp_model.LinearExpr.weighted_sum(xs, weights)
+        m.minimize(t_expr)
+        self.hint(hint)
+        solver = cp_model.CpSolver()
+        prm = solver.parameters
+        prm.num_workers = 1
+        prm.random_seed = 0
+        prm.linearization_level = 2
+        prm.cp_model_probing_level = 0
+        prm.max_time_in_seconds = max(0.01, time_limit)
+        prm.max_deterministic_time = max(0.001, work_limit)
+        status = solver.solve(m)
+        dt = solver.deterministic_time
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return Canonical(None, False, dt, _clock_stopped(dt, work_limit))
+        sol = self.extract(solver.value)
+        if status != cp_model.OPTIMAL:
+            return Canonical(sol, False, dt, _clock_stopped(dt, work_limit))
+        return Canonical(sol, True, dt, False)
+
+
+@dataclass
+class Canonical:
+    solution: Solution | None  # the least-T award found (None if none)
+    proven: bool  # T's minimum is proven: the award is the rule's
+    deterministic_time: float
+    timed_out: bool
+
+
+TIE_HASH_BITS = 24
+
+
+def tie_weights(inst: Instance, pairs: list[tuple[int, int]], source_ids: list[str]) -> list[int]:
+    """w(line, source) = (source rank + 1) x (L + 1 + line rank) x 2^24 + h: lower sources are
+    preferred, earlier lines first, and the product (not a sum) makes two awards that swap two
+    lines between two sources differ. h is the first 24 bits of BLAKE2b-64(line id, NUL, source
+    id): by the isolation lemma (Mulmuley, Vazirani and Vazirani, 1987) the least T is then
+    reached by a single award except with a probability below (allocation variables) / 2^24,
+    about 10^-4 on a 200-bid round."""
+    import hashlib
+
+    n = len(inst.lines)
+    k = TIE_HASH_BITS
+    out = []
+    for li, rank in pairs:
+        digest = hashlib.blake2b(f"{inst.lines[li].id}\x00{source_ids[rank]}".encode(), digest_size=8).digest()
+        out.append((((rank + 1) * (n + 1 + li)) << k) + (int.from_bytes(digest, "big") >> (64 - k)))
+    return out
+
+
+# Largest magnitude an objective or constraint of the model may reach (CP-SAT checks 2^63 - 1;
+# a margin for the sums its presolve forms).
+INT_LIMIT = 1 << 60
+
+
+def _clock_stopped(work_done: float, work_limit: float | None) -> bool:
+    """A search that ended unfinished with work left was stopped by the wall clock."""
+    return work_limit is None or work_done < 0.98 * work_limit
 
 
 def _floor(x: float) -> int:

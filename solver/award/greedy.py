@@ -19,6 +19,14 @@ def _best_subset(quantities: list[int], lo: int, hi: int) -> list[int] | None:
     """Indices of a subset whose sum is the largest in [lo, hi], or None."""
     if hi < lo or hi <= 0:
         return None
+    if len(quantities) * (hi + 1) > 1 << 27:
+        # The exact table would not fit in 16 MB: largest first, whatever fits (a heuristic start).
+        chosen, total = [], 0
+        for i in sorted(range(len(quantities)), key=lambda i: -quantities[i]):
+            if total + quantities[i] <= hi:
+                chosen.append(i)
+                total += quantities[i]
+        return sorted(chosen) if total >= lo else None
     mask = (1 << (hi + 1)) - 1
     layers = [1]
     for q in quantities:

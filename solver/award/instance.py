@@ -1,6 +1,6 @@
 """The award input as typed, index-based data, after structural and semantic validation.
 
-Everything is put in a canonical order (sorted ids) so the model, the greedy and the
+Everything is put in a canonical order (ids in natural order, solver.order) so the model, the greedy and the
 output never depend on the order of the input document. Prices are integer cents.
 """
 
@@ -15,6 +15,7 @@ from typing import Any
 from solver import schema
 from solver.errors import InvalidInput, Problem
 from solver.money import to_cents
+from solver.order import natural_key
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class Line:
 @dataclass(frozen=True)
 class Lot:
     id: str
-    lines: tuple[int, ...]  # line indices, sorted by line id
+    lines: tuple[int, ...]  # line indices, in natural order of line id
     demand: int  # total quantity of its lines
     share_cap: int  # floor(max_share_per_supplier x demand)
 
@@ -92,7 +93,7 @@ class Instance:
     max_winners: int | None
     share: Decimal
     whole: bool
-    # source ranks for the canonical tie-break: bids and packages sorted together by id
+    # source ranks for the canonical tie-break: bids and packages together in natural id order
     source_rank: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -104,12 +105,15 @@ def _share_cap(share: Decimal, demand: int) -> int:
     return math.floor(share * demand)
 
 
-def _is_int(x: Any, lo: int) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool) and x >= lo
+def _is_int(x: Any, lo: int, hi: int = schema.MAX_QUANTITY) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and lo <= x <= hi
 
 
 def _is_num(x: Any) -> bool:
-    return isinstance(x, (int, float, Decimal)) and not isinstance(x, bool) and x >= 0
+    # NaN and infinities are sent to the full check, which names them.
+    if isinstance(x, bool) or not isinstance(x, (int, float, Decimal)):
+        return False
+    return (type(x) is int or math.isfinite(x)) and 0 <= x <= schema.MAX_PRICE
 
 
 def _is_id(x: Any) -> bool:
@@ -144,7 +148,7 @@ def _surely_valid(doc: Any) -> bool:
         for sup in doc["suppliers"]:
             if not _keys(sup, {"id", "capacity"}, {"id", "name", "capacity"}) or not _is_id(sup["id"]):
                 return False
-            if not _is_int(sup["capacity"], 0) or not isinstance(sup.get("name", ""), str):
+            if not _is_int(sup["capacity"], 0, schema.MAX_CAPACITY) or not isinstance(sup.get("name", ""), str):
                 return False
         for lot in doc["lots"]:
             if not _keys(lot, {"id", "demand"}, {"id", "demand"}) or not _is_id(lot["id"]):
@@ -309,18 +313,18 @@ def parse(doc: Any) -> Instance:
 def _build(doc: Any, rules: Any, suppliers_doc: Any, lots_doc: Any, bids_doc: Any, packages_doc: Any) -> Instance:
     share_raw = rules.get("max_share_per_supplier", 1)
     share = Decimal(str(share_raw)) if isinstance(share_raw, float) else Decimal(share_raw)
-    sup_sorted = sorted(suppliers_doc, key=lambda s: s["id"])
+    sup_sorted = sorted(suppliers_doc, key=lambda s: natural_key(s["id"]))
     suppliers = [s["id"] for s in sup_sorted]
     sidx = {s: i for i, s in enumerate(suppliers)}
     capacity = [int(s["capacity"]) for s in sup_sorted]
 
-    lots_sorted = sorted(lots_doc, key=lambda lot: lot["id"])
+    lots_sorted = sorted(lots_doc, key=lambda lot: natural_key(lot["id"]))
     lidx = {lot["id"]: i for i, lot in enumerate(lots_sorted)}
     lines: list[Line] = []
     lots: list[Lot] = []
     for li, lot in enumerate(lots_sorted):
         idxs = []
-        for d in sorted(lot["demand"], key=lambda d: d["id"]):
+        for d in sorted(lot["demand"], key=lambda d: natural_key(d["id"])):
             idxs.append(len(lines))
             lines.append(
                 Line(
@@ -344,7 +348,7 @@ def _build(doc: Any, rules: Any, suppliers_doc: Any, lots_doc: Any, bids_doc: An
             max_quantity=int(b["max_quantity"]),
             tiers=tuple(Tier(int(t["min_quantity"]), to_cents(t["unit_price"]) or 0) for t in b["tiers"]),
         )
-        for b in sorted(bids_doc, key=lambda b: b["id"])
+        for b in sorted(bids_doc, key=lambda b: natural_key(b["id"]))
     ]
     packages = [
         Package(
@@ -357,7 +361,7 @@ def _build(doc: Any, rules: Any, suppliers_doc: Any, lots_doc: Any, bids_doc: An
                 )
             ),
         )
-        for p in sorted(packages_doc, key=lambda p: p["id"])
+        for p in sorted(packages_doc, key=lambda p: natural_key(p["id"]))
     ]
     mw = rules.get("max_winners_per_lot")
     inst = Instance(
@@ -371,5 +375,6 @@ def _build(doc: Any, rules: Any, suppliers_doc: Any, lots_doc: Any, bids_doc: An
         share=share,
         whole=rules.get("line_service", "whole") == "whole",
     )
-    inst.source_rank = {s: r for r, s in enumerate(sorted([b.id for b in bids] + [p.id for p in packages]))}
+    sources = sorted([b.id for b in bids] + [p.id for p in packages], key=natural_key)
+    inst.source_rank = {s: r for r, s in enumerate(sources)}
     return inst

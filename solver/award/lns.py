@@ -123,10 +123,12 @@ def improve_price(
     work_limit: float | None,
     on_improve: Callable[[Solution], None],
     sub_time: float = 2.0,
-) -> tuple[Solution, float]:
+) -> tuple[Solution, float, str]:
     """Cheaper awards with at least as many vehicles, neighbourhood by neighbourhood.
 
-    Returns the best award and the deterministic work spent."""
+    Returns the best award, the deterministic work spent, and what ended the search: "time"
+    (the deadline), "work" (the work limit) or "done" (a whole round of neighbourhoods found
+    nothing better)."""
     from solver.award.cpsat import AwardModel
 
     work = 0.0
@@ -135,8 +137,10 @@ def improve_price(
     while True:
         improved_round = False
         for lots in hoods:
-            if time.monotonic() >= deadline or (work_limit is not None and work >= work_limit):
-                return sol, work
+            if time.monotonic() >= deadline:
+                return sol, work, "time"
+            if work_limit is not None and work >= work_limit:
+                return sol, work, "work"
             made = _sub_instance(inst, sol, lots)
             if made is None:
                 continue
@@ -151,8 +155,31 @@ def improve_price(
                 budget, wl = min(sub_time, deadline - time.monotonic()), sub_time / 2
             else:  # deterministic: only the work limit stops a sub-solve (the deadline still bounds it)
                 budget, wl = deadline - time.monotonic(), min(sub_time / 2, work_limit - work)
-            r = model.solve_phase(objective="lex", time_limit=budget, work_limit=wl, workers=1)
-            work += r.deterministic_time
+            if model.lex_fits:
+                r = model.solve_phase(objective="lex", time_limit=budget, work_limit=wl, workers=1)
+                work += r.deterministic_time
+                timed_out = r.timed_out
+            else:  # prices too large for one objective: vehicles, then price with them fixed
+                r = model.solve_phase(objective="vehicles", time_limit=budget, work_limit=wl / 2, workers=1)
+                work += r.deterministic_time
+                timed_out = r.timed_out
+                if r.solution is not None:
+                    model.model.add(model.vehicles >= objective(sub, r.solution)[0])
+                    model.hint(r.solution)
+                    r2 = model.solve_phase(
+                        objective="price",
+                        time_limit=max(0.01, deadline - time.monotonic()),
+                        work_limit=wl / 2,
+                        workers=1,
+                    )
+                    work += r2.deterministic_time
+                    timed_out = timed_out or r2.timed_out
+                    r = r2 if r2.solution is not None else r
+            if timed_out and work_limit is not None:
+                # The clock cut this sub-solve short of its work: what it found depends on the
+                # machine's speed, so it is not used (the award stays reproducible) and the
+                # search ends here.
+                return sol, work, "time"
             if r.solution is None:
                 continue
             v1, c1 = objective(sub, r.solution)
@@ -180,4 +207,4 @@ def improve_price(
                 on_improve(sol)
         rounds += 1
         if not improved_round:
-            return sol, work
+            return sol, work, "done"

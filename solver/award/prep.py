@@ -57,8 +57,15 @@ class Prepared:
     packages: list[PackageOpt]
 
 
+# Widest bitset of reachable quantities computed (bits); wider ranges (lots of more than a
+# million vehicles) keep their plain bounds, which is exact too, only less tight.
+MAX_SUBSET_BITS = 1 << 21
+
+
 def subset_sums(quantities: list[int], limit: int) -> int:
     """Bitset of the sums (<= limit) of subsets of `quantities` (bit s set = sum s reachable)."""
+    if limit > MAX_SUBSET_BITS:
+        raise OverflowError(limit)
     mask = (1 << (limit + 1)) - 1
     reach = 1
     for q in quantities:
@@ -86,7 +93,7 @@ def prepare(inst: Instance) -> Prepared:
             hi = min(hi, sum(inst.lines[li].quantity for li in lines))
             if lo > hi:
                 continue
-            if inst.whole:
+            if inst.whole and hi <= MAX_SUBSET_BITS:
                 reach = subset_sums([inst.lines[li].quantity for li in lines], hi) >> lo
                 if not reach:
                     continue
@@ -107,7 +114,7 @@ def prepare(inst: Instance) -> Prepared:
                 break
             lines = eligible(inst, item.lot, pkg.supplier, item.cents)
             qs = [inst.lines[li].quantity for li in lines]
-            if inst.whole:
+            if inst.whole and item.quantity <= MAX_SUBSET_BITS:
                 if not (subset_sums(qs, item.quantity) >> item.quantity) & 1:
                     break
             elif sum(qs) < item.quantity:

@@ -43,19 +43,6 @@ def objective(inst: Instance, sol: Solution) -> tuple[int, int]:
     return vehicles, cents
 
 
-def tie_break(inst: Instance, sol: Solution) -> int:
-    """The canonical tie-break value (lower is preferred); see solver.award.award."""
-    n = len(inst.lines)
-    total = 0
-    for bi, alloc in sol.bids.items():
-        r = inst.source_rank[inst.bids[bi].id]
-        total += sum(q * (r * n + li) for li, q in alloc.items())
-    for pi, items in sol.packages.items():
-        r = inst.source_rank[inst.packages[pi].id]
-        total += sum(q * (r * n + li) for alloc in items for li, q in alloc.items())
-    return total
-
-
 def unserved_reasons(inst: Instance, prep: Prepared, sol: Solution) -> dict[int, str]:
     """Why each line that is not fully served stays (partly) unserved, derived from the rules."""
     served = [0] * len(inst.lines)
@@ -144,6 +131,8 @@ def to_output(
     bound_cents: int,
     seconds: float,
     search: str,
+    tie_break: dict[str, Any] | None = None,
+    limits: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     vehicles, cents = objective(inst, sol)
     rows: list[tuple[str, int, dict[str, Any]]] = []
@@ -208,5 +197,7 @@ def to_output(
             "bound_price": from_cents(bound_cents),
             "total_demand": inst.total_demand,
             "search": search,
+            **({"tie_break": tie_break} if tie_break is not None else {}),
+            **({"limits": limits} if limits is not None else {}),
         },
     }

@@ -9,6 +9,7 @@ document the fast check rejects (tests hold the two to the same verdicts).
 
 from __future__ import annotations
 
+import math
 import re
 from decimal import Decimal
 from typing import Any
@@ -27,9 +28,9 @@ _LINE_KEYS = _LINE_REQUIRED | {"fleet", "max_unit_price", "splittable"}
 _REQ_KEYS = {"min_range_km", "min_payload_kg", "charging"}
 
 
-def _int(v: Any, minimum: int) -> bool:
+def _int(v: Any, minimum: int, maximum: int = schema.MAX_QUANTITY) -> bool:
     # As JSON Schema says "integer": 3 and 3.0 (a Python float; JSON text 3.0 arrives as a Decimal and is not one).
-    return (type(v) is int or (type(v) is float and v.is_integer())) and v >= minimum
+    return (type(v) is int or (type(v) is float and v.is_integer())) and minimum <= v <= maximum
 
 
 def _code(v: Any) -> bool:
@@ -37,7 +38,10 @@ def _code(v: Any) -> bool:
 
 
 def _number(v: Any) -> bool:
-    return not isinstance(v, bool) and isinstance(v, (int, float, Decimal)) and v >= 0
+    # NaN and infinities: such a document goes to the full check, which names them.
+    if isinstance(v, bool) or not isinstance(v, (int, float, Decimal)):
+        return False
+    return (type(v) is int or math.isfinite(v)) and 0 <= v <= schema.MAX_PRICE
 
 
 def _line_ok(d: Any) -> bool:
@@ -74,7 +78,7 @@ def structurally_ok(doc: Any) -> bool:
         return False
     if not (_int(rules["min_lot_quantity"], 1) and _int(rules["max_lot_quantity"], 1)):
         return False
-    if not _int(rules["max_levels_up"], 0):
+    if not _int(rules["max_levels_up"], 0, 100):
         return False
     regions = doc["regions"]
     if not isinstance(regions, list):

@@ -199,7 +199,7 @@ def test_invalid_input_on_the_cli_exits_2_with_every_problem_and_nothing_on_stdo
     p = run_cli(tmp_path, bad)
     assert p.returncode == 2 and p.stdout == ""
     assert p.stderr.splitlines() == [
-        "demand[2].quantity: must be a positive integer",
+        "demand[2].quantity: must be a positive integer, at most 1,000,000",
         "demand[3].window.earliest: not a quarter like 2027Q2",
         "regions[0].parent: region tree has a cycle (parent chain NA > US-CA > US > NA)",
     ]

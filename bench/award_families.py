@@ -1,0 +1,117 @@
+"""Award benchmark over instance families beyond the default generator (issue 17):
+python -m bench.award_families [--sizes 200,2000] [--families a,b] [--seed 1]
+
+Families (bench.award_instances.make_round's keyword arguments): the default round; CATS-like
+"regions" (packages of neighbouring lots on a grid) and "arbitrary" bundles, both
+package-heavy (60 % of bids are packages over 2-8 lots); tiers 1-15 % apart; few suppliers
+per lot (about 2 bids) and many (about 20); IDR-like prices (x 10^4: unit prices of about
+10^11 minor units). Each round runs through solver.award with its defaults and through the
+independent HiGHS MIP (tests/solver/award_helpers.highs_award), one after the other in fresh
+child processes (bench.award._child), with the same budget; bench/results/award_families.md
+lists both side by side with every target met or not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bench.award import _child, _gap_p, _gap_v, _table
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "award_families.md"
+BUDGET = {200: 60.0, 2000: 60.0}
+HEAVY = {"package_share": 0.6, "package_lots": (2, 8)}
+FAMILIES: dict[str, dict[int, tuple[int, int, dict[str, Any]]]] = {
+    "default": {200: (20, 10, {}), 2000: (100, 30, {})},
+    "regions": {200: (20, 10, {**HEAVY, "bundles": "regions"}), 2000: (100, 30, {**HEAVY, "bundles": "regions"})},
+    "arbitrary": {
+        200: (20, 10, {**HEAVY, "bundles": "arbitrary"}),
+        2000: (100, 30, {**HEAVY, "bundles": "arbitrary"}),
+    },
+    "tiers-1-15": {200: (20, 10, {"tier_step": (0.01, 0.15)}), 2000: (100, 30, {"tier_step": (0.01, 0.15)})},
+    "few-suppliers": {200: (60, 6, {}), 2000: (400, 20, {})},
+    "many-suppliers": {200: (6, 40, {}), 2000: (40, 80, {})},
+    "idr-prices": {200: (20, 10, {"price_scale": 10_000}), 2000: (100, 30, {"price_scale": 10_000})},
+}
+
+
+def _targets(size: int, ours: dict[str, Any], ref: dict[str, Any]) -> list[tuple[str, bool]]:
+    if "error" in ours:
+        return [("the solver answered", False)]
+    t: list[tuple[str, bool]] = []
+    if size == 200:
+        same = bool(ref.get("optimal")) and (ref.get("vehicles"), ref.get("cents")) == (ours["vehicles"], ours["cents"])
+        t.append(("proven optimum equal to HiGHS to the cent", ours["status"] == "OPTIMAL" and same))
+        fast = ref.get("total") is not None and ours["total"] <= 0.5 * ref["total"]
+        t.append(("in <= 0.5x HiGHS's time", ours["status"] == "OPTIMAL" and fast))
+    else:
+        gv, gp = _gap_v(ours), _gap_p(ours)
+        t.append(("vehicles equal to the proven bound", gv == 0))
+        t.append(("certified price gap <= 1 % within 60 s", gp is not None and gp <= 1.0 and ours["total"] <= 60.5))
+    t.append(("award valid and non-empty", ours["valid"] and ours["vehicles"] > 0))
+    return t
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.award_families")
+    parser.add_argument("--sizes", default="200,2000")
+    parser.add_argument("--families", default=",".join(FAMILIES))
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+
+    from bench.award_instances import make_round
+    from solver import io
+
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    families = [f for f in args.families.split(",") if f]
+    lines = [
+        "# Award benchmark: instance families",
+        "",
+        f"`python -m bench.award_families --sizes {args.sizes} --families {args.families} --seed {args.seed}`"
+        f" on {platform.machine()}, {platform.python_implementation()} {platform.python_version()},"
+        f" {__import__('os').cpu_count()} cores shared with other work (compare the two columns of a row,"
+        " not rows of different runs). solver.award with its defaults (1 worker, default work limits);"
+        " the HiGHS MIP reference (1 thread, its own model, no start) with the same budget, run right"
+        " after it. Times include reading the JSON.",
+        "",
+    ]
+    summary: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in sizes:
+            for fam in families:
+                n_lots, n_oems, kw = FAMILIES[fam][size]
+                doc = make_round(n_lots, n_oems, size, seed=args.seed, **kw)
+                path = Path(tmp) / f"{fam}-{size}.json"
+                path.write_text(io.dumps(doc), encoding="utf-8")
+                budget = BUDGET[size]
+                print(f"{fam} {size}: solver ...", file=sys.stderr, flush=True)
+                ours = _child("solver", str(path), budget)
+                print(f"{fam} {size}: HiGHS ...", file=sys.stderr, flush=True)
+                ref = _child("highs", str(path), budget)
+                n_pk = len(doc["packages"])
+                lines.append(
+                    f"## {fam}, {size} bids: {n_lots} lots x {n_oems} OEMs, {size - n_pk} bids + {n_pk} packages"
+                    f" (budget {budget:.0f} s)"
+                )
+                lines += ["", *_table(ours, ref), ""]
+                for name, ok in _targets(size, ours, ref):
+                    mark = "met" if ok else "NOT MET"
+                    lines.append(f"- {name}: **{mark}**")
+                    summary.append(f"| {fam} | {size} | {name} | {mark} |")
+                lines.append("")
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                args.out.write_text("\n".join([*lines, "(run in progress)", ""]), encoding="utf-8")
+    lines += ["## Targets", "", "| family | bids | target | result |", "|---|---|---|---|", *summary, ""]
+    args.out.write_text("\n".join(lines), encoding="utf-8")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""WTForms fields that read numbers through services.values, in the organization's number format.
+
+WTForms' own DecimalField reads "1.234,56" as an error and "1,5" as nothing useful; these fields
+read what the user typed with the same rules, limits and messages as the services and uploads, and
+keep the typed text when the form is shown again.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from flask_login import current_user
+from wtforms import StringField
+from wtforms.validators import StopValidation
+
+from marketplace.services import values
+
+
+def _capital(message: str) -> str:
+    return message[0].upper() + message[1:] + ("" if message.endswith(".") else ".")
+
+
+class NumberField(StringField):
+    """A decimal number in [minimum, maximum] with at most `places` decimals; `data` is a Decimal."""
+
+    def __init__(
+        self,
+        label: str | None = None,
+        *,
+        minimum: Decimal | int,
+        maximum: Decimal | int,
+        places: int = 2,
+        whole: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("render_kw", {"inputmode": "numeric" if whole else "decimal"})
+        super().__init__(label, **kwargs)
+        self.minimum, self.maximum, self.places, self.whole = Decimal(minimum), Decimal(maximum), places, whole
+        self.problem: str | None = None
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        self.problem = None
+        if not valuelist:
+            return
+        raw = valuelist[0]
+        self.raw_data = [raw]
+        fmt = values.number_format_of(current_user)
+        try:
+            number = values.read_number(raw, fmt, example="12" if self.whole else fmt.write(Decimal("12.5")))
+        except values.Invalid as exc:
+            self.data, self.problem = None, _capital(str(exc))
+            return
+        if self.whole and number != number.to_integral_value():
+            self.data, self.problem = None, "Must be a whole number."
+        elif not self.minimum <= number <= self.maximum:
+            self.data, self.problem = None, f"Must be between {self.minimum:,} and {self.maximum:,}."
+        elif number.as_tuple().exponent < -self.places:  # type: ignore[operator]
+            self.data, self.problem = None, f"At most {self.places} decimal{'s' if self.places != 1 else ''}."
+        else:
+            self.data = int(number) if self.whole else number
+
+    def pre_validate(self, form: Any) -> None:
+        if self.problem:
+            raise StopValidation(self.problem)
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return str(self.raw_data[0])
+        if self.data is None:
+            return ""
+        if self.whole:
+            return str(int(self.data))
+        return values.number_format_of(current_user).write(Decimal(self.data).normalize())
