@@ -65,6 +65,7 @@ bench: install-test
 	$(BIN)/python -m bench.pooling
 	$(BIN)/python -m bench.award
 	$(BIN)/python -m bench.demand_upload
+	$(BIN)/python -m bench.web  # needs BENCH_DATABASE_URL (PostgreSQL, wiped) and wrk; skips without them
 	$(BIN)/python -m bench.web_scale
 
 clean:

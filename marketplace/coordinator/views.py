@@ -39,13 +39,16 @@ from marketplace.views_common import apply_field_errors
 bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
 
 
-def _demand_totals() -> dict[int, tuple[int, int]]:
-    """Per round: (committed lines, committed vehicles)."""
-    rows = db.session.execute(
+def _demand_totals(round_id: int | None = None) -> dict[int, tuple[int, int]]:
+    """Per round (or for one round): (committed lines, committed vehicles)."""
+    query = (
         sa.select(DemandLine.round_id, sa.func.count(DemandLine.id), sa.func.sum(DemandLine.quantity))
         .where(DemandLine.status == DemandStatus.COMMITTED)
         .group_by(DemandLine.round_id)
     )
+    if round_id is not None:
+        query = query.where(DemandLine.round_id == round_id)
+    rows = db.session.execute(query)
     return {round_id: (n, int(q or 0)) for round_id, n, q in rows}
 
 
@@ -137,7 +140,7 @@ def round_detail(round_id: int):
             "who": lambda v: AuditEntry.actor.has(User.email.ilike(contains(v))),
         },
     )  # fmt: skip
-    lines, vehicles = _demand_totals().get(rnd.id, (0, 0))
+    lines, vehicles = _demand_totals(rnd.id).get(rnd.id, (0, 0))
     return render_template(
         "coordinator/round_detail.html",
         rnd=rnd,

@@ -22,20 +22,21 @@ DASHBOARDS = {
 }
 
 
+@functools.cache
+def _landing_counts() -> sa.Select:
+    """The landing page's four figures in one statement, built once (the most visited page)."""
+    return sa.select(
+        sa.select(sa.func.count(Organization.id)).where(Organization.kind == OrganizationKind.FLEET).scalar_subquery(),
+        sa.select(sa.func.count(Organization.id)).where(Organization.kind == OrganizationKind.OEM).scalar_subquery(),
+        sa.select(sa.func.count(Round.id)).where(Round.phase == RoundPhase.DEMAND_OPEN).scalar_subquery(),
+        sa.select(sa.func.coalesce(sa.func.sum(DemandLine.quantity), 0)).scalar_subquery(),
+    )
+
+
 @bp.get("/")
 def landing():
-    stats = {
-        "fleets": db.session.execute(
-            sa.select(sa.func.count(Organization.id)).where(Organization.kind == OrganizationKind.FLEET)
-        ).scalar_one(),
-        "oems": db.session.execute(
-            sa.select(sa.func.count(Organization.id)).where(Organization.kind == OrganizationKind.OEM)
-        ).scalar_one(),
-        "open_rounds": db.session.execute(
-            sa.select(sa.func.count(Round.id)).where(Round.phase == RoundPhase.DEMAND_OPEN)
-        ).scalar_one(),
-        "vehicles": db.session.execute(sa.select(sa.func.coalesce(sa.func.sum(DemandLine.quantity), 0))).scalar_one(),
-    }
+    fleets, oems, open_rounds, vehicles = db.session.execute(_landing_counts()).one()
+    stats = {"fleets": fleets, "oems": oems, "open_rounds": open_rounds, "vehicles": int(vehicles)}
     return render_template("landing.html", stats=stats)
 
 

@@ -30,7 +30,7 @@ def dashboard():
     tendering = [r for r in visible if r.phase is RoundPhase.TENDERING]
     progress = {}  # round id -> (lots with a live bid of this OEM, lots published)
     for rnd in tendering:
-        live = [b for b in bidding.bids_of(rnd, current_user).values() if b.current and not b.current.withdrawn]
+        live = [r for r in bidding.current_bids_of(rnd, current_user).values() if not r.withdrawn]
         progress[rnd.id] = (len(live), len(bidding.lots_of(rnd)))
     return render_template(
         "oem/dashboard.html",
@@ -128,7 +128,7 @@ def tender(round_id: int):
         "oem/tender.html",
         rnd=rnd,
         lots=bidding.lots_of(rnd),
-        bids=bidding.bids_of(rnd, current_user),
+        current=bidding.current_bids_of(rnd, current_user),  # the table shows what counts, not the history
         packages=bidding.packages_of(rnd, current_user),
         capacity=bidding.capacity_of(rnd, current_user),
         open=rnd.phase is RoundPhase.TENDERING,
@@ -174,9 +174,8 @@ def _bid_values(revision: Any) -> dict[str, Any]:
 def bid(round_id: int, lot_id: int):
     rnd = bidding.tender_round(round_id, current_user)
     lot = bidding.lot_in(rnd, lot_id)
-    existing = bidding.bids_of(rnd, current_user).get(lot.id)
+    lot_code = lot.code  # read before the submit commits and expires it
     errors: dict[str, str] = {}
-    values = _bid_values(existing.current if existing else None)
     status = 200
     if request.method == "POST":
         ActionForm().validate_on_submit()
@@ -189,10 +188,14 @@ def bid(round_id: int, lot_id: int):
             flash(exc.message, "danger")
             errors, status = exc.field_errors, exc.status
         else:
-            flash(f"Bid on {lot.code} saved as revision {revision.number}: it is the one that counts.", "success")
+            flash(f"Bid on {lot_code} saved as revision {revision.number}: it is the one that counts.", "success")
             for warning in [*bidding.tier_warnings(revision), *bidding.capacity_warnings(rnd, current_user)]:
                 flash(warning, "warning")
             return redirect(url_for("oem.bid", round_id=round_id, lot_id=lot_id))
+    # The bid and its history only to show the page (a saved bid redirects without reading them).
+    existing = bidding.bids_of(rnd, current_user).get(lot.id)
+    if request.method != "POST":
+        values = _bid_values(existing.current if existing else None)
     models = catalog.models_of(current_user, include_retired=False)
     fits = {m.code: shortfalls(m, lot) for m in models}
     tier_rows = max(4, bidding.tier_count(values) + 1)

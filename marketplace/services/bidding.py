@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace.extensions import db
 from marketplace.models import (
@@ -88,7 +88,7 @@ def lots_of(rnd: Round) -> list[Lot]:
         db.session.execute(
             sa.select(Lot)
             .where(Lot.pooling_run_id == rnd.published_pooling_run_id, Lot.round_id == rnd.id)
-            .options(selectinload(Lot.segment), selectinload(Lot.region))
+            .options(joinedload(Lot.segment), joinedload(Lot.region))  # one statement: each lot has one of each
             .order_by(Lot.id)
         ).scalars()
     )
@@ -118,6 +118,30 @@ def bids_of(rnd: Round, actor: User) -> dict[int, Bid]:
         .options(_revisions_loaded())
     ).scalars()
     return {b.lot_id: b for b in bids}
+
+
+def _latest_numbers(rnd: Round, actor: User) -> Any:
+    """(bid_id, number) of the revision that counts of each of the OEM's own bids in a round."""
+    return (
+        sa.select(BidRevision.bid_id, sa.func.max(BidRevision.number).label("number"))
+        .join(Bid, Bid.id == BidRevision.bid_id)
+        .where(Bid.round_id == rnd.id, Bid.organization_id == actor.organization_id)
+        .group_by(BidRevision.bid_id)
+        .subquery()
+    )
+
+
+def current_bids_of(rnd: Round, actor: User) -> dict[int, BidRevision]:
+    """The revision that counts of each of the OEM's own bids in a round, by lot id (no history)."""
+    require_oem(actor)
+    latest = _latest_numbers(rnd, actor)
+    rows = db.session.execute(
+        sa.select(Bid.lot_id, BidRevision)
+        .join(Bid, Bid.id == BidRevision.bid_id)
+        .join(latest, sa.and_(latest.c.bid_id == BidRevision.bid_id, latest.c.number == BidRevision.number))
+        .options(selectinload(BidRevision.tiers))
+    ).all()
+    return {lot_id: revision for lot_id, revision in rows}
 
 
 def packages_of(rnd: Round, actor: User) -> list[PackageBid]:
@@ -830,11 +854,17 @@ def capacity_warnings(rnd: Round, actor: User) -> list[str]:
     capacity = capacity_of(rnd, actor)
     if capacity is None:
         return []
-    short = [
-        f"{bid.lot.code} (at least {bid.current.min_quantity})"
-        for bid in bids_of(rnd, actor).values()
-        if bid.current is not None and not bid.current.withdrawn and bid.current.min_quantity > capacity
-    ]
+    latest = _latest_numbers(rnd, actor)
+    # One statement over the revisions that count (not the history, not one lot at a time).
+    rows = db.session.execute(
+        sa.select(Lot.code, BidRevision.min_quantity)
+        .join(Bid, Bid.id == BidRevision.bid_id)
+        .join(Lot, Lot.id == Bid.lot_id)
+        .join(latest, sa.and_(latest.c.bid_id == BidRevision.bid_id, latest.c.number == BidRevision.number))
+        .where(BidRevision.withdrawn.is_(False), BidRevision.min_quantity > capacity)
+        .order_by(Bid.id)
+    ).all()
+    short = [f"{code} (at least {minimum})" for code, minimum in rows]
     if not short:
         return []
     return [

@@ -621,9 +621,23 @@ def pool_progress(rnd: Round, lines: Iterable[DemandLine]) -> dict[int, Progress
         return {}
     parents = dict(db.session.execute(sa.select(Region.id, Region.parent_id)).all())
     levels = rnd.max_levels_up
+    memo: dict[str, list[str]] = {}  # region -> the lot regions a line there may join, worked out once
+
+    def reach(region_id: str) -> list[str]:
+        found = memo.get(region_id)
+        if found is None:
+            found = memo[region_id] = _ancestors(parents, region_id, levels)
+        return found
+
     wanted: dict[str, set[tuple[str, str, int]]] = defaultdict(set)  # segment -> the keys our lines can reach
     for line in lines:
-        wanted[line.segment_id].update(_lot_keys(line, parents, levels))
+        quarters = range(quarter_index(line.earliest_quarter), quarter_index(line.latest_quarter) + 1)
+        wanted[line.segment_id].update(
+            (region, standard, q)
+            for region in reach(line.region_id)
+            for standard in line.charging or ()
+            for q in quarters
+        )
     committed = db.session.execute(
         sa.select(
             DemandLine.segment_id,
@@ -638,26 +652,34 @@ def pool_progress(rnd: Round, lines: Iterable[DemandLine]) -> dict[int, Progress
             DemandLine.segment_id.in_(list(wanted)),
         )
     ).all()
+    shapes: dict[tuple[str, str, str, str, tuple[str, ...]], int] = defaultdict(int)
+    for row in committed:  # lines of the same shape reach the same lots: add them up first
+        shapes[
+            (row.segment_id, row.region_id, row.earliest_quarter, row.latest_quarter, tuple(row.charging or ()))
+        ] += row.quantity
     totals: dict[tuple[str, str, str, int], int] = defaultdict(int)
-    for row in committed:
-        keys = wanted[row.segment_id]
-        for key in _lot_keys(row, parents, levels):
-            if key in keys:
-                totals[(row.segment_id, *key)] += row.quantity
+    for (segment, region_id, earliest, latest, charging), quantity in shapes.items():
+        keys = wanted[segment]
+        quarters = range(quarter_index(earliest), quarter_index(latest) + 1)
+        for region in reach(region_id):
+            for standard in charging:
+                for q in quarters:
+                    if (region, standard, q) in keys:
+                        totals[(segment, region, standard, q)] += quantity
     out: dict[int, Progress] = {}
     for line in lines:
         own = line.quantity
+        draft = line.status is not DemandStatus.COMMITTED
+        quarters = range(quarter_index(line.earliest_quarter), quarter_index(line.latest_quarter) + 1)
         best: tuple[int, int, str, str, int] | None = None  # (total, -level, region, standard, quarter)
-        for level, region in enumerate(_ancestors(parents, line.region_id, levels)):
-            first, last = quarter_index(line.earliest_quarter), quarter_index(line.latest_quarter)
+        for level, region in enumerate(reach(line.region_id)):
             for standard in line.charging or ():
-                for q in range(first, last + 1):
+                for q in quarters:
                     total = totals.get((line.segment_id, region, standard, q), 0)
-                    if line.status is not DemandStatus.COMMITTED:
+                    if draft:
                         total += own  # a draft counts itself as if committed: what committing would bring
-                    candidate = (total, -level, region, standard, q)
-                    if best is None or candidate[:2] > best[:2]:
-                        best = candidate
+                    if best is None or (total, -level) > best[:2]:
+                        best = (total, -level, region, standard, q)
         if best is None:
             out[line.id] = Progress(total=own, own=own, minimum=rnd.min_lot_quantity)
         else:

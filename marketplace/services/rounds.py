@@ -118,7 +118,9 @@ def get_for_update(round_id: int) -> Round:
 def _get(round_id: int, *, for_update: bool = False) -> Round:
     query = sa.select(Round).where(Round.id == round_id)
     if for_update:
-        query = query.with_for_update()  # serialises phase changes on PostgreSQL
+        # Serialises phase changes on PostgreSQL; the locked row is read afresh, since a round loaded
+        # earlier in the request (a page's own read before a submit) may have moved since.
+        query = query.with_for_update().execution_options(populate_existing=True)
     rnd = db.session.execute(query).scalar_one_or_none()
     if rnd is None:
         raise NotFound("No such round.")
