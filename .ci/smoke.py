@@ -119,14 +119,16 @@ class Browser:
         fail(f"{self.who}: no form posting to {action} on {page}: {[f['action'] for f in parser.forms]}")
         raise AssertionError
 
-    def submit(self, page: str, action: str, values: dict[str, str | list[str]], *, form: dict | None = None) -> str:
+    def submit(
+        self, page: str, action: str, values: dict[str, str | list[str]], *, form: dict | None = None, ok=(200,)
+    ) -> str:
         """Fill the form posting to `action` on `page` like a person (typed values replace the defaults)."""
         form = form or self.form(page, action)
         fields = [(k, v) for k, v in form["fields"] if k not in values]
         for name, value in values.items():
             fields.extend((name, v) for v in (value if isinstance(value, list) else [value]))
         status, url, text = self.request(action, fields)
-        if status != 200:  # redirects are followed: 200 is the page after the move
+        if status not in ok:  # redirects are followed: 200 is the page after the move
             fail(f"{self.who}: POST {action} answered {status}: {_message(text)}")
         return url
 
@@ -228,17 +230,23 @@ def main() -> None:
         form=form,
     )
     fleet = Browser("fleet")  # a registration answers alike for new and taken emails: log in after it
-    fleet.submit("/login", "/login", {"email": email, "password": password})
-    status, url, _ = fleet.request(f"/fleet/rounds/{round_id}/lines/new")
+    # (until a coordinator approves the organization, its dashboard answers 403 "awaiting approval")
+    fleet.submit("/login", "/login", {"email": email, "password": password}, ok=(200, 403))
+    new_line = f"/fleet/rounds/{round_id}/lines/new"
+
+    def can_post_demand() -> tuple[bool, str]:
+        status, url, text = fleet.request(new_line)
+        return status == 200 and urllib.parse.urlsplit(url).path == new_line, f"{status} {url}: {_message(text)}"
+
     approved = False
-    if status != 200 or "/login" in url:  # new organizations wait for a coordinator's approval
+    if not can_post_demand()[0]:  # new organizations wait for a coordinator's approval
         approve_fleet(coordinator, f"Smoke Haulage {stamp}")
         approved = True
         fleet = Browser("fleet")
-        fleet.submit("/login", "/login", {"email": email, "password": password})
-    status, url, text = fleet.request(f"/fleet/rounds/{round_id}/lines/new")
-    if status != 200 or "/login" in url:
-        fail(f"the new fleet cannot open the demand form ({status} {url}): {_message(text)}")
+        fleet.submit("/login", "/login", {"email": email, "password": password}, ok=(200, 403))
+    allowed, why = can_post_demand()
+    if not allowed:
+        fail(f"the new fleet cannot open the demand form ({why})")
     step("fleet registered and logged in" + (", approved by the coordinator" if approved else ""))
 
     page = f"/fleet/rounds/{round_id}/lines/new"
