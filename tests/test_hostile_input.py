@@ -34,6 +34,9 @@ from tests.factories import make_line, make_model, make_round, make_tender
 
 SETTINGS = settings(
     max_examples=12,
+    # The same examples on every run, so CI never fails on a draw it cannot repeat; each crash a
+    # wider search found stays as an explicit regression test (e.g. test_values: 40-digit money).
+    derandomize=True,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )

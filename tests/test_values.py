@@ -21,6 +21,7 @@ from marketplace.services.errors import ValidationFailed
 from marketplace.services.values import (
     Invalid,
     NumberFormat,
+    check_minor_unit,
     default_number_format,
     minor_unit,
     number_format_of,
@@ -102,6 +103,11 @@ def test_money_knows_its_currencys_minor_unit():
     assert refused(read_money, "1000.505", "USD") == "more than 2 decimals: prices are exact to the cent"
     assert refused(read_money, "100000000", "USD") == "must be below 100,000,000 USD"
     assert read_money("0", "USD", allow_zero=True) == 0
+    # 40 digits (the longest number text read): a message, not decimal.InvalidOperation (a 500)
+    assert refused(read_money, "9" * 38 + ".5", "USD") == "must be below 100,000,000 USD"
+    assert refused(read_money, "9" * 40, "JPY") == "must be below 100,000,000 JPY"
+    assert check_minor_unit(Decimal("1" * 38 + ".01"), "USD") is None
+    assert check_minor_unit(Decimal("1" * 38 + ".5"), "JPY") == "JPY has no cents: give a whole amount"
 
 
 def test_quarters_text_ids():

@@ -245,18 +245,27 @@ def read_money(
         ) from None
     if amount < 0 or (amount == 0 and not allow_zero):
         raise Invalid(f"must be {'0 or more' if allow_zero else 'above 0'} {currency}")
-    if amount % minor_unit(currency):
-        raise Invalid(_decimals_rule(currency))
     if amount >= maximum:
         raise Invalid(f"must be below {maximum:,} {currency}")
+    if _finer_than_minor_unit(amount, currency):
+        raise Invalid(_decimals_rule(currency))
     return amount.quantize(Decimal("0.01"))
 
 
 def check_minor_unit(amount: Decimal, currency: str) -> str | None:
     """A message when an amount is not whole in the currency's minor unit (e.g. a JPY deposit with cents)."""
-    if amount % minor_unit(currency):
+    if _finer_than_minor_unit(amount, currency):
         return _decimals_rule(currency)
     return None
+
+
+def _finer_than_minor_unit(amount: Decimal, currency: str) -> bool:
+    # Read the digits instead of `amount % unit`: the modulo raises InvalidOperation when the
+    # quotient has more digits than the decimal context holds (a 40-digit amount), and any
+    # arithmetic would round there. Finer = a non-zero digit below the currency's last place.
+    _, digits, exponent = amount.as_tuple()
+    below = minor_unit(currency).adjusted() - int(exponent)  # digits right of the last allowed place
+    return below > 0 and any(digits[-below:])
 
 
 def read_percent(
