@@ -165,8 +165,15 @@ def test_an_award_leaving_servable_lines_unserved_needs_a_reason(world, closed_t
 # ---------------------------------------------------------------- the confirmation step
 
 
-def test_every_wide_move_shows_its_consequences_before_a_post_makes_it(world, login):
-    rnd = make_round(world.coordinator, RoundPhase.DEMAND_OPEN)
+def test_every_wide_move_shows_its_consequences_before_a_post_makes_it(world, login, frozen_clock):
+    # A frozen clock: the time left before the deadline is then exact, not "10 days" or "9 days
+    # 23 hours" depending on how long the test took.
+    frozen_clock.freeze(frozen_clock.now().replace(microsecond=0))
+    rnd = make_round(
+        world.coordinator,
+        RoundPhase.DEMAND_OPEN,
+        demand_deadline=frozen_clock.now() + timedelta(days=9, hours=23, minutes=30),
+    )
     make_line(rnd, world.fleet.organization, quantity=12, status=DemandStatus.COMMITTED)
     make_line(rnd, world.other_fleet.organization, quantity=1, status=DemandStatus.COMMITTED)
     make_line(rnd, world.fleet.organization, quantity=5, status=DemandStatus.DRAFT)
