@@ -203,3 +203,23 @@ def test_upload_and_download_through_the_pages(world, tender, login):
     huge = upload(b"PK\x03\x04" + b"0" * (21 * 1024 * 1024))  # above the site's 20 MB
     assert huge.status_code == 413 and "File too large" in huge.get_data(as_text=True)
     assert revisions() == 1
+
+
+def test_a_number_cell_of_thousands_of_digits_names_its_row(world, tender):
+    rnd, *_ = tender
+    sheet = bid_sheet.build_sheet(rnd, world.oem)
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(sheet))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            body = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                # Another program may write a number cell this long; openpyxl cannot turn it into an int.
+                body = body.replace(b"</row>", b'<c r="Z1"><v>' + b"9" * 5000 + b"</v></c></row>", 1)
+            target.writestr(item, body)
+    with pytest.raises(SheetRefused) as exc:
+        bid_sheet.upload_sheet(rnd.id, "bids.xlsx", out.getvalue(), world.oem)
+    assert exc.value.message.startswith("Row 1 holds a number of thousands of digits"), exc.value.message
+    assert revisions() == 0

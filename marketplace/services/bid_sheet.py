@@ -23,7 +23,7 @@ from marketplace.models import Lot, Round, User
 from marketplace.services import bidding, spreadsheet, upload_limits
 from marketplace.services.catalog import require_oem
 from marketplace.services.errors import Conflict, ValidationFailed
-from marketplace.services.values import number_format_of, text
+from marketplace.services.values import NUMBER_TEXT_MAX, number_format_of, text
 
 SHEET = "Bids"
 INFO_COLUMNS = (
@@ -174,6 +174,16 @@ def _read(filename: str, data: bytes) -> list[tuple[int, list[Any], list[bool]]]
             rows.append((number, values, formulas))
     except SheetRefused:
         raise
+    except ValueError as exc:
+        if "integer string conversion" not in str(exc):
+            raise SheetRefused(
+                f"This workbook cannot be read ({type(exc).__name__}): save it again as .xlsx."
+            ) from None
+        # openpyxl turns a number cell into an int before we see it; Python refuses past 4,300 digits.
+        raise SheetRefused(
+            f"Row {len(rows) + 1} holds a number of thousands of digits: a number has at most "
+            f"{NUMBER_TEXT_MAX} characters. Correct that cell and upload the sheet again."
+        ) from None
     except Exception as exc:
         raise SheetRefused(f"This workbook cannot be read ({type(exc).__name__}): save it again as .xlsx.") from None
     finally:
