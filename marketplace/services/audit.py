@@ -13,10 +13,11 @@ from sqlalchemy.orm import joinedload
 
 from marketplace.extensions import db
 from marketplace.models import AuditEntry, Organization, User
+from marketplace.services.access import Actor
 
 
 def record(
-    actor: User | None,
+    actor: Actor | None,
     action: str,
     obj: Any,
     *,
@@ -72,15 +73,15 @@ def day_start(day: date | None, zone: tzinfo, *, next_day: bool = False) -> date
     return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
 
 
-def entries(actor: User | None, filters: AuditFilters, *, refused: bool = False) -> sa.Select:
+def entries(actor: Actor | None, filters: AuditFilters, *, refused: bool = False) -> sa.Select:
     """The audit entries matching the filters, with who did it loaded in the same statement (coordinators only).
 
     `refused`: the filters could not be read; the page shows their messages over an empty list,
     never the whole log as if nothing had been asked.
     """
-    from marketplace.services import rounds
+    from marketplace.services import access
 
-    rounds.require_coordinator(actor)
+    access.require_coordinator(actor)
     query = sa.select(AuditEntry).options(
         joinedload(AuditEntry.actor), joinedload(AuditEntry.organization), joinedload(AuditEntry.round)
     )

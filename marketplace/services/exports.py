@@ -16,16 +16,16 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from marketplace.extensions import db
-from marketplace.models import Allocation, AwardScenario, DemandLine, Lot, Organization, Region, Round, Segment, User
-from marketplace.services import award, contracting, rounds, spreadsheet
+from marketplace.models import Allocation, AwardScenario, DemandLine, Lot, Organization, Region, Round, Segment
+from marketplace.services import access, contracting, rounds, spreadsheet
+from marketplace.services.access import Actor
 from marketplace.services.errors import Conflict
 from marketplace.services.market import workbook
 
 
-def scenario_for_export(scenario_id: int, actor: User | None) -> tuple[Round, AwardScenario]:
+def scenario_for_export(scenario_id: int, actor: Actor | None) -> tuple[Round, AwardScenario]:
     """A succeeded scenario and its round (coordinators only)."""
-    rounds.require_coordinator(actor)
-    scenario = award.get_scenario(scenario_id)
+    scenario = access.scenario(actor, scenario_id)
     if scenario.status.value != "succeeded":
         raise Conflict(f"Scenario “{scenario.name}” has no allocations: it is {scenario.status.value}.")
     return rounds.load_round(scenario.round_id), scenario

@@ -36,9 +36,9 @@ from marketplace.models import (
     Round,
     RoundCapacity,
     RoundPhase,
-    User,
 )
-from marketplace.services import bidding, rounds, spreadsheet
+from marketplace.services import access, bidding, rounds, spreadsheet
+from marketplace.services.access import Actor
 from marketplace.services.errors import Conflict
 
 # Phases in which the coordinator's market view exists: once lots are published.
@@ -47,9 +47,9 @@ MARKET_PHASES = (RoundPhase.TENDERING, *bidding.AWARD_PHASES)
 LOT_SORTS = {"lot": [Lot.id], "vehicles": [Lot.quantity, Lot.id], "segment": [Lot.segment_id, Lot.id]}
 
 
-def market_round(round_id: int, actor: User | None) -> Round:
+def market_round(round_id: int, actor: Actor | None) -> Round:
     """The round, for its market view (coordinators, once its lots are published)."""
-    rounds.require_coordinator(actor)
+    access.require_coordinator(actor)
     rnd = rounds.load_round(round_id)
     if rnd.phase not in MARKET_PHASES or rnd.published_pooling_run_id is None:
         raise Conflict(f"The market view opens when the lots are published; this round is “{rnd.phase.label}”.")
