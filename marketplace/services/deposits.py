@@ -806,3 +806,11 @@ def totals(deposits: Iterable[Deposit]) -> Totals:
         t.released += dep.released_amount
         t.still_held += dep.still_held
     return t
+
+
+def own_deposits_query(actor: User) -> sa.Select[Any]:
+    """A fleet's own deposits, as a query to page through (the API)."""
+    from marketplace.services.demand import require_fleet
+
+    require_fleet(actor)
+    return sa.select(Deposit).where(Deposit.organization_id == actor.organization_id)

@@ -514,3 +514,20 @@ def visible_rounds(actor: User) -> list[Round]:
     if not actor.is_coordinator:
         query = query.where(Round.phase != P.DRAFT)
     return list(db.session.execute(query).scalars())
+
+
+def visible_rounds_query(actor: User) -> sa.Select[Any]:
+    """visible_rounds as a query to page through (the API): drafts are for coordinators only."""
+    advance_due_rounds()
+    query = sa.select(Round)
+    if not actor.is_coordinator:
+        query = query.where(Round.phase != P.DRAFT)
+    return query
+
+
+def visible_round(round_id: int, actor: User) -> Round:
+    """One round as `actor` may see it: a draft does not exist for fleets and OEMs (404)."""
+    rnd = load_round(round_id)
+    if rnd.phase is P.DRAFT and not actor.is_coordinator:
+        raise NotFound("No such round.")
+    return rnd
