@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '16799aa0b3bb'
-down_revision = '2a278b725546'
+down_revision = 'f5ad6e11bf25'
 branch_labels = None
 depends_on = None
 
