@@ -14,7 +14,7 @@ from marketplace.api.pagination import PageArgs, page, page_schema
 from marketplace.api.problems import problem
 from marketplace.api.schemas import DecimalText, Instant, Money, Quarter, StrictSchema, money
 from marketplace.models import Allocation, DemandLine, DemandStatus, Deposit
-from marketplace.services import contracting, demand, demand_upload, deposits
+from marketplace.services import access, contracting, demand, demand_upload, deposits
 from marketplace.services import values as V
 
 bp = blueprint("fleet", "Fleets: demand lines, commitment, pool progress, allocations and deposits.")
@@ -278,7 +278,7 @@ def bulk_create(data: dict[str, Any], round_id: int):
 @bp.response(200, DemandLineSchema)
 def get_line(line_id: int):
     """One of my demand lines"""
-    line = demand.own_line(line_id, g.api_actor)
+    line = access.own_line(g.api_actor, line_id)
     return line_json(line, line.round.currency)
 
 

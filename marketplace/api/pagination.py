@@ -69,7 +69,7 @@ def page(query: sa.Select[Any], id_column: Any, args: dict[str, Any], *, scalars
     cursor = args.get("cursor")
     if cursor:
         query = query.where(id_column > decode(cursor))
-    result = db.session.execute(query.order_by(id_column).limit(limit + 1))
+    result = db.session.execute(query.order_by(None).order_by(id_column).limit(limit + 1))
     rows = list(result.scalars() if scalars else result.all())
     more = len(rows) > limit
     rows = rows[:limit]

@@ -11,7 +11,7 @@ from marketplace.api import blueprint
 from marketplace.api.pagination import PageArgs, page, page_schema
 from marketplace.api.schemas import Instant, Money, StrictSchema, money
 from marketplace.models import Round
-from marketplace.services import rounds
+from marketplace.services import access, rounds
 
 bp = blueprint("rounds", "Tender rounds visible to the token's organization (drafts: coordinators only).")
 
@@ -63,7 +63,7 @@ RoundPage = page_schema(RoundSchema, "RoundPage")
 @bp.response(200, RoundPage)
 def list_rounds(args: dict[str, Any]):
     """Rounds visible to me"""
-    found = page(rounds.visible_rounds_query(g.api_actor), Round.id, args)
+    found = page(access.visible_rounds_query(g.api_actor), Round.id, args)
     return {"items": [round_json(r) for r in found.items], "next_cursor": found.next_cursor}
 
 
@@ -71,4 +71,4 @@ def list_rounds(args: dict[str, Any]):
 @bp.response(200, RoundSchema)
 def get_round(round_id: int):
     """One round"""
-    return round_json(rounds.visible_round(round_id, g.api_actor))
+    return round_json(access.visible(g.api_actor, rounds.load_round(round_id)))
