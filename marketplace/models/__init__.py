@@ -1,5 +1,6 @@
 """SQLAlchemy 2 typed models, one module per concept."""
 
+from marketplace.models.api import ApiToken, IdempotentRequest
 from marketplace.models.audit import AuditEntry
 from marketplace.models.award import Allocation, AwardScenario, ConfirmationStatus, UnservedLine
 from marketplace.models.bidding import (
@@ -22,6 +23,7 @@ from marketplace.models.round import FeedbackRule, LineService, Round, RoundPhas
 
 __all__ = [
     "Allocation",
+    "ApiToken",
     "Approval",
     "AuditEntry",
     "AwardScenario",
@@ -36,6 +38,7 @@ __all__ = [
     "DepositOutcome",
     "DepositState",
     "FeedbackRule",
+    "IdempotentRequest",
     "LineService",
     "Lot",
     "LotMember",

@@ -3,7 +3,7 @@
 Existing rounds get "won_lost" (each OEM learns per lot whether it won), the default of new rounds.
 
 Revision ID: d82c1b2c8489
-Revises: f5ad6e11bf25
+Revises: 16799aa0b3bb
 Create Date: 2026-12-01 03:01:43.764716
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "d82c1b2c8489"
-down_revision = "f5ad6e11bf25"
+down_revision = "16799aa0b3bb"
 branch_labels = None
 depends_on = None
 
