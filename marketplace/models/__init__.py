@@ -14,6 +14,7 @@ from marketplace.models.bidding import (
 from marketplace.models.catalog import VehicleModel
 from marketplace.models.demand import DemandLine, DemandStatus
 from marketplace.models.deposit import Deposit, DepositOutcome, DepositState, StripeEvent
+from marketplace.models.notification import Clarification, MailState, Notice, NotifyMode, OutboxMail
 from marketplace.models.organization import Approval, Organization, OrganizationKind, User
 from marketplace.models.pooling import Lot, LotMember, PoolingRun, RunStatus, UnpooledLine
 from marketplace.models.reference import Region, Segment
@@ -27,6 +28,7 @@ __all__ = [
     "Bid",
     "BidRevision",
     "BidTier",
+    "Clarification",
     "ConfirmationStatus",
     "DemandLine",
     "DemandStatus",
@@ -36,8 +38,12 @@ __all__ = [
     "LineService",
     "Lot",
     "LotMember",
+    "MailState",
+    "Notice",
+    "NotifyMode",
     "Organization",
     "OrganizationKind",
+    "OutboxMail",
     "PackageBid",
     "PackageItem",
     "PackageRevision",
