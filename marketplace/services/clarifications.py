@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from marketplace.extensions import db
 from marketplace.models import Clarification, Round, RoundPhase, User
@@ -131,10 +132,15 @@ def questions_page(actor: User, round_id: int) -> QuestionsPage:
         db.session.execute(
             sa.select(Clarification)
             .where(Clarification.round_id == rnd.id, Clarification.answer.is_not(None))
+            .options(joinedload(Clarification.organization))
             .order_by(Clarification.answered_at, Clarification.id)
         ).scalars()
     )
-    waiting_query = sa.select(Clarification).where(Clarification.round_id == rnd.id, Clarification.answer.is_(None))
+    waiting_query = (
+        sa.select(Clarification)
+        .where(Clarification.round_id == rnd.id, Clarification.answer.is_(None))
+        .options(joinedload(Clarification.organization))
+    )
     if not actor.is_coordinator:
         waiting_query = waiting_query.where(Clarification.organization_id == actor.organization_id)
     waiting = list(db.session.execute(waiting_query.order_by(Clarification.asked_at, Clarification.id)).scalars())
