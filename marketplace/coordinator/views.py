@@ -591,12 +591,8 @@ def round_report(round_id: int):
 @bp.get("/rounds/<int:round_id>/report.<any(xlsx, csv):fmt>")
 @coordinator_required
 def round_report_download(round_id: int, fmt: str):
-    report = reports.round_report(rounds.load_round(round_id))
-    if fmt == "xlsx":
-        body: bytes | str = reports.report_xlsx(report)
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    else:
-        body, mimetype = reports.report_csv(report), "text/csv"
+    body = reports.download(rounds.load_round(round_id), fmt)
+    mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" if fmt == "xlsx" else "text/csv"
     return Response(
         body, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename=round-{round_id}-report.{fmt}"}
     )
@@ -606,9 +602,8 @@ def round_report_download(round_id: int, fmt: str):
 @coordinator_required
 def round_ocds(round_id: int):
     """The round as an OCDS 1.1 release package (coordinators only; what it withholds: services/ocds.py)."""
-    package = ocds.release_package(rounds.load_round(round_id), uri=request.base_url)
     return Response(
-        ocds.dumps(package),
+        ocds.package_text(rounds.load_round(round_id), uri=request.base_url),
         mimetype="application/json",
         headers={"Content-Disposition": f"attachment; filename=round-{round_id}-ocds-release-package.json"},
     )

@@ -17,6 +17,7 @@ from marketplace.models.deposit import Deposit, DepositOutcome, DepositState, St
 from marketplace.models.notification import Clarification, MailState, Notice, NotifyMode, OutboxMail
 from marketplace.models.organization import Approval, Organization, OrganizationKind, User
 from marketplace.models.pooling import Lot, LotMember, PoolingRun, RunStatus, UnpooledLine
+from marketplace.models.read_model import DataVersion, ReadModel
 from marketplace.models.reference import Region, Segment
 from marketplace.models.round import LineService, Round, RoundPhase
 
@@ -30,6 +31,7 @@ __all__ = [
     "BidTier",
     "Clarification",
     "ConfirmationStatus",
+    "DataVersion",
     "DemandLine",
     "DemandStatus",
     "Deposit",
@@ -48,6 +50,7 @@ __all__ = [
     "PackageItem",
     "PackageRevision",
     "PoolingRun",
+    "ReadModel",
     "Region",
     "Round",
     "RoundCapacity",

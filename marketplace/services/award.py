@@ -6,6 +6,7 @@ makes (which supplier serves how many vehicles of which fleet's line at what pri
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -28,7 +29,7 @@ from marketplace.models import (
     User,
     VehicleModel,
 )
-from marketplace.services import audit, bidding, clock, rounds, solver_bridge, solver_runs
+from marketplace.services import audit, bidding, clock, read_models, rounds, solver_bridge, solver_runs
 from marketplace.services.errors import Conflict, NotFound, ValidationFailed
 from solver import io as solver_io
 
@@ -316,6 +317,23 @@ class ScenarioFigures:
 
 
 def figures(rnd: Round, scenario: AwardScenario) -> ScenarioFigures:
+    """The comparison figures of one succeeded scenario: stored once computed, recomputed when its data changes."""
+
+    def dump(f: ScenarioFigures) -> str:
+        data = {k: getattr(f, k) for k in ScenarioFigures.__dataclass_fields__ if k != "scenario"}
+        return json.dumps(data, default=str)
+
+    def load(text: str) -> ScenarioFigures:
+        data = json.loads(text)
+        for key in ("total_price", "savings_vs_max", "savings_vs_list"):
+            data[key] = Decimal(data[key])
+        data["unit_price_by_segment"] = {k: Decimal(v) for k, v in data["unit_price_by_segment"].items()}
+        return ScenarioFigures(scenario=scenario, **data)
+
+    return read_models.cached(rnd, f"figures {scenario.id}", lambda: compute_figures(rnd, scenario), dump, load)
+
+
+def compute_figures(rnd: Round, scenario: AwardScenario) -> ScenarioFigures:
     """The comparison figures of one succeeded scenario, recomputed from its allocations."""
     demanded = db.session.execute(
         sa.select(sa.func.coalesce(sa.func.sum(LotMember.quantity), 0))
