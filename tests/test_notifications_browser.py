@@ -32,7 +32,7 @@ class Inbox:
         self.refuse_once: set[str] = set()
         self.lock = threading.Lock()
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+    async def handle_DATA(self, server, session, envelope):
         with self.lock:
             refused = self.refuse_once & set(envelope.rcpt_tos)
             if refused:
