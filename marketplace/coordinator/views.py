@@ -257,7 +257,6 @@ def organizations():
 @bp.post("/organizations/<int:org_id>/<any(approve, reject):decision>")
 @coordinator_required
 def decide_organization(org_id: int, decision: str):
-    ApprovalForm().validate_on_submit()  # CSRF (the app-wide CSRFProtect checks it before this view)
     org = accounts.decide_organization(current_user, org_id, approve=decision == "approve")
     flash(f"{org.kind.label} “{org.name}” is {org.approval.label}.", "success")
     return redirect(url_for("coordinator.organizations"))
