@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from marketplace.extensions import db
-from marketplace.models import AuditEntry, User
+from marketplace.models import AuditEntry
+from marketplace.services.access import Actor
 
 
 def record(
-    actor: User | None,
+    actor: Actor | None,
     action: str,
     obj: Any,
     *,
