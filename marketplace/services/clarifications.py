@@ -17,7 +17,7 @@ from sqlalchemy.orm import joinedload
 
 from marketplace.extensions import db
 from marketplace.models import Clarification, Round, RoundPhase, User
-from marketplace.services import accounts, audit, clock, rounds
+from marketplace.services import access, audit, clock, rounds
 from marketplace.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from marketplace.services.values import DESCRIPTION_MAX, Invalid, read_text
 
@@ -29,10 +29,8 @@ def visible_round(actor: User, round_id: int) -> Round:
     """A round whose questions the actor may read: a coordinator any, a member any round past draft."""
     rnd = rounds.load_round(round_id)
     if not actor.is_coordinator:
-        accounts.require_approved(actor)
-        if rnd.phase is P.DRAFT:
-            raise NotFound("No such round.")
-    return rnd
+        access.require_approved(actor)
+    return access.visible(actor, rnd)
 
 
 def asking_closes(rnd: Round) -> datetime | None:
@@ -77,7 +75,7 @@ def ask(actor: User, round_id: int, question: object) -> Clarification:
 
 def answer(actor: User, clarification_id: int, text: object) -> Clarification:
     """The coordinator answers; the question and answer are published to the round's participants."""
-    rounds.require_coordinator(actor)
+    access.require_coordinator(actor)
     reply = _text(text, "answer")
     item = db.session.execute(
         sa.select(Clarification).where(Clarification.id == clarification_id).with_for_update()
@@ -96,7 +94,7 @@ def answer(actor: User, clarification_id: int, text: object) -> Clarification:
 
 
 def set_deadline(actor: User, round_id: int, deadline: datetime | None) -> Round:
-    rounds.require_coordinator(actor)
+    access.require_coordinator(actor)
     rnd = rounds.get_for_update(round_id)
     if deadline is not None and deadline <= clock.now():
         raise ValidationFailed(
