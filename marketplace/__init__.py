@@ -60,6 +60,10 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
     from marketplace import notifications
 
     notifications.init_app(app)
+    from marketplace import api
+
+    api.init_app(app)
+
     errors.register(app)
     filters.register(app)
     cli.register(app)

@@ -1,5 +1,6 @@
 """SQLAlchemy 2 typed models, one module per concept."""
 
+from marketplace.models.api import ApiToken, IdempotentRequest
 from marketplace.models.audit import AuditEntry
 from marketplace.models.award import Allocation, AwardScenario, ConfirmationStatus, UnservedLine
 from marketplace.models.bidding import (
@@ -23,6 +24,7 @@ from marketplace.models.round import LineService, Round, RoundPhase
 
 __all__ = [
     "Allocation",
+    "ApiToken",
     "Approval",
     "AuditEntry",
     "AwardScenario",
@@ -37,6 +39,7 @@ __all__ = [
     "Deposit",
     "DepositOutcome",
     "DepositState",
+    "IdempotentRequest",
     "LineService",
     "Lot",
     "LotMember",

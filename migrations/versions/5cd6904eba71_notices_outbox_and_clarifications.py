@@ -1,7 +1,7 @@
 """notices, outbox and clarifications
 
 Revision ID: 5cd6904eba71
-Revises: f5ad6e11bf25
+Revises: 16799aa0b3bb
 Create Date: 2026-12-01 02:30:59.460448
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '5cd6904eba71'
-down_revision = 'f5ad6e11bf25'
+down_revision = '16799aa0b3bb'
 branch_labels = None
 depends_on = None
 
