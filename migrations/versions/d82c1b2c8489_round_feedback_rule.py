@@ -3,7 +3,7 @@
 Existing rounds get "won_lost" (each OEM learns per lot whether it won), the default of new rounds.
 
 Revision ID: d82c1b2c8489
-Revises: 16799aa0b3bb
+Revises: 5cd6904eba71
 Create Date: 2026-12-01 03:01:43.764716
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "d82c1b2c8489"
-down_revision = "16799aa0b3bb"
+down_revision = "5cd6904eba71"
 branch_labels = None
 depends_on = None
 
