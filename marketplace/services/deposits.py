@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from flask import current_app, has_app_context
 from sqlalchemy import event as sa_event
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from marketplace import gateways
 from marketplace.extensions import db
@@ -751,16 +751,28 @@ def process_event(event_row_id: int) -> str:
 # ---------------------------------------------------------------- reading
 
 
+# Deposits are named by their line in words (segment, region, window, quantity): loaded with them.
+_LINE_IN_WORDS = joinedload(Deposit.demand_line).options(joinedload(DemandLine.segment), joinedload(DemandLine.region))
+
+
 def deposits_of_round(round_id: int) -> list[Deposit]:
     return list(
-        db.session.execute(sa.select(Deposit).where(Deposit.round_id == round_id).order_by(Deposit.id)).scalars()
+        db.session.execute(
+            sa.select(Deposit)
+            .where(Deposit.round_id == round_id)
+            .options(_LINE_IN_WORDS, joinedload(Deposit.organization))
+            .order_by(Deposit.id)
+        ).scalars()
     )
 
 
 def deposits_of_org(organization_id: int) -> list[Deposit]:
     return list(
         db.session.execute(
-            sa.select(Deposit).where(Deposit.organization_id == organization_id).order_by(Deposit.id.desc())
+            sa.select(Deposit)
+            .where(Deposit.organization_id == organization_id)
+            .options(_LINE_IN_WORDS, joinedload(Deposit.round))
+            .order_by(Deposit.id.desc())
         ).scalars()
     )
 
