@@ -10,6 +10,8 @@ discarded instead of saved.
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -102,6 +104,11 @@ class Reporter:
         # A run failed by a reader (its lease lapsed) is abandoned too: nothing of it will be saved.
         if cancel or status is not RunStatus.RUNNING:
             raise Cancelled()
+
+
+def worker_name() -> str:
+    """host:pid of this process, as shown on a run it holds and in /healthz."""
+    return f"{socket.gethostname()}:{os.getpid()}"[:120]
 
 
 def _lapsed(run: Any, now: Any) -> str | None:
@@ -206,7 +213,6 @@ def execute(
     """
     from flask import current_app
 
-    from marketplace import jobs
     from solver import io as solver_io
     from solver.errors import Cancelled
 
@@ -230,7 +236,7 @@ def execute(
             input_json=text,
             started_at=now,
             lease_until=now + timedelta(seconds=LEASE_SECONDS),
-            worker=jobs.worker_name(),
+            worker=worker_name(),
         )
         .execution_options(synchronize_session=False)
     ).rowcount
