@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import Any
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
