@@ -845,3 +845,10 @@ def capacity_warnings(rnd: Round, actor: Actor) -> list[str]:
         + ", ".join(short)
         + ": those bids cannot win. Raise the capacity or lower their minimum quantities."
     ]
+
+
+def lots_query(rnd: Round) -> sa.Select[Any]:
+    """lots_of as a query to page through (the API): the published lots of a round."""
+    if rnd.published_pooling_run_id is None:
+        return sa.select(Lot).where(sa.false())
+    return sa.select(Lot).where(Lot.pooling_run_id == rnd.published_pooling_run_id, Lot.round_id == rnd.id)
