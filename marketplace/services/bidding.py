@@ -106,7 +106,10 @@ def lot_in(rnd: Round, lot_id: int) -> Lot:
 
 
 def _revisions_loaded() -> Any:
-    return selectinload(Bid.revisions).options(selectinload(BidRevision.tiers), selectinload(BidRevision.vehicle_model))
+    """The revision that counts with its tiers and model; the history is read only by its own page."""
+    return selectinload(Bid.current_revision).options(
+        selectinload(BidRevision.tiers), selectinload(BidRevision.vehicle_model)
+    )
 
 
 def bids_of(rnd: Round, actor: User) -> dict[int, Bid]:
@@ -151,7 +154,7 @@ def packages_of(rnd: Round, actor: User) -> list[PackageBid]:
             sa.select(PackageBid)
             .where(PackageBid.round_id == rnd.id, PackageBid.organization_id == actor.organization_id)
             .options(
-                selectinload(PackageBid.revisions)
+                selectinload(PackageBid.current_revision)
                 .selectinload(PackageRevision.items)
                 .options(selectinload(PackageItem.lot), selectinload(PackageItem.vehicle_model))
             )
@@ -180,6 +183,23 @@ def own_bid(bid_id: int, actor: User | None) -> Bid:
     if bid is None:
         raise NotFound("No such bid.")
     return bid
+
+
+def bid_history(bid_id: int, actor: User | None) -> tuple[Bid, sa.Select]:
+    """One of the OEM's bids and the query of its revisions (paged by the history page, never loaded whole)."""
+    bid = own_bid(bid_id, actor)
+    query = sa.select(BidRevision).where(BidRevision.bid_id == bid.id)
+    return bid, query.options(selectinload(BidRevision.tiers), selectinload(BidRevision.vehicle_model))
+
+
+def package_history(package_id: int, actor: User | None) -> tuple[PackageBid, sa.Select]:
+    """One of the OEM's packages and the query of its revisions, with their items."""
+    package = own_package(package_id, actor)
+    query = sa.select(PackageRevision).where(PackageRevision.package_id == package.id)
+    items = selectinload(PackageRevision.items).options(
+        selectinload(PackageItem.lot), selectinload(PackageItem.vehicle_model)
+    )
+    return package, query.options(items)
 
 
 def own_package(package_id: int, actor: User | None) -> PackageBid:
