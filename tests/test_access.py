@@ -164,6 +164,26 @@ ROUTES = [
           lambda o, r: f"/coordinator/rounds/{o.draft_round_id}/report.csv", COORDINATOR_ONLY, name="round-report-csv"),
     Route("coordinator.round_ocds", "GET", lambda o, r: f"/coordinator/rounds/{o.draft_round_id}/ocds.json",
           COORDINATOR_ONLY),
+    # The market view (issue 18): coordinators only, once lots are published (the draft round: 409).
+    Route("coordinator.market_view", "GET", lambda o, r: f"/coordinator/rounds/{o.draft_round_id}/market",
+          only("coordinator", 409)),
+    Route("coordinator.bids_download", "GET", lambda o, r: f"/coordinator/rounds/{o.draft_round_id}/bids.xlsx",
+          only("coordinator", 409)),
+    Route("coordinator.bids_download", "GET", lambda o, r: f"/coordinator/rounds/{o.draft_round_id}/bids.csv",
+          only("coordinator", 409), name="bids-csv"),
+    # A scenario's exports (the access table's scenario is queued: nothing to export yet, 409).
+    Route("coordinator.scenario_export", "GET",
+          lambda o, r: f"/coordinator/scenarios/{o.scenario_id}/allocations.xlsx", only("coordinator", 409)),
+    Route("coordinator.scenario_export", "GET",
+          lambda o, r: f"/coordinator/scenarios/{o.scenario_id}/summary.csv", only("coordinator", 409),
+          name="scenario-summary-csv"),
+    Route("coordinator.scenario_export", "GET", lambda o, r: "/coordinator/scenarios/999999/allocations.csv",
+          only("coordinator", 404), name="scenario-export-missing"),
+    # The audit log: coordinators only; a filter that cannot be read is a 400 with its message.
+    Route("coordinator.audit_log", "GET", lambda o, r: "/coordinator/audit", COORDINATOR_ONLY),
+    Route("coordinator.audit_log", "GET", lambda o, r: "/coordinator/audit?since=yesterday", only("coordinator", 400),
+          name="audit-log-bad-day"),
+    Route("coordinator.audit_csv", "GET", lambda o, r: "/coordinator/audit.csv", COORDINATOR_ONLY),
     # After the award (the draft round has none: 409 for the right role); other fleets' allocations are 404.
     Route("contracting.fleet_allocations", "GET", lambda o, r: f"/fleet/rounds/{o.draft_round_id}/allocations",
           only("fleet", 409)),

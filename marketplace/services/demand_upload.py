@@ -23,9 +23,10 @@ from xml.etree.ElementTree import iterparse
 import sqlalchemy as sa
 
 from marketplace.extensions import db
-from marketplace.models import DemandLine, DemandStatus, Round, User
+from marketplace.models import DemandLine, DemandStatus, Round
 from marketplace.models.demand import DemandUpload
 from marketplace.services import audit, clock, spreadsheet, upload_limits
+from marketplace.services.access import Actor, require_fleet
 from marketplace.services.demand import (
     FIELDS,
     CheckedLine,
@@ -33,7 +34,6 @@ from marketplace.services.demand import (
     check_line,
     current_quarter,
     open_round,
-    require_fleet,
 )
 from marketplace.services.errors import Conflict, NotFound, ValidationFailed
 from marketplace.services.reference_data import CHARGING_STANDARDS
@@ -372,7 +372,7 @@ def check_rows(
     return checked, problems
 
 
-def check_upload(round_id: int, filename: str, data: bytes, actor: User | None) -> UploadCheck:
+def check_upload(round_id: int, filename: str, data: bytes, actor: Actor | None) -> UploadCheck:
     """Check a whole file; keep its rows for the preview only when every row is right.
 
     Raises UploadRefused for a file that cannot be used at all; returns the problems by row
@@ -404,7 +404,7 @@ def check_upload(round_id: int, filename: str, data: bytes, actor: User | None) 
     return UploadCheck(upload=upload, rows=len(rows))
 
 
-def pending_upload(round_id: int, token: str, actor: User | None, *, for_update: bool = False) -> DemandUpload:
+def pending_upload(round_id: int, token: str, actor: Actor | None, *, for_update: bool = False) -> DemandUpload:
     """The actor's organization's staged upload; anyone else's does not exist for it."""
     require_fleet(actor)
     assert actor is not None
@@ -425,7 +425,9 @@ def staged_lines(upload: DemandUpload) -> list[tuple[int, CheckedLine]]:
     return [(r["row"], CheckedLine.from_json(r["line"])) for r in upload.rows]
 
 
-def preview(round_id: int, token: str, actor: User | None) -> tuple[Round, DemandUpload, list[tuple[int, CheckedLine]]]:
+def preview(
+    round_id: int, token: str, actor: Actor | None
+) -> tuple[Round, DemandUpload, list[tuple[int, CheckedLine]]]:
     """The staged lines as they will be saved."""
     upload = pending_upload(round_id, token, actor)
     rnd = open_round(round_id, actor, doing="upload demand")
@@ -460,7 +462,7 @@ class SaveResult:
     vehicles: int
 
 
-def save_upload(round_id: int, token: str, actor: User | None) -> SaveResult:
+def save_upload(round_id: int, token: str, actor: Actor | None) -> SaveResult:
     """Save every staged row as a draft demand line, or none: one INSERT, one audit entry, one commit."""
     rnd = open_round(round_id, actor, doing="post demand")
     assert actor is not None
