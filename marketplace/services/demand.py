@@ -810,3 +810,12 @@ def totals_of(lines: Iterable[DemandLine]) -> Totals:
         else:
             t.draft_lines += 1
     return t
+
+
+def own_lines_query(rnd: Round, actor: Actor, *, withdrawn: bool = True) -> sa.Select[Any]:
+    """The actor's organization's lines in a round, as a query to page through (the API)."""
+    access.require_fleet(actor)
+    query = access.own_rows(actor, sa.select(DemandLine).where(DemandLine.round_id == rnd.id), DemandLine)
+    if not withdrawn:
+        query = query.where(DemandLine.status != DemandStatus.WITHDRAWN)
+    return query

@@ -14,7 +14,7 @@ import csv
 import io
 import json
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
@@ -647,3 +647,52 @@ def export_xlsx(rnd: Round, lines: list[DemandLine]) -> bytes:
         sheet.cell(row=number, column=FIELDS.index("max_unit_price") + 1).number_format = "#,##0.00"
     _style_header(sheet, _WIDTHS)
     return _workbook_bytes(workbook)
+
+
+# ---------------------------------------------------------------- many lines at once from a system (the API)
+
+
+@dataclass
+class BulkResult:
+    """Saved lines (ids in the order given) or, when any row is wrong, every problem and nothing saved."""
+
+    line_ids: list[int] = field(default_factory=list)
+    vehicles: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+
+def create_lines(round_id: int, rows: list[Mapping[str, Any]], actor: Actor | None) -> BulkResult:
+    """Post many draft lines from an organization's own system: every row or none, with the same checks
+    and the same per-row problems as a spreadsheet upload (rows are numbered from 0, as in a JSON array)."""
+    rnd = open_round(round_id, actor, doing="post demand")
+    assert actor is not None
+    if not rows:
+        raise ValidationFailed("Send at least one line.")
+    if len(rows) > MAX_ROWS:
+        raise ValidationFailed(f"At most {MAX_ROWS:,} lines at once: send the rest in another request.")
+    checked, problems = check_rows(list(enumerate(rows)), Scope.of(rnd, actor))
+    if problems:
+        return BulkResult(problems=problems)
+    at = clock.now()
+    values = [
+        {**line.as_row(), "round_id": rnd.id, "organization_id": actor.organization_id,
+         "status": DemandStatus.DRAFT, "created_at": at, "updated_at": at}
+        for _, line in checked
+    ]  # fmt: skip
+    # SQLAlchemy's "insertmanyvalues": batched multi-row INSERTs whose RETURNING ids come back in the order sent.
+    ids = list(
+        db.session.connection()
+        .execute(sa.insert(DemandLine).returning(DemandLine.id, sort_by_parameter_order=True), values)
+        .scalars()
+    )
+    vehicles = sum(v["quantity"] for v in values)
+    audit.record(
+        actor,
+        "demand.bulk_create",
+        rnd,
+        summary=f"Posted {len(values):,} demand lines ({vehicles:,} vehicles) through the API.",
+        after={"lines": len(values), "vehicles": vehicles, "status": "draft"},
+        round_id=rnd.id,
+    )
+    db.session.commit()
+    return BulkResult(line_ids=ids, vehicles=vehicles)

@@ -853,3 +853,9 @@ def totals(deposits: Iterable[Deposit]) -> Totals:
         t.released += dep.released_amount
         t.still_held += dep.still_held
     return t
+
+
+def own_deposits_query(actor: Actor) -> sa.Select[Any]:
+    """A fleet's own deposits, as a query to page through (the API)."""
+    access.require_fleet(actor)
+    return access.own_rows(actor, sa.select(Deposit), Deposit)
