@@ -15,6 +15,7 @@ from marketplace.models.bidding import (
 from marketplace.models.catalog import VehicleModel
 from marketplace.models.demand import DemandLine, DemandStatus
 from marketplace.models.deposit import Deposit, DepositOutcome, DepositState, StripeEvent
+from marketplace.models.notification import Clarification, MailState, Notice, NotifyMode, OutboxMail
 from marketplace.models.organization import Approval, Organization, OrganizationKind, User
 from marketplace.models.pooling import Lot, LotMember, PoolingRun, RunStatus, UnpooledLine
 from marketplace.models.read_model import DataVersion, ReadModel
@@ -30,6 +31,7 @@ __all__ = [
     "Bid",
     "BidRevision",
     "BidTier",
+    "Clarification",
     "ConfirmationStatus",
     "DataVersion",
     "DemandLine",
@@ -41,8 +43,12 @@ __all__ = [
     "LineService",
     "Lot",
     "LotMember",
+    "MailState",
+    "Notice",
+    "NotifyMode",
     "Organization",
     "OrganizationKind",
+    "OutboxMail",
     "PackageBid",
     "PackageItem",
     "PackageRevision",

@@ -71,6 +71,8 @@ class Round(db.Model):
     bid_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
     confirmation_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
     confirmation_period_days: Mapped[int] = mapped_column(default=14)
+    # Members may ask questions until then (None: until bids close); services.clarifications.
+    clarification_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # Pooling rules.
     min_lot_quantity: Mapped[int] = mapped_column(default=20)
