@@ -294,3 +294,71 @@ def test_the_outbox_page_shows_kept_mails_and_is_gone_with_smtp(world, client, l
         assert c.get("/dev/outbox").status_code == 404
     finally:
         app.config["MAIL_SERVER"] = None
+
+
+# ---------------------------------------------------------------- money, rollbacks, the other reminders
+
+
+def test_deposit_changes_are_told_to_their_fleet_only_and_mailed_even_with_mail_off(world, app):
+    from marketplace.gateways import use
+    from tests.deposit_helpers import deposit_round, draft_line, held_deposit
+    from tests.fake_gateway import DECLINED, FakeGateway
+
+    use(FakeGateway())
+    app.config["STRIPE_SECRET_KEY"] = "sk_test_fake"
+    try:
+        world.fleet.notify_mode = NotifyMode.OFF.value
+        db.session.commit()
+        rnd = deposit_round(world, segment_ids=["md_box_truck"])
+        held_deposit(rnd, world, "pm_card_visa", quantity=2)
+        from marketplace.services import deposits
+
+        (failing,) = deposits.open_deposits([draft_line(rnd, world)], world.fleet)
+        deposits.confirm_deposit(failing.id, DECLINED, world.fleet)
+        rounds.transition(rnd.id, RoundPhase.CANCELLED, world.coordinator)  # releases both
+    finally:
+        use(None)
+    kinds = sorted(n.kind for n in notices_of(world.fleet) if n.kind.startswith("deposit_"))
+    assert kinds == ["deposit_failed", "deposit_held", "deposit_released", "deposit_released"]
+    held = next(n for n in notices_of(world.fleet) if n.kind == "deposit_held")
+    assert "2,469.12 USD is held" in held.body and "2 vehicles of md box truck" in held.body
+    assert held.own_stake and held.link == "/payments/deposits"
+    # Mail is off, but money is mailed; the round's opening (not money) was not.
+    subjects = [m.subject for m in outbox_to(world.fleet)]
+    assert len(subjects) == 4 and all(s.startswith("Deposit ") for s in subjects)
+    assert not [n for n in notices_of(world.other_fleet) if n.kind.startswith("deposit_")]
+
+
+def test_a_rolled_back_change_tells_nobody(world):
+    from marketplace.models import AuditEntry
+    from marketplace.services import audit
+
+    rnd = make_round(world.coordinator, RoundPhase.DRAFT, segment_ids=["md_box_truck"])
+    rnd.phase = RoundPhase.DEMAND_OPEN
+    audit.record(world.coordinator, "round.transition", rnd, after={"phase": "demand_open"}, round_id=rnd.id)
+    db.session.rollback()
+    assert notices_of(world.fleet) == [] and outbox_to(world.fleet) == []
+    assert db.session.execute(sa.select(sa.func.count()).select_from(AuditEntry)).scalar_one() >= 1
+
+
+def test_bid_and_confirmation_reminders_go_to_those_concerned(world, frozen_clock):
+    rnd, lots = make_tender(world.coordinator, world.fleet.organization)
+    make_bid(world.oem, lots[0], make_model(world.oem.organization))
+    assert service.send_reminders(rnd.bid_deadline - timedelta(days=2)) == 1
+    reminder = [n for n in notices_of(world.oem) if n.kind == "bid_deadline_near"]
+    assert len(reminder) == 1 and "close in 3 days" in reminder[0].title and "1 live bid" in reminder[0].body
+    assert not [n for n in notices_of(world.other_oem) if n.kind == "bid_deadline_near"]
+
+    rounds.transition(rnd.id, RoundPhase.BIDS_CLOSED, world.coordinator)
+    from marketplace.models import DemandLine
+
+    line = db.session.execute(sa.select(DemandLine).where(DemandLine.round_id == rnd.id)).scalars().first()
+    _allocate(rnd, line, world.oem, Decimal("230000"))
+    rounds.transition(rnd.id, RoundPhase.AWARDED, world.coordinator)
+    rounds.transition(rnd.id, RoundPhase.CONTRACTING, world.coordinator)
+    assert [n.kind for n in notices_of(world.fleet)].count("confirmations_open") == 1
+    db.session.expire_all()
+    deadline = db.session.get(Round, rnd.id).confirmation_deadline
+    assert service.send_reminders(deadline - timedelta(hours=20)) == 1
+    last = notices_of(world.fleet)[-1]
+    assert last.kind == "confirmation_deadline_near" and "1 day" in last.title and last.own_stake
