@@ -30,7 +30,7 @@ from marketplace.models import (
     UnservedLine,
 )
 from marketplace.pagination import contains
-from marketplace.services import access, audit, clock, rounds
+from marketplace.services import access, audit, clock, events, rounds
 from marketplace.services.access import Actor
 from marketplace.services.errors import Conflict, DomainError, NotFound, ValidationFailed
 
@@ -222,9 +222,17 @@ def _decide(allocation_id: int | str, confirm: bool, actor: Actor) -> Allocation
         before={"confirmation": "pending"},
         after={"confirmation": allocation.confirmation.value},
     )
-    from marketplace.services import deposits  # the line's deposit follows the decision, in a job after the commit
-
-    deposits.line_decided(allocation.demand_line_id)
+    # The line's deposit follows the decision, in a job after the commit (marketplace.handlers).
+    events.record(
+        events.AllocationDecided(
+            allocation.id,
+            rnd.id,
+            allocation.demand_line_id,
+            allocation.demand_line.organization_id,
+            allocation.organization_id,
+            confirm,
+        )
+    )
     return allocation
 
 
