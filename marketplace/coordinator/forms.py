@@ -8,6 +8,7 @@ from wtforms import (
     BooleanField,
     DateTimeLocalField,
     EmailField,
+    HiddenField,
     PasswordField,
     SelectField,
     SelectMultipleField,
@@ -146,6 +147,8 @@ class MoveForm(FlaskForm):
         validators=[DataRequired(message="Tick the box to confirm: nothing was changed.")],
     )
     decline_pending = BooleanField("Treat every pending allocation as declined")
+    target = HiddenField()  # a round move: the phase it goes to
+    back = HiddenField()  # "dashboard" when the move started there
     reason = TextAreaField("Reason (kept in the audit log)", validators=[Optional(), Length(max=500)])
 
 
