@@ -51,11 +51,16 @@ class NumberField(StringField):
         except values.Invalid as exc:
             self.data, self.problem = None, _capital(str(exc))
             return
-        if self.whole and number != number.to_integral_value():
+        places = 0 if self.whole else self.places
+        too_fine = number.as_tuple().exponent < -places  # type: ignore[operator]
+        hint = values.ambiguity_hint(raw, fmt, number) if too_fine else None  # "1.500": 1.5, or 1,500?
+        if hint:
+            self.data, self.problem = None, _capital(hint)
+        elif self.whole and too_fine:
             self.data, self.problem = None, "Must be a whole number."
         elif not self.minimum <= number <= self.maximum:
             self.data, self.problem = None, f"Must be between {self.minimum:,} and {self.maximum:,}."
-        elif number.as_tuple().exponent < -self.places:  # type: ignore[operator]
+        elif too_fine:
             self.data, self.problem = None, f"At most {self.places} decimal{'s' if self.places != 1 else ''}."
         else:
             self.data = int(number) if self.whole else number

@@ -192,7 +192,8 @@ def _grouped_elsewhere(value: Any, fmt: NumberFormat) -> int | None:
     return int(_match(value.translate(_SPACES).strip(), other))  # type: ignore[arg-type]
 
 
-def _ambiguous(value: Any, fmt: NumberFormat, number: Decimal) -> str | None:
+def ambiguity_hint(value: Any, fmt: NumberFormat, number: Decimal) -> str | None:
+    """A message for a typed text that is `number` here but a thousands-grouped whole number in the other format."""
     meant = _grouped_elsewhere(value, fmt)
     if meant is None:
         return None
@@ -215,8 +216,10 @@ def read_whole(
         raise
     except Invalid:
         raise Invalid(message) from None
-    if number != number.to_integral_value():
-        raise Invalid(_ambiguous(value, fmt, number) or message)
+    # Typed decimals are refused even when zero: "1.000" under 1,234.56 is 1, but whoever typed it
+    # may have meant a thousand. A spreadsheet's number cell (12.0) is a number, not typed text.
+    if number != number.to_integral_value() or (isinstance(value, str) and _typed_decimals(number) > 0):
+        raise Invalid(ambiguity_hint(value, fmt, number) or message)
     if number < minimum:
         raise Invalid(message)
     if number > maximum:
@@ -285,8 +288,13 @@ def read_money(
     if amount >= maximum:
         raise Invalid(f"must be below {maximum:,} {currency}")
     if _finer_than_minor_unit(amount, currency):
-        hint = _ambiguous(value, fmt, amount) if whole_only else None  # "1.500" yen: 1.5, or fifteen hundred?
+        hint = ambiguity_hint(value, fmt, amount) if whole_only else None  # "1.500" yen: 1.5, or fifteen hundred?
         raise Invalid(f"{_decimals_rule(currency)}: {hint}" if hint else _decimals_rule(currency))
+    if isinstance(value, str) and _typed_decimals(amount) > -minor_unit(currency).adjusted():
+        # More decimals typed than the currency has, all zeros: "1.500" USD is 1.50 under 1,234.56,
+        # but whoever typed it may have meant 1,500. Refused like any other extra decimal.
+        hint = ambiguity_hint(value, fmt, amount)
+        raise Invalid(f"{_decimals_rule(currency)}; {hint}" if hint else _decimals_rule(currency))
     return amount.quantize(Decimal("0.01"))
 
 
@@ -295,6 +303,10 @@ def check_minor_unit(amount: Decimal, currency: str) -> str | None:
     if _finer_than_minor_unit(amount, currency):
         return _decimals_rule(currency)
     return None
+
+
+def _typed_decimals(number: Decimal) -> int:
+    return max(0, -int(number.as_tuple().exponent))
 
 
 def _finer_than_minor_unit(amount: Decimal, currency: str) -> bool:
