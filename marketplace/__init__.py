@@ -57,6 +57,10 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
     for module in (main, auth, coordinator, fleet, oem, contracting, payments):
         app.register_blueprint(module.bp)
 
+    from marketplace import api
+
+    api.init_app(app)
+
     errors.register(app)
     filters.register(app)
     cli.register(app)

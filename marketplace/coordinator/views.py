@@ -31,8 +31,8 @@ from marketplace.models import (
     UnservedLine,
     User,
 )
-from marketplace.pagination import contains, paginate
-from marketplace.services import accounts, award, contracting, moves, ocds, pooling, reports, rounds
+from marketplace.pagination import contains, paginate, paginate_rows
+from marketplace.services import accounts, award, contracting, exports, moves, ocds, pooling, reports, rounds
 from marketplace.services.errors import Conflict, DomainError, ValidationFailed
 from marketplace.views_common import apply_field_errors
 
@@ -511,9 +511,13 @@ def scenario_detail(scenario_id: int):
             contracting.unserved_of(scenario.id), prefix="out_",
             sorts={"line": [UnservedLine.demand_line_id, UnservedLine.id]}, default="line",
         )  # fmt: skip
+    suppliers = lots = None
+    if figures is not None:  # the summary by supplier and by lot (services/exports.py), paged like the lists
+        suppliers = paginate_rows(exports.by_supplier(scenario), prefix="sup_")
+        lots = paginate_rows(exports.by_lot(rnd, scenario), prefix="bylot_")
     return render_template(
         "coordinator/scenario_detail.html", rnd=rnd, scenario=scenario, figures=figures, allocations=allocations,
-        unserved=unserved, action_form=TransitionForm(),
+        unserved=unserved, action_form=TransitionForm(), suppliers=suppliers, lots=lots,
     )  # fmt: skip
 
 

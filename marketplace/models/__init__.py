@@ -1,5 +1,6 @@
 """SQLAlchemy 2 typed models, one module per concept."""
 
+from marketplace.models.api import ApiToken, IdempotentRequest
 from marketplace.models.audit import AuditEntry
 from marketplace.models.award import Allocation, AwardScenario, ConfirmationStatus, UnservedLine
 from marketplace.models.bidding import (
@@ -22,6 +23,7 @@ from marketplace.models.round import LineService, Round, RoundPhase
 
 __all__ = [
     "Allocation",
+    "ApiToken",
     "Approval",
     "AuditEntry",
     "AwardScenario",
@@ -35,6 +37,7 @@ __all__ = [
     "Deposit",
     "DepositOutcome",
     "DepositState",
+    "IdempotentRequest",
     "LineService",
     "Lot",
     "LotMember",

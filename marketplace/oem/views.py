@@ -13,11 +13,11 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from marketplace.access import oem_required, owned_by_actor
+from marketplace.access import oem_required
 from marketplace.extensions import db
-from marketplace.models import RoundPhase, Segment, VehicleModel
+from marketplace.models import RoundPhase, Segment
 from marketplace.oem.forms import ActionForm, BidForm, BidSheetForm, CapacityForm, ModelForm, RetireForm, package_form
-from marketplace.services import bid_sheet, bidding, catalog, rounds
+from marketplace.services import access, bid_sheet, bidding, catalog, rounds
 from marketplace.services.catalog import shortfalls
 from marketplace.services.errors import Conflict, ValidationFailed
 from marketplace.views_common import apply_field_errors
@@ -29,9 +29,7 @@ bp = Blueprint("oem", __name__, url_prefix="/oem")
 @oem_required
 def dashboard():
     visible = [r for r in rounds.visible_rounds(current_user) if r.phase is not RoundPhase.CANCELLED]
-    models = db.session.execute(
-        owned_by_actor(sa.select(VehicleModel), VehicleModel).order_by(VehicleModel.segment_id, VehicleModel.name)
-    ).scalars()
+    models = catalog.models_of(current_user)
     tendering = [r for r in visible if r.phase is RoundPhase.TENDERING]
     progress = {}  # round id -> (lots with a live bid of this OEM, lots published)
     for rnd in tendering:
@@ -92,7 +90,7 @@ def new_model():
 @bp.route("/catalog/<int:model_id>/edit", methods=["GET", "POST"])
 @oem_required
 def edit_model(model_id: int):
-    model = catalog.own_model(model_id, current_user)
+    model = access.own_model(current_user, model_id)
     form = _model_form(ModelForm(data=catalog.values_of(model) if request.method == "GET" else None))
     status = 200
     if form.validate_on_submit():
@@ -233,14 +231,14 @@ def bid(round_id: int, lot_id: int):
 @bp.get("/bids/<bid:bid_id>")
 @oem_required
 def bid_detail(bid_id: int):
-    own = bidding.own_bid(bid_id, current_user)
+    own = access.own_bid(current_user, bid_id)
     return redirect(url_for("oem.bid", round_id=own.round_id, lot_id=own.lot_id))
 
 
 @bp.post("/bids/<bid:bid_id>/withdraw")
 @oem_required
 def withdraw_bid(bid_id: int):
-    own = bidding.own_bid(bid_id, current_user)
+    own = access.own_bid(current_user, bid_id)
     revision = bidding.withdraw_bid(bid_id, current_user)
     flash(
         f"Bid on {own.lot.code} withdrawn (revision {revision.number}). You may bid again until the deadline.",
@@ -309,7 +307,7 @@ def new_package(round_id: int):
 @bp.route("/packages/<package:package_id>", methods=["GET", "POST"])
 @oem_required
 def package(package_id: int):
-    own = bidding.own_package(package_id, current_user)
+    own = access.own_package(current_user, package_id)
     rnd = bidding.tender_round(own.round_id, current_user)
     full = next(p for p in bidding.packages_of(rnd, current_user) if p.id == own.id)
     if request.method == "POST":

@@ -16,7 +16,7 @@ from marketplace.access import coordinator_required, fleet_required, role_requir
 from marketplace.extensions import csrf
 from marketplace.gateways import GatewayError, InvalidWebhook
 from marketplace.models import OrganizationKind
-from marketplace.services import deposits, rounds
+from marketplace.services import access, deposits, rounds
 from marketplace.services.errors import Conflict
 
 bp = Blueprint("payments", __name__, url_prefix="/payments")
@@ -81,7 +81,7 @@ def my_deposits():
 @bp.get("/deposits/<deposit:deposit_id>/pay")
 @fleet_required
 def pay(deposit_id: int):
-    dep = deposits.own_deposit(deposit_id, current_user)
+    dep = access.own_deposit(current_user, deposit_id)
     gw = gateways.gateway()
     security.allow_stripe_js(gw.js_url)
     return render_template(
@@ -97,12 +97,12 @@ def pay(deposit_id: int):
 @bp.post("/deposits/<deposit:deposit_id>/check")
 @fleet_or_coordinator
 def check(deposit_id: int):
-    dep = deposits.own_deposit(deposit_id, current_user)
+    dep = access.own_deposit(current_user, deposit_id)
     try:
         result = deposits.refresh(dep.id, current_user)
     except GatewayError as exc:
         raise Conflict(f"Stripe could not be reached: {exc.message}. Try again in a minute.") from None
-    dep = deposits.own_deposit(deposit_id, current_user)
+    dep = access.own_deposit(current_user, deposit_id)
     flash(f"Checked with Stripe: the deposit is {dep.state.label}.", "success" if result.changed else "info")
     if current_user.is_coordinator:
         return redirect(url_for("payments.round_deposits", round_id=dep.round_id))
@@ -115,7 +115,7 @@ def test_card(deposit_id: int):
     """Offline demo only (a local fake Stripe): confirm the hold with a test card number."""
     if not _fake_stripe():
         abort(404)
-    dep = deposits.own_deposit(deposit_id, current_user)
+    dep = access.own_deposit(current_user, deposit_id)
     form = TestCardForm()
     if not form.validate_on_submit():
         flash("Test card: choose one of the cards listed. Nothing was charged.", "danger")
@@ -160,7 +160,7 @@ def settle(round_id: int):
 @bp.post("/deposits/<deposit:deposit_id>/refund")
 @coordinator_required
 def refund(deposit_id: int):
-    dep = deposits.own_deposit(deposit_id, current_user)
+    dep = access.own_deposit(current_user, deposit_id)
     try:
         dep = deposits.refund_deposit(dep.id, current_user)
     except GatewayError as exc:

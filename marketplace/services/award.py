@@ -29,7 +29,8 @@ from marketplace.models import (
     User,
     VehicleModel,
 )
-from marketplace.services import audit, bidding, clock, read_models, rounds, solver_bridge, solver_runs
+from marketplace.services import access, audit, bidding, clock, read_models, rounds, solver_bridge, solver_runs
+from marketplace.services.access import Actor
 from marketplace.services.errors import Conflict, NotFound, ValidationFailed
 from solver import io as solver_io
 
@@ -64,9 +65,9 @@ def get_scenario(scenario_id: int) -> AwardScenario:
     return scenario
 
 
-def start_scenario(round_id: int, actor: User, rules: ScenarioRules) -> AwardScenario:
+def start_scenario(round_id: int, actor: Actor, rules: ScenarioRules) -> AwardScenario:
     """Queue an award under the round's rules, or a variation of them, as a new scenario."""
-    rounds.require_coordinator(actor)
+    access.require_coordinator(actor)
     rounds.load_round(round_id)
     solver_runs.fail_dead_runs_of_round(AwardScenario, round_id)  # commits: before the round's lock
     rnd = rounds.get_for_update(round_id)
@@ -108,8 +109,8 @@ def start_scenario(round_id: int, actor: User, rules: ScenarioRules) -> AwardSce
     return scenario
 
 
-def cancel_scenario(scenario_id: int, actor: User) -> AwardScenario:
-    rounds.require_coordinator(actor)
+def cancel_scenario(scenario_id: int, actor: Actor) -> AwardScenario:
+    access.require_coordinator(actor)
     scenario = get_scenario(scenario_id)
     solver_runs.cancel(scenario, actor, action="award.cancel", label=f"scenario “{scenario.name}”")
     return scenario
@@ -254,13 +255,13 @@ def reason_needed(scenario: AwardScenario, awarded: int, servable: list[Unserved
     return None
 
 
-def publish_scenario(scenario_id: int, actor: User, *, reason: str | None = None) -> Round:
+def publish_scenario(scenario_id: int, actor: Actor, *, reason: str | None = None) -> Round:
     """Make a scenario the round's award: OEMs see what they won, fleets their allocations.
 
     An award of no vehicles, or one leaving servable lines unserved, is published only with the
     coordinator's reason (kept in the audit log).
     """
-    rounds.require_coordinator(actor)
+    access.require_coordinator(actor)
     scenario = get_scenario(scenario_id)
     rounds.load_round(scenario.round_id)
     rnd = rounds.get_for_update(scenario.round_id)
