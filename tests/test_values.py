@@ -32,8 +32,9 @@ from marketplace.services.values import (
     read_text,
     read_whole,
 )
-from tests.demand_helpers import NOW, open_round, sheet_row, valid_values
+from tests.demand_helpers import NOW, open_round, sheet_row, valid_values, xlsx_bytes
 from tests.factories import make_line, make_round
+from tests.upload_bombs import with_sheet
 
 POINT, COMMA = NumberFormat.POINT, NumberFormat.COMMA
 
@@ -216,25 +217,11 @@ def test_excel_date_cells_and_decimal_comma_text_in_an_upload(world, rnd):
 
 
 def test_a_huge_number_cell_and_a_nul_in_a_csv_name_the_row(world, rnd):
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.append(list(FIELDS))
-    sheet.append(sheet_row(quantity=10))
-    buffer = io.BytesIO()
-    workbook.save(buffer)
     # A number cell of 5,000 digits, as another program may write it.
-    data = buffer.getvalue()
-    import zipfile
-
-    source = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as target:
-        for item in source.infolist():
-            body = source.read(item.filename)
-            if item.filename == "xl/worksheets/sheet1.xml":
-                body = body.replace(b"<v>10</v>", b"<v>" + b"9" * 5000 + b"</v>", 1)
-            target.writestr(item, body)
-    check = demand_upload.check_upload(rnd.id, "lines.xlsx", out.getvalue(), world.fleet)
+    data = with_sheet(
+        xlsx_bytes([sheet_row(quantity=10)]), lambda xml: xml.replace(b"<v>10</v>", b"<v>" + b"9" * 5000 + b"</v>", 1)
+    )
+    check = demand_upload.check_upload(rnd.id, "lines.xlsx", data, world.fleet)
     assert [str(p) for p in check.problems] == [
         "row 2, quantity: is too long for a number (5,000 characters; at most 40)"
     ]
