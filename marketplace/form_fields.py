@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_login import current_user
-from wtforms import StringField
+from wtforms import DateTimeLocalField, StringField
 from wtforms.validators import StopValidation
 
 from marketplace.services import values
@@ -85,3 +85,18 @@ def TypedNumberField(label: str | None = None, *, whole: bool = False, **kwargs:
     service's message (the same one an upload row gets) is shown next to the field."""
     render_kw = {"inputmode": "numeric" if whole else "decimal", "autocomplete": "off"}
     return StringField(label, render_kw={**render_kw, **kwargs.pop("render_kw", {})}, **kwargs)
+
+
+class DeadlineField(DateTimeLocalField):
+    """A deadline typed in the reader's time zone (the settings turn it into UTC): a year outside
+    values.QUARTER_YEARS is refused here, before a conversion to UTC could overflow (0001-01-01 in UTC-12)."""
+
+    def __init__(self, label: str | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("format", "%Y-%m-%dT%H:%M")
+        super().__init__(label, **kwargs)
+
+    def pre_validate(self, form: Any) -> None:
+        first, last = values.QUARTER_YEARS
+        if self.data is not None and not first <= self.data.year < last:
+            self.data = None
+            raise StopValidation(f"Give a date from {first} to {last - 1}.")

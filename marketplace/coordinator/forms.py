@@ -6,7 +6,6 @@ from decimal import Decimal
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateTimeLocalField,
     EmailField,
     HiddenField,
     PasswordField,
@@ -18,7 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 
 from marketplace.filters import reader_zone
-from marketplace.form_fields import NumberField
+from marketplace.form_fields import DeadlineField, NumberField
 from marketplace.services.accounts import MIN_PASSWORD_LENGTH
 from marketplace.services.rounds import RoundSettings
 from marketplace.services.values import CURRENCIES, MONEY_MAX, QUANTITY_MAX
@@ -38,11 +37,9 @@ class RoundForm(FlaskForm):
     description = TextAreaField("Description for members", validators=[Optional(), Length(max=2000)])
     segment_ids = SelectMultipleField("Segments in scope", validators=[DataRequired(message="Choose at least one.")])
     region_ids = SelectMultipleField("Regions in scope", validators=[DataRequired(message="Choose at least one.")])
-    demand_deadline = DateTimeLocalField("Demand deadline", format="%Y-%m-%dT%H:%M", validators=[Optional()])
-    bid_deadline = DateTimeLocalField("Bid deadline", format="%Y-%m-%dT%H:%M", validators=[Optional()])
-    confirmation_deadline = DateTimeLocalField(
-        "Confirmation deadline", format="%Y-%m-%dT%H:%M", validators=[Optional()]
-    )
+    demand_deadline = DeadlineField("Demand deadline", validators=[Optional()])
+    bid_deadline = DeadlineField("Bid deadline", validators=[Optional()])
+    confirmation_deadline = DeadlineField("Confirmation deadline", validators=[Optional()])
     confirmation_period_days = NumberField(
         "Confirmation period (days)", default=14, minimum=1, maximum=365, whole=True, validators=[InputRequired()]
     )
