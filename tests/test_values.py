@@ -275,3 +275,7 @@ def test_the_readme_lists_every_limit_as_the_code_defines_it():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     for value, limit in LIMITS:
         assert f"| {value} | {limit} |" in readme, value
+    # One table, and nothing in it that the code does not define.
+    assert readme.count("| value | limits |") == 1
+    table = readme[readme.index("| value | limits |") :].split("\n\n")[0].splitlines()[2:]
+    assert table == [f"| {value} | {limit} |" for value, limit in LIMITS]

@@ -461,20 +461,44 @@ LIMITS: list[tuple[str, str]] = [
         f"whole number, 1 to {QUANTITY_MAX:,} (and at most the lot's size)",
     ),
     ("capacity for a round", f"whole number, 0 to {CAPACITY_MAX:,}"),
-    ("range, payload, battery, yearly capacity", f"whole number, 0 to {SPEC_MAX:,}"),
+    ("minimum range (km) and payload (kg) of a demand line", f"whole number, 0 to {SPEC_MAX:,}; empty is 0"),
+    (
+        "range, payload, battery of a catalog model",
+        f"whole number, 1 to {SPEC_MAX:,}; payload and battery may be empty",
+    ),
+    ("yearly capacity of a catalog model", f"whole number, 0 to {SPEC_MAX:,}, or empty"),
     (
         "money (price, tier, list price, deposit)",
         f"above 0 (deposit: 0 or more), below {MONEY_MAX:,}, "
-        "whole in the currency's minor unit (cents; JPY and CLP whole units)",
+        "whole in the currency's minor unit (cents; JPY and CLP whole units); "
+        "no more decimals typed than the currency has, even zeros",
     ),
     ("currency", ", ".join(CURRENCIES)),
-    ("percent", "0 to 100, at most one decimal"),
+    ("percent", "0 to 100 (a supplier's share of a lot: 1 to 100), at most one decimal"),
     ("quarter", f"2027Q2 (also 2027-Q2, Q2 2027), years {QUARTER_YEARS[0]}-{QUARTER_YEARS[1]}, not in the past"),
-    ("date and time", "a deadline typed in your time zone (account page), stored in UTC"),
+    (
+        "date and time",
+        f"a deadline typed in your time zone (account page), stored in UTC; "
+        f"years {QUARTER_YEARS[0]}-{QUARTER_YEARS[1] - 1}, not in the past",
+    ),
+    ("confirmation period", "whole number of days, 1 to 365"),
+    ("lot size (round, pooling run)", f"whole number, 1 to {QUANTITY_MAX:,}; the minimum at most the maximum"),
+    ("region levels a line may pool up", "whole number, 0 to 3"),
+    ("winners per lot", "whole number, 1 to 20"),
+    ("solver time limit (pooling run, scenario)", "whole number of seconds, 1 to 600"),
     ("region, segment", "an id or name from the round's scope"),
     ("id (in a form or a URL)", "whole number, 1 to 2^63 - 1; anything else is not found"),
-    ("typed number", f"at most {NUMBER_TEXT_MAX} characters, in the organization's number format"),
+    (
+        "typed number",
+        f"at most {NUMBER_TEXT_MAX} characters, in the organization's number format, digits 0-9 only, "
+        "no exponent; a whole number has no decimal mark (10.0 and 1.000 are refused)",
+    ),
     ("name", f"at most {NAME_MAX} characters, no control characters"),
     ("note", f"at most {NOTE_MAX} characters, no control characters"),
     ("description", f"at most {DESCRIPTION_MAX:,} characters; line breaks allowed"),
+    (
+        "spreadsheet (demand upload, bid sheet)",
+        "CSV in UTF-8 (a BOM is fine), comma or semicolon; XLSX: a number cell is a number, a date cell the date "
+        "shown; formulas and merged cells refused; a hidden sheet is not read",
+    ),
 ]
