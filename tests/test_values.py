@@ -99,6 +99,32 @@ def test_huge_tiny_and_strange_numbers_get_messages_not_crashes():
     assert refused(read_whole, True, POINT, minimum=0, maximum=100) == "must be a whole number, at least 0"
 
 
+def test_what_the_hostile_corpus_found_is_refused_with_how_to_write_it():
+    # A thousands-grouped number of the other format is never saved as a decimal of this one.
+    assert refused(read_whole, "1.000", POINT, minimum=1, maximum=10**6) == (
+        "“1.000” is 1 in your organization's number format (1,234.56, set on the account page): "
+        "if you meant 1,000, write 1000"
+    )
+    assert refused(read_whole, "1,500", COMMA, minimum=1, maximum=10**6).endswith("if you meant 1.500, write 1500")
+    assert refused(read_money, "1.500", "USD", POINT).startswith("more than 2 decimals: prices are exact to the cent;")
+    assert refused(read_money, "1.500", "JPY", POINT).endswith("if you meant 1,500, write 1500")
+    assert refused(read_whole, "10.0", POINT, minimum=1, maximum=100) == "must be a whole number, at least 1"
+    assert read_whole(10.0, POINT, minimum=1, maximum=100) == 10  # a spreadsheet's number cell is a number
+    # Exponents, other digits, signs.
+    assert refused(read_number, "2.5e3", POINT) == "“2.5e3” is written with an exponent: write it in full: 2500"
+    assert refused(read_number, "2.5e3", COMMA).endswith("write the number in full, like 1234")  # not a guess
+    assert refused(read_number, "\uff11\uff12\uff13", POINT) == "“１２３” uses digits other than 0-9: type it as 123"
+    assert read_number("+12", POINT) == 12 and str(read_number("-0", POINT)) == "0"
+    assert read_number("1\u202f234,5", COMMA) == Decimal("1234.5")
+    # Quarters: full-width digits were saved as typed, a NUL was shown invisibly.
+    assert (
+        refused(read_quarter, "\uff12\uff10\uff12\uff17Q2")
+        == "“２０２７Q2” uses digits other than 0-9: type it as 2027Q2"
+    )
+    assert refused(read_quarter, "2027Q2\x00").startswith("holds an invisible control character")
+    assert read_quarter("2027\u00a0Q2") == "2027Q2"
+
+
 def test_money_knows_its_currencys_minor_unit():
     assert minor_unit("USD") == Decimal("0.01") and minor_unit("JPY") == 1 and minor_unit("CLP") == 1
     assert read_money("1000", "JPY") == Decimal("1000.00")

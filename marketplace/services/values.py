@@ -331,7 +331,7 @@ def read_percent(
 
 # ---------------------------------------------------------------- quarters and dates
 
-_QUARTER = re.compile(r"(\d{4})\s*[-/ ]?\s*Q([1-4])|Q([1-4])\s*[-/ ]?\s*(\d{4})", re.IGNORECASE)
+_QUARTER = re.compile(r"(\d{4})\s*[-/ ]?\s*Q([1-4])|Q([1-4])\s*[-/ ]?\s*(\d{4})", re.IGNORECASE | re.ASCII)
 
 
 def quarter_of(day: date) -> str:
@@ -342,7 +342,7 @@ def read_quarter(value: Any) -> str:
     """A delivery quarter: 2027Q2 (also 2027-Q2, 2027 Q2, Q2 2027). A date cell says which quarter to write."""
     if isinstance(value, datetime | date):
         raise Invalid(f"the cell holds the date {value:%Y-%m-%d}, not a quarter: write {quarter_of(value)}")
-    text = "" if value is None else str(value).strip()
+    text = "" if value is None else str(value).translate(_SPACES).strip()
     if isinstance(value, float) and value.is_integer():
         text = str(int(value))
     if not text:
@@ -350,6 +350,11 @@ def read_quarter(value: Any) -> str:
     if len(text) > 20:
         raise Invalid("is not a quarter: write it like 2027Q2")
     found = _QUARTER.fullmatch(text)
+    if found is None and any(unicodedata.category(ch) == "Cc" for ch in text):
+        raise Invalid("holds an invisible control character: write the quarter like 2027Q2")
+    if found is None and any(ch.isdigit() and not ch.isascii() for ch in text):
+        ascii_text = "".join(str(unicodedata.digit(ch)) if ch.isdigit() else ch for ch in text)
+        raise Invalid(f"“{_shown(text)}” uses digits other than 0-9: type it as {_shown(ascii_text)}")
     if found is None:
         raise Invalid(f"“{_shown(text)}” is not a quarter: write it like 2027Q2")
     year, q = (found.group(1), found.group(2)) if found.group(1) else (found.group(4), found.group(3))
