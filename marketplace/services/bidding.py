@@ -393,7 +393,7 @@ def commit_or_conflict(what: str) -> None:
         raise _conflict(what) from None
 
 
-def _next_number(model: type, key: Any, owner_id: int) -> int:
+def _next_number(model: Any, key: Any, owner_id: int) -> int:
     highest = db.session.execute(sa.select(sa.func.max(model.number)).where(key == owner_id)).scalar_one_or_none()
     return (highest or 0) + 1
 

@@ -310,7 +310,10 @@ def apply_payment(dep: Deposit, payment: Payment, *, source: str) -> Applied:
         if dep.state is S.HELD:
             captured = min(captured, dep.held_amount)
             forfeit = dep.outcome is OUT.FORFEIT
-            parts = {"forfeited" if forfeit else "applied": captured, "released": dep.held_amount - captured}
+            parts: dict[str, Any] = {
+                "forfeited" if forfeit else "applied": captured,
+                "released": dep.held_amount - captured,
+            }
             result.changed = _change(
                 dep,
                 S.FORFEITED if forfeit else S.CAPTURED,

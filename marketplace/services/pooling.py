@@ -132,7 +132,7 @@ def execute_run(run_id: int) -> None:
         PoolingRun,
         run_id,
         label="Pooling run",
-        build=lambda run: solver_bridge.pooling_input(db.session.get(Round, run.round_id), run),
+        build=lambda run: solver_bridge.pooling_input(db.session.get_one(Round, run.round_id), run),
         solve=lambda doc, reporter, run: solver.pool(doc, time_limit=run.time_limit, workers=1, progress=reporter),
         validate=solver.validate_pooling,
         save=lambda run, result: save_result(run.id, result),
