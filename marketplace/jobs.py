@@ -273,3 +273,46 @@ def run_award(scenario_id: int) -> None:
     from marketplace.services import award
 
     award.execute_scenario(scenario_id)
+
+
+# ---------------------------------------------------------------- notifications (marketplace.notifications)
+
+
+@huey.task(retries=3, retry_delay=30)
+@in_app_context
+def deliver_notices(audit_entry_id: int) -> int:
+    """Write the notices of one audited change (unique per event and user: a re-run adds nothing)."""
+    from marketplace.notifications import service
+
+    return service.deliver_audit_entry(audit_entry_id)
+
+
+@huey.task(retries=5, retry_delay=60)
+@in_app_context
+def send_notice_mail(notice_id: int) -> str:
+    """Mail one notice, at most once; an SMTP refusal raises, and Huey retries."""
+    from marketplace.notifications import service
+
+    return service.send_mail(notice_id)
+
+
+@huey.periodic_task(crontab(minute="*/10"))
+@in_app_context
+def notice_reminders() -> int:
+    """Every 10 minutes: reminders before the demand, bid and confirmation deadlines (each sent once)."""
+    from marketplace.notifications import service
+
+    if not _first_in_slot("notice_reminders", 10):
+        return 0
+    return service.send_reminders()
+
+
+@huey.periodic_task(crontab(minute="0"))
+@in_app_context
+def notice_digests() -> int:
+    """Every hour: the daily digest of users whose local time is 08:00."""
+    from marketplace.notifications import service
+
+    if not _first_in_slot("notice_digests", 60):
+        return 0
+    return service.send_digests()

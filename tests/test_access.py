@@ -39,6 +39,17 @@ class Objects:
             self._demand = access_objects(self.world)
         return self._demand[key]
 
+    def notice_of_other_user(self) -> int:
+        """A notice of the other fleet's user: nobody else may open it."""
+        if not hasattr(self, "_notice"):
+            from marketplace.models import Notice
+
+            notice = Notice(user_id=self.world.other_fleet.id, event_key="test", kind="test", title="Test", link="/")
+            db.session.add(notice)
+            db.session.commit()
+            self._notice = notice.id
+        return self._notice
+
     def other_token(self) -> int:
         """An API token of another fleet (made when a route asks)."""
         if not hasattr(self, "_token"):
@@ -290,6 +301,28 @@ ROUTES = [
     Route("oem.bid_sheet_download", "GET", lambda o, r: f"/oem/rounds/{o.oem('round')}/bid-sheet.xlsx", only("oem")),
     Route("oem.bid_sheet_upload", "POST", lambda o, r: f"/oem/rounds/{o.oem('round')}/bid-sheet", only("oem", 400),
           name="oem-bid-sheet-without-file"),
+    # Notices (issue 18): each user's own; another user's notice is 404. The outbox page is for coordinators.
+    Route("notices.index", "GET", lambda o, r: "/notices", {"anonymous": LOGIN, "fleet": 200, "oem": 200, "coordinator": 200}),
+    Route("notices.open_notice", "POST", lambda o, r: f"/notices/{o.notice_of_other_user()}/open",
+          {"anonymous": LOGIN, "fleet": 404, "oem": 404, "coordinator": 404}),
+    Route("notices.read_all", "POST", lambda o, r: "/notices/read", {"anonymous": LOGIN, "fleet": 302, "oem": 302, "coordinator": 302}),
+    Route("notices.preferences", "GET", lambda o, r: "/notices/preferences",
+          {"anonymous": LOGIN, "fleet": 200, "oem": 200, "coordinator": 200}),
+    Route("notices.preferences", "POST", lambda o, r: "/notices/preferences",
+          {"anonymous": LOGIN, "fleet": 400, "oem": 400, "coordinator": 400}, data={"notify_mode": "hourly"},
+          name="notices-preferences-bad-choice"),
+    Route("notices.outbox", "GET", lambda o, r: "/dev/outbox", COORDINATOR_ONLY),
+    # Clarifications: members ask (not in draft: 404), the coordinator answers; a coordinator cannot ask.
+    Route("clarifications.questions", "GET", lambda o, r: f"/rounds/{o.demand('round')}/questions",
+          {"anonymous": LOGIN, "fleet": 200, "oem": 200, "coordinator": 200}),
+    Route("clarifications.questions", "GET", lambda o, r: f"/rounds/{o.draft_round_id}/questions",
+          {"anonymous": LOGIN, "fleet": 404, "oem": 404, "coordinator": 200}, name="questions-of-a-draft-round"),
+    Route("clarifications.ask", "POST", lambda o, r: f"/rounds/{o.demand('round')}/questions",
+          {"anonymous": LOGIN, "fleet": 302, "oem": 302, "coordinator": 403}, data={"question": "Is CCS2 fine?"}),
+    Route("clarifications.answer", "POST", lambda o, r: "/questions/999999/answer", only("coordinator", 404),
+          data={"a999999-answer": "Yes."}),
+    Route("clarifications.set_deadline", "POST", lambda o, r: f"/rounds/{o.draft_round_id}/questions/deadline",
+          only("coordinator", 302), data={"clarification_deadline": ""}),
 ]  # fmt: skip
 
 CASES = [pytest.param(route, id=route.id()) for route in ROUTES]

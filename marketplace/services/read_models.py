@@ -39,6 +39,7 @@ _TOUCHED = "read_models.touched"  # session.info: this transaction wrote somethi
 # Rows no stored document reads: writing them must not throw the documents away (logins write users).
 IGNORED_TABLES = {
     "user_account", "demand_upload", "stripe_event", "data_version", "read_model",
+    "notice", "outbox_mail", "clarification",  # notices, mails and questions are in no report or export
     "api_token", "idempotent_request",  # an API token's last use and stored API answers: no document reads them
 }  # fmt: skip
 
