@@ -132,7 +132,7 @@ def execute_scenario(scenario_id: int) -> None:
         scenario_id,
         label="Award scenario",
         build=build,
-        solve=lambda doc, reporter, s: solver.award(doc, time_limit=s.time_limit, workers=1, progress=reporter),
+        solve=lambda doc, reporter, s: solver_runs.solve("award", doc, s, reporter),
         validate=solver.validate_award,
         save=lambda scenario, result: save_result(scenario.id, result, offers[0]),
     )

@@ -104,7 +104,10 @@ def lot_in(rnd: Round, lot_id: int) -> Lot:
 
 
 def _revisions_loaded() -> Any:
-    return selectinload(Bid.revisions).options(selectinload(BidRevision.tiers), selectinload(BidRevision.vehicle_model))
+    """The revision that counts with its tiers and model; the history is read only by its own page."""
+    return selectinload(Bid.current_revision).options(
+        selectinload(BidRevision.tiers), selectinload(BidRevision.vehicle_model)
+    )
 
 
 def bids_of(rnd: Round, actor: Actor) -> dict[int, Bid]:
@@ -149,7 +152,7 @@ def packages_of(rnd: Round, actor: Actor) -> list[PackageBid]:
             sa.select(PackageBid)
             .where(PackageBid.round_id == rnd.id, PackageBid.organization_id == actor.organization_id)
             .options(
-                selectinload(PackageBid.revisions)
+                selectinload(PackageBid.current_revision)
                 .selectinload(PackageRevision.items)
                 .options(selectinload(PackageItem.lot), selectinload(PackageItem.vehicle_model))
             )
@@ -165,6 +168,23 @@ def capacity_of(rnd: Round, actor: Actor) -> int | None:
             RoundCapacity.round_id == rnd.id, RoundCapacity.organization_id == actor.organization_id
         )
     ).scalar_one_or_none()
+
+
+def bid_history(bid_id: int, actor: Actor | None) -> tuple[Bid, sa.Select]:
+    """One of the OEM's bids and the query of its revisions (paged by the history page, never loaded whole)."""
+    bid = access.own_bid(actor, bid_id, _revisions_loaded())
+    query = sa.select(BidRevision).where(BidRevision.bid_id == bid.id)
+    return bid, query.options(selectinload(BidRevision.tiers), selectinload(BidRevision.vehicle_model))
+
+
+def package_history(package_id: int, actor: Actor | None) -> tuple[PackageBid, sa.Select]:
+    """One of the OEM's packages and the query of its revisions, with their items."""
+    package = access.own_package(actor, package_id)
+    query = sa.select(PackageRevision).where(PackageRevision.package_id == package.id)
+    items = selectinload(PackageRevision.items).options(
+        selectinload(PackageItem.lot), selectinload(PackageItem.vehicle_model)
+    )
+    return package, query.options(items)
 
 
 def bid_models(actor: Actor) -> dict[str, VehicleModel]:
@@ -845,3 +865,10 @@ def capacity_warnings(rnd: Round, actor: Actor) -> list[str]:
         + ", ".join(short)
         + ": those bids cannot win. Raise the capacity or lower their minimum quantities."
     ]
+
+
+def lots_query(rnd: Round) -> sa.Select[Any]:
+    """lots_of as a query to page through (the API): the published lots of a round."""
+    if rnd.published_pooling_run_id is None:
+        return sa.select(Lot).where(sa.false())
+    return sa.select(Lot).where(Lot.pooling_run_id == rnd.published_pooling_run_id, Lot.round_id == rnd.id)

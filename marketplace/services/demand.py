@@ -30,6 +30,7 @@ from marketplace.models import (
     RoundPhase,
     UnpooledLine,
 )
+from marketplace.pagination import contains
 from marketplace.services import access, audit, clock, rounds
 from marketplace.services import values as V
 from marketplace.services.access import Actor
@@ -354,6 +355,60 @@ def totals_by_round(actor: Actor) -> dict[int, dict[str, int]]:
         if status is DemandStatus.COMMITTED:
             entry["committed"] += int(q or 0)
     return mine
+
+
+def lines_query(rnd: Round, actor: Actor) -> sa.Select:
+    """The actor's organization's lines in a round, for a page of them (the round page pages them)."""
+    return sa.select(DemandLine).where(
+        DemandLine.round_id == rnd.id, DemandLine.organization_id == actor.organization_id
+    )
+
+
+WITHDRAWN_LAST = DemandLine.status == DemandStatus.WITHDRAWN
+LINE_SORTS = {
+    "line": [WITHDRAWN_LAST, DemandLine.id],
+    "segment": [DemandLine.segment_id, DemandLine.region_id, DemandLine.id],
+    "region": [DemandLine.region_id, DemandLine.id],
+    "quantity": [DemandLine.quantity, DemandLine.id],
+    "price": [DemandLine.max_unit_price, DemandLine.id],
+    "status": [DemandLine.status, DemandLine.id],
+}
+
+
+def _status_filter(text: str) -> sa.ColumnElement[bool]:
+    wanted = [s for s in DemandStatus if s.value.startswith(text.strip().lower())]
+    return DemandLine.status.in_(wanted) if wanted else sa.false()
+
+
+LINE_FILTERS = {
+    "segment": lambda text: DemandLine.segment_id.ilike(contains(text)),
+    "region": lambda text: DemandLine.region_id.ilike(contains(text)),
+    "status": _status_filter,
+}
+
+
+def totals_for(rnd: Round, actor: Actor) -> Totals:
+    """The round page's totals over all the actor's lines, summed in SQL (not from the page shown)."""
+    t = Totals()
+    rows = db.session.execute(
+        sa.select(
+            DemandLine.status, sa.func.count(DemandLine.id), sa.func.coalesce(sa.func.sum(DemandLine.quantity), 0)
+        )
+        .where(DemandLine.round_id == rnd.id, DemandLine.organization_id == actor.organization_id)
+        .group_by(DemandLine.status)
+    ).all()
+    for status, count, vehicles in rows:
+        if status is DemandStatus.WITHDRAWN:
+            t.withdrawn_lines += count
+            continue
+        t.lines += count
+        t.vehicles += int(vehicles)
+        if status is DemandStatus.COMMITTED:
+            t.committed_lines += count
+            t.committed_vehicles += int(vehicles)
+        else:
+            t.draft_lines += count
+    return t
 
 
 def lines_of(rnd: Round, actor: Actor) -> list[DemandLine]:

@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from flask import current_app, has_app_context
 from sqlalchemy import event as sa_event
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from marketplace import gateways
 from marketplace.extensions import db
@@ -758,6 +758,60 @@ def deposits_of_round(round_id: int) -> list[Deposit]:
     return list(
         db.session.execute(sa.select(Deposit).where(Deposit.round_id == round_id).order_by(Deposit.id)).scalars()
     )
+
+
+def round_deposits_query(round_id: int) -> sa.Select:
+    """A round's deposits with their fleet and line, for a page of them."""
+    return (
+        sa.select(Deposit)
+        .where(Deposit.round_id == round_id)
+        .options(joinedload(Deposit.organization), joinedload(Deposit.demand_line))
+    )
+
+
+def org_deposits_query(organization_id: int) -> sa.Select:
+    """A fleet's deposits in every round, with their round and line, for a page of them."""
+    return (
+        sa.select(Deposit)
+        .where(Deposit.organization_id == organization_id)
+        .options(joinedload(Deposit.round), joinedload(Deposit.demand_line))
+    )
+
+
+def _state_filter(text: str) -> sa.ColumnElement[bool]:
+    wanted = [s for s in DepositState if s.value.startswith(text.strip().lower())]
+    return Deposit.state.in_(wanted) if wanted else sa.false()
+
+
+DEPOSIT_SORTS = {
+    "deposit": Deposit.id,
+    "amount": [Deposit.amount, Deposit.id],
+    "state": [Deposit.state, Deposit.id],
+}
+DEPOSIT_FILTERS = {"state": _state_filter}
+
+
+def totals_of_query(*where: sa.ColumnElement[bool]) -> Totals:
+    """The totals of every deposit matching `where`, summed in SQL by state (not from the page shown)."""
+    t = Totals(count_by_state={s.value: 0 for s in DepositState}, amount_by_state={s.value: ZERO for s in DepositState})
+    money = (Deposit.amount, Deposit.held_amount, Deposit.applied_amount, Deposit.forfeited_amount,
+             Deposit.refunded_amount, Deposit.released_amount)  # fmt: skip
+    sums = [sa.func.coalesce(sa.func.sum(c), 0) for c in money]
+    rows = db.session.execute(
+        sa.select(Deposit.state, sa.func.count(Deposit.id), *sums).where(*where).group_by(Deposit.state)
+    ).all()
+    for state, count, *sums_of_state in rows:
+        amount, held, applied, forfeited, refunded, released = (Decimal(v) for v in sums_of_state)
+        t.count_by_state[state.value] += count
+        t.amount_by_state[state.value] += amount
+        t.asked += amount
+        t.held += held
+        t.applied += applied
+        t.forfeited += forfeited
+        t.refunded += refunded
+        t.released += released
+        t.still_held += held - applied - forfeited - refunded - released
+    return t
 
 
 def deposits_of_org(organization_id: int) -> list[Deposit]:
