@@ -31,7 +31,7 @@ from marketplace.models import (
     UnpooledLine,
 )
 from marketplace.pagination import contains
-from marketplace.services import access, audit, clock, rounds
+from marketplace.services import access, audit, clock, deposits, events, rounds
 from marketplace.services import values as V
 from marketplace.services.access import Actor
 from marketplace.services.errors import Conflict, ValidationFailed
@@ -520,9 +520,7 @@ def withdraw_line(line_id: int, actor: Actor | None) -> DemandLine:
         raise Conflict("This line is already withdrawn.")
     before = {"status": line.status.value}
     line.status = DemandStatus.WITHDRAWN
-    from marketplace.services import deposits  # the round's withdrawal rule, applied by a job after the commit
-
-    deposits.line_withdrawn(line, actor)
+    deposits.line_withdrawn(line, actor)  # the round's withdrawal rule, carried out by a job after the commit
     audit.record(
         actor,
         "demand.withdraw",
@@ -588,8 +586,6 @@ def commit_lines(round_id: int, line_ids: Iterable[int] | None, actor: Actor | N
         raise Conflict("There are no draft lines to commit.")
     result = CommitResult(without_deposit=rnd.asks_deposit and not payments_on())
     if deposit_due(rnd):
-        from marketplace.services import deposits
-
         # A hold (PaymentIntent, manual capture) per line; each line commits when Stripe confirms its hold.
         deposits.open_deposits(lines, actor)
         result.awaiting_deposit = lines
@@ -610,6 +606,7 @@ def commit_lines(round_id: int, line_ids: Iterable[int] | None, actor: Actor | N
         after={"status": "committed", "line_ids": [line.id for line in lines], "deposit": not result.without_deposit},
         round_id=rnd.id,
     )
+    events.record(events.DemandCommitted(rnd.id, lines[0].organization_id, tuple(line.id for line in lines)))
     db.session.commit()
     return result
 

@@ -10,6 +10,8 @@ discarded instead of saved.
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -145,6 +147,11 @@ def _rowcount(update: sa.Update) -> int:
     return cast(sa.CursorResult[Any], db.session.execute(update)).rowcount
 
 
+def worker_name() -> str:
+    """host:pid of this process, as shown on a run it holds and in /healthz."""
+    return f"{socket.gethostname()}:{os.getpid()}"[:120]
+
+
 def solve(kind: str, doc: dict[str, Any], run: Any, reporter: Reporter) -> dict[str, Any]:
     """Solve a run's document (kind "award" or "pool"): in a child process (services/solver_process.py)
     unless SOLVER_IN_CHILD_PROCESS is off (the test suite: a fresh interpreter per solve is slow)."""
@@ -262,7 +269,6 @@ def execute(
     """
     from flask import current_app
 
-    from marketplace import jobs
     from solver import io as solver_io
     from solver.errors import Cancelled
 
@@ -286,7 +292,7 @@ def execute(
             input_json=text,
             started_at=now,
             lease_until=now + timedelta(seconds=LEASE_SECONDS),
-            worker=jobs.worker_name(),
+            worker=worker_name(),
         )
         .execution_options(synchronize_session=False)
     )
