@@ -13,7 +13,7 @@ from tests.factories import make_line, make_round
 
 def test_coordinator_pools_reads_documents_publishes_and_reports(client, world):
     rnd = make_round(world.coordinator, RoundPhase.DEMAND_OPEN, min_lot_quantity=20, max_lot_quantity=100)
-    for i in range(6):
+    for _ in range(6):
         make_line(rnd, world.fleet.organization, quantity=5, region_id="us-ca-los-angeles")
     headers = auth(token_for(world.coordinator))
     moved = client.post(f"/api/v1/rounds/{rnd.id}/transitions", json={"target": "demand_closed"}, headers=headers)
