@@ -275,7 +275,10 @@ def apply_payment(dep: Deposit, payment: Payment, *, source: str) -> Applied:
         if dep.state is S.HELD:
             captured = min(captured, dep.held_amount)
             forfeit = dep.outcome is OUT.FORFEIT
-            parts = {"forfeited" if forfeit else "applied": captured, "released": dep.held_amount - captured}
+            parts: dict[str, Any] = {
+                "forfeited" if forfeit else "applied": captured,
+                "released": dep.held_amount - captured,
+            }
             result.changed = _change(
                 dep,
                 S.FORFEITED if forfeit else S.CAPTURED,
@@ -772,10 +775,8 @@ def totals_of_query(*where: sa.ColumnElement[bool]) -> Totals:
     rows = db.session.execute(
         sa.select(Deposit.state, sa.func.count(Deposit.id), *sums).where(*where).group_by(Deposit.state)
     ).all()
-    for state, count, amount, held, applied, forfeited, refunded, released in rows:
-        amount, held, applied, forfeited, refunded, released = (
-            Decimal(v) for v in (amount, held, applied, forfeited, refunded, released)
-        )
+    for state, count, *sums_of_state in rows:
+        amount, held, applied, forfeited, refunded, released = (Decimal(v) for v in sums_of_state)
         t.count_by_state[state.value] += count
         t.amount_by_state[state.value] += amount
         t.asked += amount
