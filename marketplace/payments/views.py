@@ -54,12 +54,9 @@ def stripe_webhook():
         event = gateways.gateway().parse_webhook(request.get_data(), request.headers.get("Stripe-Signature"))
     except InvalidWebhook:
         return {"error": "invalid signature"}, 400
-    row = deposits.receive_event(event)
+    row = deposits.receive_event(event)  # applied to the ledger by a job after its commit
     if row is None:
         return {"received": True, "duplicate": True}, 200
-    from marketplace import jobs
-
-    jobs.process_stripe_event(row.id)
     return {"received": True}, 200
 
 
@@ -157,10 +154,7 @@ def round_deposits(round_id: int):
 @bp.post("/rounds/<int:round_id>/settle")
 @coordinator_required
 def settle(round_id: int):
-    rnd = rounds.load_round(round_id)
-    from marketplace import jobs
-
-    jobs.settle_round_job(rnd.id)
+    rnd = deposits.ask_settlement(round_id, current_user)
     flash("Settling the round's deposits by its outcome: the page shows each one as Stripe confirms it.", "info")
     return redirect(url_for("payments.round_deposits", round_id=rnd.id))
 

@@ -31,7 +31,7 @@ from marketplace.models import (
     UnpooledLine,
 )
 from marketplace.pagination import contains
-from marketplace.services import access, audit, clock, rounds
+from marketplace.services import access, audit, clock, deposits, events, rounds
 from marketplace.services import values as V
 from marketplace.services.access import Actor
 from marketplace.services.errors import Conflict, ValidationFailed
@@ -520,9 +520,7 @@ def withdraw_line(line_id: int, actor: Actor | None) -> DemandLine:
         raise Conflict("This line is already withdrawn.")
     before = {"status": line.status.value}
     line.status = DemandStatus.WITHDRAWN
-    from marketplace.services import deposits  # the round's withdrawal rule, applied by a job after the commit
-
-    deposits.line_withdrawn(line, actor)
+    deposits.line_withdrawn(line, actor)  # the round's withdrawal rule, carried out by a job after the commit
     audit.record(
         actor,
         "demand.withdraw",
@@ -588,8 +586,6 @@ def commit_lines(round_id: int, line_ids: Iterable[int] | None, actor: Actor | N
         raise Conflict("There are no draft lines to commit.")
     result = CommitResult(without_deposit=rnd.asks_deposit and not payments_on())
     if deposit_due(rnd):
-        from marketplace.services import deposits
-
         # A hold (PaymentIntent, manual capture) per line; each line commits when Stripe confirms its hold.
         deposits.open_deposits(lines, actor)
         result.awaiting_deposit = lines
@@ -610,6 +606,7 @@ def commit_lines(round_id: int, line_ids: Iterable[int] | None, actor: Actor | N
         after={"status": "committed", "line_ids": [line.id for line in lines], "deposit": not result.without_deposit},
         round_id=rnd.id,
     )
+    events.record(events.DemandCommitted(rnd.id, lines[0].organization_id, tuple(line.id for line in lines)))
     db.session.commit()
     return result
 
@@ -665,7 +662,7 @@ def pool_progress(rnd: Round, lines: Iterable[DemandLine]) -> dict[int, Progress
     """For each given line: the committed demand of the whole round that could form one lot with it.
 
     A lot has one segment, one region node, one charging standard and a window all members share
-    (solver-io.md), so a line's best lot is the (region, standard, quarter) it can reach that
+    (docs/solver-io.md), so a line's best lot is the (region, standard, quarter) it can reach that
     gathers the most committed vehicles of its segment: region within the round's max_levels_up
     above the line and above every member, a standard every member accepts, a quarter in every
     member's window. Only totals come out, never who or how much per fleet. One pass over the

@@ -31,7 +31,7 @@ from marketplace.models import (
     User,
 )
 from marketplace.pagination import contains
-from marketplace.services import access, audit, clock, rounds, solver_bridge, solver_runs
+from marketplace.services import access, audit, clock, events, rounds, solver_bridge, solver_runs
 from marketplace.services.access import Actor
 from marketplace.services.errors import Conflict, NotFound, ValidationFailed
 from solver import io as solver_io
@@ -110,11 +110,8 @@ def start_run(
         summary=f"Started pooling run #{run.id} (lots of {run.min_lot_quantity}–{run.max_lot_quantity}, "
         f"{run.max_levels_up} levels up).",
     )
+    events.record(events.PoolingRunStarted(run.id, rnd.id))  # the solver runs in a job after the commit
     db.session.commit()
-
-    from marketplace import jobs
-
-    jobs.run_pooling(run.id)
     return run
 
 
@@ -133,7 +130,7 @@ def execute_run(run_id: int) -> None:
         PoolingRun,
         run_id,
         label="Pooling run",
-        build=lambda run: solver_bridge.pooling_input(db.session.get(Round, run.round_id), run),
+        build=lambda run: solver_bridge.pooling_input(db.session.get_one(Round, run.round_id), run),
         solve=lambda doc, reporter, run: solver_runs.solve("pool", doc, run, reporter),
         validate=solver.validate_pooling,
         save=lambda run, result: save_result(run.id, result),
@@ -220,6 +217,7 @@ def publish_run(run_id: int, actor: Actor) -> Round:
     rounds.move(
         rnd, RoundPhase.TENDERING, actor, summary=f"Published the {run.lot_count} lots of pooling run #{run.id}."
     )
+    events.record(events.LotsPublished(rnd.id, run.id))
     db.session.commit()
     return rnd
 

@@ -10,11 +10,13 @@ discarded instead of saved.
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -140,6 +142,16 @@ class Reporter:
             raise Cancelled()
 
 
+def _rowcount(update: sa.Update) -> int:
+    """Rows a conditional UPDATE changed (the claim or the expiry of a run)."""
+    return cast(sa.CursorResult[Any], db.session.execute(update)).rowcount
+
+
+def worker_name() -> str:
+    """host:pid of this process, as shown on a run it holds and in /healthz."""
+    return f"{socket.gethostname()}:{os.getpid()}"[:120]
+
+
 def solve(kind: str, doc: dict[str, Any], run: Any, reporter: Reporter) -> dict[str, Any]:
     """Solve a run's document (kind "award" or "pool"): in a child process (services/solver_process.py)
     unless SOLVER_IN_CHILD_PROCESS is off (the test suite: a fresh interpreter per solve is slow)."""
@@ -187,12 +199,12 @@ def fail_stale(runs: Sequence[Any]) -> int:
             continue
         model = type(run)
         still_lapsed = model.lease_until < now if run.lease_until is not None else model.lease_until.is_(None)
-        changed = db.session.execute(
+        changed = _rowcount(
             sa.update(model)
             .where(model.id == run.id, model.status == RunStatus.RUNNING, still_lapsed)
             .values(status=RunStatus.FAILED, error=reason, finished_at=now)
             .execution_options(synchronize_session=False)
-        ).rowcount
+        )
         if changed:
             action = "pooling" if model.__tablename__ == "pooling_run" else "award"
             audit.record(None, f"{action}.failed", run, round_id=run.round_id, summary=f"#{run.id}: {reason}")
@@ -257,7 +269,6 @@ def execute(
     """
     from flask import current_app
 
-    from marketplace import jobs
     from solver import io as solver_io
     from solver.errors import Cancelled
 
@@ -273,7 +284,7 @@ def execute(
     # Claim the run: a conditional UPDATE, so when a job is delivered twice (or to two workers)
     # exactly one of them runs it.
     now = clock.now()
-    claimed = db.session.execute(
+    claimed = _rowcount(
         sa.update(model)
         .where(model.id == run_id, model.status == RunStatus.QUEUED)
         .values(
@@ -281,10 +292,10 @@ def execute(
             input_json=text,
             started_at=now,
             lease_until=now + timedelta(seconds=LEASE_SECONDS),
-            worker=jobs.worker_name(),
+            worker=worker_name(),
         )
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     db.session.commit()
     if not claimed:
         return
