@@ -376,3 +376,8 @@ def download(rnd: Round, fmt: str) -> bytes | str:
         rnd, "report.xlsx", lambda: report_xlsx(round_report(rnd)), lambda b: base64.b64encode(b).decode(),
         base64.b64decode,
     )  # fmt: skip
+
+
+def report_json(report: RoundReport) -> str:
+    """The report as JSON (the API): money as decimal strings, instants in ISO 8601 with their offset."""
+    return _dump(report)
