@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: install install-test run serve worker db-upgrade seed test lint format bench clean
+.PHONY: install install-test run serve worker db-upgrade seed test coverage lint gates format bench clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -m venv $(VENV) || { echo "python3 -m venv failed: on Debian run 'apt-get install python3-venv'"; exit 1; }
@@ -55,6 +55,16 @@ test: install-test
 lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The cheap architecture gates of .ci/run (README "Checks"): the layer contracts of .importlinter
+# and the type checker, strict on the solver.
+gates: install-test
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy --strict solver
+
+# `make test` with the coverage of marketplace/ and solver/ reported per file (pyproject.toml).
+coverage: install-test
+	$(BIN)/pytest --cov --cov-report=term $(PYTEST_ARGS)
 
 format: install-test
 	$(BIN)/ruff format .

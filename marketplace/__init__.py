@@ -41,6 +41,9 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
     app.url_map.converters["int"] = DatabaseId
 
     db.init_app(app)
+    from marketplace.services import read_models
+
+    read_models.install()  # stored figures know when their data changes (every session's writes)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), compare_type=True)
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -53,6 +56,10 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
 
     for module in (main, auth, coordinator, fleet, oem, contracting, payments):
         app.register_blueprint(module.bp)
+
+    from marketplace import api
+
+    api.init_app(app)
 
     errors.register(app)
     filters.register(app)

@@ -1,4 +1,8 @@
-"""Who may do what: role checks and "belongs to this organization" filters, used by every blueprint."""
+"""Role gating of pages: log-in and the organization's role, before a view calls a service.
+
+Who may see or change which object is decided in one place, `marketplace.services.access`,
+with the actor passed in; views pass `current_user`.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,9 @@ from typing import Any, TypeVar
 
 from flask import abort, render_template
 from flask_login import current_user, login_required
-from sqlalchemy import Select
 
 from marketplace.models import OrganizationKind
-from marketplace.services import accounts
+from marketplace.services import access as policy
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -28,8 +31,8 @@ def role_required(*kinds: OrganizationKind) -> Callable[[F], F]:
             org = current_user.organization
             if not org.approved:
                 # A new fleet or OEM sees where its application stands, and nothing else (the services
-                # refuse its actions too: accounts.require_approved).
-                return render_template("auth/awaiting.html", org=org, message=accounts.awaiting_message(org)), 403
+                # refuse its actions too: services.access.require_approved).
+                return render_template("auth/awaiting.html", org=org, message=policy.awaiting_message(org)), 403
             return view(*args, **kwargs)
 
         return wrapped  # type: ignore[return-value]
@@ -40,10 +43,3 @@ def role_required(*kinds: OrganizationKind) -> Callable[[F], F]:
 coordinator_required = role_required(OrganizationKind.COORDINATOR)
 fleet_required = role_required(OrganizationKind.FLEET)
 oem_required = role_required(OrganizationKind.OEM)
-
-
-def owned_by_actor(query: Select[Any], model: Any) -> Select[Any]:
-    """Restrict a query of private rows to the current user's organization (coordinators see all)."""
-    if current_user.is_coordinator:
-        return query
-    return query.where(model.organization_id == current_user.organization_id)

@@ -55,6 +55,30 @@ def register(app: Flask) -> None:
             raise SystemExit(2) from None
         click.echo(f"Coordinator {user.email} created in {user.organization.name}.")
 
+    @app.cli.command("create-api-token")
+    @click.option("--email", required=True, help="the user the token acts as (its organization owns the token)")
+    @click.option("--scope", type=click.Choice(["read", "write"]), default="read", show_default=True)
+    @click.option("--name", default="made with flask create-api-token", show_default=True)
+    def create_api_token_command(email: str, scope: str, name: str) -> None:
+        """Make an organization API token and print it once (only its hash is kept)."""
+        import sqlalchemy as sa
+
+        from marketplace.extensions import db
+        from marketplace.models import User
+        from marketplace.services import accounts, api_tokens
+
+        user = db.session.execute(
+            sa.select(User).where(User.email == accounts.normalise_email(email))
+        ).scalar_one_or_none()
+        if user is None or not user.active:
+            click.echo(f"email: no active user has the email {email!r}.", err=True)
+            raise SystemExit(2)
+        made = api_tokens.create_token(user, name=name, scope=scope)
+        click.echo(
+            f"{scope} token for {user.organization.name} (acting as {user.email}); it is shown only now:", err=True
+        )
+        click.echo(made.secret)
+
     @app.cli.command("advance-deadlines")
     def advance_deadlines_command() -> None:
         """Move on every round whose deadline has passed (the worker does this every minute)."""

@@ -49,6 +49,8 @@ class Config:
     LOGIN_LIMIT_PER_ACCOUNT = "10 per 15 minutes"
     LOGIN_LIMIT_PER_ADDRESS = "50 per 15 minutes"
     REGISTER_LIMIT_PER_ADDRESS = "20 per hour"
+    # Requests per API token (all of /api/v1 together), in Flask-Limiter's notation.
+    API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "1200 per minute")
     HUEY_SQLITE_PATH = str(INSTANCE_DIR / "huey.db")
     HUEY_IMMEDIATE = False
     # Payments are off unless a Stripe secret key is configured.

@@ -72,3 +72,11 @@ class NumberField(StringField):
         if self.whole:
             return str(int(self.data))
         return values.number_format_of(current_user).write(Decimal(self.data).normalize())
+
+
+def TypedNumberField(label: str | None = None, *, whole: bool = False, **kwargs: Any) -> StringField:
+    """A number a service reads through services.values because its limits depend on another value (the
+    lot's size, the round's currency, the bid's minimum): the form keeps exactly what was typed, and the
+    service's message (the same one an upload row gets) is shown next to the field."""
+    render_kw = {"inputmode": "numeric" if whole else "decimal", "autocomplete": "off"}
+    return StringField(label, render_kw={**render_kw, **kwargs.pop("render_kw", {})}, **kwargs)

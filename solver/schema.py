@@ -35,7 +35,8 @@ def schema(name: str) -> dict[str, Any]:
     """The JSON Schema of one document: pooling-input, pooling-output, award-input or award-output."""
     if name not in DOCUMENTS:
         raise KeyError(name)
-    return json.loads((files("solver") / "schemas" / f"{name}.schema.json").read_text(encoding="utf-8"))
+    doc: dict[str, Any] = json.loads((files("solver") / "schemas" / f"{name}.schema.json").read_text(encoding="utf-8"))
+    return doc
 
 
 @cache

@@ -39,6 +39,14 @@ class Objects:
             self._demand = access_objects(self.world)
         return self._demand[key]
 
+    def other_token(self) -> int:
+        """An API token of another fleet (made when a route asks)."""
+        if not hasattr(self, "_token"):
+            from marketplace.services import api_tokens
+
+            self._token = api_tokens.create_token(self.world.other_fleet, name="theirs", scope="write").token.id
+        return self._token
+
     def oem(self, key: str) -> int | str:
         """A tender with a model, bid and package of each OEM ("model", "other_bid"...), made when a route asks."""
         if not hasattr(self, "_oem"):
@@ -91,6 +99,15 @@ ROUTES = [
     Route("auth.account", "GET", lambda o, r: "/account", {"anonymous": LOGIN, "fleet": 200, "oem": 200, "coordinator": 200}),
     Route("auth.number_format", "POST", lambda o, r: "/account/number-format",
           {"anonymous": LOGIN, "fleet": 302, "oem": 302, "coordinator": 302}, data={"number_format": "point"}),
+    # API tokens (issue 19): made by anyone logged in (201 shows it once); another organization's token is 404.
+    Route("auth.create_api_token", "POST", lambda o, r: "/account/api-tokens",
+          {"anonymous": LOGIN, "fleet": 201, "oem": 201, "coordinator": 201}, data={"name": "ERP", "scope": "read"}),
+    Route("auth.revoke_api_token", "POST", lambda o, r: f"/account/api-tokens/{o.other_token()}/revoke",
+          {"anonymous": LOGIN, "fleet": 404, "oem": 404, "coordinator": 404}, name="revoke-other-organizations-token"),
+    # The API's description and documentation are public (the API itself: tests/test_api_access.py).
+    Route("api-docs.openapi_json", "GET", lambda o, r: "/api/v1/openapi.json", everyone(200)),
+    Route("api_docs.page", "GET", lambda o, r: "/api/v1/docs", everyone(200)),
+    Route("api_docs.asset", "GET", lambda o, r: "/api/v1/docs/assets/swagger-ui.css", everyone(200)),
     Route("auth.change_password", "POST", lambda o, r: "/account/password", {"anonymous": LOGIN, "fleet": 400, "oem": 400, "coordinator": 400}),
     Route("coordinator.dashboard", "GET", lambda o, r: "/coordinator/", COORDINATOR_ONLY),
     Route("coordinator.new_round", "GET", lambda o, r: "/coordinator/rounds/new", COORDINATOR_ONLY),
@@ -161,6 +178,26 @@ ROUTES = [
           lambda o, r: f"/coordinator/rounds/{o.draft_round_id}/report.csv", COORDINATOR_ONLY, name="round-report-csv"),
     Route("coordinator.round_ocds", "GET", lambda o, r: f"/coordinator/rounds/{o.draft_round_id}/ocds.json",
           COORDINATOR_ONLY),
+    # The market view (issue 18): coordinators only, once lots are published (the draft round: 409).
+    Route("coordinator.market_view", "GET", lambda o, r: f"/coordinator/rounds/{o.draft_round_id}/market",
+          only("coordinator", 409)),
+    Route("coordinator.bids_download", "GET", lambda o, r: f"/coordinator/rounds/{o.draft_round_id}/bids.xlsx",
+          only("coordinator", 409)),
+    Route("coordinator.bids_download", "GET", lambda o, r: f"/coordinator/rounds/{o.draft_round_id}/bids.csv",
+          only("coordinator", 409), name="bids-csv"),
+    # A scenario's exports (the access table's scenario is queued: nothing to export yet, 409).
+    Route("coordinator.scenario_export", "GET",
+          lambda o, r: f"/coordinator/scenarios/{o.scenario_id}/allocations.xlsx", only("coordinator", 409)),
+    Route("coordinator.scenario_export", "GET",
+          lambda o, r: f"/coordinator/scenarios/{o.scenario_id}/summary.csv", only("coordinator", 409),
+          name="scenario-summary-csv"),
+    Route("coordinator.scenario_export", "GET", lambda o, r: "/coordinator/scenarios/999999/allocations.csv",
+          only("coordinator", 404), name="scenario-export-missing"),
+    # The audit log: coordinators only; a filter that cannot be read is a 400 with its message.
+    Route("coordinator.audit_log", "GET", lambda o, r: "/coordinator/audit", COORDINATOR_ONLY),
+    Route("coordinator.audit_log", "GET", lambda o, r: "/coordinator/audit?since=yesterday", only("coordinator", 400),
+          name="audit-log-bad-day"),
+    Route("coordinator.audit_csv", "GET", lambda o, r: "/coordinator/audit.csv", COORDINATOR_ONLY),
     # After the award (the draft round has none: 409 for the right role); other fleets' allocations are 404.
     Route("contracting.fleet_allocations", "GET", lambda o, r: f"/fleet/rounds/{o.draft_round_id}/allocations",
           only("fleet", 409)),
@@ -259,11 +296,16 @@ CASES = [pytest.param(route, id=route.id()) for route in ROUTES]
 
 
 def test_every_route_is_in_the_access_table(app):
-    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()} - {"static"}
+    # The API's operations have their own table, every operation x role x token scope: tests/test_api_access.py.
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if not rule.endpoint.startswith("api_v1_")} - {
+        "static"
+    }
     covered = {route.endpoint for route in ROUTES}
     assert endpoints - covered == set(), "add the new routes to ROUTES with what each role may get"
     assert covered - endpoints == set()
-    methods = {(rule.endpoint, m) for rule in app.url_map.iter_rules() for m in rule.methods - {"HEAD", "OPTIONS"}}
+    methods = {
+        (rule.endpoint, m) for rule in app.url_map.iter_rules() for m in (rule.methods or set()) - {"HEAD", "OPTIONS"}
+    }
     assert {(r.endpoint, r.method) for r in ROUTES} <= methods
 
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from marketplace.extensions import db
 from marketplace.models import AuditEntry, Bid, BidRevision, PackageBid, RoundCapacity, RoundPhase
-from marketplace.services import bidding, clock, rounds
+from marketplace.services import access, bidding, clock, rounds
 from marketplace.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tests.factories import make_bid, make_model, make_round, make_tender
 
@@ -62,7 +62,7 @@ def test_revisions_are_kept_and_the_last_counts(world, tender):
     third = bidding.submit_bid(
         rnd.id, lots[0].id, values(mine, min_q=5, tiers=((5, "229000"), (30, "210000"))), world.oem
     )
-    bid = bidding.own_bid(third.bid_id, world.oem)
+    bid = access.own_bid(world.oem, third.bid_id)
     assert [r.number for r in bid.revisions] == [1, 2, 3]
     assert bid.current.number == 3 and bid.current.min_quantity == 5
     assert [str(t.unit_price) for t in bid.revisions[1].tiers] == ["225000.00"]
@@ -328,9 +328,9 @@ def test_an_oem_never_sees_another_oems_bids(world, tender):
     assert bidding.packages_of(rnd, world.oem) == []
     assert bidding.capacity_of(rnd, world.oem) is None
     for call in (
-        lambda: bidding.own_bid(their_bid.bid_id, world.oem),
+        lambda: access.own_bid(world.oem, their_bid.bid_id),
         lambda: bidding.withdraw_bid(their_bid.bid_id, world.oem),
-        lambda: bidding.own_package(their_package.package_id, world.oem),
+        lambda: access.own_package(world.oem, their_package.package_id),
         lambda: bidding.withdraw_package(their_package.package_id, world.oem),
         lambda: bidding.submit_package(
             rnd.id, package_values(lots, mine), world.oem, package_id=their_package.package_id

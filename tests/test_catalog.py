@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from marketplace.extensions import db
 from marketplace.models import AuditEntry, VehicleModel
-from marketplace.services import catalog
+from marketplace.services import access, catalog
 from marketplace.services.errors import Forbidden, NotFound, ValidationFailed
 from tests.factories import make_model
 
@@ -134,7 +134,7 @@ def test_retire_and_bring_back(world):
 def test_another_oems_model_is_not_found(world):
     theirs = make_model(world.other_oem.organization)
     for call in (
-        lambda: catalog.own_model(theirs.id, world.oem),
+        lambda: access.own_model(world.oem, theirs.id),
         lambda: catalog.update_model(theirs.id, GOOD, world.oem),
         lambda: catalog.set_retired(theirs.id, True, world.oem),
     ):

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from marketplace.extensions import db
 from marketplace.models import AuditEntry, DemandLine, DemandStatus, RoundPhase
-from marketplace.services import demand, rounds
+from marketplace.services import access, demand, rounds
 from marketplace.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tests.demand_helpers import NOW, form_data, open_round, valid_values
 from tests.factories import make_line, make_round
@@ -158,7 +158,7 @@ def test_another_fleets_line_does_not_exist(world, rnd):
     for attempt in (
         lambda: demand.update_line(line.id, valid_values(quantity="1"), world.other_fleet),
         lambda: demand.withdraw_line(line.id, world.other_fleet),
-        lambda: demand.own_line(line.id, world.other_fleet),
+        lambda: access.own_line(world.other_fleet, line.id),
     ):
         with pytest.raises(NotFound):
             attempt()

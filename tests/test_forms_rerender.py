@@ -7,7 +7,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from marketplace.extensions import db
-from marketplace.models import BidRevision, PoolingRun, RoundPhase
+from marketplace.models import BidRevision, PackageRevision, PoolingRun, RoundPhase
+from marketplace.services import bidding
+from tests.bidding_helpers import package_values
 from tests.factories import make_bid, make_model, make_round, make_tender
 
 
@@ -64,6 +66,11 @@ def test_bidding_before_stating_capacity_keeps_the_typed_bid(world, login):
     page = response.get_data(as_text=True)
     assert response.status_code == 409
     assert "State your capacity for this round first" in page and "231000.50" in page
+    assert 'value="231000.50"' in page and 'value="40"' in page and f'value="{model.code}" selected' in page
+    # The message links to the capacity form, which is on the tender page.
+    assert f'href="/oem/rounds/{rnd.id}#capacity"' in page and 'id="capacity"' in client.get(
+        f"/oem/rounds/{rnd.id}"
+    ).get_data(as_text=True)
     assert db.session.execute(sa.select(sa.func.count(BidRevision.id))).scalar_one() == 0
 
 
@@ -80,3 +87,57 @@ def test_rising_tier_prices_and_a_capacity_below_a_bids_minimum_are_warned(world
     assert "Your capacity of 5 vehicles is below the minimum quantity of your bids on lot-1 (at least 10)" in (
         page.get_data(as_text=True)
     )
+
+
+def test_a_refused_bid_shows_each_message_next_to_its_field_and_keeps_the_bid(world, login):
+    rnd, lots = make_tender(world.coordinator, world.fleet.organization)
+    model = make_model(world.oem.organization)
+    bidding.set_capacity(rnd.id, 500, world.oem)
+    client = login(world.oem)
+    data = {"model_code": model.code, "min_quantity": "10", "max_quantity": "9" * 5000, "tier1_min": "10",
+            "tier1_price": "185000,50", "tier2_min": "20", "tier2_price": "1e5"}  # fmt: skip
+    response = client.post(f"/oem/rounds/{rnd.id}/lots/{lots[0].id}/bid", data=data)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "The bid has problems: fix the fields marked below. Nothing was saved." in page
+    assert '<div class="invalid-feedback d-block" data-error="max_quantity">is too long for a number' in page
+    assert 'data-error="tier1_price">“185000,50” is not written in your organization&#39;s number format' in page
+    assert "write it as 185000.50" in page
+    assert 'data-error="tier2_price">“1e5” is written with an exponent: write it in full: 100000' in page
+    assert 'value="185000,50"' in page and 'value="1e5"' in page and 'value="20"' in page
+    assert db.session.execute(sa.select(sa.func.count(BidRevision.id))).scalar_one() == 0
+
+
+def test_a_refused_capacity_comes_back_on_the_tender_page_with_what_was_typed(world, login):
+    rnd, _ = make_tender(world.coordinator, world.fleet.organization)
+    client = login(world.oem)
+    response = client.post(f"/oem/rounds/{rnd.id}/capacity", data={"capacity": "1.500"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and "Error 400" not in page
+    assert 'data-error="capacity">“1.500” is 1.5 in your organization&#39;s number format (1,234.56' in page
+    assert "if you meant 1,500, write 1500" in page
+    assert "if you meant 1,500, write 1500" in page
+    assert 'value="1.500"' in page and 'data-testid="capacity-form"' in page
+    assert bidding.capacity_of(rnd, world.oem) is None
+    ok = client.post(f"/oem/rounds/{rnd.id}/capacity", data={"capacity": "1,500"}, follow_redirects=True)
+    assert "Your capacity for this round: 1,500 vehicles" in ok.get_data(as_text=True)
+
+
+def test_a_refused_package_keeps_every_item_and_names_each_field(world, login):
+    rnd, lots = make_tender(world.coordinator, world.fleet.organization)
+    model = make_model(world.oem.organization)
+    bidding.set_capacity(rnd.id, 500, world.oem)
+    client = login(world.oem)
+    data = package_values(lots, model, items=((10, "228000"), ("１０", "219999.999")), name="West\x00Texas")
+    response = client.post(f"/oem/rounds/{rnd.id}/packages/new", data=data)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "The package has problems: fix the fields marked below. Nothing was saved." in page
+    assert 'data-error="name">holds an invisible control character (NUL)' in page
+    assert f'data-error="lot{lots[1].id}_quantity">“１０” uses digits other than 0-9: type it as 10' in page
+    assert f'data-error="lot{lots[1].id}_unit_price">more than 2 decimals' in page
+    assert 'value="１０"' in page and 'value="219999.999"' in page and 'value="228000"' in page
+    only_one = package_values(lots[:1], model)
+    page = client.post(f"/oem/rounds/{rnd.id}/packages/new", data=only_one).get_data(as_text=True)
+    assert 'data-error="items">a package covers at least 2 lots' in page
+    assert db.session.execute(sa.select(sa.func.count(PackageRevision.id))).scalar_one() == 0

@@ -90,9 +90,11 @@ def test_huge_tiny_and_strange_numbers_get_messages_not_crashes():
     )
     assert refused(read_whole, 10**5000, POINT, minimum=1, maximum=10).startswith("is too long for a number")
     assert refused(read_whole, "0.0000001", POINT, minimum=1, maximum=10) == "must be a whole number, at least 1"
-    assert refused(read_whole, "1e5", POINT, minimum=1, maximum=10) == "must be a whole number, at least 1"
+    assert refused(read_whole, "1e5", POINT, minimum=1, maximum=10) == (
+        "“1e5” is written with an exponent: write it in full: 100000"
+    )
     assert refused(read_whole, "12\x00", POINT, minimum=1, maximum=100).startswith("holds an invisible control")
-    assert refused(read_whole, "١٢", POINT, minimum=1, maximum=100) == "must be a whole number, at least 1"
+    assert refused(read_whole, "١٢", POINT, minimum=1, maximum=100) == "“١٢” uses digits other than 0-9: type it as 12"
     assert refused(read_whole, True, POINT, minimum=0, maximum=100) == "must be a whole number, at least 0"
 
 

@@ -54,3 +54,13 @@ class PasswordForm(FlaskForm):
     confirm = PasswordField(
         "Repeat the new password", validators=[DataRequired(), EqualTo("new", "The passwords differ.")]
     )
+
+
+class ApiTokenForm(FlaskForm):
+    name = StringField("Token name", validators=[DataRequired(message="Name the token."), Length(max=200)])
+    scope = RadioField(
+        "It may",
+        choices=[("read", "Read only"), ("write", "Read and write (post demand, bid, run rounds...)")],
+        default="read",
+        validators=[DataRequired(message="Choose read or write.")],
+    )

@@ -9,10 +9,17 @@ from flask_login import current_user, login_required, login_user, logout_user
 from limits import parse as parse_limit
 from sqlalchemy.orm import joinedload
 
-from marketplace.auth.forms import LoginForm, NumberFormatForm, PasswordForm, ProfileForm, RegistrationForm
+from marketplace.auth.forms import (
+    ApiTokenForm,
+    LoginForm,
+    NumberFormatForm,
+    PasswordForm,
+    ProfileForm,
+    RegistrationForm,
+)
 from marketplace.extensions import db, limiter, login_manager
 from marketplace.models import User
-from marketplace.services import accounts
+from marketplace.services import accounts, api_tokens
 from marketplace.services.errors import ValidationFailed
 from marketplace.services.values import default_number_format, number_format_of
 from marketplace.views_common import apply_field_errors
@@ -173,7 +180,11 @@ def _number_format_form(form: NumberFormatForm | None = None) -> NumberFormatFor
 
 
 def _account_page(
-    form: ProfileForm, number_form: NumberFormatForm | None = None, password_form: PasswordForm | None = None
+    form: ProfileForm,
+    number_form: NumberFormatForm | None = None,
+    password_form: PasswordForm | None = None,
+    token_form: ApiTokenForm | None = None,
+    new_token: str | None = None,
 ) -> str:
     return render_template(
         "auth/account.html",
@@ -181,7 +192,41 @@ def _account_page(
         password_form=password_form or PasswordForm(formdata=None),
         number_form=_number_format_form(number_form),
         country_format=default_number_format(current_user.organization.country),
+        token_form=token_form or ApiTokenForm(formdata=None),
+        api_tokens=api_tokens.tokens_of(current_user),
+        new_token=new_token,
     )
+
+
+def _profile_form() -> ProfileForm:
+    profile = ProfileForm(obj=current_user, formdata=None)
+    profile.time_zone.choices = [(z, z.replace("_", " ")) for z in accounts.time_zones()]
+    return profile
+
+
+@bp.post("/account/api-tokens")
+@login_required
+def create_api_token():
+    """An organization API token for its own systems: shown on this page once, then only its first characters."""
+    token_form = ApiTokenForm()
+    if token_form.validate_on_submit():
+        try:
+            made = api_tokens.create_token(
+                current_user, name=token_form.name.data or "", scope=token_form.scope.data or ""
+            )
+        except ValidationFailed as exc:
+            apply_field_errors(token_form, exc)
+        else:
+            return _account_page(_profile_form(), new_token=made.secret), 201
+    return _account_page(_profile_form(), token_form=token_form), 400
+
+
+@bp.post("/account/api-tokens/<int:token_id>/revoke")
+@login_required
+def revoke_api_token(token_id: int):
+    token = api_tokens.revoke_token(token_id, current_user)
+    flash(f"The API token “{token.name}” is revoked: requests with it now answer 401.", "success")
+    return redirect(url_for("auth.account") + "#api-tokens")
 
 
 @bp.post("/account/number-format")

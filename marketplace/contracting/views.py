@@ -34,7 +34,6 @@ def fleet_allocations(round_id: int):
 @bp.post("/fleet/allocations/<allocation:allocation_id>/<any(confirm, decline):decision>")
 @fleet_required
 def decide(allocation_id: int, decision: str):
-    TransitionForm().validate_on_submit()  # CSRF is checked globally
     allocation = contracting.decide(allocation_id, decision == "confirm", current_user)
     flash(
         f"You {'confirmed' if decision == 'confirm' else 'declined'} {count_of(allocation.quantity, 'vehicle')} "

@@ -31,8 +31,8 @@ from marketplace.models import (
     UnservedLine,
     User,
 )
-from marketplace.pagination import contains, paginate
-from marketplace.services import accounts, award, contracting, moves, ocds, pooling, reports, rounds
+from marketplace.pagination import contains, paginate, paginate_rows
+from marketplace.services import accounts, award, contracting, exports, moves, ocds, pooling, reports, rounds
 from marketplace.services.errors import Conflict, DomainError, ValidationFailed
 from marketplace.views_common import apply_field_errors
 
@@ -257,7 +257,6 @@ def organizations():
 @bp.post("/organizations/<int:org_id>/<any(approve, reject):decision>")
 @coordinator_required
 def decide_organization(org_id: int, decision: str):
-    ApprovalForm().validate_on_submit()  # CSRF (the app-wide CSRFProtect checks it before this view)
     org = accounts.decide_organization(current_user, org_id, approve=decision == "approve")
     flash(f"{org.kind.label} “{org.name}” is {org.approval.label}.", "success")
     return redirect(url_for("coordinator.organizations"))
@@ -510,9 +509,13 @@ def scenario_detail(scenario_id: int):
             contracting.unserved_of(scenario.id), prefix="out_",
             sorts={"line": [UnservedLine.demand_line_id, UnservedLine.id]}, default="line",
         )  # fmt: skip
+    suppliers = lots = None
+    if figures is not None:  # the summary by supplier and by lot (services/exports.py), paged like the lists
+        suppliers = paginate_rows(exports.by_supplier(scenario), prefix="sup_")
+        lots = paginate_rows(exports.by_lot(rnd, scenario), prefix="bylot_")
     return render_template(
         "coordinator/scenario_detail.html", rnd=rnd, scenario=scenario, figures=figures, allocations=allocations,
-        unserved=unserved, action_form=TransitionForm(),
+        unserved=unserved, action_form=TransitionForm(), suppliers=suppliers, lots=lots,
     )  # fmt: skip
 
 
@@ -591,12 +594,8 @@ def round_report(round_id: int):
 @bp.get("/rounds/<int:round_id>/report.<any(xlsx, csv):fmt>")
 @coordinator_required
 def round_report_download(round_id: int, fmt: str):
-    report = reports.round_report(rounds.load_round(round_id))
-    if fmt == "xlsx":
-        body: bytes | str = reports.report_xlsx(report)
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    else:
-        body, mimetype = reports.report_csv(report), "text/csv"
+    body = reports.download(rounds.load_round(round_id), fmt)
+    mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" if fmt == "xlsx" else "text/csv"
     return Response(
         body, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename=round-{round_id}-report.{fmt}"}
     )
@@ -606,9 +605,8 @@ def round_report_download(round_id: int, fmt: str):
 @coordinator_required
 def round_ocds(round_id: int):
     """The round as an OCDS 1.1 release package (coordinators only; what it withholds: services/ocds.py)."""
-    package = ocds.release_package(rounds.load_round(round_id), uri=request.base_url)
     return Response(
-        ocds.dumps(package),
+        ocds.package_text(rounds.load_round(round_id), uri=request.base_url),
         mimetype="application/json",
         headers={"Content-Disposition": f"attachment; filename=round-{round_id}-ocds-release-package.json"},
     )

@@ -6,13 +6,13 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from marketplace.access import fleet_required, owned_by_actor
+from marketplace.access import fleet_required
 from marketplace.extensions import db
 from marketplace.filters import count_of
 from marketplace.fleet.forms import ConfirmForm, DemandLineForm, UploadForm
-from marketplace.models import DemandLine, DemandStatus, Region, Round, RoundPhase
+from marketplace.models import DemandLine, Region, Round, RoundPhase
 from marketplace.pagination import paginate_rows
-from marketplace.services import demand, demand_upload, rounds, values
+from marketplace.services import access, demand, demand_upload, rounds, values
 from marketplace.services.errors import Conflict, ValidationFailed
 from marketplace.views_common import apply_field_errors
 
@@ -25,23 +25,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 @fleet_required
 def dashboard():
     visible = [r for r in rounds.visible_rounds(current_user) if r.phase is not RoundPhase.CANCELLED]
-    own = db.session.execute(
-        owned_by_actor(
-            sa.select(
-                DemandLine.round_id, DemandLine.status, sa.func.count(DemandLine.id), sa.func.sum(DemandLine.quantity)
-            ),
-            DemandLine,
-        ).group_by(DemandLine.round_id, DemandLine.status)
-    )
-    mine: dict[int, dict[str, int]] = {}
-    for round_id, status, n, q in own:
-        if status is DemandStatus.WITHDRAWN:
-            continue
-        entry = mine.setdefault(round_id, {"lines": 0, "vehicles": 0, "committed": 0})
-        entry["lines"] += n
-        entry["vehicles"] += int(q or 0)
-        if status is DemandStatus.COMMITTED:
-            entry["committed"] += int(q or 0)
+    mine = demand.totals_by_round(current_user)
     return render_template(
         "fleet/dashboard.html",
         open_rounds=[r for r in visible if r.phase is RoundPhase.DEMAND_OPEN],
@@ -134,7 +118,7 @@ def new_line(round_id: int):
 @bp.route("/lines/<int:line_id>/edit", methods=["GET", "POST"])
 @fleet_required
 def edit_line(line_id: int):
-    line = demand.own_line(line_id, current_user)
+    line = access.own_line(current_user, line_id)
     rnd = demand.open_round(line.round_id, current_user, doing="edit demand")
     form = _line_form(rnd, DemandLineForm())
     if request.method == "GET":
@@ -153,7 +137,7 @@ def edit_line(line_id: int):
 @bp.route("/lines/<int:line_id>/withdraw", methods=["GET", "POST"])
 @fleet_required
 def withdraw_line(line_id: int):
-    line = demand.own_line(line_id, current_user)
+    line = access.own_line(current_user, line_id)
     rnd = demand.open_round(line.round_id, current_user, doing="withdraw demand")
     form = ConfirmForm()
     if form.validate_on_submit():

@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 
 from marketplace.extensions import db
 from marketplace.models import AuditEntry, DemandLine, Organization, OrganizationKind, Round, RoundPhase
-from marketplace.services import accounts
+from marketplace.services import access
 
 bp = Blueprint("main", __name__)
 
@@ -101,7 +101,7 @@ def dashboard():
 @bp.get("/organizations/<int:org_id>")
 @login_required
 def organization(org_id: int):
-    org = accounts.organization_for(current_user, org_id)
+    org = access.organization(current_user, org_id)
     activity = db.session.execute(
         sa.select(AuditEntry).where(AuditEntry.organization_id == org.id).order_by(AuditEntry.id.desc()).limit(20)
     ).scalars()

@@ -1,5 +1,6 @@
 """SQLAlchemy 2 typed models, one module per concept."""
 
+from marketplace.models.api import ApiToken, IdempotentRequest
 from marketplace.models.audit import AuditEntry
 from marketplace.models.award import Allocation, AwardScenario, ConfirmationStatus, UnservedLine
 from marketplace.models.bidding import (
@@ -16,11 +17,13 @@ from marketplace.models.demand import DemandLine, DemandStatus
 from marketplace.models.deposit import Deposit, DepositOutcome, DepositState, StripeEvent
 from marketplace.models.organization import Approval, Organization, OrganizationKind, User
 from marketplace.models.pooling import Lot, LotMember, PoolingRun, RunStatus, UnpooledLine
+from marketplace.models.read_model import DataVersion, ReadModel
 from marketplace.models.reference import Region, Segment
 from marketplace.models.round import LineService, Round, RoundPhase
 
 __all__ = [
     "Allocation",
+    "ApiToken",
     "Approval",
     "AuditEntry",
     "AwardScenario",
@@ -28,11 +31,13 @@ __all__ = [
     "BidRevision",
     "BidTier",
     "ConfirmationStatus",
+    "DataVersion",
     "DemandLine",
     "DemandStatus",
     "Deposit",
     "DepositOutcome",
     "DepositState",
+    "IdempotentRequest",
     "LineService",
     "Lot",
     "LotMember",
@@ -42,6 +47,7 @@ __all__ = [
     "PackageItem",
     "PackageRevision",
     "PoolingRun",
+    "ReadModel",
     "Region",
     "Round",
     "RoundCapacity",

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.extensions import db
 from marketplace.models.organization import Organization, User
+from marketplace.models.round import Round
 from marketplace.models.types import UTCDateTime
 from marketplace.services.clock import now
 
@@ -33,6 +34,7 @@ class AuditEntry(db.Model):
 
     actor: Mapped[User | None] = relationship()
     organization: Mapped[Organization | None] = relationship()
+    round: Mapped[Round | None] = relationship()
 
     def __repr__(self) -> str:
         return f"<AuditEntry {self.id} {self.action} {self.object_type}:{self.object_id}>"

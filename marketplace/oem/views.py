@@ -1,4 +1,9 @@
-"""The OEM's pages: tenders open to it, its catalog, its sealed bids, packages, capacity and bid sheet."""
+"""The OEM's pages: tenders open to it, its catalog, its sealed bids, packages, capacity and bid sheet.
+
+Every form is a WTForms form whose values a service checks; a refused form comes back on its own page
+with each message next to its field and everything typed kept. POST buttons carry only the CSRF
+token, which the app-wide CSRFProtect checks before any view runs.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,11 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from marketplace.access import oem_required, owned_by_actor
+from marketplace.access import oem_required
 from marketplace.extensions import db
-from marketplace.models import RoundPhase, Segment, VehicleModel
-from marketplace.oem.forms import ActionForm, BidSheetForm, ModelForm
-from marketplace.services import bid_sheet, bidding, catalog, rounds
+from marketplace.models import RoundPhase, Segment
+from marketplace.oem.forms import ActionForm, BidForm, BidSheetForm, CapacityForm, ModelForm, RetireForm, package_form
+from marketplace.services import access, bid_sheet, bidding, catalog, rounds
 from marketplace.services.catalog import shortfalls
 from marketplace.services.errors import Conflict, ValidationFailed
 from marketplace.views_common import apply_field_errors
@@ -24,9 +29,7 @@ bp = Blueprint("oem", __name__, url_prefix="/oem")
 @oem_required
 def dashboard():
     visible = [r for r in rounds.visible_rounds(current_user) if r.phase is not RoundPhase.CANCELLED]
-    models = db.session.execute(
-        owned_by_actor(sa.select(VehicleModel), VehicleModel).order_by(VehicleModel.segment_id, VehicleModel.name)
-    ).scalars()
+    models = catalog.models_of(current_user)
     tendering = [r for r in visible if r.phase is RoundPhase.TENDERING]
     progress = {}  # round id -> (lots with a live bid of this OEM, lots published)
     for rnd in tendering:
@@ -74,7 +77,7 @@ def new_model():
     status = 200
     if form.validate_on_submit():
         try:
-            model = catalog.create_model(form.data, current_user)
+            model = catalog.create_model(form.values(), current_user)
         except ValidationFailed as exc:
             apply_field_errors(form, exc)
             status = 400
@@ -87,12 +90,12 @@ def new_model():
 @bp.route("/catalog/<int:model_id>/edit", methods=["GET", "POST"])
 @oem_required
 def edit_model(model_id: int):
-    model = catalog.own_model(model_id, current_user)
+    model = access.own_model(current_user, model_id)
     form = _model_form(ModelForm(data=catalog.values_of(model) if request.method == "GET" else None))
     status = 200
     if form.validate_on_submit():
         try:
-            catalog.update_model(model_id, form.data, current_user)
+            catalog.update_model(model_id, form.values(), current_user)
         except ValidationFailed as exc:
             apply_field_errors(form, exc)
             status = 400
@@ -105,8 +108,7 @@ def edit_model(model_id: int):
 @bp.post("/catalog/<int:model_id>/retire")
 @oem_required
 def retire_model(model_id: int):
-    ActionForm().validate_on_submit()  # CSRF is checked globally
-    retired = request.form.get("retired", "1") != "0"
+    retired = RetireForm().retired.data != "0"  # anything but "0" retires: the safe reading of a stray value
     model = catalog.set_retired(model_id, retired, current_user)
     flash(
         f"“{model.name}” retired: it can no longer be offered in a new bid."
@@ -123,35 +125,48 @@ def retire_model(model_id: int):
 @bp.get("/rounds/<int:round_id>")
 @oem_required
 def tender(round_id: int):
-    rnd = bidding.tender_round(round_id, current_user)
+    return _tender_page(bidding.tender_round(round_id, current_user))
+
+
+def _tender_page(rnd: Any, capacity_form: CapacityForm | None = None, status: int = 200):
+    """The tender page; a refused capacity comes back here with its message and what was typed."""
+    capacity = bidding.capacity_of(rnd, current_user)
+    if capacity_form is None:
+        capacity_form = CapacityForm(formdata=None, capacity="" if capacity is None else str(capacity))
     return render_template(
         "oem/tender.html",
         rnd=rnd,
         lots=bidding.lots_of(rnd),
         current=bidding.current_bids_of(rnd, current_user),  # the table shows what counts, not the history
         packages=bidding.packages_of(rnd, current_user),
-        capacity=bidding.capacity_of(rnd, current_user),
+        capacity=capacity,
+        capacity_form=capacity_form,
         open=rnd.phase is RoundPhase.TENDERING,
         form=ActionForm(),
         sheet_form=BidSheetForm(),
-    )
+    ), status
 
 
 @bp.post("/rounds/<int:round_id>/capacity")
 @oem_required
 def capacity(round_id: int):
-    ActionForm().validate_on_submit()
-    try:
-        row = bidding.set_capacity(round_id, request.form.get("capacity", ""), current_user)
-    except ValidationFailed as exc:
-        flash("Capacity: " + "; ".join(exc.field_errors.values()) + ". Nothing was saved.", "danger")
-    except Conflict as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-    else:
-        flash(f"Your capacity for this round: {row.capacity:,} vehicles over all your bids and packages.", "success")
-        for warning in bidding.capacity_warnings(bidding.tender_round(round_id, current_user), current_user):
-            flash(warning, "warning")
+    form = CapacityForm()
+    if form.validate_on_submit():
+        try:
+            row = bidding.set_capacity(round_id, form.capacity.data, current_user)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            apply_field_errors(form, exc)
+            return _tender_page(bidding.tender_round(round_id, current_user), form, exc.status)
+        except Conflict as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+        else:
+            flash(
+                f"Your capacity for this round: {row.capacity:,} vehicles over all your bids and packages.", "success"
+            )
+            for warning in bidding.capacity_warnings(bidding.tender_round(round_id, current_user), current_user):
+                flash(warning, "warning")
     return redirect(url_for("oem.tender", round_id=round_id))
 
 
@@ -175,37 +190,35 @@ def bid(round_id: int, lot_id: int):
     rnd = bidding.tender_round(round_id, current_user)
     lot = bidding.lot_in(rnd, lot_id)
     lot_code = lot.code  # read before the submit commits and expires it
-    errors: dict[str, str] = {}
     status = 200
     if request.method == "POST":
-        ActionForm().validate_on_submit()
-        values = request.form.to_dict()
-        try:
-            revision = bidding.submit_bid(round_id, lot_id, values, current_user)
-        except (ValidationFailed, Conflict) as exc:
-            # Refused (bad values, or no capacity stated yet): the same page, with what was typed.
-            db.session.rollback()
-            flash(exc.message, "danger")
-            errors, status = exc.field_errors, exc.status
-        else:
-            flash(f"Bid on {lot_code} saved as revision {revision.number}: it is the one that counts.", "success")
-            for warning in [*bidding.tier_warnings(revision), *bidding.capacity_warnings(rnd, current_user)]:
-                flash(warning, "warning")
-            return redirect(url_for("oem.bid", round_id=round_id, lot_id=lot_id))
+        form = BidForm()
+        if form.validate_on_submit():
+            try:
+                revision = bidding.submit_bid(round_id, lot_id, form.values(), current_user)
+            except (ValidationFailed, Conflict) as exc:
+                # Refused (bad values, or no capacity stated yet): the same page, with what was typed.
+                db.session.rollback()
+                apply_field_errors(form, exc)
+                status = exc.status
+            else:
+                flash(f"Bid on {lot_code} saved as revision {revision.number}: it is the one that counts.", "success")
+                for warning in [*bidding.tier_warnings(revision), *bidding.capacity_warnings(rnd, current_user)]:
+                    flash(warning, "warning")
+                return redirect(url_for("oem.bid", round_id=round_id, lot_id=lot_id))
     # The bid and its history only to show the page (a saved bid redirects without reading them).
     existing = bidding.bids_of(rnd, current_user).get(lot.id)
     if request.method != "POST":
-        values = _bid_values(existing.current if existing else None)
+        form = BidForm(formdata=None, data=_bid_values(existing.current if existing else None))
     models = catalog.models_of(current_user, include_retired=False)
     fits = {m.code: shortfalls(m, lot) for m in models}
-    tier_rows = max(4, bidding.tier_count(values) + 1)
+    tier_rows = max(4, bidding.tier_count({k: v for k, v in form.values().items() if v not in (None, "")}) + 1)
     return render_template(
         "oem/bid.html",
         rnd=rnd,
         lot=lot,
         bid=existing,
-        values=values,
-        errors=errors,
+        bid_form=form,
         models=sorted(models, key=lambda m: (bool(fits[m.code]), m.segment_id != lot.segment_id, m.name)),
         fits=fits,
         tier_rows=min(tier_rows, bidding.MAX_TIERS),
@@ -218,15 +231,14 @@ def bid(round_id: int, lot_id: int):
 @bp.get("/bids/<bid:bid_id>")
 @oem_required
 def bid_detail(bid_id: int):
-    own = bidding.own_bid(bid_id, current_user)
+    own = access.own_bid(current_user, bid_id)
     return redirect(url_for("oem.bid", round_id=own.round_id, lot_id=own.lot_id))
 
 
 @bp.post("/bids/<bid:bid_id>/withdraw")
 @oem_required
 def withdraw_bid(bid_id: int):
-    ActionForm().validate_on_submit()
-    own = bidding.own_bid(bid_id, current_user)
+    own = access.own_bid(current_user, bid_id)
     revision = bidding.withdraw_bid(bid_id, current_user)
     flash(
         f"Bid on {own.lot.code} withdrawn (revision {revision.number}). You may bid again until the deadline.",
@@ -246,7 +258,7 @@ def _package_values(revision: Any, name: str) -> dict[str, Any]:
     return values
 
 
-def _package_page(rnd: Any, package: Any, values: dict[str, Any], errors: dict[str, str], status: int):
+def _package_page(rnd: Any, package: Any, form: Any, status: int):
     lots = bidding.lots_of(rnd)
     models = catalog.models_of(current_user, include_retired=False)
     return render_template(
@@ -256,12 +268,31 @@ def _package_page(rnd: Any, package: Any, values: dict[str, Any], errors: dict[s
         lots=lots,
         models=models,
         fits={(m.code, lot.id): not shortfalls(m, lot) for m in models for lot in lots},
-        values=values,
-        errors=errors,
+        package_form=form,
         capacity=bidding.capacity_of(rnd, current_user),
         open=rnd.phase is RoundPhase.TENDERING,
         form=ActionForm(),
     ), status
+
+
+def _submit_package(rnd: Any, package: Any, package_id: int | None):
+    """Save the posted package, or show the page again with each message next to its field."""
+    form = package_form(bidding.lots_of(rnd))
+    if form.validate_on_submit():
+        try:
+            revision = bidding.submit_package(rnd.id, form.values(), current_user, package_id=package_id)
+        except (ValidationFailed, Conflict) as exc:
+            db.session.rollback()
+            form.items_error = exc.field_errors.get("items")  # about the package as a whole, shown above the lots
+            apply_field_errors(form, exc, skip=("items",))
+            return _package_page(rnd, package, form, exc.status)
+        flash(
+            f"Package saved as revision {revision.number}: "
+            + ("all of its items or none." if package is None else "it is the one that counts."),
+            "success",
+        )
+        return redirect(url_for("oem.package", package_id=revision.package_id if package is None else package))
+    return _package_page(rnd, package, form, 400)
 
 
 @bp.route("/rounds/<int:round_id>/packages/new", methods=["GET", "POST"])
@@ -269,43 +300,25 @@ def _package_page(rnd: Any, package: Any, values: dict[str, Any], errors: dict[s
 def new_package(round_id: int):
     rnd = bidding.tender_round(round_id, current_user)
     if request.method == "POST":
-        ActionForm().validate_on_submit()
-        values = request.form.to_dict()
-        try:
-            revision = bidding.submit_package(round_id, values, current_user)
-        except (ValidationFailed, Conflict) as exc:
-            db.session.rollback()
-            flash(exc.message, "danger")
-            return _package_page(rnd, None, values, exc.field_errors, exc.status)
-        flash(f"Package saved as revision {revision.number}: all of its items or none.", "success")
-        return redirect(url_for("oem.package", package_id=revision.package_id))
-    return _package_page(rnd, None, {}, {}, 200)
+        return _submit_package(rnd, None, None)
+    return _package_page(rnd, None, package_form(bidding.lots_of(rnd), formdata=None), 200)
 
 
 @bp.route("/packages/<package:package_id>", methods=["GET", "POST"])
 @oem_required
 def package(package_id: int):
-    own = bidding.own_package(package_id, current_user)
+    own = access.own_package(current_user, package_id)
     rnd = bidding.tender_round(own.round_id, current_user)
     full = next(p for p in bidding.packages_of(rnd, current_user) if p.id == own.id)
     if request.method == "POST":
-        ActionForm().validate_on_submit()
-        values = request.form.to_dict()
-        try:
-            revision = bidding.submit_package(rnd.id, values, current_user, package_id=package_id)
-        except (ValidationFailed, Conflict) as exc:
-            db.session.rollback()
-            flash(exc.message, "danger")
-            return _package_page(rnd, full, values, exc.field_errors, exc.status)
-        flash(f"Package saved as revision {revision.number}: it is the one that counts.", "success")
-        return redirect(url_for("oem.package", package_id=own))
-    return _package_page(rnd, full, _package_values(full.current, full.name), {}, 200)
+        return _submit_package(rnd, full, package_id)
+    form = package_form(bidding.lots_of(rnd), formdata=None, data=_package_values(full.current, full.name))
+    return _package_page(rnd, full, form, 200)
 
 
 @bp.post("/packages/<package:package_id>/withdraw")
 @oem_required
 def withdraw_package(package_id: int):
-    ActionForm().validate_on_submit()
     revision = bidding.withdraw_package(package_id, current_user)
     flash(f"Package withdrawn (revision {revision.number}).", "success")
     return redirect(url_for("oem.package", package_id=package_id))
@@ -330,7 +343,6 @@ def bid_sheet_download(round_id: int):
 @bp.post("/rounds/<int:round_id>/bid-sheet")
 @oem_required
 def bid_sheet_upload(round_id: int):
-    ActionForm().validate_on_submit()
     upload = request.files.get("sheet")
     try:
         if upload is None or not upload.filename:

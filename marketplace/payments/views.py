@@ -9,13 +9,14 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from wtforms import SelectField
 
 from marketplace import gateways, security
 from marketplace.access import coordinator_required, fleet_required, role_required
 from marketplace.extensions import csrf
 from marketplace.gateways import GatewayError, InvalidWebhook
 from marketplace.models import OrganizationKind
-from marketplace.services import deposits, rounds
+from marketplace.services import access, deposits, rounds
 from marketplace.services.errors import Conflict
 
 bp = Blueprint("payments", __name__, url_prefix="/payments")
@@ -29,7 +30,11 @@ TEST_CARDS = {
 
 
 class ActionForm(FlaskForm):
-    """No fields: CSRF for the buttons."""
+    """No fields: CSRF for the buttons (the app-wide CSRFProtect checks it before any view runs)."""
+
+
+class TestCardForm(FlaskForm):
+    card = SelectField("Test card", choices=list(TEST_CARDS.items()))
 
 
 def _fake_stripe() -> bool:
@@ -76,7 +81,7 @@ def my_deposits():
 @bp.get("/deposits/<deposit:deposit_id>/pay")
 @fleet_required
 def pay(deposit_id: int):
-    dep = deposits.own_deposit(deposit_id, current_user)
+    dep = access.own_deposit(current_user, deposit_id)
     gw = gateways.gateway()
     security.allow_stripe_js(gw.js_url)
     return render_template(
@@ -92,13 +97,12 @@ def pay(deposit_id: int):
 @bp.post("/deposits/<deposit:deposit_id>/check")
 @fleet_or_coordinator
 def check(deposit_id: int):
-    ActionForm().validate_on_submit()
-    dep = deposits.own_deposit(deposit_id, current_user)
+    dep = access.own_deposit(current_user, deposit_id)
     try:
         result = deposits.refresh(dep.id, current_user)
     except GatewayError as exc:
         raise Conflict(f"Stripe could not be reached: {exc.message}. Try again in a minute.") from None
-    dep = deposits.own_deposit(deposit_id, current_user)
+    dep = access.own_deposit(current_user, deposit_id)
     flash(f"Checked with Stripe: the deposit is {dep.state.label}.", "success" if result.changed else "info")
     if current_user.is_coordinator:
         return redirect(url_for("payments.round_deposits", round_id=dep.round_id))
@@ -109,13 +113,14 @@ def check(deposit_id: int):
 @fleet_required
 def test_card(deposit_id: int):
     """Offline demo only (a local fake Stripe): confirm the hold with a test card number."""
-    ActionForm().validate_on_submit()
     if not _fake_stripe():
         abort(404)
-    dep = deposits.own_deposit(deposit_id, current_user)
-    number = request.form.get("card", "")
-    if number not in TEST_CARDS:
-        abort(400)
+    dep = access.own_deposit(current_user, deposit_id)
+    form = TestCardForm()
+    if not form.validate_on_submit():
+        flash("Test card: choose one of the cards listed. Nothing was charged.", "danger")
+        return redirect(url_for("payments.pay", deposit_id=dep.public_id))
+    number = form.card.data
     gw = gateways.gateway()
     method = gw.test_payment_method(number)  # type: ignore[attr-defined]
     dep = deposits.confirm_deposit(dep.id, method, current_user)
@@ -144,7 +149,6 @@ def round_deposits(round_id: int):
 @bp.post("/rounds/<int:round_id>/settle")
 @coordinator_required
 def settle(round_id: int):
-    ActionForm().validate_on_submit()
     rnd = rounds.load_round(round_id)
     from marketplace import jobs
 
@@ -156,8 +160,7 @@ def settle(round_id: int):
 @bp.post("/deposits/<deposit:deposit_id>/refund")
 @coordinator_required
 def refund(deposit_id: int):
-    ActionForm().validate_on_submit()
-    dep = deposits.own_deposit(deposit_id, current_user)
+    dep = access.own_deposit(current_user, deposit_id)
     try:
         dep = deposits.refund_deposit(dep.id, current_user)
     except GatewayError as exc:

@@ -10,8 +10,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from marketplace.extensions import db
 from marketplace.models import Approval, Organization, OrganizationKind, Region, User
-from marketplace.services import audit
-from marketplace.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from marketplace.services import access, audit
+from marketplace.services.errors import Conflict, NotFound, ValidationFailed
 
 MIN_PASSWORD_LENGTH = 10
 SELF_REGISTERING_KINDS = (OrganizationKind.FLEET, OrganizationKind.OEM)
@@ -104,8 +104,8 @@ def create_coordinator(
     *, actor: User | None, email: str, name: str, password: str, org_name: str | None = None
 ) -> User:
     """A coordinator adds a colleague (actor given), or the CLI creates one (actor None)."""
-    if actor is not None and not actor.is_coordinator:
-        raise Forbidden("Only a coordinator can create coordinator accounts.")
+    if actor is not None:
+        access.require_coordinator(actor, "Only a coordinator can create coordinator accounts.")
     errors: dict[str, str] = {}
     if not name.strip():
         errors["name"] = "Give the person's name."
@@ -165,14 +165,6 @@ def authenticate(email: str, password: str) -> User | None:
     if user is None or not user.active or not matches:
         return None
     return user
-
-
-def organization_for(actor: User, org_id: int) -> Organization:
-    """An organization's page: its own members and coordinators only; others get 404, not a hint."""
-    org = db.session.get(Organization, org_id)
-    if org is None or (org.id != actor.organization_id and not actor.is_coordinator):
-        raise NotFound("No such organization.")
-    return org
 
 
 def country_choices() -> list[tuple[str, str]]:
@@ -257,21 +249,6 @@ def change_password(actor: User, *, current: str, new: str) -> User:
     return actor
 
 
-def require_approved(actor: User) -> None:
-    """A fleet or OEM acts only once a coordinator has approved its organization."""
-    if not actor.organization.approved:
-        raise Forbidden(awaiting_message(actor.organization))
-
-
-def awaiting_message(org: Organization) -> str:
-    if org.approval is Approval.REJECTED:
-        return f"“{org.name}” was not approved by the coalition's coordinators, so it cannot act here. Contact them if this is a mistake."
-    return (
-        f"“{org.name}” is awaiting approval by the coalition's coordinators. Once approved you can post demand, "
-        "state capacity and bid; until then nothing can be done for it here."
-    )
-
-
 def pending_organizations() -> list[Organization]:
     return list(
         db.session.execute(
@@ -282,8 +259,7 @@ def pending_organizations() -> list[Organization]:
 
 def decide_organization(actor: User, org_id: int, *, approve: bool) -> Organization:
     """A coordinator approves or rejects a self-registered organization (audited)."""
-    if not actor.is_coordinator:
-        raise Forbidden("Only a coordinator can approve organizations.")
+    access.require_coordinator(actor, "Only a coordinator can approve organizations.")
     org = db.session.execute(
         sa.select(Organization).where(Organization.id == org_id).with_for_update()
     ).scalar_one_or_none()

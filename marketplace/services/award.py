@@ -6,6 +6,7 @@ makes (which supplier serves how many vehicles of which fleet's line at what pri
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -28,7 +29,8 @@ from marketplace.models import (
     User,
     VehicleModel,
 )
-from marketplace.services import audit, bidding, clock, rounds, solver_bridge, solver_runs
+from marketplace.services import access, audit, bidding, clock, read_models, rounds, solver_bridge, solver_runs
+from marketplace.services.access import Actor
 from marketplace.services.errors import Conflict, NotFound, ValidationFailed
 from solver import io as solver_io
 
@@ -63,9 +65,9 @@ def get_scenario(scenario_id: int) -> AwardScenario:
     return scenario
 
 
-def start_scenario(round_id: int, actor: User, rules: ScenarioRules) -> AwardScenario:
+def start_scenario(round_id: int, actor: Actor, rules: ScenarioRules) -> AwardScenario:
     """Queue an award under the round's rules, or a variation of them, as a new scenario."""
-    rounds.require_coordinator(actor)
+    access.require_coordinator(actor)
     rounds.load_round(round_id)
     solver_runs.fail_dead_runs_of_round(AwardScenario, round_id)  # commits: before the round's lock
     rnd = rounds.get_for_update(round_id)
@@ -107,8 +109,8 @@ def start_scenario(round_id: int, actor: User, rules: ScenarioRules) -> AwardSce
     return scenario
 
 
-def cancel_scenario(scenario_id: int, actor: User) -> AwardScenario:
-    rounds.require_coordinator(actor)
+def cancel_scenario(scenario_id: int, actor: Actor) -> AwardScenario:
+    access.require_coordinator(actor)
     scenario = get_scenario(scenario_id)
     solver_runs.cancel(scenario, actor, action="award.cancel", label=f"scenario “{scenario.name}”")
     return scenario
@@ -253,13 +255,13 @@ def reason_needed(scenario: AwardScenario, awarded: int, servable: list[Unserved
     return None
 
 
-def publish_scenario(scenario_id: int, actor: User, *, reason: str | None = None) -> Round:
+def publish_scenario(scenario_id: int, actor: Actor, *, reason: str | None = None) -> Round:
     """Make a scenario the round's award: OEMs see what they won, fleets their allocations.
 
     An award of no vehicles, or one leaving servable lines unserved, is published only with the
     coordinator's reason (kept in the audit log).
     """
-    rounds.require_coordinator(actor)
+    access.require_coordinator(actor)
     scenario = get_scenario(scenario_id)
     rounds.load_round(scenario.round_id)
     rnd = rounds.get_for_update(scenario.round_id)
@@ -316,6 +318,23 @@ class ScenarioFigures:
 
 
 def figures(rnd: Round, scenario: AwardScenario) -> ScenarioFigures:
+    """The comparison figures of one succeeded scenario: stored once computed, recomputed when its data changes."""
+
+    def dump(f: ScenarioFigures) -> str:
+        data = {k: getattr(f, k) for k in ScenarioFigures.__dataclass_fields__ if k != "scenario"}
+        return json.dumps(data, default=str)
+
+    def load(text: str) -> ScenarioFigures:
+        data = json.loads(text)
+        for key in ("total_price", "savings_vs_max", "savings_vs_list"):
+            data[key] = Decimal(data[key])
+        data["unit_price_by_segment"] = {k: Decimal(v) for k, v in data["unit_price_by_segment"].items()}
+        return ScenarioFigures(scenario=scenario, **data)
+
+    return read_models.cached(rnd, f"figures {scenario.id}", lambda: compute_figures(rnd, scenario), dump, load)
+
+
+def compute_figures(rnd: Round, scenario: AwardScenario) -> ScenarioFigures:
     """The comparison figures of one succeeded scenario, recomputed from its allocations."""
     demanded = db.session.execute(
         sa.select(sa.func.coalesce(sa.func.sum(LotMember.quantity), 0))

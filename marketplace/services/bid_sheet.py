@@ -19,9 +19,9 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from marketplace.extensions import db
-from marketplace.models import Lot, Round, User
+from marketplace.models import Lot, Round
 from marketplace.services import bidding, spreadsheet, upload_limits
-from marketplace.services.catalog import require_oem
+from marketplace.services.access import Actor, require_oem
 from marketplace.services.errors import Conflict, ValidationFailed
 from marketplace.services.values import NUMBER_TEXT_MAX, number_format_of, text
 
@@ -57,7 +57,7 @@ class SheetResult:
 # ---------------------------------------------------------------- download
 
 
-def build_sheet(rnd: Round, actor: User) -> bytes:
+def build_sheet(rnd: Round, actor: Actor) -> bytes:
     """The OEM's bid sheet for a round: its visible lots, prefilled with its current bids."""
     require_oem(actor)
     lots = bidding.lots_of(rnd)
@@ -303,7 +303,7 @@ def _rows(rnd: Round, filename: str, data: bytes) -> tuple[list[_Row], list[tupl
     return rows, problems, blank
 
 
-def upload_sheet(round_id: int, filename: str, data: bytes, actor: User | None) -> SheetResult:
+def upload_sheet(round_id: int, filename: str, data: bytes, actor: Actor | None) -> SheetResult:
     """Check a whole bid sheet and save every changed bid in one transaction, or refuse it all."""
     actor = require_oem(actor)
     rnd = bidding.tender_round(round_id, actor)

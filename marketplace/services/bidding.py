@@ -35,11 +35,11 @@ from marketplace.models import (
     Round,
     RoundCapacity,
     RoundPhase,
-    User,
     VehicleModel,
 )
-from marketplace.services import audit, clock, rounds
-from marketplace.services.catalog import require_oem, shortfalls
+from marketplace.services import access, audit, clock, rounds
+from marketplace.services.access import Actor, own_package, require_oem
+from marketplace.services.catalog import shortfalls
 from marketplace.services.errors import Conflict, NotFound, ValidationFailed
 from marketplace.services.values import (
     CAPACITY_MAX,
@@ -65,12 +65,10 @@ T = TypeVar("T")
 # ---------------------------------------------------------------- reading (the OEM's own only)
 
 
-def tender_round(round_id: int, actor: User | None) -> Round:
+def tender_round(round_id: int, actor: Actor | None) -> Round:
     """A round whose lots the OEM may see: published, in tendering or later."""
     require_oem(actor)
-    rnd = rounds.load_round(round_id)
-    if rnd.phase is P.DRAFT:
-        raise NotFound("No such round.")
+    rnd = access.visible(actor, rounds.load_round(round_id))
     if rnd.phase is P.CANCELLED:
         raise Conflict("This round was cancelled: its tender is closed.")
     if rnd.phase not in TENDER_PHASES or rnd.published_pooling_run_id is None:
@@ -109,7 +107,7 @@ def _revisions_loaded() -> Any:
     return selectinload(Bid.revisions).options(selectinload(BidRevision.tiers), selectinload(BidRevision.vehicle_model))
 
 
-def bids_of(rnd: Round, actor: User) -> dict[int, Bid]:
+def bids_of(rnd: Round, actor: Actor) -> dict[int, Bid]:
     """The OEM's own bids in a round, by lot id."""
     require_oem(actor)
     bids = db.session.execute(
@@ -120,7 +118,7 @@ def bids_of(rnd: Round, actor: User) -> dict[int, Bid]:
     return {b.lot_id: b for b in bids}
 
 
-def _latest_numbers(rnd: Round, actor: User) -> Any:
+def _latest_numbers(rnd: Round, actor: Actor) -> Any:
     """(bid_id, number) of the revision that counts of each of the OEM's own bids in a round."""
     return (
         sa.select(BidRevision.bid_id, sa.func.max(BidRevision.number).label("number"))
@@ -131,7 +129,7 @@ def _latest_numbers(rnd: Round, actor: User) -> Any:
     )
 
 
-def current_bids_of(rnd: Round, actor: User) -> dict[int, BidRevision]:
+def current_bids_of(rnd: Round, actor: Actor) -> dict[int, BidRevision]:
     """The revision that counts of each of the OEM's own bids in a round, by lot id (no history)."""
     require_oem(actor)
     latest = _latest_numbers(rnd, actor)
@@ -144,7 +142,7 @@ def current_bids_of(rnd: Round, actor: User) -> dict[int, BidRevision]:
     return {lot_id: revision for lot_id, revision in rows}
 
 
-def packages_of(rnd: Round, actor: User) -> list[PackageBid]:
+def packages_of(rnd: Round, actor: Actor) -> list[PackageBid]:
     require_oem(actor)
     return list(
         db.session.execute(
@@ -160,7 +158,7 @@ def packages_of(rnd: Round, actor: User) -> list[PackageBid]:
     )
 
 
-def capacity_of(rnd: Round, actor: User) -> int | None:
+def capacity_of(rnd: Round, actor: Actor) -> int | None:
     require_oem(actor)
     return db.session.execute(
         sa.select(RoundCapacity.capacity).where(
@@ -169,30 +167,7 @@ def capacity_of(rnd: Round, actor: User) -> int | None:
     ).scalar_one_or_none()
 
 
-def own_bid(bid_id: int, actor: User | None) -> Bid:
-    """One of the OEM's bids; another OEM's answers 404 (its existence does not leak)."""
-    actor = require_oem(actor)
-    bid = db.session.execute(
-        sa.select(Bid)
-        .where(Bid.id == bid_id, Bid.organization_id == actor.organization_id)
-        .options(_revisions_loaded())
-    ).scalar_one_or_none()
-    if bid is None:
-        raise NotFound("No such bid.")
-    return bid
-
-
-def own_package(package_id: int, actor: User | None) -> PackageBid:
-    actor = require_oem(actor)
-    package = db.session.execute(
-        sa.select(PackageBid).where(PackageBid.id == package_id, PackageBid.organization_id == actor.organization_id)
-    ).scalar_one_or_none()
-    if package is None:
-        raise NotFound("No such package.")
-    return package
-
-
-def bid_models(actor: User) -> dict[str, VehicleModel]:
+def bid_models(actor: Actor) -> dict[str, VehicleModel]:
     """The OEM's models that can be offered (not retired), by code."""
     models = db.session.execute(
         sa.select(VehicleModel).where(
@@ -379,16 +354,14 @@ def check_package(
 # ---------------------------------------------------------------- writing
 
 
-def open_for_bids(round_id: int, actor: User, doing: str = "bid") -> Round:
+def open_for_bids(round_id: int, actor: Actor, doing: str = "bid") -> Round:
     """The round, locked for this transaction, after its deadlines: refused unless it is in tendering.
 
     The lock serialises this write with the coordinator's "Close bids" and with the deadline
     move, so a bid is either in before the round closes or refused with a message.
     """
     require_oem(actor)
-    rnd = rounds.load_round(round_id, for_update=True)
-    if rnd.phase is P.DRAFT:
-        raise NotFound("No such round.")
+    rnd = access.visible(actor, rounds.load_round(round_id, for_update=True))
     if rounds.apply_deadlines(rnd):  # the deadline second arrived since loading: the move stands
         db.session.commit()
     if rnd.phase is not P.TENDERING:
@@ -425,7 +398,7 @@ def _next_number(model: type, key: Any, owner_id: int) -> int:
     return (highest or 0) + 1
 
 
-def _require_capacity(rnd: Round, actor: User) -> None:
+def _require_capacity(rnd: Round, actor: Actor) -> None:
     if capacity_of(rnd, actor) is None:
         raise Conflict(
             "State your capacity for this round first (the most vehicles you can deliver over all your "
@@ -448,7 +421,7 @@ def _bid_snapshot(revision: BidRevision) -> dict[str, Any]:
     }
 
 
-def _lock_bid(lot: Lot, actor: User) -> Bid | None:
+def _lock_bid(lot: Lot, actor: Actor) -> Bid | None:
     return db.session.execute(
         sa.select(Bid)
         .where(Bid.lot_id == lot.id, Bid.organization_id == actor.organization_id)
@@ -457,7 +430,7 @@ def _lock_bid(lot: Lot, actor: User) -> Bid | None:
     ).scalar_one_or_none()
 
 
-def save_bid(rnd: Round, lot: Lot, checked: CheckedBid, actor: User) -> BidRevision:
+def save_bid(rnd: Round, lot: Lot, checked: CheckedBid, actor: Actor) -> BidRevision:
     """Add the bid's next revision (creating the bid on its first); the caller holds the round lock and commits."""
     bid = _lock_bid(lot, actor)
     if bid is None:
@@ -498,7 +471,7 @@ def guarded(what: str, work: Callable[[], T]) -> T:
         raise _conflict(what) from None
 
 
-def submit_bid(round_id: int, lot_id: int, values: Mapping[str, Any], actor: User | None) -> BidRevision:
+def submit_bid(round_id: int, lot_id: int, values: Mapping[str, Any], actor: Actor | None) -> BidRevision:
     """Submit or revise the OEM's sealed bid on a lot: a new revision, which is the one that counts."""
     actor = require_oem(actor)
     rnd = open_for_bids(round_id, actor)
@@ -513,9 +486,9 @@ def submit_bid(round_id: int, lot_id: int, values: Mapping[str, Any], actor: Use
     return revision
 
 
-def withdraw_bid(bid_id: int, actor: User | None) -> BidRevision:
+def withdraw_bid(bid_id: int, actor: Actor | None) -> BidRevision:
     """Withdraw a bid: a revision marked withdrawn (the terms stay in the history)."""
-    bid = own_bid(bid_id, actor)
+    bid = access.own_bid(actor, bid_id, _revisions_loaded())
     assert actor is not None
     rnd = open_for_bids(bid.round_id, actor, doing="withdraw a bid")
     locked = _lock_bid(bid.lot, actor)
@@ -558,11 +531,11 @@ def _package_snapshot(revision: PackageRevision) -> dict[str, Any]:
 
 
 def submit_package(
-    round_id: int, values: Mapping[str, Any], actor: User | None, *, package_id: int | None = None
+    round_id: int, values: Mapping[str, Any], actor: Actor | None, *, package_id: int | None = None
 ) -> PackageRevision:
     """Submit a new package bid, or revise one (package_id): all-or-nothing items over several lots."""
     actor = require_oem(actor)
-    package = own_package(package_id, actor) if package_id is not None else None
+    package = own_package(actor, package_id) if package_id is not None else None
     if package is not None and package.round_id != round_id:
         raise NotFound("No such package.")
     rnd = open_for_bids(round_id, actor)
@@ -623,8 +596,8 @@ def submit_package(
     return revision
 
 
-def withdraw_package(package_id: int, actor: User | None) -> PackageRevision:
-    package = own_package(package_id, actor)
+def withdraw_package(package_id: int, actor: Actor | None) -> PackageRevision:
+    package = own_package(actor, package_id)
     assert actor is not None
     rnd = open_for_bids(package.round_id, actor, doing="withdraw a package")
     locked = db.session.execute(
@@ -656,7 +629,7 @@ def withdraw_package(package_id: int, actor: User | None) -> PackageRevision:
     return revision
 
 
-def set_capacity(round_id: int, value: Any, actor: User | None) -> RoundCapacity:
+def set_capacity(round_id: int, value: Any, actor: Actor | None) -> RoundCapacity:
     """State (or change) the most vehicles the OEM can deliver over all its bids and packages in the round."""
     actor = require_oem(actor)
     rnd = open_for_bids(round_id, actor, doing="change your capacity")
@@ -849,7 +822,7 @@ def tier_warnings(revision: BidRevision) -> list[str]:
     ]
 
 
-def capacity_warnings(rnd: Round, actor: User) -> list[str]:
+def capacity_warnings(rnd: Round, actor: Actor) -> list[str]:
     """A capacity below what one live bid asks at least: that bid could never be served in full."""
     capacity = capacity_of(rnd, actor)
     if capacity is None:

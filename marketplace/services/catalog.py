@@ -15,9 +15,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from marketplace.extensions import db
-from marketplace.models import OrganizationKind, Segment, User, VehicleModel
-from marketplace.services import accounts, audit
-from marketplace.services.errors import Forbidden, NotFound, ValidationFailed
+from marketplace.models import Segment, VehicleModel
+from marketplace.services import audit
+from marketplace.services.access import Actor, own_model, require_oem
+from marketplace.services.errors import ValidationFailed
 from marketplace.services.reference_data import CHARGING_STANDARDS
 from marketplace.services.values import (
     NAME_MAX,
@@ -39,33 +40,13 @@ FIELDS = (
 )  # fmt: skip
 
 
-def require_oem(actor: User | None) -> User:
-    if actor is None or actor.kind is not OrganizationKind.OEM:
-        raise Forbidden("Only an OEM keeps a catalog and bids.")
-    accounts.require_approved(actor)
-    return actor
-
-
-def models_of(actor: User, *, include_retired: bool = True) -> list[VehicleModel]:
+def models_of(actor: Actor, *, include_retired: bool = True) -> list[VehicleModel]:
     """The OEM's own models, by segment then name."""
     require_oem(actor)
     query = sa.select(VehicleModel).where(VehicleModel.organization_id == actor.organization_id)
     if not include_retired:
         query = query.where(VehicleModel.retired.is_(False))
     return list(db.session.execute(query.order_by(VehicleModel.segment_id, VehicleModel.name)).scalars())
-
-
-def own_model(model_id: int, actor: User | None) -> VehicleModel:
-    """One of the OEM's models; another organization's answers 404."""
-    actor = require_oem(actor)
-    model = db.session.execute(
-        sa.select(VehicleModel).where(
-            VehicleModel.id == model_id, VehicleModel.organization_id == actor.organization_id
-        )
-    ).scalar_one_or_none()
-    if model is None:
-        raise NotFound("No such model in your catalog.")
-    return model
 
 
 def _markets(value: Any) -> tuple[list[str], list[str]]:
@@ -88,7 +69,7 @@ def check_model(
     values: Mapping[str, Any],
     fmt: NumberFormat = NumberFormat.POINT,
     *,
-    actor: User | None = None,
+    actor: Actor | None = None,
     model_id: int | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Check every field; return the clean values or the problems by field. With an actor, a name
@@ -217,7 +198,7 @@ def _new_code(org_name: str, name: str) -> str:
     return code
 
 
-def create_model(values: Mapping[str, Any], actor: User | None) -> VehicleModel:
+def create_model(values: Mapping[str, Any], actor: Actor | None) -> VehicleModel:
     actor = require_oem(actor)
     clean, errors = check_model(values, number_format_of(actor), actor=actor)
     if errors:
@@ -239,8 +220,8 @@ def create_model(values: Mapping[str, Any], actor: User | None) -> VehicleModel:
     return model
 
 
-def update_model(model_id: int, values: Mapping[str, Any], actor: User | None) -> VehicleModel:
-    model = own_model(model_id, actor)
+def update_model(model_id: int, values: Mapping[str, Any], actor: Actor | None) -> VehicleModel:
+    model = own_model(actor, model_id)
     clean, errors = check_model(values, number_format_of(actor), actor=actor, model_id=model_id)
     if errors:
         _refuse(errors)
@@ -264,9 +245,9 @@ def update_model(model_id: int, values: Mapping[str, Any], actor: User | None) -
     return model
 
 
-def set_retired(model_id: int, retired: bool, actor: User | None) -> VehicleModel:
+def set_retired(model_id: int, retired: bool, actor: Actor | None) -> VehicleModel:
     """Retire a model (no new bids with it; existing bids keep it) or bring it back."""
-    model = own_model(model_id, actor)
+    model = own_model(actor, model_id)
     if model.retired != retired:
         model.retired = retired
         audit.record(

@@ -24,14 +24,15 @@ from marketplace.models import (
     DemandLine,
     Lot,
     Organization,
+    OrganizationKind,
     Round,
     RoundPhase,
     UnservedLine,
-    User,
 )
 from marketplace.pagination import contains
-from marketplace.services import audit, clock, rounds
-from marketplace.services.errors import Conflict, Forbidden, NotFound
+from marketplace.services import access, audit, clock, rounds
+from marketplace.services.access import Actor
+from marketplace.services.errors import Conflict, NotFound
 
 RESULT_PHASES = (RoundPhase.AWARDED, RoundPhase.CONTRACTING, RoundPhase.CLOSED)
 
@@ -123,10 +124,9 @@ class ResultQueries:
         return int(count), int(vehicles), Decimal(value), int(lots)
 
 
-def fleet_result_queries(round_id: int, actor: User) -> ResultQueries:
+def fleet_result_queries(round_id: int, actor: Actor) -> ResultQueries:
     """The fleet's own allocations and unserved lines in the published award."""
-    if actor.organization.kind.value != "fleet":
-        raise Forbidden("Only a fleet has allocations.")
+    access.require_kind(actor, OrganizationKind.FLEET, "Only a fleet has allocations.")
     rnd = rounds.load_round(round_id)
     scenario_id = _published(rnd)
     allocations = (
@@ -144,7 +144,7 @@ def fleet_result_queries(round_id: int, actor: User) -> ResultQueries:
     return ResultQueries(rnd, allocations, unserved, scenario_id)
 
 
-def fleet_results(round_id: int, actor: User) -> FleetResults:
+def fleet_results(round_id: int, actor: Actor) -> FleetResults:
     """The fleet's own allocations and unserved lines in the published award, all of them."""
     q = fleet_result_queries(round_id, actor)
     allocations = db.session.execute(q.allocations.order_by(Allocation.demand_line_id, Allocation.id)).scalars()
@@ -152,10 +152,9 @@ def fleet_results(round_id: int, actor: User) -> FleetResults:
     return FleetResults(list(allocations), list(unserved))
 
 
-def oem_result_query(round_id: int, actor: User) -> ResultQueries:
+def oem_result_query(round_id: int, actor: Actor) -> ResultQueries:
     """What the OEM won in the published award (fleet names are visible now)."""
-    if actor.organization.kind.value != "oem":
-        raise Forbidden("Only an OEM has results.")
+    access.require_kind(actor, OrganizationKind.OEM, "Only an OEM has results.")
     rnd = rounds.load_round(round_id)
     scenario_id = _published(rnd)
     allocations = (
@@ -166,15 +165,15 @@ def oem_result_query(round_id: int, actor: User) -> ResultQueries:
     return ResultQueries(rnd, allocations, sa.select(UnservedLine).where(sa.false()), scenario_id)
 
 
-def oem_results(round_id: int, actor: User) -> list[Allocation]:
+def oem_results(round_id: int, actor: Actor) -> list[Allocation]:
     """What the OEM won in the published award, allocation by allocation."""
     q = oem_result_query(round_id, actor)
     return list(db.session.execute(q.allocations.order_by(Allocation.lot_id, Allocation.demand_line_id)).scalars())
 
 
-def all_allocation_query(round_id: int, actor: User) -> tuple[ResultQueries, Counter[str]]:
+def all_allocation_query(round_id: int, actor: Actor) -> tuple[ResultQueries, Counter[str]]:
     """Every allocation of the published award (coordinators), and how many are in each confirmation state."""
-    rounds.require_coordinator(actor)
+    access.require_coordinator(actor)
     rnd = rounds.load_round(round_id)
     scenario_id = _published(rnd)
     allocations = sa.select(Allocation).where(Allocation.scenario_id == scenario_id).options(*ALLOCATION_ROW)
@@ -182,20 +181,16 @@ def all_allocation_query(round_id: int, actor: User) -> tuple[ResultQueries, Cou
     return query, confirmation_counts(scenario_id)
 
 
-def all_allocations(round_id: int, actor: User) -> tuple[Round, list[Allocation], Counter[str]]:
+def all_allocations(round_id: int, actor: Actor) -> tuple[Round, list[Allocation], Counter[str]]:
     """Every allocation of the published award with its confirmation state (coordinators)."""
     query, counts = all_allocation_query(round_id, actor)
     rows = list(db.session.execute(query.allocations.order_by(Allocation.id)).scalars())
     return query.rnd, rows, counts
 
 
-def decide(allocation_id: int, confirm: bool, actor: User) -> Allocation:
+def decide(allocation_id: int, confirm: bool, actor: Actor) -> Allocation:
     """A fleet confirms or declines one of its allocations, once, before the confirmation deadline."""
-    allocation = db.session.execute(
-        sa.select(Allocation).where(Allocation.id == allocation_id).with_for_update()
-    ).scalar_one_or_none()
-    if allocation is None or allocation.demand_line.organization_id != actor.organization_id:
-        raise NotFound("No such allocation.")
+    allocation = access.fleet_allocation(actor, allocation_id, for_update=True)
     rnd = rounds.load_round(allocation.demand_line.round_id)
     if allocation.scenario_id != rnd.published_scenario_id:
         raise NotFound("No such allocation.")
@@ -235,7 +230,7 @@ def pending_of(rnd: Round) -> tuple[int, int]:
     return int(count), int(vehicles)
 
 
-def decline_pending(rnd: Round, actor: User | None, at: datetime, *, reason: str) -> int:
+def decline_pending(rnd: Round, actor: Actor | None, at: datetime, *, reason: str) -> int:
     """Mark every pending allocation of the published award declined (the round is closing); returns how many.
 
     rounds._move calls this in its transaction; each allocation gets its audit entry with the reason,

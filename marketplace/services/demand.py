@@ -25,16 +25,15 @@ from marketplace.models import (
     DemandStatus,
     Lot,
     LotMember,
-    OrganizationKind,
     Region,
     Round,
     RoundPhase,
     UnpooledLine,
-    User,
 )
-from marketplace.services import accounts, audit, clock, rounds
+from marketplace.services import access, audit, clock, rounds
 from marketplace.services import values as V
-from marketplace.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from marketplace.services.access import Actor
+from marketplace.services.errors import Conflict, ValidationFailed
 from marketplace.services.reference_data import CHARGING_STANDARDS
 
 # The fields of a demand line, in the order forms, spreadsheets and exports list them.
@@ -98,7 +97,7 @@ class Scope:
     number_format: V.NumberFormat = V.NumberFormat.POINT  # how the fleet types numbers
 
     @classmethod
-    def of(cls, rnd: Round, actor: User | None = None) -> Scope:
+    def of(cls, rnd: Round, actor: Actor | None = None) -> Scope:
         segments: dict[str, str] = {}
         names: dict[str, str] = {}
         for seg in rnd.segments:
@@ -321,42 +320,43 @@ def check_line(values: Mapping[str, Any], scope: Scope) -> tuple[CheckedLine | N
 # ---------------------------------------------------------------- access
 
 
-def require_fleet(actor: User | None) -> User:
-    if actor is None or actor.kind is not OrganizationKind.FLEET:
-        raise Forbidden("Only a fleet can post demand.")
-    accounts.require_approved(actor)
-    return actor
-
-
-def round_for_fleet(round_id: int, actor: User | None) -> Round:
+def round_for_fleet(round_id: int, actor: Actor | None) -> Round:
     """A round as a fleet may see it: drafts are not published, so they do not exist for fleets."""
-    require_fleet(actor)
-    rnd = rounds.load_round(round_id)
-    if rnd.phase is RoundPhase.DRAFT:
-        raise NotFound("No such round.")
-    return rnd
+    access.require_fleet(actor)
+    return access.visible(actor, rounds.load_round(round_id))
 
 
-def open_round(round_id: int, actor: User | None, *, doing: str) -> Round:
+def open_round(round_id: int, actor: Actor | None, *, doing: str) -> Round:
     """The round, refused unless demand is open at this second (the server clock decides)."""
     rnd = round_for_fleet(round_id, actor)
     rounds.require_phase(rnd, RoundPhase.DEMAND_OPEN, doing=doing)
     return rnd
 
 
-def own_line(line_id: int, actor: User | None) -> DemandLine:
-    """The actor's own line; another organization's line does not exist for it (404)."""
-    require_fleet(actor)
-    assert actor is not None
-    line = db.session.execute(
-        sa.select(DemandLine).where(DemandLine.id == line_id, DemandLine.organization_id == actor.organization_id)
-    ).scalar_one_or_none()
-    if line is None:
-        raise NotFound("No such demand line.")
-    return line
+def totals_by_round(actor: Actor) -> dict[int, dict[str, int]]:
+    """The fleet's live lines, vehicles and committed vehicles per round (withdrawn lines left out)."""
+    rows = db.session.execute(
+        access.own_rows(
+            actor,
+            sa.select(
+                DemandLine.round_id, DemandLine.status, sa.func.count(DemandLine.id), sa.func.sum(DemandLine.quantity)
+            ),
+            DemandLine,
+        ).group_by(DemandLine.round_id, DemandLine.status)
+    )
+    mine: dict[int, dict[str, int]] = {}
+    for round_id, status, n, q in rows:
+        if status is DemandStatus.WITHDRAWN:
+            continue
+        entry = mine.setdefault(round_id, {"lines": 0, "vehicles": 0, "committed": 0})
+        entry["lines"] += n
+        entry["vehicles"] += int(q or 0)
+        if status is DemandStatus.COMMITTED:
+            entry["committed"] += int(q or 0)
+    return mine
 
 
-def lines_of(rnd: Round, actor: User) -> list[DemandLine]:
+def lines_of(rnd: Round, actor: Actor) -> list[DemandLine]:
     """The actor's organization's lines in a round, withdrawn ones last."""
     return list(
         db.session.execute(
@@ -395,7 +395,7 @@ def _refuse(errors: dict[str, str]) -> None:
     )
 
 
-def create_line(round_id: int, values: Mapping[str, Any], actor: User | None) -> DemandLine:
+def create_line(round_id: int, values: Mapping[str, Any], actor: Actor | None) -> DemandLine:
     """Post a new demand line (a draft until it is committed)."""
     rnd = open_round(round_id, actor, doing="post demand")
     assert actor is not None
@@ -420,9 +420,9 @@ def create_line(round_id: int, values: Mapping[str, Any], actor: User | None) ->
     return line
 
 
-def update_line(line_id: int, values: Mapping[str, Any], actor: User | None) -> DemandLine:
+def update_line(line_id: int, values: Mapping[str, Any], actor: Actor | None) -> DemandLine:
     """Change a line while demand is open; a committed line stays committed."""
-    line = own_line(line_id, actor)
+    line = access.own_line(actor, line_id)
     rnd = open_round(line.round_id, actor, doing="edit demand")
     if line.status is DemandStatus.WITHDRAWN:
         raise Conflict("This line was withdrawn: post a new line instead.")
@@ -457,9 +457,9 @@ def update_line(line_id: int, values: Mapping[str, Any], actor: User | None) -> 
     return line
 
 
-def withdraw_line(line_id: int, actor: User | None) -> DemandLine:
+def withdraw_line(line_id: int, actor: Actor | None) -> DemandLine:
     """Take a line out of the round while demand is open (the round's withdrawal rule applies to its deposit)."""
-    line = own_line(line_id, actor)
+    line = access.own_line(actor, line_id)
     rnd = open_round(line.round_id, actor, doing="withdraw demand")
     if line.status is DemandStatus.WITHDRAWN:
         raise Conflict("This line is already withdrawn.")
@@ -505,7 +505,7 @@ class CommitResult:
         return sum(line.quantity for line in self.committed)
 
 
-def commit_lines(round_id: int, line_ids: Iterable[int] | None, actor: User | None) -> CommitResult:
+def commit_lines(round_id: int, line_ids: Iterable[int] | None, actor: Actor | None) -> CommitResult:
     """Commit the actor's draft lines (all of them when line_ids is None).
 
     This is the one place where a line becomes committed. A round that asks no deposit commits
@@ -755,3 +755,12 @@ def totals_of(lines: Iterable[DemandLine]) -> Totals:
         else:
             t.draft_lines += 1
     return t
+
+
+def own_lines_query(rnd: Round, actor: Actor, *, withdrawn: bool = True) -> sa.Select[Any]:
+    """The actor's organization's lines in a round, as a query to page through (the API)."""
+    access.require_fleet(actor)
+    query = access.own_rows(actor, sa.select(DemandLine).where(DemandLine.round_id == rnd.id), DemandLine)
+    if not withdrawn:
+        query = query.where(DemandLine.status != DemandStatus.WITHDRAWN)
+    return query

@@ -14,7 +14,7 @@ import csv
 import io
 import json
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
@@ -23,9 +23,10 @@ from xml.etree.ElementTree import iterparse
 import sqlalchemy as sa
 
 from marketplace.extensions import db
-from marketplace.models import DemandLine, DemandStatus, Round, User
+from marketplace.models import DemandLine, DemandStatus, Round
 from marketplace.models.demand import DemandUpload
 from marketplace.services import audit, clock, spreadsheet, upload_limits
+from marketplace.services.access import Actor, require_fleet
 from marketplace.services.demand import (
     FIELDS,
     CheckedLine,
@@ -33,7 +34,6 @@ from marketplace.services.demand import (
     check_line,
     current_quarter,
     open_round,
-    require_fleet,
 )
 from marketplace.services.errors import Conflict, NotFound, ValidationFailed
 from marketplace.services.reference_data import CHARGING_STANDARDS
@@ -372,7 +372,7 @@ def check_rows(
     return checked, problems
 
 
-def check_upload(round_id: int, filename: str, data: bytes, actor: User | None) -> UploadCheck:
+def check_upload(round_id: int, filename: str, data: bytes, actor: Actor | None) -> UploadCheck:
     """Check a whole file; keep its rows for the preview only when every row is right.
 
     Raises UploadRefused for a file that cannot be used at all; returns the problems by row
@@ -404,7 +404,7 @@ def check_upload(round_id: int, filename: str, data: bytes, actor: User | None) 
     return UploadCheck(upload=upload, rows=len(rows))
 
 
-def pending_upload(round_id: int, token: str, actor: User | None, *, for_update: bool = False) -> DemandUpload:
+def pending_upload(round_id: int, token: str, actor: Actor | None, *, for_update: bool = False) -> DemandUpload:
     """The actor's organization's staged upload; anyone else's does not exist for it."""
     require_fleet(actor)
     assert actor is not None
@@ -425,7 +425,9 @@ def staged_lines(upload: DemandUpload) -> list[tuple[int, CheckedLine]]:
     return [(r["row"], CheckedLine.from_json(r["line"])) for r in upload.rows]
 
 
-def preview(round_id: int, token: str, actor: User | None) -> tuple[Round, DemandUpload, list[tuple[int, CheckedLine]]]:
+def preview(
+    round_id: int, token: str, actor: Actor | None
+) -> tuple[Round, DemandUpload, list[tuple[int, CheckedLine]]]:
     """The staged lines as they will be saved."""
     upload = pending_upload(round_id, token, actor)
     rnd = open_round(round_id, actor, doing="upload demand")
@@ -460,7 +462,7 @@ class SaveResult:
     vehicles: int
 
 
-def save_upload(round_id: int, token: str, actor: User | None) -> SaveResult:
+def save_upload(round_id: int, token: str, actor: Actor | None) -> SaveResult:
     """Save every staged row as a draft demand line, or none: one INSERT, one audit entry, one commit."""
     rnd = open_round(round_id, actor, doing="post demand")
     assert actor is not None
@@ -645,3 +647,52 @@ def export_xlsx(rnd: Round, lines: list[DemandLine]) -> bytes:
         sheet.cell(row=number, column=FIELDS.index("max_unit_price") + 1).number_format = "#,##0.00"
     _style_header(sheet, _WIDTHS)
     return _workbook_bytes(workbook)
+
+
+# ---------------------------------------------------------------- many lines at once from a system (the API)
+
+
+@dataclass
+class BulkResult:
+    """Saved lines (ids in the order given) or, when any row is wrong, every problem and nothing saved."""
+
+    line_ids: list[int] = field(default_factory=list)
+    vehicles: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+
+def create_lines(round_id: int, rows: list[Mapping[str, Any]], actor: Actor | None) -> BulkResult:
+    """Post many draft lines from an organization's own system: every row or none, with the same checks
+    and the same per-row problems as a spreadsheet upload (rows are numbered from 0, as in a JSON array)."""
+    rnd = open_round(round_id, actor, doing="post demand")
+    assert actor is not None
+    if not rows:
+        raise ValidationFailed("Send at least one line.")
+    if len(rows) > MAX_ROWS:
+        raise ValidationFailed(f"At most {MAX_ROWS:,} lines at once: send the rest in another request.")
+    checked, problems = check_rows(list(enumerate(rows)), Scope.of(rnd, actor))
+    if problems:
+        return BulkResult(problems=problems)
+    at = clock.now()
+    values = [
+        {**line.as_row(), "round_id": rnd.id, "organization_id": actor.organization_id,
+         "status": DemandStatus.DRAFT, "created_at": at, "updated_at": at}
+        for _, line in checked
+    ]  # fmt: skip
+    # SQLAlchemy's "insertmanyvalues": batched multi-row INSERTs whose RETURNING ids come back in the order sent.
+    ids = list(
+        db.session.connection()
+        .execute(sa.insert(DemandLine).returning(DemandLine.id, sort_by_parameter_order=True), values)
+        .scalars()
+    )
+    vehicles = sum(v["quantity"] for v in values)
+    audit.record(
+        actor,
+        "demand.bulk_create",
+        rnd,
+        summary=f"Posted {len(values):,} demand lines ({vehicles:,} vehicles) through the API.",
+        after={"lines": len(values), "vehicles": vehicles, "status": "draft"},
+        round_id=rnd.id,
+    )
+    db.session.commit()
+    return BulkResult(line_ids=ids, vehicles=vehicles)

@@ -51,11 +51,11 @@ from marketplace.models import (
     Round,
     RoundPhase,
     StripeEvent,
-    User,
 )
 from marketplace.models.deposit import ZERO
-from marketplace.services import audit, clock
-from marketplace.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from marketplace.services import access, audit, clock
+from marketplace.services.access import Actor
+from marketplace.services.errors import Conflict, NotFound, ValidationFailed
 
 log = logging.getLogger(__name__)
 S = DepositState
@@ -133,7 +133,7 @@ def _lock(deposit_id: int) -> Deposit:
 def _change(
     dep: Deposit,
     target: DepositState,
-    actor: User | None,
+    actor: Actor | None,
     *,
     summary: str,
     failure: str | None = None,
@@ -351,7 +351,7 @@ def _noted(result: Applied, note: str) -> Applied:
 # ---------------------------------------------------------------- opening deposits (committing with a deposit)
 
 
-def open_deposits(lines: Iterable[DemandLine], actor: User | None) -> list[Deposit]:
+def open_deposits(lines: Iterable[DemandLine], actor: Actor | None) -> list[Deposit]:
     """Ask a hold for each draft line's deposit; the lines are committed when their holds succeed.
 
     Commits the pending deposits before asking Stripe (so a crash leaves a deposit that a retry
@@ -363,7 +363,7 @@ def open_deposits(lines: Iterable[DemandLine], actor: User | None) -> list[Depos
         raise Conflict("Payments are off: lines commit without a deposit.")
     out: list[Deposit] = []
     for line in lines:
-        if actor is None or line.organization_id != actor.organization_id:
+        if not access.owns(actor, line):
             raise NotFound("No such demand line.")
         if line.status is not DemandStatus.DRAFT:
             raise Conflict("Only a draft line waits for a deposit.")
@@ -421,9 +421,9 @@ def _ask_hold(dep: Deposit) -> None:
     db.session.commit()
 
 
-def confirm_deposit(deposit_id: int, payment_method: str, actor: User | None) -> Deposit:
+def confirm_deposit(deposit_id: int, payment_method: str, actor: Actor | None) -> Deposit:
     """Confirm the hold server-side with a payment method (offline and in tests; the browser uses Stripe.js)."""
-    dep = own_deposit(deposit_id, actor)
+    dep = access.own_deposit(actor, deposit_id)
     if dep.state not in UNPAID or dep.payment_intent_id is None:
         raise Conflict("This deposit is not waiting for a card.")
     try:
@@ -442,7 +442,7 @@ def confirm_deposit(deposit_id: int, payment_method: str, actor: User | None) ->
     return dep
 
 
-def refresh(deposit_id: int, actor: User | None = None, *, source: str = "checked with Stripe") -> Applied:
+def refresh(deposit_id: int, actor: Actor | None = None, *, source: str = "checked with Stripe") -> Applied:
     """Ask the gateway for the hold's state and apply it (the pay page's return, a conflict, a coordinator)."""
     dep = _lock(deposit_id)
     if dep.payment_intent_id is None:
@@ -457,7 +457,7 @@ def refresh(deposit_id: int, actor: User | None = None, *, source: str = "checke
 # ---------------------------------------------------------------- outcome rules
 
 
-def line_withdrawn(line: DemandLine, actor: User | None) -> None:
+def line_withdrawn(line: DemandLine, actor: Actor | None) -> None:
     """demand.withdraw_line calls this in its transaction: the round's withdrawal rule applies to the deposit."""
     dep = db.session.execute(sa.select(Deposit).where(Deposit.demand_line_id == line.id)).scalar_one_or_none()
     if dep is None:
@@ -612,10 +612,9 @@ def execute(deposit_id: int) -> bool:
     return applied.changed
 
 
-def refund_deposit(deposit_id: int, actor: User | None) -> Deposit:
+def refund_deposit(deposit_id: int, actor: Actor | None) -> Deposit:
     """A coordinator gives a deposit back: release a hold, refund what was charged."""
-    if actor is None or not actor.is_coordinator:
-        raise Forbidden("Only a coordinator can refund a deposit.")
+    access.require_coordinator(actor, "Only a coordinator can refund a deposit.")
     dep = _lock(deposit_id)
     if dep.state in (S.RELEASED, S.REFUNDED):
         raise Conflict("This deposit has already been given back.")
@@ -752,14 +751,6 @@ def process_event(event_row_id: int) -> str:
 # ---------------------------------------------------------------- reading
 
 
-def own_deposit(deposit_id: int, actor: User | None) -> Deposit:
-    """A fleet's own deposit (another organization's answers 404); a coordinator sees any."""
-    dep = db.session.get(Deposit, deposit_id)
-    if dep is None or actor is None or (not actor.is_coordinator and dep.organization_id != actor.organization_id):
-        raise NotFound("No such deposit.")
-    return dep
-
-
 def deposits_of_round(round_id: int) -> list[Deposit]:
     return list(
         db.session.execute(sa.select(Deposit).where(Deposit.round_id == round_id).order_by(Deposit.id)).scalars()
@@ -806,3 +797,9 @@ def totals(deposits: Iterable[Deposit]) -> Totals:
         t.released += dep.released_amount
         t.still_held += dep.still_held
     return t
+
+
+def own_deposits_query(actor: Actor) -> sa.Select[Any]:
+    """A fleet's own deposits, as a query to page through (the API)."""
+    access.require_fleet(actor)
+    return access.own_rows(actor, sa.select(Deposit), Deposit)

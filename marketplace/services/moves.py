@@ -32,9 +32,9 @@ from marketplace.models import (
     Round,
     RoundPhase,
     UnservedLine,
-    User,
 )
-from marketplace.services import award, clock, rounds
+from marketplace.services import access, award, clock, rounds
+from marketplace.services.access import Actor
 from marketplace.services.errors import NotFound
 from marketplace.services.rounds import Missing, plural
 
@@ -110,13 +110,13 @@ def _committed(rnd: Round) -> tuple[int, int, int]:
 def preview(
     round_id: int,
     target: RoundPhase | str,
-    actor: User | None,
+    actor: Actor | None,
     *,
     run_id: int | None = None,
     scenario_id: int | None = None,
 ) -> Preview:
     """The consequences of moving the round to `target` now (publishing `run_id` or `scenario_id` if given)."""
-    rounds.require_coordinator(actor)
+    access.require_coordinator(actor)
     target = RoundPhase(target)
     rnd = rounds.load_round(round_id)
     at = clock.now()

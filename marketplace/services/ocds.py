@@ -400,3 +400,13 @@ def _awards_and_contracts(
 
 def dumps(package: dict[str, Any]) -> str:
     return json.dumps(package, ensure_ascii=False, indent=2) + "\n"
+
+
+def package_text(rnd: Round, *, uri: str) -> str:
+    """The release package as JSON text, stored once computed (services/read_models.py) per address it is read at."""
+    import hashlib
+
+    from marketplace.services import read_models
+
+    name = "ocds " + hashlib.sha256(uri.encode()).hexdigest()[:20]
+    return read_models.cached(rnd, name, lambda: dumps(release_package(rnd, uri=uri)), str, str)

@@ -30,7 +30,8 @@ from marketplace.models import (
     User,
 )
 from marketplace.pagination import contains
-from marketplace.services import audit, clock, rounds, solver_bridge, solver_runs
+from marketplace.services import access, audit, clock, rounds, solver_bridge, solver_runs
+from marketplace.services.access import Actor
 from marketplace.services.errors import Conflict, NotFound, ValidationFailed
 from solver import io as solver_io
 
@@ -57,7 +58,7 @@ def get_run(run_id: int) -> PoolingRun:
 
 def start_run(
     round_id: int,
-    actor: User,
+    actor: Actor,
     *,
     min_lot_quantity: int | None = None,
     max_lot_quantity: int | None = None,
@@ -65,7 +66,7 @@ def start_run(
     time_limit: float | None = None,
 ) -> PoolingRun:
     """Queue a pooling run of the round's committed demand (the round's bounds unless others are given)."""
-    rounds.require_coordinator(actor)
+    access.require_coordinator(actor)
     rnd = rounds.load_round(round_id)
     solver_runs.fail_dead_runs_of_round(PoolingRun, round_id)  # commits: before the round's lock
     rnd = rounds.get_for_update(round_id)
@@ -116,8 +117,8 @@ def start_run(
     return run
 
 
-def cancel_run(run_id: int, actor: User) -> PoolingRun:
-    rounds.require_coordinator(actor)
+def cancel_run(run_id: int, actor: Actor) -> PoolingRun:
+    access.require_coordinator(actor)
     run = get_run(run_id)
     solver_runs.cancel(run, actor, action="pooling.cancel", label=f"pooling run #{run.id}")
     return run
@@ -202,9 +203,9 @@ def save_result(run_id: int, result: dict[str, Any]) -> None:
     db.session.commit()
 
 
-def publish_run(run_id: int, actor: User) -> Round:
+def publish_run(run_id: int, actor: Actor) -> Round:
     """Make a run's lots the round's tender: OEMs see them and bidding opens."""
-    rounds.require_coordinator(actor)
+    access.require_coordinator(actor)
     run = get_run(run_id)
     rnd = rounds.load_round(run.round_id)
     rnd = rounds.get_for_update(run.round_id)

@@ -14,9 +14,11 @@ Money is exact (Decimal) all the way to the downloads.
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from decimal import Decimal
 
@@ -34,7 +36,7 @@ from marketplace.models import (
     Round,
     Segment,
 )
-from marketplace.services import award, clock, spreadsheet
+from marketplace.services import award, clock, read_models, spreadsheet
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -108,6 +110,38 @@ def _sorted(rows: dict[str, BreakdownRow]) -> list[BreakdownRow]:
 
 
 def round_report(rnd: Round) -> RoundReport:
+    """The funnel and the breakdowns of one round: stored once computed, recomputed when its data changes."""
+    return read_models.cached(rnd, "report", lambda: compute_report(rnd), _dump, lambda text: _load(rnd, text))
+
+
+def _dump(report: RoundReport) -> str:
+    data = {f.name: getattr(report, f.name) for f in fields(report) if f.name != "round"}
+    data["funnel"] = [asdict(s) for s in report.funnel]
+    data["by_segment"] = [asdict(r) for r in report.by_segment]
+    data["by_region"] = [asdict(r) for r in report.by_region]
+    return json.dumps(data, default=lambda v: str(v) if isinstance(v, Decimal) else v.isoformat())
+
+
+def _load(rnd: Round, text: str) -> RoundReport:
+    data = json.loads(text)
+
+    def row(d: dict) -> BreakdownRow:
+        return BreakdownRow(**{**d, "awarded_value": Decimal(d["awarded_value"])})
+
+    return RoundReport(
+        **{
+            **data,
+            "round": rnd,
+            "generated_at": clock.parse(data["generated_at"]),
+            "funnel": [FunnelStage(**{**s, "value": Decimal(s["value"])}) for s in data["funnel"]],
+            "by_segment": [row(r) for r in data["by_segment"]],
+            "by_region": [row(r) for r in data["by_region"]],
+            "savings_vs_max": None if data["savings_vs_max"] is None else Decimal(data["savings_vs_max"]),
+        }
+    )
+
+
+def compute_report(rnd: Round) -> RoundReport:
     """The funnel and the breakdowns of one round, from its lines, published lots and published award."""
     lines = list(db.session.execute(sa.select(DemandLine).where(DemandLine.round_id == rnd.id)).scalars())
     by_id = {line.id: line for line in lines}
@@ -313,3 +347,13 @@ def report_xlsx(report: RoundReport) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def download(rnd: Round, fmt: str) -> bytes | str:
+    """The report as XLSX (bytes) or CSV (text), stored like the report itself."""
+    if fmt == "csv":
+        return read_models.cached(rnd, "report.csv", lambda: report_csv(round_report(rnd)), str, str)
+    return read_models.cached(
+        rnd, "report.xlsx", lambda: report_xlsx(round_report(rnd)), lambda b: base64.b64encode(b).decode(),
+        base64.b64decode,
+    )  # fmt: skip

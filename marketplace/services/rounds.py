@@ -17,9 +17,10 @@ import sqlalchemy as sa
 
 from marketplace.extensions import db
 from marketplace.filters import plural
-from marketplace.models import LineService, Region, Round, RoundPhase, Segment, User
-from marketplace.services import audit, clock, values
-from marketplace.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from marketplace.models import LineService, Region, Round, RoundPhase, Segment
+from marketplace.services import access, audit, clock, values
+from marketplace.services.access import Actor
+from marketplace.services.errors import Conflict, NotFound, ValidationFailed
 
 P = RoundPhase
 
@@ -91,11 +92,6 @@ def ended_at(rnd: Round, phase: RoundPhase) -> datetime | None:
 def allowed_transitions(rnd: Round) -> list[Transition]:
     """The moves the phase table allows from the round's phase, forward move first."""
     return [t for (source, _), t in TRANSITIONS.items() if source is rnd.phase]
-
-
-def require_coordinator(actor: User | None) -> None:
-    if actor is None or not actor.is_coordinator:
-        raise Forbidden("Only a coordinator can do this.")
 
 
 # ---------------------------------------------------------------- loading and deadlines
@@ -177,14 +173,14 @@ def require_phase(rnd: Round, *phases: RoundPhase, doing: str) -> None:
 
 
 def transition(
-    round_id: int, target: RoundPhase | str, actor: User | None, *, decline_pending_reason: str | None = None
+    round_id: int, target: RoundPhase | str, actor: Actor | None, *, decline_pending_reason: str | None = None
 ) -> Round:
     """Move a round to `target` if the phase table allows it; one audit entry, one commit.
 
     Closing a round before its confirmation deadline while allocations are still pending needs
     `decline_pending_reason`: the coordinator's explicit choice to treat them as declined.
     """
-    require_coordinator(actor)
+    access.require_coordinator(actor)
     try:
         target = RoundPhase(target)
     except ValueError:
@@ -229,7 +225,7 @@ def _check_pending(rnd: Round, at: datetime, reason: str) -> None:
         raise ValidationFailed("The reason is too long.", field_errors={"reason": "Use at most 500 characters."})
 
 
-def move(rnd: Round, target: RoundPhase, actor: User | None, *, summary: str) -> None:
+def move(rnd: Round, target: RoundPhase, actor: Actor | None, *, summary: str) -> None:
     """A move made by another use case (a pooling run succeeding, a run published) inside its transaction.
 
     Checks the phase table and the move's preconditions like `transition`; the caller holds
@@ -296,7 +292,7 @@ def _check_preconditions(rnd: Round, target: RoundPhase, at: datetime) -> None:
 def _move(
     rnd: Round,
     target: RoundPhase,
-    actor: User | None,
+    actor: Actor | None,
     at: datetime,
     *,
     summary: str,
@@ -451,8 +447,8 @@ def _apply_settings(rnd: Round, s: RoundSettings, segments: list[Segment], regio
     rnd.regions = sorted(regions, key=lambda x: x.id)
 
 
-def create_round(settings: RoundSettings, actor: User) -> Round:
-    require_coordinator(actor)
+def create_round(settings: RoundSettings, actor: Actor) -> Round:
+    access.require_coordinator(actor)
     segments, regions = _validate_settings(settings, round_id=None)
     rnd = Round(phase=P.DRAFT)
     _apply_settings(rnd, settings, segments, regions)
@@ -465,9 +461,9 @@ def create_round(settings: RoundSettings, actor: User) -> Round:
     return rnd
 
 
-def update_round(round_id: int, settings: RoundSettings, actor: User) -> Round:
+def update_round(round_id: int, settings: RoundSettings, actor: Actor) -> Round:
     """Change a round's settings; only in draft, because rules are frozen once demand opens."""
-    require_coordinator(actor)
+    access.require_coordinator(actor)
     rnd = _get(round_id, for_update=True)
     if rnd.phase is not P.DRAFT:
         raise Conflict(
@@ -507,10 +503,7 @@ def settings_of(rnd: Round) -> RoundSettings:
     )
 
 
-def visible_rounds(actor: User) -> list[Round]:
+def visible_rounds(actor: Actor) -> list[Round]:
     """Rounds a user may see listed: a coordinator sees all, others every round past draft."""
     advance_due_rounds()
-    query = sa.select(Round).order_by(Round.created_at.desc(), Round.id.desc())
-    if not actor.is_coordinator:
-        query = query.where(Round.phase != P.DRAFT)
-    return list(db.session.execute(query).scalars())
+    return list(db.session.execute(access.visible_rounds_query(actor)).scalars())

@@ -1,4 +1,4 @@
-"""Database rows <-> the solver's documents (shared/design/solver-io.md). The only module that knows both.
+"""Database rows <-> the solver's documents (docs/solver-io.md). The only module that knows both.
 
 Ids in the documents are stable strings built from row ids ("line-12", "org-3", "lot-5"),
 and every list is in id order, so the same round always gives the same input bytes.

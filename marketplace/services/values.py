@@ -112,6 +112,7 @@ def _pattern(decimal: str, group: str) -> re.Pattern[str]:
 
 
 _PATTERNS = {fmt: _pattern(fmt.decimal_mark, fmt.group_mark) for fmt in NumberFormat}
+_EXPONENT = re.compile(r"[+-]?[0-9]+(?:[.,][0-9]+)?[eE][+-]?[0-9]{1,4}")
 
 
 def _match(text: str, fmt: NumberFormat) -> Decimal | None:
@@ -162,10 +163,44 @@ def read_number(value: Any, fmt: NumberFormat = NumberFormat.POINT, *, example: 
     if found is None:
         if any(unicodedata.category(ch) == "Cc" for ch in text):
             raise Unreadable("holds an invisible control character: type digits only")
+        if _EXPONENT.fullmatch(text):
+            # Shown in full only when its decimal mark (if any) is the format's: never a guess.
+            mantissa = text.lower().split("e")[0]
+            written = Decimal(text.replace(",", "."))
+            mark_ok = fmt.group_mark not in mantissa
+            full = fmt.write(written) if mark_ok and abs(written.adjusted()) <= NUMBER_TEXT_MAX // 2 else None
+            how = f"write it in full: {full}" if full else f"write the number in full, like {example}"
+            raise Unreadable(f"“{text}” is written with an exponent: {how}")
+        if any(unicodedata.category(ch) == "Nd" and not ch.isascii() for ch in text):
+            ascii_text = "".join(str(unicodedata.digit(ch)) if ch.isdigit() else ch for ch in text)
+            raise Unreadable(f"“{_shown(text)}” uses digits other than 0-9: type it as {_shown(ascii_text)}")
         if re.fullmatch(r"[+-]?[0-9., ]*[0-9][0-9., ]*", text):
             raise Unreadable(_how_to_write(text, fmt, example))
-        raise Invalid(f"“{text}” is not a number: write it like {example}")
-    return found
+        raise Invalid(f"“{_shown(text)}” is not a number: write it like {example}")
+    return found.copy_abs() if found == 0 else found  # "-0" is 0, never a saved "-0.00"
+
+
+def _grouped_elsewhere(value: Any, fmt: NumberFormat) -> int | None:
+    """The whole number a typed text is in the other number format when it has thousands separators
+    there ("1.500" is 1.5 under 1,234.56 but 1500 under 1.234,56): the hint a message gives."""
+    if not isinstance(value, str) or len(value) > NUMBER_TEXT_MAX:
+        return None
+    other = NumberFormat.COMMA if fmt is NumberFormat.POINT else NumberFormat.POINT
+    found = _PATTERNS[other].fullmatch(value.translate(_SPACES).strip())
+    if found is None or not found.group(3) or found.group(4) is not None or found.group(3) == " ":
+        return None
+    return int(_match(value.translate(_SPACES).strip(), other))  # type: ignore[arg-type]
+
+
+def _ambiguous(value: Any, fmt: NumberFormat, number: Decimal) -> str | None:
+    meant = _grouped_elsewhere(value, fmt)
+    if meant is None:
+        return None
+    grouped = f"{meant:,}".replace(",", fmt.group_mark)
+    return (
+        f"“{str(value).strip()}” is {fmt.write(number.normalize())} in your organization's number format "
+        f"({fmt.label}, set on the account page): if you meant {grouped}, write {meant}"
+    )
 
 
 def read_whole(
@@ -180,7 +215,9 @@ def read_whole(
         raise
     except Invalid:
         raise Invalid(message) from None
-    if number != number.to_integral_value() or number < minimum:
+    if number != number.to_integral_value():
+        raise Invalid(_ambiguous(value, fmt, number) or message)
+    if number < minimum:
         raise Invalid(message)
     if number > maximum:
         raise Invalid(f"must be at most {maximum:,}")
@@ -248,7 +285,8 @@ def read_money(
     if amount >= maximum:
         raise Invalid(f"must be below {maximum:,} {currency}")
     if _finer_than_minor_unit(amount, currency):
-        raise Invalid(_decimals_rule(currency))
+        hint = _ambiguous(value, fmt, amount) if whole_only else None  # "1.500" yen: 1.5, or fifteen hundred?
+        raise Invalid(f"{_decimals_rule(currency)}: {hint}" if hint else _decimals_rule(currency))
     return amount.quantize(Decimal("0.01"))
 
 

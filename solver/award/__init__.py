@@ -379,7 +379,7 @@ def _exact(
 
     def run(
         model: AwardModel,
-        goal: Literal["lex", "price"],
+        goal: Literal["lex", "vehicles", "price"],
         on_bound: Callable[[int], None],
         work_cap: float | None = None,
         **kw: Any,

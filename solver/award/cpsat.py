@@ -31,11 +31,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from solver.award.instance import Instance
 from solver.award.prep import Prepared
 from solver.award.solution import Solution
+
+if TYPE_CHECKING:  # ortools loads with the model, not with `import solver`
+    from solver.award.rules.variables import LineAlloc, Var
 
 
 @dataclass
@@ -55,159 +58,42 @@ class AwardModel:
     def __init__(self, inst: Instance, prep: Prepared, *, serve_all: bool = False):
         from ortools.sat.python import cp_model
 
+        from solver.award.rules import capacity, line_service, packages, tiers, winners
+        from solver.award.rules.variables import Families
+
         self.cp_model = cp_model
         self.serve_all = serve_all
         self.inst = inst
         self.prep = prep
-        m = cp_model.CpModel()
-        self.model = m
-        whole = inst.whole
-        Q = [line.quantity for line in inst.lines]
+        self.model = cp_model.CpModel()
+        # The rules in this order create the variables and constraints in a fixed order: the
+        # model, and so every result, is the same byte for byte whatever changes elsewhere.
+        f = self.families = Families(self.model, inst, prep)
+        tiers.add(f)
+        packages.add(f)
+        line_service.add(f, serve_all=serve_all)
+        capacity.add(f)
+        winners.add(f)
 
-        line_terms: list[list[object]] = [[] for _ in inst.lines]
-        sup_terms: dict[int, list[tuple[object, int]]] = {}
-        sup_max: dict[int, int] = {}
-        lot_terms: dict[tuple[int, int], list[tuple[object, int]]] = {}
-        lot_max: dict[tuple[int, int], int] = {}
-        lot_sel: dict[tuple[int, int], list[object]] = {}
-        obj_vars: list[object] = []
-        veh_coef: list[int] = []
-        price_coef: list[int] = []
-        # columns for hints and extraction: (kind, var, data)
-        #   ("y", var, (bid, tier)), ("x", var, (bid, tier, line)), ("z", var, package),
-        #   ("px", var, (package, item, line)), ("w", var, (supplier, lot))
-        self.cols: list[tuple[str, object, object]] = []
-
-        def line_var(li: int, most: int, source: object) -> tuple[object, int]:
-            """Line li's allocation to a source chosen by the boolean `source`, and the vehicles
-            one unit of it stands for: whole service, a boolean implying the source (the line's
-            quantity); split, an integer of at most `most` vehicles (1)."""
-            if whole:
-                x = m.new_bool_var("")
-                m.add_implication(x, source)
-                return x, Q[li]
-            return m.new_int_var(0, min(Q[li], most), ""), 1
-
-        ubs: list[int] = []
-        # (line, source rank, tier or item, variable) of every line allocation: the canonical order
-        self.allocation_order: list[tuple[int, int, int, object]] = []
-
-        self.ub_of: dict[int, int] = {}
-
-        def term(var: object, veh: int, cents: int, ub: int = 1) -> None:
-            self.ub_of[id(var)] = ub
-            ubs.append(ub)
-            obj_vars.append(var)
-            veh_coef.append(veh)
-            price_coef.append(cents)
-
-        bid_sel: dict[int, list[object]] = {}
-        for t in prep.tiers:
-            bid = inst.bids[t.bid]
-            s, lot = bid.supplier, bid.lot
-            rank = inst.source_rank[bid.id]
-            y = m.new_bool_var("")
-            self.cols.append(("y", y, (t.bid, t.tier)))
-            xs = []
-            units = []
-            for li in t.lines:
-                x, unit = line_var(li, t.hi, y)
-                if not whole:
-                    m.add(x <= min(Q[li], t.hi) * y)
-                xs.append(x)
-                units.append(unit)
-                line_terms[li].append(x)
-                term(x, unit, unit * t.cents, 1 if whole else min(Q[li], t.hi))
-                self.allocation_order.append((li, rank, t.tier, x))
-                sup_terms.setdefault(s, []).append((x, unit))
-                lot_terms.setdefault((s, lot), []).append((x, unit))
-                self.cols.append(("x", x, (t.bid, t.tier, li)))
-            qexpr = cp_model.LinearExpr.weighted_sum(xs, units)
-            m.add(qexpr >= t.lo * y)
-            m.add(qexpr <= t.hi * y)
-            bid_sel.setdefault(t.bid, []).append(y)
-            lot_sel.setdefault((s, lot), []).append(y)
-        for bi, sel in bid_sel.items():
-            if len(sel) > 1:
-                m.add_at_most_one(sel)
-            s, lot = inst.bids[bi].supplier, inst.bids[bi].lot
-            hi = max(t.hi for t in prep.tiers_of_bid[bi])
-            sup_max[s] = sup_max.get(s, 0) + hi
-            lot_max[s, lot] = lot_max.get((s, lot), 0) + hi
-
-        for p in prep.packages:
-            s = p.supplier
-            z = m.new_bool_var("")
-            self.cols.append(("z", z, p.package))
-            rank = inst.source_rank[inst.packages[p.package].id]
-            for it in p.items:
-                xs, units = [], []
-                for li in it.lines:
-                    x, unit = line_var(li, it.quantity, z)
-                    xs.append(x)
-                    units.append(unit)
-                    line_terms[li].append(x)
-                    term(x, 0, 0, 1 if whole else min(Q[li], it.quantity))
-                    self.allocation_order.append((li, rank, it.item, x))
-                    self.cols.append(("px", x, (p.package, it.item, li)))
-                m.add(cp_model.LinearExpr.weighted_sum(xs, units) == it.quantity * z)
-                lot_terms.setdefault((s, it.lot), []).append((z, it.quantity))
-                lot_max[s, it.lot] = lot_max.get((s, it.lot), 0) + it.quantity
-                lot_sel.setdefault((s, it.lot), []).append(z)
-            term(z, p.quantity, sum(it.quantity * it.cents for it in p.items))
-            sup_terms.setdefault(s, []).append((z, p.quantity))
-            sup_max[s] = sup_max.get(s, 0) + p.quantity
-
-        for li, vs in enumerate(line_terms):
-            if serve_all and vs:
-                if whole:
-                    m.add_exactly_one(vs)
-                else:
-                    m.add(sum(vs) == Q[li])
-            elif len(vs) >= 2:
-                if whole:
-                    m.add_at_most_one(vs)
-                else:
-                    m.add(sum(vs) <= Q[li])
-
-        for s, terms in sorted(sup_terms.items()):
-            if sup_max[s] > inst.capacity[s]:
-                m.add(
-                    cp_model.LinearExpr.weighted_sum([v for v, _ in terms], [c for _, c in terms]) <= inst.capacity[s]
-                )
-
-        by_lot: dict[int, list[int]] = {}
-        for s, lot in lot_sel:
-            by_lot.setdefault(lot, []).append(s)
-        for lot, sups in sorted(by_lot.items()):
-            limited = inst.max_winners is not None and len(sups) > inst.max_winners
-            ws = []
-            for s in sorted(sups):
-                terms = lot_terms[s, lot]
-                expr = cp_model.LinearExpr.weighted_sum([v for v, _ in terms], [c for _, c in terms])
-                cap = min(inst.lots[lot].share_cap, inst.capacity[s])
-                if limited:
-                    w = m.new_bool_var("")
-                    self.cols.append(("w", w, (s, lot)))
-                    for v in lot_sel[s, lot]:
-                        m.add_implication(v, w)
-                    m.add(expr <= min(cap, lot_max[s, lot]) * w)
-                    ws.append(w)
-                elif lot_max[s, lot] > cap:
-                    m.add(expr <= cap)
-            if limited:
-                m.add(sum(ws) <= inst.max_winners)
-
-        self.vehicles = cp_model.LinearExpr.weighted_sum(obj_vars, veh_coef)
-        self.price = cp_model.LinearExpr.weighted_sum(obj_vars, price_coef)
-        self.allocation_order.sort(key=lambda a: a[:3])
+        # The objectives' terms: every line allocation of a tier (vehicles, cents), then per
+        # package its items' allocations (no terms of their own) and its `chosen` (the package).
+        obj: list[tuple[Var, int, int, int]] = []  # (variable, vehicles, cents, upper bound)
+        for t in f.tiers:
+            obj += [(a.var, a.unit, a.unit * t.opt.cents, a.ub) for a in t.lines]
+        for p in f.packages:
+            obj += [(a.var, 0, 0, a.ub) for it in p.items for a in it.lines]
+            obj.append((p.chosen, p.opt.quantity, sum(it.quantity * it.cents for it in p.opt.items), 1))
+        self.vehicles = cp_model.LinearExpr.weighted_sum([v for v, *_ in obj], [veh for _, veh, _, _ in obj])
+        self.price = cp_model.LinearExpr.weighted_sum([v for v, *_ in obj], [c for _, _, c, _ in obj])
+        # the canonical order of the line allocations: (line, source rank, tier or item)
+        self.allocation_order: list[LineAlloc] = sorted(f.allocations(), key=lambda a: (a.line, a.rank, a.option))
         ranked = sorted(inst.source_rank.items(), key=lambda kv: kv[1])
         self.source_ids = [sid for sid, _ in ranked]
         self.lex_weight = 1 + sum(line.quantity * line.max_cents for line in inst.lines)
         # CP-SAT refuses (MODEL_INVALID) a linear expression whose terms could sum past 64 bits;
         # these are the largest values the objectives' terms can sum to.
-        self.price_potential = sum(c * u for c, u in zip(price_coef, ubs, strict=True))
-        vehicle_potential = sum(c * u for c, u in zip(veh_coef, ubs, strict=True))
+        self.price_potential = sum(c * ub for _, _, c, ub in obj)
+        vehicle_potential = sum(veh * ub for _, veh, _, ub in obj)
         self.price_fits = self.price_potential < INT_LIMIT
         # One objective holds both criteria only while vehicles x W stays far from 64 bits
         # (IDR- or VND-like prices of 10^11 minor units overflow it on a few lots): otherwise
@@ -216,56 +102,50 @@ class AwardModel:
 
     # -- hints and solutions ------------------------------------------------------------
     def hint(self, sol: Solution) -> None:
-        inst = self.inst
+        """`sol` as the search's hint, every variable in creation order."""
+        inst, f = self.inst, self.families
         m = self.model
         m.clear_hints()
-        whole = inst.whole
         wins = {(inst.bids[bi].supplier, inst.bids[bi].lot) for bi, a in sol.bids.items() if sum(a.values())}
         for pi in sol.packages:
             wins.update((inst.packages[pi].supplier, it.lot) for it in inst.packages[pi].items)
-        for kind, var, data in self.cols:
-            if kind == "y":
-                bi, k = data
-                q = sol.bid_quantity(bi)
-                v = int(bool(q) and inst.bids[bi].tier_at(q) == k)
-            elif kind == "x":
-                bi, k, li = data
-                q = sol.bid_quantity(bi)
-                a = sol.bids[bi].get(li, 0) if q and inst.bids[bi].tier_at(q) == k else 0
-                v = int(bool(a)) if whole else a
-            elif kind == "z":
-                v = int(data in sol.packages)
-            elif kind == "w":
-                v = int(data in wins)
-            else:  # px
-                pi, ii, li = data
-                a = sol.packages[pi][ii].get(li, 0) if pi in sol.packages else 0
-                v = int(bool(a)) if whole else a
-            m.add_hint(var, v)
 
-    def extract(self, value: Callable[[object], int]) -> Solution:
-        inst = self.inst
-        Q = [line.quantity for line in inst.lines]
+        def alloc(a: LineAlloc, given: dict[int, int]) -> int:
+            got = given.get(a.line, 0)
+            return int(bool(got)) if inst.whole else got
+
+        for t in f.tiers:
+            q = sol.bid_quantity(t.opt.bid)
+            on = bool(q) and inst.bids[t.opt.bid].tier_at(q) == t.opt.tier
+            m.add_hint(t.chosen, int(on))
+            for a in t.lines:
+                m.add_hint(a.var, alloc(a, sol.bids[t.opt.bid]) if on else 0)
+        for p in f.packages:
+            items = sol.packages.get(p.opt.package)
+            m.add_hint(p.chosen, int(items is not None))
+            for iv in p.items:
+                for a in iv.lines:
+                    m.add_hint(a.var, alloc(a, items[iv.opt.item]) if items is not None else 0)
+        for w in f.winners:
+            m.add_hint(w.var, int((w.supplier, w.lot) in wins))
+
+    def extract(self, value: Callable[[Var], int]) -> Solution:
+        inst, f = self.inst, self.families
         sol = Solution()
-        on_z = set()
-        pkg_alloc: dict[int, dict[int, dict[int, int]]] = {}
-        for kind, var, data in self.cols:
-            if kind in ("y", "w"):
-                continue
-            v = value(var)
-            if not v:
-                continue
-            if kind == "x":
-                bi, _, li = data
-                sol.bids.setdefault(bi, {})[li] = Q[li] if inst.whole else v
-            elif kind == "z":
-                on_z.add(data)
-            else:  # px
-                pi, ii, li = data
-                pkg_alloc.setdefault(pi, {}).setdefault(ii, {})[li] = Q[li] if inst.whole else v
-        for pi in sorted(on_z):
-            items = pkg_alloc.get(pi, {})
-            sol.packages[pi] = [dict(sorted(items.get(ii, {}).items())) for ii in range(len(inst.packages[pi].items))]
+
+        def vehicles(a: LineAlloc) -> int:
+            return inst.lines[a.line].quantity if inst.whole else value(a.var)
+
+        for t in f.tiers:
+            for a in t.lines:
+                if value(a.var):
+                    sol.bids.setdefault(t.opt.bid, {})[a.line] = vehicles(a)
+        for p in f.packages:
+            if value(p.chosen):
+                sol.packages[p.opt.package] = [
+                    dict(sorted((a.line, vehicles(a)) for a in iv.lines if value(a.var))) for iv in p.items
+                ]
+        sol.packages = dict(sorted(sol.packages.items()))
         sol.bids = {bi: dict(sorted(a.items())) for bi, a in sorted(sol.bids.items())}
         return sol
 
@@ -285,7 +165,8 @@ class AwardModel:
         """One phase: "lex" maximizes vehicles x lex_weight - cents (most vehicles, then the lowest
         price; only when `lex_fits`); "vehicles" maximizes vehicles; "price" minimizes cents (for
         the serve_all model, or once vehicles are fixed by a constraint)."""
-        cp_model = self.cp_model
+        from ortools.sat.python import cp_model
+
         m = self.model
         m.clear_objective()
         maximize = objective in ("lex", "vehicles")
@@ -367,17 +248,18 @@ class AwardModel:
         the one of least T = sum of allocation x w(line, source) (tie_weights), the rule stated in
         solver.award.TIE_BREAK_RULE. The search starts from `hint` (an optimum) and only its work
         limit stops it: a proven T minimum is the same award whatever search found the optimum."""
-        cp_model = self.cp_model
+        from ortools.sat.python import cp_model
+
         m = self.model
         m.clear_objective()
         m.clear_hints()
         m.add(self.vehicles >= vehicles)
         m.add(self.price <= cents)
         pairs = self.allocation_order
-        weights = tie_weights(self.inst, [(li, rank) for li, rank, _, _ in pairs], self.source_ids)
-        if sum(w * self.ub_of[id(x)] for w, (*_, x) in zip(weights, pairs, strict=True)) >= INT_LIMIT:
+        weights = tie_weights(self.inst, [(a.line, a.rank) for a in pairs], self.source_ids)
+        if sum(w * a.ub for w, a in zip(weights, pairs, strict=True)) >= INT_LIMIT:
             return Canonical(None, False, 0.0, False)  # T could overflow 64 bits: no tie-break
-        xs = [x for *_, x in pairs]
+        xs = [a.var for a in pairs]
         t_expr = cp_model.LinearExpr.weighted_sum(xs, weights)
         m.minimize(t_expr)
         self.hint(hint)

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TypeVar
 
 from solver.award.instance import Instance
 from solver.award.prep import Prepared
+
+K = TypeVar("K")
 
 SAFETY = 1e-9
 
@@ -49,7 +52,7 @@ class LpModel:
         lot_sel: dict[tuple[int, int], list[int]] = {}
         bid_sel: dict[int, list[int]] = {}
 
-        def add(d: dict, key: object, v: int, c: float) -> None:
+        def add(d: dict[K, tuple[list[int], list[float]]], key: K, v: int, c: float) -> None:
             idx, val = d.setdefault(key, ([], []))
             idx.append(v)
             val.append(c)
@@ -104,15 +107,15 @@ class LpModel:
             rows.append((-inf, float(inst.capacity[s]), idx, val))
         by_lot: dict[int, list[int]] = {}
         for (s, lot), (idx, val) in sorted(lot_terms.items()):
-            cap = float(min(inst.lots[lot].share_cap, inst.capacity[s]))
+            most = float(min(inst.lots[lot].share_cap, inst.capacity[s]))
             if inst.max_winners is not None:
                 w = var(1)
                 for v in lot_sel[s, lot]:
                     rows.append((-inf, 0.0, [v, w], [1.0, -1.0]))
-                rows.append((-inf, 0.0, [*idx, w], [*val, -cap]))
+                rows.append((-inf, 0.0, [*idx, w], [*val, -most]))
                 by_lot.setdefault(lot, []).append(w)
             else:
-                rows.append((-inf, cap, idx, val))
+                rows.append((-inf, most, idx, val))
         if inst.max_winners is not None:
             for ws in by_lot.values():
                 if len(ws) > inst.max_winners:
@@ -167,5 +170,5 @@ class LpModel:
             for v, c in self.veh.items():
                 h.add_term_to_constraint(self._vehicles_row, v, c)
         h.set_constraint_lower_bound(self._vehicles_row, float(vehicles))
-        c = self._solve(self.price, False, time_limit)
-        return None if c is None else max(0, math.ceil(c * (1 - SAFETY) - 1e-6))
+        cents = self._solve(self.price, False, time_limit)
+        return None if cents is None else max(0, math.ceil(cents * (1 - SAFETY) - 1e-6))

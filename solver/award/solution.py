@@ -77,9 +77,9 @@ def unserved_reasons(inst: Instance, prep: Prepared, sol: Solution) -> dict[int,
         for item in pkg.items:
             offered.setdefault(item.lot, []).append((pkg.supplier, item.cents))
     reachable: dict[int, set[int]] = {}  # line -> suppliers with a reachable option on it
-    for t in prep.tiers:
-        for li in t.lines:
-            reachable.setdefault(li, set()).add(inst.bids[t.bid].supplier)
+    for opt in prep.tiers:
+        for li in opt.lines:
+            reachable.setdefault(li, set()).add(inst.bids[opt.bid].supplier)
     for p in prep.packages:
         for it in p.items:
             for li in it.lines:

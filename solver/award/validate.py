@@ -2,13 +2,18 @@
 
 Independent of the model, the pre-processing and the greedy: it reads the input document
 directly (prices through solver.money only), recomputes vehicles and cents, and checks
-each rule of contract section 2 on the result as written.
+each rule of the contract (docs/solver-io.md, section 2) on the result as written.
+
+One check per rule (CHECKS, in the order their problems are listed): each is a pure function
+of the read round and result, so a test can corrupt a valid result in one way and see that
+the check of that rule, by name, reports it (tests/solver/test_validate_mutations.py).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -16,151 +21,371 @@ from solver import schema
 from solver.errors import Problem
 from solver.money import to_cents
 
+Json = Mapping[str, Any]
 
-def validate_award(doc: Mapping[str, Any], result: Mapping[str, Any]) -> list[Problem]:
+
+@dataclass(frozen=True)
+class Row:
+    """One award row as written, with where it points in the input."""
+
+    index: int
+    source: str
+    supplier: str
+    lot: str
+    quantity: int
+    cents: int | None  # None: the unit price is not a price to the cent
+    allocations: list[Json]
+    bid: Json | None  # the bid it names, if any
+    package: Json | None  # the package it names, if any
+
+    @property
+    def path(self) -> str:
+        return f"awards[{self.index}]"
+
+    @property
+    def counted(self) -> bool:
+        """Rows whose vehicles and price enter the totals: a readable price and a known source."""
+        return self.cents is not None and (self.bid is not None or self.package is not None)
+
+
+@dataclass
+class Award:
+    """The round's rules and the result's rows, read once; the tallies every check shares."""
+
+    whole: bool
+    share: Decimal
+    max_winners: int | None
+    capacity: dict[str, int]
+    lines: dict[str, tuple[str, Json]]  # line id -> (lot id, demand line)
+    lot_demand: dict[str, int]
+    bids: dict[str, Json]
+    packages: dict[str, Json]
+    result: Json
+    rows: list[Row] = field(default_factory=list)
+    # tallies over the counted rows
+    served: dict[str, int] = field(default_factory=dict)  # line -> vehicles allocated
+    sources_per_line: dict[str, int] = field(default_factory=dict)
+    used: dict[str, int] = field(default_factory=dict)  # supplier -> vehicles
+    in_lot: dict[tuple[str, str], int] = field(default_factory=dict)  # (supplier, lot) -> vehicles
+    winners: dict[str, set[str]] = field(default_factory=dict)  # lot -> suppliers
+    vehicles: int = 0
+    cents: int = 0
+
+    def counted(self) -> list[Row]:
+        return [r for r in self.rows if r.counted]
+
+
+def read(doc: Json, result: Json) -> Award:
+    """The round and the result (which must already match the output schema), with tallies."""
+    rules = doc.get("rules") or {}
+    a = Award(
+        whole=rules.get("line_service", "whole") == "whole",
+        share=Decimal(str(rules.get("max_share_per_supplier", 1))),
+        max_winners=rules.get("max_winners_per_lot"),
+        capacity={s["id"]: s["capacity"] for s in doc["suppliers"]},
+        lines={d["id"]: (lot["id"], d) for lot in doc["lots"] for d in lot["demand"]},
+        lot_demand={lot["id"]: sum(d["quantity"] for d in lot["demand"]) for lot in doc["lots"]},
+        bids={b["id"]: b for b in doc["bids"]},
+        packages={p["id"]: p for p in doc.get("packages") or []},
+        result=result,
+    )
+    for i, row in enumerate(result["awards"]):
+        src = row["source"]
+        a.rows.append(
+            Row(
+                i,
+                src,
+                row["supplier"],
+                row["lot"],
+                row["quantity"],
+                to_cents(row["unit_price"]),
+                list(row["allocations"]),
+                a.bids.get(src),
+                a.packages.get(src) if src not in a.bids else None,
+            )
+        )
+    for r in a.counted():
+        assert r.cents is not None
+        for al in r.allocations:
+            if al["demand"] in a.lines:
+                a.served[al["demand"]] = a.served.get(al["demand"], 0) + al["quantity"]
+                a.sources_per_line[al["demand"]] = a.sources_per_line.get(al["demand"], 0) + 1
+        a.used[r.supplier] = a.used.get(r.supplier, 0) + r.quantity
+        a.in_lot[r.supplier, r.lot] = a.in_lot.get((r.supplier, r.lot), 0) + r.quantity
+        a.winners.setdefault(r.lot, set()).add(r.supplier)
+        a.vehicles += r.quantity
+        a.cents += r.quantity * r.cents
+    return a
+
+
+# -- one check per rule --------------------------------------------------------------------
+
+
+def check_prices_to_the_cent(a: Award) -> list[Problem]:
+    """Prices are exact to the cent."""
+    return [Problem(f"{r.path}.unit_price", "not a price to the cent") for r in a.rows if r.cents is None]
+
+
+def check_sources(a: Award) -> list[Problem]:
+    """Every row names a bid or package of the input, of its supplier, once per lot."""
+    out = []
+    seen: set[tuple[str, str]] = set()
+    for r in a.rows:
+        if r.cents is None:
+            continue
+        if (r.source, r.lot) in seen:
+            out.append(Problem(r.path, f"source {r.source!r} awarded twice in lot {r.lot!r}"))
+        seen.add((r.source, r.lot))
+        owner = r.bid or r.package
+        if owner is None:
+            out.append(Problem(f"{r.path}.source", f"unknown bid or package {r.source!r}"))
+        elif owner["supplier"] != r.supplier:
+            kind = "bid" if r.bid is not None else "package"
+            out.append(Problem(f"{r.path}.supplier", f"{kind} {r.source!r} belongs to {owner['supplier']!r}"))
+        if r.bid is not None and r.bid["lot"] != r.lot:
+            out.append(Problem(f"{r.path}.lot", f"bid {r.source!r} is for lot {r.bid['lot']!r}"))
+    return out
+
+
+def check_bid_quantity_range(a: Award) -> list[Problem]:
+    """A bid's awarded quantity lies in [min_quantity, max_quantity]."""
+    return [
+        Problem(f"{r.path}.quantity", f"outside the bid's range [{r.bid['min_quantity']}, {r.bid['max_quantity']}]")
+        for r in a.counted()
+        if r.bid is not None and not r.bid["min_quantity"] <= r.quantity <= r.bid["max_quantity"]
+    ]
+
+
+def check_tier_price(a: Award) -> list[Problem]:
+    """All-units tiers: the unit price is the highest tier's reached by the awarded quantity."""
+    out = []
+    for r in a.counted():
+        if r.bid is None:
+            continue
+        reached = [t for t in r.bid["tiers"] if t["min_quantity"] <= r.quantity]
+        price = to_cents(max(reached, key=lambda t: t["min_quantity"])["unit_price"]) if reached else None
+        if price != r.cents:
+            out.append(Problem(f"{r.path}.unit_price", "is not the price of the highest tier reached by the quantity"))
+    return out
+
+
+def check_package_items(a: Award) -> list[Problem]:
+    """A package's row is one of its items, at the item's exact quantity and unit price."""
+    out = []
+    for r in a.counted():
+        if r.package is None:
+            continue
+        items = [it for it in r.package["items"] if it["lot"] == r.lot]
+        if not items:
+            out.append(Problem(f"{r.path}.lot", f"package {r.source!r} has no item on lot {r.lot!r}"))
+        elif items[0]["quantity"] != r.quantity or to_cents(items[0]["unit_price"]) != r.cents:
+            out.append(Problem(r.path, "package item must be awarded at its exact quantity and unit price"))
+    return out
+
+
+def check_packages_all_or_nothing(a: Award) -> list[Problem]:
+    """A package is awarded on every lot of its items, or not at all."""
+    lots: dict[str, set[str]] = {}
+    for r in a.counted():
+        if r.package is not None:
+            lots.setdefault(r.source, set()).add(r.lot)
+    out = []
+    for src, got in lots.items():
+        want = {it["lot"] for it in a.packages[src]["items"]}
+        if got != want:
+            out.append(
+                Problem(
+                    "awards",
+                    f"package {src!r} is all-or-nothing: awarded on {sorted(got)}, has items on {sorted(want)}",
+                )
+            )
+    return out
+
+
+def _allocations(a: Award) -> list[tuple[Row, str, Json, tuple[str, Json] | None]]:
+    """(row, path, allocation, (lot, line) or None if unknown) of every counted row."""
+    return [
+        (r, f"{r.path}.allocations[{j}]", al, a.lines.get(al["demand"]))
+        for r in a.counted()
+        for j, al in enumerate(r.allocations)
+    ]
+
+
+def check_allocations_in_lot(a: Award) -> list[Problem]:
+    """Every awarded vehicle goes to a known demand line of the row's lot."""
+    out = []
+    for r, path, al, known in _allocations(a):
+        if known is None:
+            out.append(Problem(f"{path}.demand", f"unknown demand line {al['demand']!r}"))
+        elif known[0] != r.lot:
+            out.append(Problem(f"{path}.demand", f"line is in lot {known[0]!r}, not {r.lot!r}"))
+    return out
+
+
+def check_reserve_prices(a: Award) -> list[Problem]:
+    """A line only receives vehicles priced at most its max_unit_price."""
+    return [
+        Problem(f"{path}.demand", "unit price above the line's maximum unit price")
+        for r, path, _, known in _allocations(a)
+        if known is not None and r.cents is not None and r.cents > (to_cents(known[1]["max_unit_price"]) or 0)
+    ]
+
+
+def check_exclusions(a: Award) -> list[Problem]:
+    """A line receives no vehicle from its excluded suppliers."""
+    return [
+        Problem(f"{path}.demand", f"supplier {r.supplier!r} is excluded from the line")
+        for r, path, _, known in _allocations(a)
+        if known is not None and r.supplier in known[1].get("excluded_suppliers", [])
+    ]
+
+
+def check_allocations_sum(a: Award) -> list[Problem]:
+    """A row's allocations sum to its awarded quantity."""
+    out = []
+    for r in a.counted():
+        total = sum(al["quantity"] for al in r.allocations if al["demand"] in a.lines)
+        if total != r.quantity:
+            out.append(
+                Problem(f"{r.path}.allocations", f"allocations sum to {total}, not the awarded quantity {r.quantity}")
+            )
+    return out
+
+
+def check_line_quantity(a: Award) -> list[Problem]:
+    """A line receives at most its quantity."""
+    return [
+        Problem("awards", f"line {line_id!r} receives {n} vehicles, more than its quantity")
+        for line_id, n in a.served.items()
+        if n > a.lines[line_id][1]["quantity"]
+    ]
+
+
+def check_whole_line_service(a: Award) -> list[Problem]:
+    """line_service "whole": a line gets its whole quantity from one source, or nothing."""
+    if not a.whole:
+        return []
+    out = [
+        Problem(f"{path}.quantity", "whole line service: a line gets its whole quantity from one source")
+        for _, path, al, known in _allocations(a)
+        if known is not None and al["quantity"] != known[1]["quantity"]
+    ]
+    out += [
+        Problem("awards", f"whole line service: line {line_id!r} served by {n} sources")
+        for line_id, n in a.sources_per_line.items()
+        if n > 1
+    ]
+    return out
+
+
+def check_capacity(a: Award) -> list[Problem]:
+    """A supplier's awarded vehicles over all bids and packages stay within its capacity."""
+    out = []
+    for sup, n in a.used.items():
+        if sup not in a.capacity:
+            out.append(Problem("awards", f"unknown supplier {sup!r}"))
+        elif n > a.capacity[sup]:
+            out.append(Problem("awards", f"supplier {sup!r} awarded {n} vehicles over its capacity {a.capacity[sup]}"))
+    return out
+
+
+def check_share_cap(a: Award) -> list[Problem]:
+    """No supplier wins more than max_share_per_supplier x the lot's demand (rounded down)."""
+    out = []
+    for (sup, lot), n in a.in_lot.items():
+        cap = math.floor(a.share * a.lot_demand.get(lot, 0))
+        if n > cap:
+            out.append(Problem("awards", f"supplier {sup!r} wins {n} in lot {lot!r}, over the share cap {cap}"))
+    return out
+
+
+def check_winners_per_lot(a: Award) -> list[Problem]:
+    """At most max_winners_per_lot suppliers win in one lot."""
+    if a.max_winners is None:
+        return []
+    return [
+        Problem("awards", f"lot {lot!r} has {len(sups)} winners, more than {a.max_winners}")
+        for lot, sups in a.winners.items()
+        if len(sups) > a.max_winners
+    ]
+
+
+def check_totals(a: Award) -> list[Problem]:
+    """awarded_quantity and total_price (to the cent) are the sums of the rows."""
+    out = []
+    res = a.result
+    if res["awarded_quantity"] != a.vehicles:
+        out.append(Problem("awarded_quantity", f"is {res['awarded_quantity']}, the awards sum to {a.vehicles}"))
+    if to_cents(res["total_price"]) != a.cents:
+        out.append(Problem("total_price", f"is {res['total_price']}, the awards sum to {Decimal(a.cents) / 100}"))
+    return out
+
+
+def check_unserved(a: Award) -> list[Problem]:
+    """Every line lacking vehicles is listed once in `unserved` with what it lacks; no other line is."""
+    out = []
+    listed: dict[str, int] = {}
+    for i, u in enumerate(a.result["unserved"]):
+        if u["demand"] not in a.lines:
+            out.append(Problem(f"unserved[{i}].demand", f"unknown demand line {u['demand']!r}"))
+            continue
+        if u["demand"] in listed:
+            out.append(Problem(f"unserved[{i}].demand", "listed twice"))
+        listed[u["demand"]] = u["quantity"]
+    for line_id, (_, d) in a.lines.items():
+        missing = d["quantity"] - a.served.get(line_id, 0)
+        if missing > 0 and listed.get(line_id) != missing:
+            out.append(
+                Problem("unserved", f"line {line_id!r} lacks {missing} vehicles but lists {listed.get(line_id, 0)}")
+            )
+        if missing <= 0 and line_id in listed:
+            out.append(Problem("unserved", f"line {line_id!r} is fully served but listed as unserved"))
+    return out
+
+
+def check_bounds(a: Award) -> list[Problem]:
+    """The proven bounds hold for the award, and OPTIMAL means the award meets them."""
+    out = []
+    stats = a.result["stats"]
+    bq, bp = stats["bound_quantity"], to_cents(stats["bound_price"])
+    if bq < a.vehicles:
+        out.append(Problem("stats.bound_quantity", f"{bq} is below the awarded {a.vehicles}"))
+    if bp is None or bp > a.cents:
+        out.append(Problem("stats.bound_price", "is above the total price"))
+    if a.result["status"] == "OPTIMAL" and (bq != a.vehicles or bp != a.cents):
+        out.append(Problem("status", "OPTIMAL but the bounds do not equal the award's vehicles and price"))
+    return out
+
+
+Check = Callable[[Award], list[Problem]]
+
+CHECKS: tuple[Check, ...] = (
+    check_prices_to_the_cent,
+    check_sources,
+    check_bid_quantity_range,
+    check_tier_price,
+    check_package_items,
+    check_packages_all_or_nothing,
+    check_allocations_in_lot,
+    check_reserve_prices,
+    check_exclusions,
+    check_allocations_sum,
+    check_line_quantity,
+    check_whole_line_service,
+    check_capacity,
+    check_share_cap,
+    check_winners_per_lot,
+    check_totals,
+    check_unserved,
+    check_bounds,
+)
+
+
+def validate_award(doc: Json, result: Json) -> list[Problem]:
+    """Every rule the result breaks, [] if valid: first its shape (the output schema: e.g. an
+    unserved line without a reason), then each check of CHECKS."""
     problems = schema.check(result, "award-output")
     if problems:
         return problems
-    out: list[Problem] = []
-
-    def bad(path: str, msg: str) -> None:
-        out.append(Problem(path, msg))
-
-    rules = doc.get("rules") or {}
-    whole = rules.get("line_service", "whole") == "whole"
-    share = Decimal(str(rules.get("max_share_per_supplier", 1)))
-    max_winners = rules.get("max_winners_per_lot")
-    capacity = {s["id"]: s["capacity"] for s in doc["suppliers"]}
-    lines: dict[str, tuple[str, dict[str, Any]]] = {}
-    lot_demand: dict[str, int] = {}
-    for lot in doc["lots"]:
-        lot_demand[lot["id"]] = sum(d["quantity"] for d in lot["demand"])
-        for d in lot["demand"]:
-            lines[d["id"]] = (lot["id"], d)
-    bids = {b["id"]: b for b in doc["bids"]}
-    packages = {p["id"]: p for p in doc.get("packages") or []}
-
-    served: dict[str, int] = {}
-    sources_per_line: dict[str, int] = {}
-    used: dict[str, int] = {}
-    in_lot: dict[tuple[str, str], int] = {}
-    winners: dict[str, set[str]] = {}
-    seen_rows: set[tuple[str, str]] = set()
-    pkg_rows: dict[str, set[str]] = {}
-    vehicles = 0
-    cents = 0
-    for i, row in enumerate(result["awards"]):
-        p = f"awards[{i}]"
-        src, sup, lot, q = row["source"], row["supplier"], row["lot"], row["quantity"]
-        price = to_cents(row["unit_price"])
-        if price is None:
-            bad(f"{p}.unit_price", "not a price to the cent")
-            continue
-        if (src, lot) in seen_rows:
-            bad(p, f"source {src!r} awarded twice in lot {lot!r}")
-        seen_rows.add((src, lot))
-        if src in bids:
-            b = bids[src]
-            if b["supplier"] != sup:
-                bad(f"{p}.supplier", f"bid {src!r} belongs to {b['supplier']!r}")
-            if b["lot"] != lot:
-                bad(f"{p}.lot", f"bid {src!r} is for lot {b['lot']!r}")
-            if not b["min_quantity"] <= q <= b["max_quantity"]:
-                bad(f"{p}.quantity", f"outside the bid's range [{b['min_quantity']}, {b['max_quantity']}]")
-            applicable = [t for t in b["tiers"] if t["min_quantity"] <= q]
-            tier_price = (
-                to_cents(max(applicable, key=lambda t: t["min_quantity"])["unit_price"]) if applicable else None
-            )
-            if tier_price != price:
-                bad(f"{p}.unit_price", "is not the price of the highest tier reached by the quantity")
-        elif src in packages:
-            pk = packages[src]
-            if pk["supplier"] != sup:
-                bad(f"{p}.supplier", f"package {src!r} belongs to {pk['supplier']!r}")
-            items = [it for it in pk["items"] if it["lot"] == lot]
-            if not items:
-                bad(f"{p}.lot", f"package {src!r} has no item on lot {lot!r}")
-            elif items[0]["quantity"] != q or to_cents(items[0]["unit_price"]) != price:
-                bad(p, "package item must be awarded at its exact quantity and unit price")
-            pkg_rows.setdefault(src, set()).add(lot)
-        else:
-            bad(f"{p}.source", f"unknown bid or package {src!r}")
-            continue
-        total = 0
-        for j, a in enumerate(row["allocations"]):
-            ap = f"{p}.allocations[{j}]"
-            if a["demand"] not in lines:
-                bad(f"{ap}.demand", f"unknown demand line {a['demand']!r}")
-                continue
-            line_lot, d = lines[a["demand"]]
-            if line_lot != lot:
-                bad(f"{ap}.demand", f"line is in lot {line_lot!r}, not {lot!r}")
-            if price > to_cents(d["max_unit_price"]):
-                bad(f"{ap}.demand", "unit price above the line's maximum unit price")
-            if sup in d.get("excluded_suppliers", []):
-                bad(f"{ap}.demand", f"supplier {sup!r} is excluded from the line")
-            if whole and a["quantity"] != d["quantity"]:
-                bad(f"{ap}.quantity", "whole line service: a line gets its whole quantity from one source")
-            served[a["demand"]] = served.get(a["demand"], 0) + a["quantity"]
-            sources_per_line[a["demand"]] = sources_per_line.get(a["demand"], 0) + 1
-            total += a["quantity"]
-        if total != q:
-            bad(f"{p}.allocations", f"allocations sum to {total}, not the awarded quantity {q}")
-        used[sup] = used.get(sup, 0) + q
-        in_lot[sup, lot] = in_lot.get((sup, lot), 0) + q
-        winners.setdefault(lot, set()).add(sup)
-        vehicles += q
-        cents += q * price
-
-    for src, lots in pkg_rows.items():
-        want = {it["lot"] for it in packages[src]["items"]}
-        if lots != want:
-            bad("awards", f"package {src!r} is all-or-nothing: awarded on {sorted(lots)}, has items on {sorted(want)}")
-    for line_id, n in served.items():
-        if n > lines[line_id][1]["quantity"]:
-            bad("awards", f"line {line_id!r} receives {n} vehicles, more than its quantity")
-        if whole and sources_per_line[line_id] > 1:
-            bad("awards", f"whole line service: line {line_id!r} served by {sources_per_line[line_id]} sources")
-    for sup, n in used.items():
-        if sup not in capacity:
-            bad("awards", f"unknown supplier {sup!r}")
-        elif n > capacity[sup]:
-            bad("awards", f"supplier {sup!r} awarded {n} vehicles over its capacity {capacity[sup]}")
-    for (sup, lot), n in in_lot.items():
-        cap = math.floor(share * lot_demand.get(lot, 0))
-        if n > cap:
-            bad("awards", f"supplier {sup!r} wins {n} in lot {lot!r}, over the share cap {cap}")
-    if max_winners is not None:
-        for lot, sups in winners.items():
-            if len(sups) > max_winners:
-                bad("awards", f"lot {lot!r} has {len(sups)} winners, more than {max_winners}")
-
-    if result["awarded_quantity"] != vehicles:
-        bad("awarded_quantity", f"is {result['awarded_quantity']}, the awards sum to {vehicles}")
-    if to_cents(result["total_price"]) != cents:
-        bad("total_price", f"is {result['total_price']}, the awards sum to {Decimal(cents) / 100}")
-
-    listed: dict[str, int] = {}
-    for i, u in enumerate(result["unserved"]):
-        if u["demand"] not in lines:
-            bad(f"unserved[{i}].demand", f"unknown demand line {u['demand']!r}")
-            continue
-        if u["demand"] in listed:
-            bad(f"unserved[{i}].demand", "listed twice")
-        listed[u["demand"]] = u["quantity"]
-    for line_id, (_, d) in lines.items():
-        missing = d["quantity"] - served.get(line_id, 0)
-        if missing > 0 and listed.get(line_id) != missing:
-            bad("unserved", f"line {line_id!r} lacks {missing} vehicles but lists {listed.get(line_id, 0)}")
-        if missing <= 0 and line_id in listed:
-            bad("unserved", f"line {line_id!r} is fully served but listed as unserved")
-
-    stats = result["stats"]
-    bq, bp = stats["bound_quantity"], to_cents(stats["bound_price"])
-    if bq < vehicles:
-        bad("stats.bound_quantity", f"{bq} is below the awarded {vehicles}")
-    if bp is None or bp > cents:
-        bad("stats.bound_price", "is above the total price")
-    if result["status"] == "OPTIMAL" and (bq != vehicles or bp != cents):
-        bad("status", "OPTIMAL but the bounds do not equal the award's vehicles and price")
-    return out
+    a = read(doc, result)
+    return [p for check in CHECKS for p in check(a)]

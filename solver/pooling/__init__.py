@@ -1,4 +1,4 @@
-"""Pooling demand lines into tender lots (contract section 1 of ../shared/design/solver-io.md).
+"""Pooling demand lines into tender lots (contract section 1 of docs/solver-io.md).
 
 Modules: types (typed documents), parse (input checks with JSON paths), components
 (classes, candidate lot keys, independent components), greedy (constructive start),

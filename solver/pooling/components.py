@@ -21,10 +21,15 @@ from dataclasses import dataclass, field
 
 from solver.pooling.types import Line, PoolingInput
 
+# (segment, region, earliest, latest, charging, splittable, unit): lines alike for pooling
+ClassKey = tuple[str, str, int, int, tuple[str, ...], bool, int]
+# (segment, region, quarter, charging): where a lot can be
+SlotKey = tuple[str, str, int, str]
+
 
 @dataclass
 class Klass:
-    key: tuple
+    key: ClassKey
     segment: str
     region: str
     earliest: int
@@ -72,7 +77,7 @@ class Prepared:
 
 
 def _classes(inp: PoolingInput) -> list[Klass]:
-    groups: dict[tuple, list[Line]] = defaultdict(list)
+    groups: dict[ClassKey, list[Line]] = defaultdict(list)
     for line in sorted(inp.lines, key=lambda ln: ln.id):  # so every class lists its lines by id
         unit = 1 if line.splittable else line.quantity
         key = (line.segment, line.region, line.earliest, line.latest, line.charging, line.splittable, unit)
@@ -91,7 +96,9 @@ def prepare(inp: PoolingInput) -> Prepared:
     depth = {code: inp.depth(code) for code in inp.parent}
     ancestors: dict[str, list[tuple[str, int]]] = {}
     for code in inp.parent:
-        chain, up, lev = [], code, 0
+        chain: list[tuple[str, int]] = []
+        up: str | None = code
+        lev = 0
         while up is not None and lev <= rules.max_levels_up:
             chain.append((up, lev))
             up, lev = inp.parent[up], lev + 1
@@ -99,7 +106,7 @@ def prepare(inp: PoolingInput) -> Prepared:
 
     classes = _classes(inp)
     # Raw slots per segment: (segment, region, quarter, charging) -> [(class, level)].
-    raw: dict[tuple, list[tuple[int, int]]] = defaultdict(list)
+    raw: dict[SlotKey, list[tuple[int, int]]] = defaultdict(list)
     for ci, k in enumerate(classes):
         for anc, lev in ancestors[k.region]:
             for q in range(k.earliest, k.latest + 1):
@@ -109,7 +116,7 @@ def prepare(inp: PoolingInput) -> Prepared:
     fits = [k.splittable or k.unit <= rules.max_lot for k in classes]
     qty = [k.quantity for k in classes]
     nlines = [len(k.lines) for k in classes]
-    kept: dict[tuple, list[tuple[int, int]]] = {}
+    kept: dict[SlotKey, list[tuple[int, int]]] = {}
     for key, members in raw.items():
         useful = [(ci, lev) for ci, lev in members if fits[ci]]
         total = sum(qty[ci] for ci, _ in useful)
@@ -123,14 +130,14 @@ def prepare(inp: PoolingInput) -> Prepared:
     del raw
 
     # Dominance among slots of the same segment and region.
-    by_region: dict[tuple, list[tuple]] = defaultdict(list)
+    by_region: dict[tuple[str, str], list[SlotKey]] = defaultdict(list)
     for key in kept:
         by_region[key[:2]].append(key)
-    final: list[tuple] = []
+    final: list[SlotKey] = []
     for keys in by_region.values():
         sets = {key: frozenset(ci for ci, _ in kept[key]) for key in keys}
         keys.sort(key=lambda key: (-len(sets[key]), key))
-        chosen: list[tuple] = []
+        chosen: list[SlotKey] = []
         for key in keys:
             if not any(sets[key] <= sets[other] for other in chosen):
                 chosen.append(key)
@@ -160,15 +167,15 @@ def prepare(inp: PoolingInput) -> Prepared:
     for ci in range(len(classes)):
         if in_slot[ci]:
             groups[find(ci)].append(ci)
-    slots_of: dict[int, list[tuple]] = defaultdict(list)
+    slots_of: dict[int, list[SlotKey]] = defaultdict(list)
     for key in final:
         slots_of[find(kept[key][0][0])].append(key)
 
     components = []
     for root in sorted(groups):  # by smallest class key: canonical
-        members = groups[root]
-        local = {ci: i for i, ci in enumerate(members)}
-        comp_classes = [classes[ci] for ci in members]
+        in_component = groups[root]
+        local = {ci: i for i, ci in enumerate(in_component)}
+        comp_classes = [classes[ci] for ci in in_component]
         slots = []
         for si, key in enumerate(slots_of[root]):
             mem = sorted((local[ci], lev) for ci, lev in kept[key])

@@ -229,9 +229,11 @@ class _Callback:
     """Reports each better solution; an exception from the progress callback stops the search."""
 
     def __init__(self, cp_model: Any, mdl: _Model, phase: str, report: Report, bound: int):
+        from ortools.sat.python.cp_model import CpSolverSolutionCallback
+
         outer = self
 
-        class CB(cp_model.CpSolverSolutionCallback):
+        class CB(CpSolverSolutionCallback):
             def on_solution_callback(self) -> None:
                 if outer.error is not None:
                     return

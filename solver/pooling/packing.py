@@ -83,14 +83,14 @@ def _try(comp: Component, amounts: dict[int, int], n: int, lo: int, hi: int, lpt
         give[j] += more
         extra -= more
     it = iter(split)
-    ci, left = next(it, (None, 0))
+    ci, left = -1, 0  # the first piece is drawn below
     for j in range(n):
         g = give[j]
         while g:
             while left == 0:
                 ci, left = next(it)
             take = min(g, left)
-            bins[j][ci] = bins[j].get(ci, 0) + take  # type: ignore[index]
+            bins[j][ci] = bins[j].get(ci, 0) + take
             g -= take
             left -= take
     if any(not b for b in bins):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeGuard
 
 from solver import schema
 from solver.errors import InvalidInput, Problem
@@ -33,7 +33,7 @@ def _int(v: Any, minimum: int, maximum: int = schema.MAX_QUANTITY) -> bool:
     return (type(v) is int or (type(v) is float and v.is_integer())) and minimum <= v <= maximum
 
 
-def _code(v: Any) -> bool:
+def _code(v: Any) -> TypeGuard[str]:
     return isinstance(v, str) and v != ""
 
 
@@ -133,7 +133,7 @@ def semantic_problems(doc: Any) -> list[Problem]:
     state: dict[str, int] = {}  # 1 = on the current walk, 2 = done
     for start in parent:
         walk: list[str] = []
-        code: Any = start
+        code = start
         while _code(code) and code in parent and state.get(code) is None:
             state[code] = 1
             walk.append(code)
@@ -165,9 +165,9 @@ def semantic_problems(doc: Any) -> list[Problem]:
         region = d.get("region")
         if _code(region) and region not in parent:
             problems.append(Problem(f"demand[{i}].region", f"unknown region {region}"))
-        first, last = _quarter(_get(d, "window", "earliest")), _quarter(_get(d, "window", "latest"))
-        if first is not None and last is not None and first > last:
-            problems.append(Problem(f"demand[{i}].window.earliest", f"is after latest {format_quarter(last)}"))
+        earliest, latest = _quarter(_get(d, "window", "earliest")), _quarter(_get(d, "window", "latest"))
+        if earliest is not None and latest is not None and earliest > latest:
+            problems.append(Problem(f"demand[{i}].window.earliest", f"is after latest {format_quarter(latest)}"))
         price = d.get("max_unit_price")
         if _number(price) and _cents(price) is None:
             problems.append(Problem(f"demand[{i}].max_unit_price", "must have at most 2 decimals"))
@@ -186,12 +186,21 @@ def _quarter(text: Any) -> int | None:
     return _QUARTERS[text]
 
 
+def _checked_quarter(text: Any) -> int:
+    """_quarter of a quarter the checks above accepted."""
+    q = _quarter(text)
+    assert q is not None, text
+    return q
+
+
 def _cents(price: Any) -> int | None:
     """to_cents, with a fast path for the usual int and 2-decimal Decimal prices."""
     if type(price) is int:
         return price * 100
-    if isinstance(price, Decimal) and price.is_finite() and price.as_tuple().exponent >= -2:  # type: ignore[operator]
-        return int(price * 100)
+    if isinstance(price, Decimal) and price.is_finite():
+        exponent = price.as_tuple().exponent  # an int for a finite number
+        if isinstance(exponent, int) and exponent >= -2:
+            return int(price * 100)
     return to_cents(price)
 
 
@@ -227,8 +236,8 @@ def parse(doc: Any) -> PoolingInput:
                 segment=d["segment"],
                 region=d["region"],
                 quantity=int(d["quantity"]),
-                earliest=_quarter(d["window"]["earliest"]),  # type: ignore[arg-type]
-                latest=_quarter(d["window"]["latest"]),  # type: ignore[arg-type]
+                earliest=_checked_quarter(d["window"]["earliest"]),
+                latest=_checked_quarter(d["window"]["latest"]),
                 charging=tuple(sorted(req["charging"])),
                 min_range_km=req.get("min_range_km"),
                 min_payload_kg=req.get("min_payload_kg"),

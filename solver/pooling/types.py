@@ -50,8 +50,9 @@ class PoolingInput:
     def depth(self, code: str) -> int:
         """Levels between a region and its root (a root has depth 0)."""
         d = 0
-        while (code := self.parent[code]) is not None:  # type: ignore[assignment]
-            d += 1
+        up = self.parent[code]
+        while up is not None:
+            d, up = d + 1, self.parent[up]
         return d
 
 

@@ -1,0 +1,95 @@
+"""Cursor pagination: a page is the next `limit` rows after the last id seen, in id order.
+
+The cursor is opaque to clients (base64 of the last id), stable under inserts (new rows come
+after it, none is skipped or repeated) and costs one indexed range scan, however deep the page.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from marshmallow import Schema, ValidationError, fields, validate, validates
+
+from marketplace.extensions import db
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 500
+
+
+def encode(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"after:{last_id}".encode()).decode().rstrip("=")
+
+
+def decode(cursor: str) -> int:
+    """The id a cursor continues after; ValueError if it is not one of ours."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise ValueError("is not a cursor this API gave out: use next_cursor of the previous page") from None
+    kind, _, number = text.partition(":")
+    if kind != "after" or not number.isdigit() or len(number) > 19 or int(number) > 2**63 - 1:
+        raise ValueError("is not a cursor this API gave out: use next_cursor of the previous page")
+    return int(number)
+
+
+class PageArgs(Schema):
+    cursor = fields.String(
+        load_default=None,
+        validate=validate.Length(max=64),
+        metadata={"description": "next_cursor of the previous page; omit it for the first page"},
+    )
+    limit = fields.Integer(
+        load_default=DEFAULT_LIMIT,
+        validate=validate.Range(min=1, max=MAX_LIMIT),
+        metadata={"description": f"rows per page, 1 to {MAX_LIMIT}"},
+    )
+
+    @validates("cursor")
+    def _cursor(self, value: str | None, **_: Any) -> None:
+        if value is not None:
+            try:
+                decode(value)
+            except ValueError as exc:
+                raise ValidationError(str(exc)) from None
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    next_cursor: str | None
+
+
+def page(query: sa.Select[Any], id_column: Any, args: dict[str, Any], *, scalars: bool = True) -> Page:
+    """Run `query` for one page after the cursor, ordered by `id_column` (the query must not order itself)."""
+    limit = args.get("limit") or DEFAULT_LIMIT
+    cursor = args.get("cursor")
+    if cursor:
+        query = query.where(id_column > decode(cursor))
+    result = db.session.execute(query.order_by(None).order_by(id_column).limit(limit + 1))
+    rows = list(result.scalars() if scalars else result.all())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    last = rows[-1] if rows else None
+    if last is not None and more:
+        last_id = last.id if scalars else last[0].id
+        return Page(items=rows, next_cursor=encode(last_id))
+    return Page(items=rows, next_cursor=None)
+
+
+def page_schema(item: type[Schema] | Schema, name: str) -> type[Schema]:
+    """The schema of one page of `item`s: {items: [...], next_cursor: str | null}."""
+    return Schema.from_dict(
+        {
+            "items": fields.List(fields.Nested(item), required=True),
+            "next_cursor": fields.String(
+                required=True,
+                allow_none=True,
+                metadata={"description": "pass as ?cursor= for the next page; null at the end"},
+            ),
+        },
+        name=name,
+    )

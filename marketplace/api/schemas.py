@@ -1,0 +1,121 @@
+"""Schemas of the API: each value is read through services/values.py, the one definition of every kind.
+
+Money travels as a decimal string with a point (never a JSON number, which clients read as a
+binary float) next to its currency; quantities as integers; quarters as 2027Q2; instants in
+RFC 3339 with their offset.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from marketplace.services import values as V
+
+DECIMAL_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,2})?$"
+_PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?", re.ASCII)
+
+
+class StrictSchema(Schema):
+    """Unknown fields are refused, so a misspelt field is an error naming it, never silently ignored."""
+
+    class Meta:
+        ordered = True
+
+
+class ProblemEntrySchema(Schema):
+    pointer = fields.String(metadata={"description": "JSON pointer of the field in the request body"})
+    parameter = fields.String(metadata={"description": "the query, path or header parameter"})
+    detail = fields.String(required=True)
+
+    class Meta:
+        name = "ProblemEntry"
+        unknown = "include"
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details."""
+
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String(required=True)
+    instance = fields.String()
+    errors = fields.List(fields.Dict(), metadata={"description": "each problem: pointer or parameter, and detail"})
+
+
+class DecimalText(fields.String):
+    """A decimal amount written as a string with a point ("185000.50"), read by values.read_number."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {})
+        kwargs["metadata"].setdefault("pattern", DECIMAL_PATTERN)
+        kwargs["metadata"].setdefault("examples", ["185000.50"])
+        super().__init__(**kwargs)
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> str | None:
+        if value is None:
+            return None
+        return f"{Decimal(value):f}"
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Decimal:
+        if not isinstance(value, str):
+            raise ValidationError('must be a decimal string such as "185000.50" (not a JSON number)')
+        if len(value) <= V.NUMBER_TEXT_MAX and not _PLAIN_DECIMAL.fullmatch(value.strip()):
+            # A machine writes plain decimals: "250,000.50" is refused rather than read one way or another.
+            meant = value.replace(",", "").replace(" ", "")
+            hint = f" (write {meant})" if _PLAIN_DECIMAL.fullmatch(meant) else ""
+            raise ValidationError(f"must be digits with a point before the decimals, no thousands separators{hint}")
+        try:
+            return V.read_number(value, V.NumberFormat.POINT, example="185000.50")
+        except V.Invalid as exc:
+            raise ValidationError(str(exc)) from None
+
+
+class Quarter(fields.String):
+    """A delivery quarter, 2027Q2 (values.read_quarter)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {})
+        kwargs["metadata"].setdefault("pattern", r"^[0-9]{4}Q[1-4]$")
+        kwargs["metadata"].setdefault("examples", ["2028Q1"])
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        if not isinstance(value, str):
+            raise ValidationError("must be a quarter written like 2028Q1")
+        try:
+            return V.read_quarter(value)
+        except V.Invalid as exc:
+            raise ValidationError(str(exc)) from None
+
+
+def Instant(**kwargs: Any) -> fields.DateTime:
+    """An instant in RFC 3339 with its offset (stored in UTC, so +00:00)."""
+    return fields.AwareDateTime(format="iso", default_timezone=None, **kwargs)
+
+
+class MoneySchema(Schema):
+    amount = DecimalText(required=True)
+    currency = fields.String(required=True, metadata={"examples": ["USD"]})
+
+    class Meta:
+        name = "Money"
+
+
+def money(amount: Any, currency: str) -> dict[str, str] | None:
+    if amount is None:
+        return None
+    return {"amount": f"{Decimal(amount):f}", "currency": currency}
+
+
+def Money(**kwargs: Any) -> fields.Field:
+    """An amount with its currency: {"amount": "185000.50", "currency": "USD"}."""
+    return fields.Nested(MoneySchema, **kwargs)
+
+
+ID = fields.Integer  # ids of rows a member may name; unknown and others' answer 404
+Name = lambda **kw: fields.String(validate=validate.Length(min=1, max=V.NAME_MAX), **kw)  # noqa: E731

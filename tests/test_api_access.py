@@ -1,0 +1,139 @@
+"""Access to the API: every operation x role (fleet, OEM, coordinator) on another organization's object,
+no token, and read-only tokens on every write.
+
+Each API endpoint must appear in OPS (a test checks it). Another organization's object answers 404
+(its existence does not leak); a role the operation is not for answers 403; a read token never writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from marketplace.extensions import db
+from marketplace.models import DemandLine, DemandStatus, RoundPhase
+from tests.api_helpers import api_line, auth, token_for
+from tests.demand_helpers import NOW
+from tests.factories import make_round
+
+ROLES = ("fleet", "oem", "coordinator")
+UNKNOWN_PUBLIC_ID = "A" * 16  # answers exactly as another organization's allocation would
+
+
+@dataclass
+class Objects:
+    round: int  # demand open, made by the coordinator
+    draft_round: int  # made by another coordinator organization
+    line: int  # the fleet's own line
+    other_line: int  # another fleet's line
+
+
+@dataclass(frozen=True)
+class Op:
+    endpoint: str
+    method: str
+    url: Callable[[Objects], str]
+    expect: dict[str, int]
+    body: Any = None
+    name: str = ""
+
+    def id(self) -> str:
+        return self.name or self.endpoint
+
+
+def only(role: str, status: int = 200, others: int = 403) -> dict[str, int]:
+    return {r: status if r == role else others for r in ROLES}
+
+
+def everyone(status: int) -> dict[str, int]:
+    return dict.fromkeys(ROLES, status)
+
+
+OPS = [
+    # Everyone: rounds visible to me; a draft does not exist for fleets and OEMs.
+    Op("api_v1_rounds.list_rounds", "GET", lambda o: "/api/v1/rounds", everyone(200)),
+    Op("api_v1_rounds.get_round", "GET", lambda o: f"/api/v1/rounds/{o.draft_round}",
+       {"fleet": 404, "oem": 404, "coordinator": 200}, name="get-draft-round"),
+    # Fleet: its own lines; another fleet's line is 404.
+    Op("api_v1_fleet.list_lines", "GET", lambda o: f"/api/v1/rounds/{o.round}/lines", only("fleet")),
+    Op("api_v1_fleet.create_line", "POST", lambda o: f"/api/v1/rounds/{o.round}/lines", only("fleet", 201),
+       body=api_line()),
+    Op("api_v1_fleet.bulk_create", "POST", lambda o: f"/api/v1/rounds/{o.round}/lines/bulk", only("fleet", 201),
+       body={"lines": [api_line(), api_line(quantity=2)]}),
+    Op("api_v1_fleet.get_line", "GET", lambda o: f"/api/v1/lines/{o.other_line}", only("fleet", 404),
+       name="get-other-fleets-line"),
+    Op("api_v1_fleet.update_line", "PUT", lambda o: f"/api/v1/lines/{o.other_line}", only("fleet", 404),
+       body=api_line(quantity=99), name="update-other-fleets-line"),
+    Op("api_v1_fleet.withdraw_line", "POST", lambda o: f"/api/v1/lines/{o.other_line}/withdraw", only("fleet", 404),
+       name="withdraw-other-fleets-line"),
+    Op("api_v1_fleet.commit", "POST", lambda o: f"/api/v1/rounds/{o.round}/commit", only("fleet", 409),
+       body=None, name="commit-other-fleets-line"),
+    Op("api_v1_fleet.pool_progress", "GET", lambda o: f"/api/v1/rounds/{o.round}/pool-progress", only("fleet")),
+    Op("api_v1_fleet.list_allocations", "GET", lambda o: f"/api/v1/rounds/{o.round}/allocations",
+       only("fleet", 409), name="allocations-before-the-award"),
+    Op("api_v1_fleet.confirm_allocation", "POST", lambda o: f"/api/v1/allocations/{UNKNOWN_PUBLIC_ID}/confirm",
+       everyone(404), name="confirm-unknown-or-other-allocation"),
+    Op("api_v1_fleet.decline_allocation", "POST", lambda o: f"/api/v1/allocations/{UNKNOWN_PUBLIC_ID}/decline",
+       everyone(404), name="decline-unknown-or-other-allocation"),
+    Op("api_v1_fleet.list_deposits", "GET", lambda o: "/api/v1/deposits", only("fleet")),
+]  # fmt: skip
+
+
+def _body(op: Op, objects: Objects) -> Any:
+    if op.endpoint == "api_v1_fleet.commit":
+        return {"line_ids": [objects.other_line]}
+    return op.body
+
+
+@pytest.fixture
+def objects(world, frozen_clock) -> Objects:
+    from marketplace.services import demand
+
+    frozen_clock.freeze(NOW)
+    rnd = make_round(world.coordinator, RoundPhase.DEMAND_OPEN)
+    draft = make_round(world.coordinator2, RoundPhase.DRAFT)
+    return Objects(
+        round=rnd.id,
+        draft_round=draft.id,
+        line=demand.create_line(rnd.id, api_line(), world.fleet).id,
+        other_line=demand.create_line(rnd.id, api_line(quantity=7), world.other_fleet).id,
+    )
+
+
+def test_every_api_operation_is_in_the_table(app):
+    endpoints = {(rule.endpoint, m) for rule in app.url_map.iter_rules() if rule.endpoint.startswith("api_v1_")
+                 for m in (rule.methods or set()) - {"HEAD", "OPTIONS"}}  # fmt: skip
+    assert endpoints == {(op.endpoint, op.method) for op in OPS}, "add the new API operations to OPS"
+
+
+@pytest.mark.parametrize("op", [pytest.param(op, id=op.id()) for op in OPS])
+def test_operation_answers_each_role_as_it_should(client, world, objects, op: Op):
+    body = _body(op, objects)
+    for role in ROLES:
+        token = token_for(world.user(role), "write")
+        response = client.open(op.url(objects), method=op.method, json=body, headers=auth(token))
+        assert response.status_code == op.expect[role], f"{role} {op.method} {op.url(objects)}: {response.data[:300]}"
+        if response.status_code >= 400:
+            assert response.content_type == "application/problem+json"
+    other = db.session.get(DemandLine, objects.other_line)
+    assert (other.status, other.quantity) == (DemandStatus.DRAFT, 7)  # nobody changed another fleet's line
+
+
+@pytest.mark.parametrize("op", [pytest.param(op, id=op.id()) for op in OPS])
+def test_no_token_is_401(client, objects, op: Op):
+    response = client.open(op.url(objects), method=op.method, json=_body(op, objects))
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize("op", [pytest.param(op, id=op.id()) for op in OPS if op.method != "GET"])
+def test_read_only_token_never_writes(client, world, objects, op: Op):
+    count = db.session.execute(sa.select(sa.func.count()).select_from(DemandLine)).scalar()
+    for role in ROLES:
+        response = client.open(op.url(objects), method=op.method, json=_body(op, objects),
+                               headers=auth(token_for(world.user(role), "read")))  # fmt: skip
+        assert response.status_code == 403, f"{role}: {response.data[:300]}"
+    assert db.session.execute(sa.select(sa.func.count()).select_from(DemandLine)).scalar() == count
