@@ -71,9 +71,10 @@ TIE_BREAK_WORK = 5.0
 # from the time limit, so an exported award re-solved with other options gives the same bytes).
 # Every phase runs on work, so the same input gives the same award on any machine and under any
 # load; the wall clock is only a safety cap (stats.limits.stopped_by says "time" when it bound).
-# Whole-round model: 30 (200-bid rounds proved in 2-9); neighbourhood search: 20 plus 1 per
-# 1,000 allocation variables, at most 60 (one deterministic second took 0.5-1.5 s of wall time
-# on this 2-core machine when quiet).
+# Whole-round model: 30 (200-bid rounds proved in 2-9); neighbourhood search (whose work also
+# counts each sub-round's model building, solver.award.lns.WORK_PER_VAR): 10 plus 1 per 2,000
+# allocation variables, at most 60 (one unit took 1.5-1.8 s of CPU on 2,000-bid rounds, so a
+# 2,000-bid round's 21.5 end before the default 60 s clock on an unloaded core).
 DEFAULT_WORK_EXACT = 30.0
 DEFAULT_WORK_LNS_MAX = 60.0
 
@@ -81,7 +82,7 @@ DEFAULT_WORK_LNS_MAX = 60.0
 def default_work_limit(size: int) -> float:
     if size <= MAX_GLOBAL_PRICE_VARS:
         return DEFAULT_WORK_EXACT
-    return min(DEFAULT_WORK_LNS_MAX, 20.0 + size / 1_000)
+    return min(DEFAULT_WORK_LNS_MAX, 10.0 + size / 2_000)
 
 
 # The tie-break, as the output document states it (stats.tie_break.rule).

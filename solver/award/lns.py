@@ -235,7 +235,7 @@ def improve_price(
         sub_prep = prepare(sub.inst)
         v0, c0 = objective(sub.inst, sub.cur)
         model = AwardModel(sub.inst, sub_prep)
-        forced_vars = [var for kind, var, spi in model.cols if kind == "z" and spi in sub.forced]
+        forced_vars = [p.chosen for p in model.families.packages if p.opt.package in sub.forced]
         if len(forced_vars) < len(sub.forced):
             failures += 1  # a forced package dropped by the pre-processing: leave this one
             continue

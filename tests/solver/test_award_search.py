@@ -79,3 +79,35 @@ def test_neighbourhood_search_improves_validly_and_repeats_itself(kw: dict) -> N
         runs.append((sol.bids, sol.packages, keys))
     assert runs[0] == runs[1]  # same input, same budget: the same awards in the same order
     assert runs[0][2], "the search found nothing better than the greedy start"
+
+
+def test_the_large_round_path_gives_the_same_bytes_beside_a_busy_neighbour(monkeypatch) -> None:
+    import importlib
+    import subprocess
+    import sys
+
+    from solver import io
+    from solver.award import award
+
+    # The neighbourhood search and the LP bounds of large rounds, forced on a mid-size round
+    # with a small default budget (the module, not solver.award the function, holds them).
+    module = importlib.import_module("solver.award")
+    monkeypatch.setattr(module, "MAX_GLOBAL_PRICE_VARS", 0)
+    monkeypatch.setattr(module, "DEFAULT_WORK_LNS_MAX", 2.0)
+    doc = make_round(16, 6, 90, seed=5, package_share=0.6, package_lots=(2, 8), bundles="arbitrary")
+
+    def run() -> str:
+        result = award(doc, time_limit=300)
+        assert result["stats"]["search"] == "cp-sat+lns"
+        assert result["stats"]["limits"] == {"work_limit": 2.0, "stopped_by": "work"}
+        assert validate_award(doc, result) == []
+        return io.dumps({**result, "stats": {k: v for k, v in result["stats"].items() if k != "solve_seconds"}})
+
+    quiet = run()
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])  # the neighbour
+    try:
+        loaded = run()
+    finally:
+        busy.kill()
+        busy.wait()
+    assert quiet == loaded
