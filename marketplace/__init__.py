@@ -50,13 +50,16 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)  # a fresh counter store per app: memory:// counts per process, Redis is shared
     security.init_app(app)
 
-    from marketplace import auth, contracting, coordinator, fleet, main, oem, payments, public_ids
+    from marketplace import auth, clarifications, contracting, coordinator, fleet, main, oem, payments, public_ids
 
     public_ids.init_app(app)
 
-    for module in (main, auth, coordinator, fleet, oem, contracting, payments):
+    for module in (main, auth, coordinator, fleet, oem, contracting, payments, clarifications):
         app.register_blueprint(module.bp)
 
+    from marketplace import notifications
+
+    notifications.init_app(app)
     from marketplace import api
 
     api.init_app(app)
@@ -65,7 +68,7 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
     filters.register(app)
     cli.register(app)
 
-    from marketplace import jobs
+    from marketplace import handlers, jobs  # noqa: F401  (importing handlers subscribes them to the domain events)
 
     jobs.init_app(app)
     return app

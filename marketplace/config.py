@@ -53,12 +53,26 @@ class Config:
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "1200 per minute")
     HUEY_SQLITE_PATH = str(INSTANCE_DIR / "huey.db")
     HUEY_IMMEDIATE = False
+    # Each pooling run and award solves in a child process that ends with it (services/solver_process.py).
+    SOLVER_IN_CHILD_PROCESS = True
     # Payments are off unless a Stripe secret key is configured.
     STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY")
     STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY")
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET")
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE")  # a local fake Stripe in tests
     DATA_DIR = Path(__file__).resolve().parent / "data"
+    # Mail (Flask-Mailman). Without MAIL_SERVER mails are kept in the local outbox (/dev/outbox), never sent.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
+    MAIL_PORT = int(os.environ.get("MAIL_PORT") or 25)
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "").lower() in ("1", "true", "yes")  # STARTTLS
+    MAIL_USE_SSL = os.environ.get("MAIL_USE_SSL", "").lower() in ("1", "true", "yes")  # TLS from the start
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_TIMEOUT = int(os.environ.get("MAIL_TIMEOUT") or 10)
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "ZEV Marketplace <noreply@marketplace.invalid>")
+    MAIL_MESSAGE_ID_DOMAIN = os.environ.get("MAIL_MESSAGE_ID_DOMAIN", "marketplace.invalid")
+    # The address members reach the site at: links in mails.
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
     SECURITY_HSTS = False
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
 
@@ -73,10 +87,12 @@ class TestConfig(Config):
     SQLALCHEMY_DATABASE_URI = _database_url(os.environ.get("TEST_DATABASE_URL", "sqlite://"))
     WTF_CSRF_ENABLED = False
     HUEY_IMMEDIATE = True
+    SOLVER_IN_CHILD_PROCESS = False  # a fresh interpreter per solve would slow the suite; tested on its own
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast for tests; never in production
     STRIPE_SECRET_KEY = None
     STRIPE_PUBLISHABLE_KEY = None
     STRIPE_WEBHOOK_SECRET = None
+    MAIL_SERVER = None  # the local outbox, unless a test starts its own SMTP server
 
 
 class ProductionConfig(Config):

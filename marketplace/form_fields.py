@@ -74,6 +74,49 @@ class NumberField(StringField):
         return values.number_format_of(current_user).write(Decimal(self.data).normalize())
 
 
+class TextValueField(StringField):
+    """Free text read through services.values.read_text: trimmed, at most `max_length` characters, no
+    control characters; line breaks only when `multiline` (shown as a text area). What was typed is kept
+    when the form is shown again, with the reader's message next to the field."""
+
+    def __init__(
+        self,
+        label: str | None = None,
+        *,
+        max_length: int,
+        multiline: bool = False,
+        required: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        if multiline:
+            from wtforms.widgets import TextArea
+
+            kwargs.setdefault("widget", TextArea())
+        super().__init__(label, **kwargs)
+        self.max_length, self.multiline, self.required = max_length, multiline, required
+        self.problem: str | None = None
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        self.problem = None
+        raw = valuelist[0] if valuelist else ""
+        self.raw_data = [raw]
+        try:
+            self.data = values.read_text(
+                raw, max_length=self.max_length, multiline=self.multiline, required=self.required
+            )
+        except values.Invalid as exc:
+            self.data, self.problem = None, _capital(str(exc))
+
+    def pre_validate(self, form: Any) -> None:
+        if self.problem:
+            raise StopValidation(self.problem)
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return str(self.raw_data[0])
+        return "" if self.data is None else str(self.data)
+
+
 def TypedNumberField(label: str | None = None, *, whole: bool = False, **kwargs: Any) -> StringField:
     """A number a service reads through services.values because its limits depend on another value (the
     lot's size, the round's currency, the bid's minimum): the form keeps exactly what was typed, and the

@@ -39,6 +39,17 @@ class Objects:
             self._demand = access_objects(self.world)
         return self._demand[key]
 
+    def notice_of_other_user(self) -> int:
+        """A notice of the other fleet's user: nobody else may open it."""
+        if not hasattr(self, "_notice"):
+            from marketplace.models import Notice
+
+            notice = Notice(user_id=self.world.other_fleet.id, event_key="test", kind="test", title="Test", link="/")
+            db.session.add(notice)
+            db.session.commit()
+            self._notice = notice.id
+        return self._notice
+
     def other_token(self) -> int:
         """An API token of another fleet (made when a route asks)."""
         if not hasattr(self, "_token"):
@@ -133,6 +144,9 @@ ROUTES = [
     Route("coordinator.start_pooling", "POST", lambda o, r: f"/coordinator/rounds/{o.draft_round_id}/pooling",
           only("coordinator", 409), data={"min_lot_quantity": "20", "max_lot_quantity": "400",
                                           "max_levels_up": "2", "time_limit": "5"}),
+    Route("coordinator.lot_detail", "GET", lambda o, r: f"/coordinator/lots/{o.oem('lot')}", COORDINATOR_ONLY),
+    Route("coordinator.lot_detail", "GET", lambda o, r: "/coordinator/lots/999999", only("coordinator", 404),
+          name="coordinator-unknown-lot"),
     Route("coordinator.pooling_progress", "GET", lambda o, r: f"/coordinator/pooling-runs/{o.pooling_run_id}/progress",
           COORDINATOR_ONLY),
     Route("coordinator.pooling_progress", "GET", lambda o, r: "/coordinator/pooling-runs/999999/progress",
@@ -272,6 +286,9 @@ ROUTES = [
     Route("oem.bid_detail", "GET", lambda o, r: f"/oem/bids/{o.oem('bid')}", only("oem", 302)),
     Route("oem.bid_detail", "GET", lambda o, r: f"/oem/bids/{o.oem('other_bid')}", only("oem", 404),
           name="oem-see-other-oems-bid"),
+    Route("oem.bid_history", "GET", lambda o, r: f"/oem/bids/{o.oem('bid')}/history", only("oem")),
+    Route("oem.bid_history", "GET", lambda o, r: f"/oem/bids/{o.oem('other_bid')}/history", only("oem", 404),
+          name="oem-see-other-oems-bid-history"),
     Route("oem.withdraw_bid", "POST", lambda o, r: f"/oem/bids/{o.oem('bid')}/withdraw", only("oem", 302)),
     Route("oem.withdraw_bid", "POST", lambda o, r: f"/oem/bids/{o.oem('other_bid')}/withdraw", only("oem", 404),
           name="oem-withdraw-other-oems-bid"),
@@ -279,6 +296,9 @@ ROUTES = [
     Route("oem.package", "GET", lambda o, r: f"/oem/packages/{o.oem('package')}", only("oem")),
     Route("oem.package", "GET", lambda o, r: f"/oem/packages/{o.oem('other_package')}", only("oem", 404),
           name="oem-see-other-oems-package"),
+    Route("oem.package_history", "GET", lambda o, r: f"/oem/packages/{o.oem('package')}/history", only("oem")),
+    Route("oem.package_history", "GET", lambda o, r: f"/oem/packages/{o.oem('other_package')}/history",
+          only("oem", 404), name="oem-see-other-oems-package-history"),
     Route("oem.package", "POST", lambda o, r: f"/oem/packages/{o.oem('other_package')}", only("oem", 404),
           name="oem-revise-other-oems-package"),
     Route("oem.withdraw_package", "POST", lambda o, r: f"/oem/packages/{o.oem('package')}/withdraw",
@@ -290,6 +310,28 @@ ROUTES = [
     Route("oem.bid_sheet_download", "GET", lambda o, r: f"/oem/rounds/{o.oem('round')}/bid-sheet.xlsx", only("oem")),
     Route("oem.bid_sheet_upload", "POST", lambda o, r: f"/oem/rounds/{o.oem('round')}/bid-sheet", only("oem", 400),
           name="oem-bid-sheet-without-file"),
+    # Notices (issue 18): each user's own; another user's notice is 404. The outbox page is for coordinators.
+    Route("notices.index", "GET", lambda o, r: "/notices", {"anonymous": LOGIN, "fleet": 200, "oem": 200, "coordinator": 200}),
+    Route("notices.open_notice", "POST", lambda o, r: f"/notices/{o.notice_of_other_user()}/open",
+          {"anonymous": LOGIN, "fleet": 404, "oem": 404, "coordinator": 404}),
+    Route("notices.read_all", "POST", lambda o, r: "/notices/read", {"anonymous": LOGIN, "fleet": 302, "oem": 302, "coordinator": 302}),
+    Route("notices.preferences", "GET", lambda o, r: "/notices/preferences",
+          {"anonymous": LOGIN, "fleet": 200, "oem": 200, "coordinator": 200}),
+    Route("notices.preferences", "POST", lambda o, r: "/notices/preferences",
+          {"anonymous": LOGIN, "fleet": 400, "oem": 400, "coordinator": 400}, data={"notify_mode": "hourly"},
+          name="notices-preferences-bad-choice"),
+    Route("notices.outbox", "GET", lambda o, r: "/dev/outbox", COORDINATOR_ONLY),
+    # Clarifications: members ask (not in draft: 404), the coordinator answers; a coordinator cannot ask.
+    Route("clarifications.questions", "GET", lambda o, r: f"/rounds/{o.demand('round')}/questions",
+          {"anonymous": LOGIN, "fleet": 200, "oem": 200, "coordinator": 200}),
+    Route("clarifications.questions", "GET", lambda o, r: f"/rounds/{o.draft_round_id}/questions",
+          {"anonymous": LOGIN, "fleet": 404, "oem": 404, "coordinator": 200}, name="questions-of-a-draft-round"),
+    Route("clarifications.ask", "POST", lambda o, r: f"/rounds/{o.demand('round')}/questions",
+          {"anonymous": LOGIN, "fleet": 302, "oem": 302, "coordinator": 403}, data={"question": "Is CCS2 fine?"}),
+    Route("clarifications.answer", "POST", lambda o, r: "/questions/999999/answer", only("coordinator", 404),
+          data={"a999999-answer": "Yes."}),
+    Route("clarifications.set_deadline", "POST", lambda o, r: f"/rounds/{o.draft_round_id}/questions/deadline",
+          only("coordinator", 302), data={"clarification_deadline": ""}),
 ]  # fmt: skip
 
 CASES = [pytest.param(route, id=route.id()) for route in ROUTES]

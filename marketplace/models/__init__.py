@@ -15,11 +15,12 @@ from marketplace.models.bidding import (
 from marketplace.models.catalog import VehicleModel
 from marketplace.models.demand import DemandLine, DemandStatus
 from marketplace.models.deposit import Deposit, DepositOutcome, DepositState, StripeEvent
+from marketplace.models.notification import Clarification, MailState, Notice, NotifyMode, OutboxMail
 from marketplace.models.organization import Approval, Organization, OrganizationKind, User
 from marketplace.models.pooling import Lot, LotMember, PoolingRun, RunStatus, UnpooledLine
 from marketplace.models.read_model import DataVersion, ReadModel
 from marketplace.models.reference import Region, Segment
-from marketplace.models.round import LineService, Round, RoundPhase
+from marketplace.models.round import FeedbackRule, LineService, Round, RoundPhase
 
 __all__ = [
     "Allocation",
@@ -30,6 +31,7 @@ __all__ = [
     "Bid",
     "BidRevision",
     "BidTier",
+    "Clarification",
     "ConfirmationStatus",
     "DataVersion",
     "DemandLine",
@@ -37,12 +39,17 @@ __all__ = [
     "Deposit",
     "DepositOutcome",
     "DepositState",
+    "FeedbackRule",
     "IdempotentRequest",
     "LineService",
     "Lot",
     "LotMember",
+    "MailState",
+    "Notice",
+    "NotifyMode",
     "Organization",
     "OrganizationKind",
+    "OutboxMail",
     "PackageBid",
     "PackageItem",
     "PackageRevision",

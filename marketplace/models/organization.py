@@ -75,6 +75,8 @@ class User(UserMixin, db.Model):
     # Part of every session's id (get_id): raised at logout and password change, so a session cookie
     # (or remember cookie) issued before then no longer logs anyone in, even if it was copied.
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # How notices reach this user by mail (models.notification.NotifyMode): immediately, digest or off.
+    notify_mode: Mapped[str] = mapped_column(sa.String(16), default="immediately", server_default="immediately")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
     organization: Mapped[Organization] = relationship(back_populates="users")

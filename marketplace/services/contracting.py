@@ -30,7 +30,7 @@ from marketplace.models import (
     UnservedLine,
 )
 from marketplace.pagination import contains
-from marketplace.services import access, audit, clock, rounds
+from marketplace.services import access, audit, clock, events, rounds
 from marketplace.services.access import Actor
 from marketplace.services.errors import Conflict, NotFound
 
@@ -42,6 +42,11 @@ def _published(rnd: Round) -> int:
     if rnd.phase not in RESULT_PHASES or rnd.published_scenario_id is None:
         raise Conflict(f"The award of this round is not published yet (it is “{rnd.phase.label}”).")
     return rnd.published_scenario_id
+
+
+def published_scenario(rnd: Round) -> int:
+    """The id of the round's published award scenario (Conflict while none is published)."""
+    return _published(rnd)
 
 
 # What an allocation row shows, loaded with it in a fixed number of statements (not one per row).
@@ -210,9 +215,17 @@ def decide(allocation_id: int, confirm: bool, actor: Actor) -> Allocation:
         before={"confirmation": "pending"},
         after={"confirmation": allocation.confirmation.value},
     )
-    from marketplace.services import deposits  # the line's deposit follows the decision, in a job after the commit
-
-    deposits.line_decided(allocation.demand_line_id)
+    # The line's deposit follows the decision, in a job after the commit (marketplace.handlers).
+    events.record(
+        events.AllocationDecided(
+            allocation.id,
+            rnd.id,
+            allocation.demand_line_id,
+            allocation.demand_line.organization_id,
+            allocation.organization_id,
+            confirm,
+        )
+    )
     db.session.commit()
     return allocation
 

@@ -62,58 +62,34 @@ class _Model:
     def __init__(self, comp: Component, lo: int, hi: int, explicit: bool, start: Assignment):
         from ortools.sat.python import cp_model
 
+        from solver.pooling.rules import lot_size, supply
+        from solver.pooling.rules.variables import LotCopy, new_copy
+
         self.cp_model = cp_model
         self.comp, self.lo, self.hi, self.explicit = comp, lo, hi, explicit
         m = self.model = cp_model.CpModel()
-        classes = comp.classes
-        p_vars: list[Any] = []
-        p_coef: list[int] = []
-        s_coef: list[int] = []
-        n_vars: list[Any] = []
-        by_class: list[list[Any]] = [[] for _ in classes]
-        self.x: dict[tuple[int, int, int], Any] = {}  # (class, slot, copy) -> var
-        self.u: dict[tuple[int, int], Any] = {}  # (slot, copy) -> lots there (copy 0 only if aggregate)
+        copies: list[LotCopy] = []
         for si, slot in enumerate(comp.slots):
-            copies = 1
-            if explicit:
-                copies = max(1, slot.total // lo)
-            else:
-                ub = max(-(-slot.total // hi), start.n.get(si, 0))
             prev = None
-            for k in range(copies):
+            for k in range(max(1, slot.total // lo) if explicit else 1):
                 if explicit:
-                    u = m.new_bool_var("")
-                    if prev is not None:
-                        m.add_implication(u, prev)
-                    prev = u
+                    lots = m.new_bool_var("")
+                    if prev is not None:  # lots used in order: no symmetric copies
+                        m.add_implication(lots, prev)
+                    prev = lots
                 else:
-                    u = m.new_int_var(0, ub, "")
-                self.u[(si, k)] = u
-                n_vars.append(u)
-                vs, cs = [], []
-                for ci, lev in slot.members:
-                    cl = classes[ci]
-                    top = cl.cap if not explicit else min(cl.cap, hi // cl.unit)
-                    v = m.new_int_var(0, top, "")
-                    # At most `top` items of the class per lot: links items to lots, which makes the
-                    # LP relaxation a set-cover bound on lots instead of the weak pooled / max.
-                    m.add(v <= min(cl.cap, hi // cl.unit) * u)
-                    self.x[(ci, si, k)] = v
-                    by_class[ci].append(v)
-                    vs.append(v)
-                    cs.append(cl.unit)
-                    p_vars.append(v)
-                    p_coef.append(cl.unit)
-                    s_coef.append(cl.unit * lev)
-                t = cp_model.LinearExpr.weighted_sum(vs, cs)
-                m.add(t >= lo * u)
-                m.add(t <= hi * u)
-        for ci, vs in enumerate(by_class):
-            if len(vs) > 1:
-                m.add(cp_model.LinearExpr.sum(vs) <= classes[ci].cap)
-        self.P = cp_model.LinearExpr.weighted_sum(p_vars, p_coef)
-        self.N = cp_model.LinearExpr.sum(n_vars)
-        self.S = cp_model.LinearExpr.weighted_sum(p_vars, s_coef)
+                    lots = m.new_int_var(0, max(-(-slot.total // hi), start.n.get(si, 0)), "")
+                c = new_copy(m, comp, si, k, lots, hi, explicit)
+                lot_size.add(m, c, lo, hi)
+                copies.append(c)
+        supply.add(m, comp, copies)
+        self.copies = copies
+        self.x: dict[tuple[int, int, int], Any] = {(it.klass, c.slot, c.copy): it.var for c in copies for it in c.items}
+        self.u: dict[tuple[int, int], Any] = {(c.slot, c.copy): c.lots for c in copies}  # copy 0 only if aggregate
+        items = [it for c in copies for it in c.items]
+        self.P = cp_model.LinearExpr.weighted_sum([it.var for it in items], [it.unit for it in items])
+        self.N = cp_model.LinearExpr.sum([c.lots for c in copies])
+        self.S = cp_model.LinearExpr.weighted_sum([it.var for it in items], [it.unit * it.level for it in items])
 
     def at_least(self, expr: Any, value: int) -> None:
         self.model.add(expr >= value)
