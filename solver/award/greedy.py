@@ -247,16 +247,16 @@ def regret_greedy(inst: Instance, prep: Prepared) -> Solution:
 
 def plain_greedy(inst: Instance, prep: Prepared) -> Solution:
     st = _State(inst)
-    offers: list[tuple[float, str, int, object]] = []
+    offers: list[tuple[float, str, int, int | PackageOpt]] = []
     for bi, ts in prep.tiers_of_bid.items():
         offers.append((min(t.cents for t in ts), inst.bids[bi].id, 0, bi))
     for p in prep.packages:
         avg = sum(it.cents * it.quantity for it in p.items) / p.quantity
         offers.append((avg, inst.packages[p.package].id, 1, p))
     offers.sort(key=lambda o: (o[0], o[1]))
-    for _, _, kind, what in offers:
-        if kind == 0:
-            _place_bid(st, prep, what)  # type: ignore[arg-type]
+    for _, _, _, what in offers:
+        if isinstance(what, int):
+            _place_bid(st, prep, what)
         else:
             _place_package(st, what)
     return _finish(st, prep)

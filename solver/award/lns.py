@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from solver.award.instance import Instance, Lot
+from solver.award.instance import Bid, Instance, Line, Lot, Package
 from solver.award.prep import prepare
 from solver.award.solution import Solution, objective
 
@@ -69,7 +69,7 @@ def _sub_instance(inst: Instance, sol: Solution, lots: list[int]) -> _Sub:
 
     lot_ids = sorted(lotset, key=lambda i: inst.lots[i].id)
     lot_map = {old: new for new, old in enumerate(lot_ids)}
-    lines = []
+    lines: list[Line] = []
     line_map: dict[int, int] = {}
     new_lots = []
     for old in lot_ids:
@@ -81,14 +81,14 @@ def _sub_instance(inst: Instance, sol: Solution, lots: list[int]) -> _Sub:
             lines.append(replace(inst.lines[li], lot=lot_map[old]))
         new_lots.append(Lot(lot.id, tuple(idxs), lot.demand, lot.share_cap))
     bid_map: dict[int, int] = {}
-    bids = []
+    bids: list[Bid] = []
     for bi, bid in enumerate(inst.bids):
         if bid.lot in lotset:
             bid_map[len(bids)] = bi
             bids.append(replace(bid, lot=lot_map[bid.lot]))
     pkg_map: dict[int, tuple[int, tuple[int, ...]]] = {}
     forced: set[int] = set()
-    packages = []
+    packages: list[Package] = []
     for pi, pkg in enumerate(inst.packages):
         inside = tuple(ii for ii, it in enumerate(pkg.items) if it.lot in lotset)
         if not inside:
