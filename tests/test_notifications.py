@@ -321,7 +321,7 @@ def test_deposit_changes_are_told_to_their_fleet_only_and_mailed_even_with_mail_
     kinds = sorted(n.kind for n in notices_of(world.fleet) if n.kind.startswith("deposit_"))
     assert kinds == ["deposit_failed", "deposit_held", "deposit_released", "deposit_released"]
     held = next(n for n in notices_of(world.fleet) if n.kind == "deposit_held")
-    assert "2,469.12 USD is held" in held.body and "2 vehicles of md box truck" in held.body
+    assert "2,469.12 USD is held" in held.body and "2 vehicles, Medium-duty box truck" in held.body
     assert held.own_stake and held.link == "/payments/deposits"
     # Mail is off, but money is mailed; the round's opening (not money) was not.
     subjects = [m.subject for m in outbox_to(world.fleet)]

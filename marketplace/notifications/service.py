@@ -289,8 +289,8 @@ def _oem_award(rnd: Round, org_id: int) -> tuple[int, int, Decimal]:
 
 def _line_words(line: DemandLine) -> str:
     return (
-        f"{_count(line.quantity, 'vehicle')} of {line.segment_id.replace('_', ' ')} in {line.region_id}, "
-        f"{line.earliest_quarter}-{line.latest_quarter}"
+        f"{_count(line.quantity, 'vehicle')}, {line.segment.name} in {line.region.name}, "
+        f"delivery {line.earliest_quarter}-{line.latest_quarter}"
     )
 
 
@@ -325,7 +325,8 @@ def compose(event: Event, rnd: Round | None, org: Organization, user: User, fact
         committed = fleet.lines if fleet else 0
         return Draft(
             f"Demand closed for {name}",
-            f"Your {_count(committed, 'committed line')} go to pooling; lines not committed are left out. "
+            f"Your {_count(committed, 'committed line')} {'goes' if committed == 1 else 'go'} to pooling; "
+            "lines not committed are left out. "
             f"Bids are due by {when(rnd.bid_deadline, user)}, then the award.",
             _round_link(rnd, org.kind),
             own_stake=committed > 0,
