@@ -9,8 +9,8 @@ from marketplace.access import coordinator_required, fleet_required, oem_require
 from marketplace.coordinator.forms import TransitionForm
 from marketplace.filters import count_of
 from marketplace.models import UnservedLine
-from marketplace.pagination import paginate
-from marketplace.services import contracting
+from marketplace.pagination import paginate, paginate_rows
+from marketplace.services import contracting, feedback
 
 bp = Blueprint("contracting", __name__)
 
@@ -51,7 +51,15 @@ def oem_results(round_id: int):
         q.allocations, sorts=contracting.ALLOCATION_SORTS, default="lot",
         filters={k: contracting.ALLOCATION_FILTERS[k] for k in ("lot", "fleet", "status")},
     )  # fmt: skip
-    return render_template("contracting/oem.html", rnd=q.rnd, allocations=allocations, totals=q.totals())
+    found = feedback.for_oem(q.rnd, current_user)
+    return render_template(
+        "contracting/oem.html",
+        rnd=q.rnd,
+        allocations=allocations,
+        totals=q.totals(),
+        feedback=found,
+        lots=paginate_rows(found.rows, prefix="fb_"),
+    )
 
 
 @bp.get("/coordinator/rounds/<int:round_id>/contracting")

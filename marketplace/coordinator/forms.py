@@ -18,6 +18,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Optio
 
 from marketplace.filters import reader_zone
 from marketplace.form_fields import NumberField
+from marketplace.models import FeedbackRule
 from marketplace.services.accounts import MIN_PASSWORD_LENGTH
 from marketplace.services.rounds import RoundSettings
 from marketplace.services.values import CURRENCIES, MONEY_MAX, QUANTITY_MAX
@@ -28,7 +29,7 @@ DEADLINES = ("demand_deadline", "bid_deadline", "confirmation_deadline")
 _PLAIN_FIELDS = (
     "name", "description", "segment_ids", "region_ids", "confirmation_period_days", "min_lot_quantity",
     "max_lot_quantity", "max_levels_up", "max_winners_per_lot", "line_service", "currency",
-    "deposit_per_vehicle", "decline_forfeit_percent", "withdrawal_forfeit_percent",
+    "deposit_per_vehicle", "decline_forfeit_percent", "withdrawal_forfeit_percent", "feedback_rule",
 )  # fmt: skip
 
 
@@ -70,6 +71,11 @@ class RoundForm(FlaskForm):
             ("split", "Split: a line may have several suppliers"),
         ],
     )
+    feedback_rule = SelectField(
+        "What OEMs are told about their bids after the award",
+        choices=[(rule.value, rule.label) for rule in FeedbackRule],
+        default=FeedbackRule.WON_LOST.value,
+    )
     currency = SelectField("Currency", choices=[(c, c) for c in CURRENCIES])
     # The currency's minor unit (no cents in JPY) is checked by the service, which knows the chosen currency.
     deposit_per_vehicle = NumberField(
@@ -110,6 +116,7 @@ class RoundForm(FlaskForm):
             deposit_per_vehicle=self.deposit_per_vehicle.data or Decimal(0),
             decline_forfeit_percent=self.decline_forfeit_percent.data or Decimal(0),
             withdrawal_forfeit_percent=self.withdrawal_forfeit_percent.data or Decimal(0),
+            feedback_rule=self.feedback_rule.data or FeedbackRule.WON_LOST.value,
         )
 
     def fill_from(self, s: RoundSettings) -> None:

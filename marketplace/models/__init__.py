@@ -20,7 +20,7 @@ from marketplace.models.organization import Approval, Organization, Organization
 from marketplace.models.pooling import Lot, LotMember, PoolingRun, RunStatus, UnpooledLine
 from marketplace.models.read_model import DataVersion, ReadModel
 from marketplace.models.reference import Region, Segment
-from marketplace.models.round import LineService, Round, RoundPhase
+from marketplace.models.round import FeedbackRule, LineService, Round, RoundPhase
 
 __all__ = [
     "Allocation",
@@ -39,6 +39,7 @@ __all__ = [
     "Deposit",
     "DepositOutcome",
     "DepositState",
+    "FeedbackRule",
     "IdempotentRequest",
     "LineService",
     "Lot",

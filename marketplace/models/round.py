@@ -32,6 +32,27 @@ class RoundPhase(enum.Enum):
         return self.value.replace("_", " ").capitalize()
 
 
+class FeedbackRule(enum.Enum):
+    """What an OEM is told about its bids after the award (never another supplier's name or price)."""
+
+    NONE = "none"  # nothing beyond what it won
+    WON_LOST = "won_lost"  # per lot: won or not
+    RANK = "rank"  # per lot: the rank of its lowest unit price among the offers
+    DISTANCE = "distance"  # per lot: how far its lowest unit price is above the winning one, in %
+
+    @property
+    def label(self) -> str:
+        return FEEDBACK_LABELS[self]
+
+
+FEEDBACK_LABELS = {
+    FeedbackRule.NONE: "None: each OEM sees only what it won",
+    FeedbackRule.WON_LOST: "Won or lost, per lot",
+    FeedbackRule.RANK: "Rank of its price, per lot",
+    FeedbackRule.DISTANCE: "Distance to the winning unit price in %, per lot",
+}
+
+
 class LineService(enum.Enum):
     WHOLE = "whole"  # one source per demand line, one price
     SPLIT = "split"  # a line may be served by several sources
@@ -83,6 +104,10 @@ class Round(db.Model):
     max_winners_per_lot: Mapped[int] = mapped_column(default=2)
     max_share_per_supplier: Mapped[Decimal] = mapped_column(sa.Numeric(4, 3), default=Decimal("1.000"))
     line_service: Mapped[LineService] = enum_column(LineService, default=LineService.WHOLE)
+    # What OEMs are told about their bids once the award is published.
+    feedback_rule: Mapped[FeedbackRule] = enum_column(
+        FeedbackRule, default=FeedbackRule.WON_LOST, server_default=FeedbackRule.WON_LOST.value
+    )
 
     # Money.
     currency: Mapped[str] = mapped_column(sa.String(3), default="USD")

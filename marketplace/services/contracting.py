@@ -44,6 +44,11 @@ def _published(rnd: Round) -> int:
     return rnd.published_scenario_id
 
 
+def published_scenario(rnd: Round) -> int:
+    """The id of the round's published award scenario (Conflict while none is published)."""
+    return _published(rnd)
+
+
 # What an allocation row shows, loaded with it in a fixed number of statements (not one per row).
 ALLOCATION_ROW = (
     joinedload(Allocation.lot).options(joinedload(Lot.segment), joinedload(Lot.region)),

@@ -26,6 +26,7 @@ from marketplace.extensions import db
 from marketplace.models import (
     Bid,
     BidRevision,
+    BidTier,
     DemandLine,
     Lot,
     LotMember,
@@ -371,3 +372,33 @@ def workbook(sheets: Iterable[tuple[str, list[str], list[list]]], note: str = ""
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def lowest_offers(rnd: Round) -> dict[tuple[int, int], Decimal]:
+    """(lot id, organization id) -> the lowest unit price of that OEM's live offers on the lot (bid tiers
+    and package items), over the round. For the award feedback only: never shown to another OEM."""
+    require_unsealed(rnd)
+    offers: dict[tuple[int, int], Decimal] = {}
+    bid_rows = db.session.execute(
+        _live_bids(rnd)
+        .with_only_columns(Bid.lot_id, Bid.organization_id, sa.func.min(BidTier.unit_price))
+        .join(BidTier, BidTier.revision_id == BidRevision.id)
+        .group_by(Bid.lot_id, Bid.organization_id)
+    ).all()
+    latest = _latest_packages(rnd)
+    package_rows = db.session.execute(
+        sa.select(PackageItem.lot_id, PackageBid.organization_id, sa.func.min(PackageItem.unit_price))
+        .join(PackageRevision, PackageRevision.id == PackageItem.revision_id)
+        .join(
+            latest,
+            sa.and_(latest.c.package_id == PackageRevision.package_id, latest.c.number == PackageRevision.number),
+        )
+        .join(PackageBid, PackageBid.id == PackageRevision.package_id)
+        .join(Lot, Lot.id == PackageItem.lot_id)
+        .where(PackageRevision.withdrawn.is_(False), Lot.pooling_run_id == rnd.published_pooling_run_id)
+        .group_by(PackageItem.lot_id, PackageBid.organization_id)
+    ).all()
+    for lot_id, org_id, price in [*bid_rows, *package_rows]:
+        key = (lot_id, org_id)
+        offers[key] = min(offers.get(key, Decimal(price)), Decimal(price))
+    return offers

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from marketplace.extensions import db
 from marketplace.filters import plural
-from marketplace.models import LineService, Region, Round, RoundPhase, Segment
+from marketplace.models import FeedbackRule, LineService, Region, Round, RoundPhase, Segment
 from marketplace.services import access, audit, clock, values
 from marketplace.services.access import Actor
 from marketplace.services.errors import Conflict, NotFound, ValidationFailed
@@ -354,6 +354,7 @@ class RoundSettings:
     deposit_per_vehicle: Decimal = Decimal("0")
     decline_forfeit_percent: Decimal = Decimal("100")
     withdrawal_forfeit_percent: Decimal = Decimal("0")
+    feedback_rule: str = "won_lost"
 
 
 def _validate_settings(s: RoundSettings, *, round_id: int | None) -> tuple[list[Segment], list[Region]]:
@@ -384,6 +385,8 @@ def _validate_settings(s: RoundSettings, *, round_id: int | None) -> tuple[list[
         errors["max_share_per_supplier"] = "Must be above 0 and at most 1 (100 %)."
     if s.line_service not in {m.value for m in LineService}:
         errors["line_service"] = "Choose whole or split."
+    if s.feedback_rule not in {m.value for m in FeedbackRule}:
+        errors["feedback_rule"] = "Choose what OEMs are told after the award from the list."
     if s.currency not in values.CURRENCY_DIGITS:
         errors["currency"] = "Choose a currency from the list: " + ", ".join(values.CURRENCIES) + "."
     if not s.deposit_per_vehicle.is_finite() or s.deposit_per_vehicle < 0:
@@ -427,7 +430,7 @@ def _snapshot(rnd: Round) -> dict[str, Any]:
                 value = value.isoformat()
             elif isinstance(value, Decimal):
                 value = str(value)
-            elif isinstance(value, LineService):
+            elif isinstance(value, LineService | FeedbackRule):
                 value = value.value
             data[field] = value
     return data
@@ -440,6 +443,8 @@ def _apply_settings(rnd: Round, s: RoundSettings, segments: list[Segment], regio
         value = getattr(s, field)
         if field == "line_service":
             value = LineService(value)
+        elif field == "feedback_rule":
+            value = FeedbackRule(value)
         elif field == "name":
             value = value.strip()
         setattr(rnd, field, value)
@@ -495,11 +500,12 @@ def settings_of(rnd: Round) -> RoundSettings:
         **{
             f: getattr(rnd, f)
             for f in RoundSettings.__dataclass_fields__
-            if f not in ("segment_ids", "region_ids", "line_service")
+            if f not in ("segment_ids", "region_ids", "line_service", "feedback_rule")
         },
         segment_ids=[s.id for s in rnd.segments],
         region_ids=[r.id for r in rnd.regions],
         line_service=rnd.line_service.value,
+        feedback_rule=rnd.feedback_rule.value,
     )
 
 

@@ -1,0 +1,79 @@
+"""Feedback to OEMs after the award, by the rule the round sets (`Round.feedback_rule`).
+
+Per lot an OEM offered on (a live bid or package item when bids closed), it is told, depending
+on the rule: nothing (none), whether it won (won_lost), the rank of its lowest unit price among
+the offers on the lot (rank: 1 is the lowest; ties share a rank; how many offers there were is
+not said), or how far its lowest unit price was above the lowest awarded unit price of the lot,
+in percent (distance). Never another supplier's name, price or number of offers; the
+distance rule does let an OEM work out the winning unit price from its own, which is what the
+coalition chooses when it picks that rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from marketplace.extensions import db
+from marketplace.models import Allocation, FeedbackRule, Lot, OrganizationKind, Round
+from marketplace.services import access, contracting, market
+from marketplace.services.access import Actor
+
+
+@dataclass(frozen=True)
+class LotFeedback:
+    lot: Lot
+    your_price: Decimal  # the OEM's own lowest unit price on the lot
+    won: int  # vehicles awarded to the OEM on the lot
+    rank: int | None  # rule "rank" only
+    distance_percent: Decimal | None  # rule "distance" only, on lots the OEM did not win and someone won
+    awarded_to_anyone: bool
+
+    @property
+    def outcome(self) -> str:
+        if self.won:
+            return "won"
+        return "not awarded to you" if self.awarded_to_anyone else "not awarded to anyone"
+
+
+@dataclass(frozen=True)
+class Feedback:
+    rule: FeedbackRule
+    rows: list[LotFeedback]
+
+
+def for_oem(rnd: Round, actor: Actor) -> Feedback:
+    """The OEM's feedback on the round's published award (a few statements, whatever the number of bids)."""
+    access.require_kind(actor, OrganizationKind.OEM, "Only an OEM gets feedback on its bids.")
+    scenario_id = contracting.published_scenario(rnd)
+    rule = rnd.feedback_rule
+    if rule is FeedbackRule.NONE:
+        return Feedback(rule, [])
+    offers = market.lowest_offers(rnd)
+    mine = {lot_id: price for (lot_id, org_id), price in offers.items() if org_id == actor.organization_id}
+    if not mine:
+        return Feedback(rule, [])
+    awarded = db.session.execute(
+        sa.select(
+            Allocation.lot_id,
+            sa.func.min(Allocation.unit_price),
+            sa.func.sum(sa.case((Allocation.organization_id == actor.organization_id, Allocation.quantity), else_=0)),
+        )
+        .where(Allocation.scenario_id == scenario_id, Allocation.lot_id.in_(mine))
+        .group_by(Allocation.lot_id)
+    ).all()
+    winning = {lot_id: (Decimal(price), int(won or 0)) for lot_id, price, won in awarded}
+    lots = db.session.execute(market.lots_query(rnd).where(Lot.id.in_(mine)).order_by(Lot.id)).scalars()
+    rows = []
+    for lot in lots:
+        price = mine[lot.id]
+        best, won = winning.get(lot.id, (None, 0))
+        rank = distance = None
+        if rule is FeedbackRule.RANK:
+            rank = 1 + sum(1 for (lot_id, org), p in offers.items() if lot_id == lot.id and p < price)
+        if rule is FeedbackRule.DISTANCE and best is not None and not won:
+            distance = ((price - best) / best * 100).quantize(Decimal("0.1"))
+        rows.append(LotFeedback(lot, price, won, rank, distance, best is not None))
+    return Feedback(rule, rows)
