@@ -68,7 +68,7 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
     filters.register(app)
     cli.register(app)
 
-    from marketplace import jobs
+    from marketplace import handlers, jobs  # noqa: F401  (importing handlers subscribes them to the domain events)
 
     jobs.init_app(app)
     return app

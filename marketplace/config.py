@@ -53,6 +53,8 @@ class Config:
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "1200 per minute")
     HUEY_SQLITE_PATH = str(INSTANCE_DIR / "huey.db")
     HUEY_IMMEDIATE = False
+    # Each pooling run and award solves in a child process that ends with it (services/solver_process.py).
+    SOLVER_IN_CHILD_PROCESS = True
     # Payments are off unless a Stripe secret key is configured.
     STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY")
     STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY")
@@ -85,6 +87,7 @@ class TestConfig(Config):
     SQLALCHEMY_DATABASE_URI = _database_url(os.environ.get("TEST_DATABASE_URL", "sqlite://"))
     WTF_CSRF_ENABLED = False
     HUEY_IMMEDIATE = True
+    SOLVER_IN_CHILD_PROCESS = False  # a fresh interpreter per solve would slow the suite; tested on its own
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast for tests; never in production
     STRIPE_SECRET_KEY = None
     STRIPE_PUBLISHABLE_KEY = None

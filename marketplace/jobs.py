@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +27,9 @@ from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
 from huey.exceptions import HueyException  # noqa: F401  (re-exported for the CLI)
 
 from marketplace.config import Config, ProductionConfig
+from marketplace.extensions import db
+from marketplace.services import award, deposits, pooling, rounds, solver_runs
+from marketplace.services.solver_runs import worker_name
 
 
 def _make_huey() -> Huey:
@@ -78,11 +80,6 @@ def start_worker() -> None:
         _heartbeat_thread.start()
 
 
-def worker_name() -> str:
-    """host:pid of this process, as shown on a run it holds and in /healthz."""
-    return f"{socket.gethostname()}:{os.getpid()}"[:120]
-
-
 def write_heartbeat() -> None:
     huey.put(HEARTBEAT_KEY, {"at": time.time(), "worker": worker_name()})
 
@@ -105,9 +102,6 @@ def fail_dead_runs() -> int:
     died (lease lapsed), even if nobody is looking. Not a Huey periodic task: those run at most once
     a minute, which with the lease would let a dead run linger up to 80 s. One conditional UPDATE per
     dead run, so several workers doing this at once fail each run once."""
-    from marketplace.extensions import db
-    from marketplace.services import solver_runs
-
     try:
         with _app().app_context():
             try:
@@ -175,8 +169,6 @@ def in_app_context(fn: Callable[..., Any]) -> Callable[..., Any]:
 @in_app_context
 def advance_deadlines() -> list[int]:
     """Every minute: move on every round whose deadline has passed, even if nobody is looking."""
-    from marketplace.services import rounds
-
     if not _first_in_slot("advance_deadlines", 1):
         return []
     moved = rounds.advance_due_rounds()
@@ -196,8 +188,6 @@ def ping(token: str) -> str:
 @in_app_context
 def run_pooling(run_id: int) -> None:
     """Solve one pooling run and save its lots (services.pooling.execute_run)."""
-    from marketplace.services import pooling
-
     pooling.execute_run(run_id)
 
 
@@ -208,8 +198,6 @@ def run_pooling(run_id: int) -> None:
 @in_app_context
 def settle_round_job(round_id: int) -> dict[str, object]:
     """Apply a round's outcome to its deposits (capture, release, refund, forfeit)."""
-    from marketplace.services import deposits
-
     result = deposits.settle_round(round_id)
     if result.failed:
         raise RuntimeError(f"deposits not settled yet, retrying: {result.failed}")
@@ -220,8 +208,6 @@ def settle_round_job(round_id: int) -> dict[str, object]:
 @in_app_context
 def settle_deposit_job(deposit_id: int) -> bool:
     """Carry out one deposit's decided outcome at Stripe."""
-    from marketplace.services import deposits
-
     return deposits.execute(deposit_id)
 
 
@@ -229,8 +215,6 @@ def settle_deposit_job(deposit_id: int) -> bool:
 @in_app_context
 def settle_line_job(line_id: int) -> bool:
     """Settle one line's deposit after its allocation was confirmed or declined."""
-    from marketplace.services import deposits
-
     return deposits.settle_line(line_id)
 
 
@@ -238,8 +222,6 @@ def settle_line_job(line_id: int) -> bool:
 @in_app_context
 def process_stripe_event(event_row_id: int) -> str:
     """Apply one recorded Stripe webhook event to the ledger (the endpoint only records it)."""
-    from marketplace.services import deposits
-
     return deposits.process_event(event_row_id)
 
 
@@ -247,8 +229,6 @@ def process_stripe_event(event_row_id: int) -> str:
 @in_app_context
 def refresh_deposit_job(deposit_id: int) -> str:
     """Ask Stripe for a hold's state and apply it (after an event that contradicted the ledger)."""
-    from marketplace.services import deposits
-
     return deposits.refresh(deposit_id).note
 
 
@@ -256,8 +236,6 @@ def refresh_deposit_job(deposit_id: int) -> str:
 @in_app_context
 def sweep_deposits() -> list[int]:
     """Every 15 minutes: settle the deposits of decided rounds that a failed or lost job left open."""
-    from marketplace.services import deposits
-
     if not _first_in_slot("sweep_deposits", 15):
         return []
     round_ids = deposits.rounds_to_sweep()
@@ -270,8 +248,6 @@ def sweep_deposits() -> list[int]:
 @in_app_context
 def run_award(scenario_id: int) -> None:
     """Compute one award scenario and save its allocations (services.award.execute_scenario)."""
-    from marketplace.services import award
-
     award.execute_scenario(scenario_id)
 
 

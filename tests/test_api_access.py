@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from marketplace.extensions import db
-from marketplace.models import DemandLine, DemandStatus, RoundPhase
+from marketplace.models import DemandLine, DemandStatus, RoundPhase, VehicleModel
 from tests.api_helpers import api_line, auth, token_for
 from tests.demand_helpers import NOW
 from tests.factories import make_round
@@ -30,6 +30,16 @@ class Objects:
     draft_round: int  # made by another coordinator organization
     line: int  # the fleet's own line
     other_line: int  # another fleet's line
+    world: Any = None
+
+    def oem(self, key: str) -> Any:
+        """A tender with a model, bid and package of each OEM ("other_bid"...), made when an operation asks."""
+        if not hasattr(self, "_oem"):
+            from tests.bidding_helpers import access_objects
+
+            self._oem = access_objects(self.world)
+            self._oem["other_model_code"] = db.session.get(VehicleModel, self._oem["other_model"]).code
+        return self._oem[key]
 
 
 @dataclass(frozen=True)
@@ -80,13 +90,41 @@ OPS = [
     Op("api_v1_fleet.decline_allocation", "POST", lambda o: f"/api/v1/allocations/{UNKNOWN_PUBLIC_ID}/decline",
        everyone(404), name="decline-unknown-or-other-allocation"),
     Op("api_v1_fleet.list_deposits", "GET", lambda o: "/api/v1/deposits", only("fleet")),
+    # OEM: its own catalog, bids and packages; another OEM's model cannot be bid, its bid or package is 404.
+    Op("api_v1_oem.list_models", "GET", lambda o: "/api/v1/models", only("oem")),
+    Op("api_v1_oem.set_capacity", "PUT", lambda o: f"/api/v1/rounds/{o.oem('round')}/capacity", only("oem"),
+       body={"capacity": 80}),
+    Op("api_v1_oem.list_lots", "GET", lambda o: f"/api/v1/rounds/{o.oem('round')}/lots", only("oem")),
+    Op("api_v1_oem.list_bids", "GET", lambda o: f"/api/v1/rounds/{o.oem('round')}/bids", only("oem")),
+    Op("api_v1_oem.submit_bid", "POST", lambda o: f"/api/v1/rounds/{o.oem('round')}/lots/{o.oem('lot')}/bid",
+       only("oem", 400), body=lambda o: {"model_code": o.oem("other_model_code"), "min_quantity": 10,
+       "max_quantity": 20, "tiers": [{"min_quantity": 10, "unit_price": "230000"}]}, name="bid-with-other-oems-model"),
+    Op("api_v1_oem.withdraw_bid", "POST", lambda o: f"/api/v1/bids/{o.oem('other_bid')}/withdraw", only("oem", 404),
+       name="withdraw-other-oems-bid"),
+    Op("api_v1_oem.submit_package", "POST", lambda o: f"/api/v1/rounds/{o.oem('round')}/packages", only("oem", 400),
+       body=lambda o: _package(o), name="package-with-other-oems-model"),
+    Op("api_v1_oem.revise_package", "PUT", lambda o: f"/api/v1/packages/{o.oem('other_package')}", only("oem", 404),
+       body=lambda o: _package(o), name="revise-other-oems-package"),
+    Op("api_v1_oem.withdraw_package", "POST", lambda o: f"/api/v1/packages/{o.oem('other_package')}/withdraw",
+       only("oem", 404), name="withdraw-other-oems-package"),
+    Op("api_v1_oem.results", "GET", lambda o: f"/api/v1/rounds/{o.oem('round')}/results", only("oem", 409),
+       name="results-before-the-award"),
 ]  # fmt: skip
+
+
+def _package(o: Objects) -> dict[str, Any]:
+    from marketplace.models import Lot
+
+    lot = db.session.get(Lot, o.oem("lot"))
+    lots = db.session.execute(sa.select(Lot.id).where(Lot.pooling_run_id == lot.pooling_run_id)).scalars().all()
+    item = {"model_code": o.oem("other_model_code"), "quantity": 5, "unit_price": "220000"}
+    return {"name": "Everything", "items": [{"lot_id": x, **item} for x in lots]}
 
 
 def _body(op: Op, objects: Objects) -> Any:
     if op.endpoint == "api_v1_fleet.commit":
         return {"line_ids": [objects.other_line]}
-    return op.body
+    return op.body(objects) if callable(op.body) else op.body
 
 
 @pytest.fixture
@@ -101,6 +139,7 @@ def objects(world, frozen_clock) -> Objects:
         draft_round=draft.id,
         line=demand.create_line(rnd.id, api_line(), world.fleet).id,
         other_line=demand.create_line(rnd.id, api_line(quantity=7), world.other_fleet).id,
+        world=world,
     )
 
 
@@ -131,9 +170,9 @@ def test_no_token_is_401(client, objects, op: Op):
 
 @pytest.mark.parametrize("op", [pytest.param(op, id=op.id()) for op in OPS if op.method != "GET"])
 def test_read_only_token_never_writes(client, world, objects, op: Op):
+    url, body = op.url(objects), _body(op, objects)  # objects made first: only the requests must change nothing
     count = db.session.execute(sa.select(sa.func.count()).select_from(DemandLine)).scalar()
     for role in ROLES:
-        response = client.open(op.url(objects), method=op.method, json=_body(op, objects),
-                               headers=auth(token_for(world.user(role), "read")))  # fmt: skip
+        response = client.open(url, method=op.method, json=body, headers=auth(token_for(world.user(role), "read")))
         assert response.status_code == 403, f"{role}: {response.data[:300]}"
     assert db.session.execute(sa.select(sa.func.count()).select_from(DemandLine)).scalar() == count

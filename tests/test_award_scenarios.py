@@ -136,3 +136,47 @@ def test_an_exported_award_re_solves_to_the_same_bytes(world, closed_tender, log
 
     assert strip((tmp_path / "out.json").read_text()) == strip(published)
     assert json.loads(published)["awarded_quantity"] == 65
+
+
+def test_an_award_solved_in_a_child_process_saves_the_same_award_and_its_progress(world, closed_tender, app):
+    """Production solves in a child process that ends with the run (the worker gives the memory back)."""
+    import os
+
+    rnd, ca, tx = closed_tender
+    app.config["SOLVER_IN_CHILD_PROCESS"] = True
+    try:
+        children_before = _children()
+        scenario = award.start_scenario(rnd.id, world.coordinator, award.ScenarioRules(name="In a child"))
+    finally:
+        app.config["SOLVER_IN_CHILD_PROCESS"] = False
+    db.session.expire_all()
+    scenario = db.session.get(AwardScenario, scenario.id)
+    assert scenario.status is RunStatus.SUCCEEDED, scenario.error
+    assert allocations(scenario.id) == [(ca.id, 40, Decimal("220000.50")), (tx.id, 25, Decimal("240000.00"))]
+    assert scenario.progress["phase"] == "done" and scenario.progress["fraction"] == 1.0
+    assert scenario.progress["gap_percent"] == 0  # the solver's own bound, reported from the child
+    assert _children() == children_before, f"pid {os.getpid()} kept a solver process"
+
+
+def _children() -> set[int]:
+    import multiprocessing
+
+    return {p.pid for p in multiprocessing.active_children()}
+
+
+def test_a_cancel_stops_the_solver_process_and_a_solver_error_is_said(world, closed_tender):
+    from marketplace.services import solver_process
+    from solver.errors import Cancelled
+
+    def cancel(progress):
+        raise Cancelled()
+
+    rnd, _, _ = closed_tender
+    scenario = award.start_scenario(rnd.id, world.coordinator, award.ScenarioRules(name="In process"))
+    doc = json.loads(db.session.get(AwardScenario, scenario.id).input_json)
+    with pytest.raises(Cancelled):
+        solver_process.solve("award", doc, time_limit=5, reporter=cancel)
+    assert _children() == set()
+    with pytest.raises(RuntimeError, match="InvalidInput: bids: is required"):
+        solver_process.solve("award", {}, time_limit=5, reporter=lambda p: None)
+    assert _children() == set()

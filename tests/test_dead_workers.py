@@ -170,3 +170,22 @@ def test_a_job_delivered_to_two_workers_runs_once(world, closed_round, monkeypat
     run = db.session.get(PoolingRun, run.id)
     assert (run.status, run.worker) == (RunStatus.RUNNING, "worker-a:1")
     assert db.session.execute(sa.select(sa.func.count(Lot.id))).scalar_one() == 0
+
+
+def test_progress_says_the_phase_best_bound_gap_and_time_used():
+    from marketplace.services.solver_runs import progress_data
+    from solver.progress import Progress
+
+    # Early in a 30 s award: vehicles not yet proven, so no price gap; the bar is the time used.
+    early = progress_data(Progress("greedy", 3.0, 900, 1000, price=9.0e7, price_bound=8.0e7), 30)
+    assert (early["phase_label"], early["vehicle_gap"], early["fraction"]) == ("Fast first answer", 100, 0.1)
+    assert "gap_percent" not in early
+    # Vehicles proven, price within 2.5 % of the solver's bound: the gap is said, the bar still follows time.
+    later = progress_data(Progress("exact", 12.0, 1000, 1000, price=8.0e7, price_bound=7.8e7), 30)
+    assert (later["gap_percent"], later["fraction"]) == (2.5, 0.4)
+    # Both proven: nothing left but saving; done is 100 %.
+    assert progress_data(Progress("exact", 5.0, 1000, 1000, price=8.0e7, price_bound=8.0e7), 30)["fraction"] == 0.99
+    assert progress_data(Progress("done", 6.0, 1000, 1000, price=8.0e7, price_bound=8.0e7), 30)["fraction"] == 1.0
+    # A pooling run proven on vehicles keeps minimising lots: it is not shown as finished.
+    pooling = progress_data(Progress("min-lots", 6.0, 500, 500, lots=20), 30)
+    assert pooling["fraction"] == 0.2 and pooling["lots"] == 20

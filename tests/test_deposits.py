@@ -45,7 +45,26 @@ def check_balanced(round_id: int) -> deposits.Totals:
     db.session.expire_all()
     t = deposits.totals(deposits.deposits_of_round(round_id))
     assert t.balanced, t
+    assert deposits.totals_of_query(Deposit.round_id == round_id) == t  # the pages' SQL sums agree
     return t
+
+
+def test_the_deposit_pages_show_a_page_with_totals_over_every_deposit(world, login):
+    rnd = deposit_round(world)
+    for n in range(60):
+        line = draft_line(rnd, world, quantity=n % 5 + 1)
+        state = DepositState.HELD if n < 45 else DepositState.PENDING
+        db.session.add(Deposit(round_id=rnd.id, demand_line_id=line.id, organization_id=line.organization_id,
+                               currency="USD", amount=Decimal("100.00") * line.quantity, state=state,
+                               held_amount=Decimal("100.00") * line.quantity if n < 45 else Decimal(0)))  # fmt: skip
+    db.session.commit()
+    page = login(world.coordinator).get(f"/payments/rounds/{rnd.id}/deposits").get_data(as_text=True)
+    assert page.count("data-deposit=") == 50 and "1–50 of 60 deposits" in page
+    assert '<tr data-state="held"><td>held</td><td class="text-end">45</td>' in page
+    page = login(world.coordinator).get(f"/payments/rounds/{rnd.id}/deposits?state=pend").get_data(as_text=True)
+    assert page.count("data-deposit=") == 15
+    page = login(world.fleet).get("/payments/deposits").get_data(as_text=True)
+    assert page.count("data-deposit=") == 50 and "1–50 of 60 deposits" in page
 
 
 # ---------------------------------------------------------------- money

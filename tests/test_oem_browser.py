@@ -56,11 +56,15 @@ def test_an_oem_bids_revises_packages_and_sees_its_history(world, page):
     page.locator("#tier3_price").fill("219000")
     page.get_by_role("button", name="Save revision 2").click()
     expect(page.get_by_text("saved as revision 2")).to_be_visible()
+    # The bid page shows the revision that counts; the history is its own page.
+    assert page.locator("[data-testid=history] tr[data-revision]").count() == 1
+    page.get_by_test_id("history-link").click()
     history = page.locator("[data-testid=history]")
     assert history.locator("tr[data-revision]").count() == 2
     assert "from 35: 219,000 USD" in history.locator("tr[data-revision='2']").inner_text()
     assert "224,500.50 USD" in history.locator("tr[data-revision='1']").inner_text()
     screenshot(page, "oem-bid-history")
+    page.get_by_role("link", name="Lot lot-1").click()
 
     # A package over both lots.
     page.get_by_role("link", name="Back to the lots").click()

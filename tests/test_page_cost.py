@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from marketplace.extensions import db
-from marketplace.models import AuditEntry, BidRevision, RoundPhase
+from marketplace.models import AuditEntry, Bid, BidRevision, RoundPhase
 from tests.factories import make_bid, make_line, make_model, make_round, make_tender, make_user
 
 
@@ -85,6 +85,35 @@ def test_a_bid_submission_does_not_read_the_bid_history(world, login):
     assert numbers == list(range(1, 10))  # every submission was saved as a new revision
 
 
+def test_the_bid_page_reads_the_revision_that_counts_and_the_history_pages(world, login):
+    rnd, lots = make_tender(world.coordinator, world.fleet.organization)
+    model = make_model(world.oem.organization)
+    for n in range(3):
+        make_bid(world.oem, lots[0], model, tiers=((10, f"23{n}000"),))
+    client = login(world.oem)
+    url = f"/oem/rounds/{rnd.id}/lots/{lots[0].id}/bid"
+    bid = db.session.execute(sa.select(BidRevision.bid_id)).scalars().first()
+    public_id = db.session.get(Bid, bid).public_id
+
+    def read(address: str) -> tuple[str, int, int]:
+        with statements() as seen:
+            response = client.get(address)
+        assert response.status_code == 200
+        text = response.get_data(as_text=True)
+        return text, len(seen), text.count("data-revision=")
+
+    page, few, rows = read(url)
+    assert rows == 1 and "232,000" in page and "230,000" not in page  # the one that counts, not the history
+    for n in range(57):
+        make_bid(world.oem, lots[0], model, tiers=((10, f"2{n + 10}000"),))
+    page, many, rows = read(url)
+    assert (many, rows) == (few, 1) and "All 60 revisions" in page
+    history, first, rows = read(f"/oem/bids/{public_id}/history")
+    assert rows == 50 and "1–50 of 60 revisions" in history and 'data-revision="60"' in history
+    history, second, rows = read(f"/oem/bids/{public_id}/history?page=2")
+    assert rows == 10 and 'data-revision="1"' in history and second == first
+
+
 def test_the_fleet_round_page_costs_the_same_for_three_lines_or_thirty(world, login):
     rnd = make_round(world.coordinator, RoundPhase.DEMAND_OPEN)
     url = f"/fleet/rounds/{rnd.id}"
@@ -111,6 +140,24 @@ def test_the_fleet_round_page_costs_the_same_for_three_lines_or_thirty(world, lo
         make_line(rnd, theirs, quantity=n + 1)
 
     assert page_statements() == few
+
+
+def test_the_fleet_round_page_shows_a_page_of_lines_with_totals_over_all_of_them(world, login):
+    from marketplace.models import DemandStatus
+
+    rnd = make_round(world.coordinator, RoundPhase.DEMAND_OPEN)
+    mine = world.fleet.organization
+    for n in range(70):
+        status = DemandStatus.COMMITTED if n < 10 else DemandStatus.DRAFT
+        make_line(rnd, mine, quantity=n + 1, status=status, segment_id=["md_box_truck", "transit_bus"][n % 2])
+    client = login(world.fleet)
+    page = client.get(f"/fleet/rounds/{rnd.id}").get_data(as_text=True)
+    assert page.count('data-line="') == 50 and "1–50 of 70 lines" in page
+    assert "2,485 vehicles" in page  # 1 + 2 + ... + 70, from SQL, not from the 50 lines shown
+    assert "60 draft lines" in page
+    page = client.get(f"/fleet/rounds/{rnd.id}?segment=transit&sort=quantity&dir=desc").get_data(as_text=True)
+    assert page.count('data-line="') == 35 and "1–35 of 35 lines" in page
+    assert page.index(">70<") < page.index(">68<")  # the largest transit bus line first
 
 
 def test_the_coordinator_round_page_names_every_actor_of_its_log_in_one_statement(world, login):

@@ -70,3 +70,31 @@ def test_an_upload_preview_shows_a_page_of_its_rows(app, world, login):
     assert "line 100" in preview and "line 101" not in preview
     last = client.get(response.location + "?page=3").get_data(as_text=True)
     assert "201–250 of 250 lines" in last and "line 250" in last and "line 001" not in last
+
+
+def test_a_lot_shows_its_lines_a_page_at_a_time_and_the_pooling_page_lists_lots_only(world, login):
+    from marketplace.models import Lot, LotMember, PoolingRun, RunStatus
+    from tests.factories import make_line
+
+    rnd = make_round(world.coordinator, RoundPhase.POOLED)
+    run = PoolingRun(round_id=rnd.id, min_lot_quantity=1, max_lot_quantity=1000, max_levels_up=2,
+                     status=RunStatus.SUCCEEDED, lot_count=1)  # fmt: skip
+    db.session.add(run)
+    db.session.flush()
+    lot = Lot(round_id=rnd.id, pooling_run_id=run.id, code="lot-1", segment_id="md_box_truck", region_id="US-CA",
+              earliest_quarter="2027Q2", latest_quarter="2027Q3", charging="CCS1", quantity=0, fleet_count=2)  # fmt: skip
+    db.session.add(lot)
+    db.session.flush()
+    for n in range(60):
+        org = (world.fleet if n % 3 else world.other_fleet).organization
+        line = make_line(rnd, org, quantity=n + 1)
+        db.session.add(LotMember(lot_id=lot.id, demand_line_id=line.id, quantity=n + 1))
+    db.session.commit()
+    client = login(world.coordinator)
+    pooling = client.get(f"/coordinator/rounds/{rnd.id}/pooling?run={run.id}").get_data(as_text=True)
+    assert f"/coordinator/lots/{lot.id}" in pooling and 'data-line="' not in pooling  # no member listed there
+    page = client.get(f"/coordinator/lots/{lot.id}").get_data(as_text=True)
+    assert page.count('data-line="') == 50 and "1–50 of 60 lines" in page
+    other = world.other_fleet.organization.name
+    page = client.get(f"/coordinator/lots/{lot.id}?fleet={other}&sort=vehicles&dir=desc").get_data(as_text=True)
+    assert page.count('data-line="') == 20 and page.index(">58<") < page.index(">55<")

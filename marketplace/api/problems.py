@@ -60,8 +60,10 @@ def problem(
 
 
 def field_errors(field_errors: Mapping[str, str], *prefix: Any) -> list[dict[str, str]]:
-    """A service's problems by field, as pointers under `prefix` (the row of a bulk request)."""
-    return [{"pointer": pointer(*prefix, name), "detail": message} for name, message in field_errors.items()]
+    """A service's problems by field ("name", or a path "tiers/1/unit_price"), as pointers under `prefix`."""
+    return [
+        {"pointer": pointer(*prefix, *name.split("/")), "detail": message} for name, message in field_errors.items()
+    ]
 
 
 def from_domain_error(exc: DomainError, *prefix: Any) -> Response:

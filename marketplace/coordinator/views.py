@@ -353,6 +353,18 @@ def _pooling_page(round_id: int, form: PoolingRunForm | None = None, status: int
     ), status
 
 
+@bp.get("/lots/<int:lot_id>")
+@coordinator_required
+def lot_detail(lot_id: int):
+    """One lot of a pooling run and its members, a page at a time (the pooling page lists the lots only)."""
+    lot = pooling.get_lot(lot_id)
+    rnd = rounds.load_round(lot.round_id)
+    members = paginate(
+        pooling.members_query(lot.id), sorts=pooling.MEMBER_SORTS, default="line", filters=pooling.MEMBER_FILTERS
+    )
+    return render_template("coordinator/lot.html", rnd=rnd, lot=lot, members=members)
+
+
 @bp.post("/rounds/<int:round_id>/pooling")
 @coordinator_required
 def start_pooling(round_id: int):

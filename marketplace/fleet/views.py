@@ -11,7 +11,7 @@ from marketplace.extensions import db
 from marketplace.filters import count_of
 from marketplace.fleet.forms import ConfirmForm, DemandLineForm, UploadForm
 from marketplace.models import DemandLine, Region, Round, RoundPhase
-from marketplace.pagination import paginate_rows
+from marketplace.pagination import paginate, paginate_rows
 from marketplace.services import access, demand, demand_upload, rounds, values
 from marketplace.services.errors import Conflict, ValidationFailed
 from marketplace.views_common import apply_field_errors
@@ -41,14 +41,17 @@ def dashboard():
 @fleet_required
 def round_page(round_id: int):
     rnd = demand.round_for_fleet(round_id, current_user)
-    lines = demand.lines_of(rnd, current_user)
+    lines = paginate(
+        demand.lines_query(rnd, current_user), sorts=demand.LINE_SORTS, default="line", filters=demand.LINE_FILTERS
+    )
+    shown = lines.items  # progress and lots for the lines on this page only
     return render_template(
         "fleet/round.html",
         rnd=rnd,
         lines=lines,
-        totals=demand.totals_of(lines),
-        progress=demand.pool_progress(rnd, lines),
-        outcome=demand.pool_outcome(rnd, lines),
+        totals=demand.totals_for(rnd, current_user),
+        progress=demand.pool_progress(rnd, shown),
+        outcome=demand.pool_outcome(rnd, shown),
         region_names=_region_names(),
         form=ConfirmForm(),
         deposit_due=demand.deposit_due(rnd),

@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship
 
 from marketplace.extensions import db
 from marketplace.models.catalog import VehicleModel
@@ -19,6 +19,18 @@ from marketplace.models.pooling import Lot
 from marketplace.models.public_id import PublicId
 from marketplace.models.types import UTCDateTime
 from marketplace.services.clock import now
+
+
+def _latest_join(revision: type, owner_key: sa.ColumnElement, owner_id: sa.ColumnElement) -> sa.ColumnElement[bool]:
+    """Join an owner (bid, package) to its highest-numbered revision only."""
+    other = aliased(revision)
+    highest = (
+        sa.select(sa.func.max(other.number))
+        .where(getattr(other, owner_key.key) == owner_key)
+        .correlate_except(other)
+        .scalar_subquery()
+    )
+    return sa.and_(owner_key == owner_id, revision.number == highest)
 
 
 class BidStatus(enum.Enum):
@@ -42,9 +54,14 @@ class Bid(PublicId, db.Model):
     organization: Mapped[Organization] = relationship()
     revisions: Mapped[list[BidRevision]] = relationship(back_populates="bid", order_by="BidRevision.number")
 
+    # The revision that counts, loadable alone: a bid may have thousands of revisions (history on demand).
+    current_revision: Mapped[BidRevision | None] = relationship(
+        primaryjoin=lambda: _latest_join(BidRevision, BidRevision.bid_id, Bid.id), viewonly=True, uselist=False
+    )
+
     @property
     def current(self) -> BidRevision | None:
-        return self.revisions[-1] if self.revisions else None
+        return self.current_revision
 
 
 class BidRevision(db.Model):
@@ -95,9 +112,15 @@ class PackageBid(PublicId, db.Model):
     organization: Mapped[Organization] = relationship()
     revisions: Mapped[list[PackageRevision]] = relationship(back_populates="package", order_by="PackageRevision.number")
 
+    current_revision: Mapped[PackageRevision | None] = relationship(
+        primaryjoin=lambda: _latest_join(PackageRevision, PackageRevision.package_id, PackageBid.id),
+        viewonly=True,
+        uselist=False,
+    )
+
     @property
     def current(self) -> PackageRevision | None:
-        return self.revisions[-1] if self.revisions else None
+        return self.current_revision
 
 
 class PackageRevision(db.Model):

@@ -15,8 +15,9 @@ from flask_login import current_user
 
 from marketplace.access import oem_required
 from marketplace.extensions import db
-from marketplace.models import RoundPhase, Segment
+from marketplace.models import BidRevision, PackageRevision, RoundPhase, Segment
 from marketplace.oem.forms import ActionForm, BidForm, BidSheetForm, CapacityForm, ModelForm, RetireForm, package_form
+from marketplace.pagination import paginate
 from marketplace.services import access, bid_sheet, bidding, catalog, rounds
 from marketplace.services.catalog import shortfalls
 from marketplace.services.errors import Conflict, ValidationFailed
@@ -233,6 +234,32 @@ def bid(round_id: int, lot_id: int):
 def bid_detail(bid_id: int):
     own = access.own_bid(current_user, bid_id)
     return redirect(url_for("oem.bid", round_id=own.round_id, lot_id=own.lot_id))
+
+
+@bp.get("/bids/<bid:bid_id>/history")
+@oem_required
+def bid_history(bid_id: int):
+    """Every revision of a bid, a page at a time (the bid page shows only the one that counts)."""
+    own, query = bidding.bid_history(bid_id, current_user)
+    rnd = rounds.load_round(own.round_id)
+    revisions = paginate(
+        query, sorts={"number": BidRevision.number, "submitted": [BidRevision.submitted_at, BidRevision.number]},
+        default="number", descending=True,
+    )  # fmt: skip
+    return render_template("oem/history.html", rnd=rnd, bid=own, package=None, revisions=revisions)
+
+
+@bp.get("/packages/<package:package_id>/history")
+@oem_required
+def package_history(package_id: int):
+    own, query = bidding.package_history(package_id, current_user)
+    rnd = rounds.load_round(own.round_id)
+    revisions = paginate(
+        query, sorts={"number": PackageRevision.number,
+                      "submitted": [PackageRevision.submitted_at, PackageRevision.number]},
+        default="number", descending=True,
+    )  # fmt: skip
+    return render_template("oem/history.html", rnd=rnd, bid=None, package=own, revisions=revisions)
 
 
 @bp.post("/bids/<bid:bid_id>/withdraw")

@@ -15,7 +15,8 @@ from marketplace import gateways, security
 from marketplace.access import coordinator_required, fleet_required, role_required
 from marketplace.extensions import csrf
 from marketplace.gateways import GatewayError, InvalidWebhook
-from marketplace.models import OrganizationKind
+from marketplace.models import Deposit, OrganizationKind
+from marketplace.pagination import paginate
 from marketplace.services import access, deposits, rounds
 from marketplace.services.errors import Conflict
 
@@ -53,12 +54,9 @@ def stripe_webhook():
         event = gateways.gateway().parse_webhook(request.get_data(), request.headers.get("Stripe-Signature"))
     except InvalidWebhook:
         return {"error": "invalid signature"}, 400
-    row = deposits.receive_event(event)
+    row = deposits.receive_event(event)  # applied to the ledger by a job after its commit
     if row is None:
         return {"received": True, "duplicate": True}, 200
-    from marketplace import jobs
-
-    jobs.process_stripe_event(row.id)
     return {"received": True}, 200
 
 
@@ -68,11 +66,15 @@ def stripe_webhook():
 @bp.get("/deposits")
 @fleet_required
 def my_deposits():
-    mine = deposits.deposits_of_org(current_user.organization_id)
+    org_id = current_user.organization_id
+    mine = paginate(
+        deposits.org_deposits_query(org_id), sorts=deposits.DEPOSIT_SORTS, default="deposit", descending=True,
+        filters=deposits.DEPOSIT_FILTERS,
+    )  # fmt: skip
     return render_template(
         "payments/fleet_deposits.html",
         deposits=mine,
-        totals=deposits.totals(mine),
+        totals=deposits.totals_of_query(Deposit.organization_id == org_id),
         payments_on=gateways.payments_on(),
         form=ActionForm(),
     )
@@ -135,12 +137,15 @@ def test_card(deposit_id: int):
 @coordinator_required
 def round_deposits(round_id: int):
     rnd = rounds.load_round(round_id)
-    rows = deposits.deposits_of_round(rnd.id)
+    rows = paginate(
+        deposits.round_deposits_query(rnd.id), sorts=deposits.DEPOSIT_SORTS, default="deposit",
+        filters=deposits.DEPOSIT_FILTERS,
+    )  # fmt: skip
     return render_template(
         "payments/round_deposits.html",
         rnd=rnd,
         deposits=rows,
-        totals=deposits.totals(rows),
+        totals=deposits.totals_of_query(Deposit.round_id == rnd.id),
         payments_on=gateways.payments_on(),
         form=ActionForm(),
     )
@@ -149,10 +154,7 @@ def round_deposits(round_id: int):
 @bp.post("/rounds/<int:round_id>/settle")
 @coordinator_required
 def settle(round_id: int):
-    rnd = rounds.load_round(round_id)
-    from marketplace import jobs
-
-    jobs.settle_round_job(rnd.id)
+    rnd = deposits.ask_settlement(round_id, current_user)
     flash("Settling the round's deposits by its outcome: the page shows each one as Stripe confirms it.", "info")
     return redirect(url_for("payments.round_deposits", round_id=rnd.id))
 

@@ -10,7 +10,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from marketplace.extensions import db
 from marketplace.models import Approval, Organization, OrganizationKind, Region, User
-from marketplace.services import access, audit
+from marketplace.services import access, audit, events
 from marketplace.services.errors import Conflict, NotFound, ValidationFailed
 
 MIN_PASSWORD_LENGTH = 10
@@ -96,6 +96,7 @@ def register_organization(
     audit.record(
         user, "organization.register", org, summary=f"{kind.label} “{org_name}” registered; awaiting approval."
     )
+    events.record(events.OrganizationRegistered(org.id))
     db.session.commit()
     return user
 
@@ -113,6 +114,7 @@ def create_coordinator(
     _check_new_user(email, password, errors, org_name=coalition)
     if errors:
         raise ValidationFailed("The account could not be created: fix the fields marked below.", field_errors=errors)
+    org: Organization | None
     if actor is not None:
         org = actor.organization
     else:
@@ -277,5 +279,6 @@ def decide_organization(actor: User, org_id: int, *, approve: bool) -> Organizat
         before={"approval": "pending"},
         after={"approval": org.approval.value},
     )
+    events.record(events.OrganizationDecided(org.id, approve, actor.id))
     db.session.commit()
     return org

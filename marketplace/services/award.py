@@ -29,7 +29,7 @@ from marketplace.models import (
     User,
     VehicleModel,
 )
-from marketplace.services import access, audit, bidding, clock, read_models, rounds, solver_bridge, solver_runs
+from marketplace.services import access, audit, bidding, clock, events, read_models, rounds, solver_bridge, solver_runs
 from marketplace.services.access import Actor
 from marketplace.services.errors import Conflict, NotFound, ValidationFailed
 from solver import io as solver_io
@@ -101,11 +101,8 @@ def start_scenario(round_id: int, actor: Actor, rules: ScenarioRules) -> AwardSc
     db.session.add(scenario)
     db.session.flush()
     audit.record(actor, "award.start", scenario, round_id=rnd.id, summary=f"Started award scenario “{scenario.name}”.")
+    events.record(events.AwardScenarioStarted(scenario.id, rnd.id))  # the solver runs in a job after the commit
     db.session.commit()
-
-    from marketplace import jobs
-
-    jobs.run_award(scenario.id)
     return scenario
 
 
@@ -123,7 +120,7 @@ def execute_scenario(scenario_id: int) -> None:
     offers: list[Any] = []  # the bids the input was built from, to map the result back to rows
 
     def build(scenario: AwardScenario) -> dict[str, Any]:
-        rnd = db.session.get(Round, scenario.round_id)
+        rnd = db.session.get_one(Round, scenario.round_id)
         offers.append(bidding.bids_for_award(rnd))
         return solver_bridge.award_input(rnd, scenario, offers[0])
 
@@ -132,7 +129,7 @@ def execute_scenario(scenario_id: int) -> None:
         scenario_id,
         label="Award scenario",
         build=build,
-        solve=lambda doc, reporter, s: solver.award(doc, time_limit=s.time_limit, workers=1, progress=reporter),
+        solve=lambda doc, reporter, s: solver_runs.solve("award", doc, s, reporter),
         validate=solver.validate_award,
         save=lambda scenario, result: save_result(scenario.id, result, offers[0]),
     )
@@ -288,6 +285,7 @@ def publish_scenario(scenario_id: int, actor: Actor, *, reason: str | None = Non
     elif reason:
         summary += f" Note: {reason}"
     rounds.move(rnd, RoundPhase.AWARDED, actor, summary=summary)
+    events.record(events.AwardPublished(rnd.id, scenario.id))
     db.session.commit()
     return rnd
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import zipfile
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
@@ -331,11 +332,11 @@ def upload_sheet(round_id: int, filename: str, data: bytes, actor: Actor | None)
     if not checked:
         raise SheetRefused("The sheet holds no bid: fill model_code, quantities and tiers for the lots you bid on.")
     current = bidding.bids_of(rnd, actor)
-    result = SheetResult(blank=blank)
+    sheet = SheetResult(blank=blank)
     changed = []
     for row, bid in checked:
         if bid.same_as(current[row.lot.id].current if row.lot.id in current else None):
-            result.unchanged.append(row.lot.code)
+            sheet.unchanged.append(row.lot.code)
         else:
             changed.append((row, bid))
     if changed and bidding.capacity_of(rnd, actor) is None:
@@ -344,8 +345,8 @@ def upload_sheet(round_id: int, filename: str, data: bytes, actor: Actor | None)
             "bids and packages), then upload the sheet."
         )
     for row, bid in changed:
-        bidding.guarded("bid", lambda row=row, bid=bid: bidding.save_bid(rnd, row.lot, bid, actor))
-        result.saved.append(row.lot.code)
+        bidding.guarded("bid", partial(bidding.save_bid, rnd, row.lot, bid, actor))
+        sheet.saved.append(row.lot.code)
     bidding.commit_or_conflict("bid")
     db.session.expire_all()
-    return result
+    return sheet

@@ -37,7 +37,7 @@ from marketplace.models import (
     RoundPhase,
     VehicleModel,
 )
-from marketplace.services import access, audit, clock, rounds
+from marketplace.services import access, audit, clock, events, rounds
 from marketplace.services.access import Actor, own_package, require_oem
 from marketplace.services.catalog import shortfalls
 from marketplace.services.errors import Conflict, NotFound, ValidationFailed
@@ -104,7 +104,10 @@ def lot_in(rnd: Round, lot_id: int) -> Lot:
 
 
 def _revisions_loaded() -> Any:
-    return selectinload(Bid.revisions).options(selectinload(BidRevision.tiers), selectinload(BidRevision.vehicle_model))
+    """The revision that counts with its tiers and model; the history is read only by its own page."""
+    return selectinload(Bid.current_revision).options(
+        selectinload(BidRevision.tiers), selectinload(BidRevision.vehicle_model)
+    )
 
 
 def bids_of(rnd: Round, actor: Actor) -> dict[int, Bid]:
@@ -149,7 +152,7 @@ def packages_of(rnd: Round, actor: Actor) -> list[PackageBid]:
             sa.select(PackageBid)
             .where(PackageBid.round_id == rnd.id, PackageBid.organization_id == actor.organization_id)
             .options(
-                selectinload(PackageBid.revisions)
+                selectinload(PackageBid.current_revision)
                 .selectinload(PackageRevision.items)
                 .options(selectinload(PackageItem.lot), selectinload(PackageItem.vehicle_model))
             )
@@ -165,6 +168,23 @@ def capacity_of(rnd: Round, actor: Actor) -> int | None:
             RoundCapacity.round_id == rnd.id, RoundCapacity.organization_id == actor.organization_id
         )
     ).scalar_one_or_none()
+
+
+def bid_history(bid_id: int, actor: Actor | None) -> tuple[Bid, sa.Select]:
+    """One of the OEM's bids and the query of its revisions (paged by the history page, never loaded whole)."""
+    bid = access.own_bid(actor, bid_id, _revisions_loaded())
+    query = sa.select(BidRevision).where(BidRevision.bid_id == bid.id)
+    return bid, query.options(selectinload(BidRevision.tiers), selectinload(BidRevision.vehicle_model))
+
+
+def package_history(package_id: int, actor: Actor | None) -> tuple[PackageBid, sa.Select]:
+    """One of the OEM's packages and the query of its revisions, with their items."""
+    package = access.own_package(actor, package_id)
+    query = sa.select(PackageRevision).where(PackageRevision.package_id == package.id)
+    items = selectinload(PackageRevision.items).options(
+        selectinload(PackageItem.lot), selectinload(PackageItem.vehicle_model)
+    )
+    return package, query.options(items)
 
 
 def bid_models(actor: Actor) -> dict[str, VehicleModel]:
@@ -393,7 +413,7 @@ def commit_or_conflict(what: str) -> None:
         raise _conflict(what) from None
 
 
-def _next_number(model: type, key: Any, owner_id: int) -> int:
+def _next_number(model: Any, key: Any, owner_id: int) -> int:
     highest = db.session.execute(sa.select(sa.func.max(model.number)).where(key == owner_id)).scalar_one_or_none()
     return (highest or 0) + 1
 
@@ -459,6 +479,7 @@ def save_bid(rnd: Round, lot: Lot, checked: CheckedBid, actor: Actor) -> BidRevi
         after=_bid_snapshot(revision),
         round_id=rnd.id,
     )
+    events.record(events.BidSubmitted(rnd.id, lot.id, bid.id, bid.organization_id, number))
     return revision
 
 
@@ -515,6 +536,7 @@ def withdraw_bid(bid_id: int, actor: Actor | None) -> BidRevision:
         summary=f"Withdrew the bid on lot {bid.lot.code} (revision {revision.number}).",
         round_id=rnd.id,
     )
+    events.record(events.BidWithdrawn(rnd.id, locked.lot_id, locked.id, locked.organization_id))
     commit_or_conflict("bid")
     return revision
 
@@ -589,6 +611,7 @@ def submit_package(
             after=_package_snapshot(revision),
             round_id=rnd.id,
         )
+        events.record(events.PackageSubmitted(rnd.id, package.id, package.organization_id, number))
         return revision
 
     revision = guarded("package", work)
@@ -625,6 +648,7 @@ def withdraw_package(package_id: int, actor: Actor | None) -> PackageRevision:
         summary=f"Withdrew package “{locked.name}” (revision {revision.number}).",
         round_id=rnd.id,
     )
+    events.record(events.PackageWithdrawn(rnd.id, locked.id, locked.organization_id))
     commit_or_conflict("package")
     return revision
 
@@ -845,3 +869,10 @@ def capacity_warnings(rnd: Round, actor: Actor) -> list[str]:
         + ", ".join(short)
         + ": those bids cannot win. Raise the capacity or lower their minimum quantities."
     ]
+
+
+def lots_query(rnd: Round) -> sa.Select[Any]:
+    """lots_of as a query to page through (the API): the published lots of a round."""
+    if rnd.published_pooling_run_id is None:
+        return sa.select(Lot).where(sa.false())
+    return sa.select(Lot).where(Lot.pooling_run_id == rnd.published_pooling_run_id, Lot.round_id == rnd.id)

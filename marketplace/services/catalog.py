@@ -304,3 +304,9 @@ def shortfalls(model: VehicleModel, lot: Any) -> list[str]:
 
 def money_text(value: Decimal | None) -> str:
     return "" if value is None else f"{value:.2f}"
+
+
+def own_models_query(actor: Actor) -> sa.Select[Any]:
+    """The OEM's own models, as a query to page through (the API)."""
+    require_oem(actor)
+    return sa.select(VehicleModel).where(VehicleModel.organization_id == actor.organization_id)

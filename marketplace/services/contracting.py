@@ -30,7 +30,7 @@ from marketplace.models import (
     UnservedLine,
 )
 from marketplace.pagination import contains
-from marketplace.services import access, audit, clock, rounds
+from marketplace.services import access, audit, clock, events, rounds
 from marketplace.services.access import Actor
 from marketplace.services.errors import Conflict, NotFound
 
@@ -215,9 +215,17 @@ def decide(allocation_id: int, confirm: bool, actor: Actor) -> Allocation:
         before={"confirmation": "pending"},
         after={"confirmation": allocation.confirmation.value},
     )
-    from marketplace.services import deposits  # the line's deposit follows the decision, in a job after the commit
-
-    deposits.line_decided(allocation.demand_line_id)
+    # The line's deposit follows the decision, in a job after the commit (marketplace.handlers).
+    events.record(
+        events.AllocationDecided(
+            allocation.id,
+            rnd.id,
+            allocation.demand_line_id,
+            allocation.demand_line.organization_id,
+            allocation.organization_id,
+            confirm,
+        )
+    )
     db.session.commit()
     return allocation
 

@@ -30,7 +30,8 @@ from marketplace.models import (
     RoundPhase,
     UnpooledLine,
 )
-from marketplace.services import access, audit, clock, rounds
+from marketplace.pagination import contains
+from marketplace.services import access, audit, clock, deposits, events, rounds
 from marketplace.services import values as V
 from marketplace.services.access import Actor
 from marketplace.services.errors import Conflict, ValidationFailed
@@ -356,6 +357,60 @@ def totals_by_round(actor: Actor) -> dict[int, dict[str, int]]:
     return mine
 
 
+def lines_query(rnd: Round, actor: Actor) -> sa.Select:
+    """The actor's organization's lines in a round, for a page of them (the round page pages them)."""
+    return sa.select(DemandLine).where(
+        DemandLine.round_id == rnd.id, DemandLine.organization_id == actor.organization_id
+    )
+
+
+WITHDRAWN_LAST = DemandLine.status == DemandStatus.WITHDRAWN
+LINE_SORTS = {
+    "line": [WITHDRAWN_LAST, DemandLine.id],
+    "segment": [DemandLine.segment_id, DemandLine.region_id, DemandLine.id],
+    "region": [DemandLine.region_id, DemandLine.id],
+    "quantity": [DemandLine.quantity, DemandLine.id],
+    "price": [DemandLine.max_unit_price, DemandLine.id],
+    "status": [DemandLine.status, DemandLine.id],
+}
+
+
+def _status_filter(text: str) -> sa.ColumnElement[bool]:
+    wanted = [s for s in DemandStatus if s.value.startswith(text.strip().lower())]
+    return DemandLine.status.in_(wanted) if wanted else sa.false()
+
+
+LINE_FILTERS = {
+    "segment": lambda text: DemandLine.segment_id.ilike(contains(text)),
+    "region": lambda text: DemandLine.region_id.ilike(contains(text)),
+    "status": _status_filter,
+}
+
+
+def totals_for(rnd: Round, actor: Actor) -> Totals:
+    """The round page's totals over all the actor's lines, summed in SQL (not from the page shown)."""
+    t = Totals()
+    rows = db.session.execute(
+        sa.select(
+            DemandLine.status, sa.func.count(DemandLine.id), sa.func.coalesce(sa.func.sum(DemandLine.quantity), 0)
+        )
+        .where(DemandLine.round_id == rnd.id, DemandLine.organization_id == actor.organization_id)
+        .group_by(DemandLine.status)
+    ).all()
+    for status, count, vehicles in rows:
+        if status is DemandStatus.WITHDRAWN:
+            t.withdrawn_lines += count
+            continue
+        t.lines += count
+        t.vehicles += int(vehicles)
+        if status is DemandStatus.COMMITTED:
+            t.committed_lines += count
+            t.committed_vehicles += int(vehicles)
+        else:
+            t.draft_lines += count
+    return t
+
+
 def lines_of(rnd: Round, actor: Actor) -> list[DemandLine]:
     """The actor's organization's lines in a round, withdrawn ones last."""
     return list(
@@ -465,9 +520,7 @@ def withdraw_line(line_id: int, actor: Actor | None) -> DemandLine:
         raise Conflict("This line is already withdrawn.")
     before = {"status": line.status.value}
     line.status = DemandStatus.WITHDRAWN
-    from marketplace.services import deposits  # the round's withdrawal rule, applied by a job after the commit
-
-    deposits.line_withdrawn(line, actor)
+    deposits.line_withdrawn(line, actor)  # the round's withdrawal rule, carried out by a job after the commit
     audit.record(
         actor,
         "demand.withdraw",
@@ -533,8 +586,6 @@ def commit_lines(round_id: int, line_ids: Iterable[int] | None, actor: Actor | N
         raise Conflict("There are no draft lines to commit.")
     result = CommitResult(without_deposit=rnd.asks_deposit and not payments_on())
     if deposit_due(rnd):
-        from marketplace.services import deposits
-
         # A hold (PaymentIntent, manual capture) per line; each line commits when Stripe confirms its hold.
         deposits.open_deposits(lines, actor)
         result.awaiting_deposit = lines
@@ -555,6 +606,7 @@ def commit_lines(round_id: int, line_ids: Iterable[int] | None, actor: Actor | N
         after={"status": "committed", "line_ids": [line.id for line in lines], "deposit": not result.without_deposit},
         round_id=rnd.id,
     )
+    events.record(events.DemandCommitted(rnd.id, lines[0].organization_id, tuple(line.id for line in lines)))
     db.session.commit()
     return result
 

@@ -14,7 +14,7 @@ import csv
 import io
 import json
 import secrets
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
@@ -176,7 +176,7 @@ def _stream_cells(workbook: Any, sheet: Any) -> Iterator[tuple[int, list[Any]]]:
 
     shared = workbook.shared_strings
     # Style ids whose number format shows a date: such a cell is read as the date the user sees, not 46478.
-    date_styles = getattr(workbook, "_date_formats", set())
+    date_styles: set[int] = getattr(workbook, "_date_formats", set())
     epoch = getattr(workbook, "epoch", None)
     c_tag, v_tag, f_tag, row_tag, t_tag = _NS + "c", _NS + "v", _NS + "f", _NS + "row", _NS + "t"
     with workbook._archive.open(sheet._worksheet_path) as source:
@@ -352,7 +352,7 @@ def _col(index: int) -> str:
 
 
 def check_rows(
-    rows: list[tuple[int, dict[str, Any]]], scope: Scope, problems: list[Problem] | None = None
+    rows: Sequence[tuple[int, Mapping[str, Any]]], scope: Scope, problems: list[Problem] | None = None
 ) -> tuple[list[tuple[int, CheckedLine]], list[Problem]]:
     problems = list(problems or [])
     formula_cells = {(p.row, p.column) for p in problems}
@@ -446,6 +446,7 @@ def _bulk_insert(values: list[dict[str, Any]]) -> None:
         return
     columns = list(values[0])
     raw = connection.connection.driver_connection
+    assert raw is not None  # a live psycopg connection
     with raw.cursor() as cursor, cursor.copy(f"COPY demand_line ({', '.join(columns)}) FROM STDIN") as copy:
         for row in values:
             copy.write_row(

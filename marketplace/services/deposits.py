@@ -17,24 +17,24 @@ Who moves money, and how exactly once:
   table with amounts that only grow: arrival order never decides. An event that contradicts the
   ledger (a capture after a release) changes nothing and asks Stripe for the truth (`refresh`).
 
-The coordinator side calls `settle_round(round_id)` when a round is awarded, closes or is cancelled
-(`rounds._move` schedules it after the commit), and may call `settle_line(line_id)` when a fleet
-confirms or declines an allocation.
+Nothing here enqueues a job: this module records domain events (services.events) and the
+handlers (marketplace.handlers) run the jobs after the commit: `settle_round` when a round is
+awarded, closes or is cancelled (RoundMoved) or a coordinator asks (SettlementAsked),
+`settle_line` when a fleet confirms or declines an allocation (AllocationDecided), `execute`
+for each decided outcome (DepositDecided), `process_event` for each recorded webhook.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, has_app_context
-from sqlalchemy import event as sa_event
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import joinedload
 
 from marketplace import gateways
 from marketplace.extensions import db
@@ -53,7 +53,7 @@ from marketplace.models import (
     StripeEvent,
 )
 from marketplace.models.deposit import ZERO
-from marketplace.services import access, audit, clock
+from marketplace.services import access, audit, clock, events
 from marketplace.services.access import Actor
 from marketplace.services.errors import Conflict, NotFound, ValidationFailed
 
@@ -81,43 +81,6 @@ def payments_on() -> bool:
 def deposit_amount(rnd: Round, quantity: int) -> Decimal:
     """Deposit per vehicle x quantity, exact to the cent."""
     return (rnd.deposit_per_vehicle * quantity).quantize(Decimal("0.01"))
-
-
-# ---------------------------------------------------------------- jobs after the commit
-
-
-def after_commit(task: Callable[..., Any], *args: Any) -> None:
-    """Enqueue `task(*args)` once the current transaction commits (never for a rolled-back one).
-
-    A worker must not see the job before the rows it acts on exist; in immediate mode (tests)
-    the task runs in a fresh app context, with its own session, right after the commit.
-    """
-    db.session.info.setdefault("deposit_jobs", []).append((task, args))
-
-
-@sa_event.listens_for(Session, "after_commit")
-def _run_after_commit(session: Session) -> None:
-    jobs = session.info.pop("deposit_jobs", None)
-    if not jobs or not has_app_context():
-        return
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    for task, args in jobs:
-        try:
-            with app.app_context():
-                task(*args)
-        except Exception:  # the job is safe to re-run; the periodic sweep or a retry picks it up
-            log.exception("deposit job %s%r failed", getattr(task, "__name__", task), args)
-
-
-@sa_event.listens_for(Session, "after_rollback")
-def _drop_after_rollback(session: Session) -> None:
-    session.info.pop("deposit_jobs", None)
-
-
-def _settle_job(deposit_id: int) -> None:
-    from marketplace import jobs
-
-    after_commit(jobs.settle_deposit_job, deposit_id)
 
 
 # ---------------------------------------------------------------- the one place a deposit changes
@@ -189,6 +152,7 @@ def _commit_line(dep: Deposit, *, release_if_late: bool) -> None:
         after={"status": "committed", "deposit_id": dep.id},
         round_id=dep.round_id,
     )
+    events.record(events.DemandCommitted(dep.round_id, line.organization_id, (line.id,)))
 
 
 def _decide(
@@ -218,7 +182,8 @@ def _decide(
         after={"outcome": outcome.value, "keep": str(keep) if keep is not None else None},
         round_id=dep.round_id,
     )
-    _settle_job(dep.id)
+    # Carried out at Stripe by a job after the commit (marketplace.handlers).
+    events.record(events.DepositDecided(dep.id, dep.round_id, dep.organization_id, outcome.value))
     return True
 
 
@@ -310,7 +275,10 @@ def apply_payment(dep: Deposit, payment: Payment, *, source: str) -> Applied:
         if dep.state is S.HELD:
             captured = min(captured, dep.held_amount)
             forfeit = dep.outcome is OUT.FORFEIT
-            parts = {"forfeited" if forfeit else "applied": captured, "released": dep.held_amount - captured}
+            parts: dict[str, Any] = {
+                "forfeited" if forfeit else "applied": captured,
+                "released": dep.held_amount - captured,
+            }
             result.changed = _change(
                 dep,
                 S.FORFEITED if forfeit else S.CAPTURED,
@@ -521,8 +489,8 @@ class Settlement:
 def settle_round(round_id: int) -> Settlement:
     """Apply the round's outcome to every deposit it has decided; safe to run again at any time.
 
-    The coordinator side calls this when a round is awarded, closes, or is cancelled (rounds._move
-    schedules it), and the periodic sweep runs it for rounds with deposits still open.
+    The coordinator side calls this when a round is awarded, closes, or is cancelled (a handler of
+    events.RoundMoved enqueues it), and the periodic sweep runs it for rounds with deposits still open.
     """
     result = Settlement()
     ids = (
@@ -534,7 +502,7 @@ def settle_round(round_id: int) -> Settlement:
         dep = _lock(deposit_id)
         if _outcome_rule(dep):
             result.decided += 1
-        db.session.info.pop("deposit_jobs", None)  # executed just below, not as separate jobs
+        _carried_out_here(deposit_id)  # executed just below, not as separate jobs
         db.session.commit()
     for deposit_id in ids:
         try:
@@ -552,9 +520,17 @@ def settle_line(line_id: int) -> bool:
         return False
     dep = _lock(dep.id)
     _outcome_rule(dep)
-    db.session.info.pop("deposit_jobs", None)
+    _carried_out_here(dep.id)
     db.session.commit()
     return execute(dep.id)
+
+
+def _carried_out_here(deposit_id: int) -> None:
+    """This use case executes the deposit's decided outcome itself: no job needs to after the commit."""
+    waiting = events.pending()
+    for i, event in enumerate(waiting):
+        if isinstance(event, events.DepositDecided) and event.deposit_id == deposit_id:
+            waiting[i] = replace(event, settle=False)
 
 
 def execute(deposit_id: int) -> bool:
@@ -663,22 +639,6 @@ def rounds_to_sweep() -> list[int]:
     )
 
 
-def line_decided(line_id: int) -> None:
-    """contracting.decide calls this: a confirmed or declined allocation settles the line's deposit after the commit."""
-    if db.session.execute(sa.select(Deposit.id).where(Deposit.demand_line_id == line_id)).first() is not None:
-        from marketplace import jobs
-
-        after_commit(jobs.settle_line_job, line_id)
-
-
-def round_moved(rnd: Round, target: RoundPhase) -> None:
-    """rounds._move calls this: a cancelled, awarded or closed round settles its deposits after the commit."""
-    if target in (RoundPhase.CANCELLED, RoundPhase.AWARDED, RoundPhase.CLOSED, RoundPhase.DEMAND_CLOSED):
-        from marketplace import jobs
-
-        after_commit(jobs.settle_round_job, rnd.id)
-
-
 # ---------------------------------------------------------------- webhooks
 
 
@@ -689,11 +649,24 @@ def receive_event(event: WebhookEvent) -> StripeEvent | None:
     )
     db.session.add(row)
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError:
         db.session.rollback()
         return None
+    events.record(events.StripeEventReceived(row.id))  # applied to the ledger by a job after the commit
+    db.session.commit()
     return row
+
+
+def ask_settlement(round_id: int, actor: Actor | None) -> Round:
+    """A coordinator asks to settle a round's deposits by its outcome now (a job does it after the commit)."""
+    access.require_coordinator(actor)
+    rnd = db.session.get(Round, round_id)
+    if rnd is None:
+        raise NotFound("No such round.")
+    events.record(events.SettlementAsked(rnd.id, actor.id if actor else None))
+    db.session.commit()
+    return rnd
 
 
 def process_event(event_row_id: int) -> str:
@@ -739,9 +712,7 @@ def process_event(event_row_id: int) -> str:
                 "nothing changed; asking Stripe for the payment's state.",
                 round_id=dep.round_id,
             )
-            from marketplace import jobs
-
-            after_commit(jobs.refresh_deposit_job, dep.id)
+            events.record(events.DepositContradicted(dep.id))  # Stripe is asked in a job after the commit
     row.processed_at = clock.now()
     row.result = note[:300]
     db.session.commit()
@@ -755,6 +726,60 @@ def deposits_of_round(round_id: int) -> list[Deposit]:
     return list(
         db.session.execute(sa.select(Deposit).where(Deposit.round_id == round_id).order_by(Deposit.id)).scalars()
     )
+
+
+def round_deposits_query(round_id: int) -> sa.Select:
+    """A round's deposits with their fleet and line, for a page of them."""
+    return (
+        sa.select(Deposit)
+        .where(Deposit.round_id == round_id)
+        .options(joinedload(Deposit.organization), joinedload(Deposit.demand_line))
+    )
+
+
+def org_deposits_query(organization_id: int) -> sa.Select:
+    """A fleet's deposits in every round, with their round and line, for a page of them."""
+    return (
+        sa.select(Deposit)
+        .where(Deposit.organization_id == organization_id)
+        .options(joinedload(Deposit.round), joinedload(Deposit.demand_line))
+    )
+
+
+def _state_filter(text: str) -> sa.ColumnElement[bool]:
+    wanted = [s for s in DepositState if s.value.startswith(text.strip().lower())]
+    return Deposit.state.in_(wanted) if wanted else sa.false()
+
+
+DEPOSIT_SORTS = {
+    "deposit": Deposit.id,
+    "amount": [Deposit.amount, Deposit.id],
+    "state": [Deposit.state, Deposit.id],
+}
+DEPOSIT_FILTERS = {"state": _state_filter}
+
+
+def totals_of_query(*where: sa.ColumnElement[bool]) -> Totals:
+    """The totals of every deposit matching `where`, summed in SQL by state (not from the page shown)."""
+    t = Totals(count_by_state={s.value: 0 for s in DepositState}, amount_by_state={s.value: ZERO for s in DepositState})
+    money = (Deposit.amount, Deposit.held_amount, Deposit.applied_amount, Deposit.forfeited_amount,
+             Deposit.refunded_amount, Deposit.released_amount)  # fmt: skip
+    sums = [sa.func.coalesce(sa.func.sum(c), 0) for c in money]
+    rows = db.session.execute(
+        sa.select(Deposit.state, sa.func.count(Deposit.id), *sums).where(*where).group_by(Deposit.state)
+    ).all()
+    for state, count, *sums_of_state in rows:
+        amount, held, applied, forfeited, refunded, released = (Decimal(v) for v in sums_of_state)
+        t.count_by_state[state.value] += count
+        t.amount_by_state[state.value] += amount
+        t.asked += amount
+        t.held += held
+        t.applied += applied
+        t.forfeited += forfeited
+        t.refunded += refunded
+        t.released += released
+        t.still_held += held - applied - forfeited - refunded - released
+    return t
 
 
 def deposits_of_org(organization_id: int) -> list[Deposit]:

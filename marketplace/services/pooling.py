@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from marketplace.extensions import db
 from marketplace.filters import count_of
@@ -20,6 +20,7 @@ from marketplace.models import (
     DemandLine,
     Lot,
     LotMember,
+    Organization,
     PoolingRun,
     Region,
     Round,
@@ -30,7 +31,7 @@ from marketplace.models import (
     User,
 )
 from marketplace.pagination import contains
-from marketplace.services import access, audit, clock, rounds, solver_bridge, solver_runs
+from marketplace.services import access, audit, clock, events, rounds, solver_bridge, solver_runs
 from marketplace.services.access import Actor
 from marketplace.services.errors import Conflict, NotFound, ValidationFailed
 from solver import io as solver_io
@@ -109,11 +110,8 @@ def start_run(
         summary=f"Started pooling run #{run.id} (lots of {run.min_lot_quantity}–{run.max_lot_quantity}, "
         f"{run.max_levels_up} levels up).",
     )
+    events.record(events.PoolingRunStarted(run.id, rnd.id))  # the solver runs in a job after the commit
     db.session.commit()
-
-    from marketplace import jobs
-
-    jobs.run_pooling(run.id)
     return run
 
 
@@ -132,8 +130,8 @@ def execute_run(run_id: int) -> None:
         PoolingRun,
         run_id,
         label="Pooling run",
-        build=lambda run: solver_bridge.pooling_input(db.session.get(Round, run.round_id), run),
-        solve=lambda doc, reporter, run: solver.pool(doc, time_limit=run.time_limit, workers=1, progress=reporter),
+        build=lambda run: solver_bridge.pooling_input(db.session.get_one(Round, run.round_id), run),
+        solve=lambda doc, reporter, run: solver_runs.solve("pool", doc, run, reporter),
         validate=solver.validate_pooling,
         save=lambda run, result: save_result(run.id, result),
     )
@@ -219,6 +217,7 @@ def publish_run(run_id: int, actor: Actor) -> Round:
     rounds.move(
         rnd, RoundPhase.TENDERING, actor, summary=f"Published the {run.lot_count} lots of pooling run #{run.id}."
     )
+    events.record(events.LotsPublished(rnd.id, run.id))
     db.session.commit()
     return rnd
 
@@ -251,17 +250,35 @@ LOT_FILTERS = {
 
 
 def lots_query(run_id: int) -> sa.Select:
-    line = selectinload(Lot.members).joinedload(LotMember.demand_line)
+    """A run's lots with their segment and region; their members are on each lot's own page (members_query)."""
+    return sa.select(Lot).where(Lot.pooling_run_id == run_id).options(joinedload(Lot.segment), joinedload(Lot.region))
+
+
+def get_lot(lot_id: int) -> Lot:
+    lot = db.session.get(Lot, lot_id, options=[joinedload(Lot.segment), joinedload(Lot.region)])
+    if lot is None:
+        raise NotFound("No such lot.")
+    return lot
+
+
+def members_query(lot_id: int) -> sa.Select:
+    """A lot's members (demand lines, in part for a splittable one) with their fleet and region, for a page of them."""
     return (
-        sa.select(Lot)
-        .where(Lot.pooling_run_id == run_id)
-        .options(
-            joinedload(Lot.segment),
-            joinedload(Lot.region),
-            line.joinedload(DemandLine.organization),
-            line.joinedload(DemandLine.region),
-        )
-    )
+        sa.select(LotMember)
+        .join(DemandLine, DemandLine.id == LotMember.demand_line_id)
+        .join(Organization, Organization.id == DemandLine.organization_id)
+        .where(LotMember.lot_id == lot_id)
+        .options(joinedload(LotMember.demand_line).options(joinedload(DemandLine.organization),
+                                                           joinedload(DemandLine.region)))
+    )  # fmt: skip
+
+
+MEMBER_SORTS = {
+    "line": LotMember.demand_line_id,
+    "fleet": [Organization.name, LotMember.demand_line_id],
+    "vehicles": [LotMember.quantity, LotMember.demand_line_id],
+}
+MEMBER_FILTERS = {"fleet": lambda v: Organization.name.ilike(contains(v))}
 
 
 def unpooled_query(run_id: int) -> sa.Select:

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from marketplace.extensions import db
 from marketplace.filters import plural
 from marketplace.models import FeedbackRule, LineService, Region, Round, RoundPhase, Segment
-from marketplace.services import access, audit, clock, values
+from marketplace.services import access, audit, clock, events, values
 from marketplace.services.access import Actor
 from marketplace.services.errors import Conflict, NotFound, ValidationFailed
 
@@ -324,9 +324,12 @@ def _move(
         rnd.confirmation_deadline = at + timedelta(days=rnd.confirmation_period_days)
         after["confirmation_deadline"] = rnd.confirmation_deadline.isoformat()
     audit.record(actor, "round.transition", rnd, summary=summary, before=before, after=after, round_id=rnd.id)
-    from marketplace.services import deposits  # deposits follow the outcome, in a job after the commit
-
-    deposits.round_moved(rnd, target)
+    # Deposits follow the outcome, in a job after the commit (marketplace.handlers).
+    events.record(
+        events.RoundMoved(
+            rnd.id, before["phase"], target.value, actor_id=actor.id if actor else None, by_deadline=actor is None
+        )
+    )
 
 
 # ---------------------------------------------------------------- setting a round up

@@ -10,11 +10,13 @@ discarded instead of saved.
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -66,12 +68,59 @@ class Lease(threading.Thread):
         self.join(timeout=30)
 
 
+# What each phase the solvers report means to a coordinator (solver/award, solver/pooling).
+PHASES = {
+    "greedy": "Fast first answer",
+    "exact": "Exact search",
+    "lns": "Improving by neighbourhoods",
+    "max-vehicles": "Most vehicles",
+    "min-lots": "Fewest lots",
+    "done": "Done",
+}
+
+
+def progress_data(progress: Any, time_limit: float | None) -> dict[str, Any]:
+    """A solver progress report as the page shows it: the phase, the best result and the solver's own
+    proven bound, the gap between them, and a fraction that means something. The search ends when its
+    gaps close or at its time limit, whichever comes first: the bar is the time used of the time limit,
+    99 % once the award's gaps are both closed, 100 % when done."""
+    data: dict[str, Any] = {
+        "phase": progress.phase,
+        "phase_label": PHASES.get(progress.phase, progress.phase),
+        "elapsed": round(progress.elapsed, 2),
+        "quantity": progress.quantity,
+        "quantity_bound": progress.quantity_bound,
+        "at": clock.now().isoformat(),
+    }
+    for key in ("lots", "price", "price_bound"):
+        value = getattr(progress, key, None)
+        if value is not None:
+            data[key] = value
+    vehicle_gap = max(0, progress.quantity_bound - progress.quantity) if progress.quantity_bound else None
+    if vehicle_gap is not None:
+        data["vehicle_gap"] = vehicle_gap
+    price, bound = data.get("price"), data.get("price_bound")
+    if price and bound is not None and vehicle_gap == 0:  # the price gap means something once vehicles are proven
+        data["gap_percent"] = round(max(0.0, (price - bound) / price * 100), 2)
+    if progress.phase == "done":
+        fraction = 1.0
+    elif data.get("gap_percent") == 0:
+        fraction = 0.99  # proven: only writing the result is left
+    else:
+        fraction = min(0.99, progress.elapsed / time_limit) if time_limit else 0.0
+    data["fraction"] = round(fraction, 4)
+    if time_limit:
+        data["time_limit"] = time_limit
+    return data
+
+
 class Reporter:
     """The solver's progress callback: writes progress on its own connection and stops on cancel."""
 
-    def __init__(self, model: type[Any], run_id: int):
+    def __init__(self, model: type[Any], run_id: int, time_limit: float | None = None):
         self.table = model.__table__
         self.run_id = run_id
+        self.time_limit = time_limit
         self.last = 0.0
 
     def __call__(self, progress: Any) -> None:
@@ -81,18 +130,7 @@ class Reporter:
         if now - self.last < PROGRESS_EVERY_SECONDS and progress.phase not in ("greedy", "done"):
             return
         self.last = now
-        data = {
-            "phase": progress.phase,
-            "elapsed": round(progress.elapsed, 2),
-            "quantity": progress.quantity,
-            "quantity_bound": progress.quantity_bound,
-            "fraction": round(progress.fraction(), 4),
-            "at": clock.now().isoformat(),
-        }
-        for key in ("lots", "price", "price_bound"):
-            value = getattr(progress, key, None)
-            if value is not None:
-                data[key] = value
+        data = progress_data(progress, self.time_limit)
         # Its own short transaction: the job's session holds no lock while the solver works.
         with db.engine.begin() as conn:
             conn.execute(self.table.update().where(self.table.c.id == self.run_id).values(progress=data))
@@ -102,6 +140,31 @@ class Reporter:
         # A run failed by a reader (its lease lapsed) is abandoned too: nothing of it will be saved.
         if cancel or status is not RunStatus.RUNNING:
             raise Cancelled()
+
+
+def _rowcount(update: sa.Update) -> int:
+    """Rows a conditional UPDATE changed (the claim or the expiry of a run)."""
+    return cast(sa.CursorResult[Any], db.session.execute(update)).rowcount
+
+
+def worker_name() -> str:
+    """host:pid of this process, as shown on a run it holds and in /healthz."""
+    return f"{socket.gethostname()}:{os.getpid()}"[:120]
+
+
+def solve(kind: str, doc: dict[str, Any], run: Any, reporter: Reporter) -> dict[str, Any]:
+    """Solve a run's document (kind "award" or "pool"): in a child process (services/solver_process.py)
+    unless SOLVER_IN_CHILD_PROCESS is off (the test suite: a fresh interpreter per solve is slow)."""
+    from flask import current_app
+
+    if current_app.config.get("SOLVER_IN_CHILD_PROCESS", True):
+        from marketplace.services import solver_process
+
+        return solver_process.solve(kind, doc, time_limit=run.time_limit, reporter=reporter)
+    import solver
+
+    solve_in_process = solver.award if kind == "award" else solver.pool
+    return solve_in_process(doc, time_limit=run.time_limit, workers=1, progress=reporter)
 
 
 def _lapsed(run: Any, now: Any) -> str | None:
@@ -136,12 +199,12 @@ def fail_stale(runs: Sequence[Any]) -> int:
             continue
         model = type(run)
         still_lapsed = model.lease_until < now if run.lease_until is not None else model.lease_until.is_(None)
-        changed = db.session.execute(
+        changed = _rowcount(
             sa.update(model)
             .where(model.id == run.id, model.status == RunStatus.RUNNING, still_lapsed)
             .values(status=RunStatus.FAILED, error=reason, finished_at=now)
             .execution_options(synchronize_session=False)
-        ).rowcount
+        )
         if changed:
             action = "pooling" if model.__tablename__ == "pooling_run" else "award"
             audit.record(None, f"{action}.failed", run, round_id=run.round_id, summary=f"#{run.id}: {reason}")
@@ -206,7 +269,6 @@ def execute(
     """
     from flask import current_app
 
-    from marketplace import jobs
     from solver import io as solver_io
     from solver.errors import Cancelled
 
@@ -222,7 +284,7 @@ def execute(
     # Claim the run: a conditional UPDATE, so when a job is delivered twice (or to two workers)
     # exactly one of them runs it.
     now = clock.now()
-    claimed = db.session.execute(
+    claimed = _rowcount(
         sa.update(model)
         .where(model.id == run_id, model.status == RunStatus.QUEUED)
         .values(
@@ -230,10 +292,10 @@ def execute(
             input_json=text,
             started_at=now,
             lease_until=now + timedelta(seconds=LEASE_SECONDS),
-            worker=jobs.worker_name(),
+            worker=worker_name(),
         )
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     db.session.commit()
     if not claimed:
         return
@@ -241,7 +303,7 @@ def execute(
     lease = Lease(model, run_id, db.engine)
     lease.start()
     try:
-        result = solve(solver_io.loads(text), Reporter(model, run_id), run)
+        result = solve(solver_io.loads(text), Reporter(model, run_id, run.time_limit), run)
         problems = validate(solver_io.loads(text), result)
         if problems:
             raise RuntimeError("the solver's result failed validation: " + "; ".join(map(str, problems[:5])))

@@ -15,10 +15,16 @@
       if (data.status === "queued") {
         label.textContent = "Waiting for a worker…";
       } else if (p.phase) {
-        let text = `${p.phase}: ${p.quantity ?? 0} of at most ${p.quantity_bound ?? "?"} vehicles`;
+        // The phase, the best result against the solver's own proven bound, the gap, the time used.
+        let text = `${p.phase_label ?? p.phase}: ${Number(p.quantity ?? 0).toLocaleString()} vehicles, proven at most ${Number(p.quantity_bound ?? 0).toLocaleString()}`;
         if (p.lots !== undefined) text += `, ${p.lots} lots`;
-        if (p.price !== undefined) text += `, ${Number(p.price).toLocaleString()} total`;
-        label.textContent = `${text} · ${p.elapsed ?? 0}s`;
+        if (p.price !== undefined) {
+          text += ` · price ${Number(p.price).toLocaleString()}`;
+          if (p.price_bound !== undefined) text += `, proven at least ${Number(p.price_bound).toLocaleString()}`;
+        }
+        if (p.gap_percent !== undefined) text += ` · gap ${p.gap_percent} %`;
+        const limit = p.time_limit ? ` of at most ${p.time_limit} s` : " s";
+        label.textContent = `${text} · ${Math.round(p.elapsed ?? 0)}${limit}`;
       } else {
         label.textContent = "Starting…";
       }
