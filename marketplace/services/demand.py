@@ -662,7 +662,7 @@ def pool_progress(rnd: Round, lines: Iterable[DemandLine]) -> dict[int, Progress
     """For each given line: the committed demand of the whole round that could form one lot with it.
 
     A lot has one segment, one region node, one charging standard and a window all members share
-    (solver-io.md), so a line's best lot is the (region, standard, quarter) it can reach that
+    (docs/solver-io.md), so a line's best lot is the (region, standard, quarter) it can reach that
     gathers the most committed vehicles of its segment: region within the round's max_levels_up
     above the line and above every member, a standard every member accepts, a quarter in every
     member's window. Only totals come out, never who or how much per fleet. One pass over the
