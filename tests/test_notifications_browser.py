@@ -8,6 +8,7 @@ nothing twice.
 from __future__ import annotations
 
 import email
+import socket
 import threading
 from email.policy import default as default_policy
 
@@ -21,7 +22,13 @@ from tests.factories import make_bid, make_model, make_org, make_user
 from tests.test_full_round_browser import bid, flash_says, phase, post_demand, session_for
 
 pytestmark = pytest.mark.browser
-SMTP_PORT = 7175  # in h7's range of ports; the test's own server
+
+
+def free_port() -> int:
+    """An ephemeral port on 127.0.0.1 for the test's own SMTP server (aiosmtpd's controller needs a number)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 class Inbox:
@@ -55,9 +62,10 @@ def smtp(app):
     from aiosmtpd.controller import Controller
 
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=SMTP_PORT)
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=SMTP_PORT)
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
     try:
         yield inbox
     finally:
