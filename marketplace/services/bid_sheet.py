@@ -10,6 +10,7 @@ row that repeats the current bid makes no new revision.
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from dataclasses import dataclass, field
 from functools import partial
@@ -164,7 +165,15 @@ def _read(filename: str, data: bytes) -> list[tuple[int, list[Any], list[bool]]]
     except Exception as exc:  # openpyxl raises many types for damaged files; none may become a crash page
         raise SheetRefused(f"This workbook cannot be read ({type(exc).__name__}): save it again as .xlsx.") from None
     try:
-        ws = wb[SHEET] if SHEET in wb.sheetnames else wb.worksheets[0]
+        # The bid sheet, else the first sheet the user can see (a hidden sheet may come first).
+        visible = [w for w in wb.worksheets if getattr(w, "sheet_state", "visible") == "visible"]
+        ws = wb[SHEET] if SHEET in wb.sheetnames else (visible or wb.worksheets)[0]
+        merged = _merged_cells(wb, ws)
+        if merged:  # a merged cell shows one value over cells that hold nothing
+            raise SheetRefused(
+                f"The sheet has merged cells ({', '.join(merged[:5])}): unmerge them and type the value in each "
+                "cell, then upload the sheet again."
+            )
         ws.reset_dimensions()  # some writers store wrong dimensions: read every row there is
         rows: list[tuple[int, list[Any], list[bool]]] = []
         for number, cells in enumerate(ws.iter_rows(), start=1):
@@ -190,6 +199,26 @@ def _read(filename: str, data: bytes) -> list[tuple[int, list[Any], list[bool]]]
     finally:
         wb.close()
     return rows
+
+
+_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]{1,3}[0-9]{1,7}(?::[A-Z]{1,3}[0-9]{1,7})?)"')
+
+
+def _merged_cells(wb: Any, ws: Any) -> list[str]:
+    """The merged ranges of a sheet (read-only openpyxl does not list them): from its XML, a megabyte at a time."""
+    path = getattr(ws, "_worksheet_path", None)
+    if path is None or not hasattr(wb, "_archive"):
+        return []
+    found: list[str] = []
+    tail = b""
+    with wb._archive.open(path) as source:
+        while chunk := source.read(1 << 20):
+            block = tail + chunk
+            found += [m.decode() for m in _MERGE.findall(block)]
+            tail = block[-200:]  # a tag cut between two reads is found in the next block
+            if len(found) > 5:
+                break
+    return list(dict.fromkeys(found))
 
 
 def _blank(value: Any) -> bool:
