@@ -55,6 +55,7 @@ def round_page(round_id: int):
         region_names=_region_names(),
         form=ConfirmForm(),
         deposit_due=demand.deposit_due(rnd),
+        steps=demand.next_steps(rnd),
     )
 
 
@@ -150,6 +151,22 @@ def withdraw_line(line_id: int):
     return render_template("fleet/withdraw.html", rnd=rnd, line=line, form=form, region_names=_region_names()), (
         400 if request.method == "POST" else 200
     )
+
+
+@bp.get("/rounds/<int:round_id>/commit")
+@fleet_required
+def commit_review(round_id: int):
+    """What committing the chosen draft lines puts at stake (vehicles, maximum spend, deposit), before the POST."""
+    try:
+        line_ids = None if request.args.get("all") else values.read_ids(request.args.getlist("line_ids"))
+        summary = demand.commit_summary(round_id, line_ids, current_user)
+    except values.Invalid:
+        flash("Some of the chosen lines are not lines of this page: reload the page and choose again.", "danger")
+        return redirect(url_for("fleet.round_page", round_id=round_id))
+    except (ValidationFailed, Conflict) as exc:
+        flash(exc.message, "danger")
+        return redirect(url_for("fleet.round_page", round_id=round_id))
+    return render_template("fleet/commit_review.html", rnd=summary.round, summary=summary, form=ConfirmForm())
 
 
 @bp.post("/rounds/<int:round_id>/commit")

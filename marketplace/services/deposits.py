@@ -722,18 +722,25 @@ def process_event(event_row_id: int) -> str:
 # ---------------------------------------------------------------- reading
 
 
+# Deposits are named by their line in words (segment, region, window, quantity): loaded with them.
+_LINE_IN_WORDS = joinedload(Deposit.demand_line).options(joinedload(DemandLine.segment), joinedload(DemandLine.region))
+
+
 def deposits_of_round(round_id: int) -> list[Deposit]:
     return list(
-        db.session.execute(sa.select(Deposit).where(Deposit.round_id == round_id).order_by(Deposit.id)).scalars()
+        db.session.execute(
+            sa.select(Deposit)
+            .where(Deposit.round_id == round_id)
+            .options(_LINE_IN_WORDS, joinedload(Deposit.organization))
+            .order_by(Deposit.id)
+        ).scalars()
     )
 
 
 def round_deposits_query(round_id: int) -> sa.Select:
     """A round's deposits with their fleet and line, for a page of them."""
     return (
-        sa.select(Deposit)
-        .where(Deposit.round_id == round_id)
-        .options(joinedload(Deposit.organization), joinedload(Deposit.demand_line))
+        sa.select(Deposit).where(Deposit.round_id == round_id).options(joinedload(Deposit.organization), _LINE_IN_WORDS)
     )
 
 
@@ -742,7 +749,7 @@ def org_deposits_query(organization_id: int) -> sa.Select:
     return (
         sa.select(Deposit)
         .where(Deposit.organization_id == organization_id)
-        .options(joinedload(Deposit.round), joinedload(Deposit.demand_line))
+        .options(joinedload(Deposit.round), _LINE_IN_WORDS)
     )
 
 
@@ -785,7 +792,10 @@ def totals_of_query(*where: sa.ColumnElement[bool]) -> Totals:
 def deposits_of_org(organization_id: int) -> list[Deposit]:
     return list(
         db.session.execute(
-            sa.select(Deposit).where(Deposit.organization_id == organization_id).order_by(Deposit.id.desc())
+            sa.select(Deposit)
+            .where(Deposit.organization_id == organization_id)
+            .options(_LINE_IN_WORDS, joinedload(Deposit.round))
+            .order_by(Deposit.id.desc())
         ).scalars()
     )
 
