@@ -157,8 +157,9 @@ def withdraw_line(line_id: int):
 @fleet_required
 def commit_review(round_id: int):
     """What committing the chosen draft lines puts at stake (vehicles, maximum spend, deposit), before the POST."""
+    form = CommitForm(request.args, meta={"csrf": False})  # a GET that only shows what a commit would do
     try:
-        line_ids = None if request.args.get("all") else values.read_ids(request.args.getlist("line_ids"))
+        line_ids = None if form.all.data else values.read_ids(form.line_ids.data or [])
         summary = demand.commit_summary(round_id, line_ids, current_user)
     except values.Invalid:
         flash("Some of the chosen lines are not lines of this page: reload the page and choose again.", "danger")
