@@ -57,10 +57,11 @@ lint: install-test
 	$(BIN)/ruff format --check .
 
 # The cheap architecture gates of .ci/run (README "Checks"): the layer contracts of .importlinter
-# and the type checker, strict on the solver.
+# and the type checker, strict on the solver, plain on the services.
 gates: install-test
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy --strict solver
+	$(BIN)/mypy marketplace/services
 
 # `make test` with the coverage of marketplace/ and solver/ reported per file (pyproject.toml).
 coverage: install-test

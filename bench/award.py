@@ -87,13 +87,17 @@ def run_highs(path: str, budget: float) -> dict[str, Any]:
 
 def _child(engine: str, path: str, budget: float) -> dict[str, Any]:
     """Run one engine in a fresh process; its peak memory and time are its own."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench.award", "--child", engine, path, str(budget)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=budget * 3 + 120,
-    )
+    timeout = budget * 3 + 120
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "bench.award", "--child", engine, path, str(budget)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:  # a row that says so, not a lost benchmark
+        return {"error": [f"no answer within {timeout:.0f} s (killed)"]}
     if proc.returncode != 0:
         return {"error": (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["failed"]}
     return json.loads(proc.stdout.strip().splitlines()[-1])

@@ -116,8 +116,8 @@ def _fresh() -> None:
     db.session.remove()
 
 
-def _measure(app, pages) -> dict[str, tuple[float, int, int, int]]:
-    """page -> (median ms, bytes, SQL statements, status)."""
+def _measure(app, pages) -> dict[str, tuple[float, int, int, int, float]]:
+    """page -> (median ms, bytes, SQL statements, status, first read ms)."""
     import sqlalchemy as sa
 
     from marketplace.extensions import db
@@ -145,7 +145,9 @@ def _measure(app, pages) -> dict[str, tuple[float, int, int, int]]:
                     assert answer.status_code == 302 and "/login" not in answer.location, f"{who} cannot log in"
             client = clients[who]
             _fresh()
-            client.get(url)  # warm
+            started = time.perf_counter()
+            client.get(url)  # warm; for a stored document (services/read_models.py) this read computes it
+            first = (time.perf_counter() - started) * 1000
             times = []
             for _ in range(REPEAT):
                 _fresh()
@@ -155,7 +157,7 @@ def _measure(app, pages) -> dict[str, tuple[float, int, int, int]]:
                 body = response.get_data()
                 times.append((time.perf_counter() - started) * 1000)
             out[name.split(" (")[0] if name.startswith("fleet round") else name] = (
-                statistics.median(times), len(body), len(statements), response.status_code,
+                statistics.median(times), len(body), len(statements), response.status_code, first,
             )  # fmt: skip
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", count)
@@ -251,14 +253,14 @@ def _write(url: str, measured, figures) -> None:
     rows = []
     met_all = True
     for name in large:
-        ms, size, stmts, status = large[name]
-        ms1, size1, stmts1, _ = small.get(name, (0, 0, 0, 0))
+        ms, size, stmts, status, first = large[name]
+        ms1, size1, stmts1, _, first1 = small.get(name, (0, 0, 0, 0, 0))
         growth = ms / ms1 if ms1 else float("nan")
         ok = ms <= TARGET_MS and stmts <= TARGET_STATEMENTS and size <= TARGET_BYTES and growth <= TARGET_GROWTH
         met_all &= ok
         rows.append(
             f"| {name} | {status} | {ms1:.0f} ms, {size1 / 1000:,.0f} KB, {stmts1} | {ms:.0f} ms | {size / 1000:,.0f} KB "
-            f"| {stmts} | {growth:.2f}x | {'met' if ok else 'NOT met'} |"
+            f"| {stmts} | {growth:.2f}x | {first1:.0f} / {first:.0f} ms | {'met' if ok else 'NOT met'} |"
         )
     lines = [
         "# Pages at coalition scale (issue 16)",
@@ -271,8 +273,9 @@ def _write(url: str, measured, figures) -> None:
         f"Targets at 10,000 lines: <= {TARGET_MS} ms median, <= {TARGET_STATEMENTS} SQL statements, "
         f"<= {TARGET_BYTES // 1000} KB, growth from 1,000 lines <= {TARGET_GROWTH}x.",
         "",
-        "| page | status | at 1,000 lines (time, size, statements) | time | size | SQL statements | growth | target |",
-        "|---|---|---|---|---|---|---|---|",
+        "| page | status | at 1,000 lines (time, size, statements) | time | size | SQL statements | growth "
+        "| first read (1,000 / 10,000) | target |",
+        "|---|---|---|---|---|---|---|---|---|",
         *rows,
         "",
         f"Every page target met: {'yes' if met_all else 'no'}.",

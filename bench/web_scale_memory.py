@@ -107,7 +107,7 @@ def _worker(mode: str, path: str, time_limit: float) -> None:
                       "processes": peak["processes"], "after": after, "seconds": seconds, "awarded": awarded}))  # fmt: skip
 
 
-def _input(url: str, out: Path) -> tuple[Path, str]:
+def _input(url: str, out: Path, scenario_id: int | None) -> tuple[Path, str]:
     os.environ["DATABASE_URL"] = url
     import sqlalchemy as sa
 
@@ -117,9 +117,10 @@ def _input(url: str, out: Path) -> tuple[Path, str]:
 
     with create_app().app_context():
         length = sa.func.length(AwardScenario.input_json)
-        scenario = db.session.execute(
-            sa.select(AwardScenario).where(AwardScenario.input_json.is_not(None)).order_by(length.desc()).limit(1)
-        ).scalar_one()
+        query = sa.select(AwardScenario).where(AwardScenario.input_json.is_not(None))
+        if scenario_id is not None:
+            query = query.where(AwardScenario.id == scenario_id)
+        scenario = db.session.execute(query.order_by(length.desc(), AwardScenario.id).limit(1)).scalar_one()
         out.write_text(scenario.input_json)
         doc = json.loads(scenario.input_json)
         return out, f"scenario #{scenario.id} “{scenario.name}”: {len(doc['bids'])} bids, {len(doc['lots'])} lots"
@@ -129,6 +130,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url")
     parser.add_argument("--input")
+    parser.add_argument("--scenario", type=int, help="this scenario's input (default: the largest)")
     parser.add_argument("--time-limit", type=float, default=30.0)
     parser.add_argument("--worker", choices=["in-process", "child"], help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -138,7 +140,7 @@ def main() -> None:
     if args.input:
         path, what = Path(args.input), args.input
     else:
-        path, what = _input(args.database_url, Path("/tmp") / f"award-memory-{os.getpid()}.json")
+        path, what = _input(args.database_url, Path("/tmp") / f"award-memory-{os.getpid()}.json", args.scenario)
     print(f"input: {what}; load {os.getloadavg()[0]:.1f}", flush=True)
     rows = []
     for mode in ("in-process", "child"):

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_login import current_user
-from wtforms import StringField
+from wtforms import DateTimeLocalField, StringField
 from wtforms.validators import StopValidation
 
 from marketplace.services import values
@@ -51,11 +51,16 @@ class NumberField(StringField):
         except values.Invalid as exc:
             self.data, self.problem = None, _capital(str(exc))
             return
-        if self.whole and number != number.to_integral_value():
+        places = 0 if self.whole else self.places
+        too_fine = number.as_tuple().exponent < -places  # type: ignore[operator]
+        hint = values.ambiguity_hint(raw, fmt, number) if too_fine else None  # "1.500": 1.5, or 1,500?
+        if hint:
+            self.data, self.problem = None, _capital(hint)
+        elif self.whole and too_fine:
             self.data, self.problem = None, "Must be a whole number."
         elif not self.minimum <= number <= self.maximum:
             self.data, self.problem = None, f"Must be between {self.minimum:,} and {self.maximum:,}."
-        elif number.as_tuple().exponent < -self.places:  # type: ignore[operator]
+        elif too_fine:
             self.data, self.problem = None, f"At most {self.places} decimal{'s' if self.places != 1 else ''}."
         else:
             self.data = int(number) if self.whole else number
@@ -123,3 +128,18 @@ def TypedNumberField(label: str | None = None, *, whole: bool = False, **kwargs:
     service's message (the same one an upload row gets) is shown next to the field."""
     render_kw = {"inputmode": "numeric" if whole else "decimal", "autocomplete": "off"}
     return StringField(label, render_kw={**render_kw, **kwargs.pop("render_kw", {})}, **kwargs)
+
+
+class DeadlineField(DateTimeLocalField):
+    """A deadline typed in the reader's time zone (the settings turn it into UTC): a year outside
+    values.QUARTER_YEARS is refused here, before a conversion to UTC could overflow (0001-01-01 in UTC-12)."""
+
+    def __init__(self, label: str | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("format", "%Y-%m-%dT%H:%M")
+        super().__init__(label, **kwargs)
+
+    def pre_validate(self, form: Any) -> None:
+        first, last = values.QUARTER_YEARS
+        if self.data is not None and not first <= self.data.year < last:
+            self.data = None
+            raise StopValidation(f"Give a date from {first} to {last - 1}.")

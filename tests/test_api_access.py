@@ -15,7 +15,15 @@ import pytest
 import sqlalchemy as sa
 
 from marketplace.extensions import db
-from marketplace.models import DemandLine, DemandStatus, RoundPhase, VehicleModel
+from marketplace.models import (
+    AwardScenario,
+    DemandLine,
+    DemandStatus,
+    LineService,
+    PoolingRun,
+    RoundPhase,
+    VehicleModel,
+)
 from tests.api_helpers import api_line, auth, token_for
 from tests.demand_helpers import NOW
 from tests.factories import make_round
@@ -31,6 +39,8 @@ class Objects:
     line: int  # the fleet's own line
     other_line: int  # another fleet's line
     world: Any = None
+    pooling_run: int = 0  # of the draft round, queued (no output yet)
+    scenario: int = 0  # of the draft round, queued
 
     def oem(self, key: str) -> Any:
         """A tender with a model, bid and package of each OEM ("other_bid"...), made when an operation asks."""
@@ -109,6 +119,29 @@ OPS = [
        only("oem", 404), name="withdraw-other-oems-package"),
     Op("api_v1_oem.results", "GET", lambda o: f"/api/v1/rounds/{o.oem('round')}/results", only("oem", 409),
        name="results-before-the-award"),
+    # Coordinators: any round (the draft of another coordinator organization too); fleets and OEMs 403.
+    Op("api_v1_coordinator.transition", "POST", lambda o: f"/api/v1/rounds/{o.draft_round}/transitions",
+       only("coordinator"), body={"target": "cancelled"}),
+    Op("api_v1_coordinator.start_pooling", "POST", lambda o: f"/api/v1/rounds/{o.draft_round}/pooling-runs",
+       only("coordinator", 409), body={}, name="pool-a-draft-round"),
+    Op("api_v1_coordinator.get_pooling", "GET", lambda o: f"/api/v1/pooling-runs/{o.pooling_run}", only("coordinator")),
+    Op("api_v1_coordinator.pooling_input", "GET", lambda o: f"/api/v1/pooling-runs/{o.pooling_run}/input",
+       only("coordinator")),
+    Op("api_v1_coordinator.pooling_output", "GET", lambda o: f"/api/v1/pooling-runs/{o.pooling_run}/output",
+       only("coordinator", 409), name="pooling-output-not-yet"),
+    Op("api_v1_coordinator.publish_pooling", "POST", lambda o: f"/api/v1/pooling-runs/{o.pooling_run}/publish",
+       only("coordinator", 409), name="publish-a-queued-run"),
+    Op("api_v1_coordinator.start_scenario", "POST", lambda o: f"/api/v1/rounds/{o.draft_round}/scenarios",
+       only("coordinator", 409), body={}, name="award-a-draft-round"),
+    Op("api_v1_coordinator.get_scenario", "GET", lambda o: f"/api/v1/scenarios/{o.scenario}", only("coordinator")),
+    Op("api_v1_coordinator.scenario_input", "GET", lambda o: f"/api/v1/scenarios/{o.scenario}/input",
+       only("coordinator")),
+    Op("api_v1_coordinator.scenario_output", "GET", lambda o: f"/api/v1/scenarios/{o.scenario}/output",
+       only("coordinator", 409), name="scenario-output-not-yet"),
+    Op("api_v1_coordinator.publish_scenario", "POST", lambda o: f"/api/v1/scenarios/{o.scenario}/publish",
+       only("coordinator", 409), body={}, name="publish-a-queued-scenario"),
+    Op("api_v1_coordinator.report", "GET", lambda o: f"/api/v1/rounds/{o.draft_round}/report", only("coordinator")),
+    Op("api_v1_coordinator.round_ocds", "GET", lambda o: f"/api/v1/rounds/{o.draft_round}/ocds", only("coordinator")),
 ]  # fmt: skip
 
 
@@ -134,12 +167,19 @@ def objects(world, frozen_clock) -> Objects:
     frozen_clock.freeze(NOW)
     rnd = make_round(world.coordinator, RoundPhase.DEMAND_OPEN)
     draft = make_round(world.coordinator2, RoundPhase.DRAFT)
+    run = PoolingRun(round_id=draft.id, min_lot_quantity=20, max_lot_quantity=400, max_levels_up=2, input_json="{}")
+    scenario = AwardScenario(round_id=draft.id, name="Round rules", max_winners_per_lot=2, max_share_per_supplier=1,
+                             line_service=LineService.WHOLE, input_json="{}")  # fmt: skip
+    db.session.add_all([run, scenario])
+    db.session.commit()
     return Objects(
         round=rnd.id,
         draft_round=draft.id,
         line=demand.create_line(rnd.id, api_line(), world.fleet).id,
         other_line=demand.create_line(rnd.id, api_line(quantity=7), world.other_fleet).id,
         world=world,
+        pooling_run=run.id,
+        scenario=scenario.id,
     )
 
 

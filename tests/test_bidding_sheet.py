@@ -13,6 +13,7 @@ from marketplace.models import BidRevision
 from marketplace.services import bid_sheet, bidding
 from marketplace.services.bid_sheet import SheetRefused
 from tests.factories import make_bid, make_model, make_tender
+from tests.upload_bombs import merged, with_sheet
 
 
 @pytest.fixture
@@ -207,19 +208,31 @@ def test_upload_and_download_through_the_pages(world, tender, login):
 
 def test_a_number_cell_of_thousands_of_digits_names_its_row(world, tender):
     rnd, *_ = tender
-    sheet = bid_sheet.build_sheet(rnd, world.oem)
-    import zipfile
-
-    source = zipfile.ZipFile(io.BytesIO(sheet))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as target:
-        for item in source.infolist():
-            body = source.read(item.filename)
-            if item.filename == "xl/worksheets/sheet1.xml":
-                # Another program may write a number cell this long; openpyxl cannot turn it into an int.
-                body = body.replace(b"</row>", b'<c r="Z1"><v>' + b"9" * 5000 + b"</v></c></row>", 1)
-            target.writestr(item, body)
+    # Another program may write a number cell this long; openpyxl cannot turn it into an int.
+    long_cell = b'<c r="Z1"><v>' + b"9" * 5000 + b"</v></c></row>"
+    data = with_sheet(bid_sheet.build_sheet(rnd, world.oem), lambda xml: xml.replace(b"</row>", long_cell, 1))
     with pytest.raises(SheetRefused) as exc:
-        bid_sheet.upload_sheet(rnd.id, "bids.xlsx", out.getvalue(), world.oem)
+        bid_sheet.upload_sheet(rnd.id, "bids.xlsx", data, world.oem)
     assert exc.value.message.startswith("Row 1 holds a number of thousands of digits"), exc.value.message
     assert revisions() == 0
+
+
+def test_merged_cells_are_refused_and_a_hidden_first_sheet_is_not_read(world, tender):
+    rnd, lots, model = tender
+    make_bid(world.oem, lots[0], model)
+    sheet = bid_sheet.build_sheet(rnd, world.oem)
+    with pytest.raises(SheetRefused) as exc:
+        bid_sheet.upload_sheet(rnd.id, "bids.xlsx", with_sheet(sheet, merged(b"E2:F2")), world.oem)
+    assert exc.value.message.startswith("The sheet has merged cells (E2:F2): unmerge them"), exc.value.message
+    assert revisions() == 1
+
+    rows = read(sheet)
+    rows[1][rows[0].index("tier1_price")] = 229000
+    book = load_workbook(io.BytesIO(xlsx(rows)))
+    book.active.title = "My bids"  # renamed, behind a hidden sheet of lists
+    lists = book.create_sheet("Lists", 0)
+    lists.append(["not", "the", "bids"])
+    lists.sheet_state = "hidden"
+    out = io.BytesIO()
+    book.save(out)
+    assert bid_sheet.upload_sheet(rnd.id, "bids.xlsx", out.getvalue(), world.oem).saved == ["lot-1"]

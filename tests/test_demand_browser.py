@@ -53,7 +53,10 @@ def test_a_fleet_uploads_fixes_saves_commits_and_sees_progress(world, page, froz
     assert "20 of 30 vehicles could pool" in first.inner_text()  # 6 (draft) + 14 committed elsewhere
     assert "(once committed)" in first.inner_text()
 
-    page.get_by_role("button", name="Commit all draft lines").click()
+    page.get_by_role("button", name="Review and commit all draft lines").click()
+    expect(page.get_by_test_id("vehicles")).to_have_text("10")  # the summary first: vehicles, spend, deposit
+    screenshot(page, "fleet-commit-summary")
+    page.get_by_role("button", name="Commit 2 lines").click()
     expect(page.get_by_text("Committed 2 lines (10 vehicles).")).to_be_visible()
     expect(page.get_by_test_id("committed-vehicles")).to_have_text("10 vehicles")
     assert "24 of 30 vehicles could pool" in page.locator("tr[data-line]").first.inner_text()  # 6 + 4 + 14
@@ -79,7 +82,8 @@ def test_a_fleet_uploads_fixes_saves_commits_and_sees_progress(world, page, froz
     new_row = page.locator("tr[data-line]").last
     assert "draft" in new_row.inner_text()
     new_row.get_by_role("checkbox").check()
-    page.get_by_role("button", name="Commit selected").click()
+    page.get_by_role("button", name="Review and commit selected").click()
+    page.get_by_role("button", name="Commit 1 line").click()
     expect(page.get_by_test_id("committed-vehicles")).to_have_text("18 vehicles")
     assert "Lot size reached" in page.locator("tr[data-line]").first.inner_text()  # 6 + 4 + 8 + 14 = 32
     screenshot(page, "fleet-round-lot-reached")

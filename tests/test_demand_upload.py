@@ -14,6 +14,7 @@ from marketplace.services import demand, demand_upload
 from marketplace.services.demand import FIELDS
 from marketplace.services.errors import Conflict, NotFound
 from tests.demand_helpers import NOW, csv_bytes, open_round, sheet_row, valid_values, xlsx_bytes
+from tests.upload_bombs import merged, with_sheet
 
 Refused = demand_upload.UploadRefused
 
@@ -287,3 +288,22 @@ def test_export_reads_back_the_fleets_own_lines_only(world, login, rnd):
     assert float(row["max_unit_price"]) == 199999.99 and row["charging"] == "CCS1"
     assert sheet.cell(row=2, column=FIELDS.index("note") + 1).data_type == "s"  # text, never a formula
     assert row["note"] == '=HYPERLINK("x")'
+
+
+def test_merged_cells_are_refused_and_a_hidden_first_sheet_is_not_read(world, rnd):
+    from openpyxl import load_workbook
+
+    data = xlsx_bytes([sheet_row(), sheet_row(quantity=3)])
+    with pytest.raises(demand_upload.UploadRefused, match=r"The sheet has merged cells \(C2:C3\): unmerge them"):
+        check(rnd, world, "lines.xlsx", with_sheet(data, merged(b"C2:C3")))  # one quantity shown over two rows
+
+    book = load_workbook(io.BytesIO(data))
+    book.active.title = "Our lines"  # renamed, behind a hidden sheet of drop-down lists
+    lists = book.create_sheet("Lists", 0)
+    lists.append(["CCS1", "MCS"])
+    lists.sheet_state = "hidden"
+    out = io.BytesIO()
+    book.save(out)
+    result = check(rnd, world, "lines.xlsx", out.getvalue())
+    assert result.ok and [line.quantity for _, line in demand_upload.staged_lines(result.upload)] == [10, 3]
+    assert line_count() == 0

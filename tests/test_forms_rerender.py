@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from marketplace.extensions import db
-from marketplace.models import BidRevision, PackageRevision, PoolingRun, RoundPhase
+from marketplace.models import BidRevision, PackageRevision, PoolingRun, Round, RoundPhase
 from marketplace.services import bidding
 from tests.bidding_helpers import package_values
 from tests.factories import make_bid, make_model, make_round, make_tender
@@ -141,3 +141,17 @@ def test_a_refused_package_keeps_every_item_and_names_each_field(world, login):
     page = client.post(f"/oem/rounds/{rnd.id}/packages/new", data=only_one).get_data(as_text=True)
     assert 'data-error="items">a package covers at least 2 lots' in page
     assert db.session.execute(sa.select(sa.func.count(PackageRevision.id))).scalar_one() == 0
+
+
+def test_a_deadline_in_year_1_or_9999_is_a_message_beside_the_field_in_any_time_zone(world, login):
+    world.coordinator.time_zone = "Etc/GMT+12"  # UTC-12: year 1 or 9999 would overflow on the way to UTC
+    db.session.commit()
+    client = login(world.coordinator)
+    data = {"name": "Far", "segment_ids": ["md_box_truck"], "region_ids": ["US-CA"], "line_service": "whole",
+            "currency": "USD", "demand_deadline": "0001-01-01T00:00", "bid_deadline": "9999-12-31T23:59"}  # fmt: skip
+    response = client.post("/coordinator/rounds/new", data=data)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert page.count("Give a date from 2000 to 2099.") == 2
+    assert 'value="0001-01-01T00:00"' in page and 'value="9999-12-31T23:59"' in page
+    assert db.session.execute(sa.select(sa.func.count(Round.id))).scalar_one() == 0

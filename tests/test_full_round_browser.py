@@ -50,7 +50,8 @@ def post_demand(page, round_id: int, quantity: int) -> None:
     page.get_by_label("CCS1 (Combo 1)").check()
     page.get_by_label("Maximum unit price").fill("250000")
     page.get_by_role("button", name="Save demand line").click()
-    page.get_by_role("button", name="Commit all draft lines").click()
+    page.get_by_role("button", name="Review and commit all draft lines").click()
+    page.get_by_role("button", name="Commit 1 line").click()
     flash_says(page, "Committed 1 line")
 
 
@@ -153,7 +154,7 @@ def test_a_whole_round_in_the_browser(world, chromium, live_server):
     for fleet in (fleet_a, fleet_b):
         fleet.goto(f"/fleet/rounds/{round_id}/allocations")
         assert world.other_oem.organization.name in fleet.get_by_test_id("allocations").inner_text()
-        fleet.get_by_role("button", name="Confirm").first.click()
+        fleet.get_by_role("button", name="Confirm", exact=True).first.click()
         flash_says(fleet, "You confirmed")
     db.session.expire_all()
     published = db.session.get(Round, round_id).published_scenario_id

@@ -32,8 +32,9 @@ from marketplace.services.values import (
     read_text,
     read_whole,
 )
-from tests.demand_helpers import NOW, open_round, sheet_row, valid_values
+from tests.demand_helpers import NOW, open_round, sheet_row, valid_values, xlsx_bytes
 from tests.factories import make_line, make_round
+from tests.upload_bombs import with_sheet
 
 POINT, COMMA = NumberFormat.POINT, NumberFormat.COMMA
 
@@ -96,6 +97,32 @@ def test_huge_tiny_and_strange_numbers_get_messages_not_crashes():
     assert refused(read_whole, "12\x00", POINT, minimum=1, maximum=100).startswith("holds an invisible control")
     assert refused(read_whole, "١٢", POINT, minimum=1, maximum=100) == "“١٢” uses digits other than 0-9: type it as 12"
     assert refused(read_whole, True, POINT, minimum=0, maximum=100) == "must be a whole number, at least 0"
+
+
+def test_what_the_hostile_corpus_found_is_refused_with_how_to_write_it():
+    # A thousands-grouped number of the other format is never saved as a decimal of this one.
+    assert refused(read_whole, "1.000", POINT, minimum=1, maximum=10**6) == (
+        "“1.000” is 1 in your organization's number format (1,234.56, set on the account page): "
+        "if you meant 1,000, write 1000"
+    )
+    assert refused(read_whole, "1,500", COMMA, minimum=1, maximum=10**6).endswith("if you meant 1.500, write 1500")
+    assert refused(read_money, "1.500", "USD", POINT).startswith("more than 2 decimals: prices are exact to the cent;")
+    assert refused(read_money, "1.500", "JPY", POINT).endswith("if you meant 1,500, write 1500")
+    assert refused(read_whole, "10.0", POINT, minimum=1, maximum=100) == "must be a whole number, at least 1"
+    assert read_whole(10.0, POINT, minimum=1, maximum=100) == 10  # a spreadsheet's number cell is a number
+    # Exponents, other digits, signs.
+    assert refused(read_number, "2.5e3", POINT) == "“2.5e3” is written with an exponent: write it in full: 2500"
+    assert refused(read_number, "2.5e3", COMMA).endswith("write the number in full, like 1234")  # not a guess
+    assert refused(read_number, "\uff11\uff12\uff13", POINT) == "“１２３” uses digits other than 0-9: type it as 123"
+    assert read_number("+12", POINT) == 12 and str(read_number("-0", POINT)) == "0"
+    assert read_number("1\u202f234,5", COMMA) == Decimal("1234.5")
+    # Quarters: full-width digits were saved as typed, a NUL was shown invisibly.
+    assert (
+        refused(read_quarter, "\uff12\uff10\uff12\uff17Q2")
+        == "“２０２７Q2” uses digits other than 0-9: type it as 2027Q2"
+    )
+    assert refused(read_quarter, "2027Q2\x00").startswith("holds an invisible control character")
+    assert read_quarter("2027\u00a0Q2") == "2027Q2"
 
 
 def test_money_knows_its_currencys_minor_unit():
@@ -216,25 +243,11 @@ def test_excel_date_cells_and_decimal_comma_text_in_an_upload(world, rnd):
 
 
 def test_a_huge_number_cell_and_a_nul_in_a_csv_name_the_row(world, rnd):
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.append(list(FIELDS))
-    sheet.append(sheet_row(quantity=10))
-    buffer = io.BytesIO()
-    workbook.save(buffer)
     # A number cell of 5,000 digits, as another program may write it.
-    data = buffer.getvalue()
-    import zipfile
-
-    source = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as target:
-        for item in source.infolist():
-            body = source.read(item.filename)
-            if item.filename == "xl/worksheets/sheet1.xml":
-                body = body.replace(b"<v>10</v>", b"<v>" + b"9" * 5000 + b"</v>", 1)
-            target.writestr(item, body)
-    check = demand_upload.check_upload(rnd.id, "lines.xlsx", out.getvalue(), world.fleet)
+    data = with_sheet(
+        xlsx_bytes([sheet_row(quantity=10)]), lambda xml: xml.replace(b"<v>10</v>", b"<v>" + b"9" * 5000 + b"</v>", 1)
+    )
+    check = demand_upload.check_upload(rnd.id, "lines.xlsx", data, world.fleet)
     assert [str(p) for p in check.problems] == [
         "row 2, quantity: is too long for a number (5,000 characters; at most 40)"
     ]
@@ -288,3 +301,7 @@ def test_the_readme_lists_every_limit_as_the_code_defines_it():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     for value, limit in LIMITS:
         assert f"| {value} | {limit} |" in readme, value
+    # One table, and nothing in it that the code does not define.
+    assert readme.count("| value | limits |") == 1
+    table = readme[readme.index("| value | limits |") :].split("\n\n")[0].splitlines()[2:]
+    assert table == [f"| {value} | {limit} |" for value, limit in LIMITS]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Callable
 
 from tests.demand_helpers import sheet_row, xlsx_bytes
 
@@ -74,6 +75,27 @@ def workbook(
                 data = sheet_xml
             parts.append((info.filename, _deflate(data), zlib.crc32(data), len(data)))
     return zip_of(parts + (extra or []))
+
+
+def with_sheet(xlsx: bytes, edit: Callable[[bytes], bytes], part: str = _SHEET) -> bytes:
+    """The workbook `xlsx` with its first sheet's XML passed through `edit`: a cell, a merge or a size as
+    another program may write it, which openpyxl would not write."""
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            body = source.read(info.filename)
+            target.writestr(info, edit(body) if info.filename == part else body)
+    return out.getvalue()
+
+
+def merged(ref: bytes) -> Callable[[bytes], bytes]:
+    """An edit for with_sheet: the cells `ref` (e.g. b"A2:B2") merged, as Excel writes it after the rows."""
+    return lambda xml: xml.replace(
+        b"</sheetData>", b'</sheetData><mergeCells count="1"><mergeCell ref="' + ref + b'"/></mergeCells>', 1
+    )
 
 
 def sheet(rows: bytes, dimension: bytes = b"A1:K2") -> bytes:

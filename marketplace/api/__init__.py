@@ -141,8 +141,8 @@ def init_app(app: Flask) -> None:
     )
     api.init_app(app)
     # Schemas by their name alone (no "Schema" suffix trimming surprises) are registered as they are used.
-    from marketplace.api import docs, fleet, oem, rounds
+    from marketplace.api import coordinator, docs, fleet, oem, rounds
 
-    for module in (rounds, fleet, oem):
+    for module in (rounds, fleet, oem, coordinator):
         api.register_blueprint(module.bp)
     app.register_blueprint(docs.bp)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from marketplace.access import coordinator_required, fleet_required, oem_required
+from marketplace.contracting.forms import DecideManyForm
 from marketplace.coordinator.forms import TransitionForm
 from marketplace.filters import count_of
 from marketplace.models import UnservedLine
 from marketplace.pagination import paginate, paginate_rows
 from marketplace.services import contracting, feedback
+from marketplace.services.errors import Conflict, ValidationFailed
 
 bp = Blueprint("contracting", __name__)
 
@@ -70,3 +72,41 @@ def coordinator_allocations(round_id: int):
         q.allocations, sorts=contracting.ALLOCATION_SORTS, default="id", filters=contracting.ALLOCATION_FILTERS
     )
     return render_template("contracting/coordinator.html", rnd=q.rnd, allocations=allocations, counts=counts)
+
+
+@bp.get("/fleet/rounds/<int:round_id>/allocations/review")
+@fleet_required
+def review_decisions(round_id: int):
+    """The summary before deciding several allocations: vehicles, price against maximum prices, deposit."""
+    form = DecideManyForm(formdata=request.args, meta={"csrf": False})
+    if not form.check():
+        for message in form.messages:
+            flash(message, "danger")
+        return redirect(url_for("contracting.fleet_allocations", round_id=round_id))
+    summary = contracting.decision_summary(round_id, form.ids.data, form.decision.data == "confirm", current_user)
+    return render_template(
+        "contracting/decide_review.html", rnd=summary.round, summary=summary, post_form=DecideManyForm(formdata=None)
+    )
+
+
+@bp.post("/fleet/rounds/<int:round_id>/allocations/decide")
+@fleet_required
+def decide_many(round_id: int):
+    form = DecideManyForm()
+    if not form.check():
+        for message in form.messages:
+            flash(message, "danger")
+        return redirect(url_for("contracting.fleet_allocations", round_id=round_id)), 303
+    confirm = form.decision.data == "confirm"
+    try:
+        decided = contracting.decide_many(round_id, form.ids.data, confirm, current_user)
+    except (Conflict, ValidationFailed) as exc:
+        flash(f"Nothing was {'confirmed' if confirm else 'declined'}: {exc.message}", "danger")
+        return redirect(url_for("contracting.fleet_allocations", round_id=round_id)), 303
+    vehicles = sum(a.quantity for a in decided)
+    flash(
+        f"You {'confirmed' if confirm else 'declined'} {count_of(len(decided), 'allocation')} "
+        f"({count_of(vehicles, 'vehicle')}).",
+        "success" if confirm else "info",
+    )
+    return redirect(url_for("contracting.fleet_allocations", round_id=round_id))

@@ -6,8 +6,8 @@ from decimal import Decimal
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateTimeLocalField,
     EmailField,
+    HiddenField,
     PasswordField,
     SelectField,
     SelectMultipleField,
@@ -17,7 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 
 from marketplace.filters import reader_zone
-from marketplace.form_fields import NumberField
+from marketplace.form_fields import DeadlineField, NumberField
 from marketplace.models import FeedbackRule
 from marketplace.services.accounts import MIN_PASSWORD_LENGTH
 from marketplace.services.rounds import RoundSettings
@@ -38,11 +38,9 @@ class RoundForm(FlaskForm):
     description = TextAreaField("Description for members", validators=[Optional(), Length(max=2000)])
     segment_ids = SelectMultipleField("Segments in scope", validators=[DataRequired(message="Choose at least one.")])
     region_ids = SelectMultipleField("Regions in scope", validators=[DataRequired(message="Choose at least one.")])
-    demand_deadline = DateTimeLocalField("Demand deadline", format="%Y-%m-%dT%H:%M", validators=[Optional()])
-    bid_deadline = DateTimeLocalField("Bid deadline", format="%Y-%m-%dT%H:%M", validators=[Optional()])
-    confirmation_deadline = DateTimeLocalField(
-        "Confirmation deadline", format="%Y-%m-%dT%H:%M", validators=[Optional()]
-    )
+    demand_deadline = DeadlineField("Demand deadline", validators=[Optional()])
+    bid_deadline = DeadlineField("Bid deadline", validators=[Optional()])
+    confirmation_deadline = DeadlineField("Confirmation deadline", validators=[Optional()])
     confirmation_period_days = NumberField(
         "Confirmation period (days)", default=14, minimum=1, maximum=365, whole=True, validators=[InputRequired()]
     )
@@ -153,6 +151,8 @@ class MoveForm(FlaskForm):
         validators=[DataRequired(message="Tick the box to confirm: nothing was changed.")],
     )
     decline_pending = BooleanField("Treat every pending allocation as declined")
+    target = HiddenField()  # a round move: the phase it goes to
+    back = HiddenField()  # "dashboard" when the move started there
     reason = TextAreaField("Reason (kept in the audit log)", validators=[Optional(), Length(max=500)])
 
 

@@ -173,8 +173,8 @@ def _show_error(form: MoveForm, exc: DomainError) -> None:
         flash(exc.message, "danger")
 
 
-def _back_url(round_id: int) -> str:
-    if request.values.get("back") == "dashboard":
+def _back_url(round_id: int, back: str | None) -> str:
+    if back == "dashboard":
         return url_for("coordinator.dashboard")
     return url_for("coordinator.round_detail", round_id=round_id)
 
@@ -190,7 +190,7 @@ def confirm_transition(round_id: int, target: str):
         MoveForm(),
         action=action,
         hidden=hidden,
-        back=_back_url(round_id),
+        back=_back_url(round_id, request.args.get("back")),
         status=200 if preview.possible else 409,
     )
 
@@ -199,8 +199,8 @@ def confirm_transition(round_id: int, target: str):
 @coordinator_required
 def transition(round_id: int):
     form = MoveForm()
-    target = _phase(request.form.get("target", ""))
-    hidden = {"target": target.value, "back": request.form.get("back", "")}
+    target = _phase(form.target.data or "")
+    hidden = {"target": target.value, "back": form.back.data or ""}
     action = url_for("coordinator.transition", round_id=round_id)
 
     def again(status: int):
@@ -211,7 +211,9 @@ def transition(round_id: int):
                 form.decline_pending.errors = ["Tick this to close the round now."]
             if not (form.reason.data or "").strip():
                 form.reason.errors = ["Say why the pending allocations are treated as declined."]
-        return _confirm_page(preview, form, action=action, hidden=hidden, back=_back_url(round_id), status=status)
+        return _confirm_page(
+            preview, form, action=action, hidden=hidden, back=_back_url(round_id, form.back.data), status=status
+        )
 
     if not form.validate_on_submit():
         preview = moves.preview(round_id, target, current_user)
@@ -226,7 +228,7 @@ def transition(round_id: int):
         _show_error(form, exc)
         return again(exc.status)
     flash(f"“{rnd.name}” is now in phase “{rnd.phase.label}”.", "success")
-    return redirect(_back_url(round_id))
+    return redirect(_back_url(round_id, form.back.data))
 
 
 @bp.get("/organizations")

@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from marketplace.access import fleet_required
 from marketplace.filters import count_of
-from marketplace.fleet.forms import ConfirmForm, DemandLineForm, UploadForm
+from marketplace.fleet.forms import CommitForm, ConfirmForm, DemandLineForm, UploadForm
 from marketplace.models import DemandLine, Round, RoundPhase
 from marketplace.pagination import paginate, paginate_rows
 from marketplace.services import access, demand, demand_upload, reference_data, rounds, values
@@ -53,6 +53,7 @@ def round_page(round_id: int):
         region_names=_region_names(),
         form=ConfirmForm(),
         deposit_due=demand.deposit_due(rnd),
+        steps=demand.next_steps(rnd),
     )
 
 
@@ -150,14 +151,31 @@ def withdraw_line(line_id: int):
     )
 
 
+@bp.get("/rounds/<int:round_id>/commit")
+@fleet_required
+def commit_review(round_id: int):
+    """What committing the chosen draft lines puts at stake (vehicles, maximum spend, deposit), before the POST."""
+    form = CommitForm(request.args, meta={"csrf": False})  # a GET that only shows what a commit would do
+    try:
+        line_ids = None if form.all.data else values.read_ids(form.line_ids.data or [])
+        summary = demand.commit_summary(round_id, line_ids, current_user)
+    except values.Invalid:
+        flash("Some of the chosen lines are not lines of this page: reload the page and choose again.", "danger")
+        return redirect(url_for("fleet.round_page", round_id=round_id))
+    except (ValidationFailed, Conflict) as exc:
+        flash(exc.message, "danger")
+        return redirect(url_for("fleet.round_page", round_id=round_id))
+    return render_template("fleet/commit_review.html", rnd=summary.round, summary=summary, form=ConfirmForm())
+
+
 @bp.post("/rounds/<int:round_id>/commit")
 @fleet_required
 def commit_lines(round_id: int):
-    form = ConfirmForm()
+    form = CommitForm()
     if not form.validate_on_submit():
         abort(400)
     try:
-        line_ids = None if request.form.get("all") else values.read_ids(request.form.getlist("line_ids"))
+        line_ids = None if form.all.data else values.read_ids(form.line_ids.data or [])
     except values.Invalid:
         flash("Some of the chosen lines are not lines of this page: reload the page and choose again.", "danger")
         return redirect(url_for("fleet.round_page", round_id=round_id))

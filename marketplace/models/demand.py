@@ -56,6 +56,17 @@ class DemandLine(db.Model):
     segment: Mapped[Segment] = relationship()
     region: Mapped[Region] = relationship()
 
+    @property
+    def window(self) -> str:
+        if self.earliest_quarter == self.latest_quarter:
+            return self.earliest_quarter
+        return f"{self.earliest_quarter}–{self.latest_quarter}"
+
+    @property
+    def in_words(self) -> str:
+        """The line as its fleet recognises it: "12 Transit bus in California, 2027Q2-2027Q3"."""
+        return f"{self.quantity:,} {self.segment.short_name} in {self.region.name}, {self.window}"
+
     def __repr__(self) -> str:
         return f"<DemandLine {self.id} {self.quantity}x{self.segment_id}@{self.region_id}>"
 

@@ -160,7 +160,7 @@ def visible(actor: Actor | None, rnd: Round) -> Round:
     return rnd
 
 
-def visible_rounds_query(actor: Actor) -> sa.Select[tuple[Round]]:
+def visible_rounds_query(actor: Actor) -> sa.Select[Round]:
     """The rounds an actor may see listed, newest first."""
     query = sa.select(Round).order_by(Round.created_at.desc(), Round.id.desc())
     if not actor.is_coordinator:
@@ -171,7 +171,7 @@ def visible_rounds_query(actor: Actor) -> sa.Select[tuple[Round]]:
 # ---------------------------------------------------------------- private rows
 
 
-def scoped(actor: Actor, query: sa.Select[Any], model: Any) -> sa.Select[Any]:
+def scoped(actor: Actor, query: sa.Select[*tuple[Any, ...]], model: Any) -> sa.Select[*tuple[Any, ...]]:
     """Restrict a query of private rows (with an `organization_id`) to the actor's organization.
 
     Coordinators see every organization's rows.
@@ -186,7 +186,7 @@ def owns(actor: Actor | None, obj: Any) -> bool:
     return actor is not None and obj.organization_id == actor.organization_id
 
 
-def own_rows(actor: Actor, query: sa.Select[Any], model: Any) -> sa.Select[Any]:
+def own_rows(actor: Actor, query: sa.Select[*tuple[Any, ...]], model: Any) -> sa.Select[*tuple[Any, ...]]:
     """Restrict a query to the actor's organization's rows, whoever the actor is (coordinators too)."""
     return query.where(model.organization_id == actor.organization_id)
 

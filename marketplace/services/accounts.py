@@ -115,6 +115,7 @@ def create_coordinator(
     _check_new_user(email, password, errors, org_name=coalition)
     if errors:
         raise ValidationFailed("The account could not be created: fix the fields marked below.", field_errors=errors)
+    org: Organization | None
     if actor is not None:
         org = actor.organization
     else:

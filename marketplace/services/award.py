@@ -120,7 +120,7 @@ def execute_scenario(scenario_id: int) -> None:
     offers: list[Any] = []  # the bids the input was built from, to map the result back to rows
 
     def build(scenario: AwardScenario) -> dict[str, Any]:
-        rnd = db.session.get(Round, scenario.round_id)
+        rnd = db.session.get_one(Round, scenario.round_id)
         offers.append(bidding.bids_for_award(rnd))
         return solver_bridge.award_input(rnd, scenario, offers[0])
 

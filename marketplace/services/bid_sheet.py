@@ -10,8 +10,10 @@ row that repeats the current bid makes no new revision.
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
@@ -163,7 +165,15 @@ def _read(filename: str, data: bytes) -> list[tuple[int, list[Any], list[bool]]]
     except Exception as exc:  # openpyxl raises many types for damaged files; none may become a crash page
         raise SheetRefused(f"This workbook cannot be read ({type(exc).__name__}): save it again as .xlsx.") from None
     try:
-        ws = wb[SHEET] if SHEET in wb.sheetnames else wb.worksheets[0]
+        # The bid sheet, else the first sheet the user can see (a hidden sheet may come first).
+        visible = [w for w in wb.worksheets if getattr(w, "sheet_state", "visible") == "visible"]
+        ws = wb[SHEET] if SHEET in wb.sheetnames else (visible or wb.worksheets)[0]
+        merged = _merged_cells(wb, ws)
+        if merged:  # a merged cell shows one value over cells that hold nothing
+            raise SheetRefused(
+                f"The sheet has merged cells ({', '.join(merged[:5])}): unmerge them and type the value in each "
+                "cell, then upload the sheet again."
+            )
         ws.reset_dimensions()  # some writers store wrong dimensions: read every row there is
         rows: list[tuple[int, list[Any], list[bool]]] = []
         for number, cells in enumerate(ws.iter_rows(), start=1):
@@ -189,6 +199,26 @@ def _read(filename: str, data: bytes) -> list[tuple[int, list[Any], list[bool]]]
     finally:
         wb.close()
     return rows
+
+
+_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]{1,3}[0-9]{1,7}(?::[A-Z]{1,3}[0-9]{1,7})?)"')
+
+
+def _merged_cells(wb: Any, ws: Any) -> list[str]:
+    """The merged ranges of a sheet (read-only openpyxl does not list them): from its XML, a megabyte at a time."""
+    path = getattr(ws, "_worksheet_path", None)
+    if path is None or not hasattr(wb, "_archive"):
+        return []
+    found: list[str] = []
+    tail = b""
+    with wb._archive.open(path) as source:
+        while chunk := source.read(1 << 20):
+            block = tail + chunk
+            found += [m.decode() for m in _MERGE.findall(block)]
+            tail = block[-200:]  # a tag cut between two reads is found in the next block
+            if len(found) > 5:
+                break
+    return list(dict.fromkeys(found))
 
 
 def _blank(value: Any) -> bool:
@@ -331,11 +361,11 @@ def upload_sheet(round_id: int, filename: str, data: bytes, actor: Actor | None)
     if not checked:
         raise SheetRefused("The sheet holds no bid: fill model_code, quantities and tiers for the lots you bid on.")
     current = bidding.bids_of(rnd, actor)
-    result = SheetResult(blank=blank)
+    sheet = SheetResult(blank=blank)
     changed = []
     for row, bid in checked:
         if bid.same_as(current[row.lot.id].current if row.lot.id in current else None):
-            result.unchanged.append(row.lot.code)
+            sheet.unchanged.append(row.lot.code)
         else:
             changed.append((row, bid))
     if changed and bidding.capacity_of(rnd, actor) is None:
@@ -344,8 +374,8 @@ def upload_sheet(round_id: int, filename: str, data: bytes, actor: Actor | None)
             "bids and packages), then upload the sheet."
         )
     for row, bid in changed:
-        bidding.guarded("bid", lambda row=row, bid=bid: bidding.save_bid(rnd, row.lot, bid, actor))
-        result.saved.append(row.lot.code)
+        bidding.guarded("bid", partial(bidding.save_bid, rnd, row.lot, bid, actor))
+        sheet.saved.append(row.lot.code)
     bidding.commit_or_conflict("bid")
     db.session.expire_all()
-    return result
+    return sheet

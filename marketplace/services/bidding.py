@@ -413,7 +413,7 @@ def commit_or_conflict(what: str) -> None:
         raise _conflict(what) from None
 
 
-def _next_number(model: type, key: Any, owner_id: int) -> int:
+def _next_number(model: Any, key: Any, owner_id: int) -> int:
     highest = db.session.execute(sa.select(sa.func.max(model.number)).where(key == owner_id)).scalar_one_or_none()
     return (highest or 0) + 1
 
@@ -743,7 +743,7 @@ def bids_for_award(rnd: Round) -> AwardBids:
 
     For each bid and package, its current revision (the highest number) unless that revision is a
     withdrawal; only lots of the round's published pooling run. Tiers are sorted by minimum; the
-    checks at submission guarantee what solver-io.md section 2 asks (one bid per supplier and
+    checks at submission guarantee what docs/solver-io.md section 2 asks (one bid per supplier and
     lot, min_quantity <= max_quantity, tier minimums strictly increasing from the bid's
     min_quantity, prices > 0 exact to the cent, package items on distinct lots). Capacities are
     every supplier's stated RoundCapacity in the round (an OEM that bid has one: it is required

@@ -32,7 +32,7 @@ from marketplace.models import (
 from marketplace.pagination import contains
 from marketplace.services import access, audit, clock, events, rounds
 from marketplace.services.access import Actor
-from marketplace.services.errors import Conflict, NotFound
+from marketplace.services.errors import Conflict, DomainError, NotFound, ValidationFailed
 
 RESULT_PHASES = (RoundPhase.AWARDED, RoundPhase.CONTRACTING, RoundPhase.CLOSED)
 
@@ -195,6 +195,13 @@ def all_allocations(round_id: int, actor: Actor) -> tuple[Round, list[Allocation
 
 def decide(allocation_id: int, confirm: bool, actor: Actor) -> Allocation:
     """A fleet confirms or declines one of its allocations, once, before the confirmation deadline."""
+    allocation = _decide(allocation_id, confirm, actor)
+    db.session.commit()
+    return allocation
+
+
+def _decide(allocation_id: int | str, confirm: bool, actor: Actor) -> Allocation:
+    """One decision with its audit entry and deposit follow-up, in the caller's transaction (no commit)."""
     allocation = access.fleet_allocation(actor, allocation_id, for_update=True)
     rnd = rounds.load_round(allocation.demand_line.round_id)
     if allocation.scenario_id != rnd.published_scenario_id:
@@ -226,8 +233,105 @@ def decide(allocation_id: int, confirm: bool, actor: Actor) -> Allocation:
             confirm,
         )
     )
-    db.session.commit()
     return allocation
+
+
+# ---------------------------------------------------------------- several decisions at once, after a summary
+
+MAX_DECISIONS = 500  # allocations decided in one go (a page of the list holds at most 200)
+
+
+@dataclass
+class DecisionSummary:
+    """What confirming (or declining) the chosen allocations means, in money, before the fleet does it."""
+
+    round: Round
+    confirm: bool
+    allocations: list[Allocation]
+    deposit_held: Decimal  # held on the card for the lines concerned
+    deposit_effect: Decimal  # applied to the purchase (confirm) or kept by the round's rule (decline)
+
+    @property
+    def vehicles(self) -> int:
+        return sum(a.quantity for a in self.allocations)
+
+    @property
+    def total_price(self) -> Decimal:
+        return sum((a.unit_price * a.quantity for a in self.allocations), Decimal("0"))
+
+    @property
+    def max_total(self) -> Decimal:
+        """The same vehicles at the lines' maximum unit prices: what the fleet said it would pay at most."""
+        return sum((a.demand_line.max_unit_price * a.quantity for a in self.allocations), Decimal("0"))
+
+    @property
+    def public_ids(self) -> list[str]:
+        return [a.public_id for a in self.allocations]
+
+
+def _chosen(rnd: Round, public_ids: list[str], actor: Actor) -> list[Allocation]:
+    wanted = list(dict.fromkeys(p for p in public_ids if p))
+    if not wanted:
+        raise ValidationFailed("Choose the allocations first: tick them in the list.")
+    if len(wanted) > MAX_DECISIONS:
+        raise ValidationFailed(f"Choose at most {MAX_DECISIONS} allocations at once.")
+    found = list(
+        db.session.execute(
+            sa.select(Allocation)
+            .join(DemandLine, DemandLine.id == Allocation.demand_line_id)
+            .where(
+                Allocation.public_id.in_(wanted),
+                Allocation.scenario_id == rnd.published_scenario_id,
+                DemandLine.organization_id == actor.organization_id,
+            )
+            .options(*ALLOCATION_ROW)
+            .order_by(Allocation.demand_line_id, Allocation.id)
+        ).scalars()
+    )
+    if len(found) != len(wanted):
+        raise Conflict("Some of the chosen allocations are not yours in this award: reload the page and choose again.")
+    decided = [a for a in found if a.confirmation is not ConfirmationStatus.PENDING]
+    if decided:
+        lines = ", ".join(f"#{a.demand_line_id}" for a in decided[:10])
+        raise Conflict(f"Some of the chosen allocations are already decided (lines {lines}): choose pending ones only.")
+    return found
+
+
+def decision_summary(round_id: int, public_ids: list[str], confirm: bool, actor: Actor) -> DecisionSummary:
+    """Vehicles, total price against the lines' maximum prices, and the deposit concerned (nothing changes)."""
+    from marketplace.gateways import share_of
+    from marketplace.models import Deposit, DepositState
+
+    access.require_kind(actor, OrganizationKind.FLEET, "Only a fleet decides its allocations.")
+    rnd = access.visible(actor, rounds.load_round(round_id))
+    _published(rnd)
+    rounds.require_phase(rnd, RoundPhase.CONTRACTING, doing="confirm or decline allocations")
+    chosen = _chosen(rnd, public_ids, actor)
+    held = list(
+        db.session.execute(
+            sa.select(Deposit).where(
+                Deposit.demand_line_id.in_({a.demand_line_id for a in chosen}), Deposit.state == DepositState.HELD
+            )
+        ).scalars()
+    )
+    total_held = sum((d.held_amount for d in held), Decimal("0"))
+    if confirm:
+        effect = total_held
+    else:
+        effect = sum((share_of(d.held_amount, rnd.decline_forfeit_percent, d.currency) for d in held), Decimal("0"))
+    return DecisionSummary(rnd, confirm, chosen, total_held, effect)
+
+
+def decide_many(round_id: int, public_ids: list[str], confirm: bool, actor: Actor) -> list[Allocation]:
+    """Confirm or decline several allocations through the one-decision rule, all or nothing, in one transaction."""
+    summary = decision_summary(round_id, public_ids, confirm, actor)
+    try:
+        decided = [_decide(a.id, confirm, actor) for a in summary.allocations]
+    except DomainError:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return decided
 
 
 def pending_of(rnd: Round) -> tuple[int, int]:

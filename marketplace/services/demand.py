@@ -18,6 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import joinedload
 
 from marketplace.extensions import db
 from marketplace.models import (
@@ -570,16 +571,8 @@ class CommitResult:
         return sum(line.quantity for line in self.committed)
 
 
-def commit_lines(round_id: int, line_ids: Iterable[int] | None, actor: Actor | None) -> CommitResult:
-    """Commit the actor's draft lines (all of them when line_ids is None).
-
-    This is the one place where a line becomes committed. A round that asks no deposit commits
-    at once; with payments off a round that asks one commits at once too, marked as such.
-    The deposit path (issue 8) plugs in here: with payments on, the lines wait for their deposit
-    and the payment gateway's confirmed hold commits them.
-    """
-    rnd = open_round(round_id, actor, doing="commit demand")
-    assert actor is not None
+def _chosen_drafts(rnd: Round, line_ids: Iterable[int] | None, actor: Actor, *, lock: bool) -> list[DemandLine]:
+    """The actor's draft lines to commit (all when line_ids is None); refused if any chosen one is not."""
     query = sa.select(DemandLine).where(
         DemandLine.round_id == rnd.id,
         DemandLine.organization_id == actor.organization_id,
@@ -590,12 +583,64 @@ def commit_lines(round_id: int, line_ids: Iterable[int] | None, actor: Actor | N
         if not wanted:
             raise ValidationFailed("Choose the lines to commit.")
         query = query.where(DemandLine.id.in_(wanted))
-    lines = list(db.session.execute(query.order_by(DemandLine.id).with_for_update()).scalars())
+    query = query.order_by(DemandLine.id)
+    if lock:
+        query = query.with_for_update()
+    else:
+        query = query.options(joinedload(DemandLine.segment), joinedload(DemandLine.region))
+    lines = list(db.session.execute(query).scalars())
     if line_ids is not None and len(lines) != len(wanted):
         # Someone else's id, a withdrawn or an already committed line: say so, commit nothing.
         raise Conflict("Some of the chosen lines are not draft lines of yours: reload the page and choose again.")
     if not lines:
         raise Conflict("There are no draft lines to commit.")
+    return lines
+
+
+@dataclass
+class CommitSummary:
+    """What committing these lines puts at stake, shown before the fleet commits them."""
+
+    round: Round
+    lines: list[DemandLine]
+    deposit: Decimal  # to hold on the card, over the lines (0 when the round asks none or payments are off)
+    deposit_held: bool  # whether a hold is actually taken (the round asks one and payments are on)
+
+    @property
+    def vehicles(self) -> int:
+        return sum(line.quantity for line in self.lines)
+
+    @property
+    def max_spend(self) -> Decimal:
+        """The most the fleet would pay if every vehicle were awarded at its line's maximum unit price."""
+        return sum((line.max_unit_price * line.quantity for line in self.lines), Decimal("0"))
+
+
+def commit_summary(round_id: int, line_ids: Iterable[int] | None, actor: Actor | None) -> CommitSummary:
+    """Vehicles, maximum spend and deposit of the lines a fleet is about to commit (nothing changes)."""
+    from marketplace.services.deposits import deposit_amount
+
+    rnd = open_round(round_id, actor, doing="commit demand")
+    assert actor is not None
+    lines = _chosen_drafts(rnd, line_ids, actor, lock=False)
+    held = deposit_due(rnd)
+    deposit = (
+        sum((deposit_amount(rnd, line.quantity) for line in lines), Decimal("0")) if rnd.asks_deposit else Decimal("0")
+    )
+    return CommitSummary(rnd, lines, deposit, held)
+
+
+def commit_lines(round_id: int, line_ids: Iterable[int] | None, actor: Actor | None) -> CommitResult:
+    """Commit the actor's draft lines (all of them when line_ids is None).
+
+    This is the one place where a line becomes committed. A round that asks no deposit commits
+    at once; with payments off a round that asks one commits at once too, marked as such.
+    The deposit path (issue 8) plugs in here: with payments on, the lines wait for their deposit
+    and the payment gateway's confirmed hold commits them.
+    """
+    rnd = open_round(round_id, actor, doing="commit demand")
+    assert actor is not None
+    lines = _chosen_drafts(rnd, line_ids, actor, lock=True)
     result = CommitResult(without_deposit=rnd.asks_deposit and not payments_on())
     if deposit_due(rnd):
         # A hold (PaymentIntent, manual capture) per line; each line commits when Stripe confirms its hold.
@@ -674,7 +719,7 @@ def pool_progress(rnd: Round, lines: Iterable[DemandLine]) -> dict[int, Progress
     """For each given line: the committed demand of the whole round that could form one lot with it.
 
     A lot has one segment, one region node, one charging standard and a window all members share
-    (solver-io.md), so a line's best lot is the (region, standard, quarter) it can reach that
+    (docs/solver-io.md), so a line's best lot is the (region, standard, quarter) it can reach that
     gathers the most committed vehicles of its segment: region within the round's max_levels_up
     above the line and above every member, a standard every member accepts, a quarter in every
     member's window. Only totals come out, never who or how much per fleet. One pass over the
@@ -828,3 +873,71 @@ def own_lines_query(rnd: Round, actor: Actor, *, withdrawn: bool = True) -> sa.S
     if not withdrawn:
         query = query.where(DemandLine.status != DemandStatus.WITHDRAWN)
     return query
+
+
+# ---------------------------------------------------------------- what happens next (the fleet's round page)
+
+
+@dataclass(frozen=True)
+class Step:
+    what: str
+    when: datetime | None  # the deadline that ends the step, when the round has one
+    when_text: str  # said in words when there is no deadline ("after the demand deadline")
+    state: str  # "done", "now" or "later"
+
+
+_STEP_PHASES = [
+    (RoundPhase.DEMAND_OPEN,),
+    (RoundPhase.DEMAND_CLOSED, RoundPhase.POOLED),
+    (RoundPhase.TENDERING,),
+    (RoundPhase.BIDS_CLOSED,),
+    (RoundPhase.AWARDED, RoundPhase.CONTRACTING),
+    (RoundPhase.CLOSED,),
+]
+
+
+def next_steps(rnd: Round) -> list[Step]:
+    """The round's steps from a fleet's side, which one it is in, and when each ends (empty when cancelled)."""
+    if rnd.phase is RoundPhase.CANCELLED:
+        return []
+    confirm_by = (
+        rnd.confirmation_deadline,
+        f"within {rnd.confirmation_period_days} days of the award" if rnd.confirmation_deadline is None else "",
+    )
+    deposit = (
+        "Deposits are settled: applied to confirmed purchases, released for lines not awarded, "
+        f"{rnd.decline_forfeit_percent.normalize():f} % kept on a declined allocation."
+        if rnd.asks_deposit
+        else "The round closes; the coalition's report shows what was bought."
+    )
+    texts = [
+        ("Post demand lines and commit them: only committed lines are pooled.", rnd.demand_deadline, ""),
+        (
+            "The coordinator pools the committed lines of all fleets into lots and publishes them; each of "
+            "your lines shows its lot or why it stayed out.",
+            None,
+            "after the demand deadline",
+        ),
+        ("OEMs bid on the lots (sealed bids).", rnd.bid_deadline, ""),
+        (
+            "The coordinator compares award scenarios and publishes the award; you see your allocations.",
+            None,
+            "after the bid deadline",
+        ),
+        (
+            "Confirm or decline each of your allocations; one not confirmed by the deadline counts as declined.",
+            *confirm_by,
+        ),
+        (deposit, None, "when the round closes"),
+    ]
+    if rnd.phase is RoundPhase.DRAFT:
+        current = -1
+    else:
+        current = next(i for i, phases in enumerate(_STEP_PHASES) if rnd.phase in phases)
+    steps = []
+    for i, (what, when, when_text) in enumerate(texts):
+        state = "done" if i < current else "now" if i == current else "later"
+        if rnd.phase is RoundPhase.CLOSED and i == current:
+            state = "done"
+        steps.append(Step(what, when, when_text, state))
+    return steps

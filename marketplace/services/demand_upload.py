@@ -14,7 +14,7 @@ import csv
 import io
 import json
 import secrets
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
@@ -176,12 +176,16 @@ def _stream_cells(workbook: Any, sheet: Any) -> Iterator[tuple[int, list[Any]]]:
 
     shared = workbook.shared_strings
     # Style ids whose number format shows a date: such a cell is read as the date the user sees, not 46478.
-    date_styles = getattr(workbook, "_date_formats", set())
+    date_styles: set[int] = getattr(workbook, "_date_formats", set())
     epoch = getattr(workbook, "epoch", None)
     c_tag, v_tag, f_tag, row_tag, t_tag = _NS + "c", _NS + "v", _NS + "f", _NS + "row", _NS + "t"
+    merged: list[str] = []
     with workbook._archive.open(sheet._worksheet_path) as source:
         number = 0
         for _, element in iterparse(source):
+            if element.tag == _NS + "mergeCell":
+                merged.append(str(element.get("ref") or "?")[:20])
+                continue
             if element.tag != row_tag:
                 continue
             number = int(element.get("r") or number + 1)
@@ -217,6 +221,11 @@ def _stream_cells(workbook: Any, sheet: Any) -> Iterator[tuple[int, list[Any]]]:
                 values.append(value)
             element.clear()
             yield number, values
+    if merged:  # a merged cell shows its value over cells that hold nothing: never read as the user sees it
+        shown = ", ".join(merged[:5]) + (f" and {len(merged) - 5} more" if len(merged) > 5 else "")
+        raise UploadRefused(
+            f"The sheet has merged cells ({shown}): unmerge them and type the value in each cell, then upload again."
+        )
 
 
 def _excel_date(serial: float, epoch: Any, from_excel: Any) -> Any:
@@ -243,7 +252,9 @@ def _read_xlsx(data: bytes) -> list[tuple[int, list[Any]]]:
     except Exception as exc:  # openpyxl raises many types for damaged files; none may become a crash page
         raise UploadRefused(f"This workbook cannot be read ({type(exc).__name__}): save it again as .xlsx.") from None
     try:
-        sheet = workbook[SHEET_NAME] if SHEET_NAME in workbook.sheetnames else workbook.worksheets[0]
+        # The template's sheet, else the first sheet the user can see (a hidden sheet of lists may come first).
+        visible = [ws for ws in workbook.worksheets if getattr(ws, "sheet_state", "visible") == "visible"]
+        sheet = workbook[SHEET_NAME] if SHEET_NAME in workbook.sheetnames else (visible or workbook.worksheets)[0]
         if hasattr(workbook, "_archive") and hasattr(sheet, "_worksheet_path"):
             source: Iterable[tuple[int, list[Any]]] = _stream_cells(workbook, sheet)
         else:  # another openpyxl: its own (slower) reader, values only
@@ -352,7 +363,7 @@ def _col(index: int) -> str:
 
 
 def check_rows(
-    rows: list[tuple[int, dict[str, Any]]], scope: Scope, problems: list[Problem] | None = None
+    rows: Sequence[tuple[int, Mapping[str, Any]]], scope: Scope, problems: list[Problem] | None = None
 ) -> tuple[list[tuple[int, CheckedLine]], list[Problem]]:
     problems = list(problems or [])
     formula_cells = {(p.row, p.column) for p in problems}
@@ -446,6 +457,7 @@ def _bulk_insert(values: list[dict[str, Any]]) -> None:
         return
     columns = list(values[0])
     raw = connection.connection.driver_connection
+    assert raw is not None  # a live psycopg connection
     with raw.cursor() as cursor, cursor.copy(f"COPY demand_line ({', '.join(columns)}) FROM STDIN") as copy:
         for row in values:
             copy.write_row(

@@ -276,7 +276,10 @@ def apply_payment(dep: Deposit, payment: Payment, *, source: str) -> Applied:
         if dep.state is S.HELD:
             captured = min(captured, dep.held_amount)
             forfeit = dep.outcome is OUT.FORFEIT
-            parts = {"forfeited" if forfeit else "applied": captured, "released": dep.held_amount - captured}
+            parts: dict[str, Any] = {
+                "forfeited" if forfeit else "applied": captured,
+                "released": dep.held_amount - captured,
+            }
             result.changed = _change(
                 dep,
                 S.FORFEITED if forfeit else S.CAPTURED,
@@ -720,18 +723,25 @@ def process_event(event_row_id: int) -> str:
 # ---------------------------------------------------------------- reading
 
 
+# Deposits are named by their line in words (segment, region, window, quantity): loaded with them.
+_LINE_IN_WORDS = joinedload(Deposit.demand_line).options(joinedload(DemandLine.segment), joinedload(DemandLine.region))
+
+
 def deposits_of_round(round_id: int) -> list[Deposit]:
     return list(
-        db.session.execute(sa.select(Deposit).where(Deposit.round_id == round_id).order_by(Deposit.id)).scalars()
+        db.session.execute(
+            sa.select(Deposit)
+            .where(Deposit.round_id == round_id)
+            .options(_LINE_IN_WORDS, joinedload(Deposit.organization))
+            .order_by(Deposit.id)
+        ).scalars()
     )
 
 
 def round_deposits_query(round_id: int) -> sa.Select:
     """A round's deposits with their fleet and line, for a page of them."""
     return (
-        sa.select(Deposit)
-        .where(Deposit.round_id == round_id)
-        .options(joinedload(Deposit.organization), joinedload(Deposit.demand_line))
+        sa.select(Deposit).where(Deposit.round_id == round_id).options(joinedload(Deposit.organization), _LINE_IN_WORDS)
     )
 
 
@@ -740,7 +750,7 @@ def org_deposits_query(organization_id: int) -> sa.Select:
     return (
         sa.select(Deposit)
         .where(Deposit.organization_id == organization_id)
-        .options(joinedload(Deposit.round), joinedload(Deposit.demand_line))
+        .options(joinedload(Deposit.round), _LINE_IN_WORDS)
     )
 
 
@@ -766,10 +776,8 @@ def totals_of_query(*where: sa.ColumnElement[bool]) -> Totals:
     rows = db.session.execute(
         sa.select(Deposit.state, sa.func.count(Deposit.id), *sums).where(*where).group_by(Deposit.state)
     ).all()
-    for state, count, amount, held, applied, forfeited, refunded, released in rows:
-        amount, held, applied, forfeited, refunded, released = (
-            Decimal(v) for v in (amount, held, applied, forfeited, refunded, released)
-        )
+    for state, count, *sums_of_state in rows:
+        amount, held, applied, forfeited, refunded, released = (Decimal(v) for v in sums_of_state)
         t.count_by_state[state.value] += count
         t.amount_by_state[state.value] += amount
         t.asked += amount
@@ -785,7 +793,10 @@ def totals_of_query(*where: sa.ColumnElement[bool]) -> Totals:
 def deposits_of_org(organization_id: int) -> list[Deposit]:
     return list(
         db.session.execute(
-            sa.select(Deposit).where(Deposit.organization_id == organization_id).order_by(Deposit.id.desc())
+            sa.select(Deposit)
+            .where(Deposit.organization_id == organization_id)
+            .options(_LINE_IN_WORDS, joinedload(Deposit.round))
+            .order_by(Deposit.id.desc())
         ).scalars()
     )
 

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from openpyxl import Workbook
@@ -74,6 +75,7 @@ def _register(kind: OrganizationKind, name: str, email: str, country: str, coord
     user = accounts.register_organization(
         org_name=name, kind=kind, country=country, user_name=f"{name} manager", email=email, password=DEMO_PASSWORD
     )
+    assert user is not None
     _approve(user.organization, coordinator)
     return user
 
@@ -89,7 +91,7 @@ def _demo_password_hashed_once() -> Iterator[None]:
     original = organization.generate_password_hash
     memo: dict[tuple[str, tuple], str] = {}
 
-    def once(password: str, *args: object, **kwargs: object) -> str:
+    def once(password: str, *args: Any, **kwargs: Any) -> str:
         key = (password, args + tuple(sorted(kwargs.items())))
         if key not in memo:
             memo[key] = original(password, *args, **kwargs)
@@ -230,7 +232,7 @@ def _seed_large(
     run = pooling.start_run(round_id, coordinator, time_limit=time_limit)
     pooling.execute_run(run.id)  # now, not through the queue: a queued job finds it done
     pooling.publish_run(run.id, coordinator)
-    rnd = db.session.get(Round, round_id)
+    rnd = db.session.get_one(Round, round_id)
     lots = pooling.published_lots(rnd)
     say(f"Pooled into {len(lots)} lots and published them.")
 
@@ -277,9 +279,9 @@ def _seed_large(
             row += [high, float((base * Decimal("0.97")).quantize(Decimal("1")))]
         sheets[k].append(row)
     placed = 0
-    for k, rows in sheets.items():
-        if rows:
-            result = bid_sheet.upload_sheet(round_id, "bids.xlsx", _bid_sheet(rows), oems[k][0])
+    for k, sheet_rows in sheets.items():
+        if sheet_rows:
+            result = bid_sheet.upload_sheet(round_id, "bids.xlsx", _bid_sheet(sheet_rows), oems[k][0])
             placed += len(result.saved)
     say(f"{oem_count} OEMs placed {placed:,} bids.")
 

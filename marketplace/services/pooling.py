@@ -130,7 +130,7 @@ def execute_run(run_id: int) -> None:
         PoolingRun,
         run_id,
         label="Pooling run",
-        build=lambda run: solver_bridge.pooling_input(db.session.get(Round, run.round_id), run),
+        build=lambda run: solver_bridge.pooling_input(db.session.get_one(Round, run.round_id), run),
         solve=lambda doc, reporter, run: solver_runs.solve("pool", doc, run, reporter),
         validate=solver.validate_pooling,
         save=lambda run, result: save_result(run.id, result),

@@ -104,10 +104,10 @@ def _rounds_of(connection: sa.Connection, table: sa.Table, ids: set[Any], depth:
     for i, (_, parent) in enumerate(parents, start=1):
         values = {row[i] for row in rows if row[i] is not None}
         if values:
-            found = _rounds_of(connection, parent, values, depth - 1)
-            if found is None:
+            traced = _rounds_of(connection, parent, values, depth - 1)
+            if traced is None:
                 return None
-            rounds |= found
+            rounds |= traced
     return rounds
 
 
@@ -128,12 +128,16 @@ def _do_orm_execute(state: Any) -> None:
     state.session.info[_TOUCHED] = True
 
 
+def _insert(connection: sa.Connection) -> Callable[..., Any]:
+    """The dialect's INSERT, which has ON CONFLICT."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+
+
 def _upsert_increment(connection: sa.Connection, scopes: list[int]) -> None:
     table = DataVersion.__table__
-    if connection.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = _insert(connection)
     for scope in scopes:  # in order: two writers of the same rounds never wait on each other in a cycle
         stmt = insert(table).values(scope_id=scope, version=1)
         connection.execute(stmt.on_conflict_do_update(index_elements=[table.c.scope_id],
@@ -230,11 +234,7 @@ def _store(round_id: int, name: str, round_version: int, shared_version: int, ph
     values = {"round_id": round_id, "name": name, "round_version": round_version, "shared_version": shared_version,
               "phase": phase, "body": body, "computed_at": clock.now()}  # fmt: skip
     with db.engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        stmt = insert(table).values(**values)
+        stmt = _insert(connection)(table).values(**values)
         connection.execute(
             stmt.on_conflict_do_update(index_elements=[table.c.round_id, table.c.name],
                                        set_={k: stmt.excluded[k] for k in values if k not in ("round_id", "name")})

@@ -31,6 +31,7 @@ from marketplace.models import (
     ConfirmationStatus,
     DemandLine,
     DemandStatus,
+    Lot,
     LotMember,
     Region,
     Round,
@@ -141,63 +142,80 @@ def _load(rnd: Round, text: str) -> RoundReport:
     )
 
 
+def _money(value: object) -> Decimal:
+    """A sum of money from SQL (Decimal on PostgreSQL, a float on SQLite) to the cent."""
+    return Decimal(str(value or 0)).quantize(CENT)
+
+
 def compute_report(rnd: Round) -> RoundReport:
-    """The funnel and the breakdowns of one round, from its lines, published lots and published award."""
-    lines = list(db.session.execute(sa.select(DemandLine).where(DemandLine.round_id == rnd.id)).scalars())
-    by_id = {line.id: line for line in lines}
+    """The funnel and the breakdowns of one round, from its lines, published lots and published award.
+
+    Summed in SQL per (segment, region, status): a few hundred groups whatever the number of lines;
+    the regions are then folded into their countries here."""
     regions = {r.id: r for r in db.session.execute(sa.select(Region)).scalars()}
     segments = {s.id: s for s in db.session.execute(sa.select(Segment)).scalars()}
     country = _country_of(regions)
     by_segment: dict[str, BreakdownRow] = {}
     by_region: dict[str, BreakdownRow] = {}
 
-    def rows_of(line: DemandLine) -> tuple[BreakdownRow, BreakdownRow]:
-        segment = segments.get(line.segment_id)
-        country_id, country_name = country(line.region_id)
+    def rows_of(segment_id: str, region_id: str) -> tuple[BreakdownRow, BreakdownRow]:
+        segment = segments.get(segment_id)
+        country_id, country_name = country(region_id)
         return (
-            _row(by_segment, line.segment_id, segment.short_name if segment else line.segment_id),
+            _row(by_segment, segment_id, segment.short_name if segment else segment_id),
             _row(by_region, country_id, country_name),
         )
 
-    posted = lines  # every line a fleet posted, including those later withdrawn
-    committed = [line for line in lines if line.status is DemandStatus.COMMITTED]
-    withdrawn = sum(line.quantity for line in lines if line.status is DemandStatus.WITHDRAWN)
-    for line in committed:
-        for row in rows_of(line):
-            row.committed += line.quantity
+    line_value = DemandLine.quantity * DemandLine.max_unit_price
+    lines = db.session.execute(
+        sa.select(DemandLine.segment_id, DemandLine.region_id, DemandLine.status, sa.func.count(DemandLine.id),
+                  sa.func.sum(DemandLine.quantity), sa.func.sum(line_value))
+        .where(DemandLine.round_id == rnd.id)
+        .group_by(DemandLine.segment_id, DemandLine.region_id, DemandLine.status)
+    ).all()  # fmt: skip
+    posted_vehicles, posted_value, committed_vehicles, committed_value, withdrawn, line_count = 0, ZERO, 0, ZERO, 0, 0
+    for segment_id, region_id, status, count, vehicles, value in lines:
+        line_count += count
+        posted_vehicles += int(vehicles)  # every line a fleet posted, including those later withdrawn
+        posted_value += _money(value)
+        if status is DemandStatus.WITHDRAWN:
+            withdrawn += int(vehicles)
+        if status is DemandStatus.COMMITTED:
+            committed_vehicles += int(vehicles)
+            committed_value += _money(value)
+            for row in rows_of(segment_id, region_id):
+                row.committed += int(vehicles)
 
     funnel = [
         FunnelStage(
             "posted",
             "Posted",
-            sum(line.quantity for line in posted),
-            sum((line.quantity * line.max_unit_price for line in posted), ZERO),
+            posted_vehicles,
+            posted_value,
             "maximum unit prices",
-            f"includes {withdrawn:,} vehicles later withdrawn" if withdrawn else ("" if lines else "no demand yet"),
+            f"includes {withdrawn:,} vehicles later withdrawn"
+            if withdrawn
+            else ("" if line_count else "no demand yet"),
         ),
-        FunnelStage(
-            "committed",
-            "Committed",
-            sum(line.quantity for line in committed),
-            sum((line.quantity * line.max_unit_price for line in committed), ZERO),
-            "maximum unit prices",
-        ),
+        FunnelStage("committed", "Committed", committed_vehicles, committed_value, "maximum unit prices"),
     ]
 
     # Pooled: members of the published run's lots (a splittable line may sit in several lots, in part).
     pooled_vehicles, pooled_value = 0, ZERO
     if rnd.published_pooling_run_id is not None:
         members = db.session.execute(
-            sa.select(LotMember)
-            .join(LotMember.lot)
-            .where(LotMember.lot.has(pooling_run_id=rnd.published_pooling_run_id))
-        ).scalars()
-        for member in members:
-            line = by_id[member.demand_line_id]
-            pooled_vehicles += member.quantity
-            pooled_value += member.quantity * line.max_unit_price
-            for row in rows_of(line):
-                row.pooled += member.quantity
+            sa.select(DemandLine.segment_id, DemandLine.region_id, sa.func.sum(LotMember.quantity),
+                      sa.func.sum(LotMember.quantity * DemandLine.max_unit_price))
+            .join(DemandLine, DemandLine.id == LotMember.demand_line_id)
+            .join(Lot, Lot.id == LotMember.lot_id)
+            .where(Lot.pooling_run_id == rnd.published_pooling_run_id)
+            .group_by(DemandLine.segment_id, DemandLine.region_id)
+        ).all()  # fmt: skip
+        for segment_id, region_id, vehicles, value in members:
+            pooled_vehicles += int(vehicles)
+            pooled_value += _money(value)
+            for row in rows_of(segment_id, region_id):
+                row.pooled += int(vehicles)
         pooled_note = ""
     else:
         pooled_note = "not pooled yet: lots are published when tendering opens"
@@ -230,27 +248,28 @@ def compute_report(rnd: Round) -> RoundReport:
         figures = award.figures(rnd, scenario)
         report.scenario_name = scenario.name
         report.savings_vs_max = figures.savings_vs_max
-        allocations = list(
-            db.session.execute(
-                sa.select(Allocation).where(Allocation.scenario_id == scenario.id).order_by(Allocation.id)
-            ).scalars()
-        )
+        allocations = db.session.execute(
+            sa.select(DemandLine.segment_id, DemandLine.region_id, Allocation.confirmation,
+                      sa.func.sum(Allocation.quantity), sa.func.sum(Allocation.quantity * Allocation.unit_price))
+            .join(DemandLine, DemandLine.id == Allocation.demand_line_id)
+            .where(Allocation.scenario_id == scenario.id)
+            .group_by(DemandLine.segment_id, DemandLine.region_id, Allocation.confirmation)
+        ).all()  # fmt: skip
         confirmed_vehicles, confirmed_value = 0, ZERO
-        for allocation in allocations:
-            amount = allocation.quantity * allocation.unit_price
-            line = by_id[allocation.demand_line_id]
-            for row in rows_of(line):
-                row.awarded += allocation.quantity
+        for segment_id, region_id, confirmation, vehicles, value in allocations:
+            vehicles, amount = int(vehicles), _money(value)
+            for row in rows_of(segment_id, region_id):
+                row.awarded += vehicles
                 row.awarded_value += amount
-            if allocation.confirmation is ConfirmationStatus.CONFIRMED:
-                confirmed_vehicles += allocation.quantity
+            if confirmation is ConfirmationStatus.CONFIRMED:
+                confirmed_vehicles += vehicles
                 confirmed_value += amount
-                for row in rows_of(line):
-                    row.confirmed += allocation.quantity
-            elif allocation.confirmation is ConfirmationStatus.DECLINED:
-                report.declined += allocation.quantity
+                for row in rows_of(segment_id, region_id):
+                    row.confirmed += vehicles
+            elif confirmation is ConfirmationStatus.DECLINED:
+                report.declined += vehicles
             else:
-                report.pending += allocation.quantity
+                report.pending += vehicles
         funnel.append(
             FunnelStage(
                 "awarded",
@@ -357,3 +376,8 @@ def download(rnd: Round, fmt: str) -> bytes | str:
         rnd, "report.xlsx", lambda: report_xlsx(round_report(rnd)), lambda b: base64.b64encode(b).decode(),
         base64.b64decode,
     )  # fmt: skip
+
+
+def report_json(report: RoundReport) -> str:
+    """The report as JSON (the API): money as decimal strings, instants in ISO 8601 with their offset."""
+    return _dump(report)

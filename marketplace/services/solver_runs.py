@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -142,6 +142,11 @@ class Reporter:
             raise Cancelled()
 
 
+def _rowcount(update: sa.Update) -> int:
+    """Rows a conditional UPDATE changed (the claim or the expiry of a run)."""
+    return cast(sa.CursorResult[Any], db.session.execute(update)).rowcount
+
+
 def worker_name() -> str:
     """host:pid of this process, as shown on a run it holds and in /healthz."""
     return f"{socket.gethostname()}:{os.getpid()}"[:120]
@@ -194,12 +199,12 @@ def fail_stale(runs: Sequence[Any]) -> int:
             continue
         model = type(run)
         still_lapsed = model.lease_until < now if run.lease_until is not None else model.lease_until.is_(None)
-        changed = db.session.execute(
+        changed = _rowcount(
             sa.update(model)
             .where(model.id == run.id, model.status == RunStatus.RUNNING, still_lapsed)
             .values(status=RunStatus.FAILED, error=reason, finished_at=now)
             .execution_options(synchronize_session=False)
-        ).rowcount
+        )
         if changed:
             action = "pooling" if model.__tablename__ == "pooling_run" else "award"
             audit.record(None, f"{action}.failed", run, round_id=run.round_id, summary=f"#{run.id}: {reason}")
@@ -279,7 +284,7 @@ def execute(
     # Claim the run: a conditional UPDATE, so when a job is delivered twice (or to two workers)
     # exactly one of them runs it.
     now = clock.now()
-    claimed = db.session.execute(
+    claimed = _rowcount(
         sa.update(model)
         .where(model.id == run_id, model.status == RunStatus.QUEUED)
         .values(
@@ -290,7 +295,7 @@ def execute(
             worker=worker_name(),
         )
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     db.session.commit()
     if not claimed:
         return

@@ -153,8 +153,8 @@ class _SheetScan:
         self._count(cells(0, starts[0].start() if starts else len(text)))
         for n, found in enumerate(starts):
             self.rows += 1
-            ref = _ref(found.group(1)) if found.group(1) else None
-            self.row = int(ref) if ref and ref.isdigit() else self.row + 1
+            row_ref = _ref(found.group(1)) if found.group(1) else None
+            self.row = int(row_ref) if row_ref and row_ref.isdigit() else self.row + 1
             if self.row > self.max_rows or self.rows > self.max_rows:
                 raise UploadTooLarge(
                     f"The workbook has rows down to row {max(self.row, self.rows):,}; at most {self.max_rows:,} "

@@ -192,7 +192,8 @@ def _grouped_elsewhere(value: Any, fmt: NumberFormat) -> int | None:
     return int(_match(value.translate(_SPACES).strip(), other))  # type: ignore[arg-type]
 
 
-def _ambiguous(value: Any, fmt: NumberFormat, number: Decimal) -> str | None:
+def ambiguity_hint(value: Any, fmt: NumberFormat, number: Decimal) -> str | None:
+    """A message for a typed text that is `number` here but a thousands-grouped whole number in the other format."""
     meant = _grouped_elsewhere(value, fmt)
     if meant is None:
         return None
@@ -215,8 +216,10 @@ def read_whole(
         raise
     except Invalid:
         raise Invalid(message) from None
-    if number != number.to_integral_value():
-        raise Invalid(_ambiguous(value, fmt, number) or message)
+    # Typed decimals are refused even when zero: "1.000" under 1,234.56 is 1, but whoever typed it
+    # may have meant a thousand. A spreadsheet's number cell (12.0) is a number, not typed text.
+    if number != number.to_integral_value() or (isinstance(value, str) and _typed_decimals(number) > 0):
+        raise Invalid(ambiguity_hint(value, fmt, number) or message)
     if number < minimum:
         raise Invalid(message)
     if number > maximum:
@@ -285,8 +288,13 @@ def read_money(
     if amount >= maximum:
         raise Invalid(f"must be below {maximum:,} {currency}")
     if _finer_than_minor_unit(amount, currency):
-        hint = _ambiguous(value, fmt, amount) if whole_only else None  # "1.500" yen: 1.5, or fifteen hundred?
+        hint = ambiguity_hint(value, fmt, amount) if whole_only else None  # "1.500" yen: 1.5, or fifteen hundred?
         raise Invalid(f"{_decimals_rule(currency)}: {hint}" if hint else _decimals_rule(currency))
+    if isinstance(value, str) and _typed_decimals(amount) > -minor_unit(currency).adjusted():
+        # More decimals typed than the currency has, all zeros: "1.500" USD is 1.50 under 1,234.56,
+        # but whoever typed it may have meant 1,500. Refused like any other extra decimal.
+        hint = ambiguity_hint(value, fmt, amount)
+        raise Invalid(f"{_decimals_rule(currency)}; {hint}" if hint else _decimals_rule(currency))
     return amount.quantize(Decimal("0.01"))
 
 
@@ -295,6 +303,10 @@ def check_minor_unit(amount: Decimal, currency: str) -> str | None:
     if _finer_than_minor_unit(amount, currency):
         return _decimals_rule(currency)
     return None
+
+
+def _typed_decimals(number: Decimal) -> int:
+    return max(0, -int(number.as_tuple().exponent))
 
 
 def _finer_than_minor_unit(amount: Decimal, currency: str) -> bool:
@@ -319,7 +331,7 @@ def read_percent(
 
 # ---------------------------------------------------------------- quarters and dates
 
-_QUARTER = re.compile(r"(\d{4})\s*[-/ ]?\s*Q([1-4])|Q([1-4])\s*[-/ ]?\s*(\d{4})", re.IGNORECASE)
+_QUARTER = re.compile(r"(\d{4})\s*[-/ ]?\s*Q([1-4])|Q([1-4])\s*[-/ ]?\s*(\d{4})", re.IGNORECASE | re.ASCII)
 
 
 def quarter_of(day: date) -> str:
@@ -330,7 +342,7 @@ def read_quarter(value: Any) -> str:
     """A delivery quarter: 2027Q2 (also 2027-Q2, 2027 Q2, Q2 2027). A date cell says which quarter to write."""
     if isinstance(value, datetime | date):
         raise Invalid(f"the cell holds the date {value:%Y-%m-%d}, not a quarter: write {quarter_of(value)}")
-    text = "" if value is None else str(value).strip()
+    text = "" if value is None else str(value).translate(_SPACES).strip()
     if isinstance(value, float) and value.is_integer():
         text = str(int(value))
     if not text:
@@ -338,6 +350,11 @@ def read_quarter(value: Any) -> str:
     if len(text) > 20:
         raise Invalid("is not a quarter: write it like 2027Q2")
     found = _QUARTER.fullmatch(text)
+    if found is None and any(unicodedata.category(ch) == "Cc" for ch in text):
+        raise Invalid("holds an invisible control character: write the quarter like 2027Q2")
+    if found is None and any(ch.isdigit() and not ch.isascii() for ch in text):
+        ascii_text = "".join(str(unicodedata.digit(ch)) if ch.isdigit() else ch for ch in text)
+        raise Invalid(f"“{_shown(text)}” uses digits other than 0-9: type it as {_shown(ascii_text)}")
     if found is None:
         raise Invalid(f"“{_shown(text)}” is not a quarter: write it like 2027Q2")
     year, q = (found.group(1), found.group(2)) if found.group(1) else (found.group(4), found.group(3))
@@ -449,20 +466,44 @@ LIMITS: list[tuple[str, str]] = [
         f"whole number, 1 to {QUANTITY_MAX:,} (and at most the lot's size)",
     ),
     ("capacity for a round", f"whole number, 0 to {CAPACITY_MAX:,}"),
-    ("range, payload, battery, yearly capacity", f"whole number, 0 to {SPEC_MAX:,}"),
+    ("minimum range (km) and payload (kg) of a demand line", f"whole number, 0 to {SPEC_MAX:,}; empty is 0"),
+    (
+        "range, payload, battery of a catalog model",
+        f"whole number, 1 to {SPEC_MAX:,}; payload and battery may be empty",
+    ),
+    ("yearly capacity of a catalog model", f"whole number, 0 to {SPEC_MAX:,}, or empty"),
     (
         "money (price, tier, list price, deposit)",
         f"above 0 (deposit: 0 or more), below {MONEY_MAX:,}, "
-        "whole in the currency's minor unit (cents; JPY and CLP whole units)",
+        "whole in the currency's minor unit (cents; JPY and CLP whole units); "
+        "no more decimals typed than the currency has, even zeros",
     ),
     ("currency", ", ".join(CURRENCIES)),
-    ("percent", "0 to 100, at most one decimal"),
+    ("percent", "0 to 100 (a supplier's share of a lot: 1 to 100), at most one decimal"),
     ("quarter", f"2027Q2 (also 2027-Q2, Q2 2027), years {QUARTER_YEARS[0]}-{QUARTER_YEARS[1]}, not in the past"),
-    ("date and time", "a deadline typed in your time zone (account page), stored in UTC"),
+    (
+        "date and time",
+        f"a deadline typed in your time zone (account page), stored in UTC; "
+        f"years {QUARTER_YEARS[0]}-{QUARTER_YEARS[1] - 1}, not in the past",
+    ),
+    ("confirmation period", "whole number of days, 1 to 365"),
+    ("lot size (round, pooling run)", f"whole number, 1 to {QUANTITY_MAX:,}; the minimum at most the maximum"),
+    ("region levels a line may pool up", "whole number, 0 to 3"),
+    ("winners per lot", "whole number, 1 to 20"),
+    ("solver time limit (pooling run, scenario)", "whole number of seconds, 1 to 600"),
     ("region, segment", "an id or name from the round's scope"),
     ("id (in a form or a URL)", "whole number, 1 to 2^63 - 1; anything else is not found"),
-    ("typed number", f"at most {NUMBER_TEXT_MAX} characters, in the organization's number format"),
+    (
+        "typed number",
+        f"at most {NUMBER_TEXT_MAX} characters, in the organization's number format, digits 0-9 only, "
+        "no exponent; a whole number has no decimal mark (10.0 and 1.000 are refused)",
+    ),
     ("name", f"at most {NAME_MAX} characters, no control characters"),
     ("note", f"at most {NOTE_MAX} characters, no control characters"),
     ("description", f"at most {DESCRIPTION_MAX:,} characters; line breaks allowed"),
+    (
+        "spreadsheet (demand upload, bid sheet)",
+        "CSV in UTF-8 (a BOM is fine), comma or semicolon; XLSX: a number cell is a number, a date cell the date "
+        "shown; formulas and merged cells refused; a hidden sheet is not read",
+    ),
 ]

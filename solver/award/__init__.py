@@ -71,9 +71,10 @@ TIE_BREAK_WORK = 5.0
 # from the time limit, so an exported award re-solved with other options gives the same bytes).
 # Every phase runs on work, so the same input gives the same award on any machine and under any
 # load; the wall clock is only a safety cap (stats.limits.stopped_by says "time" when it bound).
-# Whole-round model: 30 (200-bid rounds proved in 2-9); neighbourhood search: 20 plus 1 per
-# 1,000 allocation variables, at most 60 (one deterministic second took 0.5-1.5 s of wall time
-# on this 2-core machine when quiet).
+# Whole-round model: 30 (200-bid rounds proved in 2-9); neighbourhood search (whose work also
+# counts each sub-round's model building, solver.award.lns.WORK_PER_VAR): 10 plus 1 per 2,000
+# allocation variables, at most 60 (one unit took 1.5-1.8 s of CPU on 2,000-bid rounds, so a
+# 2,000-bid round's 21.5 end before the default 60 s clock on an unloaded core).
 DEFAULT_WORK_EXACT = 30.0
 DEFAULT_WORK_LNS_MAX = 60.0
 
@@ -81,7 +82,7 @@ DEFAULT_WORK_LNS_MAX = 60.0
 def default_work_limit(size: int) -> float:
     if size <= MAX_GLOBAL_PRICE_VARS:
         return DEFAULT_WORK_EXACT
-    return min(DEFAULT_WORK_LNS_MAX, 20.0 + size / 1_000)
+    return min(DEFAULT_WORK_LNS_MAX, 10.0 + size / 2_000)
 
 
 # The tie-break, as the output document states it (stats.tie_break.rule).
@@ -173,14 +174,14 @@ def award(
             _exact(inst, prep, best, deadline, time_limit, work_limit, workers, size)
         except BaseException:
             if lp is not None:  # e.g. Cancelled: do not leave the LP child running
-                lp.collect(0.0)
+                lp.collect(0.0, 0)
             raise
 
     if exact and best.proven and size <= MAX_GLOBAL_PRICE_VARS:
         _tie_break(inst, prep, best, deadline - _reserve(inst, time_limit), work_limit)
 
     if lp is not None:
-        if not lp.collect(deadline - time.monotonic() - _reserve(inst, time_limit)):
+        if not lp.collect(deadline - time.monotonic() - _reserve(inst, time_limit), best.vehicles):
             best.stops.add("time")
         if lp.vbound is not None and lp.vbound < best.vbound:
             best.vbound = max(best.vehicles, lp.vbound)
@@ -222,17 +223,20 @@ class _LpBounds:
     """LP-relaxation bounds (solver.award.lpbound) computed beside the search, in a forked
     child process on the second core (GLOP holds the GIL, so a thread would stall the search).
 
-    Price bounds are kept per vehicle count k (a bound for every award with at least k
-    vehicles): for the greedy count, known before the search starts, and for the vehicle
-    bound, which the search often reaches (all lines served) and which certifies a tighter
-    price. Neither depends on timing."""
+    The child sends the vehicle bound, then price bounds for the vehicle counts of
+    price_bound_counts (a bound for every award with at least k vehicles). The award's
+    price bound is the one for the largest of those counts that it reaches, whatever else
+    arrived in time, so the bound reported does not depend on timing (the clock only
+    matters when that one is not there by the deadline: then stopped_by says "time")."""
 
     def __init__(self, inst: Instance, prep: Prepared, greedy_vehicles: int, deadline: float):
         import multiprocessing
 
+        self.greedy_vehicles = greedy_vehicles
         self.vbound: int | None = None
-        self.pbounds: dict[int, int] = {}
+        self.pbounds: dict[int, int | None] = {}
         self.proc = None
+        self.done = False
         try:
             ctx = multiprocessing.get_context("fork")
         except ValueError:  # no fork on this platform: no LP bounds
@@ -242,50 +246,83 @@ class _LpBounds:
         self.proc.start()
         child.close()
 
-    def collect(self, timeout: float) -> bool:
-        """Take what the child sent within `timeout` seconds (or until it is done), then stop it.
-        False when the clock stopped it before it was done."""
+    def _target(self, vehicles: int) -> int | None:
+        """The count whose price bound applies to an award of `vehicles` vehicles."""
+        if self.vbound is None:
+            return None
+        held = [k for k in price_bound_counts(self.greedy_vehicles, self.vbound) if k <= vehicles]
+        return max(held) if held else None
+
+    def collect(self, timeout: float, vehicles: int) -> bool:
+        """Wait up to `timeout` seconds for the bounds an award of `vehicles` vehicles needs,
+        then stop the child. False when the clock stopped it first."""
         if self.proc is None:
             return True
-        done = False
         end = time.monotonic() + max(0.0, timeout)
         try:
-            while self.conn.poll(max(0.0, end - time.monotonic())):
-                vehicles, price = self.conn.recv()
-                if price is None:
-                    self.vbound = vehicles
-                else:
-                    self.pbounds[vehicles] = price
+            while not self.done:
+                target = self._target(vehicles)
+                if self.vbound is not None and (target is None or target in self.pbounds):
+                    break
+                if not self.conn.poll(max(0.0, end - time.monotonic())):
+                    break
+                msg = self.conn.recv()
+                if msg[0] == "v":
+                    self.vbound = msg[1]
+                elif msg[0] == "p":
+                    self.pbounds[msg[1]] = msg[2]
+                else:  # "time": the child's deadline stopped an LP
+                    break
         except (EOFError, OSError):  # the child is done
-            done = True
+            self.done = True
         finally:
             if self.proc.is_alive():
                 self.proc.kill()
             self.proc.join()
             self.conn.close()
-        return done
+        target = self._target(vehicles)
+        return self.done or (self.vbound is not None and (target is None or target in self.pbounds))
 
     def price_bound(self, vehicles: int) -> int | None:
-        """The best LP bound on the price of any award with at least `vehicles` vehicles."""
-        held = [price for k, price in self.pbounds.items() if k <= vehicles]
-        return max(held) if held else None
+        """The LP bound on the price of any award with at least `vehicles` vehicles."""
+        target = self._target(vehicles)
+        return None if target is None else self.pbounds.get(target)
+
+
+def price_bound_counts(greedy_vehicles: int, vehicle_bound: int) -> list[int]:
+    """Vehicle counts k the LP bounds the price for (of any award with at least k vehicles),
+    most useful first: the bound (the search often serves every line), the greedy count
+    (always reached), then counts just below the bound (1, 2, 4, ... fewer), so an award a
+    few vehicles short of the bound still gets a price bound close to its own count."""
+    ks = [vehicle_bound]
+    if greedy_vehicles < vehicle_bound:
+        ks.append(greedy_vehicles)
+    d = 1
+    while vehicle_bound - d > greedy_vehicles:
+        ks.append(vehicle_bound - d)
+        d *= 2
+    return ks
 
 
 def _lp_child(inst: Instance, prep: Prepared, greedy_vehicles: int, deadline: float, conn: Any) -> None:
-    """Sends (vehicle bound, None), then (k, price bound for awards of at least k vehicles)."""
+    """Sends ("v", vehicle bound), then ("p", k, price bound or None) for each count k of
+    price_bound_counts; ("time",) when the deadline stopped an LP."""
     from solver.award.lpbound import LpModel
 
     try:
         lp = LpModel(inst, prep)
         vb = lp.vehicle_bound(deadline - time.monotonic())
-        if vb is not None:
-            conn.send((vb, None))
-            # Increasing k: each call adds its vehicles constraint to the same LP.
-            for k in sorted({greedy_vehicles, vb}):
+        if vb is None:
+            if time.monotonic() >= deadline - 0.1:
+                conn.send(("time",))
+        else:
+            conn.send(("v", vb))
+            for k in price_bound_counts(greedy_vehicles, vb):
                 pb = lp.price_bound(k, deadline - time.monotonic())
-                if pb is None:
+                if pb is None and time.monotonic() >= deadline - 0.1:
+                    conn.send(("time",))
                     break
-                conn.send((k, pb))
+                conn.send(("p", k, pb))
     except Exception:  # a bound is a bonus: the award never depends on it
         pass
     conn.close()

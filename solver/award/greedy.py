@@ -1,7 +1,14 @@
 """A fast constructive award, always computed first and kept as the fallback.
 
-Offers (bids and packages) are taken cheapest first (by their lowest reachable unit price,
-then id). A bid takes, among its reachable tiers, the one that lets it carry the most
+Two constructions, and `greedy` keeps the better award (more vehicles, then the lower price):
+- plain (`plain_greedy`): offers (bids and packages) taken cheapest first (by their lowest
+  reachable unit price, then id);
+- regret (`regret_greedy`): the lot that would lose the most if its cheapest open offer went
+  elsewhere is served first. A lot's regret is (second supplier's price - cheapest price) x
+  its free vehicles, infinite when only one supplier can still serve it; offers close as
+  capacity, share caps and winner limits are used up, and regrets are re-evaluated lazily
+  (a popped lot whose regret changed goes back in the queue).
+Both place offers the same way: A bid takes, among its reachable tiers, the one that lets it carry the most
 vehicles from the still free eligible lines (then the lower price), within its range,
 the supplier's remaining capacity and share cap, and the lot's winner limit. A package is
 taken only if every item can be covered. A second pass lets each bid grow into lines
@@ -144,6 +151,101 @@ def _place_package(st: _State, prep_pkg: PackageOpt) -> bool:
 
 
 def greedy(inst: Instance, prep: Prepared) -> Solution:
+    """The better of the plain and the regret construction (more vehicles, then the lower price)."""
+    from solver.award.solution import objective
+
+    plain = plain_greedy(inst, prep)
+    regret = regret_greedy(inst, prep)
+    vp, cp = objective(inst, plain)
+    vr, cr = objective(inst, regret)
+    return regret if (vr, -cr) > (vp, -cp) else plain
+
+
+def _finish(st: _State, prep: Prepared) -> Solution:
+    # Second pass: let every bid grow into lines left free (or start now that others settled).
+    for bi in sorted(prep.tiers_of_bid):
+        _place_bid(st, prep, bi)
+    st.sol.bids = {bi: a for bi, a in sorted(st.sol.bids.items()) if sum(a.values()) > 0}
+    st.sol.packages = dict(sorted(st.sol.packages.items()))
+    return st.sol
+
+
+def regret_greedy(inst: Instance, prep: Prepared) -> Solution:
+    import heapq
+
+    st = _State(inst)
+    # Offers of each lot, cheapest unit price first: (cents, kind, index); kind 0 bid, 1 package.
+    by_lot: dict[int, list[tuple[int, int, int]]] = {}
+    for bi, ts in prep.tiers_of_bid.items():
+        by_lot.setdefault(inst.bids[bi].lot, []).append((min(t.cents for t in ts), 0, bi))
+    pkgs = {p.package: p for p in prep.packages}
+    for p in prep.packages:
+        for it in p.items:
+            by_lot.setdefault(it.lot, []).append((it.cents, 1, p.package))
+    for offers in by_lot.values():
+        offers.sort()
+    tried: set[tuple[int, int]] = set()
+    free_in = {lot: sum(inst.lines[li].quantity for li in inst.lots[lot].lines) for lot in by_lot}
+    INF = 1 << 62
+
+    def supplier_of(kind: int, i: int) -> int:
+        return inst.bids[i].supplier if kind == 0 else pkgs[i].supplier
+
+    def is_open(lot: int, kind: int, i: int) -> bool:
+        if (kind, i) in tried:
+            return False
+        s = supplier_of(kind, i)
+        if kind == 1:
+            return st.cap[s] >= pkgs[i].quantity
+        return st.cap[s] > 0 and st.share_left(s, lot) > 0 and st.can_win(s, lot)
+
+    def regret(lot: int) -> tuple[int, tuple[int, int] | None]:
+        """(regret, the lot's cheapest open offer), regret 0 with no offer."""
+        free = free_in[lot]
+        if free <= 0:
+            return 0, None
+        first = None
+        for cents, kind, i in by_lot[lot]:
+            if not is_open(lot, kind, i):
+                continue
+            if first is None:
+                first = (cents, supplier_of(kind, i), (kind, i))
+            elif supplier_of(kind, i) != first[1]:
+                return (cents - first[0]) * free, first[2]
+        if first is None:
+            return 0, None
+        return INF, first[2]
+
+    heap: list[tuple[int, str, int]] = []
+    for lot in sorted(by_lot):
+        r, offer = regret(lot)
+        if offer is not None:
+            heap.append((-r, inst.lots[lot].id, lot))
+    heapq.heapify(heap)
+    while heap:
+        neg, _, lot = heapq.heappop(heap)
+        r, offer = regret(lot)
+        if offer is None:
+            continue
+        if r != -neg:  # changed since it was queued: back in line with its current regret
+            heapq.heappush(heap, (-r, inst.lots[lot].id, lot))
+            continue
+        kind, i = offer
+        tried.add(offer)
+        if kind == 0:
+            _place_bid(st, prep, i)
+        elif _place_package(st, pkgs[i]):
+            for it in pkgs[i].items:
+                free_in[it.lot] -= it.quantity
+        if kind == 0 and i in st.sol.bids:
+            free_in[lot] -= sum(st.sol.bids[i].values())
+        r, offer = regret(lot)
+        if offer is not None:
+            heapq.heappush(heap, (-r, inst.lots[lot].id, lot))
+    return _finish(st, prep)
+
+
+def plain_greedy(inst: Instance, prep: Prepared) -> Solution:
     st = _State(inst)
     offers: list[tuple[float, str, int, object]] = []
     for bi, ts in prep.tiers_of_bid.items():
@@ -157,9 +259,4 @@ def greedy(inst: Instance, prep: Prepared) -> Solution:
             _place_bid(st, prep, what)  # type: ignore[arg-type]
         else:
             _place_package(st, what)
-    # Second pass: let every bid grow into lines left free (or start now that others settled).
-    for bi in sorted(prep.tiers_of_bid):
-        _place_bid(st, prep, bi)
-    st.sol.bids = {bi: a for bi, a in sorted(st.sol.bids.items()) if sum(a.values()) > 0}
-    st.sol.packages = dict(sorted(st.sol.packages.items()))
-    return st.sol
+    return _finish(st, prep)

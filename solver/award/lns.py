@@ -1,69 +1,71 @@
-"""Large-neighbourhood search for the price phase of big rounds (deterministic).
+"""Large-neighbourhood search for big rounds (deterministic, adaptive, until its budget ends).
 
 CP-SAT on the whole model of a 2,000-bid round spends its budget in presolve and LP; on a
 few lots at a time it is fast. A neighbourhood is a set of lots: every source there is
 freed, the rest of the award is fixed (suppliers' capacity shrinks by what they use
-outside; packages that are awarded and reach outside pull their lots in, or the
-neighbourhood is dropped). The sub-round is solved exactly as a small award (vehicles in
-the neighbourhood may not drop; more vehicles, then a lower price, hinted with the current award) and
-the result replaces the neighbourhood when it is cheaper. Neighbourhoods are taken in a
-fixed order (windows of consecutive lots by id, then the lots of each supplier), so the
-search is deterministic under a work limit.
+outside). An awarded package that reaches outside stays awarded: its items inside are
+part of the sub-round, forced, so their lines may move within the item but the package
+is kept (pulling its other lots in made 4-lot neighbourhoods of 13 lots). The sub-round
+is solved exactly as a small award (vehicles in the neighbourhood may not drop; more
+vehicles, then a lower price, hinted with the current award) and replaces the
+neighbourhood when it is better.
+
+Neighbourhoods are shaped by the round's structure, in turn: consecutive lots (by id),
+lots of one supplier (whose capacity moves between them), lots chained through the
+suppliers awarded there, and the lots of a package with their neighbours. Their size
+adapts: one more lot after a sub-round proven optimal within half its work, one fewer
+after a sub-round its work cut short; after a whole sweep without improvement the search
+restarts from the best award with larger neighbourhoods. It goes on until its work budget
+ends. Every choice comes from a seeded generator and from CP-SAT's deterministic work, so
+the search is the same on every machine; the wall clock only cuts it short (then the
+caller reports "time").
 """
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from solver.award.instance import Instance, Lot
 from solver.award.prep import prepare
 from solver.award.solution import Solution, objective
 
-LOTS_PER_NEIGHBOURHOOD = 8
-MAX_LOTS = 14
+# Neighbourhood size (lots): the first, and the range the adaptation keeps it in.
+START_LOTS = 4
+MIN_LOTS = 2
+MAX_LOTS = 16
+# Work (CP-SAT deterministic seconds) one sub-round may spend at most.
+SUB_WORK = 1.0
+# Work counted per sub-round besides CP-SAT's own, per allocation variable of the sub-model:
+# building the model and CP-SAT's presolve cost several times its deterministic time on
+# small models (a 4-lot sub-round: 0.07 deterministic, 0.36 s of CPU). Counting it keeps
+# the work budget close to CPU seconds, so the default budget ends before the clock does.
+WORK_PER_VAR = 1.0 / 5_000
+SEED = 17
 
 
-def _neighbourhoods(inst: Instance) -> list[list[int]]:
-    n = len(inst.lots)
-    k = LOTS_PER_NEIGHBOURHOOD
-    out = []
-    step = max(1, k // 2)
-    for start in range(0, max(1, n - k + 1), step):
-        out.append(list(range(start, min(n, start + k))))
-    by_sup: dict[int, list[int]] = {}
-    for bid in inst.bids:
-        by_sup.setdefault(bid.supplier, []).append(bid.lot)
-    for s in sorted(by_sup):
-        lots = sorted(set(by_sup[s]))
-        for i in range(0, len(lots), k):
-            out.append(lots[i : i + k])
-    return out
+@dataclass
+class _Sub:
+    inst: Instance
+    bid_map: dict[int, int]  # sub bid -> bid
+    pkg_map: dict[int, tuple[int, tuple[int, ...]]]  # sub package -> (package, its item indices inside)
+    line_map: dict[int, int]  # sub line -> line
+    forced: set[int]  # sub packages that must stay awarded (they reach outside)
+    cur: Solution
 
 
-def _sub_instance(inst: Instance, sol: Solution, lots: list[int]) -> tuple[Instance, dict, Solution] | None:
-    """The sub-round on `lots` with everything else fixed, its index maps, and the current award in it."""
+def _sub_instance(inst: Instance, sol: Solution, lots: list[int]) -> _Sub:
+    """The sub-round on `lots` with everything else fixed, and the current award in it."""
     lotset = set(lots)
-    # Close under awarded packages that reach outside.
-    changed = True
-    while changed:
-        changed = False
-        for pi in sol.packages:
-            pl = {it.lot for it in inst.packages[pi].items}
-            if pl & lotset and not pl <= lotset:
-                lotset |= pl
-                changed = True
-        if len(lotset) > MAX_LOTS:
-            return None
     used_outside = [0] * len(inst.suppliers)
     for bi, alloc in sol.bids.items():
         if inst.bids[bi].lot not in lotset:
             used_outside[inst.bids[bi].supplier] += sum(alloc.values())
     for pi in sol.packages:
         pkg = inst.packages[pi]
-        if not {it.lot for it in pkg.items} <= lotset:
-            used_outside[pkg.supplier] += sum(it.quantity for it in pkg.items)
+        used_outside[pkg.supplier] += sum(it.quantity for it in pkg.items if it.lot not in lotset)
 
     lot_ids = sorted(lotset, key=lambda i: inst.lots[i].id)
     lot_map = {old: new for new, old in enumerate(lot_ids)}
@@ -84,12 +86,20 @@ def _sub_instance(inst: Instance, sol: Solution, lots: list[int]) -> tuple[Insta
         if bid.lot in lotset:
             bid_map[len(bids)] = bi
             bids.append(replace(bid, lot=lot_map[bid.lot]))
-    pkg_map: dict[int, int] = {}
+    pkg_map: dict[int, tuple[int, tuple[int, ...]]] = {}
+    forced: set[int] = set()
     packages = []
     for pi, pkg in enumerate(inst.packages):
-        if all(it.lot in lotset for it in pkg.items):
-            pkg_map[len(packages)] = pi
-            packages.append(replace(pkg, items=tuple(replace(it, lot=lot_map[it.lot]) for it in pkg.items)))
+        inside = tuple(ii for ii, it in enumerate(pkg.items) if it.lot in lotset)
+        if not inside:
+            continue
+        if len(inside) < len(pkg.items):
+            if pi not in sol.packages:
+                continue  # it would need lots outside: not part of this sub-round
+            forced.add(len(packages))
+        pkg_map[len(packages)] = (pi, inside)
+        items = tuple(replace(pkg.items[ii], lot=lot_map[pkg.items[ii].lot]) for ii in inside)
+        packages.append(replace(pkg, items=items))
     sub = Instance(
         suppliers=inst.suppliers,
         capacity=[max(0, c - u) for c, u in zip(inst.capacity, used_outside, strict=True)],
@@ -103,16 +113,94 @@ def _sub_instance(inst: Instance, sol: Solution, lots: list[int]) -> tuple[Insta
         source_rank=inst.source_rank,
     )
     inv_bid = {old: new for new, old in bid_map.items()}
-    inv_pkg = {old: new for new, old in pkg_map.items()}
     cur = Solution()
     for bi, alloc in sol.bids.items():
         if bi in inv_bid:
             cur.bids[inv_bid[bi]] = {line_map[li]: q for li, q in alloc.items()}
+    for spi, (pi, inside) in pkg_map.items():
+        if pi in sol.packages:
+            cur.packages[spi] = [{line_map[li]: q for li, q in sol.packages[pi][ii].items()} for ii in inside]
+    return _Sub(sub, bid_map, pkg_map, {new: old for old, new in line_map.items()}, forced, cur)
+
+
+def _merge(inst: Instance, sol: Solution, sub: _Sub, found: Solution) -> Solution:
+    """`sol` with the neighbourhood replaced by the sub-round's award `found`."""
+    inside_bids = set(sub.bid_map.values())
+    new = Solution({bi: a for bi, a in sol.bids.items() if bi not in inside_bids}, {})
+    partial = {pi for spi, (pi, inside) in sub.pkg_map.items() if spi in sub.forced}
+    whole_inside = {pi for pi, _ in sub.pkg_map.values()} - partial
     for pi, items in sol.packages.items():
-        if pi in inv_pkg:
-            cur.packages[inv_pkg[pi]] = [{line_map[li]: q for li, q in a.items()} for a in items]
-    maps = {"bid": bid_map, "pkg": pkg_map, "line": {new: old for old, new in line_map.items()}}
-    return sub, maps, cur
+        if pi not in whole_inside:
+            new.packages[pi] = [dict(a) for a in items]
+    lm = sub.line_map
+    for sbi, alloc in found.bids.items():
+        new.bids[sub.bid_map[sbi]] = {lm[li]: q for li, q in alloc.items()}
+    for spi, items in found.packages.items():
+        pi, inside = sub.pkg_map[spi]
+        if pi not in new.packages:
+            new.packages[pi] = [{} for _ in inst.packages[pi].items]
+        for ii, a in zip(inside, items, strict=True):
+            new.packages[pi][ii] = {lm[li]: q for li, q in sorted(a.items())}
+    new.bids = dict(sorted(new.bids.items()))
+    new.packages = dict(sorted(new.packages.items()))
+    return new
+
+
+class _Shapes:
+    """Neighbourhoods shaped by lots, suppliers and packages, drawn from a seeded generator."""
+
+    KINDS = ("window", "supplier", "chain", "package")
+
+    def __init__(self, inst: Instance):
+        self.inst = inst
+        self.rng = random.Random(SEED)
+        n = len(inst.lots)
+        self.n = n
+        sup_lots: dict[int, set[int]] = {}
+        lot_sups: list[set[int]] = [set() for _ in range(n)]
+        for bid in inst.bids:
+            sup_lots.setdefault(bid.supplier, set()).add(bid.lot)
+            lot_sups[bid.lot].add(bid.supplier)
+        for pkg in inst.packages:
+            for it in pkg.items:
+                sup_lots.setdefault(pkg.supplier, set()).add(it.lot)
+                lot_sups[it.lot].add(pkg.supplier)
+        self.sup_lots = {s: sorted(ls) for s, ls in sorted(sup_lots.items()) if len(ls) >= 2}
+        self.suppliers = sorted(self.sup_lots)
+        self.lot_sups = [sorted(s) for s in lot_sups]
+        self.pkg_lots = [sorted({it.lot for it in p.items}) for p in inst.packages]
+        self.turn = 0
+
+    def next(self, k: int) -> tuple[str, list[int]]:
+        kind = self.KINDS[self.turn % len(self.KINDS)]
+        self.turn += 1
+        rng, n = self.rng, self.n
+        k = min(k, n)
+        if kind == "supplier" and self.suppliers:
+            lots = self.sup_lots[rng.choice(self.suppliers)]
+            return kind, sorted(rng.sample(lots, min(k, len(lots)))) if len(lots) > k else list(lots)
+        if kind == "package" and self.pkg_lots:
+            chosen = list(self.pkg_lots[rng.randrange(len(self.pkg_lots))])
+            return kind, self._grow(chosen[:k], k)
+        if kind == "chain":
+            return kind, self._grow([rng.randrange(n)], k)
+        start = rng.randrange(max(1, n - k + 1))
+        return "window", list(range(start, start + k))
+
+    def _grow(self, lots: list[int], k: int) -> list[int]:
+        """Add lots reached through the suppliers of lots already in, until there are k."""
+        rng = self.rng
+        have = set(lots)
+        tries = 0
+        while len(have) < k and tries < 4 * k:
+            tries += 1
+            sups = self.lot_sups[rng.choice(sorted(have))]
+            if not sups:
+                continue
+            s = rng.choice(sups)
+            if s in self.sup_lots:
+                have.add(rng.choice(self.sup_lots[s]))
+        return sorted(have)
 
 
 def improve_price(
@@ -124,87 +212,91 @@ def improve_price(
     on_improve: Callable[[Solution], None],
     sub_time: float = 2.0,
 ) -> tuple[Solution, float, str]:
-    """Cheaper awards with at least as many vehicles, neighbourhood by neighbourhood.
+    """Better awards (more vehicles, then a lower price), neighbourhood by neighbourhood.
 
-    Returns the best award, the deterministic work spent, and what ended the search: "time"
-    (the deadline), "work" (the work limit) or "done" (a whole round of neighbourhoods found
+    Returns the best award, the work spent, and what ended the search: "time" (the deadline),
+    "work" (the work limit) or "done" (without a work limit: a sweep at the largest size found
     nothing better)."""
-    from solver.award.cpsat import AwardModel
+    from solver.award.cpsat import AwardModel, model_size
 
     work = 0.0
-    hoods = _neighbourhoods(inst)
-    rounds = 0
+    shapes = _Shapes(inst)
+    k = START_LOTS
+    sweep = max(8, len(inst.lots) // START_LOTS)  # sub-rounds without improvement before a restart
+    failures = 0
+    best = objective(inst, sol)
     while True:
-        improved_round = False
-        for lots in hoods:
-            if time.monotonic() >= deadline:
-                return sol, work, "time"
-            if work_limit is not None and work >= work_limit:
-                return sol, work, "work"
-            made = _sub_instance(inst, sol, lots)
-            if made is None:
-                continue
-            sub, maps, cur = made
-            sub_prep = prepare(sub)
-            v0, c0 = objective(sub, cur)
-            model = AwardModel(sub, sub_prep)
-            model.model.add(model.vehicles >= v0)
-            model.hint(cur)
-            model.lex_weight = 1 + sum(line.quantity * line.max_cents for line in sub.lines)
-            if work_limit is None:
-                budget, wl = min(sub_time, deadline - time.monotonic()), sub_time / 2
-            else:  # deterministic: only the work limit stops a sub-solve (the deadline still bounds it)
-                budget, wl = deadline - time.monotonic(), min(sub_time / 2, work_limit - work)
-            if model.lex_fits:
-                r = model.solve_phase(objective="lex", time_limit=budget, work_limit=wl, workers=1)
-                work += r.deterministic_time
-                timed_out = r.timed_out
-            else:  # prices too large for one objective: vehicles, then price with them fixed
-                r = model.solve_phase(objective="vehicles", time_limit=budget, work_limit=wl / 2, workers=1)
-                work += r.deterministic_time
-                timed_out = r.timed_out
-                if r.solution is not None:
-                    model.model.add(model.vehicles >= objective(sub, r.solution)[0])
-                    model.hint(r.solution)
-                    r2 = model.solve_phase(
-                        objective="price",
-                        time_limit=max(0.01, deadline - time.monotonic()),
-                        work_limit=wl / 2,
-                        workers=1,
-                    )
-                    work += r2.deterministic_time
-                    timed_out = timed_out or r2.timed_out
-                    r = r2 if r2.solution is not None else r
-            if timed_out and work_limit is not None:
-                # The clock cut this sub-solve short of its work: what it found depends on the
-                # machine's speed, so it is not used (the award stays reproducible) and the
-                # search ends here.
-                return sol, work, "time"
-            if r.solution is None:
-                continue
-            v1, c1 = objective(sub, r.solution)
-            if (v1, -c1) <= (v0, -c0):
-                continue
-            # rebuild: drop everything inside the neighbourhood, add the sub-solution
-            inside_bids = set(maps["bid"].values())
-            inside_pkgs = set(maps["pkg"].values())
-            new = Solution(
-                {bi: a for bi, a in sol.bids.items() if bi not in inside_bids},
-                {pi: items for pi, items in sol.packages.items() if pi not in inside_pkgs},
-            )
-            lm = maps["line"]
-            for sbi, alloc in r.solution.bids.items():
-                new.bids[maps["bid"][sbi]] = {lm[li]: q for li, q in alloc.items()}
-            for spi, items in r.solution.packages.items():
-                new.packages[maps["pkg"][spi]] = [{lm[li]: q for li, q in a.items()} for a in items]
-            new.bids = dict(sorted(new.bids.items()))
-            new.packages = dict(sorted(new.packages.items()))
-            vn, cn = objective(inst, new)
-            vo, co = objective(inst, sol)
-            if (vn, -cn) > (vo, -co):
-                sol = new
-                improved_round = True
-                on_improve(sol)
-        rounds += 1
-        if not improved_round:
-            return sol, work, "done"
+        if time.monotonic() >= deadline:
+            return sol, work, "time"
+        if work_limit is not None and work >= work_limit:
+            return sol, work, "work"
+        _, lots = shapes.next(k)
+        sub = _sub_instance(inst, sol, lots)
+        sub_prep = prepare(sub.inst)
+        v0, c0 = objective(sub.inst, sub.cur)
+        model = AwardModel(sub.inst, sub_prep)
+        forced_vars = [p.chosen for p in model.families.packages if p.opt.package in sub.forced]
+        if len(forced_vars) < len(sub.forced):
+            failures += 1  # a forced package dropped by the pre-processing: leave this one
+            continue
+        for var in forced_vars:
+            model.model.add(var == 1)
+        model.model.add(model.vehicles >= v0)
+        model.hint(sub.cur)
+        model.lex_weight = 1 + sum(line.quantity * line.max_cents for line in sub.inst.lines)
+        if work_limit is None:
+            budget, wl = min(sub_time, deadline - time.monotonic()), sub_time / 2
+        else:  # deterministic: only the work limit stops a sub-solve (the deadline still bounds it)
+            budget, wl = deadline - time.monotonic(), min(SUB_WORK, max(0.01, work_limit - work))
+        work += model_size(sub.inst, sub_prep) * WORK_PER_VAR
+        if model.lex_fits:
+            r = model.solve_phase(objective="lex", time_limit=budget, work_limit=wl, workers=1)
+            work += r.deterministic_time
+            timed_out, optimal, spent = r.timed_out, r.optimal, r.deterministic_time
+        else:  # prices too large for one objective: vehicles, then price with them fixed
+            r = model.solve_phase(objective="vehicles", time_limit=budget, work_limit=wl / 2, workers=1)
+            work += r.deterministic_time
+            timed_out, optimal, spent = r.timed_out, r.optimal, r.deterministic_time
+            if r.solution is not None:
+                model.model.add(model.vehicles >= objective(sub.inst, r.solution)[0])
+                model.hint(r.solution)
+                r2 = model.solve_phase(
+                    objective="price",
+                    time_limit=max(0.01, deadline - time.monotonic()),
+                    work_limit=wl / 2,
+                    workers=1,
+                )
+                work += r2.deterministic_time
+                spent += r2.deterministic_time
+                timed_out = timed_out or r2.timed_out
+                optimal = optimal and r2.optimal
+                r = r2 if r2.solution is not None else r
+        if timed_out and work_limit is not None:
+            # The clock cut this sub-solve short of its work: what it found depends on the
+            # machine's speed, so it is not used (the award stays reproducible) and the
+            # search ends here.
+            return sol, work, "time"
+        # Adapt the size: grow while sub-rounds are proven quickly, shrink when they are cut.
+        if optimal and spent < wl / 2:
+            k = min(MAX_LOTS, k + 1)
+        elif not optimal:
+            k = max(MIN_LOTS, k - 1)
+        improved = False
+        if r.solution is not None:
+            v1, c1 = objective(sub.inst, r.solution)
+            if (v1, -c1) > (v0, -c0):
+                new = _merge(inst, sol, sub, r.solution)
+                vn, cn = objective(inst, new)
+                if (vn, -cn) > (best[0], -best[1]):
+                    sol, best, improved = new, (vn, cn), True
+                    on_improve(sol)
+        if improved:
+            failures = 0
+            continue
+        failures += 1
+        if failures >= sweep:
+            # A sweep without improvement: restart from the best award with larger neighbourhoods.
+            if work_limit is None and k >= MAX_LOTS:
+                return sol, work, "done"
+            k = min(MAX_LOTS, k + 2)
+            failures = 0

@@ -138,30 +138,37 @@ class LpModel:
                 h.add_term_to_constraint(ct, v, c)
         self.veh = veh
         self.price = price
+        self._vehicles_row: int | None = None
 
     def _solve(self, coefs: dict[int, float], maximize: bool, time_limit: float) -> float | None:
         h = self.model.helper
         h.clear_objective()
+        # GLOP ended ABNORMAL on 2,000-bid rounds with prices of 10^7 cents as coefficients (a
+        # bound was lost); the objective scaled to coefficients of at most 1 solves to OPTIMAL.
+        scale = max((abs(c) for c in coefs.values()), default=1.0) or 1.0
         for v, c in coefs.items():
-            h.set_var_objective_coefficient(v, c)
+            h.set_var_objective_coefficient(v, c / scale)
         h.set_maximize(maximize)
         solver = self.mb.Solver("glop")
         solver.set_time_limit_in_seconds(max(0.1, time_limit))
         status = solver.solve(self.model)
         if status != self.mb.SolveStatus.OPTIMAL:
             return None
-        return solver.objective_value
+        return solver.objective_value * scale
 
     def vehicle_bound(self, time_limit: float) -> int | None:
         v = self._solve(self.veh, True, time_limit)
         return None if v is None else math.floor(v * (1 + SAFETY) + 1e-6)
 
     def price_bound(self, vehicles: int, time_limit: float) -> int | None:
+        """Lower bound on the price of any award with at least `vehicles` vehicles (one
+        constraint, its right-hand side changed from call to call: any order of calls)."""
         h = self.model.helper
-        ct = h.add_linear_constraint()
-        h.set_constraint_lower_bound(ct, float(vehicles))
-        h.set_constraint_upper_bound(ct, math.inf)
-        for v, c in self.veh.items():
-            h.add_term_to_constraint(ct, v, c)
+        if self._vehicles_row is None:
+            self._vehicles_row = h.add_linear_constraint()
+            h.set_constraint_upper_bound(self._vehicles_row, math.inf)
+            for v, c in self.veh.items():
+                h.add_term_to_constraint(self._vehicles_row, v, c)
+        h.set_constraint_lower_bound(self._vehicles_row, float(vehicles))
         cents = self._solve(self.price, False, time_limit)
         return None if cents is None else max(0, math.ceil(cents * (1 - SAFETY) - 1e-6))

@@ -17,7 +17,7 @@ from solver.money import to_cents
 def test_the_large_round_path_gives_a_valid_award_with_bounds_that_hold(shape, monkeypatch):
     n_lots, n_oems, n_bids, seed = shape
     doc = make_round(n_lots, n_oems, n_bids, seed=seed)
-    exact = award(doc, time_limit=60)
+    exact = award(doc, time_limit=600)  # proven on its work limit; the clock only a cap under load
     assert exact["status"] == "OPTIMAL"
     best_vehicles, best_cents = exact["awarded_quantity"], to_cents(exact["total_price"])
 
