@@ -125,6 +125,7 @@ def _change(
     audit.record(
         actor, f"deposit.{target.value}", dep, summary=summary, before=before, after=after, round_id=dep.round_id
     )
+    events.record(events.DepositChanged(dep.id, dep.round_id, dep.organization_id, target.value, at.isoformat()))
     return True
 
 
