@@ -68,3 +68,51 @@ def ask_stripe_for_the_truth(event: events.DepositContradicted) -> None:
 @subscribe(events.StripeEventReceived)
 def apply_stripe_event(event: events.StripeEventReceived) -> None:
     jobs.process_stripe_event(event.stripe_event_id)
+
+
+# ---------------------------------------------------------------- notices (marketplace.notifications)
+
+
+def _tell(event: events.Event, kind: str, *, round_id: int | None = None, object_id: int | None = None) -> None:
+    """Queue the notices of `kind` for this event; the key is the event itself, so a handler run twice
+    for one event (a retry) adds nothing (notice is unique on event key + user)."""
+    from marketplace.notifications import service as notices
+
+    jobs.deliver_event(kind, notices.event_key(event), round_id, object_id)
+
+
+@subscribe(events.RoundMoved)
+def tell_members_the_round_moved(event: events.RoundMoved) -> None:
+    from marketplace.notifications.service import PHASE_EVENTS
+
+    kind = PHASE_EVENTS.get(event.target)
+    if kind is not None:
+        _tell(event, kind, round_id=event.round_id)
+
+
+@subscribe(events.DepositChanged)
+def tell_the_fleet_its_deposit_changed(event: events.DepositChanged) -> None:
+    if event.state in ("held", "failed", "captured", "released"):
+        _tell(event, f"deposit_{event.state}", round_id=event.round_id, object_id=event.deposit_id)
+
+
+@subscribe(events.OrganizationDecided)
+def tell_an_approved_organization(event: events.OrganizationDecided) -> None:
+    if event.approved:
+        _tell(event, "organization_approved", object_id=event.organization_id)
+
+
+@subscribe(events.ClarificationAsked)
+def tell_coordinators_of_a_question(event: events.ClarificationAsked) -> None:
+    _tell(event, "clarification_asked", round_id=event.round_id, object_id=event.clarification_id)
+
+
+@subscribe(events.ClarificationAnswered)
+def tell_participants_the_answer(event: events.ClarificationAnswered) -> None:
+    _tell(event, "clarification_answered", round_id=event.round_id, object_id=event.clarification_id)
+
+
+@subscribe(events.NoticesToMail)
+def mail_the_notices(event: events.NoticesToMail) -> None:
+    for notice_id in event.notice_ids:
+        jobs.send_notice_mail(notice_id)

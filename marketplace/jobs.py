@@ -256,11 +256,11 @@ def run_award(scenario_id: int) -> None:
 
 @huey.task(retries=3, retry_delay=30)
 @in_app_context
-def deliver_notices(audit_entry_id: int) -> int:
-    """Write the notices of one audited change (unique per event and user: a re-run adds nothing)."""
+def deliver_event(kind: str, key: str, round_id: int | None, object_id: int | None) -> int:
+    """Write the notices of one event (unique per event key and user: a re-run adds nothing)."""
     from marketplace.notifications import service
 
-    return service.deliver_audit_entry(audit_entry_id)
+    return service.deliver_event(kind, key, round_id, object_id)
 
 
 @huey.task(retries=5, retry_delay=60)

@@ -317,3 +317,15 @@ def test_url_guessing_another_fleets_line_answers_404(world, login, rnd):
     assert "Some of the chosen lines are not draft lines of yours" in response.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(DemandLine, line.id).status is DemandStatus.DRAFT
+
+
+def test_commit_all_by_page_commits_every_draft_line_and_a_bad_id_commits_none(world, login):
+    rnd = open_round(world, region_ids=["US-CA"])
+    client = login(world.fleet)
+    lines = [demand.create_line(rnd.id, valid_values(quantity=str(q)), world.fleet) for q in (3, 4)]
+    refused = client.post(f"/fleet/rounds/{rnd.id}/commit", data={"line_ids": [str(lines[0].id), "1.0"]})
+    assert refused.status_code == 302
+    db.session.expire_all()
+    assert {db.session.get(DemandLine, line.id).status for line in lines} == {DemandStatus.DRAFT}
+    page = client.post(f"/fleet/rounds/{rnd.id}/commit", data={"all": "1"}, follow_redirects=True)
+    assert "Committed 2 lines (7 vehicles)" in page.get_data(as_text=True)

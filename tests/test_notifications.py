@@ -321,7 +321,7 @@ def test_deposit_changes_are_told_to_their_fleet_only_and_mailed_even_with_mail_
     kinds = sorted(n.kind for n in notices_of(world.fleet) if n.kind.startswith("deposit_"))
     assert kinds == ["deposit_failed", "deposit_held", "deposit_released", "deposit_released"]
     held = next(n for n in notices_of(world.fleet) if n.kind == "deposit_held")
-    assert "2,469.12 USD is held" in held.body and "2 vehicles of md box truck" in held.body
+    assert "2,469.12 USD is held" in held.body and "2 vehicles, Medium-duty box truck" in held.body
     assert held.own_stake and held.link == "/payments/deposits"
     # Mail is off, but money is mailed; the round's opening (not money) was not.
     subjects = [m.subject for m in outbox_to(world.fleet)]
@@ -330,15 +330,24 @@ def test_deposit_changes_are_told_to_their_fleet_only_and_mailed_even_with_mail_
 
 
 def test_a_rolled_back_change_tells_nobody(world):
-    from marketplace.models import AuditEntry
-    from marketplace.services import audit
+    from marketplace.services import events
 
     rnd = make_round(world.coordinator, RoundPhase.DRAFT, segment_ids=["md_box_truck"])
     rnd.phase = RoundPhase.DEMAND_OPEN
-    audit.record(world.coordinator, "round.transition", rnd, after={"phase": "demand_open"}, round_id=rnd.id)
+    events.record(events.RoundMoved(rnd.id, "draft", "demand_open", world.coordinator.id))
     db.session.rollback()
+    db.session.commit()  # a later commit does not tell the rolled-back event either
     assert notices_of(world.fleet) == [] and outbox_to(world.fleet) == []
-    assert db.session.execute(sa.select(sa.func.count()).select_from(AuditEntry)).scalar_one() >= 1
+
+
+def test_the_same_event_handled_twice_writes_its_notices_once(world):
+    from marketplace import handlers
+    from marketplace.services import events
+
+    rnd = make_round(world.coordinator, RoundPhase.DEMAND_OPEN, segment_ids=["md_box_truck"])
+    assert len(notices_of(world.fleet)) == 1
+    handlers.tell_members_the_round_moved(events.RoundMoved(rnd.id, "draft", "demand_open", world.coordinator.id))
+    assert len(notices_of(world.fleet)) == 1 and len(outbox_to(world.fleet)) == 1
 
 
 def test_bid_and_confirmation_reminders_go_to_those_concerned(world, frozen_clock):

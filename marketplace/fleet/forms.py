@@ -64,3 +64,10 @@ class UploadForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A bare form for POST buttons: it carries the CSRF token."""
+
+
+class CommitForm(FlaskForm):
+    """Commit the ticked draft lines (line_ids), or every draft line (the "all" button)."""
+
+    all = StringField()  # the "Commit all draft lines" button's value
+    line_ids = SelectMultipleField(validate_choice=False)  # ids as typed: services.values.read_ids reads them

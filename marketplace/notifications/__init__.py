@@ -1,9 +1,10 @@
 """Notifications: in-app notices with an unread count, and mail (Flask-Mailman) sent by jobs after the commit.
 
+Domain events (services.events) reach them through marketplace.handlers, which queues the jobs.
+
 recipients.py  who is entitled to which notice (pure functions)
 service.py     events -> notices (unique per event and user), wording, reminders, digests, sending
 mail.py        SMTP or the local outbox
-hooks.py       the one place committed changes become notice jobs
 views.py       /notices, preferences, the developer outbox page
 """
 
@@ -13,7 +14,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from marketplace.notifications import hooks, mail, views  # noqa: F401  (hooks registers its listeners)
+    from marketplace.notifications import mail, views
 
     mail.init_app(app)
     app.register_blueprint(views.bp)

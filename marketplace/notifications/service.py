@@ -1,6 +1,8 @@
 """Notices: what happened, told to the entitled users, in the app and by mail.
 
-An event (`Event`) has a unique key. `deliver(event)` asks the recipient rules (recipients.py) who is
+A domain event (services.events) that members are told of becomes an `Event` with a unique key
+(handlers.py, the one place that subscribes and queues jobs). Deadline reminders come from the periodic
+job. `deliver(event)` asks the recipient rules (recipients.py) who is
 entitled, writes one Notice per user (unique on event key + user, so a re-run adds nothing) worded in
 the user's time zone with a link to the page to act on, commits, and queues one mail job per notice
 to mail now. `send_mail(notice_id)` mails a notice at most once: it locks the notice, skips it if it
@@ -13,6 +15,9 @@ and never names a fleet; a clarification answer never names who asked.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
@@ -30,7 +35,6 @@ from marketplace.extensions import db
 from marketplace.models import (
     Allocation,
     Approval,
-    AuditEntry,
     Bid,
     BidRevision,
     Clarification,
@@ -53,7 +57,7 @@ from marketplace.models import (
     VehicleModel,
 )
 from marketplace.notifications import recipients as rules
-from marketplace.services import clock
+from marketplace.services import clock, events
 
 log = logging.getLogger(__name__)
 P = RoundPhase
@@ -78,9 +82,9 @@ class Draft:
     own_stake: bool = False  # the user's own money or obligations: mailed even when mail is off
 
 
-# ---------------------------------------------------------------- events from the audit log
+# ---------------------------------------------------------------- events the services record (services.events)
 
-# Phase moves members are told of, by the phase the round moved to.
+# Phase moves members are told of, by the phase the round moved to (handlers.tell_members_the_round_moved).
 PHASE_EVENTS = {
     P.DEMAND_OPEN.value: "round_opened",
     P.DEMAND_CLOSED.value: "demand_closed",
@@ -90,37 +94,19 @@ PHASE_EVENTS = {
     P.CONTRACTING.value: "confirmations_open",
     P.CANCELLED.value: "round_cancelled",
 }
-DEPOSIT_EVENTS = {"deposit.held", "deposit.failed", "deposit.captured", "deposit.released"}
-OTHER_EVENTS = {
-    "organization.approve": "organization_approved",
-    "clarification.answer": "clarification_answered",
-    "clarification.ask": "clarification_asked",
-}
 
 
-def notifiable(action: str) -> bool:
-    return action == "round.transition" or action in DEPOSIT_EVENTS or action in OTHER_EVENTS
+def event_key(domain_event: Any) -> str:
+    """The unique key of a domain event: its type and every field (a round enters a phase once, a deposit
+    changes at one instant...), so the same event handled twice gives the same key and no second notice."""
+    fields = json.dumps(dataclasses.asdict(domain_event), sort_keys=True, default=str)
+    digest = hashlib.blake2b(fields.encode(), digest_size=12).hexdigest()
+    return f"{type(domain_event).__name__}:{digest}"
 
 
-def event_of(entry: AuditEntry) -> Event | None:
-    """The event an audit entry records, or None when members are not told of it."""
-    key = f"audit:{entry.id}"
-    object_id = int(entry.object_id) if entry.object_id.isdigit() else None
-    if entry.action == "round.transition":
-        kind = PHASE_EVENTS.get((entry.after or {}).get("phase", ""))
-        return Event(kind, key, round_id=entry.round_id) if kind else None
-    if entry.action in DEPOSIT_EVENTS:
-        return Event("deposit_" + entry.action.split(".", 1)[1], key, entry.round_id, object_id)
-    if entry.action in OTHER_EVENTS:
-        return Event(OTHER_EVENTS[entry.action], key, entry.round_id, object_id)
-    return None
-
-
-def deliver_audit_entry(entry_id: int) -> int:
-    """The job after an audited change commits: tell its event. Returns the notices it made."""
-    entry = db.session.get(AuditEntry, entry_id)
-    event = event_of(entry) if entry is not None else None
-    return len(deliver(event)) if event is not None else 0
+def deliver_event(kind: str, key: str, round_id: int | None, object_id: int | None) -> int:
+    """The job a handler queues: write the notices of one event. Returns how many it made."""
+    return len(deliver(Event(kind, key, round_id=round_id, object_id=object_id)))
 
 
 # ---------------------------------------------------------------- facts of a round (for the rules)
@@ -289,8 +275,8 @@ def _oem_award(rnd: Round, org_id: int) -> tuple[int, int, Decimal]:
 
 def _line_words(line: DemandLine) -> str:
     return (
-        f"{_count(line.quantity, 'vehicle')} of {line.segment_id.replace('_', ' ')} in {line.region_id}, "
-        f"{line.earliest_quarter}-{line.latest_quarter}"
+        f"{_count(line.quantity, 'vehicle')}, {line.segment.name} in {line.region.name}, "
+        f"delivery {line.earliest_quarter}-{line.latest_quarter}"
     )
 
 
@@ -325,7 +311,8 @@ def compose(event: Event, rnd: Round | None, org: Organization, user: User, fact
         committed = fleet.lines if fleet else 0
         return Draft(
             f"Demand closed for {name}",
-            f"Your {_count(committed, 'committed line')} go to pooling; lines not committed are left out. "
+            f"Your {_count(committed, 'committed line')} {'goes' if committed == 1 else 'go'} to pooling; "
+            "lines not committed are left out. "
             f"Bids are due by {when(rnd.bid_deadline, user)}, then the award.",
             _round_link(rnd, org.kind),
             own_stake=committed > 0,
@@ -495,17 +482,15 @@ def deliver(event: Event) -> list[int]:
     for _attempt in range(3):
         try:
             made = _write_notices(event)
+            to_mail = tuple(notice_id for notice_id, state in made if state is MailState.QUEUED)
+            if to_mail:  # mailed by jobs after this commit (handlers.mail_the_notices)
+                events.record(events.NoticesToMail(to_mail))
             db.session.commit()
             break
         except IntegrityError:  # another worker wrote some of the same notices at the same moment
             db.session.rollback()
     else:
         raise RuntimeError(f"notices of {event.key} could not be written")
-    from marketplace import jobs
-
-    for notice_id, state in made:
-        if state is MailState.QUEUED:
-            jobs.send_notice_mail(notice_id)
     return [notice_id for notice_id, _ in made]
 
 
@@ -737,8 +722,6 @@ def set_mode(user: User, mode: NotifyMode) -> None:
         waiting = []
     audit.record(user, "user.notifications", user, summary=f"Mail of notices: {mode.label}.",
                  before={"notify_mode": before}, after={"notify_mode": mode.value})  # fmt: skip
+    if waiting:
+        events.record(events.NoticesToMail(tuple(waiting)))
     db.session.commit()
-    from marketplace import jobs
-
-    for notice_id in waiting:
-        jobs.send_notice_mail(notice_id)

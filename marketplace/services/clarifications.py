@@ -17,7 +17,7 @@ from sqlalchemy.orm import joinedload
 
 from marketplace.extensions import db
 from marketplace.models import Clarification, Round, RoundPhase, User
-from marketplace.services import access, audit, clock, rounds
+from marketplace.services import access, audit, clock, events, rounds
 from marketplace.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from marketplace.services.values import DESCRIPTION_MAX, Invalid, read_text
 
@@ -69,6 +69,7 @@ def ask(actor: User, round_id: int, question: object) -> Clarification:
     db.session.add(item)
     audit.record(actor, "clarification.ask", item, summary="Asked a question about the round.",
                  after={"question": text}, round_id=rnd.id)  # fmt: skip
+    events.record(events.ClarificationAsked(item.id, rnd.id))
     db.session.commit()
     return item
 
@@ -89,6 +90,7 @@ def answer(actor: User, clarification_id: int, text: object) -> Clarification:
     item.answered_by_id = actor.id
     audit.record(actor, "clarification.answer", item, summary="Answered a question; published to the round's participants.",
                  after={"answer": reply}, round_id=item.round_id)  # fmt: skip
+    events.record(events.ClarificationAnswered(item.id, item.round_id))
     db.session.commit()
     return item
 

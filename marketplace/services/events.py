@@ -193,6 +193,41 @@ class OrganizationDecided(Event):
     actor_id: int | None
 
 
+@dataclass(frozen=True)
+class DepositChanged(Event):
+    """A deposit's ledger state changed (held, failed, captured, released, ...), at `at` (ISO instant)."""
+
+    deposit_id: int
+    round_id: int
+    organization_id: int
+    state: str  # DepositState value
+    at: str
+
+
+# ---------------------------------------------------------------- clarifications
+
+
+@dataclass(frozen=True)
+class ClarificationAsked(Event):
+    clarification_id: int
+    round_id: int
+
+
+@dataclass(frozen=True)
+class ClarificationAnswered(Event):
+    """The coordinator answered a question: published to the round's participants without the asker."""
+
+    clarification_id: int
+    round_id: int
+
+
+@dataclass(frozen=True)
+class NoticesToMail(Event):
+    """Notices were written that are to be mailed now (marketplace.notifications)."""
+
+    notice_ids: tuple[int, ...]
+
+
 # ---------------------------------------------------------------- recording and dispatch
 
 E = TypeVar("E", bound=Event)
