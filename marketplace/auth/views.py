@@ -7,7 +7,6 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from limits import parse as parse_limit
-from sqlalchemy.orm import joinedload
 
 from marketplace.auth.forms import (
     ApiTokenForm,
@@ -17,7 +16,7 @@ from marketplace.auth.forms import (
     ProfileForm,
     RegistrationForm,
 )
-from marketplace.extensions import db, limiter, login_manager
+from marketplace.extensions import limiter, login_manager
 from marketplace.models import User
 from marketplace.services import accounts, api_tokens
 from marketplace.services.errors import ValidationFailed
@@ -44,7 +43,7 @@ def load_user(session_id: str) -> User | None:
     if not (user_id.isdigit() and version.isdigit()):
         return None  # a cookie from before session versions, or forged
     # With its organization: every page reads its kind, name and approval.
-    user = db.session.get(User, int(user_id), options=[joinedload(User.organization)])
+    user = accounts.user_of_session(int(user_id))
     if user is None or user.session_version != int(version):
         return None  # logged out (or the password changed) since this cookie was issued
     return user

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy.orm import joinedload
 
 from marketplace.access import coordinator_required
 from marketplace.coordinator.forms import (
@@ -21,35 +19,30 @@ from marketplace.extensions import db
 from marketplace.filters import money
 from marketplace.models import (
     AuditEntry,
-    DemandLine,
-    DemandStatus,
-    Organization,
     Region,
     RoundPhase,
-    Segment,
     UnpooledLine,
     UnservedLine,
-    User,
 )
-from marketplace.pagination import contains, paginate, paginate_rows
-from marketplace.services import accounts, award, contracting, exports, moves, ocds, pooling, reports, rounds
+from marketplace.pagination import paginate, paginate_rows
+from marketplace.services import (
+    accounts,
+    audit,
+    award,
+    contracting,
+    demand,
+    exports,
+    moves,
+    ocds,
+    pooling,
+    reference_data,
+    reports,
+    rounds,
+)
 from marketplace.services.errors import Conflict, DomainError, ValidationFailed
 from marketplace.views_common import apply_field_errors
 
 bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
-
-
-def _demand_totals(round_id: int | None = None) -> dict[int, tuple[int, int]]:
-    """Per round (or for one round): (committed lines, committed vehicles)."""
-    query = (
-        sa.select(DemandLine.round_id, sa.func.count(DemandLine.id), sa.func.sum(DemandLine.quantity))
-        .where(DemandLine.status == DemandStatus.COMMITTED)
-        .group_by(DemandLine.round_id)
-    )
-    if round_id is not None:
-        query = query.where(DemandLine.round_id == round_id)
-    rows = db.session.execute(query)
-    return {round_id: (n, int(q or 0)) for round_id, n, q in rows}
 
 
 @bp.get("/")
@@ -59,18 +52,15 @@ def dashboard():
     return render_template(
         "coordinator/dashboard.html",
         rounds=all_rounds,
-        totals=_demand_totals(),
+        totals=demand.committed_totals(),
         transitions={r.id: rounds.allowed_transitions(r) for r in all_rounds},
         form=TransitionForm(),
     )
 
 
 def _round_form(form: RoundForm) -> RoundForm:
-    form.segment_ids.choices = [
-        (s.id, s.name)
-        for s in db.session.execute(sa.select(Segment).order_by(Segment.beachhead_wave, Segment.name)).scalars()
-    ]
-    regions = db.session.execute(sa.select(Region).order_by(Region.id)).scalars().all()
+    form.segment_ids.choices = [(s.id, s.name) for s in reference_data.segments()]
+    regions = reference_data.regions()
     form.region_ids.choices = [(r.id, _region_label(r)) for r in _tree_order(regions)]
     return form
 
@@ -133,14 +123,11 @@ def round_detail(round_id: int):
     rnd = rounds.load_round(round_id)
     # The whole audit log, a page at a time, newest first; filter by what happened or who did it.
     entries = paginate(
-        sa.select(AuditEntry).where(AuditEntry.round_id == rnd.id).options(joinedload(AuditEntry.actor)),
+        audit.round_log_query(rnd.id),
         prefix="log_", sorts={"when": [AuditEntry.id]}, default="when", descending=True,
-        filters={
-            "what": lambda v: AuditEntry.summary.ilike(contains(v)) | AuditEntry.action.ilike(contains(v)),
-            "who": lambda v: AuditEntry.actor.has(User.email.ilike(contains(v))),
-        },
+        filters=audit.ROUND_LOG_FILTERS,
     )  # fmt: skip
-    lines, vehicles = _demand_totals(rnd.id).get(rnd.id, (0, 0))
+    lines, vehicles = demand.committed_totals(rnd.id).get(rnd.id, (0, 0))
     return render_template(
         "coordinator/round_detail.html",
         rnd=rnd,
@@ -247,7 +234,7 @@ def transition(round_id: int):
 @bp.get("/organizations")
 @coordinator_required
 def organizations():
-    orgs = db.session.execute(sa.select(Organization).order_by(Organization.kind, Organization.name)).scalars()
+    orgs = accounts.all_organizations()
     return render_template(
         "coordinator/organizations.html",
         orgs=list(orgs),
@@ -328,7 +315,7 @@ def _pooling_page(round_id: int, form: PoolingRunForm | None = None, status: int
         max_lot_quantity=rnd.max_lot_quantity,
         max_levels_up=rnd.max_levels_up,
     )
-    lines, vehicles = _demand_totals().get(rnd.id, (0, 0))
+    lines, vehicles = demand.committed_totals(rnd.id).get(rnd.id, (0, 0))
     lots = unpooled = None
     if selected is not None and selected.status.value == "succeeded":
         lots = paginate(

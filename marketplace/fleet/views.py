@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from marketplace.access import fleet_required
-from marketplace.extensions import db
 from marketplace.filters import count_of
 from marketplace.fleet.forms import CommitForm, ConfirmForm, DemandLineForm, UploadForm
-from marketplace.models import DemandLine, Region, Round, RoundPhase
+from marketplace.models import DemandLine, Round, RoundPhase
 from marketplace.pagination import paginate, paginate_rows
-from marketplace.services import access, demand, demand_upload, rounds, values
+from marketplace.services import access, demand, demand_upload, reference_data, rounds, values
 from marketplace.services.errors import Conflict, ValidationFailed
 from marketplace.views_common import apply_field_errors
 
@@ -60,13 +58,13 @@ def round_page(round_id: int):
 
 
 def _region_names() -> dict[str, str]:
-    return dict(db.session.execute(sa.select(Region.id, Region.name)).all())
+    return reference_data.region_names()
 
 
 def _region_options(rnd: Round) -> list[tuple[str, str]]:
     """(id, "Los Angeles — California, United States") for the searchable region list, in tree order."""
     regions = demand.scope_regions(rnd)
-    names = {r.id: r for r in db.session.execute(sa.select(Region)).scalars()}
+    names = {r.id: r for r in reference_data.regions()}
     options = []
     for region in regions:
         path, parent = [], region.parent

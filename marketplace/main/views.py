@@ -10,8 +10,8 @@ from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from marketplace.extensions import db
-from marketplace.models import AuditEntry, DemandLine, Organization, OrganizationKind, Round, RoundPhase
-from marketplace.services import access
+from marketplace.models import OrganizationKind
+from marketplace.services import access, accounts, audit
 
 bp = Blueprint("main", __name__)
 
@@ -22,22 +22,9 @@ DASHBOARDS = {
 }
 
 
-@functools.cache
-def _landing_counts() -> sa.Select:
-    """The landing page's four figures in one statement, built once (the most visited page)."""
-    return sa.select(
-        sa.select(sa.func.count(Organization.id)).where(Organization.kind == OrganizationKind.FLEET).scalar_subquery(),
-        sa.select(sa.func.count(Organization.id)).where(Organization.kind == OrganizationKind.OEM).scalar_subquery(),
-        sa.select(sa.func.count(Round.id)).where(Round.phase == RoundPhase.DEMAND_OPEN).scalar_subquery(),
-        sa.select(sa.func.coalesce(sa.func.sum(DemandLine.quantity), 0)).scalar_subquery(),
-    )
-
-
 @bp.get("/")
 def landing():
-    fleets, oems, open_rounds, vehicles = db.session.execute(_landing_counts()).one()
-    stats = {"fleets": fleets, "oems": oems, "open_rounds": open_rounds, "vehicles": int(vehicles)}
-    return render_template("landing.html", stats=stats)
+    return render_template("landing.html", stats=accounts.landing_figures())
 
 
 HEARTBEAT_STALE_SECONDS = 30  # workers beat every 5 s
@@ -102,7 +89,4 @@ def dashboard():
 @login_required
 def organization(org_id: int):
     org = access.organization(current_user, org_id)
-    activity = db.session.execute(
-        sa.select(AuditEntry).where(AuditEntry.organization_id == org.id).order_by(AuditEntry.id.desc()).limit(20)
-    ).scalars()
-    return render_template("organization.html", org=org, activity=list(activity))
+    return render_template("organization.html", org=org, activity=audit.recent_of_organization(org.id))

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from marketplace.access import oem_required
 from marketplace.extensions import db
-from marketplace.models import BidRevision, PackageRevision, RoundPhase, Segment
+from marketplace.models import BidRevision, PackageRevision, RoundPhase
 from marketplace.oem.forms import ActionForm, BidForm, BidSheetForm, CapacityForm, ModelForm, RetireForm, package_form
 from marketplace.pagination import paginate
-from marketplace.services import access, bid_sheet, bidding, catalog, rounds
+from marketplace.services import access, bid_sheet, bidding, catalog, reference_data, rounds
 from marketplace.services.catalog import shortfalls
 from marketplace.services.errors import Conflict, ValidationFailed
 from marketplace.views_common import apply_field_errors
@@ -58,10 +57,7 @@ def dashboard():
 
 
 def _model_form(form: ModelForm) -> ModelForm:
-    form.segment_id.choices = [
-        (s.id, s.short_name)
-        for s in db.session.execute(sa.select(Segment).order_by(Segment.beachhead_wave, Segment.name)).scalars()
-    ]
+    form.segment_id.choices = [(s.id, s.short_name) for s in reference_data.segments()]
     return form
 
 

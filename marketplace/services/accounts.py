@@ -6,10 +6,11 @@ from functools import cache
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from marketplace.extensions import db
-from marketplace.models import Approval, Organization, OrganizationKind, Region, User
+from marketplace.models import Approval, DemandLine, Organization, OrganizationKind, Region, Round, RoundPhase, User
 from marketplace.services import access, audit, events
 from marketplace.services.errors import Conflict, NotFound, ValidationFailed
 
@@ -249,6 +250,30 @@ def change_password(actor: User, *, current: str, new: str) -> User:
     audit.record(actor, "user.password", actor, summary="Changed the password; every other session was ended.")
     db.session.commit()
     return actor
+
+
+def all_organizations() -> list[Organization]:
+    """Every organization, by kind then name (the coordinators' list)."""
+    return list(db.session.execute(sa.select(Organization).order_by(Organization.kind, Organization.name)).scalars())
+
+
+def landing_figures() -> dict[str, int]:
+    """The landing page's four figures, in one statement (the most visited page)."""
+    fleets, oems, open_rounds, vehicles = db.session.execute(_LANDING_FIGURES).one()
+    return {"fleets": fleets, "oems": oems, "open_rounds": open_rounds, "vehicles": int(vehicles)}
+
+
+_LANDING_FIGURES = sa.select(
+    sa.select(sa.func.count(Organization.id)).where(Organization.kind == OrganizationKind.FLEET).scalar_subquery(),
+    sa.select(sa.func.count(Organization.id)).where(Organization.kind == OrganizationKind.OEM).scalar_subquery(),
+    sa.select(sa.func.count(Round.id)).where(Round.phase == RoundPhase.DEMAND_OPEN).scalar_subquery(),
+    sa.select(sa.func.coalesce(sa.func.sum(DemandLine.quantity), 0)).scalar_subquery(),
+)
+
+
+def user_of_session(user_id: int) -> User | None:
+    """A session's user with its organization (every page reads its kind, name and approval)."""
+    return db.session.get(User, user_id, options=[joinedload(User.organization)])
 
 
 def pending_organizations() -> list[Organization]:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload
 
 from marketplace.extensions import db
 from marketplace.models import AuditEntry, Organization, User
+from marketplace.pagination import contains
 from marketplace.services.access import Actor
 
 
@@ -139,3 +140,27 @@ def entries_csv(query: sa.Select) -> Iterator[str]:
             out.seek(0)
             out.truncate()
     yield out.getvalue()
+
+
+def round_log_query(round_id: int) -> sa.Select:
+    """A round's audit log with each entry's user (the round page pages and filters it)."""
+    return sa.select(AuditEntry).where(AuditEntry.round_id == round_id).options(joinedload(AuditEntry.actor))
+
+
+# The round page's log filters: what happened (summary or action) and who did it (email).
+ROUND_LOG_FILTERS = {
+    "what": lambda v: AuditEntry.summary.ilike(contains(v)) | AuditEntry.action.ilike(contains(v)),
+    "who": lambda v: AuditEntry.actor.has(User.email.ilike(contains(v))),
+}
+
+
+def recent_of_organization(organization_id: int, limit: int = 20) -> list[AuditEntry]:
+    """An organization's latest audit entries, newest first (its page)."""
+    return list(
+        db.session.execute(
+            sa.select(AuditEntry)
+            .where(AuditEntry.organization_id == organization_id)
+            .order_by(AuditEntry.id.desc())
+            .limit(limit)
+        ).scalars()
+    )

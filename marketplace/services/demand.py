@@ -335,6 +335,18 @@ def open_round(round_id: int, actor: Actor | None, *, doing: str) -> Round:
     return rnd
 
 
+def committed_totals(round_id: int | None = None) -> dict[int, tuple[int, int]]:
+    """Per round (or for one round): (committed lines, committed vehicles), for the coordinators' pages."""
+    query = (
+        sa.select(DemandLine.round_id, sa.func.count(DemandLine.id), sa.func.sum(DemandLine.quantity))
+        .where(DemandLine.status == DemandStatus.COMMITTED)
+        .group_by(DemandLine.round_id)
+    )
+    if round_id is not None:
+        query = query.where(DemandLine.round_id == round_id)
+    return {rid: (n, int(q or 0)) for rid, n, q in db.session.execute(query)}
+
+
 def totals_by_round(actor: Actor) -> dict[int, dict[str, int]]:
     """The fleet's live lines, vehicles and committed vehicles per round (withdrawn lines left out)."""
     rows = db.session.execute(

@@ -7,8 +7,9 @@ nothing when the deposit is already there (so every path is idempotent).
 Who moves money, and how exactly once:
 - `open_deposits` (called by demand.commit_lines) writes a pending deposit, commits, then asks
   the gateway for a hold (a PaymentIntent with manual capture) with an idempotency key made of
-  the deposit id. The line is committed when the hold is confirmed (`apply_payment`).
-- Outcome rules (`settle_round`, `settle_deposit`, `line_withdrawn`) first record the decision on
+  the deposit's `reference` (not its id, which another installation on the same Stripe account
+  also has). The line is committed when the hold is confirmed (`apply_payment`).
+- Outcome rules (`settle_round`, `settle_line`, `line_withdrawn`) first record the decision on
   the deposit (`outcome`, committed), then ask the gateway with an idempotency key, then apply
   what the gateway answers. A re-run finds the decision and asks the same question; a final
   deposit is left alone.

@@ -151,3 +151,21 @@ def load_reference_data(data_dir: Path) -> dict[str, int]:
     counts["models"] = load_models(data_dir / "models.csv")
     db.session.commit()
     return counts
+
+
+# ---------------------------------------------------------------- reading (forms' choices, labels)
+
+
+def segments() -> list[Segment]:
+    """Every segment, beachhead wave first."""
+    return list(db.session.execute(sa.select(Segment).order_by(Segment.beachhead_wave, Segment.name)).scalars())
+
+
+def regions() -> list[Region]:
+    """Every region, by id."""
+    return list(db.session.execute(sa.select(Region).order_by(Region.id)).scalars())
+
+
+def region_names() -> dict[str, str]:
+    """Region id -> name."""
+    return {region_id: name for region_id, name in db.session.execute(sa.select(Region.id, Region.name))}
