@@ -12,10 +12,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class DatabaseId(IntegerConverter):
-    """`<int:...>` in every URL: at most 2^63 - 1 (a 64-bit database id), so a 30-digit id answers 404."""
+    """`<int:...>` in every URL: at most the largest database id, so a 30-digit id answers 404, not 500."""
 
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", 2**63 - 1)
+        from marketplace.services.values import ID_MAX
+
+        kwargs.setdefault("max", ID_MAX)
         super().__init__(map, *args, **kwargs)
 
 

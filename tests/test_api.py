@@ -252,6 +252,15 @@ def test_commit_withdraw_progress_and_another_fleets_line_is_404(client, world):
     assert db.session.execute(sa.select(sa.func.count()).select_from(AuditEntry)).scalar() >= 3
 
 
+def test_an_id_beyond_the_database_range_is_404_not_a_crash(client, login, world):
+    # 2^31 overflowed PostgreSQL's integer column (a 500 found by fuzzing); 30 digits overflowed everything
+    for too_big in (2**31, 7125842436090, int("9" * 30)):
+        assert client.get(f"/api/v1/rounds/{too_big}", headers=auth(token_for(world.fleet))).status_code == 404
+        assert client.get(f"/api/v1/lines/{too_big}", headers=auth(token_for(world.fleet))).status_code == 404
+    login(world.coordinator)
+    assert client.get(f"/coordinator/rounds/{2**31}").status_code == 404
+
+
 def test_rate_limit_per_token_answers_429_with_retry_after(app, client, world):
     app.config["API_RATE_LIMIT"] = "3 per minute"
     secret, other = token_for(world.fleet, "read"), token_for(world.oem, "read")

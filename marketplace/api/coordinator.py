@@ -17,6 +17,7 @@ from marketplace.api.rounds import RoundSchema, round_json
 from marketplace.api.schemas import Instant, Money, StrictSchema, money
 from marketplace.models import AwardScenario, PoolingRun, RoundPhase
 from marketplace.services import access, award, ocds, pooling, reports, rounds
+from marketplace.services import values as V
 from marketplace.services.errors import Conflict
 
 bp = blueprint("coordinator", "Coordinators: round transitions, pooling runs, award scenarios, report and OCDS.")
@@ -74,7 +75,7 @@ class ScenarioInput(StrictSchema):
     )
     line_service = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(["whole", "split"]))
     excluded_supplier_ids = fields.List(
-        fields.Integer(strict=True, validate=validate.Range(min=1, max=2**63 - 1)),
+        fields.Integer(strict=True, validate=validate.Range(min=1, max=V.ID_MAX)),
         load_default=list,
         validate=validate.Length(max=500),
     )

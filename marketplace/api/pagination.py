@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from marketplace.extensions import db
+from marketplace.services.values import ID_MAX
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
@@ -31,7 +32,7 @@ def decode(cursor: str) -> int:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise ValueError("is not a cursor this API gave out: use next_cursor of the previous page") from None
     kind, _, number = text.partition(":")
-    if kind != "after" or not number.isdigit() or len(number) > 19 or int(number) > 2**63 - 1:
+    if kind != "after" or not number.isdigit() or len(number) > len(str(ID_MAX)) or int(number) > ID_MAX:
         raise ValueError("is not a cursor this API gave out: use next_cursor of the previous page")
     return int(number)
 

@@ -30,7 +30,7 @@ CAPACITY_MAX = 1_000_000  # vehicles an OEM can deliver over one round
 SPEC_MAX = 1_000_000  # km, kg, kWh and yearly capacities in the catalog and in demand lines
 MONEY_MAX = Decimal("100000000")  # exclusive; Numeric(14, 2) holds 10^12, no vehicle costs 100 million
 NUMBER_TEXT_MAX = 40  # characters of a typed number, checked before any conversion
-ID_MAX = 2**63 - 1  # database ids are 64-bit
+ID_MAX = 2**31 - 1  # database ids are `integer` columns: 32-bit on PostgreSQL
 NAME_MAX = 200  # names of models, packages, rounds, scenarios
 NOTE_MAX = 500  # a demand line's note
 DESCRIPTION_MAX = 2000
@@ -394,11 +394,11 @@ def read_text(value: Any, *, max_length: int, multiline: bool = False, required:
 
 
 def read_id(value: Any) -> int:
-    """A database id as typed in a form or a URL: 1 to 2^63 - 1."""
+    """A database id as typed in a form or a URL: 1 to ID_MAX."""
     if isinstance(value, bool):
         raise Invalid("is not an id")
     text = str(value).strip() if value is not None else ""
-    if not text.isascii() or not text.isdigit() or len(text) > 19 or not 1 <= int(text) <= ID_MAX:
+    if not text.isascii() or not text.isdigit() or len(text) > len(str(ID_MAX)) or not 1 <= int(text) <= ID_MAX:
         raise Invalid(f"“{_shown(text)}” is not an id")
     return int(text)
 
