@@ -18,6 +18,7 @@ from marketplace.extensions import db
 from marketplace.filters import count_of
 from marketplace.models import (
     Allocation,
+    AllocationDelivery,
     AwardScenario,
     DemandLine,
     LineService,
@@ -29,7 +30,18 @@ from marketplace.models import (
     User,
     VehicleModel,
 )
-from marketplace.services import access, audit, bidding, clock, events, read_models, rounds, solver_bridge, solver_runs
+from marketplace.services import (
+    access,
+    audit,
+    bidding,
+    clock,
+    events,
+    quarter_capacity,
+    read_models,
+    rounds,
+    solver_bridge,
+    solver_runs,
+)
 from marketplace.services.access import Actor
 from marketplace.services.errors import Conflict, NotFound, ValidationFailed
 from solver import io as solver_io
@@ -122,7 +134,7 @@ def execute_scenario(scenario_id: int) -> None:
     def build(scenario: AwardScenario) -> dict[str, Any]:
         rnd = db.session.get_one(Round, scenario.round_id)
         offers.append(bidding.bids_for_award(rnd))
-        return solver_bridge.award_input(rnd, scenario, offers[0])
+        return solver_bridge.award_input(rnd, scenario, offers[0], quarter_capacity.capacities_for_award(rnd))
 
     solver_runs.execute(
         AwardScenario,
@@ -181,6 +193,11 @@ def save_result(scenario_id: int, result: dict[str, Any], offers: Any) -> None:
                     vehicle_model_id=model_id,
                     quantity=part["quantity"],
                     unit_price=_money(row["unit_price"]),
+                    deliveries=[
+                        AllocationDelivery(quarter=d["quarter"], quantity=d["quantity"])
+                        for d in part.get("deliveries", [])
+                        if d["quantity"] > 0
+                    ],
                 )
             )
     for item in result["unserved"]:

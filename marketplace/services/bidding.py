@@ -46,7 +46,9 @@ from marketplace.services.values import (
     NAME_MAX,
     NumberFormat,
     amount,
+    into,
     number_format_of,
+    read_quarters,
     text,
     text_field,
     whole,
@@ -206,6 +208,8 @@ class CheckedBid:
     min_quantity: int
     max_quantity: int
     tiers: list[tuple[int, Decimal]]
+    quarters: list[str] | None = None  # None: any quarter
+    quarters_given: bool = True  # False: the values had no quarters (a bid sheet without the column): keep them
 
     def same_as(self, revision: BidRevision | None) -> bool:
         """Whether a revision already says exactly this (an unchanged sheet row makes no new revision)."""
@@ -216,6 +220,7 @@ class CheckedBid:
             and revision.min_quantity == self.min_quantity
             and revision.max_quantity == self.max_quantity
             and [(t.min_quantity, Decimal(t.unit_price)) for t in revision.tiers] == self.tiers
+            and (not self.quarters_given or (revision.quarters or None) == self.quarters)
         )
 
 
@@ -310,9 +315,13 @@ def check_bid(
     if not tiers and not any(k.startswith("tier") for k in errors):
         errors["tier1_min"] = "give at least one tier: the unit price from the minimum quantity"
 
+    quarters = into(errors, "quarters", read_quarters, values.get("quarters"))
     if errors or model is None or min_q is None or max_q is None:
         return None, errors
-    return CheckedBid(vehicle_model=model, min_quantity=min_q, max_quantity=max_q, tiers=tiers), {}
+    return CheckedBid(
+        vehicle_model=model, min_quantity=min_q, max_quantity=max_q, tiers=tiers,
+        quarters=quarters, quarters_given="quarters" in values,
+    ), {}  # fmt: skip
 
 
 @dataclass
@@ -327,6 +336,7 @@ class CheckedItem:
 class CheckedPackage:
     name: str
     items: list[CheckedItem] = field(default_factory=list)
+    quarters: list[str] | None = None  # None: any quarter
 
 
 def item_key(lot: Lot, name: str) -> str:
@@ -346,6 +356,7 @@ def check_package(
     """
     errors: dict[str, str] = {}
     name = text_field(values.get("name"), errors, "name", max_length=NAME_MAX)
+    quarters = into(errors, "quarters", read_quarters, values.get("quarters"))
     items: list[CheckedItem] = []
     chosen = 0
     for lot in lots:
@@ -368,7 +379,7 @@ def check_package(
         errors["items"] = "a package covers at least 2 lots: fill model, quantity and unit price for each of them"
     if errors:
         return None, errors
-    return CheckedPackage(name=name, items=items), {}
+    return CheckedPackage(name=name, items=items, quarters=quarters), {}
 
 
 # ---------------------------------------------------------------- writing
@@ -438,6 +449,7 @@ def _bid_snapshot(revision: BidRevision) -> dict[str, Any]:
         "min_quantity": revision.min_quantity,
         "max_quantity": revision.max_quantity,
         "tiers": [[t.min_quantity, str(t.unit_price)] for t in revision.tiers],
+        "quarters": revision.quarters,
     }
 
 
@@ -458,6 +470,11 @@ def save_bid(rnd: Round, lot: Lot, checked: CheckedBid, actor: Actor) -> BidRevi
         db.session.add(bid)
         db.session.flush()  # a racing first bid on the same lot fails here on uq_bid_lot_supplier
     number = _next_number(BidRevision, BidRevision.bid_id, bid.id)
+    quarters = checked.quarters
+    if not checked.quarters_given and number > 1:
+        quarters = db.session.execute(
+            sa.select(BidRevision.quarters).where(BidRevision.bid_id == bid.id, BidRevision.number == number - 1)
+        ).scalar_one()
     revision = BidRevision(
         bid_id=bid.id,
         number=number,
@@ -466,6 +483,7 @@ def save_bid(rnd: Round, lot: Lot, checked: CheckedBid, actor: Actor) -> BidRevi
         vehicle_model=checked.vehicle_model,
         min_quantity=checked.min_quantity,
         max_quantity=checked.max_quantity,
+        quarters=quarters,
         submitted_by_id=actor.id,
         tiers=[BidTier(min_quantity=q, unit_price=p) for q, p in checked.tiers],
     )
@@ -526,6 +544,7 @@ def withdraw_bid(bid_id: int, actor: Actor | None) -> BidRevision:
         vehicle_model_id=current.vehicle_model_id,
         min_quantity=current.min_quantity,
         max_quantity=current.max_quantity,
+        quarters=current.quarters,
         submitted_by_id=actor.id,
     )
     db.session.add(revision)
@@ -549,6 +568,7 @@ def _package_snapshot(revision: PackageRevision) -> dict[str, Any]:
             {"lot": i.lot_id, "model": i.vehicle_model_id, "quantity": i.quantity, "unit_price": str(i.unit_price)}
             for i in revision.items
         ],
+        "quarters": revision.quarters,
     }
 
 
@@ -593,6 +613,7 @@ def submit_package(
         revision = PackageRevision(
             package_id=package.id,
             number=number,
+            quarters=checked.quarters,
             submitted_by_id=actor.id,
             items=[
                 PackageItem(
@@ -662,6 +683,12 @@ def set_capacity(round_id: int, value: Any, actor: Actor | None) -> RoundCapacit
         value, errors, "capacity", minimum=0, maximum=CAPACITY_MAX,
         message="must be a whole number of vehicles, 0 or more", fmt=number_format_of(actor),
     )  # fmt: skip
+    if capacity is not None:
+        from marketplace.services import quarter_capacity  # it builds on this module
+
+        refusal = quarter_capacity.total_refusal(rnd, actor, capacity)
+        if refusal:
+            errors["capacity"] = refusal
     if errors or capacity is None:
         _refuse("The capacity has a problem.", errors)
     assert capacity is not None
@@ -711,6 +738,7 @@ class AwardBid:
     min_quantity: int
     max_quantity: int
     tiers: tuple[AwardTier, ...]
+    quarters: tuple[str, ...] | None = None  # None: any quarter
 
 
 @dataclass(frozen=True)
@@ -729,6 +757,7 @@ class AwardPackage:
     revision_number: int
     organization_id: int
     items: tuple[AwardPackageItem, ...]
+    quarters: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -786,6 +815,7 @@ def bids_for_award(rnd: Round) -> AwardBids:
                 AwardTier(t.min_quantity, Decimal(t.unit_price))
                 for t in sorted(rev.tiers, key=lambda t: t.min_quantity)
             ),
+            quarters=tuple(rev.quarters) if rev.quarters else None,
         )
         for bid, rev, lot in rows
     ]
@@ -820,6 +850,7 @@ def bids_for_award(rnd: Round) -> AwardBids:
                     AwardPackageItem(i.lot_id, i.lot.code, i.vehicle_model_id, i.quantity, Decimal(i.unit_price))
                     for i in items
                 ),
+                quarters=tuple(rev.quarters) if rev.quarters else None,
             )
         )
     capacities = dict(
