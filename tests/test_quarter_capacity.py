@@ -217,3 +217,42 @@ def test_each_allocation_keeps_the_deliveries_the_solver_gave_it(world, tender, 
     (allocation,) = scenario.allocations
     assert [(d.quarter, d.quantity) for d in allocation.deliveries] == [("2027Q2", 35), ("2027Q3", 5)]
     assert db.session.execute(sa.select(sa.func.count(AllocationDelivery.id))).scalar_one() == 2
+
+
+def test_fleets_oems_the_comparison_the_report_and_ocds_show_the_deliveries(world, tender, monkeypatch, login):
+    from marketplace.services import ocds, reports
+
+    rnd = closed(world, tender, quarters=True)
+    real_save = award.save_result
+
+    def with_deliveries(scenario_id, result, offers):
+        for row in result["awards"]:
+            for part in row["allocations"]:
+                part["deliveries"] = [
+                    {"quarter": "2027Q2", "quantity": part["quantity"] - 15},
+                    {"quarter": "2027Q3", "quantity": 15},
+                ]
+        return real_save(scenario_id, result, offers)
+
+    monkeypatch.setattr(award, "save_result", with_deliveries)
+    scenario = award.start_scenario(rnd.id, world.coordinator, award.ScenarioRules(name="Ramp"))
+    comparison = login(world.coordinator).get(f"/coordinator/rounds/{rnd.id}/scenarios").get_data(as_text=True)
+    assert 'data-testid="deliveries-chart"' in comparison and "Ramp, 2027Q2: 25 vehicles" in comparison
+    award.publish_scenario(scenario.id, world.coordinator)
+    rnd = db.session.get(Round, rnd.id)
+
+    fleet_page = login(world.fleet).get(f"/fleet/rounds/{rnd.id}/allocations").get_data(as_text=True)
+    assert 'data-testid="delivery-schedule"' in fleet_page
+    assert '<tr data-quarter="2027Q2"><td class="fw-semibold">2027Q2</td><td class="text-end">25</td>' in fleet_page
+    oem_page = login(world.oem).get(f"/oem/rounds/{rnd.id}/results").get_data(as_text=True)
+    assert 'data-testid="won-by-quarter"' in oem_page
+    # 2027Q2: 25 won of 30; 2027Q3: 15 won, of which 15 box trucks against the 25 stated for them.
+    assert "83 % used" in oem_page
+    assert 'data-segment="md_box_truck"' in oem_page
+
+    report = reports.compute_report(rnd)
+    assert [(q.quarter, q.awarded, q.confirmed) for q in report.by_quarter] == [("2027Q2", 25, 0), ("2027Q3", 15, 0)]
+    assert "delivery_quarter,2027Q3,2027Q3,,,,,15,0" in reports.report_csv(report)
+    (awarded,) = ocds.release_package(rnd)["releases"][0]["awards"]
+    assert awarded["contractPeriod"] == {"startDate": "2027-04-01T00:00:00Z", "endDate": "2027-09-30T23:59:59Z"}
+    assert awarded["description"] == "Deliveries: 2027Q2: 25 vehicles, 2027Q3: 15 vehicles"

@@ -30,6 +30,7 @@ from marketplace.services import (
     audit,
     award,
     contracting,
+    deliveries,
     demand,
     exports,
     moves,
@@ -452,6 +453,10 @@ def _scenarios_page(round_id: int, form: ScenarioForm | None = None, status: int
     charts = {
         "vehicles": [(f.scenario.name, f.awarded, f"{f.awarded:,} ({f.awarded_percent:.0f} %)") for f in compared],
         "price": [(f.scenario.name, float(f.total_price), money(f.total_price)) for f in compared],
+        "quarters": deliveries.chart(
+            deliveries.by_scenario([f.scenario.id for f in compared]),
+            {f.scenario.id: f.scenario.name for f in compared},
+        ),
     }
     return render_template(
         "coordinator/scenarios.html",

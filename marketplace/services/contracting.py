@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace.extensions import db
 from marketplace.filters import count_of
@@ -57,6 +57,7 @@ ALLOCATION_ROW = (
     ),
     joinedload(Allocation.supplier),
     joinedload(Allocation.vehicle_model),
+    selectinload(Allocation.deliveries),
 )
 UNSERVED_ROW = (joinedload(UnservedLine.demand_line).joinedload(DemandLine.organization),)
 

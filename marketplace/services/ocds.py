@@ -55,7 +55,7 @@ from marketplace.models import (
     Round,
     RoundPhase,
 )
-from marketplace.services import bidding, contracting, pooling
+from marketplace.services import bidding, contracting, deliveries, pooling
 
 OCID_PREFIX = "ocds-fecmkt"
 # The lots extension, the version whose schema tests/data/ocds holds.
@@ -364,18 +364,18 @@ def _awards_and_contracts(
         award_id = f"{lot.code}-supplier-{supplier_id}"
         vehicles = sum(a.quantity for a in group)
         all_declined = all(a.confirmation is ConfirmationStatus.DECLINED for a in group)
-        awards.append(
-            {
-                "id": award_id,
-                "title": f"{lot.code}: {vehicles} vehicles from {supplier.name}",
-                "status": "cancelled" if all_declined else "active",
-                "date": _iso(scenario.published_at),
-                "value": _value(sum((a.quantity * a.unit_price for a in group), Decimal(0)), currency),
-                "suppliers": [parties.add(supplier, "supplier")],
-                "items": _items(award_id, lot, group, currency),
-                "relatedLots": [lot.code],
-            }
-        )
+        entry: dict[str, Any] = {
+            "id": award_id,
+            "title": f"{lot.code}: {vehicles} vehicles from {supplier.name}",
+            "status": "cancelled" if all_declined else "active",
+            "date": _iso(scenario.published_at),
+            "value": _value(sum((a.quantity * a.unit_price for a in group), Decimal(0)), currency),
+            "suppliers": [parties.add(supplier, "supplier")],
+            "items": _items(award_id, lot, group, currency),
+            "relatedLots": [lot.code],
+        }
+        _add_delivery_period(entry, "contractPeriod", group)
+        awards.append(entry)
         by_fleet: dict[int, list[Allocation]] = defaultdict(list)
         for a in group:
             if a.confirmation is ConfirmationStatus.CONFIRMED:
@@ -394,8 +394,20 @@ def _awards_and_contracts(
             }
             if signed:
                 contract["dateSigned"] = _iso(signed)
+            _add_delivery_period(contract, "period", confirmed)
             contracts.append(contract)
     return awards, contracts
+
+
+def _add_delivery_period(entry: dict[str, Any], key: str, allocations: list[Allocation]) -> None:
+    """The delivery period (first to last delivery quarter) of an award or contract, where the award set quarters."""
+    quarters = sorted(d.quarter for a in allocations for d in a.deliveries)
+    if quarters:
+        entry[key] = deliveries.quarter_period(quarters[0], quarters[-1])
+        entry["description"] = "Deliveries: " + ", ".join(
+            f"{quarter}: {sum(d.quantity for a in allocations for d in a.deliveries if d.quarter == quarter)} vehicles"
+            for quarter in sorted(set(quarters))
+        )
 
 
 def dumps(package: dict[str, Any]) -> str:

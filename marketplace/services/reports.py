@@ -18,7 +18,7 @@ import base64
 import io
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
 
@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from marketplace.extensions import db
 from marketplace.models import (
     Allocation,
+    AllocationDelivery,
     AwardScenario,
     ConfirmationStatus,
     DemandLine,
@@ -68,6 +69,15 @@ class BreakdownRow:
 
 
 @dataclass
+class QuarterRow:
+    """One delivery quarter of the published award: vehicles awarded and confirmed for delivery in it."""
+
+    quarter: str
+    awarded: int = 0
+    confirmed: int = 0
+
+
+@dataclass
 class RoundReport:
     round: Round
     currency: str
@@ -80,6 +90,7 @@ class RoundReport:
     scenario_name: str | None = None
     declined: int = 0
     pending: int = 0
+    by_quarter: list[QuarterRow] = field(default_factory=list)  # empty: the award set no delivery quarters
 
     def stage(self, key: str) -> FunnelStage:
         return next(s for s in self.funnel if s.key == key)
@@ -120,6 +131,7 @@ def _dump(report: RoundReport) -> str:
     data["funnel"] = [asdict(s) for s in report.funnel]
     data["by_segment"] = [asdict(r) for r in report.by_segment]
     data["by_region"] = [asdict(r) for r in report.by_region]
+    data["by_quarter"] = [asdict(r) for r in report.by_quarter]
     return json.dumps(data, default=lambda v: str(v) if isinstance(v, Decimal) else v.isoformat())
 
 
@@ -137,6 +149,7 @@ def _load(rnd: Round, text: str) -> RoundReport:
             "funnel": [FunnelStage(**{**s, "value": Decimal(s["value"])}) for s in data["funnel"]],
             "by_segment": [row(r) for r in data["by_segment"]],
             "by_region": [row(r) for r in data["by_region"]],
+            "by_quarter": [QuarterRow(**r) for r in data.get("by_quarter", [])],
             "savings_vs_max": None if data["savings_vs_max"] is None else Decimal(data["savings_vs_max"]),
         }
     )
@@ -290,6 +303,18 @@ def compute_report(rnd: Round) -> RoundReport:
                 "confirmed", "Confirmed", confirmed_vehicles, confirmed_value, "awarded unit prices", ", ".join(parts)
             )
         )
+        quarters: dict[str, QuarterRow] = {}
+        for quarter, confirmation, vehicles in db.session.execute(
+            sa.select(AllocationDelivery.quarter, Allocation.confirmation, sa.func.sum(AllocationDelivery.quantity))
+            .join(Allocation, Allocation.id == AllocationDelivery.allocation_id)
+            .where(Allocation.scenario_id == scenario.id)
+            .group_by(AllocationDelivery.quarter, Allocation.confirmation)
+        ).all():
+            row = quarters.setdefault(quarter, QuarterRow(quarter))
+            row.awarded += int(vehicles)
+            if confirmation is ConfirmationStatus.CONFIRMED:
+                row.confirmed += int(vehicles)
+        report.by_quarter = [quarters[q] for q in sorted(quarters)]
     for stage in funnel:
         stage.value = stage.value.quantize(CENT)
     for row in [*by_segment.values(), *by_region.values()]:
@@ -316,6 +341,9 @@ def _breakdown_rows(report: RoundReport, rows: list[BreakdownRow]) -> Iterable[l
         yield [r.key, r.label, r.committed, r.pooled, r.awarded, r.confirmed, r.awarded_value, report.currency]
 
 
+QUARTER_HEADER = ["Delivery quarter", "Awarded vehicles", "Confirmed vehicles"]
+
+
 def report_csv(report: RoundReport) -> str:
     """The funnel and both breakdowns in one CSV: the first column says which table a row belongs to."""
     out = io.StringIO()
@@ -329,6 +357,9 @@ def report_csv(report: RoundReport) -> str:
         for r in rows:
             writer.writerow([section, r.key, r.label, "", "", r.committed, r.pooled, r.awarded, r.confirmed,
                              f"{r.awarded_value:.2f}", report.currency, ""])  # fmt: skip
+    for q in report.by_quarter:
+        writer.writerow(["delivery_quarter", q.quarter, q.quarter, "", "", "", "", q.awarded, q.confirmed, "",
+                         "", ""])  # fmt: skip
     return out.getvalue()
 
 
@@ -343,6 +374,9 @@ def report_xlsx(report: RoundReport) -> bytes:
         ("By segment", BREAKDOWN_HEADER, list(_breakdown_rows(report, report.by_segment)), {7}),
         ("By country", BREAKDOWN_HEADER, list(_breakdown_rows(report, report.by_region)), {7}),
     ]
+    if report.by_quarter:
+        rows = [[q.quarter, q.awarded, q.confirmed] for q in report.by_quarter]
+        sheets.append(("By delivery quarter", QUARTER_HEADER, rows, set()))
     for n, (title, header, rows, money_columns) in enumerate(sheets):
         sheet = book.active if n == 0 else book.create_sheet()
         assert sheet is not None
