@@ -37,7 +37,7 @@ from marketplace.models import (
     RoundPhase,
     VehicleModel,
 )
-from marketplace.services import access, audit, clock, events, rounds
+from marketplace.services import access, audit, clock, events, quarter_rules, rounds
 from marketplace.services.access import Actor, own_package, require_oem
 from marketplace.services.catalog import shortfalls
 from marketplace.services.errors import Conflict, NotFound, ValidationFailed
@@ -684,9 +684,7 @@ def set_capacity(round_id: int, value: Any, actor: Actor | None) -> RoundCapacit
         message="must be a whole number of vehicles, 0 or more", fmt=number_format_of(actor),
     )  # fmt: skip
     if capacity is not None:
-        from marketplace.services import quarter_capacity  # it builds on this module
-
-        refusal = quarter_capacity.total_refusal(rnd, actor, capacity)
+        refusal = quarter_rules.total_refusal(rnd.id, actor.organization_id, capacity)
         if refusal:
             errors["capacity"] = refusal
     if errors or capacity is None:

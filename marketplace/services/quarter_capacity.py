@@ -25,6 +25,7 @@ from marketplace.models import QuarterCapacity, Round, RoundCapacity, Segment
 from marketplace.services import audit, bidding
 from marketplace.services.access import Actor, require_oem
 from marketplace.services.errors import Conflict, ValidationFailed
+from marketplace.services.quarter_rules import shortfall
 from marketplace.services.values import (
     CAPACITY_MAX,
     Invalid,
@@ -126,18 +127,6 @@ def check_rows(
     return sorted(rows, key=_key), errors
 
 
-def shortfall(rows: list[QuarterRow] | list[QuarterCapacity], total: int | None) -> int | None:
-    """The quarters' sum when every stated quarter is capped over all segments and the sum is below the total."""
-    if total is None or not rows:
-        return None
-    quarters = {r.quarter for r in rows}
-    overall = {r.quarter: r.capacity for r in rows if r.segment_id is None}
-    if set(overall) != quarters:
-        return None  # a quarter capped only by segment: its other segments are not capped, nothing to add up
-    summed = sum(overall.values())
-    return summed if summed < total else None
-
-
 def set_rows(round_id: int, values: Mapping[str, Any], actor: Actor | None) -> list[QuarterCapacity]:
     """Replace the OEM's quarterly capacities in a round with the rows typed (none: no quarterly limit)."""
     actor = require_oem(actor)
@@ -187,17 +176,6 @@ def set_rows(round_id: int, values: Mapping[str, Any], actor: Actor | None) -> l
     )
     bidding.commit_or_conflict("capacity")
     return saved
-
-
-def total_refusal(rnd: Round, actor: Actor, total: int) -> str | None:
-    """Why a new round total does not fit the quarters stated (set_capacity refuses it), or None."""
-    short = shortfall(rows_of(rnd, actor), total)
-    if short is None:
-        return None
-    return (
-        f"must be at most {short:,}: your capacities by quarter add up to {short:,} vehicles "
-        "(raise them first to state a larger total)"
-    )
 
 
 def capacities_for_award(rnd: Round) -> dict[int, list[dict[str, Any]]]:

@@ -304,16 +304,16 @@ def compute_report(rnd: Round) -> RoundReport:
             )
         )
         quarters: dict[str, QuarterRow] = {}
-        for quarter, confirmation, vehicles in db.session.execute(
+        for quarter, confirmation, delivered in db.session.execute(
             sa.select(AllocationDelivery.quarter, Allocation.confirmation, sa.func.sum(AllocationDelivery.quantity))
             .join(Allocation, Allocation.id == AllocationDelivery.allocation_id)
             .where(Allocation.scenario_id == scenario.id)
             .group_by(AllocationDelivery.quarter, Allocation.confirmation)
         ).all():
-            row = quarters.setdefault(quarter, QuarterRow(quarter))
-            row.awarded += int(vehicles)
+            entry = quarters.setdefault(quarter, QuarterRow(quarter))
+            entry.awarded += int(delivered)
             if confirmation is ConfirmationStatus.CONFIRMED:
-                row.confirmed += int(vehicles)
+                entry.confirmed += int(delivered)
         report.by_quarter = [quarters[q] for q in sorted(quarters)]
     for stage in funnel:
         stage.value = stage.value.quantize(CENT)
