@@ -248,7 +248,7 @@ def test_fleets_oems_the_comparison_the_report_and_ocds_show_the_deliveries(worl
     assert 'data-testid="won-by-quarter"' in oem_page
     # 2027Q2: 25 won of 30; 2027Q3: 15 won, of which 15 box trucks against the 25 stated for them.
     assert "83 % used" in oem_page
-    assert 'data-segment="md_box_truck"' in oem_page
+    assert 'data-segment="md_box_truck"' in oem_page and "of which Medium-duty box truck" in oem_page
 
     report = reports.compute_report(rnd)
     assert [(q.quarter, q.awarded, q.confirmed) for q in report.by_quarter] == [("2027Q2", 25, 0), ("2027Q3", 15, 0)]

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from marketplace.extensions import db
-from marketplace.models import Allocation, AllocationDelivery, ConfirmationStatus, Lot, Organization, Round
+from marketplace.models import Allocation, AllocationDelivery, ConfirmationStatus, Lot, Organization, Round, Segment
 from marketplace.services import quarter_capacity
 from marketplace.services.access import Actor
 
@@ -74,7 +74,7 @@ class CapacityQuarter:
     quarter: str
     won: int = 0
     capacity: int | None = None
-    segments: list[tuple[str, int, int | None]] = field(default_factory=list)  # (segment, won, capacity)
+    segments: list[tuple[str, str, int, int]] = field(default_factory=list)  # (segment id, name, won, capacity)
 
     @property
     def used_percent(self) -> float | None:
@@ -100,12 +100,16 @@ def won_against_capacity(rnd: Round, allocations: sa.Select, actor: Actor) -> li
     for quarter, segment_id, vehicles in won:
         found.setdefault(quarter, CapacityQuarter(quarter)).won += int(vehicles)
         won_by_segment[(quarter, segment_id)] += int(vehicles)
+    names = {s.id: s.short_name for s in db.session.execute(sa.select(Segment)).scalars()}
     for row in rows:
         entry = found.setdefault(row.quarter, CapacityQuarter(row.quarter))
         if row.segment_id is None:
             entry.capacity = row.capacity
         else:
-            entry.segments.append((row.segment_id, won_by_segment.get((row.quarter, row.segment_id), 0), row.capacity))
+            won_in_segment = won_by_segment.get((row.quarter, row.segment_id), 0)
+            entry.segments.append(
+                (row.segment_id, names.get(row.segment_id, row.segment_id), won_in_segment, row.capacity)
+            )
     return [found[q] for q in sorted(found)]
 
 
