@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from marketplace.extensions import db
 from marketplace.models import Allocation, Backup
 from tests.conftest import screenshot
-from tests.test_backups import contracting_round, with_backups  # noqa: F401 (fixtures)
+from tests.test_backups import contracting_round as _contracting_round  # noqa: F401 (its fixture, by name)
+from tests.test_backups import with_backups as _with_backups  # noqa: F401
 from tests.test_full_round_browser import flash_says, session_for
 
 pytestmark = pytest.mark.browser
@@ -43,7 +44,9 @@ def test_a_winner_withdraws_and_its_backup_is_promoted_through_to_reconfirmation
     screenshot(coordinator, "backups-promote")
     coordinator.get_by_role("button", name="Take back and promote the backup").click()
     flash_says(coordinator, "40 vehicles offered to the backup")
-    assert "waiting for the backup supplier" in coordinator.locator(f'tr[data-backup="{backup.public_id}"]').inner_text()
+    assert (
+        "waiting for the backup supplier" in coordinator.locator(f'tr[data-backup="{backup.public_id}"]').inner_text()
+    )
 
     fleet = session_for(chromium, live_server, world.fleet)
     fleet.goto(f"/fleet/rounds/{rnd.id}/allocations")

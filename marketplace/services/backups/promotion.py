@@ -1,29 +1,9 @@
-"""Backup winners: kept with each award scenario, promoted in contracting when a winner drops out.
-
-The solver computes, for each lot and winning supplier, the best re-award of the lines that
-supplier served there, all other award rows fixed (docs/solver-io.md, `backups`). `save` keeps
-them as rows of the scenario. Once the award is published, when an OEM withdraws or the
-coordinator declares it in default, the coordinator promotes that winner's backup in one move
-(`promote`): the winner's live allocations in the lot are taken back (withdrawn), the backup's
-allocations are added to the published award as offers, and each backup supplier accepts or
-refuses its part (`answer`). Accepted, they are pending allocations the fleets confirm or decline
-through the usual decision rule; refused, the lines stay without that supplier.
-
-Deposits follow the new outcome (services.deposits._outcome_rule): a line waits while an offer is
-open; a line left with nothing live is released in full (refunded if it was charged), as is a line
-whose fleet declines the replacement, because changing supplier was not the fleet's choice.
-
-Each backup was computed with every other award row in place, so one lot takes one promotion, a
-supplier that dropped out is nobody's backup, and a backup supplier's round capacity is checked
-against everything it holds when promoted.
-"""
+"""The coordinator's side: every backup of the published award, and promoting one in one move."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
@@ -35,77 +15,17 @@ from marketplace.models import (
     AwardScenario,
     Backup,
     BackupAllocation,
-    ConfirmationStatus,
     DemandLine,
     FailureCause,
     Lot,
-    LotMember,
     Organization,
-    OrganizationKind,
     Round,
     RoundPhase,
 )
-from marketplace.services import access, audit, clock, events, rounds, solver_bridge
+from marketplace.services import access, audit, clock, events, rounds
 from marketplace.services.access import Actor
+from marketplace.services.backups.rules import CS, HELD, PROMOTION_PHASES
 from marketplace.services.errors import Conflict, NotFound, ValidationFailed
-
-CS = ConfirmationStatus
-PROMOTION_PHASES = (RoundPhase.AWARDED, RoundPhase.CONTRACTING)
-HELD = (CS.PENDING, CS.CONFIRMED)  # a winner's allocations a withdrawal takes back
-
-
-def _money(value: Any) -> Decimal:
-    return Decimal(str(value)).quantize(Decimal("0.01"))
-
-
-# ---------------------------------------------------------------- kept with the scenario (the award job)
-
-
-def save(scenario: AwardScenario, entries: list[dict[str, Any]], offers: Any) -> list[Backup]:
-    """The solver's `backups` as rows of the scenario, in the award job's transaction (no commit).
-
-    `offers` is the bidding.bids_for_award the input was built from: a replacement source is a bid
-    of that input (packages are not reused), priced as the solver says.
-    """
-    if not entries:
-        return []
-    members = {
-        solver_bridge.member_key(m.id): m
-        for m in db.session.execute(
-            sa.select(LotMember).where(
-                LotMember.lot_id.in_({solver_bridge.parse_key(e["lot"], "lot") for e in entries})
-            )
-        ).scalars()
-    }
-    bid_model = {solver_bridge.bid_key(b.bid_id): (b.bid_id, b.vehicle_model_id) for b in offers.bids}
-    made = []
-    for entry in entries:
-        backup = Backup(
-            scenario_id=scenario.id,
-            lot_id=solver_bridge.parse_key(entry["lot"], "lot"),
-            withdrawn_id=solver_bridge.parse_key(entry["withdrawn"], "org"),
-            quantity=entry["quantity"],
-            covered_quantity=entry["covered_quantity"],
-            total_price=_money(entry["total_price"]),
-        )
-        for source in entry["replacement"]:
-            bid_id, model_id = bid_model[source["source"]]
-            for part in source["allocations"]:
-                backup.rows.append(
-                    BackupAllocation(
-                        demand_line_id=members[part["demand"]].demand_line_id,
-                        organization_id=solver_bridge.parse_key(source["supplier"], "org"),
-                        bid_id=bid_id,
-                        vehicle_model_id=model_id,
-                        quantity=part["quantity"],
-                        unit_price=_money(source["unit_price"]),
-                        deliveries=part.get("deliveries"),
-                    )
-                )
-        db.session.add(backup)
-        made.append(backup)
-    return made
-
 
 # ---------------------------------------------------------------- what the coordinator sees
 
@@ -157,9 +77,11 @@ _BACKUP_ROWS = (
 
 
 def _published(rnd: Round) -> int:
-    from marketplace.services.contracting import published_scenario
-
-    return published_scenario(rnd)
+    """The published scenario's id (contracting.published_scenario's rule; contracting imports this package)."""
+    rounds.apply_deadlines(rnd)
+    if rnd.phase not in (*PROMOTION_PHASES, RoundPhase.CLOSED) or rnd.published_scenario_id is None:
+        raise Conflict(f"The award of this round is not published yet (it is “{rnd.phase.label}”).")
+    return rnd.published_scenario_id
 
 
 def overview(round_id: int, actor: Actor) -> tuple[Round, list[BackupView]]:
@@ -185,10 +107,33 @@ def overview(round_id: int, actor: Actor) -> tuple[Round, list[BackupView]]:
             .options(joinedload(Allocation.demand_line).joinedload(DemandLine.organization))
         ).scalars()
     )
-    return rnd, [_view(rnd, b, allocations) for b in found]
+    facts = _facts(rnd, scenario_id)
+    return rnd, [_view(rnd, b, allocations, facts) for b in found]
 
 
-def _view(rnd: Round, backup: Backup, allocations: list[Allocation]) -> BackupView:
+@dataclass
+class _Facts:
+    """What every backup's check reads, loaded once per page (not once per backup)."""
+
+    promoted: list[tuple[int, int]]  # (lot, supplier that dropped out) of promoted backups
+    capacity: dict[int, int]
+
+
+def _facts(rnd: Round, scenario_id: int) -> _Facts:
+    from marketplace.models import RoundCapacity
+
+    promoted = db.session.execute(
+        sa.select(Backup.lot_id, Backup.withdrawn_id).where(
+            Backup.scenario_id == scenario_id, Backup.promoted_at.is_not(None)
+        )
+    ).all()
+    capacity = db.session.execute(
+        sa.select(RoundCapacity.organization_id, RoundCapacity.capacity).where(RoundCapacity.round_id == rnd.id)
+    ).all()
+    return _Facts([(lot, org) for lot, org in promoted], {org: cap for org, cap in capacity})
+
+
+def _view(rnd: Round, backup: Backup, allocations: list[Allocation], facts: _Facts) -> BackupView:
     held = [
         a
         for a in allocations
@@ -199,11 +144,11 @@ def _view(rnd: Round, backup: Backup, allocations: list[Allocation]) -> BackupVi
     ]
     offered = [a for a in allocations if a.backup_id == backup.id]
     view = BackupView(backup, held, offered)
-    view.blocked = _blocked(rnd, backup, view, allocations)
+    view.blocked = _blocked(rnd, backup, view, allocations, facts)
     return view
 
 
-def _blocked(rnd: Round, backup: Backup, view: BackupView, allocations: list[Allocation]) -> str:
+def _blocked(rnd: Round, backup: Backup, view: BackupView, allocations: list[Allocation], facts: _Facts) -> str:
     """Why this backup cannot be promoted now, in words ("" when it can)."""
     if backup.promoted_at is not None:
         return "It was promoted already."
@@ -211,11 +156,7 @@ def _blocked(rnd: Round, backup: Backup, view: BackupView, allocations: list[All
         return f"The round is in phase “{rnd.phase.label}”: backups are promoted while awarded or in contracting."
     if not view.held:
         return f"{backup.withdrawn.name} holds no allocation of this lot that a fleet has not declined."
-    promoted = db.session.execute(
-        sa.select(Backup.lot_id, Backup.withdrawn_id).where(
-            Backup.scenario_id == backup.scenario_id, Backup.promoted_at.is_not(None)
-        )
-    ).all()
+    promoted = facts.promoted
     if any(lot_id == backup.lot_id for lot_id, _ in promoted):
         return (
             "Another backup of this lot was promoted already: each backup was computed with the other winners "
@@ -227,7 +168,7 @@ def _blocked(rnd: Round, backup: Backup, view: BackupView, allocations: list[All
     for supplier in view.suppliers:
         if supplier.id in dropped:
             return f"The backup supplier {supplier.name} dropped out of this award itself."
-    capacity = _capacities(rnd)
+    capacity = facts.capacity
     for supplier in view.suppliers:
         holds = sum(
             a.quantity
@@ -241,16 +182,6 @@ def _blocked(rnd: Round, backup: Backup, view: BackupView, allocations: list[All
                 f"round and already holds {holds:,}: it cannot take {more:,} more."
             )
     return ""
-
-
-def _capacities(rnd: Round) -> dict[int, int]:
-    from marketplace.models import RoundCapacity
-
-    return dict(
-        db.session.execute(
-            sa.select(RoundCapacity.organization_id, RoundCapacity.capacity).where(RoundCapacity.round_id == rnd.id)
-        ).all()
-    )
 
 
 def _backup_of_round(backup_id: int, rnd: Round) -> Backup:
@@ -324,7 +255,7 @@ def _promotion(rnd: Round, backup_id: int) -> Promotion:
             .options(joinedload(Allocation.demand_line).joinedload(DemandLine.organization))
         ).scalars()
     )
-    view = _view(rnd, backup, allocations)
+    view = _view(rnd, backup, allocations, _facts(rnd, backup.scenario_id))
     result = Promotion(rnd, view)
     for a in sorted(view.held, key=lambda a: (a.demand_line_id, a.id)):
         offered = sum(r.quantity for r in backup.rows if r.demand_line_id == a.demand_line_id)
@@ -413,174 +344,3 @@ def promote(round_id: int, backup_id: int, cause: str, reason: str, actor: Actor
     events.record(events.BackupPromoted(backup.id, rnd.id, tuple(sorted(replaced))))
     db.session.commit()
     return summary
-
-
-# ---------------------------------------------------------------- the backup supplier answers
-
-
-@dataclass
-class Offer:
-    """One backup supplier's part of a promoted backup (its own rows only: no other supplier, no price of theirs)."""
-
-    round: Round
-    backup: Backup
-    allocations: list[Allocation]
-
-    @property
-    def vehicles(self) -> int:
-        return sum(a.quantity for a in self.allocations)
-
-    @property
-    def value(self) -> Decimal:
-        return sum((a.quantity * a.unit_price for a in self.allocations), Decimal("0"))
-
-    @property
-    def open(self) -> bool:
-        return any(a.confirmation is CS.OFFERED for a in self.allocations)
-
-    @property
-    def answer(self) -> str:
-        if self.open:
-            return "waiting for your answer"
-        return "refused" if all(a.confirmation is CS.REFUSED for a in self.allocations) else "accepted"
-
-
-def offer_for(backup_id: int, actor: Actor, *, for_update: bool = False) -> Offer:
-    """The OEM's own part of a promoted backup (404 for anyone else's)."""
-    access.require_kind(actor, OrganizationKind.OEM, "Only a backup supplier answers a backup offer.")
-    round_id = _round_of(backup_id)
-    rnd = rounds.get_for_update(round_id) if for_update else rounds.load_round(round_id)
-    backup = _backup_of_round(backup_id, rnd)
-    query = (
-        sa.select(Allocation)
-        .where(Allocation.backup_id == backup.id, Allocation.organization_id == actor.organization_id)
-        .options(
-            joinedload(Allocation.demand_line).options(
-                joinedload(DemandLine.organization), joinedload(DemandLine.segment), joinedload(DemandLine.region)
-            ),
-            joinedload(Allocation.vehicle_model),
-        )
-        .order_by(Allocation.demand_line_id, Allocation.id)
-    )
-    mine = list(db.session.execute(query.with_for_update(of=Allocation) if for_update else query).unique().scalars())
-    if not mine:
-        raise NotFound("No such backup offer.")
-    return Offer(rnd, backup, mine)
-
-
-def offers_of(round_id: int, actor: Actor) -> list[Offer]:
-    """The OEM's backup offers in a round's published award, open ones first."""
-    access.require_kind(actor, OrganizationKind.OEM, "Only an OEM has backup offers.")
-    rnd = rounds.load_round(round_id)
-    if rnd.published_scenario_id is None:
-        return []
-    rows = db.session.execute(
-        sa.select(Allocation)
-        .where(
-            Allocation.scenario_id == rnd.published_scenario_id,
-            Allocation.organization_id == actor.organization_id,
-            Allocation.backup_id.is_not(None),
-        )
-        .order_by(Allocation.backup_id, Allocation.id)
-    ).scalars()
-    by_backup: dict[int, list[Allocation]] = defaultdict(list)
-    for a in rows:
-        by_backup[a.backup_id].append(a)  # type: ignore[index]
-    backups = {
-        b.id: b
-        for b in db.session.execute(sa.select(Backup).where(Backup.id.in_(by_backup)).options(joinedload(Backup.lot)))
-        .scalars()
-        .all()
-    }
-    found = [Offer(rnd, backups[b], rows) for b, rows in by_backup.items()]
-    return sorted(found, key=lambda o: (not o.open, o.backup.lot.code))
-
-
-def answer(backup_id: int, accept: bool, actor: Actor) -> Offer:
-    """The backup supplier accepts (its allocations wait for the fleets) or refuses (the lines stay unreplaced)."""
-    offer = offer_for(backup_id, actor, for_update=True)
-    rounds.require_phase(offer.round, *PROMOTION_PHASES, doing="answer a backup offer")
-    if not offer.open:
-        raise Conflict(f"You {offer.answer} this offer already.")
-    at = clock.now()
-    for a in offer.allocations:
-        a.confirmation = CS.PENDING if accept else CS.REFUSED
-        if not accept:
-            a.decided_at, a.decided_by_id = at, actor.id
-    audit.record(
-        actor,
-        "backup.accept" if accept else "backup.refuse",
-        offer.backup,
-        round_id=offer.round.id,
-        summary=f"{'Accepted' if accept else 'Refused'} to supply {count_of(offer.vehicles, 'vehicle')} on "
-        f"{offer.backup.lot.code} as backup, {offer.value} {offer.round.currency} in all.",
-        before={"confirmation": "offered"},
-        after={"confirmation": "pending" if accept else "refused"},
-    )
-    events.record(
-        events.BackupAnswered(
-            offer.backup.id,
-            offer.round.id,
-            actor.organization_id,
-            accept,
-            tuple(sorted({a.demand_line_id for a in offer.allocations})),
-        )
-    )
-    db.session.commit()
-    return offer
-
-
-def lapse_offers(rnd: Round, actor: Actor | None, *, reason: str) -> int:
-    """Offers still open when the round closes count as refused (rounds' close move, in its transaction)."""
-    if rnd.published_scenario_id is None:
-        return 0
-    open_offers = db.session.execute(
-        sa.select(Allocation)
-        .where(Allocation.scenario_id == rnd.published_scenario_id, Allocation.confirmation == CS.OFFERED)
-        .order_by(Allocation.id)
-        .with_for_update()
-    ).scalars()
-    count = 0
-    for a in open_offers:
-        a.confirmation = CS.REFUSED
-        a.decided_at = clock.now()
-        audit.record(
-            actor,
-            "backup.lapse",
-            a,
-            round_id=rnd.id,
-            summary=f"Backup offer of {count_of(a.quantity, 'vehicle')} for line {a.demand_line_id} not answered "
-            f"when the round closed: counted as refused. {reason}",
-            before={"confirmation": "offered"},
-            after={"confirmation": "refused"},
-        )
-        count += 1
-    return count
-
-
-# ---------------------------------------------------------------- who is told (notifications)
-
-
-def affected_fleets(backup_id: int) -> set[int]:
-    """Fleets whose allocations a promotion took back."""
-    backup = db.session.get(Backup, backup_id)
-    if backup is None:
-        return set()
-    return set(
-        db.session.execute(
-            sa.select(DemandLine.organization_id)
-            .join(Allocation, Allocation.demand_line_id == DemandLine.id)
-            .where(
-                Allocation.scenario_id == backup.scenario_id,
-                Allocation.lot_id == backup.lot_id,
-                Allocation.organization_id == backup.withdrawn_id,
-                Allocation.confirmation == CS.WITHDRAWN,
-            )
-        ).scalars()
-    )
-
-
-def offered_suppliers(backup_id: int) -> set[int]:
-    return set(
-        db.session.execute(sa.select(Allocation.organization_id).where(Allocation.backup_id == backup_id)).scalars()
-    )
