@@ -20,10 +20,14 @@ from marketplace.models import Allocation, AllocationDelivery, ConfirmationStatu
 from marketplace.services import quarter_capacity
 from marketplace.services.access import Actor
 
+# Allocations that will not be delivered: declined by the fleet, or dropped by their supplier (withdrawn,
+# a backup refused).
+GONE = (ConfirmationStatus.DECLINED, ConfirmationStatus.WITHDRAWN, ConfirmationStatus.REFUSED)
+
 
 @dataclass
 class ScheduleQuarter:
-    """One quarter of a fleet's delivery schedule: vehicles by supplier (declined allocations left out)."""
+    """One quarter of a fleet's delivery schedule: vehicles by supplier (allocations in GONE left out)."""
 
     quarter: str
     vehicles: int = 0
@@ -49,7 +53,7 @@ def schedule(allocations: sa.Select) -> list[ScheduleQuarter]:
         .join(Organization, Organization.id == Allocation.organization_id)
         .where(
             AllocationDelivery.allocation_id.in_(_ids(allocations)),
-            Allocation.confirmation != ConfirmationStatus.DECLINED,
+            Allocation.confirmation.not_in(GONE),
         )
         .group_by(AllocationDelivery.quarter, Organization.name, Allocation.confirmation)
         .order_by(AllocationDelivery.quarter, Organization.name)
@@ -89,7 +93,7 @@ def won_against_capacity(rnd: Round, allocations: sa.Select, actor: Actor) -> li
         sa.select(AllocationDelivery.quarter, Lot.segment_id, sa.func.sum(AllocationDelivery.quantity))
         .join(Allocation, Allocation.id == AllocationDelivery.allocation_id)
         .join(Lot, Lot.id == Allocation.lot_id)
-        .where(AllocationDelivery.allocation_id.in_(_ids(allocations)))
+        .where(AllocationDelivery.allocation_id.in_(_ids(allocations)), Allocation.confirmation.not_in(GONE))
         .group_by(AllocationDelivery.quarter, Lot.segment_id)
     ).all()
     rows = quarter_capacity.rows_of(rnd, actor)

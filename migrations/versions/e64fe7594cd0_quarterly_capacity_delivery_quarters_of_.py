@@ -1,7 +1,7 @@
 """quarterly capacity, delivery quarters of bids and packages, allocation deliveries
 
 Revision ID: e64fe7594cd0
-Revises: d82c1b2c8489
+Revises: b14f4757cd60
 Create Date: 2026-12-01 05:57:09.836930
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'e64fe7594cd0'
-down_revision = 'd82c1b2c8489'
+down_revision = 'b14f4757cd60'
 branch_labels = None
 depends_on = None
 
