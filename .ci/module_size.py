@@ -28,7 +28,10 @@ LISTED: dict[str, tuple[int, str]] = {
         509,
         "the field parsers every form, sheet and API body shares: one small function per kind of value",
     ),
-    "marketplace/services/demo.py": (483, "the demo data set (organizations, a round in every phase), mostly literal rows"),
+    "marketplace/services/demo.py": (
+        483,
+        "the demo data set (organizations, a round in every phase), mostly literal rows",
+    ),
     "marketplace/services/award.py": (415, "scenarios of the award: run, compare, publish; to split by the same cut"),
     "marketplace/services/ocds.py": (412, "the OCDS export's one mapping, release by release, read top to bottom"),
     "marketplace/services/market.py": (404, "the public market pages' read models"),
