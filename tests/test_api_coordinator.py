@@ -78,3 +78,13 @@ def test_coordinator_creates_and_edits_a_draft_round_as_the_form_does(client, wo
         assert client.put(f"/api/v1/rounds/{body['id']}", json=_round_body(), headers=theirs).status_code == 403
     read_only = auth(token_for(world.coordinator, "read"))
     assert client.post("/api/v1/rounds", json=_round_body(name="Read"), headers=read_only).status_code == 403
+
+
+def test_a_nul_character_is_refused_by_name_before_any_service_reads_it(client, world):
+    # PostgreSQL cannot compare text holding a NUL: looking a segment up with one was a 500 there.
+    headers = auth(token_for(world.coordinator))
+    body = _round_body(name="Round\x00", segments=["md_box_truck", "md\x00"])
+    response = client.post("/api/v1/rounds", json=body, headers=headers)
+    assert response.status_code == 422
+    assert {e["pointer"] for e in response.get_json()["errors"]} == {"/name", "/segments/1"}
+    assert client.get("/api/v1/rounds", headers=headers).get_json()["items"] == []
