@@ -301,3 +301,12 @@ def test_making_tokens_on_the_account_page_is_rate_limited_per_person(app, clien
     assert db.session.execute(sa.select(sa.func.count()).select_from(ApiToken)).scalar() == 2
     login(world.other_fleet)
     assert client.post("/account/api-tokens", data={"name": "Theirs", "scope": "read"}).status_code == 201
+
+
+def test_guessing_tokens_is_limited_per_address_and_never_holds_back_a_valid_token(app, client, world):
+    app.config["API_AUTH_FAILURE_LIMIT"] = "3 per minute"
+    guesses = [client.get("/api/v1/rounds", headers=auth(f"zev_guess{i}")).status_code for i in range(4)]
+    assert guesses == [401, 401, 401, 429]
+    paused = client.get("/api/v1/rounds", headers=auth("zev_guess9"))
+    assert paused.content_type == "application/problem+json" and int(paused.headers["Retry-After"]) >= 1
+    assert client.get("/api/v1/rounds", headers=auth(token_for(world.fleet, "read"))).status_code == 200
