@@ -134,7 +134,9 @@ def _surely_valid(doc: Any) -> bool:
         if not _keys(doc, {"suppliers", "lots", "bids"}, {"rules", "suppliers", "lots", "bids", "packages"}):
             return False
         rules = doc.get("rules", {})
-        if not _keys(rules, set(), {"max_winners_per_lot", "max_share_per_supplier", "line_service"}):
+        if not _keys(rules, set(), {"max_winners_per_lot", "max_share_per_supplier", "line_service", "backups"}):
+            return False
+        if not isinstance(rules.get("backups", True), bool):
             return False
         mw = rules.get("max_winners_per_lot")
         if mw is not None and not _is_int(mw, 1):
