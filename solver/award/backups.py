@@ -30,11 +30,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
+from solver.award import deliveries
 from solver.award.instance import Bid, Instance, Line, Lot, Tier
 from solver.award.prep import prepare
 from solver.award.solution import Solution
 from solver.money import from_cents
 from solver.order import natural_key
+from solver.quarters import format_quarter
 
 # Deterministic work (CP-SAT deterministic seconds) one backup may spend: a lot's lines and its
 # bidders make models of tens to a few hundred variables, proven in well under 0.05.
@@ -87,7 +89,7 @@ def shifted_bid(bid: Bid, already: int, room: int) -> Bid | None:
     first = bid.tiers[bid.tier_at(already + lo)]
     tiers = [Tier(lo, first.cents)]
     tiers += [Tier(t.min_quantity - already, t.cents) for t in bid.tiers if lo < t.min_quantity - already <= hi]
-    return Bid(bid.id, bid.supplier, 0, lo, hi, tuple(tiers))
+    return Bid(bid.id, bid.supplier, 0, lo, hi, tuple(tiers), quarters=bid.quarters)
 
 
 @dataclass
@@ -98,6 +100,9 @@ class Backup:
     # (bid index in the award instance, {line: vehicles}) of the replacement, in bid order
     replacement: list[tuple[int, dict[int, int]]]
     proven: bool
+    # with delivery quarters: (bid index, line) -> {quarter ordinal: vehicles}, the earliest the
+    # remaining quarterly capacities allow
+    deliveries: dict[tuple[int, int], dict[int, int]] = field(default_factory=dict)
 
 
 def compute(
@@ -107,21 +112,33 @@ def compute(
     whether the clock (the call's time limit, a safety cap) stopped them: past it, the rest
     are left empty without a search (valid, not proven best: stats.backups says so)."""
     t = _tally(inst, sol)
+    quarter_room = _room(inst, sol)
     out = []
     timed_out = False
     bids_of_lot: dict[int, list[int]] = {}
     for bi, bid in enumerate(inst.bids):
         bids_of_lot.setdefault(bid.lot, []).append(bi)
     for lot, withdrawn in sorted(t.served):
-        b, clock = _one(inst, t, lot, withdrawn, bids_of_lot.get(lot, []), deadline, work_per_backup)
+        b, clock = _one(inst, t, quarter_room, lot, withdrawn, bids_of_lot.get(lot, []), deadline, work_per_backup)
         timed_out = timed_out or clock
         out.append(b)
     return out, timed_out
 
 
+def _room(inst: Instance, sol: Solution) -> list[dict[deliveries.CapKey, int]]:
+    """Per supplier, what its quarterly capacity entries still take after the award's deliveries
+    (the schedule the award's output writes); the input's entries when nothing is delivered."""
+    if not inst.with_quarters or not any(inst.quarterly):
+        return [dict(c) for c in inst.quarterly]
+    sched = deliveries.schedule(inst, sol)
+    assert sched is not None, "an award that cannot be delivered"
+    return deliveries.room_left(inst, deliveries.used(inst, sched))
+
+
 def _one(
     inst: Instance,
     t: _Tally,
+    quarter_room: list[dict[deliveries.CapKey, int]],
     lot: int,
     withdrawn: int,
     candidates: list[int],
@@ -157,6 +174,7 @@ def _one(
             max_cents=inst.lines[li].max_cents,
             excluded=inst.lines[li].excluded,
             fleet=inst.lines[li].fleet,
+            window=inst.lines[li].window,
         )
         for li in line_ids
     ]
@@ -164,7 +182,7 @@ def _one(
     sub = Instance(
         suppliers=inst.suppliers,
         capacity=[max(0, c - t.used.get(s, 0)) for s, c in enumerate(inst.capacity)],
-        lots=[Lot(inst.lots[lot].id, tuple(range(len(lines))), demand, demand)],
+        lots=[Lot(inst.lots[lot].id, tuple(range(len(lines))), demand, demand, segment=inst.lots[lot].segment)],
         lines=lines,
         bids=[sb for _, sb in derived],
         packages=[],
@@ -172,6 +190,9 @@ def _one(
         share=Decimal(1),
         whole=inst.whole,
     )
+    # delivery quarters: the same span, the quarterly capacities the award leaves
+    sub.quarterly = quarter_room
+    sub.span = inst.span
     sub.source_rank = {
         sb.id: r for r, sb in enumerate(sorted((sb for _, sb in derived), key=lambda b: natural_key(b.id)))
     }
@@ -221,9 +242,31 @@ def _one(
         clock = clock or r.timed_out
     if r is None or r.solution is None:
         return Backup(lot, withdrawn, freed, [], False), clock
-    replacement = [(derived[bi][0], alloc) for bi, alloc in sorted(r.solution.bids.items()) if sum(alloc.values())]
-    replacement = [(bi, {line_ids[li]: v for li, v in alloc.items()}) for bi, alloc in replacement]
-    return Backup(lot, withdrawn, freed, replacement, proven), clock
+    return _backup(lot, withdrawn, freed, sub, r.solution, line_ids, derived, proven), clock
+
+
+def _backup(
+    lot: int,
+    withdrawn: int,
+    freed: dict[int, int],
+    sub: Instance,
+    s: Solution,
+    line_ids: list[int],
+    derived: list[tuple[int, Bid]],
+    proven: bool,
+) -> Backup:
+    """The derived round's award `s` as a backup of the award instance (indices mapped back)."""
+    replacement = [
+        (derived[bi][0], {line_ids[li]: v for li, v in alloc.items()})
+        for bi, alloc in sorted(s.bids.items())
+        if sum(alloc.values())
+    ]
+    when: dict[tuple[int, int], dict[int, int]] = {}
+    if sub.with_quarters:
+        sched = deliveries.schedule(sub, s)
+        assert sched is not None, "a backup that cannot be delivered"
+        when = {(derived[key[1]][0], line_ids[key[3]]): d for key, d in sched.items()}
+    return Backup(lot, withdrawn, freed, replacement, proven, when)
 
 
 def _greedy(
@@ -246,13 +289,7 @@ def _greedy(
         sub.max_winners = max(0, inst.max_winners - len(staying))
         if sub.max_winners == 0:
             return Backup(lot, withdrawn, freed, [], False)
-    s = greedy(sub, prep)
-    replacement = [
-        (derived[bi][0], {line_ids[li]: v for li, v in alloc.items()})
-        for bi, alloc in sorted(s.bids.items())
-        if sum(alloc.values())
-    ]
-    return Backup(lot, withdrawn, freed, replacement, False)
+    return _backup(lot, withdrawn, freed, sub, greedy(sub, prep), line_ids, derived, False)
 
 
 def to_output(inst: Instance, sol: Solution, backups: list[Backup]) -> list[dict[str, Any]]:
@@ -275,7 +312,7 @@ def to_output(inst: Instance, sol: Solution, backups: list[Backup]) -> list[dict
                     "quantity": q,
                     "unit_price": from_cents(cents),
                     "allocations": [
-                        {"demand": inst.lines[li].id, "quantity": v}
+                        _allocation(inst, b, bi, li, v)
                         for li, v in sorted(alloc.items(), key=lambda kv: inst.lines[kv[0]].id)
                         if v > 0
                     ],
@@ -292,6 +329,13 @@ def to_output(inst: Instance, sol: Solution, backups: list[Backup]) -> list[dict
             }
         )
     return out
+
+
+def _allocation(inst: Instance, b: Backup, bi: int, li: int, v: int) -> dict[str, Any]:
+    row: dict[str, Any] = {"demand": inst.lines[li].id, "quantity": v}
+    if inst.with_quarters:
+        row["deliveries"] = [{"quarter": format_quarter(q), "quantity": n} for q, n in b.deliveries[bi, li].items()]
+    return row
 
 
 def of_result(doc: Any, result: Any, *, time_limit: float = 60.0) -> list[dict[str, Any]]:

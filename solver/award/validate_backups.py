@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from solver.errors import Problem
 from solver.money import to_cents
+from solver.quarters import parse_quarter
 
 if TYPE_CHECKING:
     from solver.award.validate import Award
@@ -218,6 +219,66 @@ def check_backup_totals(a: Award) -> list[Problem]:
     return out
 
 
+def check_backup_deliveries(a: Award) -> list[Problem]:
+    """With delivery quarters, each backup allocation lists its deliveries (quarters once each,
+    in order) summing to its quantity, inside the line's window, the bid's quarters and the
+    supplier's listed quarters; the award's deliveries plus the backup's stay within every
+    quarterly capacity. Without quarters, no backup allocation has deliveries."""
+    out = []
+    award_load: dict[tuple[str, str, str | None], int] = {}
+    for r in a.counted():
+        seg = a.lot_segment.get(r.lot)
+        for al in r.allocations:
+            for d in al.get("deliveries") or []:
+                for key in {(r.supplier, d["quarter"], None), (r.supplier, d["quarter"], seg)}:
+                    award_load[key] = award_load.get(key, 0) + d["quantity"]
+    for path, b in _entries(a):
+        seg = a.lot_segment.get(b["lot"])
+        load: dict[tuple[str, str, str | None], int] = {}
+        for j, r in enumerate(b["replacement"]):
+            bid = a.bids.get(r["source"]) or {}
+            listed = {q for q, _ in a.quarterly.get(r["supplier"], {})}
+            for k, al in enumerate(r["allocations"]):
+                p = f"{path}.replacement[{j}].allocations[{k}].deliveries"
+                got = al.get("deliveries")
+                if not a.with_quarters:
+                    if got is not None:
+                        out.append(Problem(p, "the input names no delivery quarter"))
+                    continue
+                if got is None:
+                    out.append(Problem(p, "is required: the input has delivery quarters"))
+                    continue
+                order = [parse_quarter(d["quarter"]) or 0 for d in got]
+                if order != sorted(set(order)):
+                    out.append(Problem(p, "each quarter at most once, in order"))
+                if sum(d["quantity"] for d in got) != al["quantity"]:
+                    out.append(Problem(p, f"do not sum to the allocation's {al['quantity']}"))
+                window = a.lines[al["demand"]][1].get("window") if al["demand"] in a.lines else None
+                for d in got:
+                    q = parse_quarter(d["quarter"]) or 0
+                    if window is not None and not (
+                        (parse_quarter(window["first"]) or 0) <= q <= (parse_quarter(window["last"]) or 0)
+                    ):
+                        out.append(Problem(p, f"{d['quarter']} is outside the line's window"))
+                    if bid.get("quarters") is not None and d["quarter"] not in bid["quarters"]:
+                        out.append(Problem(p, f"{r['source']!r} cannot deliver in {d['quarter']}"))
+                    if listed and d["quarter"] not in listed:
+                        out.append(Problem(p, f"{r['supplier']!r} states no capacity for {d['quarter']}"))
+                    for key in {(r["supplier"], d["quarter"], None), (r["supplier"], d["quarter"], seg)}:
+                        load[key] = load.get(key, 0) + d["quantity"]
+        for (sup, quarter, sg), n in sorted(load.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or "")):
+            cap = a.quarterly.get(sup, {}).get((quarter, sg))
+            if cap is not None and award_load.get((sup, quarter, sg), 0) + n > cap:
+                what = f"{sg} capacity" if sg is not None else "capacity"
+                out.append(
+                    Problem(
+                        path,
+                        f"{sup!r} would deliver {award_load.get((sup, quarter, sg), 0) + n} in {quarter}, over its {what} {cap}",
+                    )
+                )
+    return out
+
+
 CHECKS = (
     check_backup_entries,
     check_backup_sources,
@@ -226,4 +287,5 @@ CHECKS = (
     check_backup_capacity,
     check_backup_winners,
     check_backup_totals,
+    check_backup_deliveries,
 )
