@@ -403,4 +403,5 @@ def test_each_quarter_rule_broken_in_a_valid_award_is_caught_by_its_own_check() 
         for lot in doc["lots"]
     ]
     no_quarters["bids"] = [{k: v for k, v in b.items() if k != "quarters"} for b in doc["bids"]]
-    assert list(_problems_by_check(no_quarters, valid)) == ["check_deliveries"]
+    award_only = {k: v for k, v in valid.items() if k != "backups"}  # backups: check_backup_deliveries
+    assert list(_problems_by_check(no_quarters, award_only)) == ["check_deliveries"]
