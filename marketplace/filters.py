@@ -10,7 +10,7 @@ from flask import Flask
 from flask_login import current_user
 from markupsafe import Markup, escape
 
-from marketplace.services.values import quarters_text
+from marketplace.services.quarter_lists import quarters_text
 
 
 def reader_zone() -> ZoneInfo:

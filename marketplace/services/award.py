@@ -15,10 +15,9 @@ import sqlalchemy as sa
 from flask import current_app
 
 from marketplace.extensions import db
-from marketplace.filters import count_of
+from marketplace.filters import count_of, money
 from marketplace.models import (
     Allocation,
-    AllocationDelivery,
     AwardScenario,
     DemandLine,
     LineService,
@@ -30,19 +29,9 @@ from marketplace.models import (
     User,
     VehicleModel,
 )
-from marketplace.services import (
-    access,
-    audit,
-    bidding,
-    clock,
-    events,
-    quarter_capacity,
-    read_models,
-    rounds,
-    solver_bridge,
-    solver_runs,
-)
+from marketplace.services import access, audit, bidding, clock, events, read_models, rounds, solver_bridge, solver_runs
 from marketplace.services.access import Actor
+from marketplace.services.deliveries import by_scenario, chart
 from marketplace.services.errors import Conflict, NotFound, ValidationFailed
 from solver import io as solver_io
 
@@ -134,7 +123,7 @@ def execute_scenario(scenario_id: int) -> None:
     def build(scenario: AwardScenario) -> dict[str, Any]:
         rnd = db.session.get_one(Round, scenario.round_id)
         offers.append(bidding.bids_for_award(rnd))
-        return solver_bridge.award_input(rnd, scenario, offers[0], quarter_capacity.capacities_for_award(rnd))
+        return solver_bridge.award_input(rnd, scenario, offers[0])
 
     solver_runs.execute(
         AwardScenario,
@@ -182,24 +171,7 @@ def save_result(scenario_id: int, result: dict[str, Any], offers: Any) -> None:
             bid_id = None
         for part in row["allocations"]:
             member = members[part["demand"]]
-            db.session.add(
-                Allocation(
-                    scenario_id=scenario.id,
-                    lot_id=member.lot_id,
-                    demand_line_id=member.demand_line_id,
-                    organization_id=solver_bridge.parse_key(row["supplier"], "org"),
-                    bid_id=bid_id,
-                    package_bid_id=package_id,
-                    vehicle_model_id=model_id,
-                    quantity=part["quantity"],
-                    unit_price=_money(row["unit_price"]),
-                    deliveries=[
-                        AllocationDelivery(quarter=d["quarter"], quantity=d["quantity"])
-                        for d in part.get("deliveries", [])
-                        if d["quantity"] > 0
-                    ],
-                )
-            )
+            db.session.add(solver_bridge.allocation(scenario.id, member, row, part, (bid_id, package_id, model_id)))
     for item in result["unserved"]:
         member = members[item["demand"]]
         db.session.add(
@@ -415,6 +387,16 @@ def compute_figures(rnd: Round, scenario: AwardScenario) -> ScenarioFigures:
         vehicle_gap=max(0, scenario.bound_quantity - scenario.awarded_quantity),
         price_gap_percent=gap,
     )
+
+
+def comparison_charts(compared: list[ScenarioFigures]) -> dict[str, Any]:
+    """The comparison page's charts: vehicles, total price, and vehicles delivered per quarter (None without quarters)."""
+    per_quarter = by_scenario([f.scenario.id for f in compared])
+    return {
+        "vehicles": [(f.scenario.name, f.awarded, f"{f.awarded:,} ({f.awarded_percent:.0f} %)") for f in compared],
+        "price": [(f.scenario.name, float(f.total_price), money(f.total_price)) for f in compared],
+        "quarters": chart(per_quarter, {f.scenario.id: f.scenario.name for f in compared}),
+    }
 
 
 def bidders(rnd: Round) -> list[Any]:

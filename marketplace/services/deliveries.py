@@ -153,3 +153,44 @@ def quarter_period(first: str, last: str | None = None) -> dict[str, str]:
     after = datetime(end_year + (end_q == 4), 1 if end_q == 4 else 3 * end_q + 1, 1, tzinfo=UTC)
     end = datetime.fromtimestamp(after.timestamp() - 1, tz=UTC)
     return {"startDate": start.isoformat().replace("+00:00", "Z"), "endDate": end.isoformat().replace("+00:00", "Z")}
+
+
+def ocds_period(key: str, allocations: list[Allocation]) -> dict[str, Any]:
+    """An OCDS award's contractPeriod (or a contract's period) from its first to its last delivery quarter,
+    and a description of the vehicles per quarter; nothing where the award set no quarters."""
+    per_quarter: dict[str, int] = defaultdict(int)
+    for a in allocations:
+        for d in a.deliveries:
+            per_quarter[d.quarter] += d.quantity
+    if not per_quarter:
+        return {}
+    quarters = sorted(per_quarter)
+    return {
+        key: quarter_period(quarters[0], quarters[-1]),
+        "description": "Deliveries: " + ", ".join(f"{q}: {per_quarter[q]} vehicles" for q in quarters),
+    }
+
+
+@dataclass
+class QuarterRow:
+    """One delivery quarter of an award: vehicles awarded and confirmed for delivery in it (the round report)."""
+
+    quarter: str
+    awarded: int = 0
+    confirmed: int = 0
+
+
+def report_rows(scenario_id: int) -> list[QuarterRow]:
+    """Vehicles per delivery quarter of a scenario, awarded and confirmed."""
+    found: dict[str, QuarterRow] = {}
+    for quarter, confirmation, delivered in db.session.execute(
+        sa.select(AllocationDelivery.quarter, Allocation.confirmation, sa.func.sum(AllocationDelivery.quantity))
+        .join(Allocation, Allocation.id == AllocationDelivery.allocation_id)
+        .where(Allocation.scenario_id == scenario_id)
+        .group_by(AllocationDelivery.quarter, Allocation.confirmation)
+    ).all():
+        entry = found.setdefault(quarter, QuarterRow(quarter))
+        entry.awarded += int(delivered)
+        if confirmation is ConfirmationStatus.CONFIRMED:
+            entry.confirmed += int(delivered)
+    return [found[q] for q in sorted(found)]

@@ -372,7 +372,7 @@ def _awards_and_contracts(
             status = "pending"  # a promoted backup waiting for its supplier to accept
         else:
             status = "active"
-        entry: dict[str, Any] = {
+        entry: dict[str, Any] = deliveries.ocds_period("contractPeriod", group) | {
             "id": award_id,
             "title": f"{lot.code}: {vehicles} vehicles from {supplier.name}",
             "status": status,
@@ -382,7 +382,6 @@ def _awards_and_contracts(
             "items": _items(award_id, lot, group, currency),
             "relatedLots": [lot.code],
         }
-        _add_delivery_period(entry, "contractPeriod", group)
         if amendments.get((lot_id, supplier_id)):
             entry["amendments"] = amendments[(lot_id, supplier_id)]
         awards.append(entry)
@@ -394,7 +393,7 @@ def _awards_and_contracts(
             fleet = confirmed[0].demand_line.organization
             parties.add(fleet, "buyer")
             signed = max((a.decided_at for a in confirmed if a.decided_at), default=None)
-            contract: dict[str, Any] = {
+            contract: dict[str, Any] = deliveries.ocds_period("period", confirmed) | {
                 "id": f"{award_id}-fleet-{fleet_id}",
                 "awardID": award_id,
                 "title": f"{fleet.name}: {sum(a.quantity for a in confirmed)} vehicles from {supplier.name} ({lot.code})",
@@ -404,20 +403,8 @@ def _awards_and_contracts(
             }
             if signed:
                 contract["dateSigned"] = _iso(signed)
-            _add_delivery_period(contract, "period", confirmed)
             contracts.append(contract)
     return awards, contracts
-
-
-def _add_delivery_period(entry: dict[str, Any], key: str, allocations: list[Allocation]) -> None:
-    """The delivery period (first to last delivery quarter) of an award or contract, where the award set quarters."""
-    quarters = sorted(d.quarter for a in allocations for d in a.deliveries)
-    if quarters:
-        entry[key] = deliveries.quarter_period(quarters[0], quarters[-1])
-        entry["description"] = "Deliveries: " + ", ".join(
-            f"{quarter}: {sum(d.quantity for a in allocations for d in a.deliveries if d.quarter == quarter)} vehicles"
-            for quarter in sorted(set(quarters))
-        )
 
 
 def _backup_amendments(scenario: AwardScenario) -> dict[tuple[int, int], list[dict[str, Any]]]:

@@ -27,7 +27,6 @@ import sqlalchemy as sa
 from marketplace.extensions import db
 from marketplace.models import (
     Allocation,
-    AllocationDelivery,
     AwardScenario,
     ConfirmationStatus,
     DemandLine,
@@ -38,7 +37,8 @@ from marketplace.models import (
     Round,
     Segment,
 )
-from marketplace.services import award, clock, read_models, spreadsheet
+from marketplace.services import award, clock, deliveries, read_models, spreadsheet
+from marketplace.services.deliveries import QuarterRow
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -66,15 +66,6 @@ class BreakdownRow:
     awarded: int = 0
     confirmed: int = 0
     awarded_value: Decimal = ZERO
-
-
-@dataclass
-class QuarterRow:
-    """One delivery quarter of the published award: vehicles awarded and confirmed for delivery in it."""
-
-    quarter: str
-    awarded: int = 0
-    confirmed: int = 0
 
 
 @dataclass
@@ -303,18 +294,7 @@ def compute_report(rnd: Round) -> RoundReport:
                 "confirmed", "Confirmed", confirmed_vehicles, confirmed_value, "awarded unit prices", ", ".join(parts)
             )
         )
-        quarters: dict[str, QuarterRow] = {}
-        for quarter, confirmation, delivered in db.session.execute(
-            sa.select(AllocationDelivery.quarter, Allocation.confirmation, sa.func.sum(AllocationDelivery.quantity))
-            .join(Allocation, Allocation.id == AllocationDelivery.allocation_id)
-            .where(Allocation.scenario_id == scenario.id)
-            .group_by(AllocationDelivery.quarter, Allocation.confirmation)
-        ).all():
-            entry = quarters.setdefault(quarter, QuarterRow(quarter))
-            entry.awarded += int(delivered)
-            if confirmation is ConfirmationStatus.CONFIRMED:
-                entry.confirmed += int(delivered)
-        report.by_quarter = [quarters[q] for q in sorted(quarters)]
+        report.by_quarter = deliveries.report_rows(scenario.id)
     for stage in funnel:
         stage.value = stage.value.quantize(CENT)
     for row in [*by_segment.values(), *by_region.values()]:

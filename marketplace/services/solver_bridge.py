@@ -146,7 +146,10 @@ def award_input(
         .order_by(LotMember.id)
     ).all()
     by_lot: dict[int, list[dict[str, Any]]] = {lot.id: [] for lot in lots}
-    quarterly = quarterly or {}
+    if quarterly is None:
+        from marketplace.services import quarter_capacity
+
+        quarterly = quarter_capacity.capacities_for_award(rnd)
     quarters = solver_reads_quarters() and (
         bool(quarterly) or any(b.quarters for b in offers.bids) or any(p.quarters for p in offers.packages)
     )
@@ -219,3 +222,27 @@ def _add_quarters(
     for package in document["packages"]:
         if package_quarters[package["id"]]:
             package["quarters"] = list(package_quarters[package["id"]])
+
+
+def allocation(scenario_id: int, member: Any, row: dict[str, Any], part: dict[str, Any], source: tuple) -> Any:
+    """The Allocation row of one part of an award row (and its deliveries, when the award set quarters).
+
+    `source` is (bid id, package id, vehicle model id): one of the two ids is None.
+    """
+    from marketplace.models import Allocation, AllocationDelivery
+
+    bid_id, package_id, model_id = source
+    return Allocation(
+        scenario_id=scenario_id,
+        lot_id=member.lot_id,
+        demand_line_id=member.demand_line_id,
+        organization_id=parse_key(row["supplier"], "org"),
+        bid_id=bid_id,
+        package_bid_id=package_id,
+        vehicle_model_id=model_id,
+        quantity=part["quantity"],
+        unit_price=Decimal(str(row["unit_price"])).quantize(Decimal("0.01")),
+        deliveries=[
+            AllocationDelivery(quarter=d["quarter"], quantity=d["quantity"]) for d in part.get("deliveries", [])
+        ],
+    )

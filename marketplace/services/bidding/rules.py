@@ -15,7 +15,8 @@ from typing import Any
 
 from marketplace.models import BidRevision, Lot, Round, VehicleModel
 from marketplace.services.catalog import shortfalls
-from marketplace.services.values import NAME_MAX, NumberFormat, amount, into, read_quarters, text, text_field, whole
+from marketplace.services.quarter_lists import read_quarters
+from marketplace.services.values import NAME_MAX, NumberFormat, amount, into, text, text_field, whole
 
 MAX_TIERS = 10
 
