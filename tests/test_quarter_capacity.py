@@ -256,3 +256,16 @@ def test_fleets_oems_the_comparison_the_report_and_ocds_show_the_deliveries(worl
     (awarded,) = ocds.release_package(rnd)["releases"][0]["awards"]
     assert awarded["contractPeriod"] == {"startDate": "2027-04-01T00:00:00Z", "endDate": "2027-09-30T23:59:59Z"}
     assert awarded["description"] == "Deliveries: 2027Q2: 25 vehicles, 2027Q3: 15 vehicles"
+
+
+def test_the_solver_delivers_within_the_quarters_and_capacities_stated_and_each_allocation_keeps_them(world, tender):
+    rnd = closed(world, tender, quarters=True)  # bid: 2027Q2-2027Q3; 2027Q2 <= 30, 2027Q3 box trucks <= 25
+    scenario = award.start_scenario(rnd.id, world.coordinator, award.ScenarioRules())
+    db.session.expire_all()
+    scenario = db.session.get(AwardScenario, scenario.id)
+    assert scenario.status is RunStatus.SUCCEEDED, scenario.error
+    (allocation,) = scenario.allocations
+    delivered = {d.quarter: d.quantity for d in allocation.deliveries}
+    assert allocation.quantity == 40 and sum(delivered.values()) == 40
+    assert set(delivered) <= {"2027Q2", "2027Q3"}
+    assert delivered.get("2027Q2", 0) <= 30 and delivered.get("2027Q3", 0) <= 25
