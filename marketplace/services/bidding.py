@@ -381,9 +381,7 @@ def open_for_bids(round_id: int, actor: Actor, doing: str = "bid") -> Round:
     move, so a bid is either in before the round closes or refused with a message.
     """
     require_oem(actor)
-    rnd = access.visible(actor, rounds.load_round(round_id, for_update=True))
-    if rounds.apply_deadlines(rnd):  # the deadline second arrived since loading: the move stands
-        db.session.commit()
+    rnd = access.visible(actor, rounds.lock(round_id))
     if rnd.phase is not P.TENDERING:
         deadline = rnd.bid_deadline
         if rnd.phase in AWARD_PHASES and deadline is not None and clock.now() >= deadline:
@@ -750,12 +748,12 @@ def bids_for_award(rnd: Round) -> AwardBids:
     before the first bid). Ordered by id, so an export built from it is deterministic.
 
     Raises Conflict while the round is before bids_closed: bids are sealed until the deadline.
-    Applies the round's passed deadlines first (in the caller's session; the caller commits).
+    Reads the round's phase after its passed deadlines (writes nothing).
     The caller (services.award / solver_bridge) checks that the actor is a coordinator.
     """
-    rounds.apply_deadlines(rnd)
-    if rnd.phase not in AWARD_PHASES:
-        raise Conflict(f"Bids are sealed until bids close: this round is in phase “{rnd.phase.label}”.")
+    phase = rounds.effective_phase(rnd)
+    if phase not in AWARD_PHASES:
+        raise Conflict(f"Bids are sealed until bids close: this round is in phase “{phase.label}”.")
     run_id = rnd.published_pooling_run_id
     latest_bid = (
         sa.select(BidRevision.bid_id, sa.func.max(BidRevision.number).label("number"))

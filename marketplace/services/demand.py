@@ -335,6 +335,14 @@ def open_round(round_id: int, actor: Actor | None, *, doing: str) -> Round:
     return rnd
 
 
+def locked_open_round(round_id: int, actor: Actor | None, *, doing: str) -> Round:
+    """`open_round` for a write: the round locked (`rounds.lock`), so the write is in before demand closes."""
+    access.require_fleet(actor)
+    rnd = access.visible(actor, rounds.lock(round_id))
+    rounds.require_phase(rnd, RoundPhase.DEMAND_OPEN, doing=doing)
+    return rnd
+
+
 def committed_totals(round_id: int | None = None) -> dict[int, tuple[int, int]]:
     """Per round (or for one round): (committed lines, committed vehicles), for the coordinators' pages."""
     query = (
@@ -465,7 +473,7 @@ def _refuse(errors: dict[str, str]) -> None:
 
 def create_line(round_id: int, values: Mapping[str, Any], actor: Actor | None) -> DemandLine:
     """Post a new demand line (a draft until it is committed)."""
-    rnd = open_round(round_id, actor, doing="post demand")
+    rnd = locked_open_round(round_id, actor, doing="post demand")
     assert actor is not None
     checked, errors = check_line(values, Scope.of(rnd, actor))
     if checked is None:
@@ -491,7 +499,8 @@ def create_line(round_id: int, values: Mapping[str, Any], actor: Actor | None) -
 def update_line(line_id: int, values: Mapping[str, Any], actor: Actor | None) -> DemandLine:
     """Change a line while demand is open; a committed line stays committed."""
     line = access.own_line(actor, line_id)
-    rnd = open_round(line.round_id, actor, doing="edit demand")
+    rnd = locked_open_round(line.round_id, actor, doing="edit demand")
+    db.session.refresh(line)  # read again under the round's lock: another write may have changed it
     if line.status is DemandStatus.WITHDRAWN:
         raise Conflict("This line was withdrawn: post a new line instead.")
     checked, errors = check_line(values, Scope.of(rnd, actor))
@@ -528,7 +537,8 @@ def update_line(line_id: int, values: Mapping[str, Any], actor: Actor | None) ->
 def withdraw_line(line_id: int, actor: Actor | None) -> DemandLine:
     """Take a line out of the round while demand is open (the round's withdrawal rule applies to its deposit)."""
     line = access.own_line(actor, line_id)
-    rnd = open_round(line.round_id, actor, doing="withdraw demand")
+    rnd = locked_open_round(line.round_id, actor, doing="withdraw demand")
+    db.session.refresh(line)  # read again under the round's lock: another write may have changed it
     if line.status is DemandStatus.WITHDRAWN:
         raise Conflict("This line is already withdrawn.")
     before = {"status": line.status.value}
@@ -638,7 +648,7 @@ def commit_lines(round_id: int, line_ids: Iterable[int] | None, actor: Actor | N
     The deposit path (issue 8) plugs in here: with payments on, the lines wait for their deposit
     and the payment gateway's confirmed hold commits them.
     """
-    rnd = open_round(round_id, actor, doing="commit demand")
+    rnd = locked_open_round(round_id, actor, doing="commit demand")
     assert actor is not None
     lines = _chosen_drafts(rnd, line_ids, actor, lock=True)
     result = CommitResult(without_deposit=rnd.asks_deposit and not payments_on())
