@@ -374,3 +374,31 @@ def test_every_page_of_a_round_renders_in_every_phase(world, login, phase):
         assert response.status_code == 200, (url, response.get_data(as_text=True)[:300])
     for user, url in ((world.fleet, "/fleet/"), (world.oem, "/oem/")):
         assert login(user).get(url).status_code == 200
+
+
+def test_only_rounds_lock_locks_a_round_row():
+    """Every write use case locks its round through rounds.lock (read afresh, deadlines moved, FOR NO KEY
+    UPDATE); an ad-hoc `select(Round)...with_for_update()` elsewhere would bypass all three."""
+    import ast
+    from pathlib import Path
+
+    def selects_round(node: ast.AST) -> bool:
+        return any(
+            isinstance(n, ast.Call)
+            and getattr(n.func, "attr", getattr(n.func, "id", None)) in ("select", "get")
+            and any(isinstance(a, ast.Name) and a.id == "Round" for a in n.args)
+            for n in ast.walk(node)
+        )
+
+    root = Path(__file__).resolve().parents[1] / "marketplace"
+    offenders = []
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            locks = getattr(node.func, "attr", None) == "with_for_update" or any(
+                k.arg == "with_for_update" for k in node.keywords
+            )
+            if locks and selects_round(node) and path.name != "rounds.py":
+                offenders.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert offenders == [], "lock the round with rounds.lock instead"
