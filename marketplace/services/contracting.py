@@ -210,6 +210,8 @@ def _decide(rnd: Round, allocation_id: int, confirm: bool, actor: Actor) -> Allo
     if allocation.scenario_id != rnd.published_scenario_id:
         raise NotFound("No such allocation.")
     rounds.require_phase(rnd, RoundPhase.CONTRACTING, doing="confirm or decline an allocation")
+    if allocation.confirmation is ConfirmationStatus.OFFERED:
+        raise Conflict("This replacement waits for the backup supplier to accept it: you decide once it has.")
     if allocation.confirmation is not ConfirmationStatus.PENDING:
         raise Conflict(f"This allocation is already {allocation.confirmation.value}.")
     allocation.confirmation = ConfirmationStatus.CONFIRMED if confirm else ConfirmationStatus.DECLINED
