@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from marketplace.models import RoundPhase
 from marketplace.services import rounds
 from tests.api_helpers import auth, token_for
 from tests.factories import make_line, make_round
+
+pytestmark = pytest.mark.commits  # solver jobs report progress on a connection of their own (tests/conftest.py)
 
 
 def test_coordinator_pools_reads_documents_publishes_and_reports(client, world):
