@@ -83,8 +83,8 @@ def closing(rnd, attr: str) -> Markup:
     ended = rounds.ended_at(rnd, phase) if left else None
     if ended is None or (planned is not None and ended >= planned):
         return deadline(planned)
-    note = f" (planned {localtime(planned)})" if planned is not None else ""
-    return Markup(f'{deadline(ended)} <span class="text-body-secondary">ended early{escape(note)}</span>')
+    note = f"early, planned {localtime(planned)}" if planned is not None else "early"
+    return Markup(f'{deadline(ended)} <span class="text-body-secondary">({escape(note)})</span>')
 
 
 def register(app: Flask) -> None:

@@ -119,3 +119,18 @@ def test_deposits_are_named_by_their_line_in_words(world, login):
     html = login(world.fleet).get("/payments/deposits").get_data(as_text=True)
     assert "6 Medium-duty box truck in Texas, 2027Q2–2027Q4" in html
     assert "md_box_truck" not in html
+
+
+def test_allocations_filter_by_status_from_a_closed_list(world, login):
+    made, allocations = _pending_award(world)
+    client = login(world.other_fleet)
+    client.post(f"/fleet/rounds/{made.round.id}/allocations/decide",
+                data={"decision": "confirm", "ids": [allocations["L2"].public_id]})  # fmt: skip
+    url = f"/fleet/rounds/{made.round.id}/allocations"
+    page = client.get(url).get_data(as_text=True)
+    # A closed list, not free text: "Pending" typed by hand used to match nothing.
+    assert '<select class="form-select form-select-sm" id="status" name="status">' in page
+    assert '<option value="declined" >declined</option>' in page
+    confirmed = client.get(url, query_string={"status": "confirmed"}).get_data(as_text=True)
+    assert allocations["L2"].public_id in confirmed and allocations["L3"].public_id not in confirmed
+    assert '<option value="confirmed" selected>' in confirmed

@@ -255,7 +255,7 @@ def test_pages_show_when_bidding_really_closed_after_an_early_close(world, login
     assert rnd.bid_deadline > closed
     page = login(world.oem).get(f"/oem/rounds/{rnd.id}").get_data(as_text=True)
     assert f'Bids closed <time datetime="{closed.isoformat()}"' in page
-    assert "ended early" in page
+    assert "(early, planned " in page
     detail = login(world.coordinator).get(f"/coordinator/rounds/{rnd.id}").get_data(as_text=True)
     assert closed.isoformat() in detail and f"planned {localtime(rnd.bid_deadline)}" in detail
 

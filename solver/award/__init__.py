@@ -108,6 +108,7 @@ class _Best:
         self.pbound = 0
         self.note: str | None = None
         self.canonical = False  # the award is the canonical one among the proven optima
+        self.early = False  # prefer_early_delivery: the earliest deliveries among the optima, proven
         self.stops: set[str] = set()  # limits that ended a phase early: "work", "time"
 
     @property
@@ -206,6 +207,7 @@ def award(
         seconds=time.monotonic() - t0,
         search=search,
         tie_break={"rule": TIE_BREAK_RULE, "applied": best.canonical},
+        early_delivery={"applied": best.early} if inst.prefer_early and inst.with_quarters else None,
         limits={
             "work_limit": work_limit,
             "stopped_by": "time" if "time" in best.stops else "work" if "work" in best.stops else "nothing",
@@ -533,5 +535,6 @@ def _tie_break(inst: Instance, prep: Prepared, best: _Best, deadline: float, wor
     if r.solution is not None and objective(inst, r.solution) == (best.vehicles, best.cents):
         best.sol = r.solution
         best.canonical = r.proven
+        best.early = bool(r.early)
     if not r.proven:
         best.stops.add("time" if r.timed_out else "work")

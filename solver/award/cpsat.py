@@ -38,6 +38,8 @@ from solver.award.prep import Prepared
 from solver.award.solution import Solution
 
 if TYPE_CHECKING:  # ortools loads with the model, not with `import solver`
+    from ortools.sat.python import cp_model
+
     from solver.award.rules.variables import LineAlloc, Var
 
 
@@ -58,7 +60,7 @@ class AwardModel:
     def __init__(self, inst: Instance, prep: Prepared, *, serve_all: bool = False):
         from ortools.sat.python import cp_model
 
-        from solver.award.rules import capacity, line_service, packages, tiers, winners
+        from solver.award.rules import capacity, line_service, packages, quarters, tiers, winners
         from solver.award.rules.variables import Families
 
         self.cp_model = cp_model
@@ -74,6 +76,8 @@ class AwardModel:
         line_service.add(f, serve_all=serve_all)
         capacity.add(f)
         winners.add(f)
+        # How late the deliveries come (None without delivery quarters: the model is today's).
+        self.earliness = quarters.add(f)
 
         # The objectives' terms: every line allocation of a tier (vehicles, cents), then per
         # package its items' allocations (no terms of their own) and its `chosen` (the package).
@@ -255,14 +259,45 @@ class AwardModel:
         m.clear_hints()
         m.add(self.vehicles >= vehicles)
         m.add(self.price <= cents)
+        early: bool | None = None
+        if self.inst.prefer_early and self.earliness is not None:
+            # rules.prefer_early_delivery: the earliest deliveries among the optima come first,
+            # then the tie-break among those (half the work each).
+            work_limit /= 2
+            m.minimize(self.earliness)
+            self.hint(hint)
+            solver = self._tie_solver(time_limit, work_limit)
+            status = solver.solve(m)
+            if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                return Canonical(
+                    None, False, solver.deterministic_time, _clock_stopped(solver.deterministic_time, work_limit), False
+                )
+            early = status == cp_model.OPTIMAL
+            m.add(self.earliness <= round(solver.objective_value))
+            hint = self.extract(solver.value)
+            m.clear_objective()
         pairs = self.allocation_order
         weights = tie_weights(self.inst, [(a.line, a.rank) for a in pairs], self.source_ids)
         if sum(w * a.ub for w, a in zip(weights, pairs, strict=True)) >= INT_LIMIT:
-            return Canonical(None, False, 0.0, False)  # T could overflow 64 bits: no tie-break
+            # T could overflow 64 bits: no tie-break
+            return Canonical(hint if early is not None else None, False, 0.0, False, early)
         xs = [a.var for a in pairs]
         t_expr = cp_model.LinearExpr.weighted_sum(xs, weights)
         m.minimize(t_expr)
         self.hint(hint)
+        solver = self._tie_solver(time_limit, work_limit)
+        status = solver.solve(m)
+        dt = solver.deterministic_time
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return Canonical(hint if early is not None else None, False, dt, _clock_stopped(dt, work_limit), early)
+        sol = self.extract(solver.value)
+        if status != cp_model.OPTIMAL:
+            return Canonical(sol, False, dt, _clock_stopped(dt, work_limit), early)
+        return Canonical(sol, True, dt, False, early)
+
+    def _tie_solver(self, time_limit: float, work_limit: float) -> cp_model.CpSolver:
+        from ortools.sat.python import cp_model
+
         solver = cp_model.CpSolver()
         prm = solver.parameters
         prm.num_workers = 1
@@ -271,14 +306,7 @@ class AwardModel:
         prm.cp_model_probing_level = 0
         prm.max_time_in_seconds = max(0.01, time_limit)
         prm.max_deterministic_time = max(0.001, work_limit)
-        status = solver.solve(m)
-        dt = solver.deterministic_time
-        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            return Canonical(None, False, dt, _clock_stopped(dt, work_limit))
-        sol = self.extract(solver.value)
-        if status != cp_model.OPTIMAL:
-            return Canonical(sol, False, dt, _clock_stopped(dt, work_limit))
-        return Canonical(sol, True, dt, False)
+        return solver
 
 
 @dataclass
@@ -287,6 +315,7 @@ class Canonical:
     proven: bool  # T's minimum is proven: the award is the rule's
     deterministic_time: float
     timed_out: bool
+    early: bool | None = None  # prefer_early_delivery: whether the earliest deliveries are proven
 
 
 TIE_HASH_BITS = 24

@@ -17,6 +17,7 @@ left free. The result is feasible by construction (and checked by validate_award
 
 from __future__ import annotations
 
+from solver.award.deliveries import Booked, Key, Room
 from solver.award.instance import Instance
 from solver.award.prep import PackageOpt, Prepared
 from solver.award.solution import Solution
@@ -59,6 +60,45 @@ class _State:
         self.in_lot: dict[tuple[int, int], int] = {}
         self.winners: dict[int, dict[int, int]] = {}  # lot -> supplier -> number of sources it wins with
         self.sol = Solution()
+        # Quarterly capacities: what is left per entry, and the deliveries booked per allocation.
+        self.room = Room(inst) if any(inst.quarterly) else None
+        self.booked: dict[Key, dict[int, int]] = {}
+
+    def deliverable(self, key0: Key, supplier: int, alloc: dict[int, int]) -> tuple[dict[int, int], Booked]:
+        """The part of `alloc` (line -> vehicles, for the source `key0` with line -1) that fits the
+        supplier's quarterly capacities left, line by line (whole service: a line fits whole or
+        not at all), and its deliveries."""
+        if self.room is None:
+            return alloc, []
+        room = self.room
+        lot = self.inst.lines[next(iter(alloc))].lot if alloc else 0
+        out: dict[int, int] = {}
+        booked: Booked = []
+        for li, v in alloc.items():
+            key = (*key0[:3], li)
+            got = room.fit(supplier, key, v)
+            n = sum(got.values())
+            if n == 0 or (self.inst.whole and n < v):
+                continue
+            room.move(supplier, lot, got, -1)
+            out[li] = n
+            booked.append((key, got))
+        for _, got in booked:  # measured only: book() books it
+            room.move(supplier, lot, got, 1)
+        return out, booked
+
+    def book(self, supplier: int, booked: Booked, sign: int) -> None:
+        if self.room is None:
+            return
+        for key, got in booked:
+            self.room.move(supplier, self.inst.lines[key[3]].lot, got, -sign)  # booked: less room
+            if sign > 0:
+                self.booked[key] = got
+            else:
+                self.booked.pop(key, None)
+
+    def booked_of(self, key0: Key, alloc: dict[int, int]) -> Booked:
+        return [((*key0[:3], li), self.booked[(*key0[:3], li)]) for li in alloc if (*key0[:3], li) in self.booked]
 
     def can_win(self, supplier: int, lot: int) -> bool:
         won = self.winners.get(lot, {})
@@ -108,8 +148,11 @@ def _place_bid(st: _State, prep: Prepared, bi: int) -> bool:
     old = st.sol.bids.get(bi)
     old_q = sum(old.values()) if old else 0
     old_key = (old_q, -old_q * bid.tiers[bid.tier_at(old_q)].cents) if old_q else (0, 0)
+    key0: Key = (0, bi, 0, -1)
+    old_booked = st.booked_of(key0, old) if old else []
     if old:
         st.take(bid.supplier, bid.lot, old, -1)
+        st.book(bid.supplier, old_booked, -1)
     elif not st.can_win(bid.supplier, bid.lot):
         return False
     best = None
@@ -118,18 +161,21 @@ def _place_bid(st: _State, prep: Prepared, bi: int) -> bool:
         alloc = st.fill(t.lines, t.lo, hi)
         if alloc is None:
             continue
+        alloc, booked = st.deliverable(key0, bid.supplier, alloc)
         q = sum(alloc.values())
-        if bid.tier_at(q) != t.tier:
+        if q < t.lo or bid.tier_at(q) != t.tier:
             continue
         key = (q, -q * t.cents)
         if best is None or key > best[0]:
-            best = (key, alloc)
+            best = (key, alloc, booked)
     if best is not None and best[0] > old_key:
         st.take(bid.supplier, bid.lot, best[1])
+        st.book(bid.supplier, best[2], 1)
         st.sol.bids[bi] = best[1]
         return True
     if old:
         st.take(bid.supplier, bid.lot, old)
+        st.book(bid.supplier, old_booked, 1)
     return False
 
 
@@ -137,13 +183,26 @@ def _place_package(st: _State, prep_pkg: PackageOpt) -> bool:
     if st.cap[prep_pkg.supplier] < prep_pkg.quantity:
         return False
     allocs = []
+    booked: Booked = []
+    ok = True
     for it in prep_pkg.items:
         if not st.can_win(prep_pkg.supplier, it.lot) or st.share_left(prep_pkg.supplier, it.lot) < it.quantity:
-            return False
+            ok = False
+            break
         alloc = st.fill(it.lines, it.quantity, it.quantity)
         if alloc is None or sum(alloc.values()) != it.quantity:
-            return False
+            ok = False
+            break
+        alloc, got = st.deliverable((1, prep_pkg.package, it.item, -1), prep_pkg.supplier, alloc)
+        st.book(prep_pkg.supplier, got, 1)  # the next items fit in what this one leaves
+        booked += got
+        if sum(alloc.values()) != it.quantity:
+            ok = False
+            break
         allocs.append(alloc)
+    if not ok:
+        st.book(prep_pkg.supplier, booked, -1)
+        return False
     for it, alloc in zip(prep_pkg.items, allocs, strict=True):
         st.take(prep_pkg.supplier, it.lot, alloc)
     st.sol.packages[prep_pkg.package] = allocs

@@ -16,6 +16,7 @@ from solver import schema
 from solver.errors import InvalidInput, Problem
 from solver.money import to_cents
 from solver.order import natural_key
+from solver.quarters import parse_quarter
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class Line:
     max_cents: int
     excluded: frozenset[int]  # supplier indices
     fleet: str | None = None
+    window: tuple[int, int] | None = None  # first and last delivery quarter (ordinals), inclusive
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class Lot:
     lines: tuple[int, ...]  # line indices, in natural order of line id
     demand: int  # total quantity of its lines
     share_cap: int  # floor(max_share_per_supplier x demand)
+    segment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class Bid:
     min_quantity: int
     max_quantity: int
     tiers: tuple[Tier, ...]
+    quarters: frozenset[int] | None = None  # delivery quarters it can deliver in (None: any)
 
     def tier_at(self, quantity: int) -> int:
         """Index of the tier whose price applies to `quantity` (all-units: the highest reached)."""
@@ -80,6 +84,7 @@ class Package:
     id: str
     supplier: int
     items: tuple[Item, ...]  # sorted by lot id
+    quarters: frozenset[int] | None = None
 
 
 @dataclass
@@ -95,10 +100,37 @@ class Instance:
     whole: bool
     # source ranks for the canonical tie-break: bids and packages together in natural id order
     source_rank: dict[str, int] = field(default_factory=dict)
+    # Delivery quarters (contract section 2, "Delivery quarters"): `quarterly` is per supplier
+    # its capacities by (quarter ordinal, segment or None); empty when it lists none. `span` is
+    # the first and last quarter the input names: a line without a window takes any of them.
+    # None when the input names no quarter at all: the award then has no deliveries.
+    quarterly: list[dict[tuple[int, str | None], int]] = field(default_factory=list)
+    span: tuple[int, int] | None = None
+    prefer_early: bool = False
 
     @property
     def total_demand(self) -> int:
         return sum(line.quantity for line in self.lines)
+
+    @property
+    def with_quarters(self) -> bool:
+        return self.span is not None
+
+    def quarters_for(self, li: int, supplier: int, source_quarters: frozenset[int] | None) -> tuple[int, ...]:
+        """The quarters a vehicle of line li from a source of `supplier` may be delivered in:
+        inside the line's window, the source's quarters and the supplier's listed quarters."""
+        assert self.span is not None
+        lo, hi = self.lines[li].window or self.span
+        listed = self.listed_quarters(supplier)
+        return tuple(
+            q
+            for q in range(lo, hi + 1)
+            if (source_quarters is None or q in source_quarters) and (listed is None or q in listed)
+        )
+
+    def listed_quarters(self, supplier: int) -> frozenset[int] | None:
+        caps = self.quarterly[supplier] if self.quarterly else None
+        return frozenset(q for q, _ in caps) if caps else None
 
 
 def _share_cap(share: Decimal, demand: int) -> int:
@@ -120,11 +152,37 @@ def _is_id(x: Any) -> bool:
     return isinstance(x, str) and x != ""
 
 
+def _is_quarter(x: Any) -> bool:
+    return parse_quarter(x) is not None
+
+
+def _is_quarters(x: Any) -> bool:
+    return isinstance(x, list) and bool(x) and all(_is_quarter(q) for q in x)
+
+
 def _keys(obj: Any, required: set[str], allowed: set[str]) -> bool:
     return isinstance(obj, dict) and required <= obj.keys() and obj.keys() <= allowed
 
 
-_LINE_KEYS = {"id", "fleet", "quantity", "max_unit_price", "excluded_suppliers"}
+_LINE_KEYS = {"id", "fleet", "quantity", "max_unit_price", "excluded_suppliers", "window"}
+_RULE_KEYS = {"max_winners_per_lot", "max_share_per_supplier", "line_service", "prefer_early_delivery", "backups"}
+
+
+def _quarterly_ok(qc: Any) -> bool:
+    if not isinstance(qc, list) or not qc:
+        return False
+    for e in qc:
+        if not _keys(e, {"quarter", "capacity"}, {"quarter", "segment", "capacity"}):
+            return False
+        if not _is_quarter(e["quarter"]) or not _is_int(e["capacity"], 0, schema.MAX_CAPACITY):
+            return False
+        if "segment" in e and not _is_id(e["segment"]):
+            return False
+    return True
+
+
+def _window_ok(w: Any) -> bool:
+    return _keys(w, {"first", "last"}, {"first", "last"}) and _is_quarter(w["first"]) and _is_quarter(w["last"])
 
 
 def _surely_valid(doc: Any) -> bool:
@@ -134,7 +192,9 @@ def _surely_valid(doc: Any) -> bool:
         if not _keys(doc, {"suppliers", "lots", "bids"}, {"rules", "suppliers", "lots", "bids", "packages"}):
             return False
         rules = doc.get("rules", {})
-        if not _keys(rules, set(), {"max_winners_per_lot", "max_share_per_supplier", "line_service"}):
+        if not _keys(rules, set(), _RULE_KEYS):
+            return False
+        if not all(isinstance(rules.get(k, False), bool) for k in ("prefer_early_delivery", "backups")):
             return False
         mw = rules.get("max_winners_per_lot")
         if mw is not None and not _is_int(mw, 1):
@@ -146,12 +206,18 @@ def _surely_valid(doc: Any) -> bool:
         if rules.get("line_service", "whole") not in ("whole", "split"):
             return False
         for sup in doc["suppliers"]:
-            if not _keys(sup, {"id", "capacity"}, {"id", "name", "capacity"}) or not _is_id(sup["id"]):
+            if not _keys(sup, {"id", "capacity"}, {"id", "name", "capacity", "quarterly_capacity"}):
+                return False
+            if not _is_id(sup["id"]):
+                return False
+            if "quarterly_capacity" in sup and not _quarterly_ok(sup["quarterly_capacity"]):
                 return False
             if not _is_int(sup["capacity"], 0, schema.MAX_CAPACITY) or not isinstance(sup.get("name", ""), str):
                 return False
         for lot in doc["lots"]:
-            if not _keys(lot, {"id", "demand"}, {"id", "demand"}) or not _is_id(lot["id"]):
+            if not _keys(lot, {"id", "demand"}, {"id", "segment", "demand"}) or not _is_id(lot["id"]):
+                return False
+            if "segment" in lot and not _is_id(lot["segment"]):
                 return False
             for d in lot["demand"]:
                 if not _keys(d, {"id", "quantity", "max_unit_price"}, _LINE_KEYS) or not _is_id(d["id"]):
@@ -163,10 +229,14 @@ def _surely_valid(doc: Any) -> bool:
                 ex = d.get("excluded_suppliers", [])
                 if not isinstance(ex, list) or not all(_is_id(x) for x in ex):
                     return False
+                if "window" in d and not _window_ok(d["window"]):
+                    return False
         for b in doc["bids"]:
             if not _keys(b, {"id", "supplier", "lot", "min_quantity", "max_quantity", "tiers"}, set(b)):
                 return False
-            if len(b) != 6 or not (_is_id(b["id"]) and _is_id(b["supplier"]) and _is_id(b["lot"])):
+            if len(b) != 6 + ("quarters" in b) or not (_is_id(b["id"]) and _is_id(b["supplier"]) and _is_id(b["lot"])):
+                return False
+            if "quarters" in b and not _is_quarters(b["quarters"]):
                 return False
             if not (_is_int(b["min_quantity"], 1) and _is_int(b["max_quantity"], 1)):
                 return False
@@ -182,7 +252,9 @@ def _surely_valid(doc: Any) -> bool:
         if not isinstance(packages, list):
             return False
         for p in packages:
-            if not _keys(p, {"id", "supplier", "items"}, {"id", "supplier", "items"}):
+            if not _keys(p, {"id", "supplier", "items"}, {"id", "supplier", "items", "quarters"}):
+                return False
+            if "quarters" in p and not _is_quarters(p["quarters"]):
                 return False
             if not (_is_id(p["id"]) and _is_id(p["supplier"])) or not isinstance(p["items"], list) or not p["items"]:
                 return False
@@ -250,6 +322,26 @@ def parse(doc: Any) -> Instance:
                     problems.append(
                         Problem(f"lots[{i}].demand[{j}].excluded_suppliers[{k}]", f"unknown supplier {s!r}")
                     )
+            w = d.get("window")
+            if w is not None and (parse_quarter(w["first"]) or 0) > (parse_quarter(w["last"]) or 0):
+                problems.append(
+                    Problem(f"lots[{i}].demand[{j}].window.first", f"must not be after the last quarter ({w['last']})")
+                )
+
+    for i, sup in enumerate(suppliers_doc):
+        seen_q: dict[tuple[str, str | None], int] = {}
+        for k, e in enumerate(sup.get("quarterly_capacity") or []):
+            key = (e["quarter"], e.get("segment"))
+            if key in seen_q:
+                what = f"{key[0]}" + (f" and segment {key[1]!r}" if key[1] is not None else "")
+                problems.append(
+                    Problem(
+                        f"suppliers[{i}].quarterly_capacity[{k}]",
+                        f"a second capacity for {what} (quarterly_capacity[{seen_q[key]}])",
+                    )
+                )
+            else:
+                seen_q[key] = k
 
     bid_of: dict[tuple[str, str], int] = {}
     for i, b in enumerate(bids_doc):
@@ -334,10 +426,19 @@ def _build(doc: Any, rules: Any, suppliers_doc: Any, lots_doc: Any, bids_doc: An
                     max_cents=to_cents(d["max_unit_price"]) or 0,
                     excluded=frozenset(sidx[s] for s in d.get("excluded_suppliers", [])),
                     fleet=d.get("fleet"),
+                    window=_window(d.get("window")),
                 )
             )
         demand = sum(lines[i].quantity for i in idxs)
-        lots.append(Lot(id=lot["id"], lines=tuple(idxs), demand=demand, share_cap=_share_cap(share, demand)))
+        lots.append(
+            Lot(
+                id=lot["id"],
+                lines=tuple(idxs),
+                demand=demand,
+                share_cap=_share_cap(share, demand),
+                segment=lot.get("segment"),
+            )
+        )
 
     bids = [
         Bid(
@@ -347,6 +448,7 @@ def _build(doc: Any, rules: Any, suppliers_doc: Any, lots_doc: Any, bids_doc: An
             min_quantity=int(b["min_quantity"]),
             max_quantity=int(b["max_quantity"]),
             tiers=tuple(Tier(int(t["min_quantity"]), to_cents(t["unit_price"]) or 0) for t in b["tiers"]),
+            quarters=_quarter_set(b.get("quarters")),
         )
         for b in sorted(bids_doc, key=lambda b: natural_key(b["id"]))
     ]
@@ -360,6 +462,7 @@ def _build(doc: Any, rules: Any, suppliers_doc: Any, lots_doc: Any, bids_doc: An
                     key=lambda it: it.lot,
                 )
             ),
+            quarters=_quarter_set(p.get("quarters")),
         )
         for p in sorted(packages_doc, key=lambda p: natural_key(p["id"]))
     ]
@@ -377,4 +480,28 @@ def _build(doc: Any, rules: Any, suppliers_doc: Any, lots_doc: Any, bids_doc: An
     )
     sources = sorted([b.id for b in bids] + [p.id for p in packages], key=natural_key)
     inst.source_rank = {s: r for r, s in enumerate(sources)}
+    inst.quarterly = [
+        {
+            (parse_quarter(e["quarter"]) or 0, e.get("segment")): int(e["capacity"])
+            for e in s.get("quarterly_capacity", [])
+        }
+        for s in sup_sorted
+    ]
+    named = [q for caps in inst.quarterly for q, _ in caps]
+    named += [q for line in lines if line.window for q in line.window]
+    named += [q for b in bids if b.quarters for q in b.quarters]
+    named += [q for p in packages if p.quarters for q in p.quarters]
+    if named:
+        inst.span = (min(named), max(named))
+    inst.prefer_early = bool(rules.get("prefer_early_delivery", False))
     return inst
+
+
+def _window(w: Any) -> tuple[int, int] | None:
+    if w is None:
+        return None
+    return parse_quarter(w["first"]) or 0, parse_quarter(w["last"]) or 0
+
+
+def _quarter_set(qs: Any) -> frozenset[int] | None:
+    return None if qs is None else frozenset(parse_quarter(q) or 0 for q in qs)

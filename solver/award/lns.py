@@ -28,7 +28,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from solver.award.instance import Bid, Instance, Line, Lot, Package
+from solver.award.deliveries import CapKey, room_left, schedule, used
+from solver.award.instance import Bid, Instance, Line, Package
 from solver.award.prep import prepare
 from solver.award.solution import Solution, objective
 
@@ -79,7 +80,7 @@ def _sub_instance(inst: Instance, sol: Solution, lots: list[int]) -> _Sub:
             line_map[li] = len(lines)
             idxs.append(len(lines))
             lines.append(replace(inst.lines[li], lot=lot_map[old]))
-        new_lots.append(Lot(lot.id, tuple(idxs), lot.demand, lot.share_cap))
+        new_lots.append(replace(lot, lines=tuple(idxs)))
     bid_map: dict[int, int] = {}
     bids: list[Bid] = []
     for bi, bid in enumerate(inst.bids):
@@ -111,6 +112,9 @@ def _sub_instance(inst: Instance, sol: Solution, lots: list[int]) -> _Sub:
         share=inst.share,
         whole=inst.whole,
         source_rank=inst.source_rank,
+        quarterly=_quarterly_left(inst, sol, lotset),
+        span=inst.span,
+        prefer_early=inst.prefer_early,
     )
     inv_bid = {old: new for new, old in bid_map.items()}
     cur = Solution()
@@ -121,6 +125,17 @@ def _sub_instance(inst: Instance, sol: Solution, lots: list[int]) -> _Sub:
         if pi in sol.packages:
             cur.packages[spi] = [{line_map[li]: q for li, q in sol.packages[pi][ii].items()} for ii in inside]
     return _Sub(sub, bid_map, pkg_map, {new: old for old, new in line_map.items()}, forced, cur)
+
+
+def _quarterly_left(inst: Instance, sol: Solution, lotset: set[int]) -> list[dict[CapKey, int]]:
+    """Suppliers' quarterly capacities left by the award outside the neighbourhood (its earliest
+    deliveries, fixed), so any sub-round award delivers together with the rest."""
+    if not any(inst.quarterly):
+        return inst.quarterly
+    sched = schedule(inst, sol)
+    assert sched is not None, "the current award is always deliverable"
+    outside = [key for key in sched if inst.lines[key[3]].lot not in lotset]
+    return room_left(inst, used(inst, sched, outside))
 
 
 def _merge(inst: Instance, sol: Solution, sub: _Sub, found: Solution) -> Solution:

@@ -3,8 +3,9 @@
 Nothing here changes the set of feasible awards; it only removes what no feasible award
 can use, so the model and the greedy never see it:
 - a pair (tier or package item, line) exists only when the unit price is within the line's
-  maximum and the supplier is not excluded from the line (reserve prices and exclusions
-  never become constraints);
+  maximum, the supplier is not excluded from the line and (with delivery quarters) some
+  quarter is inside the line's window, the source's quarters and the supplier's listed
+  quarters (reserve prices, exclusions and windows never become constraints);
 - a tier's quantity range is the intersection of its price band, the bid's range, the
   supplier's capacity, the lot's share cap and what its eligible lines can take (with whole
   line service: the subset sums of their quantities); an empty range drops the tier;
@@ -73,11 +74,17 @@ def subset_sums(quantities: list[int], limit: int) -> int:
     return reach
 
 
-def eligible(inst: Instance, lot: int, supplier: int, cents: int) -> tuple[int, ...]:
+def eligible(
+    inst: Instance, lot: int, supplier: int, cents: int, quarters: frozenset[int] | None = None
+) -> tuple[int, ...]:
+    """Lines of the lot a source (of `supplier`, at `cents`, delivering in `quarters`) may serve;
+    with delivery quarters, only those it can deliver to in some quarter of their window."""
     return tuple(
         li
         for li in inst.lots[lot].lines
-        if cents <= inst.lines[li].max_cents and supplier not in inst.lines[li].excluded
+        if cents <= inst.lines[li].max_cents
+        and supplier not in inst.lines[li].excluded
+        and (not inst.with_quarters or inst.quarters_for(li, supplier, quarters))
     )
 
 
@@ -89,7 +96,7 @@ def prepare(inst: Instance) -> Prepared:
         for k, tier in enumerate(bid.tiers):
             lo, hi = bid.band(k)
             hi = min(hi, inst.capacity[bid.supplier], lot.share_cap)
-            lines = eligible(inst, bid.lot, bid.supplier, tier.cents)
+            lines = eligible(inst, bid.lot, bid.supplier, tier.cents, bid.quarters)
             hi = min(hi, sum(inst.lines[li].quantity for li in lines))
             if lo > hi:
                 continue
@@ -112,7 +119,7 @@ def prepare(inst: Instance) -> Prepared:
         for ii, item in enumerate(pkg.items):
             if item.quantity > inst.lots[item.lot].share_cap:
                 break
-            lines = eligible(inst, item.lot, pkg.supplier, item.cents)
+            lines = eligible(inst, item.lot, pkg.supplier, item.cents, pkg.quarters)
             qs = [inst.lines[li].quantity for li in lines]
             if inst.whole and item.quantity <= MAX_SUBSET_BITS:
                 if not (subset_sums(qs, item.quantity) >> item.quantity) & 1:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from solver.award import deliveries
 from solver.award.instance import Instance
 from solver.award.prep import Prepared
 from solver.money import from_cents
+from solver.quarters import format_quarter
 
 
 @dataclass
@@ -43,8 +45,13 @@ def objective(inst: Instance, sol: Solution) -> tuple[int, int]:
     return vehicles, cents
 
 
-def unserved_reasons(inst: Instance, prep: Prepared, sol: Solution) -> dict[int, str]:
+def unserved_reasons(
+    inst: Instance, prep: Prepared, sol: Solution, sched: deliveries.Schedule | None = None
+) -> dict[int, str]:
     """Why each line that is not fully served stays (partly) unserved, derived from the rules."""
+    room = (
+        deliveries.room_left(inst, deliveries.used(inst, sched)) if sched is not None and any(inst.quarterly) else None
+    )
     served = [0] * len(inst.lines)
     cap_left = list(inst.capacity)
     in_lot: dict[tuple[int, int], int] = {}
@@ -77,13 +84,22 @@ def unserved_reasons(inst: Instance, prep: Prepared, sol: Solution) -> dict[int,
         for item in pkg.items:
             offered.setdefault(item.lot, []).append((pkg.supplier, item.cents))
     reachable: dict[int, set[int]] = {}  # line -> suppliers with a reachable option on it
+    quarters_of: dict[tuple[int, int], set[int]] = {}  # (line, supplier) -> quarters it could come in
     for opt in prep.tiers:
+        bid = inst.bids[opt.bid]
         for li in opt.lines:
-            reachable.setdefault(li, set()).add(inst.bids[opt.bid].supplier)
+            reachable.setdefault(li, set()).add(bid.supplier)
+            if room is not None:
+                quarters_of.setdefault((li, bid.supplier), set()).update(
+                    inst.quarters_for(li, bid.supplier, bid.quarters)
+                )
     for p in prep.packages:
+        pq = inst.packages[p.package].quarters
         for it in p.items:
             for li in it.lines:
                 reachable.setdefault(li, set()).add(p.supplier)
+                if room is not None:
+                    quarters_of.setdefault((li, p.supplier), set()).update(inst.quarters_for(li, p.supplier, pq))
 
     reasons: dict[int, str] = {}
     for li, line in enumerate(inst.lines):
@@ -113,12 +129,31 @@ def unserved_reasons(inst: Instance, prep: Prepared, sol: Solution) -> dict[int,
                     why.add("winner limit reached in its lot")
                 elif cap_left[s] < need:
                     why.add("capacity taken by cheaper lines")
+                elif room is not None and (full := _full_quarters(inst, room, s, line.lot, quarters_of[li, s], need)):
+                    why.update(full)
                 elif lot.share_cap - in_lot.get((s, line.lot), 0) < need:
                     why.add("supplier's share cap reached in its lot")
                 else:
                     why.add("serving it would lose vehicles or raise the price elsewhere")
             reasons[li] = "; ".join(sorted(why))
     return reasons
+
+
+def _full_quarters(
+    inst: Instance, room: list[dict[deliveries.CapKey, int]], s: int, lot: int, quarters: set[int], need: int
+) -> list[str]:
+    """When the supplier's quarterly capacities left in the quarters it could deliver the line in
+    cannot take `need` vehicles: each such quarter whose capacity is used up, named."""
+    left = {q: min([need, *(room[s][ck] for ck in deliveries.caps_on(inst, s, lot, q))]) for q in quarters}
+    if sum(left.values()) >= need:
+        return []
+    out = []
+    for q in sorted(quarters):
+        for ck in deliveries.caps_on(inst, s, lot, q):
+            if room[s][ck] <= 0:
+                seg = f" {ck[1]}" if ck[1] is not None else ""
+                out.append(f"{inst.suppliers[s]}'s{seg} capacity for {format_quarter(q)} is used up")
+    return out or [f"{inst.suppliers[s]}'s quarterly capacities in the line's quarters are too small for it"]
 
 
 def to_output(
@@ -133,16 +168,25 @@ def to_output(
     search: str,
     tie_break: dict[str, Any] | None = None,
     limits: dict[str, Any] | None = None,
+    early_delivery: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     vehicles, cents = objective(inst, sol)
     rows: list[tuple[str, int, dict[str, Any]]] = []
+    sched = deliveries.schedule(inst, sol) if inst.with_quarters else None
+    assert sched is not None or not inst.with_quarters, "an award that cannot be delivered"
 
-    def allocations(alloc: dict[int, int]) -> list[dict[str, Any]]:
-        return [
-            {"demand": inst.lines[li].id, "quantity": q}
-            for li, q in sorted(alloc.items(), key=lambda kv: inst.lines[kv[0]].id)
-            if q > 0
-        ]
+    def allocations(alloc: dict[int, int], key0: tuple[int, int, int] = (0, 0, 0)) -> list[dict[str, Any]]:
+        out = []
+        for li, q in sorted(alloc.items(), key=lambda kv: inst.lines[kv[0]].id):
+            if q <= 0:
+                continue
+            row: dict[str, Any] = {"demand": inst.lines[li].id, "quantity": q}
+            if sched is not None:
+                row["deliveries"] = [
+                    {"quarter": format_quarter(qu), "quantity": n} for qu, n in sched[(*key0, li)].items()
+                ]
+            out.append(row)
+        return out
 
     for bi, alloc in sol.bids.items():
         q = sum(alloc.values())
@@ -155,24 +199,24 @@ def to_output(
             "lot": inst.lots[bid.lot].id,
             "quantity": q,
             "unit_price": from_cents(bid.tiers[bid.tier_at(q)].cents),
-            "allocations": allocations(alloc),
+            "allocations": allocations(alloc, (0, bi, 0)),
         }
         rows.append((bid.id, bid.lot, row))
     for pi, items in sol.packages.items():
         pkg = inst.packages[pi]
-        for item, alloc in zip(pkg.items, items, strict=True):
+        for ii, (item, alloc) in enumerate(zip(pkg.items, items, strict=True)):
             row = {
                 "source": pkg.id,
                 "supplier": inst.suppliers[pkg.supplier],
                 "lot": inst.lots[item.lot].id,
                 "quantity": item.quantity,
                 "unit_price": from_cents(item.cents),
-                "allocations": allocations(alloc),
+                "allocations": allocations(alloc, (1, pi, ii)),
             }
             rows.append((pkg.id, item.lot, row))
     rows.sort(key=lambda r: (r[0], inst.lots[r[1]].id))
 
-    reasons = unserved_reasons(inst, prep, sol)
+    reasons = unserved_reasons(inst, prep, sol, sched)
     served = [0] * len(inst.lines)
     for alloc in sol.bids.values():
         for li, q in alloc.items():
@@ -198,6 +242,7 @@ def to_output(
             "total_demand": inst.total_demand,
             "search": search,
             **({"tie_break": tie_break} if tie_break is not None else {}),
+            **({"early_delivery": early_delivery} if early_delivery is not None else {}),
             **({"limits": limits} if limits is not None else {}),
         },
     }

@@ -20,6 +20,7 @@ from typing import Any
 from solver import schema
 from solver.errors import Problem
 from solver.money import to_cents
+from solver.quarters import parse_quarter
 
 Json = Mapping[str, Any]
 
@@ -61,6 +62,10 @@ class Award:
     bids: dict[str, Json]
     packages: dict[str, Json]
     result: Json
+    # delivery quarters: whether the input names any, each lot's segment, each supplier's entries
+    with_quarters: bool = False
+    lot_segment: dict[str, str | None] = field(default_factory=dict)
+    quarterly: dict[str, dict[tuple[str, str | None], int]] = field(default_factory=dict)
     rows: list[Row] = field(default_factory=list)
     # tallies over the counted rows
     served: dict[str, int] = field(default_factory=dict)  # line -> vehicles allocated
@@ -88,6 +93,17 @@ def read(doc: Json, result: Json) -> Award:
         bids={b["id"]: b for b in doc["bids"]},
         packages={p["id"]: p for p in doc.get("packages") or []},
         result=result,
+        lot_segment={lot["id"]: lot.get("segment") for lot in doc["lots"]},
+        quarterly={
+            s["id"]: {(e["quarter"], e.get("segment")): e["capacity"] for e in s["quarterly_capacity"]}
+            for s in doc["suppliers"]
+            if s.get("quarterly_capacity")
+        },
+    )
+    a.with_quarters = (
+        bool(a.quarterly)
+        or any("window" in d for _, d in a.lines.values())
+        or any("quarters" in src for src in (*a.bids.values(), *a.packages.values()))
     )
     for i, row in enumerate(result["awards"]):
         src = row["source"]
@@ -278,6 +294,73 @@ def check_whole_line_service(a: Award) -> list[Problem]:
     return out
 
 
+def check_deliveries(a: Award) -> list[Problem]:
+    """With delivery quarters in the input, every allocation lists its deliveries (quarters once
+    each, in order) summing to its quantity; without them, none does."""
+    out = []
+    for _, path, al, _ in _allocations(a):
+        got = al.get("deliveries")
+        if not a.with_quarters:
+            if got is not None:
+                out.append(Problem(f"{path}.deliveries", "the input names no delivery quarter"))
+            continue
+        if got is None:
+            out.append(Problem(f"{path}.deliveries", "is required: the input has delivery quarters"))
+            continue
+        order = [parse_quarter(d["quarter"]) or 0 for d in got]
+        if order != sorted(set(order)):
+            out.append(Problem(f"{path}.deliveries", "each quarter at most once, in order"))
+        total = sum(d["quantity"] for d in got)
+        if total != al["quantity"]:
+            out.append(
+                Problem(f"{path}.deliveries", f"deliveries sum to {total}, not the allocation's {al['quantity']}")
+            )
+    return out
+
+
+def check_delivery_quarters(a: Award) -> list[Problem]:
+    """A vehicle is delivered inside its line's window, its source's quarters and its supplier's
+    listed quarters."""
+    out = []
+    for r, path, al, known in _allocations(a):
+        if known is None:
+            continue
+        window = known[1].get("window")
+        source = r.bid if r.bid is not None else r.package
+        offered = source.get("quarters") if source is not None else None
+        listed = {q for q, _ in a.quarterly.get(r.supplier, {})}
+        for k, d in enumerate(al.get("deliveries") or []):
+            q = parse_quarter(d["quarter"]) or 0
+            where = f"{path}.deliveries[{k}].quarter"
+            if window is not None and not (parse_quarter(window["first"]) or 0) <= q <= (
+                parse_quarter(window["last"]) or 0
+            ):
+                out.append(Problem(where, f"{d['quarter']} is outside the line's window"))
+            if offered is not None and d["quarter"] not in offered:
+                out.append(Problem(where, f"{r.source!r} cannot deliver in {d['quarter']}"))
+            if listed and d["quarter"] not in listed:
+                out.append(Problem(where, f"{r.supplier!r} states no capacity for {d['quarter']}"))
+    return out
+
+
+def check_quarterly_capacity(a: Award) -> list[Problem]:
+    """A supplier's vehicles delivered in a quarter (to lots of a segment, for a segment's entry)
+    stay within its quarterly capacities."""
+    delivered: dict[tuple[str, str, str | None], int] = {}
+    for r, _, al, _ in _allocations(a):
+        seg = a.lot_segment.get(r.lot)
+        for d in al.get("deliveries") or []:
+            for key in {(r.supplier, d["quarter"], None), (r.supplier, d["quarter"], seg)}:
+                delivered[key] = delivered.get(key, 0) + d["quantity"]
+    out = []
+    for (sup, q, seg), n in sorted(delivered.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or "")):
+        cap = a.quarterly.get(sup, {}).get((q, seg))
+        if cap is not None and n > cap:
+            what = f"{seg} capacity" if seg is not None else "capacity"
+            out.append(Problem("awards", f"supplier {sup!r} delivers {n} vehicles in {q}, over its {what} {cap}"))
+    return out
+
+
 def check_capacity(a: Award) -> list[Problem]:
     """A supplier's awarded vehicles over all bids and packages stay within its capacity."""
     out = []
@@ -373,6 +456,9 @@ CHECKS: tuple[Check, ...] = (
     check_line_quantity,
     check_whole_line_service,
     check_capacity,
+    check_deliveries,
+    check_delivery_quarters,
+    check_quarterly_capacity,
     check_share_cap,
     check_winners_per_lot,
     check_totals,

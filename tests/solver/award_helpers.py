@@ -45,6 +45,107 @@ def tier_price(bid: dict[str, Any], q: int) -> int:
     return best
 
 
+def _quarter(text: str) -> int:
+    return int(text[:4]) * 4 + int(text[5]) - 1
+
+
+def has_quarters(doc: dict[str, Any]) -> bool:
+    return (
+        any(s.get("quarterly_capacity") for s in doc["suppliers"])
+        or any("window" in d for lot in doc["lots"] for d in lot["demand"])
+        or any("quarters" in src for src in (*doc["bids"], *(doc.get("packages") or [])))
+    )
+
+
+def allowed_quarters(doc: dict[str, Any], line: dict[str, Any], supplier: str, source: dict[str, Any]) -> list[int]:
+    """Quarters a vehicle of `line` from `source` may come in, read from the raw document."""
+    named = [_quarter(e["quarter"]) for s in doc["suppliers"] for e in s.get("quarterly_capacity") or []]
+    named += [
+        _quarter(d["window"][k])
+        for lot in doc["lots"]
+        for d in lot["demand"]
+        if "window" in d
+        for k in ("first", "last")
+    ]
+    named += [_quarter(q) for src in (*doc["bids"], *(doc.get("packages") or [])) for q in src.get("quarters") or []]
+    lo, hi = min(named), max(named)
+    if "window" in line:
+        lo, hi = _quarter(line["window"]["first"]), _quarter(line["window"]["last"])
+    caps = next(s.get("quarterly_capacity") for s in doc["suppliers"] if s["id"] == supplier)
+    listed = {_quarter(e["quarter"]) for e in caps} if caps else None
+    offered = {_quarter(q) for q in source["quarters"]} if "quarters" in source else None
+    return [q for q in range(lo, hi + 1) if (listed is None or q in listed) and (offered is None or q in offered)]
+
+
+def quarter_caps(doc: dict[str, Any]) -> dict[str, dict[tuple[int, str | None], int]]:
+    return {
+        s["id"]: {(_quarter(e["quarter"]), e.get("segment")): e["capacity"] for e in s["quarterly_capacity"]}
+        for s in doc["suppliers"]
+        if s.get("quarterly_capacity")
+    }
+
+
+def _generic_max_flow(arcs: list[tuple[Any, Any, int]], source: Any, sink: Any) -> int:
+    graph: dict[Any, dict[Any, int]] = {source: {}, sink: {}}
+    for u, v, c in arcs:
+        graph.setdefault(u, {})
+        graph.setdefault(v, {})
+        graph[u][v] = graph[u].get(v, 0) + c
+        graph[v].setdefault(u, 0)
+    flow = 0
+    while True:
+        parent: dict[Any, Any] = {source: None}
+        queue = [source]
+        while queue and sink not in parent:
+            u = queue.pop(0)
+            for v, c in graph[u].items():
+                if c > 0 and v not in parent:
+                    parent[v] = u
+                    queue.append(v)
+        if sink not in parent:
+            return flow
+        v, push = sink, 1 << 60
+        while parent[v] is not None:
+            push = min(push, graph[parent[v]][v])
+            v = parent[v]
+        v = sink
+        while parent[v] is not None:
+            u = parent[v]
+            graph[u][v] -= push
+            graph[v][u] += push
+            v = u
+        flow += push
+
+
+def deliverable(doc: dict[str, Any], allocs: list[tuple[str, str, dict[str, Any], dict[str, Any], int]]) -> bool:
+    """Whether allocations (supplier, lot, line, source document, vehicles) can all be delivered
+    within the quarterly capacities: a max flow allocation -> (quarter, segment) -> quarter -> sink."""
+    caps = quarter_caps(doc)
+    segment = {lot["id"]: lot.get("segment") for lot in doc["lots"]}
+    arcs: list[tuple[Any, Any, int]] = []
+    total = 0
+    for i, (sup, lot, line, src, v) in enumerate(allocs):
+        qs = allowed_quarters(doc, line, sup, src)
+        if not qs:
+            return False
+        total += v
+        arcs.append(("S", ("a", i), v))
+        for q in qs:
+            seg = segment[lot]
+            if sup in caps and seg is not None and (q, seg) in caps[sup]:
+                arcs.append((("a", i), ("s", sup, q, seg), v))
+            else:
+                arcs.append((("a", i), ("q", sup, q), v))
+    for sup, entries in caps.items():
+        for (q, seg), c in entries.items():
+            if seg is not None:
+                arcs.append((("s", sup, q, seg), ("q", sup, q), c))
+    quarters_seen = {(a[1][1], a[1][2]) for a in arcs if isinstance(a[1], tuple) and a[1][0] == "q"}
+    for sup, q in quarters_seen:
+        arcs.append((("q", sup, q), "T", caps.get(sup, {}).get((q, None), 1 << 40)))
+    return _generic_max_flow(arcs, "S", "T") == total
+
+
 # --------------------------------------------------------------------------------------
 # Exhaustive enumeration (tiny instances only)
 # --------------------------------------------------------------------------------------
@@ -119,7 +220,8 @@ def brute_force(doc: dict[str, Any]) -> tuple[int, int]:
                 continue
             if not _rules_ok(srcs, info):
                 continue
-            if _allocatable(srcs, lines, info):
+            ok = _allocatable_quarters(doc, srcs, info) if has_quarters(doc) else _allocatable(srcs, lines, info)
+            if ok:
                 best = (vehicles, price)
     return best
 
@@ -171,6 +273,75 @@ def _allocatable(srcs: list[tuple], lines: dict[str, Any], info: dict[str, Any])
             if _max_flow(cap_src, edges, cap_line) != sum(cap_src.values()):
                 return False
     return True
+
+
+def _allocatable_quarters(doc: dict[str, Any], srcs: list[tuple], info: dict[str, Any]) -> bool:
+    """Whole line service with delivery quarters: every way to give each lot's lines to its
+    sources (each source's lines summing to its quantity), tried together with the other lots'
+    ways, until one can be delivered within the quarterly capacities."""
+    assert info["whole"], "brute force with quarters covers whole line service"
+    by_id = {b["id"]: b for b in doc["bids"]}
+    for p in doc.get("packages") or []:
+        for k in range(len(p["items"])):
+            by_id[f"{p['id']}#{k}"] = p
+    by_lot: dict[str, list[tuple]] = {}
+    for s in srcs:
+        by_lot.setdefault(s[2], []).append(s)
+    per_lot = []
+    for lot, ss in by_lot.items():
+        lot_lines = info["lots"][lot]["demand"]
+        options = [
+            [None] + [i for i, s in enumerate(ss) if _ok_pair(s, d) and allowed_quarters(doc, d, s[1], by_id[s[0]])]
+            for d in lot_lines
+        ]
+        ways = []
+        for assign in itertools.product(*options):
+            tot = [0] * len(ss)
+            for d, a in zip(lot_lines, assign, strict=True):
+                if a is not None:
+                    tot[a] += d["quantity"]
+            if all(t == s[3] for t, s in zip(tot, ss, strict=True)):
+                ways.append(
+                    [
+                        (ss[a][1], lot, d, by_id[ss[a][0]], d["quantity"])
+                        for d, a in zip(lot_lines, assign, strict=True)
+                        if a is not None
+                    ]
+                )
+        if not ways:
+            return False
+        per_lot.append(ways)
+    return any(deliverable(doc, [x for way in combo for x in way]) for combo in itertools.product(*per_lot))
+
+
+def add_quarters(rng: random.Random, doc: dict[str, Any]) -> dict[str, Any]:
+    """The round with delivery quarters: segments, windows, source quarters and quarterly
+    capacities (some per segment), drawn over 2027Q1-2027Q3."""
+    qs = ["2027Q1", "2027Q2", "2027Q3"]
+    segments = ["bus", "truck"]
+    for lot in doc["lots"]:
+        if rng.random() < 0.7:
+            lot["segment"] = rng.choice(segments)
+        for d in lot["demand"]:
+            if rng.random() < 0.7:
+                a, b = sorted(rng.sample(range(3), 2)) if rng.random() < 0.7 else (rng.randrange(3),) * 2
+                d["window"] = {"first": qs[a], "last": qs[b]}
+    for src in (*doc["bids"], *(doc.get("packages") or [])):
+        if rng.random() < 0.35:
+            src["quarters"] = sorted(rng.sample(qs, rng.randint(1, 2)))
+    for s in doc["suppliers"]:
+        if rng.random() < 0.75:
+            entries = [{"quarter": q, "capacity": rng.randint(0, 7)} for q in qs if rng.random() < 0.8]
+            entries += [
+                {"quarter": q, "segment": rng.choice(segments), "capacity": rng.randint(0, 4)}
+                for q in qs
+                if rng.random() < 0.3
+            ]
+            if entries:
+                s["quarterly_capacity"] = entries
+    if rng.random() < 0.5:
+        doc["rules"]["prefer_early_delivery"] = True
+    return doc
 
 
 def tiny_round(rng: random.Random, *, whole: bool | None = None, max_lines: int = 6) -> dict[str, Any]:
@@ -290,6 +461,10 @@ def highs_award(doc: dict[str, Any], time_limit: float = 60.0, threads: int = 1,
     lot_use: dict[tuple[str, str], list[tuple[int, float]]] = {}
     sel: dict[tuple[str, str], list[int]] = {}
     whole = info["whole"]
+    quarters = has_quarters(doc)
+    qalloc: list[
+        tuple[int, int, str, str, dict[str, Any], dict[str, Any]]
+    ] = []  # (x, unit, supplier, lot, line, source)
     for bid in doc["bids"]:
         lot = info["lots"][bid["lot"]]
         tiers = bid["tiers"]
@@ -310,6 +485,8 @@ def highs_award(doc: dict[str, Any], time_limit: float = 60.0, threads: int = 1,
             for d in lot["demand"]:
                 if p > cents(d["max_unit_price"]) or bid["supplier"] in d.get("excluded_suppliers", []):
                     continue
+                if quarters and not allowed_quarters(doc, d, bid["supplier"], bid):
+                    continue
                 if whole:
                     x = b.var(0, 1)
                     unit = d["quantity"]
@@ -322,6 +499,7 @@ def highs_award(doc: dict[str, Any], time_limit: float = 60.0, threads: int = 1,
                 veh[x] = unit
                 price[x] = unit * p
                 line_use.setdefault(d["id"], []).append((x, unit))
+                qalloc.append((x, unit, bid["supplier"], bid["lot"], d, bid))
                 sup_use.setdefault(bid["supplier"], []).append((x, unit))
                 lot_use.setdefault((bid["supplier"], bid["lot"]), []).append((x, unit))
             b.row(0, inf, [*xs, y], [*coef, -lo])  # q >= lo * y
@@ -342,11 +520,14 @@ def highs_award(doc: dict[str, Any], time_limit: float = 60.0, threads: int = 1,
             for d in lot["demand"]:
                 if p > cents(d["max_unit_price"]) or pkg["supplier"] in d.get("excluded_suppliers", []):
                     continue
+                if quarters and not allowed_quarters(doc, d, pkg["supplier"], pkg):
+                    continue
                 x = b.var(0, 1) if whole else b.var(0, d["quantity"])
                 unit = d["quantity"] if whole else 1
                 xs.append(x)
                 coef.append(unit)
                 line_use.setdefault(d["id"], []).append((x, unit))
+                qalloc.append((x, unit, pkg["supplier"], it["lot"], d, pkg))
             b.row(0, 0, [*xs, z], [*coef, -it["quantity"]])
             lot_use.setdefault((pkg["supplier"], it["lot"]), []).append((z, it["quantity"]))
             sel.setdefault((pkg["supplier"], it["lot"]), []).append(z)
@@ -367,6 +548,25 @@ def highs_award(doc: dict[str, Any], time_limit: float = 60.0, threads: int = 1,
     if info["max_winners"] is not None:
         for ws in winners.values():
             b.row(-inf, info["max_winners"], ws, [1] * len(ws))
+
+    # Delivery quarters: per allocation of a supplier with quarterly capacities, vehicles per allowed
+    # quarter summing to the allocation; per capacity entry, a row.
+    caps = quarter_caps(doc) if quarters else {}
+    segment = {lot_id: lot.get("segment") for lot_id, lot in info["lots"].items()}
+    cap_rows: dict[tuple[str, int, str | None], list[int]] = {}
+    for x, unit, sup, lot_id, d, src in qalloc:
+        if sup not in caps:
+            continue
+        ds = []
+        for q in allowed_quarters(doc, d, sup, src):
+            dq = b.var(0, d["quantity"])
+            ds.append(dq)
+            for key in {(q, None), (q, segment[lot_id])}:
+                if key in caps[sup]:
+                    cap_rows.setdefault((sup, *key), []).append(dq)
+        b.row(0, 0, [*ds, x], [1.0] * len(ds) + [-float(unit)])
+    for (sup, q, seg), ds in cap_rows.items():
+        b.row(-inf, caps[sup][q, seg], ds, [1.0] * len(ds))
 
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
