@@ -121,6 +121,7 @@ def test_deposits_are_named_by_their_line_in_words(world, login):
     assert "md_box_truck" not in html
 
 
+@pytest.mark.commits  # solver jobs report progress on a connection of their own (tests/conftest.py)
 def test_allocations_filter_by_status_from_a_closed_list(world, login):
     made, allocations = _pending_award(world)
     client = login(world.other_fleet)
