@@ -403,3 +403,29 @@ def test_each_quarter_rule_broken_in_a_valid_award_is_caught_by_its_own_check() 
     ]
     no_quarters["bids"] = [{k: v for k, v in b.items() if k != "quarters"} for b in doc["bids"]]
     assert list(_problems_by_check(no_quarters, valid)) == ["check_deliveries"]
+
+
+@pytest.mark.slow
+def test_the_neighbourhood_search_keeps_every_award_deliverable(monkeypatch: pytest.MonkeyPatch) -> None:
+    # As if the rounds were too big for the whole model: greedy, then sub-rounds of a few lots
+    # with the quarterly capacities the rest of the award leaves.
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("solver.award"), "MAX_GLOBAL_PRICE_VARS", 0)
+    from bench.award_instances import make_round
+    from bench.award_quarters import with_quarters
+
+    improved = searched = 0
+    for seed in range(1, 4):
+        doc = with_quarters(make_round(8, 4, 30, seed=seed, line_service="whole" if seed % 2 else "split"), seed)
+        greedy_first = award(doc, exact=False)
+        result = award(doc, time_limit=60, work_limit=0.5)
+        searched += result["stats"]["search"] == "cp-sat+lns"  # else the greedy start was proven optimal
+        assert validate_award(doc, result) == [], seed
+        assert result["awarded_quantity"] <= result["stats"]["bound_quantity"]
+        improved += (result["awarded_quantity"], -result["total_price"]) > (
+            greedy_first["awarded_quantity"],
+            -greedy_first["total_price"],
+        )
+    assert searched >= 2
+    assert improved > 0, "the search never did better than the greedy start"
