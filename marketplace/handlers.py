@@ -54,6 +54,26 @@ def settle_deposit_of_decided_line(event: events.AllocationDecided) -> None:
         jobs.settle_line_job(event.demand_line_id)
 
 
+def _settle_lines(line_ids: tuple[int, ...]) -> None:
+    with_deposit = db.session.execute(
+        sa.select(Deposit.demand_line_id).where(Deposit.demand_line_id.in_(line_ids)).order_by(Deposit.demand_line_id)
+    ).scalars()
+    for line_id in with_deposit:
+        jobs.settle_line_job(line_id)
+
+
+@subscribe(events.BackupPromoted)
+def settle_deposits_of_replaced_lines(event: events.BackupPromoted) -> None:
+    """Lines a promotion left with nothing live get their deposit back; the others wait (deposits._outcome_rule)."""
+    _settle_lines(event.line_ids)
+
+
+@subscribe(events.BackupAnswered)
+def settle_deposits_of_refused_lines(event: events.BackupAnswered) -> None:
+    if not event.accepted:
+        _settle_lines(event.line_ids)
+
+
 @subscribe(events.DepositDecided)
 def carry_out_deposit_outcome(event: events.DepositDecided) -> None:
     if event.settle:
@@ -110,6 +130,18 @@ def tell_coordinators_of_a_question(event: events.ClarificationAsked) -> None:
 @subscribe(events.ClarificationAnswered)
 def tell_participants_the_answer(event: events.ClarificationAnswered) -> None:
     _tell(event, "clarification_answered", round_id=event.round_id, object_id=event.clarification_id)
+
+
+@subscribe(events.BackupPromoted)
+def tell_of_a_promoted_backup(event: events.BackupPromoted) -> None:
+    _tell(event, "supplier_withdrew", round_id=event.round_id, object_id=event.backup_id)
+    _tell(event, "backup_offered", round_id=event.round_id, object_id=event.backup_id)
+
+
+@subscribe(events.BackupAnswered)
+def tell_fleets_the_backup_answered(event: events.BackupAnswered) -> None:
+    _tell(event, "backup_accepted" if event.accepted else "backup_refused", round_id=event.round_id,
+          object_id=event.backup_id)  # fmt: skip
 
 
 @subscribe(events.NoticesToMail)

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from werkzeug.routing import BaseConverter
 
 from marketplace.extensions import db
-from marketplace.models import Allocation, Bid, Deposit, PackageBid
+from marketplace.models import Allocation, Backup, Bid, Deposit, PackageBid
 
 
 class _PublicIdConverter(BaseConverter):
@@ -41,6 +41,7 @@ CONVERTERS = {
     "package": _converter(PackageBid),
     "deposit": _converter(Deposit),
     "allocation": _converter(Allocation),
+    "backup": _converter(Backup),
 }
 
 

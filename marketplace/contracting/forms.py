@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import Field, SelectField
-from wtforms.validators import StopValidation
+from wtforms import BooleanField, Field, RadioField, SelectField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, StopValidation
 
 from marketplace.services.contracting import MAX_DECISIONS
 
@@ -40,3 +40,25 @@ class DecideManyForm(FlaskForm):
     @property
     def messages(self) -> list[str]:
         return [e for f in self for e in f.errors]
+
+
+class PromoteForm(FlaskForm):
+    """Promoting a backup: why the winner drops out, a reason for the audit log, and the ticked box."""
+
+    cause = RadioField(
+        "Why the supplier drops out",
+        choices=[("withdrew", "It withdrew (said it cannot deliver)"), ("default", "I declare it in default")],
+        validators=[InputRequired(message="Choose why the supplier drops out.")],
+    )
+    reason = TextAreaField(
+        "What happened (kept in the audit log)",
+        validators=[DataRequired(message="Say what happened."), Length(max=500)],
+    )
+    confirm = BooleanField(
+        "I have read what this move does and want to make it",
+        validators=[DataRequired(message="Tick the box to confirm: nothing was changed.")],
+    )
+
+
+class AnswerForm(FlaskForm):
+    """Only carries the CSRF token: accept or refuse is in the address."""

@@ -6,12 +6,12 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from marketplace.access import coordinator_required, fleet_required, oem_required
-from marketplace.contracting.forms import DecideManyForm
+from marketplace.contracting.forms import AnswerForm, DecideManyForm, PromoteForm
 from marketplace.coordinator.forms import TransitionForm
 from marketplace.filters import count_of
 from marketplace.models import UnservedLine
 from marketplace.pagination import paginate, paginate_rows
-from marketplace.services import contracting, feedback
+from marketplace.services import backups, contracting, feedback
 from marketplace.services.errors import Conflict, ValidationFailed
 
 bp = Blueprint("contracting", __name__)
@@ -61,6 +61,7 @@ def oem_results(round_id: int):
         totals=q.totals(),
         feedback=found,
         lots=paginate_rows(found.rows, prefix="fb_"),
+        backup_offers=backups.offers_of(round_id, current_user),
     )
 
 
@@ -110,3 +111,56 @@ def decide_many(round_id: int):
         "success" if confirm else "info",
     )
     return redirect(url_for("contracting.fleet_allocations", round_id=round_id))
+
+
+# ---------------------------------------------------------------- backups (services.backups)
+
+
+@bp.get("/coordinator/rounds/<int:round_id>/backups")
+@coordinator_required
+def backups_page(round_id: int):
+    rnd, views = backups.overview(round_id, current_user)
+    return render_template("contracting/backups.html", rnd=rnd, views=views)
+
+
+@bp.route("/coordinator/rounds/<int:round_id>/backups/<backup:backup_id>/promote", methods=["GET", "POST"])
+@coordinator_required
+def promote_backup(round_id: int, backup_id: int):
+    """The confirmation page of a promotion (what it takes back, offers, leaves unserved), then the move."""
+    form = PromoteForm()
+    if request.method == "POST" and form.validate():
+        try:
+            done = backups.promote(round_id, backup_id, form.cause.data, form.reason.data, current_user)
+        except ValidationFailed as exc:
+            for name, message in exc.field_errors.items():
+                getattr(form, name).errors = [message]
+            flash(exc.message, "danger")
+        else:
+            flash(
+                f"{done.view.backup.withdrawn.name} is out of {done.view.backup.lot.code}: "
+                f"{count_of(done.offered, 'vehicle')} offered to the backup, {done.unreplaced:,} not replaced.",
+                "success",
+            )
+            return redirect(url_for("contracting.backups_page", round_id=round_id), 303)
+    summary = backups.promotion(round_id, backup_id, current_user)
+    status = 422 if request.method == "POST" else 200
+    return render_template("contracting/promote.html", rnd=summary.round, summary=summary, form=form), status
+
+
+@bp.get("/oem/backups/<backup:backup_id>")
+@oem_required
+def backup_offer(backup_id: int):
+    offer = backups.offer_for(backup_id, current_user)
+    return render_template("contracting/backup_offer.html", rnd=offer.round, offer=offer, form=AnswerForm())
+
+
+@bp.post("/oem/backups/<backup:backup_id>/<any(accept, refuse):answer>")
+@oem_required
+def answer_backup(backup_id: int, answer: str):
+    offer = backups.answer(backup_id, answer == "accept", current_user)
+    flash(
+        f"You {'accepted' if answer == 'accept' else 'refused'} to supply {count_of(offer.vehicles, 'vehicle')} "
+        f"on {offer.backup.lot.code}.",
+        "success" if answer == "accept" else "info",
+    )
+    return redirect(url_for("contracting.backup_offer", backup_id=offer.backup.public_id), 303)

@@ -3,6 +3,7 @@
 from marketplace.models.api import ApiToken, IdempotentRequest
 from marketplace.models.audit import AuditEntry
 from marketplace.models.award import Allocation, AwardScenario, ConfirmationStatus, UnservedLine
+from marketplace.models.backup import Backup, BackupAllocation, FailureCause
 from marketplace.models.bidding import (
     Bid,
     BidRevision,
@@ -28,6 +29,8 @@ __all__ = [
     "Approval",
     "AuditEntry",
     "AwardScenario",
+    "Backup",
+    "BackupAllocation",
     "Bid",
     "BidRevision",
     "BidTier",
@@ -39,6 +42,7 @@ __all__ = [
     "Deposit",
     "DepositOutcome",
     "DepositState",
+    "FailureCause",
     "FeedbackRule",
     "IdempotentRequest",
     "LineService",

@@ -47,6 +47,22 @@ class ConfirmationStatus(enum.Enum):
     PENDING = "pending"
     CONFIRMED = "confirmed"
     DECLINED = "declined"
+    # A winner's allocation taken back when it withdrew or was declared in default (services.backups).
+    WITHDRAWN = "withdrawn"
+    # A backup supplier's allocation, promoted by the coordinator: waits for that supplier to accept
+    # (then it is pending: the fleet confirms or declines it), or it refused.
+    OFFERED = "offered"
+    REFUSED = "refused"
+
+    @property
+    def label(self) -> str:
+        return {"withdrawn": "supplier dropped out", "offered": "waiting for the backup supplier",
+                "refused": "backup refused"}.get(self.value, self.value)  # fmt: skip
+
+    @property
+    def live(self) -> bool:
+        """Still part of the award: decided by the fleet, or waiting for it or for the backup supplier."""
+        return self not in (ConfirmationStatus.WITHDRAWN, ConfirmationStatus.REFUSED)
 
 
 class Allocation(PublicId, db.Model):
@@ -68,6 +84,8 @@ class Allocation(PublicId, db.Model):
     confirmation: Mapped[ConfirmationStatus] = enum_column(ConfirmationStatus, default=ConfirmationStatus.PENDING)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    # The promoted backup this allocation comes from (None: from the award itself).
+    backup_id: Mapped[int | None] = mapped_column(sa.ForeignKey("backup.id"), index=True)
 
     scenario: Mapped[AwardScenario] = relationship(back_populates="allocations")
     lot: Mapped[Lot] = relationship()

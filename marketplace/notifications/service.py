@@ -428,7 +428,103 @@ def compose(event: Event, rnd: Round | None, org: Organization, user: User, fact
             "A member asked a question; answer it on the round's questions page.",
             f"/rounds/{rnd.id}/questions",
         )
+    if kind in BACKUP_KINDS:
+        assert rnd is not None
+        return _backup_notice(kind, event.object_id or 0, rnd, org)
     raise ValueError(f"no wording for event kind {kind!r}")
+
+
+# ---------------------------------------------------------------- backups promoted in contracting (services.backups)
+
+BACKUP_KINDS = ("supplier_withdrew", "backup_offered", "backup_accepted", "backup_refused")
+
+
+def _backup_recipients(kind: str, backup_id: int) -> set[int]:
+    from marketplace.services import backups
+
+    if kind == "supplier_withdrew":
+        return backups.affected_fleets(backup_id)
+    if kind == "backup_offered":
+        return backups.offered_suppliers(backup_id)
+    state = ConfirmationStatus.REFUSED if kind == "backup_refused" else ConfirmationStatus.PENDING
+    fleets = set(
+        db.session.execute(
+            sa.select(DemandLine.organization_id)
+            .join(Allocation, Allocation.demand_line_id == DemandLine.id)
+            .where(Allocation.backup_id == backup_id, Allocation.confirmation == state)
+        ).scalars()
+    )
+    return fleets
+
+
+def _backup_notice(kind: str, backup_id: int, rnd: Round, org: Organization) -> Draft:
+    """A fleet hears what became of its own lines; a backup supplier of its own part only (no fleet names)."""
+    from marketplace.models import Backup
+
+    backup = db.session.get(Backup, backup_id)
+    assert backup is not None
+    name = f"“{rnd.name}”"
+    fleet_link = f"/fleet/rounds/{rnd.id}/allocations"
+    mine = (
+        sa.select(Allocation)
+        .join(DemandLine, DemandLine.id == Allocation.demand_line_id)
+        .where(Allocation.scenario_id == backup.scenario_id, Allocation.lot_id == backup.lot_id)
+    )
+    if kind == "backup_offered":
+        rows = db.session.execute(
+            mine.where(Allocation.backup_id == backup.id, Allocation.organization_id == org.id)
+        ).scalars()
+        rows = list(rows)
+        vehicles = sum(a.quantity for a in rows)
+        value = sum((a.quantity * a.unit_price for a in rows), Decimal(0))
+        return Draft(
+            f"You are asked to step in as backup supplier in {name}",
+            f"A winner of lot {backup.lot.code} dropped out. As the backup, you are asked to supply "
+            f"{_count(vehicles, 'vehicle')} at your bid's price, {_money(value, rnd.currency)} in all: accept or refuse.",
+            f"/oem/backups/{backup.public_id}",
+            own_stake=True,
+        )
+    own = mine.where(DemandLine.organization_id == org.id)
+    if kind == "supplier_withdrew":
+        taken = list(
+            db.session.execute(
+                own.where(
+                    Allocation.organization_id == backup.withdrawn_id,
+                    Allocation.confirmation == ConfirmationStatus.WITHDRAWN,
+                )
+            ).scalars()
+        )
+        offered = sum(a.quantity for a in db.session.execute(own.where(Allocation.backup_id == backup.id)).scalars())
+        cause = backup.cause.label if backup.cause else "dropped out"
+        then = (
+            f"A backup supplier is asked to supply {_count(offered, 'vehicle')} instead; once it accepts, you "
+            "confirm or decline them."
+            if offered
+            else "Nobody can replace it: the deposits of these lines are given back."
+        )
+        return Draft(
+            f"{backup.withdrawn.name} {cause} in {name}",
+            f"Its {_count(sum(a.quantity for a in taken), 'vehicle')} for your lines in lot {backup.lot.code} "
+            f"are taken back. {then}",
+            fleet_link,
+            own_stake=True,
+        )
+    rows = list(db.session.execute(own.where(Allocation.backup_id == backup.id)).scalars())
+    vehicles = sum(a.quantity for a in rows if a.confirmation is not ConfirmationStatus.REFUSED)
+    if kind == "backup_accepted":
+        return Draft(
+            f"Confirm your replacement vehicles in {name}",
+            f"The backup supplier accepted: {_count(vehicles, 'vehicle')} in lot {backup.lot.code} wait for "
+            "you to confirm or decline them. Declining a replacement gives your deposit back.",
+            fleet_link,
+            own_stake=True,
+        )
+    return Draft(
+        f"The backup supplier refused in {name}",
+        f"Your lines in lot {backup.lot.code} are not replaced: their deposits are given back.",
+        fleet_link,
+        own_stake=True,
+    )
 
 
 # ---------------------------------------------------------------- who: organizations, then their users
@@ -447,6 +543,8 @@ def entitled_organizations(event: Event, facts: rules.RoundFacts | None) -> set[
                 sa.select(Organization.id).where(Organization.kind == OrganizationKind.COORDINATOR)
             ).scalars()
         )
+    if kind in BACKUP_KINDS:
+        return _backup_recipients(kind, event.object_id or 0)
     assert facts is not None
     by_kind = {
         "round_opened": rules.round_opened,

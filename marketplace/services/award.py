@@ -193,6 +193,9 @@ def save_result(scenario_id: int, result: dict[str, Any], offers: Any) -> None:
                 reason=item["reason"][:300],
             )
         )
+    from marketplace.services import backups
+
+    backups.save(scenario, result.get("backups") or [], offers)  # who would replace each winner (contracting)
     scenario.output_json = solver_io.dumps(result)
     scenario.solver_status = result["status"]
     scenario.awarded_quantity = result["awarded_quantity"]

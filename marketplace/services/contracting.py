@@ -207,6 +207,8 @@ def _decide(allocation_id: int | str, confirm: bool, actor: Actor) -> Allocation
     if allocation.scenario_id != rnd.published_scenario_id:
         raise NotFound("No such allocation.")
     rounds.require_phase(rnd, RoundPhase.CONTRACTING, doing="confirm or decline an allocation")
+    if allocation.confirmation is ConfirmationStatus.OFFERED:
+        raise Conflict("This replacement waits for the backup supplier to accept it: you decide once it has.")
     if allocation.confirmation is not ConfirmationStatus.PENDING:
         raise Conflict(f"This allocation is already {allocation.confirmation.value}.")
     allocation.confirmation = ConfirmationStatus.CONFIRMED if confirm else ConfirmationStatus.DECLINED
@@ -355,6 +357,9 @@ def decline_pending(rnd: Round, actor: Actor | None, at: datetime, *, reason: st
     """
     if rnd.published_scenario_id is None:
         return 0
+    from marketplace.services import backups
+
+    backups.lapse_offers(rnd, actor, reason=reason)  # an unanswered backup offer is a refusal
     pending = db.session.execute(
         sa.select(Allocation)
         .where(

@@ -467,6 +467,14 @@ def _outcome_rule(dep: Deposit) -> bool:
     )
     if not decisions:
         return _decide(dep, OUT.RELEASE, None, "the line was not awarded")
+    # A supplier that dropped out (services.backups): only what is still live counts, and the fleet loses nothing.
+    replaced = not all(d.live for d in decisions)
+    if replaced:
+        if ConfirmationStatus.OFFERED in decisions and rnd.phase is not RoundPhase.CLOSED:
+            return False  # the backup supplier has not answered yet
+        decisions = [d for d in decisions if d.live and d is not ConfirmationStatus.OFFERED]
+        if not decisions:
+            return _decide(dep, OUT.RELEASE, None, "the supplier dropped out and nobody replaced it", overrides=True)
     if ConfirmationStatus.CONFIRMED in decisions:
         if ConfirmationStatus.PENDING in decisions and rnd.phase is not RoundPhase.CLOSED:
             return False
@@ -474,6 +482,8 @@ def _outcome_rule(dep: Deposit) -> bool:
     if ConfirmationStatus.PENDING in decisions and rnd.phase is not RoundPhase.CLOSED:
         return False
     # Every allocation declined, or not confirmed by the confirmation deadline (a lapse is a decline).
+    if replaced:
+        return _decide(dep, OUT.RELEASE, None, "the replacement supply was declined (no forfeit)", overrides=True)
     percent = rnd.decline_forfeit_percent
     if dep.state is not S.HELD or percent == 0:
         return _decide(dep, OUT.RELEASE, None, "the allocation was declined (no forfeit)")

@@ -139,6 +139,26 @@ class AllocationDecided(Event):
 
 
 @dataclass(frozen=True)
+class BackupPromoted(Event):
+    """A coordinator promoted a backup: a winner's allocations in a lot were withdrawn, the backup's offered."""
+
+    backup_id: int
+    round_id: int
+    line_ids: tuple[int, ...]  # demand lines whose allocations were taken back
+
+
+@dataclass(frozen=True)
+class BackupAnswered(Event):
+    """A backup supplier accepted (its allocations wait for the fleets) or refused its part of a promoted backup."""
+
+    backup_id: int
+    round_id: int
+    organization_id: int  # the backup supplier
+    accepted: bool
+    line_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class DepositDecided(Event):
     """The round's outcome decided what becomes of a deposit (capture, release, refund, forfeit).
 

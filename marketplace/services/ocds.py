@@ -358,24 +358,33 @@ def _awards_and_contracts(
     for a in allocations:
         by_award[(a.lot_id, a.organization_id)].append(a)
     awards, contracts = [], []
-    for (_, supplier_id), group in sorted(by_award.items(), key=lambda kv: (kv[1][0].lot.code, kv[0][1])):
+    amendments = _backup_amendments(scenario)
+    for (lot_id, supplier_id), group in sorted(by_award.items(), key=lambda kv: (kv[1][0].lot.code, kv[0][1])):
         lot = group[0].lot
         supplier = group[0].supplier
         award_id = f"{lot.code}-supplier-{supplier_id}"
         vehicles = sum(a.quantity for a in group)
-        all_declined = all(a.confirmation is ConfirmationStatus.DECLINED for a in group)
-        awards.append(
-            {
-                "id": award_id,
-                "title": f"{lot.code}: {vehicles} vehicles from {supplier.name}",
-                "status": "cancelled" if all_declined else "active",
-                "date": _iso(scenario.published_at),
-                "value": _value(sum((a.quantity * a.unit_price for a in group), Decimal(0)), currency),
-                "suppliers": [parties.add(supplier, "supplier")],
-                "items": _items(award_id, lot, group, currency),
-                "relatedLots": [lot.code],
-            }
-        )
+        # Withdrawn (the supplier dropped out), refused (a backup said no) and declined allocations are not live.
+        live = [a for a in group if a.confirmation.live and a.confirmation is not ConfirmationStatus.DECLINED]
+        if not live:
+            status = "cancelled"
+        elif all(a.confirmation is ConfirmationStatus.OFFERED for a in live):
+            status = "pending"  # a promoted backup waiting for its supplier to accept
+        else:
+            status = "active"
+        entry: dict[str, Any] = {
+            "id": award_id,
+            "title": f"{lot.code}: {vehicles} vehicles from {supplier.name}",
+            "status": status,
+            "date": _iso(scenario.published_at),
+            "value": _value(sum((a.quantity * a.unit_price for a in group), Decimal(0)), currency),
+            "suppliers": [parties.add(supplier, "supplier")],
+            "items": _items(award_id, lot, group, currency),
+            "relatedLots": [lot.code],
+        }
+        if amendments.get((lot_id, supplier_id)):
+            entry["amendments"] = amendments[(lot_id, supplier_id)]
+        awards.append(entry)
         by_fleet: dict[int, list[Allocation]] = defaultdict(list)
         for a in group:
             if a.confirmation is ConfirmationStatus.CONFIRMED:
@@ -396,6 +405,37 @@ def _awards_and_contracts(
                 contract["dateSigned"] = _iso(signed)
             contracts.append(contract)
     return awards, contracts
+
+
+def _backup_amendments(scenario: AwardScenario) -> dict[tuple[int, int], list[dict[str, Any]]]:
+    """Each promoted backup amends the award of the supplier that dropped out and those of its replacements."""
+    from sqlalchemy.orm import joinedload, selectinload
+
+    from marketplace.models import Backup
+
+    promoted = db.session.execute(
+        sa.select(Backup)
+        .where(Backup.scenario_id == scenario.id, Backup.promoted_at.is_not(None))
+        .options(joinedload(Backup.lot), joinedload(Backup.withdrawn), selectinload(Backup.rows))
+        .order_by(Backup.promoted_at, Backup.id)
+    ).scalars()
+    found: dict[tuple[int, int], list[dict[str, Any]]] = defaultdict(list)
+    for backup in promoted:
+        replacements = sorted({r.organization_id for r in backup.rows})
+        offered = sum(r.quantity for r in backup.rows)
+        cause = backup.cause.label if backup.cause else "dropped out"
+        amendment = {
+            "id": f"{backup.lot.code}-backup-{backup.public_id}",
+            "date": _iso(backup.promoted_at),
+            "rationale": f"{backup.withdrawn.name} {cause}: {backup.reason}",
+            "description": (
+                f"The award of {backup.withdrawn.name} on {backup.lot.code} is cancelled; its backup "
+                + (f"supplies {offered} vehicles instead, once accepted." if offered else "could not replace it.")
+            ),
+        }
+        for supplier_id in (backup.withdrawn_id, *replacements):
+            found[(backup.lot_id, supplier_id)].append(amendment)
+    return found
 
 
 def dumps(package: dict[str, Any]) -> str:

@@ -1,0 +1,301 @@
+"""Backup winners (issue 20): kept with the scenario, promoted in contracting when a winner drops out.
+
+Until the solver computes `backups` itself, the award here runs the real solver and adds a
+hand-written backups entry to its output (as the contract in docs/solver-io.md states it).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+import solver
+from marketplace.extensions import db
+from marketplace.models import (
+    Allocation,
+    AuditEntry,
+    Backup,
+    ConfirmationStatus,
+    LotMember,
+    Notice,
+    Round,
+    RoundPhase,
+)
+from marketplace.services import award, backups, contracting, ocds, rounds, solver_runs
+from marketplace.services.errors import Conflict, NotFound
+from tests.factories import make_bid, make_model, make_tender
+
+CS = ConfirmationStatus
+
+
+def _backups_for(doc: dict[str, Any], result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The contract's backups, by hand: each winner replaced by the other supplier's bid on the lot at its
+    first tier (enough for these one-line lots), or by nobody."""
+    entries = []
+    for row in result["awards"]:
+        others = [b for b in doc["bids"] if b["lot"] == row["lot"] and b["supplier"] != row["supplier"]]
+        quantity = sum(p["quantity"] for p in row["allocations"])
+        replacement = [
+            {
+                "source": bid["id"],
+                "supplier": bid["supplier"],
+                "quantity": quantity,
+                "unit_price": bid["tiers"][0]["unit_price"],
+                "allocations": [{"demand": p["demand"], "quantity": p["quantity"]} for p in row["allocations"]],
+            }
+            for bid in others[:1]
+        ]
+        entries.append(
+            {
+                "lot": row["lot"],
+                "withdrawn": row["supplier"],
+                "quantity": quantity,
+                "covered_quantity": quantity if replacement else 0,
+                "replacement": replacement,
+                "total_price": sum(r["quantity"] * r["unit_price"] for r in replacement),
+            }
+        )
+    return entries
+
+
+@pytest.fixture
+def with_backups(monkeypatch):
+    """The award job's solver output carries backups (the validator checks the rest, as today)."""
+    solve, validate = solver_runs.solve, solver.validate_award
+
+    def solve_with_backups(kind, doc, scenario, reporter):
+        result = solve(kind, doc, scenario, reporter)
+        return result | {"backups": _backups_for(doc, result)}
+
+    monkeypatch.setattr(solver_runs, "solve", solve_with_backups)
+    monkeypatch.setattr(
+        solver, "validate_award", lambda doc, res: validate(doc, {k: v for k, v in res.items() if k != "backups"})
+    )
+
+
+@pytest.fixture
+def contracting_round(world, with_backups):
+    """Contracting open: OEM A won lot-1 (40 at 230,000; OEM B bid 240,000 there), OEM B won lot-2 alone."""
+    rnd, (ca, tx) = make_tender(world.coordinator, world.fleet.organization)
+    make_bid(world.oem, ca, make_model(world.oem.organization), tiers=((10, "230000"),))
+    b_model = make_model(world.other_oem.organization)
+    make_bid(world.other_oem, ca, b_model, tiers=((10, "240000"),))
+    make_bid(world.other_oem, tx, b_model, tiers=((10, "240000"),))
+    rounds.transition(rnd.id, RoundPhase.BIDS_CLOSED, world.coordinator)
+    scenario = award.start_scenario(rnd.id, world.coordinator, award.ScenarioRules(name="Round rules"))
+    award.publish_scenario(scenario.id, world.coordinator)
+    rounds.transition(rnd.id, RoundPhase.CONTRACTING, world.coordinator)
+    return db.session.get(Round, rnd.id)
+
+
+def _backup(rnd: Round, supplier_id: int) -> Backup:
+    return db.session.execute(
+        sa.select(Backup).where(Backup.scenario_id == rnd.published_scenario_id, Backup.withdrawn_id == supplier_id)
+    ).scalar_one()
+
+
+def _allocations(rnd: Round) -> list[tuple[str, int, int, str]]:
+    db.session.expire_all()
+    rows = db.session.execute(
+        sa.select(Allocation).where(Allocation.scenario_id == rnd.published_scenario_id).order_by(Allocation.id)
+    ).scalars()
+    return [(a.lot.code, a.organization_id, a.quantity, a.confirmation.value) for a in rows]
+
+
+def test_the_scenario_keeps_the_solvers_backups_as_rows(world, contracting_round):
+    a_backup = _backup(contracting_round, world.oem.organization_id)
+    assert (a_backup.lot.code, a_backup.quantity, a_backup.covered_quantity) == ("lot-1", 40, 40)
+    assert a_backup.total_price == Decimal("9600000.00")
+    [row] = a_backup.rows
+    assert (row.organization_id, row.quantity, row.unit_price) == (
+        world.other_oem.organization_id,
+        40,
+        Decimal("240000.00"),
+    )
+    member = db.session.execute(sa.select(LotMember).where(LotMember.lot_id == a_backup.lot_id)).scalar_one()
+    assert row.demand_line_id == member.demand_line_id
+    nobody = _backup(contracting_round, world.other_oem.organization_id)
+    assert nobody.rows == [] and nobody.covered_quantity == 0  # "nobody can replace" is kept too
+
+
+def test_promoting_a_backup_takes_back_offers_and_the_fleet_reconfirms(world, contracting_round, login):
+    rnd = contracting_round
+    mine = {a.lot.code: a for a in contracting.fleet_results(rnd.id, world.fleet).allocations}
+    contracting.decide(mine["lot-1"].id, True, world.fleet)  # confirmed before the winner failed
+    backup = _backup(rnd, world.oem.organization_id)
+    coordinator = login(world.coordinator)
+    page = coordinator.get(f"/coordinator/rounds/{rnd.id}/backups").get_data(as_text=True)
+    assert world.other_oem.organization.name in page and "Winner drops out" in page
+    url = f"/coordinator/rounds/{rnd.id}/backups/{backup.public_id}/promote"
+    page = coordinator.get(url).get_data(as_text=True)
+    assert "40 vehicles" in page and "9,600,000" in page.replace("\u202f", ",")
+    # Nothing happens without a cause, a reason and the ticked box.
+    assert coordinator.post(url, data={"cause": "withdrew", "reason": "Plant fire"}).status_code == 422
+    assert coordinator.post(url, data={"cause": "x", "reason": "Plant fire", "confirm": "y"}).status_code == 422
+    assert _allocations(rnd)[0][3] == "confirmed"
+    answer = coordinator.post(url, data={"cause": "withdrew", "reason": "Plant fire", "confirm": "y"})
+    assert answer.status_code == 303
+    a_id, b_id = world.oem.organization_id, world.other_oem.organization_id
+    assert _allocations(rnd) == [("lot-1", a_id, 40, "withdrawn"), ("lot-2", b_id, 25, "pending"),
+                                 ("lot-1", b_id, 40, "offered")]  # fmt: skip
+    assert coordinator.post(url, data={"cause": "withdrew", "reason": "again", "confirm": "y"}).status_code == 409
+    # The fleet cannot decide before the backup supplier accepts; another OEM cannot answer for it.
+    offered = db.session.execute(sa.select(Allocation).where(Allocation.backup_id == backup.id)).scalar_one()
+    with pytest.raises(Conflict, match="waits for the backup supplier"):
+        contracting.decide(offered.id, True, world.fleet)
+    assert login(world.oem).get(f"/oem/backups/{backup.public_id}").status_code == 404
+    assert login(world.oem).post(f"/oem/backups/{backup.public_id}/accept").status_code == 404
+    oem = login(world.other_oem)
+    assert f"/oem/backups/{backup.public_id}" in oem.get(f"/oem/rounds/{rnd.id}/results").get_data(as_text=True)
+    page = oem.get(f"/oem/backups/{backup.public_id}").get_data(as_text=True)
+    assert "waiting for your answer" in page and "9,600,000" in page.replace("\u202f", ",")
+    assert oem.post(f"/oem/backups/{backup.public_id}/accept").status_code == 303
+    assert oem.post(f"/oem/backups/{backup.public_id}/refuse").status_code == 409  # answered once
+    assert _allocations(rnd)[2] == ("lot-1", b_id, 40, "pending")
+    # The fleet re-confirms through the usual flow.
+    fleet = login(world.fleet)
+    assert fleet.post(f"/fleet/allocations/{offered.public_id}/confirm").status_code == 302
+    assert _allocations(rnd)[2] == ("lot-1", b_id, 40, "confirmed")
+    actions = set(db.session.execute(sa.select(AuditEntry.action).where(AuditEntry.round_id == rnd.id)).scalars())
+    assert {"allocation.withdraw", "backup.promote", "backup.accept", "allocation.confirm"} <= actions
+    told = {
+        (n.kind, n.user.organization_id)
+        for n in db.session.execute(sa.select(Notice)).scalars()
+        if "backup" in n.kind or n.kind == "supplier_withdrew"
+    }
+    fleet_id = world.fleet.organization_id
+    assert told == {("supplier_withdrew", fleet_id), ("backup_offered", b_id), ("backup_accepted", fleet_id)}
+
+
+def test_a_refused_backup_leaves_the_line_unreplaced_and_a_lot_takes_one_promotion(world, contracting_round):
+    rnd = contracting_round
+    backup = _backup(rnd, world.oem.organization_id)
+    backups.promote(rnd.id, backup.id, "default", "Missed the first delivery", world.coordinator)
+    with pytest.raises(NotFound):
+        backups.answer(backup.id, False, world.oem)  # not its offer
+    backups.answer(backup.id, False, world.other_oem)
+    a_id, b_id = world.oem.organization_id, world.other_oem.organization_id
+    assert _allocations(rnd)[0] == ("lot-1", a_id, 40, "withdrawn")
+    assert _allocations(rnd)[2] == ("lot-1", b_id, 40, "refused")
+    _, views = backups.overview(rnd.id, world.coordinator)
+    assert [v.state for v in views] == ["refused by the backup supplier", "not promoted"]
+    # B is still a winner of lot-2: its own backup there is "nobody", and promoting it just takes back.
+    nobody = _backup(rnd, b_id)
+    done = backups.promote(rnd.id, nobody.id, "withdrew", "Left the market", world.coordinator)
+    assert (done.taken_back, done.offered, done.unreplaced) == (25, 0, 25)
+    assert _allocations(rnd)[1] == ("lot-2", b_id, 25, "withdrawn")
+
+
+def test_a_backup_supplier_over_its_capacity_is_not_promoted(world, contracting_round):
+    from marketplace.models import RoundCapacity
+
+    rnd = contracting_round
+    cap = db.session.execute(
+        sa.select(RoundCapacity).where(
+            RoundCapacity.round_id == rnd.id, RoundCapacity.organization_id == world.other_oem.organization_id
+        )
+    ).scalar_one()
+    cap.capacity = 50  # holds 25 on lot-2: 40 more would pass 50
+    db.session.commit()
+    backup = _backup(rnd, world.oem.organization_id)
+    with pytest.raises(Conflict, match="capacity of 50 vehicles"):
+        backups.promote(rnd.id, backup.id, "withdrew", "Plant fire", world.coordinator)
+    assert _allocations(rnd)[0][3] == "pending"
+
+
+def test_closing_the_round_lapses_an_unanswered_offer(world, contracting_round):
+    rnd = contracting_round
+    backup = _backup(rnd, world.oem.organization_id)
+    backups.promote(rnd.id, backup.id, "withdrew", "Plant fire", world.coordinator)
+    rounds.transition(rnd.id, RoundPhase.CLOSED, world.coordinator, decline_pending_reason="closing early")
+    assert [s for *_, s in _allocations(rnd)] == ["withdrawn", "declined", "refused"]
+    assert "backup.lapse" in set(db.session.execute(sa.select(AuditEntry.action)).scalars())
+
+
+def test_the_ocds_export_cancels_the_dropped_award_and_records_the_amendment(world, contracting_round):
+    from tests.test_ocds import check
+
+    rnd = contracting_round
+    backup = _backup(rnd, world.oem.organization_id)
+    backups.promote(rnd.id, backup.id, "default", "Missed the first delivery", world.coordinator)
+    package = check(ocds.release_package(db.session.get(Round, rnd.id)))
+    awards = {a["id"]: a for a in package["awards"]}
+    a_award = awards[f"lot-1-supplier-{world.oem.organization_id}"]
+    b_award = awards[f"lot-1-supplier-{world.other_oem.organization_id}"]
+    assert a_award["status"] == "cancelled" and b_award["status"] == "pending"
+    [amendment] = a_award["amendments"]
+    assert "declared in default" in amendment["rationale"] and "Missed the first delivery" in amendment["rationale"]
+    assert b_award["amendments"][0]["id"] == amendment["id"]
+    backups.answer(backup.id, True, world.other_oem)
+    package = check(ocds.release_package(db.session.get(Round, rnd.id)))
+    awards = {a["id"]: a for a in package["awards"]}
+    assert awards[f"lot-1-supplier-{world.other_oem.organization_id}"]["status"] == "active"
+
+
+# ---------------------------------------------------------------- deposits follow the new outcome
+
+
+@pytest.fixture
+def fake(app):
+    from marketplace import gateways
+    from tests.fake_gateway import FakeGateway
+
+    gw = FakeGateway()
+    gateways.use(gw)
+    app.config["STRIPE_SECRET_KEY"] = "sk_test_fake"
+    yield gw
+    gateways.use(None)
+
+
+def _replaced(line_id: int, replacement: ConfirmationStatus | None) -> Allocation:
+    """The line's allocation withdrawn (its supplier dropped out), and a backup's allocation in `replacement`."""
+    original = db.session.execute(sa.select(Allocation).where(Allocation.demand_line_id == line_id)).scalar_one()
+    original.confirmation = CS.WITHDRAWN
+    added = None
+    if replacement is not None:
+        added = Allocation(
+            scenario_id=original.scenario_id, lot_id=original.lot_id, demand_line_id=line_id,
+            organization_id=original.organization_id, vehicle_model_id=original.vehicle_model_id,
+            quantity=original.quantity, unit_price=Decimal("210000"), confirmation=replacement,
+        )  # fmt: skip
+        db.session.add(added)
+    db.session.commit()
+    return added
+
+
+def test_a_charged_deposit_waits_for_the_backup_then_is_refunded_when_nobody_replaces(world, fake):
+    from marketplace.services import deposits
+    from tests.deposit_helpers import deposit_round, held_deposit, ledger, publish_award
+
+    rnd = deposit_round(world)
+    dep = held_deposit(rnd, world, "pm_card_visa")
+    publish_award(rnd, world, {dep.demand_line_id: CS.CONFIRMED}, phase=RoundPhase.CONTRACTING)
+    deposits.settle_line(dep.demand_line_id)
+    assert ledger(dep.id)["state"] == "captured"  # applied to the purchase
+    offer = _replaced(dep.demand_line_id, CS.OFFERED)
+    assert deposits.settle_line(dep.demand_line_id) is False  # the backup supplier has not answered
+    assert ledger(dep.id)["state"] == "captured"
+    offer.confirmation = CS.REFUSED
+    db.session.commit()
+    deposits.settle_line(dep.demand_line_id)
+    assert ledger(dep.id)["state"] == "refunded" and ledger(dep.id)["refunded"] == ledger(dep.id)["held"]
+
+
+def test_declining_a_replacement_forfeits_nothing_and_confirming_it_applies_the_deposit(world, fake):
+    from marketplace.services import deposits
+    from tests.deposit_helpers import deposit_round, held_deposit, ledger, publish_award
+
+    rnd = deposit_round(world)  # a plain decline forfeits 25 %
+    declined, confirmed = held_deposit(rnd, world, "pm_card_visa"), held_deposit(rnd, world, "pm_card_visa")
+    publish_award(rnd, world, {declined.demand_line_id: CS.PENDING, confirmed.demand_line_id: CS.PENDING},
+                  phase=RoundPhase.CONTRACTING)  # fmt: skip
+    _replaced(declined.demand_line_id, CS.DECLINED)
+    _replaced(confirmed.demand_line_id, CS.CONFIRMED)
+    deposits.settle_round(rnd.id)
+    assert ledger(declined.id)["state"] == "released" and ledger(declined.id)["forfeited"] == "0.00"
+    assert (
+        ledger(confirmed.id)["state"] == "captured" and ledger(confirmed.id)["applied"] == ledger(confirmed.id)["held"]
+    )
