@@ -22,9 +22,6 @@ CASES = [
     pytest.param((20, 10, 200, 2, "whole"), id="20lots-200bids-whole"),
     pytest.param((20, 10, 200, 2, "split"), id="20lots-200bids-split"),
 ]
-# A round with delivery quarters (windows, source quarters, production ramps: bench/award_quarters.py,
-# whose results file also compares split service with HiGHS).
-QUARTER_CASES = [pytest.param((200, 1, "whole"), id="200bids-quarters-whole")]
 
 
 @pytest.mark.slow
@@ -34,24 +31,9 @@ def test_award_equals_highs_to_the_cent(case: tuple[int, int, int, int, str]) ->
     doc = make_round(n_lots, n_oems, n_bids, seed=seed, line_service=service)
     # Ours on work, not the clock (the same search under any load); the clocks are only safety
     # caps, generous so a loaded machine does not turn a proof into a timeout.
-    ours = award(doc, time_limit=900, work_limit=60)
+    ours = award(doc, time_limit=900, work_limit=30)  # the default work limit, stated
     assert validate_award(doc, ours) == []
     ref = highs_award(doc, time_limit=900)
     assert ref["optimal"], "the reference must prove its optimum for the comparison to mean something"
-    assert ours["status"] == "OPTIMAL"
-    assert (ours["awarded_quantity"], to_cents(ours["total_price"])) == (ref["vehicles"], ref["cents"])
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("case", QUARTER_CASES)
-def test_award_with_delivery_quarters_equals_highs_to_the_cent(case: tuple[int, int, str]) -> None:
-    from bench.award_quarters import quarter_round
-
-    n_bids, seed, service = case
-    doc = quarter_round(n_bids, seed, service)
-    ours = award(doc, time_limit=900, work_limit=60)
-    assert validate_award(doc, ours) == []
-    ref = highs_award(doc, time_limit=900)
-    assert ref["optimal"]
     assert ours["status"] == "OPTIMAL"
     assert (ours["awarded_quantity"], to_cents(ours["total_price"])) == (ref["vehicles"], ref["cents"])
