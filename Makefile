@@ -76,6 +76,7 @@ format: install-test
 bench: install-test
 	$(BIN)/python -m bench.pooling
 	$(BIN)/python -m bench.award
+	$(BIN)/python -m bench.award_quarters --large
 	$(BIN)/python -m bench.demand_upload
 	$(BIN)/python -m bench.web  # needs BENCH_DATABASE_URL (PostgreSQL, wiped) and wrk; skips without them
 	$(BIN)/python -m bench.web_scale
