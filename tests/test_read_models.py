@@ -20,6 +20,8 @@ from marketplace.models import Allocation, DemandLine, Organization, ReadModel, 
 from marketplace.services import award, contracting, read_models, reports, rounds
 from tests.report_helpers import report_round
 
+pytestmark = pytest.mark.commits  # the read-model store writes on a connection of its own (tests/conftest.py)
+
 
 def _counts() -> tuple[int, int]:
     return read_models.hits, read_models.computed
