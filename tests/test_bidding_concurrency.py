@@ -19,6 +19,8 @@ from marketplace.services import bidding, clock, rounds
 from marketplace.services.errors import Conflict
 from tests.factories import make_model, make_tender
 
+pytestmark = pytest.mark.commits  # threads with sessions of their own (tests/conftest.py)
+
 
 @pytest.fixture(autouse=True)
 def _postgresql_only(app):
