@@ -143,9 +143,11 @@ def main(argv: list[str] | None = None) -> int:
         page_urls = []
         from marketplace.api.pagination import encode
 
+        lines_path = f"/api/v1/rounds/{round_id}/lines"
         for at in (0, len(ids) // 2, len(ids) - 101):
-            cursor = "" if at == 0 else f"&cursor={encode(ids[at])}"
-            page_urls.append(f"/api/v1/rounds/{round_id}/lines?limit=100{cursor}")
+            with app.test_request_context(lines_path):  # a cursor belongs to its list's path
+                cursor = "" if at == 0 else f"&cursor={encode(ids[at])}"
+            page_urls.append(f"{lines_path}?limit=100{cursor}")
         timings["page of 100 lines"] = [t for u in page_urls for t in timed(u, max(20, args.requests // 3))]
         dialect = db.engine.dialect.name
         db.session.remove()
