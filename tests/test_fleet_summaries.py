@@ -7,7 +7,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from marketplace.extensions import db
-from marketplace.models import Allocation, ConfirmationStatus, DemandStatus, Deposit, RoundPhase
+from marketplace.models import Allocation, ConfirmationStatus, DemandStatus, Deposit, Round, RoundPhase
 from marketplace.services import rounds
 from tests.factories import make_line, make_round
 from tests.report_helpers import report_round
@@ -50,6 +50,14 @@ def test_the_round_page_says_what_happens_next_and_when(world, login):
     assert steps.index('data-state="now"') < steps.index("Post demand lines") < steps.index("OEMs bid on the lots")
     assert "within" not in steps  # the round has a confirmation deadline
     assert rnd.demand_deadline.strftime("%Y-%m-%d %H:%M") in steps and "after the bid deadline" in steps
+    # Closed early: the finished step says when it really ended, not the deadline it never reached.
+    rounds.transition(rnd.id, RoundPhase.DEMAND_CLOSED, world.coordinator)
+    ended = rounds.ended_at(db.session.get(Round, rnd.id), RoundPhase.DEMAND_OPEN)
+    assert ended is not None and ended < rnd.demand_deadline
+    html = client.get(f"/fleet/rounds/{rnd.id}").get_data(as_text=True)
+    done = html[html.index('data-testid="next-steps"') :].split('data-state="now"')[0]
+    assert f'ended <time datetime="{ended.isoformat()}"' in done
+    assert rnd.demand_deadline.isoformat() not in done
     made = report_round(world, "tendering")
     html = client.get(f"/fleet/rounds/{made.round.id}").get_data(as_text=True)
     now = html[html.index('data-state="now"') :]
