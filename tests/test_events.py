@@ -31,6 +31,7 @@ def told():
         events._HANDLERS[kind].remove(listen)
 
 
+@pytest.mark.commits  # solver jobs report progress on a connection of their own (tests/conftest.py)
 def test_a_round_s_story_is_told_after_each_commit(world, told):
     rnd, (ca, _tx) = make_tender(world.coordinator, world.fleet.organization)
     told.clear()

@@ -11,12 +11,15 @@ import io
 import json
 from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
 
 from marketplace.extensions import db
 from marketplace.models import Allocation, DemandLine, Organization, VehicleModel
 from marketplace.services import award, contracting, read_models, reports
 from tests.report_helpers import report_round
+
+pytestmark = pytest.mark.commits  # the read-model store writes on a connection of its own (tests/conftest.py)
 
 
 def _counts() -> tuple[int, int]:
