@@ -364,7 +364,11 @@ ROUTES = [
           only("coordinator", 302), data={"clarification_deadline": ""}),
 ]  # fmt: skip
 
-CASES = [pytest.param(route, id=route.id()) for route in ROUTES]
+# Pages served from the read-model store, which writes on a connection of its own (tests/conftest.py).
+STORED = {"coordinator.round_report", "coordinator.round_report_download", "round-report-csv", "coordinator.round_ocds"}
+CASES = [
+    pytest.param(route, id=route.id(), marks=[pytest.mark.commits] if route.id() in STORED else []) for route in ROUTES
+]
 
 
 def test_every_route_is_in_the_access_table(app):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from marketplace.extensions import db
@@ -17,6 +18,8 @@ from marketplace.models import (
     VehicleModel,
 )
 from marketplace.services.demo import DEMO_PASSWORD, demo_logins
+
+pytestmark = pytest.mark.commits  # solver jobs report progress on a connection of their own (tests/conftest.py)
 
 
 def counts() -> dict[str, int]:

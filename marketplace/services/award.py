@@ -69,9 +69,9 @@ def get_scenario(scenario_id: int) -> AwardScenario:
 def start_scenario(round_id: int, actor: Actor, rules: ScenarioRules) -> AwardScenario:
     """Queue an award under the round's rules, or a variation of them, as a new scenario."""
     access.require_coordinator(actor)
-    rounds.load_round(round_id)
+    rounds.load_round(round_id)  # 404 before anything is written
     solver_runs.fail_dead_runs_of_round(AwardScenario, round_id)  # commits: before the round's lock
-    rnd = rounds.get_for_update(round_id)
+    rnd = rounds.lock(round_id)
     rounds.require_phase(rnd, *SCENARIO_PHASES, doing="compute an award")
     scenario = AwardScenario(
         round_id=rnd.id,
@@ -144,7 +144,7 @@ def save_result(scenario_id: int, result: dict[str, Any], offers: Any) -> None:
     """Allocations and unserved reasons of an award, in one transaction with the scenario's outcome."""
     scenario = db.session.get(AwardScenario, scenario_id)
     assert scenario is not None
-    rnd = rounds.get_for_update(scenario.round_id)
+    rnd = rounds.lock(scenario.round_id)
     if rnd.phase not in SCENARIO_PHASES:
         raise Conflict(f"The round moved on to “{rnd.phase.label}” while the award ran; nothing was saved.")
     members = {
@@ -252,8 +252,7 @@ def publish_scenario(scenario_id: int, actor: Actor, *, reason: str | None = Non
     """
     access.require_coordinator(actor)
     scenario = get_scenario(scenario_id)
-    rounds.load_round(scenario.round_id)
-    rnd = rounds.get_for_update(scenario.round_id)
+    rnd = rounds.lock(scenario.round_id)
     rounds.require_phase(rnd, RoundPhase.BIDS_CLOSED, doing="publish an award")
     if scenario.status is not RunStatus.SUCCEEDED:
         raise Conflict(f"Scenario “{scenario.name}” has not finished: only a computed award can be published.")

@@ -78,12 +78,12 @@ def bids_for_award(rnd: Round) -> AwardBids:
     before the first bid). Ordered by id, so an export built from it is deterministic.
 
     Raises Conflict while the round is before bids_closed: bids are sealed until the deadline.
-    Applies the round's passed deadlines first (in the caller's session; the caller commits).
+    Reads the round's phase after its passed deadlines (writes nothing).
     The caller (services.award / solver_bridge) checks that the actor is a coordinator.
     """
-    rounds.apply_deadlines(rnd)
-    if rnd.phase not in AWARD_PHASES:
-        raise Conflict(f"Bids are sealed until bids close: this round is in phase “{rnd.phase.label}”.")
+    phase = rounds.effective_phase(rnd)
+    if phase not in AWARD_PHASES:
+        raise Conflict(f"Bids are sealed until bids close: this round is in phase “{phase.label}”.")
     run_id = rnd.published_pooling_run_id
     latest_bid = (
         sa.select(BidRevision.bid_id, sa.func.max(BidRevision.number).label("number"))
