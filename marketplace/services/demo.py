@@ -361,7 +361,7 @@ def seed_demo(data_dir: Path) -> dict[str, int]:
         rounds.apply_deadlines(awarded)
         db.session.commit()
         _pool_and_publish(awarded, coordinator)
-        _demo_bids(awarded, rng, share=0.9)
+        _demo_bids(awarded, rng, share=0.9, capacities=(120, 200, 400))  # room left for a backup to step in
         awarded.bid_deadline = now - timedelta(days=7)
         rounds.apply_deadlines(awarded)
         db.session.commit()
@@ -413,7 +413,7 @@ def _pool_and_publish(rnd: Round, coordinator: User) -> None:
     pooling.publish_run(run.id, coordinator)
 
 
-def _demo_bids(rnd: Round, rng: random.Random, *, share: float) -> None:
+def _demo_bids(rnd: Round, rng: random.Random, *, share: float, capacities: tuple[int, ...] = (80, 150, 300)) -> None:
     """OEMs whose catalog meets a lot bid on it (a `share` of the chances), tiers a little under the reserve."""
     from marketplace.models import LotMember
     from marketplace.services import bidding, catalog, pooling
@@ -438,7 +438,7 @@ def _demo_bids(rnd: Round, rng: random.Random, *, share: float) -> None:
             if user is None or catalog.shortfalls(model, lot) or rng.random() > share:
                 continue
             if bidding.capacity_of(rnd, user) is None:
-                bidding.set_capacity(rnd.id, rng.choice([80, 150, 300]), user)
+                bidding.set_capacity(rnd.id, rng.choice(capacities), user)
             base = (reserve * Decimal(str(rng.uniform(0.88, 0.99)))).quantize(Decimal("100"))
             low = max(1, lot.quantity // 4)
             values = {"model_code": model.code, "min_quantity": low, "max_quantity": lot.quantity,
@@ -471,6 +471,25 @@ def _award_and_confirm(rnd: Round, coordinator: User, rng: random.Random) -> Non
     for allocation in allocations[: len(allocations) // 2]:  # half the fleets have answered already
         fleet_user = allocation.demand_line.organization.users[0]
         contracting.decide(allocation.id, rng.random() < 0.85, fleet_user)
+    _promote_a_backup(rnd, coordinator)
+
+
+def _promote_a_backup(rnd: Round, coordinator: User) -> None:
+    """A winner drops out and its backup (as the solver computed it) steps in; the fleets have yet to re-confirm."""
+    from marketplace.models import Organization
+    from marketplace.services import backups
+
+    _, views = backups.overview(rnd.id, coordinator)
+    chosen = next((v for v in views if not v.blocked and v.backup.rows), None)
+    if chosen is None:
+        return  # a solver without backups: nothing to promote
+    backups.promote(
+        rnd.id, chosen.backup.id, "withdrew",
+        "The manufacturer cannot ramp up its plant in time for these deliveries.", coordinator,
+    )  # fmt: skip
+    for supplier in chosen.suppliers:
+        oem_user = db.session.get_one(Organization, supplier.id).users[0]
+        backups.answer(chosen.backup.id, True, oem_user)
 
 
 def demo_logins() -> list[tuple[str, str, str]]:
