@@ -56,9 +56,10 @@ lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# The cheap architecture gates of .ci/run (README "Checks"): the layer contracts of .importlinter
-# and the type checker, strict on the solver, plain on the services.
+# The cheap architecture gates of .ci/run (README "Checks"): the layer contracts of .importlinter,
+# the type checker (strict on the solver, plain on the services) and the module size limit.
 gates: install-test
+	$(BIN)/python .ci/module_size.py
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy --strict solver
 	$(BIN)/mypy marketplace/services

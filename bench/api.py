@@ -18,12 +18,8 @@ import statistics
 import sys
 import tempfile
 import time
-import timeit
-from datetime import timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results"
 TARGETS = {"get": 0.050, "page": 0.100, "bulk": 2.0}
 
 
@@ -70,42 +66,16 @@ def main(argv: list[str] | None = None) -> int:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
 
-    import sqlalchemy as sa
-    from flask_migrate import upgrade
-
-    from marketplace import create_app
-    from marketplace.config import TestConfig
+    from bench.setup import bench_app, fresh_database, machine_now, open_round, write_results
     from marketplace.extensions import db
-    from marketplace.models import RoundPhase
-    from marketplace.services import api_tokens, clock, rounds
+    from marketplace.services import api_tokens
     from marketplace.services.demand import current_quarter, scope_regions
-    from marketplace.services.reference_data import load_regions, load_segments
-    from tests.factories import make_org, make_user
 
-    config = {k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()}
-    config |= {"SQLALCHEMY_DATABASE_URI": url, "SQLALCHEMY_ENGINE_OPTIONS": {}, "API_RATE_LIMIT": "1000000 per minute"}
-    app = create_app(config)
+    app = bench_app(url, API_RATE_LIMIT="1000000 per minute")
     timings: dict[str, list[float]] = {}
     with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as conn:
-                conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-                conn.execute(sa.text("CREATE SCHEMA public"))
-        upgrade()
-        data_dir = ROOT / "marketplace" / "data"
-        load_segments(data_dir / "segments.csv")
-        load_regions(data_dir / "regions.csv")
-        db.session.commit()
-        coordinator = make_user(make_org("coordinator"))
-        fleet = make_user(make_org("fleet"))
-        now = clock.now()
-        settings = rounds.RoundSettings(
-            name="Bench round", segment_ids=["md_box_truck", "transit_bus", "step_van", "school_bus"],
-            region_ids=["US", "CA"], demand_deadline=now + timedelta(days=10), bid_deadline=now + timedelta(days=20),
-            confirmation_deadline=now + timedelta(days=40),
-        )  # fmt: skip
-        rnd = rounds.create_round(settings, coordinator)
-        rounds.transition(rnd.id, RoundPhase.DEMAND_OPEN, coordinator)
+        coordinator, fleet = fresh_database()
+        rnd = open_round("Bench round", coordinator)
         regions = [r.id for r in scope_regions(rnd)]
         lines = api_lines(args.lines + 1000, [s.id for s in rnd.segments], regions, current_quarter())
         token = api_tokens.create_token(fleet, name="bench", scope="write").secret
@@ -143,16 +113,16 @@ def main(argv: list[str] | None = None) -> int:
         page_urls = []
         from marketplace.api.pagination import encode
 
+        lines_path = f"/api/v1/rounds/{round_id}/lines"
         for at in (0, len(ids) // 2, len(ids) - 101):
-            cursor = "" if at == 0 else f"&cursor={encode(ids[at])}"
-            page_urls.append(f"/api/v1/rounds/{round_id}/lines?limit=100{cursor}")
+            with app.test_request_context(lines_path):  # a cursor belongs to its list's path
+                cursor = "" if at == 0 else f"&cursor={encode(ids[at])}"
+            page_urls.append(f"{lines_path}?limit=100{cursor}")
         timings["page of 100 lines"] = [t for u in page_urls for t in timed(u, max(20, args.requests // 3))]
         dialect = db.engine.dialect.name
         db.session.remove()
         db.engine.dispose()
 
-    load = os.getloadavg()
-    calibration = min(timeit.repeat("sum(range(10**6))", number=1, repeat=5))
     rows = [
         "# API benchmark",
         "",
@@ -163,8 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         f"A fleet with {len(ids):,} demand lines in one round, posted through the API 1,000 per request. "
         "Targets (issue 19): single GET p99 <= 50 ms, list page <= 100 ms at 10,000 lines, bulk create of 1,000 lines <= 2 s.",
         "",
-        f"Machine at the time: load average {load[0]:.1f} on {os.cpu_count()} CPUs (shared); `sum(range(10**6))` took "
-        f"{calibration * 1000:.0f} ms (an idle recent x86 core takes about 15-20 ms), so figures scale with that.",
+        machine_now(shared=True),
         "",
         "| request | n | median | p99 | max | target | |",
         "| --- | ---: | ---: | ---: | ---: | --- | --- |",
@@ -181,9 +150,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{max(values) * 1000:.1f} ms | {TARGETS[key] * 1000:.0f} ms{' (p99)' if key == 'get' else ' (every one)' if key == 'page' else ' (p99)'} | "
             f"{'met' if met else 'NOT met'} |"
         )
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "api.md").write_text("\n".join(rows) + "\n")
-    print("\n".join(rows))
+    write_results("api.md", rows)
     return 0 if ok else 1
 
 

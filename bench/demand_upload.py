@@ -17,13 +17,9 @@ import random
 import sys
 import tempfile
 import time
-import timeit
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results"
 TARGET_SECONDS = 5.0
 
 
@@ -97,47 +93,21 @@ def main(argv: list[str] | None = None) -> int:
     url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
 
     import sqlalchemy as sa
-    from flask_migrate import upgrade
 
-    from marketplace import create_app
-    from marketplace.config import TestConfig
+    from bench.setup import bench_app, fresh_database, machine_now, open_round, write_results
     from marketplace.extensions import db
-    from marketplace.models import DemandLine, RoundPhase
-    from marketplace.services import clock, demand_upload, rounds
+    from marketplace.models import DemandLine
+    from marketplace.services import demand_upload
     from marketplace.services.demand import current_quarter, scope_regions
-    from marketplace.services.reference_data import load_regions, load_segments
-    from tests.factories import make_org, make_user
 
-    config = {k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()}
-    config |= {"SQLALCHEMY_DATABASE_URI": url, "SQLALCHEMY_ENGINE_OPTIONS": {}, "HUEY_IMMEDIATE": True}
-    app = create_app(config)
+    app = bench_app(url, HUEY_IMMEDIATE=True)
     figures: dict[str, dict[str, Any]] = {}
     with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as conn:
-                conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-                conn.execute(sa.text("CREATE SCHEMA public"))
-        upgrade()
-        data_dir = ROOT / "marketplace" / "data"
-        load_segments(data_dir / "segments.csv")
-        load_regions(data_dir / "regions.csv")
-        db.session.commit()
-        coordinator = make_user(make_org("coordinator"))
-        fleet = make_user(make_org("fleet"))
-        now = clock.now()
+        coordinator, fleet = fresh_database()
         for kind in ("xlsx", "csv"):
             runs = []
             for attempt in range(args.repeat):  # best of N: other jobs on the machine only ever add time
-                settings = rounds.RoundSettings(
-                    name=f"Bench round {kind} {attempt}",
-                    segment_ids=["md_box_truck", "transit_bus", "step_van", "school_bus"],
-                    region_ids=["US", "CA"],
-                    demand_deadline=now + timedelta(days=10),
-                    bid_deadline=now + timedelta(days=20),
-                    confirmation_deadline=now + timedelta(days=40),
-                )
-                rnd = rounds.create_round(settings, coordinator)
-                rounds.transition(rnd.id, RoundPhase.DEMAND_OPEN, coordinator)
+                rnd = open_round(f"Bench round {kind} {attempt}", coordinator)
                 regions = [r.id for r in scope_regions(rnd)]
                 rows = rows_for(args.rows, [s.id for s in rnd.segments], regions, current_quarter())
                 body = xlsx(rows) if kind == "xlsx" else csv_bytes(rows)
@@ -161,8 +131,6 @@ def main(argv: list[str] | None = None) -> int:
         db.session.remove()
         db.engine.dispose()
 
-    load = os.getloadavg()
-    calibration = min(timeit.repeat("sum(range(10**6))", number=1, repeat=5))
     lines = [
         "# Demand upload benchmark",
         "",
@@ -173,8 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         "the preview) and then saved (quarters checked again against the clock, one bulk INSERT, one audit entry, one commit).",
         f"Target (issue 6): check + save <= {TARGET_SECONDS:.0f} s.",
         "",
-        f"Machine at the time: load average {load[0]:.1f} on {os.cpu_count()} CPUs; `sum(range(10**6))` took "
-        f"{calibration * 1000:.0f} ms (an idle recent x86 core takes about 15-20 ms), so figures scale with that.",
+        machine_now(shared=False),
         "",
         f"Best of {args.repeat} runs per file type (every run's check + save in the last column).",
         "",
@@ -190,9 +157,7 @@ def main(argv: list[str] | None = None) -> int:
             f"| {kind.upper()} | {f['mb']:.1f} MB | {f['check']:.2f} s | {f['save']:.2f} s | **{total:.2f} s** | "
             f"{'met' if met else 'NOT met'} | {f['all']} |"
         )
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "demand_upload.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_results("demand_upload.md", lines)
     return 0 if ok else 1
 
 

@@ -51,6 +51,10 @@ class Config:
     REGISTER_LIMIT_PER_ADDRESS = "20 per hour"
     # Requests per API token (all of /api/v1 together), in Flask-Limiter's notation.
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "1200 per minute")
+    # API tokens a person may make on the account page (failed attempts do not count).
+    API_TOKEN_LIMIT = "10 per hour"
+    # Requests with an unknown or revoked token, per address: guessing tokens is slowed to a stop.
+    API_AUTH_FAILURE_LIMIT = "60 per minute"
     HUEY_SQLITE_PATH = str(INSTANCE_DIR / "huey.db")
     HUEY_IMMEDIATE = False
     # Each pooling run and award solves in a child process that ends with it (services/solver_process.py).

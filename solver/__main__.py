@@ -1,4 +1,4 @@
-"""python -m solver pool|award IN.json [-o OUT.json] [--time-limit S] [--work-limit W] [--workers N] [--verbose]
+"""python -m solver pool|award IN.json [-o OUT.json] [--time-limit S] [--work-limit W] [--workers N] [--verbose] [--no-backups]
 
 Exit 0 with a result (on stdout, or in OUT.json); exit 2 on invalid input with one line
 per problem on stderr, naming the field by its JSON path, and nothing on stdout.
@@ -33,6 +33,10 @@ def _parser() -> argparse.ArgumentParser:
         )
         p.add_argument("--workers", type=int, default=1, help="search workers (1 is deterministic and fastest here)")
         p.add_argument("--verbose", action="store_true", help="print progress to stderr")
+        if name == "award":
+            p.add_argument(
+                "--no-backups", action="store_true", help="skip the backup winners (as rules.backups: false)"
+            )
     return parser
 
 
@@ -61,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         from solver.award import award as solve
 
+    options = {"backups": False} if getattr(args, "no_backups", False) else {}
     try:
         result = solve(
             doc,
@@ -68,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             work_limit=args.work_limit,
             workers=args.workers,
             progress=_print_progress if args.verbose else None,
+            **options,
         )
     except InvalidInput as exc:
         for problem in exc.problems:

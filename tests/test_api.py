@@ -269,3 +269,44 @@ def test_rate_limit_per_token_answers_429_with_retry_after(app, client, world):
     limited = client.get("/api/v1/rounds", headers=auth(secret))
     assert limited.content_type == "application/problem+json" and int(limited.headers["Retry-After"]) >= 1
     assert client.get("/api/v1/rounds", headers=auth(other)).status_code == 200  # per token
+
+
+def test_a_cursor_reveals_no_id_and_serves_only_its_own_list(client, world):
+    import base64
+
+    rnd = open_round(world)
+    secret = token_for(world.fleet)
+    ids = client.post(f"/api/v1/rounds/{rnd.id}/lines/bulk", json={"lines": [api_line(quantity=i + 1) for i in range(3)]},
+                      headers=auth(secret)).get_json()["line_ids"]  # fmt: skip
+    cursor = client.get(f"/api/v1/rounds/{rnd.id}/lines?limit=1", headers=auth(secret)).get_json()["next_cursor"]
+    raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    assert b"/api/v1/" not in raw and b"after" not in raw  # encrypted: neither the list nor the id in clear
+    page = client.get(f"/api/v1/rounds/{rnd.id}/lines?limit=1&cursor={cursor}", headers=auth(secret)).get_json()
+    assert [x["id"] for x in page["items"]] == [ids[1]]
+    readable = base64.urlsafe_b64encode(f"after:{ids[0]}".encode()).decode().rstrip("=")
+    forged = cursor[:-3] + ("AAA" if cursor[-3:] != "AAA" else "BBB")
+    for bad in (readable, forged):
+        refused = client.get(f"/api/v1/rounds/{rnd.id}/lines?cursor={bad}", headers=auth(secret))
+        assert refused.status_code == 422 and refused.get_json()["errors"][0]["parameter"] == "cursor"
+    elsewhere = client.get(f"/api/v1/rounds/{rnd.id}/pool-progress?cursor={cursor}", headers=auth(secret))
+    assert elsewhere.status_code == 422  # a cursor belongs to the list that gave it
+
+
+def test_making_tokens_on_the_account_page_is_rate_limited_per_person(app, client, login, world):
+    app.config["API_TOKEN_LIMIT"] = "2 per hour"
+    login(world.fleet)
+    assert client.post("/account/api-tokens", data={"name": "", "scope": "write"}).status_code == 400  # not counted
+    made = [client.post("/account/api-tokens", data={"name": f"T{i}", "scope": "read"}).status_code for i in range(3)]
+    assert made == [201, 201, 429]
+    assert db.session.execute(sa.select(sa.func.count()).select_from(ApiToken)).scalar() == 2
+    login(world.other_fleet)
+    assert client.post("/account/api-tokens", data={"name": "Theirs", "scope": "read"}).status_code == 201
+
+
+def test_guessing_tokens_is_limited_per_address_and_never_holds_back_a_valid_token(app, client, world):
+    app.config["API_AUTH_FAILURE_LIMIT"] = "3 per minute"
+    guesses = [client.get("/api/v1/rounds", headers=auth(f"zev_guess{i}")).status_code for i in range(4)]
+    assert guesses == [401, 401, 401, 429]
+    paused = client.get("/api/v1/rounds", headers=auth("zev_guess9"))
+    assert paused.content_type == "application/problem+json" and int(paused.headers["Retry-After"]) >= 1
+    assert client.get("/api/v1/rounds", headers=auth(token_for(world.fleet, "read"))).status_code == 200

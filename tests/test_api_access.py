@@ -42,6 +42,22 @@ class Objects:
     pooling_run: int = 0  # of the draft round, queued (no output yet)
     scenario: int = 0  # of the draft round, queued
 
+    def awarded(self, key: str) -> Any:
+        """A round in contracting whose published award gives another fleet's line an allocation."""
+        if not hasattr(self, "_awarded"):
+            from marketplace.models import Allocation, ConfirmationStatus
+            from tests.deposit_helpers import publish_award
+            from tests.factories import make_line
+
+            rnd = make_round(self.world.coordinator, RoundPhase.DEMAND_OPEN, name="Awarded round")
+            line = make_line(rnd, self.world.other_fleet.organization, status=DemandStatus.COMMITTED)
+            scenario = publish_award(rnd, self.world, {line.id: ConfirmationStatus.PENDING}, RoundPhase.CONTRACTING)
+            allocation = db.session.execute(
+                sa.select(Allocation).where(Allocation.scenario_id == scenario.id)
+            ).scalar_one()
+            self._awarded = {"round": rnd.id, "other_allocation": allocation.public_id}
+        return self._awarded[key]
+
     def oem(self, key: str) -> Any:
         """A tender with a model, bid and package of each OEM ("other_bid"...), made when an operation asks."""
         if not hasattr(self, "_oem"):
@@ -95,13 +111,26 @@ OPS = [
     Op("api_v1_fleet.pool_progress", "GET", lambda o: f"/api/v1/rounds/{o.round}/pool-progress", only("fleet")),
     Op("api_v1_fleet.list_allocations", "GET", lambda o: f"/api/v1/rounds/{o.round}/allocations",
        only("fleet", 409), name="allocations-before-the-award"),
+    Op("api_v1_fleet.list_allocations", "GET", lambda o: f"/api/v1/rounds/{o.awarded('round')}/allocations",
+       only("fleet"), name="allocations-after-the-award"),
     Op("api_v1_fleet.confirm_allocation", "POST", lambda o: f"/api/v1/allocations/{UNKNOWN_PUBLIC_ID}/confirm",
-       everyone(404), name="confirm-unknown-or-other-allocation"),
-    Op("api_v1_fleet.decline_allocation", "POST", lambda o: f"/api/v1/allocations/{UNKNOWN_PUBLIC_ID}/decline",
-       everyone(404), name="decline-unknown-or-other-allocation"),
+       everyone(404), name="confirm-unknown-allocation"),
+    Op("api_v1_fleet.confirm_allocation", "POST", lambda o: f"/api/v1/allocations/{o.awarded('other_allocation')}/confirm",
+       everyone(404), name="confirm-other-fleets-allocation"),
+    Op("api_v1_fleet.decline_allocation", "POST", lambda o: f"/api/v1/allocations/{o.awarded('other_allocation')}/decline",
+       everyone(404), name="decline-other-fleets-allocation"),
     Op("api_v1_fleet.list_deposits", "GET", lambda o: "/api/v1/deposits", only("fleet")),
     # OEM: its own catalog, bids and packages; another OEM's model cannot be bid, its bid or package is 404.
     Op("api_v1_oem.list_models", "GET", lambda o: "/api/v1/models", only("oem")),
+    Op("api_v1_oem.create_model", "POST", lambda o: "/api/v1/models", only("oem", 201), body=lambda o: _model()),
+    Op("api_v1_oem.get_model", "GET", lambda o: f"/api/v1/models/{o.oem('other_model')}", only("oem", 404),
+       name="get-other-oems-model"),
+    Op("api_v1_oem.update_model", "PUT", lambda o: f"/api/v1/models/{o.oem('other_model')}", only("oem", 404),
+       body=lambda o: _model(), name="update-other-oems-model"),
+    Op("api_v1_oem.retire_model", "POST", lambda o: f"/api/v1/models/{o.oem('other_model')}/retire",
+       only("oem", 404), name="retire-other-oems-model"),
+    Op("api_v1_oem.reinstate_model", "POST", lambda o: f"/api/v1/models/{o.oem('other_model')}/reinstate",
+       only("oem", 404), name="reinstate-other-oems-model"),
     Op("api_v1_oem.set_capacity", "PUT", lambda o: f"/api/v1/rounds/{o.oem('round')}/capacity", only("oem"),
        body={"capacity": 80}),
     Op("api_v1_oem.list_lots", "GET", lambda o: f"/api/v1/rounds/{o.oem('round')}/lots", only("oem")),
@@ -119,7 +148,14 @@ OPS = [
        only("oem", 404), name="withdraw-other-oems-package"),
     Op("api_v1_oem.results", "GET", lambda o: f"/api/v1/rounds/{o.oem('round')}/results", only("oem", 409),
        name="results-before-the-award"),
+    Op("api_v1_oem.results", "GET", lambda o: f"/api/v1/rounds/{o.awarded('round')}/results", only("oem"),
+       name="results-after-the-award"),
     # Coordinators: any round (the draft of another coordinator organization too); fleets and OEMs 403.
+    Op("api_v1_coordinator.create_round", "POST", lambda o: "/api/v1/rounds", only("coordinator", 201),
+       body={"name": "Made by the API", "segments": ["md_box_truck"], "regions": ["US"]}),
+    Op("api_v1_coordinator.update_round", "PUT", lambda o: f"/api/v1/rounds/{o.draft_round}", only("coordinator"),
+       body={"name": "Edited by the API", "segments": ["md_box_truck"], "regions": ["US"]},
+       name="edit-another-coordinator-organizations-draft"),
     Op("api_v1_coordinator.transition", "POST", lambda o: f"/api/v1/rounds/{o.draft_round}/transitions",
        only("coordinator"), body={"target": "cancelled"}),
     Op("api_v1_coordinator.start_pooling", "POST", lambda o: f"/api/v1/rounds/{o.draft_round}/pooling-runs",
@@ -143,6 +179,11 @@ OPS = [
     Op("api_v1_coordinator.report", "GET", lambda o: f"/api/v1/rounds/{o.draft_round}/report", only("coordinator")),
     Op("api_v1_coordinator.round_ocds", "GET", lambda o: f"/api/v1/rounds/{o.draft_round}/ocds", only("coordinator")),
 ]  # fmt: skip
+
+
+def _model() -> dict[str, Any]:
+    return {"name": "API model", "segment": "md_box_truck", "powertrain": "BEV", "markets": ["US"], "range_km": 300,
+            "charging": ["CCS1"]}  # fmt: skip
 
 
 def _package(o: Objects) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 For each role (fleet, OEM, coordinator) with a valid write token, every operation gets requests
 that schemathesis draws from the description, valid and invalid, on real objects (a demand-open
-round, the fleet's own line) and on made-up ids. Every answer must be no server error and must
+round, the fleet's own line, the OEM's own model, bid and package, the coordinator's runs) and on made-up ids. Every answer must be no server error and must
 match the description: a documented status, content type, headers and body schema.
 Examples are bounded (API_FUZZ_EXAMPLES, default 6 per operation and strategy) to keep CI short.
 """
@@ -52,7 +52,7 @@ def test_every_operation_answers_within_its_description(app, world, frozen_clock
 
         tender = access_objects(world)
         real |= {"round_id": tender["round"], "lot_id": tender["lot"], "bid_id": tender["bid"],
-                 "package_id": tender["package"]}  # fmt: skip
+                 "package_id": tender["package"], "model_id": tender["model"]}  # fmt: skip
     if role == "coordinator":  # a queued pooling run and scenario of the round
         from marketplace.extensions import db
         from marketplace.models import AwardScenario, LineService, PoolingRun

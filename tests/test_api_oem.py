@@ -74,3 +74,47 @@ def test_package_create_revise_withdraw_and_item_pointers(client, world):
     assert client.put(f"/api/v1/packages/{public_id}", json=package, headers=theirs).status_code == 404
     assert client.post(f"/api/v1/packages/{public_id}/withdraw", headers=theirs).status_code == 404
     assert client.post(f"/api/v1/packages/{public_id}/withdraw", headers=headers).get_json()["withdrawn"] is True
+
+
+def _model_body(**overrides):
+    body = {"name": "eCargo 9", "segment": "md_box_truck", "powertrain": "BEV", "markets": ["US", "CA"],
+            "range_km": 320, "payload_kg": 4200, "charging": ["CCS1", "MCS"], "list_price": "245000.50"}  # fmt: skip
+    return body | overrides
+
+
+def test_oem_adds_edits_retires_and_reinstates_a_catalog_model(client, world):
+    from marketplace.extensions import db
+    from marketplace.models import VehicleModel
+
+    headers = auth(token_for(world.oem))
+    made = client.post("/api/v1/models", json=_model_body(), headers=headers)
+    assert made.status_code == 201, made.get_json()
+    body = made.get_json()
+    assert body["list_price"] == {"amount": "245000.50", "currency": "USD"} and body["retired"] is False
+    model = db.session.get(VehicleModel, body["id"])
+    assert model.organization_id == world.oem.organization_id and model.charging == ["CCS1", "MCS"]
+    assert client.get(f"/api/v1/models/{body['id']}", headers=headers).get_json()["code"] == model.code
+    edited = client.put(f"/api/v1/models/{body['id']}", json=_model_body(range_km=350, list_price=None),
+                        headers=headers)  # fmt: skip
+    assert edited.status_code == 200 and (edited.get_json()["range_km"], edited.get_json()["list_price"]) == (350, None)
+    # The catalog's own rules answer, naming the API's field.
+    wrong = client.post("/api/v1/models", json=_model_body(segment="hovercraft", markets=["USA"]), headers=headers)
+    assert wrong.status_code == 400
+    assert {e["pointer"] for e in wrong.get_json()["errors"]} == {"/segment", "/markets", "/name"}  # name taken
+    retired = client.post(f"/api/v1/models/{body['id']}/retire", headers=headers)
+    assert retired.status_code == 200 and retired.get_json()["retired"] is True
+    db.session.expire_all()
+    assert db.session.get(VehicleModel, body["id"]).retired is True
+    back = client.post(f"/api/v1/models/{body['id']}/reinstate", headers=headers)
+    assert back.get_json()["retired"] is False
+    # Another OEM's model does not exist for it; a read token changes nothing.
+    theirs = auth(token_for(world.other_oem))
+    assert client.get(f"/api/v1/models/{body['id']}", headers=theirs).status_code == 404
+    assert client.put(f"/api/v1/models/{body['id']}", json=_model_body(), headers=theirs).status_code == 404
+    assert client.post(f"/api/v1/models/{body['id']}/retire", headers=theirs).status_code == 404
+    read_only = auth(token_for(world.oem, "read"))
+    assert client.post(f"/api/v1/models/{body['id']}/retire", headers=read_only).status_code == 403
+    assert client.post("/api/v1/models", json=_model_body(name="Other"), headers=read_only).status_code == 403
+    db.session.expire_all()
+    assert db.session.get(VehicleModel, body["id"]).retired is False
+    assert db.session.query(VehicleModel).filter_by(organization_id=world.oem.organization_id).count() == 1

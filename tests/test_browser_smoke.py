@@ -5,17 +5,11 @@ from __future__ import annotations
 import pytest
 
 from marketplace.models import RoundPhase
+from tests.browser_steps import log_in
 from tests.conftest import screenshot
-from tests.factories import PASSWORD, make_line, make_round
+from tests.factories import make_line, make_round
 
 pytestmark = pytest.mark.browser
-
-
-def log_in(page, email: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
 
 
 def test_each_role_logs_in_and_sees_its_dashboard(world, page):

@@ -16,10 +16,10 @@ import pytest
 import sqlalchemy as sa
 
 from marketplace.extensions import db
-from marketplace.models import MailState, Notice, Round, RoundPhase
+from marketplace.models import MailState, Notice, RoundPhase
+from tests.browser_steps import bid, create_round, flash_says, move, phase, post_demand, session_for
 from tests.conftest import screenshot
 from tests.factories import make_bid, make_model, make_org, make_user
-from tests.test_full_round_browser import bid, flash_says, phase, post_demand, session_for
 
 pytestmark = pytest.mark.browser
 
@@ -91,19 +91,8 @@ def test_a_round_mails_exactly_the_entitled_members_and_nothing_sealed(world, ch
 
     # The coordinator opens a round for box trucks in the US.
     coordinator = session_for(chromium, live_server, world.coordinator)
-    coordinator.goto("/coordinator/rounds/new")
-    coordinator.get_by_label("Name").fill("2027 Texas box trucks")
-    coordinator.get_by_label("Segments in scope").select_option(["md_box_truck"])
-    coordinator.get_by_label("Regions in scope").select_option(["US"])
-    coordinator.get_by_label("Demand deadline").fill("2030-01-10T12:00")
-    coordinator.get_by_label("Bid deadline").fill("2030-02-10T12:00")
-    coordinator.get_by_label("Confirmation deadline").fill("2030-03-10T12:00")
-    coordinator.get_by_label("Minimum lot size (vehicles)").fill("20")
-    coordinator.get_by_role("button", name="Create round").click()
-    round_id = db.session.execute(sa.select(Round.id).where(Round.name == "2027 Texas box trucks")).scalar_one()
-    coordinator.get_by_role("link", name="Open demand…").click()
-    coordinator.get_by_label("I have read what this move does and want to make it").check()
-    coordinator.get_by_role("button", name="Open demand").click()
+    round_id = create_round(coordinator, "2027 Texas box trucks")
+    move(coordinator, "Open demand…", "Open demand")
     assert phase(round_id) is RoundPhase.DEMAND_OPEN
     mails = smtp.take()
     # Fleets at home and OEMs whose catalog fits; not the bus maker, not the fleet abroad, not the coordinator.
@@ -140,17 +129,13 @@ def test_a_round_mails_exactly_the_entitled_members_and_nothing_sealed(world, ch
 
     # Demand closes: both fleets (their lines go to pooling); no OEM.
     coordinator.goto(f"/coordinator/rounds/{round_id}")
-    coordinator.get_by_role("link", name="Close demand…").click()
-    coordinator.get_by_label("I have read what this move does and want to make it").check()
-    coordinator.get_by_role("button", name="Close demand").click()
+    move(coordinator, "Close demand…", "Close demand")
     assert {to for to, _, _ in smtp.take()} == {fleet_a, fleet_b}
 
     # Lots published: the OEMs whose catalog fits, nobody else; no fleet named.
     coordinator.goto(f"/coordinator/rounds/{round_id}/pooling")
     coordinator.get_by_role("button", name="Run pooling").click()
-    coordinator.get_by_role("link", name="Publish these lots and open bidding…").click()
-    coordinator.get_by_label("I have read what this move does and want to make it").check()
-    coordinator.get_by_role("button", name="Publish lots and open bidding").click()
+    move(coordinator, "Publish these lots and open bidding…", "Publish lots and open bidding")
     assert phase(round_id) is RoundPhase.TENDERING
     mails = smtp.take()
     assert {to for to, _, _ in mails} == {oem_a, oem_b}
@@ -165,9 +150,7 @@ def test_a_round_mails_exactly_the_entitled_members_and_nothing_sealed(world, ch
     make_bid(world.other_oem, lot, model_b, tiers=((5, "229500.50"),), max_quantity=22)
     assert smtp.take() == []
     coordinator.goto(f"/coordinator/rounds/{round_id}")
-    coordinator.get_by_role("link", name="Close bids…").click()
-    coordinator.get_by_label("I have read what this move does and want to make it").check()
-    coordinator.get_by_role("button", name="Close bids").click()
+    move(coordinator, "Close bids…", "Close bids")
     mails = smtp.take()
     assert {to for to, _, _ in mails} == {oem_a, oem_b}
     assert not any("231,000" in body or "229,500" in body for _, _, body in mails)

@@ -5,17 +5,11 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser_steps import log_in
 from tests.conftest import screenshot
-from tests.factories import PASSWORD, make_model, make_tender
+from tests.factories import make_model, make_tender
 
 pytestmark = pytest.mark.browser
-
-
-def log_in(page, email: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
 
 
 def test_an_oem_bids_revises_packages_and_sees_its_history(world, page):

@@ -129,18 +129,15 @@ from tests.test_deposits_localstripe import localstripe, stripe_on  # noqa: E402
 
 @pytest.mark.browser
 def test_pages_run_their_scripts_under_the_policy_with_no_violation(world, page, stripe_on, localstripe):  # noqa: F811
+    from tests.browser_steps import log_in
     from tests.conftest import screenshot
-    from tests.factories import PASSWORD
 
     violations: list[str] = []
     page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
     rnd = deposit_round(world)
     (dep,) = deposits.open_deposits([draft_line(rnd, world)], world.fleet)
 
-    page.goto("/login")
-    page.get_by_label("Email").fill(world.fleet.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, world.fleet.email)
     page.wait_for_url("**/fleet/")
     page.goto(f"/payments/deposits/{dep.public_id}/pay")
     # Stripe.js (here localstripe's) loaded from its origin and pay.js enabled the card form.

@@ -21,6 +21,7 @@ from flask import Flask, current_app, g, request
 from flask_smorest import Api as SmorestApi
 from flask_smorest import Blueprint
 from flask_smorest.utils import prepare_response
+from limits import parse as parse_limit
 
 from marketplace.api.problems import CONTENT_TYPE, problem
 from marketplace.api.schemas import ProblemSchema
@@ -89,6 +90,18 @@ def _rate_limit_breached(limit) -> object:
                    headers={"Retry-After": str(wait)})  # fmt: skip
 
 
+def _count_failure():
+    """Unknown tokens are counted per address (the per-token limit cannot: each guess is a new token); past
+    API_AUTH_FAILURE_LIMIT the address gets 429 until the window ends. A valid token is never held back by it."""
+    limit = parse_limit(current_app.config["API_AUTH_FAILURE_LIMIT"])
+    if limiter.limiter.hit(limit, "api-unknown-token", request.remote_addr or ""):
+        return None
+    reset_at, _ = limiter.limiter.get_window_stats(limit, "api-unknown-token", request.remote_addr or "")
+    wait = max(1, int(reset_at - time.time()))
+    return problem(429, f"Too many requests with unknown API tokens from your address: retry in {wait} s.",
+                   headers={"Retry-After": str(wait)})  # fmt: skip
+
+
 def _authenticate():
     """Every API request carries a live token; writes need a write token. Sets g.api_token and g.api_actor."""
     from marketplace.services import api_tokens
@@ -100,6 +113,8 @@ def _authenticate():
                        headers={"WWW-Authenticate": 'Bearer realm="api"'})  # fmt: skip
     token = api_tokens.authenticate(secret.strip())
     if token is None:
+        if refused := _count_failure():
+            return refused
         return problem(401, "This API token is unknown or was revoked.",
                        headers={"WWW-Authenticate": 'Bearer realm="api", error="invalid_token"'})  # fmt: skip
     if request.method not in ("GET", "HEAD", "OPTIONS") and not token.can_write:

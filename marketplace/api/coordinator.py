@@ -1,27 +1,101 @@
-"""Coordinators: round transitions, pooling runs and award scenarios (start, progress, result, input and
-output documents, publish), the round report and its OCDS release package."""
+"""Coordinators: rounds (create, edit in draft, transitions), pooling runs and award scenarios (start,
+progress, result, input and output documents, publish), the round report and its OCDS release package."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from datetime import UTC
 from decimal import Decimal
 from typing import Any
 
 from flask import Response, g, request
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate
 
 from marketplace.api import blueprint
 from marketplace.api.idempotency import PARAMETER as IDEMPOTENCY
 from marketplace.api.idempotency import idempotent
+from marketplace.api.problems import fields_named
 from marketplace.api.rounds import RoundSchema, round_json
-from marketplace.api.schemas import Instant, Money, StrictSchema, money
-from marketplace.models import AwardScenario, PoolingRun, RoundPhase
+from marketplace.api.schemas import DecimalText, Instant, Money, StrictSchema, money
+from marketplace.models import AwardScenario, FeedbackRule, PoolingRun, RoundPhase
 from marketplace.services import access, award, ocds, pooling, reports, rounds
 from marketplace.services import values as V
 from marketplace.services.errors import Conflict
+from marketplace.services.round_fields import NUMBERS, Number
 
-bp = blueprint("coordinator", "Coordinators: round transitions, pooling runs, award scenarios, report and OCDS.")
+bp = blueprint(
+    "coordinator", "Coordinators: rounds and their transitions, pooling runs, award scenarios, report and OCDS."
+)
 PHASES = [p.value for p in RoundPhase]
+
+
+def _number(name: str) -> fields.Field:
+    """A round's number from its one definition (services/round_fields.py, as the coordinator's form)."""
+    n = NUMBERS[name]
+    about = {"description": f"{n.label}; default {n.default}"}
+    if n.whole:
+        return fields.Integer(load_default=int(n.default), strict=True, metadata=about,
+                              validate=validate.Range(min=int(n.minimum), max=int(n.maximum)))  # fmt: skip
+    return DecimalText(load_default=n.default, validate=_fits(n), metadata=about)
+
+
+def _fits(n: Number) -> Callable[[Decimal], None]:
+    def check(value: Decimal) -> None:
+        if problem := n.problem(value):
+            raise ValidationError(problem)
+
+    return check
+
+
+class RoundInput(StrictSchema):
+    """A round's settings, every field as on the coordinator's form (a field left out takes its default)."""
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=V.NAME_MAX))
+    description = fields.String(load_default="", validate=validate.Length(max=V.DESCRIPTION_MAX))
+    segments = fields.List(fields.String(validate=validate.Length(min=1, max=100)), required=True,
+                           validate=validate.Length(min=1, max=200, error="choose at least one"),
+                           metadata={"description": "segment ids in scope", "examples": [["md_box_truck"]]})  # fmt: skip
+    regions = fields.List(fields.String(validate=validate.Length(min=1, max=100)), required=True,
+                          validate=validate.Length(min=1, max=2000, error="choose at least one"),
+                          metadata={"description": "region ids in scope", "examples": [["US"]]})  # fmt: skip
+    demand_deadline = Instant(load_default=None, allow_none=True)
+    bid_deadline = Instant(load_default=None, allow_none=True)
+    confirmation_deadline = Instant(load_default=None, allow_none=True)
+    confirmation_period_days = _number("confirmation_period_days")
+    min_lot_quantity = _number("min_lot_quantity")
+    max_lot_quantity = _number("max_lot_quantity")
+    max_levels_up = _number("max_levels_up")
+    max_winners_per_lot = _number("max_winners_per_lot")
+    max_share_percent = _number("max_share_percent")
+    line_service = fields.String(load_default="whole", validate=validate.OneOf(["whole", "split"]))
+    feedback_rule = fields.String(load_default=FeedbackRule.WON_LOST.value,
+                                  validate=validate.OneOf([r.value for r in FeedbackRule]))  # fmt: skip
+    currency = fields.String(load_default="USD", validate=validate.OneOf(V.CURRENCIES))
+    deposit_per_vehicle = _number("deposit_per_vehicle")
+    decline_forfeit_percent = _number("decline_forfeit_percent")
+    withdrawal_forfeit_percent = _number("withdrawal_forfeit_percent")
+
+
+# The service's names for what the API calls otherwise, so its problems point into the JSON sent.
+ROUND_FIELDS = {"segment_ids": "segments", "region_ids": "regions", "max_share_per_supplier": "max_share_percent"}
+
+
+def _settings(data: dict[str, Any]) -> rounds.RoundSettings:
+    def utc(value: Any) -> Any:
+        return value.astimezone(UTC) if value is not None else None
+
+    return rounds.RoundSettings(
+        name=data["name"], description=data["description"], segment_ids=data["segments"], region_ids=data["regions"],
+        demand_deadline=utc(data["demand_deadline"]), bid_deadline=utc(data["bid_deadline"]),
+        confirmation_deadline=utc(data["confirmation_deadline"]),
+        confirmation_period_days=data["confirmation_period_days"], min_lot_quantity=data["min_lot_quantity"],
+        max_lot_quantity=data["max_lot_quantity"], max_levels_up=data["max_levels_up"],
+        max_winners_per_lot=data["max_winners_per_lot"], max_share_per_supplier=data["max_share_percent"] / 100,
+        line_service=data["line_service"], currency=data["currency"], deposit_per_vehicle=data["deposit_per_vehicle"],
+        decline_forfeit_percent=data["decline_forfeit_percent"],
+        withdrawal_forfeit_percent=data["withdrawal_forfeit_percent"], feedback_rule=data["feedback_rule"],
+    )  # fmt: skip
 
 
 class TransitionInput(StrictSchema):
@@ -125,18 +199,66 @@ def scenario_json(s: AwardScenario) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _document(text: str | None, what: str) -> Response:
-    if not text:
-        raise Conflict(f"This run has no {what} document yet.")
-    return Response(text, mimetype="application/json")
-
-
 DOCUMENT = {
     200: {
         "description": "the solver document (solver-io.md)",
         "content": {"application/json": {"schema": {"type": "object"}}},
     }
 }
+
+
+def _run_views(path: str, param: str, kind: str, load: Callable[[Any, int], Any], answer: Callable[[int], dict],
+               schema: type[StrictSchema]) -> None:  # fmt: skip
+    """The three reads of a solver run (pooling run or award scenario): the run, its input and output documents.
+    `load` is the access policy's loader (404 or 403 for whoever may not see it); `answer` shapes the run."""
+    rule = f"{path}/<int:{param}>"
+
+    def one(**ids: int) -> dict[str, Any]:
+        load(g.api_actor, ids[param])
+        return answer(ids[param])
+
+    def document(what: str) -> Callable[..., Response]:
+        def view(**ids: int) -> Response:
+            text = getattr(load(g.api_actor, ids[param]), f"{what}_json")
+            if not text:
+                raise Conflict(f"This {kind} has no {what} document yet.")
+            return Response(text, mimetype="application/json")
+
+        return view
+
+    one.__doc__ = f"A {kind}: status, progress and result figures"
+    short = kind.split()[0]
+    bp.route(rule, endpoint=f"get_{short}")(bp.response(200, schema)(one))
+    for what, doc in (("input", "The exact input document the solver got"), ("output", "The solver's output document")):
+        view = document(what)
+        view.__doc__ = doc
+        bp.route(f"{rule}/{what}", endpoint=f"{short}_{what}")(bp.doc(responses=DOCUMENT)(view))
+
+
+_run_views("/pooling-runs", "run_id", "pooling run", access.pooling_run, lambda i: pooling_json(pooling.get_run(i)),
+           PoolingRunSchema)  # fmt: skip
+_run_views("/scenarios", "scenario_id", "scenario", access.scenario, lambda i: scenario_json(award.get_scenario(i)),
+           ScenarioSchema)  # fmt: skip
+
+
+@bp.route("/rounds", methods=["POST"])
+@idempotent
+@bp.arguments(RoundInput)
+@bp.response(201, RoundSchema)
+@bp.doc(parameters=[IDEMPOTENCY])
+def create_round(data: dict[str, Any]):
+    """Create a round in draft (the settings of the coordinator's round form)"""
+    with fields_named(ROUND_FIELDS):
+        return round_json(rounds.create_round(_settings(data), g.api_actor))
+
+
+@bp.route("/rounds/<int:round_id>", methods=["PUT"])
+@bp.arguments(RoundInput)
+@bp.response(200, RoundSchema)
+def update_round(data: dict[str, Any], round_id: int):
+    """Change a round's settings while it is a draft (every field, as when creating it)"""
+    with fields_named(ROUND_FIELDS):
+        return round_json(rounds.update_round(round_id, _settings(data), g.api_actor))
 
 
 @bp.route("/rounds/<int:round_id>/transitions", methods=["POST"])
@@ -161,28 +283,6 @@ def start_pooling(data: dict[str, Any], round_id: int):
     """Start a pooling run of the round's committed demand (a background job: poll it)"""
     run = pooling.start_run(round_id, g.api_actor, **{k: v for k, v in data.items() if v is not None})
     return pooling_json(access.pooling_run(g.api_actor, run.id))
-
-
-@bp.route("/pooling-runs/<int:run_id>")
-@bp.response(200, PoolingRunSchema)
-def get_pooling(run_id: int):
-    """A pooling run: status, progress and result figures"""
-    access.pooling_run(g.api_actor, run_id)
-    return pooling_json(pooling.get_run(run_id))
-
-
-@bp.route("/pooling-runs/<int:run_id>/input")
-@bp.doc(responses=DOCUMENT)
-def pooling_input(run_id: int):
-    """The exact input document the solver got"""
-    return _document(access.pooling_run(g.api_actor, run_id).input_json, "input")
-
-
-@bp.route("/pooling-runs/<int:run_id>/output")
-@bp.doc(responses=DOCUMENT)
-def pooling_output(run_id: int):
-    """The solver's output document"""
-    return _document(access.pooling_run(g.api_actor, run_id).output_json, "output")
 
 
 @bp.route("/pooling-runs/<int:run_id>/publish", methods=["POST"])
@@ -210,28 +310,6 @@ def start_scenario(data: dict[str, Any], round_id: int):
     )  # fmt: skip
     scenario = award.start_scenario(round_id, g.api_actor, rules)
     return scenario_json(access.scenario(g.api_actor, scenario.id))
-
-
-@bp.route("/scenarios/<int:scenario_id>")
-@bp.response(200, ScenarioSchema)
-def get_scenario(scenario_id: int):
-    """An award scenario: status, progress and result figures"""
-    access.scenario(g.api_actor, scenario_id)
-    return scenario_json(award.get_scenario(scenario_id))
-
-
-@bp.route("/scenarios/<int:scenario_id>/input")
-@bp.doc(responses=DOCUMENT)
-def scenario_input(scenario_id: int):
-    """The exact input document the solver got"""
-    return _document(access.scenario(g.api_actor, scenario_id).input_json, "input")
-
-
-@bp.route("/scenarios/<int:scenario_id>/output")
-@bp.doc(responses=DOCUMENT)
-def scenario_output(scenario_id: int):
-    """The solver's output document"""
-    return _document(access.scenario(g.api_actor, scenario_id).output_json, "output")
 
 
 @bp.route("/scenarios/<int:scenario_id>/publish", methods=["POST"])

@@ -49,16 +49,10 @@ class DemandLineInput(StrictSchema):
     splittable = fields.Boolean(load_default=False, truthy={True}, falsy={False})
     note = fields.String(load_default="", validate=validate.Length(max=V.NOTE_MAX))
 
-    class Meta:
-        name = "DemandLineInput"
-
 
 class DemandLinesInput(StrictSchema):
     lines = fields.List(fields.Nested(DemandLineInput), required=True,
                         validate=validate.Length(min=1, max=demand_upload.MAX_ROWS))  # fmt: skip
-
-    class Meta:
-        name = "DemandLinesInput"
 
 
 class DemandLineSchema(StrictSchema):
@@ -79,9 +73,6 @@ class DemandLineSchema(StrictSchema):
     committed_at = Instant(required=True, allow_none=True)
     created_at = Instant(required=True)
     updated_at = Instant(required=True)
-
-    class Meta:
-        name = "DemandLine"
 
 
 def line_json(line: DemandLine, currency: str) -> dict[str, Any]:
@@ -114,17 +105,11 @@ class DemandLinesCreatedSchema(StrictSchema):
     vehicles = fields.Integer(required=True)
     line_ids = fields.List(fields.Integer(), required=True, metadata={"description": "in the order sent"})
 
-    class Meta:
-        name = "DemandLinesCreated"
-
 
 class CommitInput(StrictSchema):
     line_ids = fields.List(fields.Integer(strict=True, validate=validate.Range(min=1, max=V.ID_MAX)),
                            load_default=None, allow_none=True, validate=validate.Length(min=1, max=demand_upload.MAX_ROWS),
                            metadata={"description": "the draft lines to commit; null or absent: all of them"})  # fmt: skip
-
-    class Meta:
-        name = "CommitInput"
 
 
 class CommitResultSchema(StrictSchema):
@@ -134,9 +119,6 @@ class CommitResultSchema(StrictSchema):
     )
     vehicles = fields.Integer(required=True)
     without_deposit = fields.Boolean(required=True, metadata={"description": "the round asks one but payments are off"})
-
-    class Meta:
-        name = "CommitResult"
 
 
 class PoolProgressSchema(StrictSchema):
@@ -149,9 +131,6 @@ class PoolProgressSchema(StrictSchema):
     region = fields.String(required=True, allow_none=True)
     charging = fields.String(required=True, allow_none=True)
     quarter = fields.String(required=True, allow_none=True)
-
-    class Meta:
-        name = "PoolProgress"
 
 
 ProgressPage = page_schema(PoolProgressSchema, "PoolProgressPage")
@@ -169,9 +148,6 @@ class AllocationSchema(StrictSchema):
         required=True, metadata={"enum": ["pending", "confirmed", "declined", "withdrawn", "offered", "refused"]}
     )
     decided_at = Instant(required=True, allow_none=True)
-
-    class Meta:
-        name = "Allocation"
 
 
 def allocation_json(a: Allocation, currency: str) -> dict[str, Any]:
@@ -204,9 +180,6 @@ class DepositSchema(StrictSchema):
     released = Money(required=True)
     outcome = fields.String(required=True, allow_none=True)
     created_at = Instant(required=True)
-
-    class Meta:
-        name = "Deposit"
 
 
 def deposit_json(d: Deposit) -> dict[str, Any]:

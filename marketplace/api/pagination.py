@@ -1,17 +1,23 @@
 """Cursor pagination: a page is the next `limit` rows after the last id seen, in id order.
 
-The cursor is opaque to clients (base64 of the last id), stable under inserts (new rows come
-after it, none is skipped or repeated) and costs one indexed range scan, however deep the page.
+The cursor is opaque: the last id and the list it belongs to (the request path), encrypted and
+authenticated with a key derived from the app's SECRET_KEY (Fernet), so a client reads no
+internal id from it (a bid list's cursor would otherwise tell how many bids the market holds) and
+cannot forge one or carry it to another list. It is stable under inserts (new rows come after it,
+none is skipped or repeated) and costs one indexed range scan, however deep the page.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
+import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
+from cryptography.fernet import Fernet, InvalidToken
+from flask import current_app, request
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from marketplace.extensions import db
@@ -19,28 +25,36 @@ from marketplace.services.values import ID_MAX
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
+NOT_OURS = "is not a cursor this API gave out for this list: use next_cursor of its previous page"
+
+
+@lru_cache(maxsize=4)
+def _fernet(secret_key: str) -> Fernet:
+    # A key of its own, derived from SECRET_KEY: a cursor can never be read as a session or CSRF token.
+    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(b"api page cursor\0" + secret_key.encode()).digest()))
 
 
 def encode(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"after:{last_id}".encode()).decode().rstrip("=")
+    token = _fernet(current_app.secret_key).encrypt(f"{request.path}\0{last_id}".encode())
+    return token.decode("ascii").rstrip("=")
 
 
 def decode(cursor: str) -> int:
-    """The id a cursor continues after; ValueError if it is not one of ours."""
+    """The id a cursor of this list continues after; ValueError if it is not one this API gave out for it."""
     try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise ValueError("is not a cursor this API gave out: use next_cursor of the previous page") from None
-    kind, _, number = text.partition(":")
-    if kind != "after" or not number.isdigit() or len(number) > len(str(ID_MAX)) or int(number) > ID_MAX:
-        raise ValueError("is not a cursor this API gave out: use next_cursor of the previous page")
+        text = _fernet(current_app.secret_key).decrypt(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (InvalidToken, ValueError, TypeError):
+        raise ValueError(NOT_OURS) from None
+    path, _, number = text.rpartition("\0")
+    if path != request.path or not number.isdigit() or int(number) > ID_MAX:
+        raise ValueError(NOT_OURS)
     return int(number)
 
 
 class PageArgs(Schema):
     cursor = fields.String(
         load_default=None,
-        validate=validate.Length(max=64),
+        validate=validate.Length(max=400),
         metadata={"description": "next_cursor of the previous page; omit it for the first page"},
     )
     limit = fields.Integer(

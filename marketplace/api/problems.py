@@ -7,7 +7,8 @@ or the name of the query or path parameter, so a client can show it next to its 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Response, request
@@ -97,3 +98,13 @@ def from_validation_messages(messages: Mapping[str, Any]) -> list[dict[str, str]
                 out.append({"parameter": ".".join(str(p) for p in path) or location, "in": location,
                             "detail": message})  # fmt: skip
     return out
+
+
+@contextmanager
+def fields_named(names: Mapping[str, str]) -> Iterator[None]:
+    """A service's field names as the API's (segment_ids -> segments), so a problem points into the JSON sent."""
+    try:
+        yield
+    except DomainError as exc:
+        exc.field_errors = {names.get(k, k): v for k, v in exc.field_errors.items()}
+        raise

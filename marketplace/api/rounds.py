@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from flask import g
@@ -10,7 +11,7 @@ from marshmallow import fields
 from marketplace.api import blueprint
 from marketplace.api.pagination import PageArgs, page, page_schema
 from marketplace.api.schemas import Instant, Money, StrictSchema, money
-from marketplace.models import Round
+from marketplace.models import FeedbackRule, Round
 from marketplace.services import access, rounds
 
 bp = blueprint("rounds", "Tender rounds visible to the token's organization (drafts: coordinators only).")
@@ -27,9 +28,17 @@ class RoundSchema(StrictSchema):
     confirmation_deadline = Instant(required=True, allow_none=True)
     segments = fields.List(fields.String(), required=True)
     regions = fields.List(fields.String(), required=True)
+    confirmation_period_days = fields.Integer(required=True)
     min_lot_quantity = fields.Integer(required=True)
     max_lot_quantity = fields.Integer(required=True)
+    max_levels_up = fields.Integer(required=True)
+    max_winners_per_lot = fields.Integer(required=True)
+    max_share_percent = fields.String(required=True, metadata={"examples": ["100.0"]})
+    line_service = fields.String(required=True, metadata={"enum": ["whole", "split"]})
+    feedback_rule = fields.String(required=True, metadata={"enum": [r.value for r in FeedbackRule]})
     deposit_per_vehicle = Money(required=True)
+    decline_forfeit_percent = fields.String(required=True, metadata={"examples": ["100.0"]})
+    withdrawal_forfeit_percent = fields.String(required=True, metadata={"examples": ["0.0"]})
     phase_changed_at = Instant(required=True)
 
     class Meta:
@@ -48,9 +57,17 @@ def round_json(rnd: Round) -> dict[str, Any]:
         "confirmation_deadline": rnd.confirmation_deadline,
         "segments": [s.id for s in rnd.segments],
         "regions": [r.id for r in rnd.regions],
+        "confirmation_period_days": rnd.confirmation_period_days,
         "min_lot_quantity": rnd.min_lot_quantity,
         "max_lot_quantity": rnd.max_lot_quantity,
+        "max_levels_up": rnd.max_levels_up,
+        "max_winners_per_lot": rnd.max_winners_per_lot,
+        "max_share_percent": f"{Decimal(rnd.max_share_per_supplier) * 100:.1f}",
+        "line_service": rnd.line_service.value,
+        "feedback_rule": rnd.feedback_rule.value,
         "deposit_per_vehicle": money(rnd.deposit_per_vehicle, rnd.currency),
+        "decline_forfeit_percent": f"{Decimal(rnd.decline_forfeit_percent):.1f}",
+        "withdrawal_forfeit_percent": f"{Decimal(rnd.withdrawal_forfeit_percent):.1f}",
         "phase_changed_at": rnd.phase_changed_at,
     }
 

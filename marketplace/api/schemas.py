@@ -11,7 +11,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
 from marketplace.services import values as V
 
@@ -19,11 +19,30 @@ DECIMAL_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,2})?$"
 _PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?", re.ASCII)
 
 
+NUL_MESSAGE = "holds a NUL character (\\u0000), which no text here may contain"
+
+
+def _nul_errors(value: Any) -> Any:
+    """Where a NUL hides in a JSON value: marshmallow's nested messages, or None. PostgreSQL cannot store or
+    even compare a NUL in text, so it is refused here before any service looks a value up with it."""
+    if isinstance(value, str):
+        return [NUL_MESSAGE] if "\x00" in value else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    found = {key: errors for key, item in items if (errors := _nul_errors(item))}
+    return found or None
+
+
 class StrictSchema(Schema):
     """Unknown fields are refused, so a misspelt field is an error naming it, never silently ignored."""
 
     class Meta:
         ordered = True
+
+    @pre_load
+    def _refuse_nul(self, data: Any, **_: Any) -> Any:
+        if isinstance(data, dict) and (errors := _nul_errors(data)):
+            raise ValidationError(errors)
+        return data
 
 
 class ProblemEntrySchema(Schema):

@@ -203,8 +203,26 @@ def _profile_form() -> ProfileForm:
     return profile
 
 
+def _token_maker() -> str:
+    return "api-token-maker:" + (current_user.get_id() or request.remote_addr or "")
+
+
+def _too_many_tokens() -> str:
+    return (
+        f"You made {current_app.config['API_TOKEN_LIMIT'].replace(' per ', ' API tokens per ')} already: "
+        "wait a while, or revoke and reuse an existing token."
+    )
+
+
+# A stolen session must not mint tokens without end: only tokens actually made (201) count, per person.
 @bp.post("/account/api-tokens")
 @login_required
+@limiter.limit(
+    lambda: current_app.config["API_TOKEN_LIMIT"],
+    key_func=_token_maker,
+    deduct_when=lambda response: response.status_code == 201,
+    error_message=_too_many_tokens,
+)
 def create_api_token():
     """An organization API token for its own systems: shown on this page once, then only its first characters."""
     token_form = ApiTokenForm()

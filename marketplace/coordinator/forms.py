@@ -20,8 +20,9 @@ from marketplace.filters import reader_zone
 from marketplace.form_fields import DeadlineField, NumberField
 from marketplace.models import FeedbackRule
 from marketplace.services.accounts import MIN_PASSWORD_LENGTH
+from marketplace.services.round_fields import NUMBERS
 from marketplace.services.rounds import RoundSettings
-from marketplace.services.values import CURRENCIES, MONEY_MAX, QUANTITY_MAX
+from marketplace.services.values import CURRENCIES, QUANTITY_MAX
 
 DEADLINES = ("demand_deadline", "bid_deadline", "confirmation_deadline")
 
@@ -33,6 +34,14 @@ _PLAIN_FIELDS = (
 )  # fmt: skip
 
 
+def _number(name: str) -> NumberField:
+    """A round's number field from its one definition (services/round_fields.py, which the API reads too)."""
+    n = NUMBERS[name]
+    default = int(n.default) if n.whole else n.default
+    return NumberField(n.label, default=default, minimum=n.minimum, maximum=n.maximum, places=n.places or 2,
+                       whole=n.whole, validators=[InputRequired()])  # fmt: skip
+
+
 class RoundForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
     description = TextAreaField("Description for members", validators=[Optional(), Length(max=2000)])
@@ -41,27 +50,12 @@ class RoundForm(FlaskForm):
     demand_deadline = DeadlineField("Demand deadline", validators=[Optional()])
     bid_deadline = DeadlineField("Bid deadline", validators=[Optional()])
     confirmation_deadline = DeadlineField("Confirmation deadline", validators=[Optional()])
-    confirmation_period_days = NumberField(
-        "Confirmation period (days)", default=14, minimum=1, maximum=365, whole=True, validators=[InputRequired()]
-    )
-    min_lot_quantity = NumberField(
-        "Minimum lot size (vehicles)", default=20, minimum=1, maximum=QUANTITY_MAX, whole=True,
-        validators=[InputRequired()],
-    )  # fmt: skip
-    max_lot_quantity = NumberField(
-        "Maximum lot size (vehicles)", default=400, minimum=1, maximum=QUANTITY_MAX, whole=True,
-        validators=[InputRequired()],
-    )  # fmt: skip
-    max_levels_up = NumberField(
-        "Region levels a line may pool up", default=2, minimum=0, maximum=3, whole=True, validators=[InputRequired()]
-    )
-    max_winners_per_lot = NumberField(
-        "Maximum winners per lot", default=2, minimum=1, maximum=20, whole=True, validators=[InputRequired()]
-    )
-    max_share_percent = NumberField(
-        "Maximum share of one supplier in a lot (%)", default=Decimal(100), minimum=1, maximum=100, places=1,
-        validators=[InputRequired()],
-    )  # fmt: skip
+    confirmation_period_days = _number("confirmation_period_days")
+    min_lot_quantity = _number("min_lot_quantity")
+    max_lot_quantity = _number("max_lot_quantity")
+    max_levels_up = _number("max_levels_up")
+    max_winners_per_lot = _number("max_winners_per_lot")
+    max_share_percent = _number("max_share_percent")
     line_service = SelectField(
         "Line service",
         choices=[
@@ -75,19 +69,9 @@ class RoundForm(FlaskForm):
         default=FeedbackRule.WON_LOST.value,
     )
     currency = SelectField("Currency", choices=[(c, c) for c in CURRENCIES])
-    # The currency's minor unit (no cents in JPY) is checked by the service, which knows the chosen currency.
-    deposit_per_vehicle = NumberField(
-        "Deposit per vehicle", default=Decimal(0), minimum=0, maximum=MONEY_MAX - Decimal("0.01"),
-        validators=[InputRequired()],
-    )  # fmt: skip
-    decline_forfeit_percent = NumberField(
-        "Deposit forfeited on a declined allocation (%)", default=Decimal(100), minimum=0, maximum=100, places=1,
-        validators=[InputRequired()],
-    )  # fmt: skip
-    withdrawal_forfeit_percent = NumberField(
-        "Deposit forfeited on a withdrawn committed line (%)", default=Decimal(0), minimum=0, maximum=100, places=1,
-        validators=[InputRequired()],
-    )  # fmt: skip
+    deposit_per_vehicle = _number("deposit_per_vehicle")
+    decline_forfeit_percent = _number("decline_forfeit_percent")
+    withdrawal_forfeit_percent = _number("withdrawal_forfeit_percent")
 
     def to_settings(self) -> RoundSettings:
         zone = reader_zone()

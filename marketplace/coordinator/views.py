@@ -173,6 +173,25 @@ def _show_error(form: MoveForm, exc: DomainError) -> None:
         flash(exc.message, "danger")
 
 
+def _publish_move(round_id: int, target: RoundPhase, publish, *, action: str, back: str, **chosen: int):
+    """A publish that moves the round: its confirmation page (about the `chosen` run or scenario), then `publish`."""
+    form = MoveForm()
+
+    def page(status: int):
+        preview = moves.preview(round_id, target, current_user, **chosen)
+        status = status if preview.possible else 409
+        return _confirm_page(preview, form, action=action, hidden={}, back=back, status=status)
+
+    if request.method == "GET" or not form.validate_on_submit():
+        return page(200 if request.method == "GET" else 400)
+    try:
+        return publish(form)
+    except DomainError as exc:
+        db.session.rollback()
+        _show_error(form, exc)
+        return page(exc.status)
+
+
 def _back_url(round_id: int, back: str | None) -> str:
     if back == "dashboard":
         return url_for("coordinator.dashboard")
@@ -396,25 +415,15 @@ def cancel_pooling(run_id: int):
 @coordinator_required
 def publish_pooling(run_id: int):
     run = pooling.get_run(run_id)
-    form = MoveForm()
-    action = url_for("coordinator.publish_pooling", run_id=run_id)
-    back = url_for("coordinator.pooling_page", round_id=run.round_id, run=run_id)
 
-    def page(status: int):
-        preview = moves.preview(run.round_id, RoundPhase.TENDERING, current_user, run_id=run_id)
-        status = status if preview.possible else 409
-        return _confirm_page(preview, form, action=action, hidden={}, back=back, status=status)
-
-    if request.method == "GET" or not form.validate_on_submit():
-        return page(200 if request.method == "GET" else 400)
-    try:
+    def publish(form: MoveForm):
         rnd = pooling.publish_run(run_id, current_user)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return page(exc.status)
-    flash(f"The lots of pooling run #{run_id} are published: OEMs can bid until the bid deadline.", "success")
-    return redirect(url_for("coordinator.pooling_page", round_id=rnd.id))
+        flash(f"The lots of pooling run #{run_id} are published: OEMs can bid until the bid deadline.", "success")
+        return redirect(url_for("coordinator.pooling_page", round_id=rnd.id))
+
+    back = url_for("coordinator.pooling_page", round_id=run.round_id, run=run_id)
+    action = url_for("coordinator.publish_pooling", run_id=run_id)
+    return _publish_move(run.round_id, RoundPhase.TENDERING, publish, action=action, back=back, run_id=run_id)
 
 
 @bp.get("/pooling-runs/<int:run_id>/<any(input, output):which>.json")
@@ -538,25 +547,16 @@ def cancel_scenario(scenario_id: int):
 @coordinator_required
 def publish_scenario(scenario_id: int):
     scenario = award.get_scenario(scenario_id)
-    form = MoveForm()
-    action = url_for("coordinator.publish_scenario", scenario_id=scenario_id)
-    back = url_for("coordinator.scenarios", round_id=scenario.round_id)
 
-    def page(status: int):
-        preview = moves.preview(scenario.round_id, RoundPhase.AWARDED, current_user, scenario_id=scenario_id)
-        status = status if preview.possible else 409
-        return _confirm_page(preview, form, action=action, hidden={}, back=back, status=status)
-
-    if request.method == "GET" or not form.validate_on_submit():
-        return page(200 if request.method == "GET" else 400)
-    try:
+    def publish(form: MoveForm):
         rnd = award.publish_scenario(scenario_id, current_user, reason=form.reason.data)
-    except DomainError as exc:
-        db.session.rollback()
-        _show_error(form, exc)
-        return page(exc.status)
-    flash("The award is published: each OEM sees what it won and each fleet its allocation.", "success")
-    return redirect(url_for("coordinator.scenarios", round_id=rnd.id))
+        flash("The award is published: each OEM sees what it won and each fleet its allocation.", "success")
+        return redirect(url_for("coordinator.scenarios", round_id=rnd.id))
+
+    back = url_for("coordinator.scenarios", round_id=scenario.round_id)
+    action = url_for("coordinator.publish_scenario", scenario_id=scenario_id)
+    ids = {"scenario_id": scenario_id}
+    return _publish_move(scenario.round_id, RoundPhase.AWARDED, publish, action=action, back=back, **ids)
 
 
 @bp.get("/scenarios/<int:scenario_id>/<any(input, output):which>.json")

@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import TypeVar
 
 import sqlalchemy as sa
 
@@ -107,6 +108,23 @@ def _committed(rnd: Round) -> tuple[int, int, int]:
     return int(lines), int(vehicles), int(fleets)
 
 
+Chosen = TypeVar("Chosen", PoolingRun, AwardScenario)
+
+
+def _chosen(
+    rnd: Round, model: type[Chosen], chosen_id: int | None, published_id: int | None, what: str
+) -> Chosen | None:
+    """The pooling run or scenario a publish is about: the one chosen, else the round's published one;
+    None when there is neither. One of another round is no such thing."""
+    found_id = chosen_id if chosen_id is not None else published_id
+    if found_id is None:
+        return None
+    found = db.session.get(model, found_id)
+    if found is None or found.round_id != rnd.id:
+        raise NotFound(f"No such {what}.")
+    return found
+
+
 def preview(
     round_id: int,
     target: RoundPhase | str,
@@ -153,13 +171,10 @@ def preview(
             )
         p.facts.append("Fleets can no longer add, change or withdraw demand in this round.")
     elif target is P.TENDERING:
-        run_id = run_id if run_id is not None else rnd.published_pooling_run_id
-        if run_id is None:
+        run = _chosen(rnd, PoolingRun, run_id, rnd.published_pooling_run_id, "pooling run")
+        if run is None:
             p.missing = rounds.missing_for(rnd, target, at)
             return p
-        run = db.session.get(PoolingRun, run_id)
-        if run is None or run.round_id != rnd.id:
-            raise NotFound("No such pooling run.")
         rnd.published_pooling_run_id, saved = run.id, rnd.published_pooling_run_id
         p.missing = rounds.missing_for(rnd, target, at)
         rnd.published_pooling_run_id = saved
@@ -195,13 +210,10 @@ def preview(
         ]
     elif target is P.AWARDED:
         p.action = "Publish the award"
-        scenario_id = scenario_id if scenario_id is not None else rnd.published_scenario_id
-        if scenario_id is None:
+        scenario = _chosen(rnd, AwardScenario, scenario_id, rnd.published_scenario_id, "award scenario")
+        if scenario is None:
             p.missing = rounds.missing_for(rnd, target, at)
             return p
-        scenario = db.session.get(AwardScenario, scenario_id)
-        if scenario is None or scenario.round_id != rnd.id:
-            raise NotFound("No such award scenario.")
         if scenario.status.value != "succeeded":
             p.missing.append(Missing(f"scenario “{scenario.name}” has not finished", "scenarios"))
             return p

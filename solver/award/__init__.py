@@ -144,10 +144,13 @@ def award(
     workers: int = 1,
     progress: ProgressCallback | None = None,
     exact: bool = True,
+    backups: bool = True,
 ) -> dict[str, Any]:
     """Award lots to bids and packages (contract section 2). Raises InvalidInput on a bad document.
 
     `exact=False` returns the greedy award with its cheap bounds (for benchmarks and tests).
+    `backups=False` (or the input's `rules.backups: false`) leaves out the backup winners
+    (solver.award.backups) and their `backups` list.
     A progress callback that raises (e.g. solver.errors.Cancelled) stops the solve; the
     exception propagates to the caller.
     """
@@ -197,7 +200,7 @@ def award(
     if status == "OPTIMAL":
         best.vbound, best.pbound = best.vehicles, best.cents
     best.report("done")
-    return to_output(
+    result = to_output(
         inst,
         prep,
         best.sol,
@@ -213,6 +216,26 @@ def award(
             "stopped_by": "time" if "time" in best.stops else "work" if "work" in best.stops else "nothing",
         },
     )
+    if backups and (doc.get("rules") or {}).get("backups", True):
+        _add_backups(inst, best.sol, result, deadline, t0)
+    return result
+
+
+def _add_backups(inst: Instance, sol: Solution, result: dict[str, Any], deadline: float, t0: float) -> None:
+    """The backup winners of the award (solver.award.backups), after `unserved`; stats.backups
+    says how many there are, how many are proven best, and whether the clock cut them short."""
+    from solver.award import backups
+
+    found, clock = backups.compute(inst, sol, deadline=deadline)
+    stats = result.pop("stats")
+    result["backups"] = backups.to_output(inst, sol, found)
+    stats["backups"] = {
+        "count": len(found),
+        "proven": sum(b.proven for b in found),
+        "stopped_by": "time" if clock else "nothing",
+    }
+    stats["solve_seconds"] = round(time.monotonic() - t0, 3)
+    result["stats"] = stats
 
 
 def _reserve(inst: Instance, time_limit: float) -> float:

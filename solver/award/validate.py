@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from solver import schema
+from solver.award import validate_backups
 from solver.errors import Problem
 from solver.money import to_cents
 from solver.quarters import parse_quarter
@@ -464,6 +465,8 @@ CHECKS: tuple[Check, ...] = (
     check_totals,
     check_unserved,
     check_bounds,
+    # the backups (solver.award.validate_backups)
+    *validate_backups.CHECKS,
 )
 
 

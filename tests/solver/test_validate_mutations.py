@@ -10,6 +10,7 @@ check named for that rule must report it (and so must the whole validator).
 from __future__ import annotations
 
 import copy
+import functools
 import random
 from collections.abc import Callable
 from decimal import Decimal
@@ -104,6 +105,20 @@ def test_the_valid_results_pass_every_check() -> None:
 # -- award corruptions -----------------------------------------------------------------------
 
 
+def on_a_row(mutate: Callable[[Doc, Doc, Doc, random.Random], bool | None]) -> Corruption:
+    """A corruption of copies of the input and result around one award row chosen at random (none: nothing
+    to corrupt); `mutate(doc, result, row, rng)` changes them in place, or returns False when it cannot."""
+
+    @functools.wraps(mutate)
+    def corrupt(doc: Doc, result: Doc, rng: random.Random) -> tuple[Doc, Doc] | None:
+        if not result["awards"]:
+            return None
+        doc, result = copy.deepcopy(doc), copy.deepcopy(result)
+        return None if mutate(doc, result, rng.choice(result["awards"]), rng) is False else (doc, result)
+
+    return corrupt
+
+
 def _bid_rows(doc: Doc, result: Doc) -> list[tuple[int, Doc]]:
     bids = {b["id"]: b for b in doc["bids"]}
     return [(i, r) for i, r in enumerate(result["awards"]) if r["source"] in bids]
@@ -117,25 +132,17 @@ def _cents(x: Any) -> int:
     return int(Decimal(str(x)) * 100)
 
 
-def over_capacity(doc: Doc, result: Doc, rng: random.Random) -> tuple[Doc, Doc] | None:
-    if not result["awards"]:
-        return None
-    row = rng.choice(result["awards"])
+@on_a_row
+def over_capacity(doc: Doc, result: Doc, row: Doc, rng: random.Random) -> None:
     used = sum(r["quantity"] for r in result["awards"] if r["supplier"] == row["supplier"])
-    doc = copy.deepcopy(doc)
     next(s for s in doc["suppliers"] if s["id"] == row["supplier"])["capacity"] = used - 1
-    return doc, result
 
 
-def share_cap_broken(doc: Doc, result: Doc, rng: random.Random) -> tuple[Doc, Doc] | None:
-    if not result["awards"]:
-        return None
-    row = rng.choice(result["awards"])
+@on_a_row
+def share_cap_broken(doc: Doc, result: Doc, row: Doc, rng: random.Random) -> None:
     won = sum(r["quantity"] for r in result["awards"] if (r["supplier"], r["lot"]) == (row["supplier"], row["lot"]))
     demand = sum(d["quantity"] for lot in doc["lots"] if lot["id"] == row["lot"] for d in lot["demand"])
-    doc = copy.deepcopy(doc)
     doc["rules"]["max_share_per_supplier"] = Decimal(won - 1) / demand  # the cap is now one vehicle short
-    return doc, result
 
 
 def too_many_winners(doc: Doc, result: Doc, rng: random.Random) -> tuple[Doc, Doc] | None:
@@ -197,44 +204,32 @@ def quantity_outside_range(doc: Doc, result: Doc, rng: random.Random) -> tuple[D
     return doc, result
 
 
-def reserve_price_broken(doc: Doc, result: Doc, rng: random.Random) -> tuple[Doc, Doc] | None:
-    if not result["awards"]:
-        return None
-    row = rng.choice(result["awards"])
+@on_a_row
+def reserve_price_broken(doc: Doc, result: Doc, row: Doc, rng: random.Random) -> None:
     line = rng.choice(row["allocations"])["demand"]
-    doc = copy.deepcopy(doc)
     d = next(d for lot in doc["lots"] for d in lot["demand"] if d["id"] == line)
     d["max_unit_price"] = _price(_cents(row["unit_price"]) - 1)
-    return doc, result
 
 
-def excluded_supplier(doc: Doc, result: Doc, rng: random.Random) -> tuple[Doc, Doc] | None:
-    if not result["awards"]:
-        return None
-    row = rng.choice(result["awards"])
+@on_a_row
+def excluded_supplier(doc: Doc, result: Doc, row: Doc, rng: random.Random) -> None:
     line = rng.choice(row["allocations"])["demand"]
-    doc = copy.deepcopy(doc)
     d = next(d for lot in doc["lots"] for d in lot["demand"] if d["id"] == line)
     d["excluded_suppliers"] = [*d.get("excluded_suppliers", []), row["supplier"]]
-    return doc, result
 
 
-def allocation_in_other_lot(doc: Doc, result: Doc, rng: random.Random) -> tuple[Doc, Doc] | None:
-    if not result["awards"] or len(doc["lots"]) < 2:
-        return None
-    result = copy.deepcopy(result)
-    row = rng.choice(result["awards"])
+@on_a_row
+def allocation_in_other_lot(doc: Doc, result: Doc, row: Doc, rng: random.Random) -> bool | None:
+    if len(doc["lots"]) < 2:
+        return False
     other = next(lot for lot in doc["lots"] if lot["id"] != row["lot"])
     row["allocations"][0]["demand"] = other["demand"][0]["id"]
-    return doc, result
+    return None
 
 
-def allocations_do_not_sum(doc: Doc, result: Doc, rng: random.Random) -> tuple[Doc, Doc] | None:
-    if not result["awards"]:
-        return None
-    result = copy.deepcopy(result)
-    rng.choice(result["awards"])["quantity"] += 1
-    return doc, result
+@on_a_row
+def allocations_do_not_sum(doc: Doc, result: Doc, row: Doc, rng: random.Random) -> None:
+    row["quantity"] += 1
 
 
 def line_over_served(doc: Doc, result: Doc, rng: random.Random) -> tuple[Doc, Doc] | None:
@@ -280,38 +275,27 @@ def total_price_off_by_a_cent(doc: Doc, result: Doc, rng: random.Random) -> tupl
     return doc, result
 
 
-def unit_price_not_to_the_cent(doc: Doc, result: Doc, rng: random.Random) -> tuple[Doc, Doc] | None:
-    if not result["awards"]:
-        return None
-    result = copy.deepcopy(result)
-    row = rng.choice(result["awards"])
+@on_a_row
+def unit_price_not_to_the_cent(doc: Doc, result: Doc, row: Doc, rng: random.Random) -> None:
     row["unit_price"] = Decimal(str(row["unit_price"])) + Decimal("0.001")
-    return doc, result
 
 
-def unknown_source(doc: Doc, result: Doc, rng: random.Random) -> tuple[Doc, Doc] | None:
-    if not result["awards"]:
-        return None
-    result = copy.deepcopy(result)
-    rng.choice(result["awards"])["source"] = "no-such-bid"
-    return doc, result
+@on_a_row
+def unknown_source(doc: Doc, result: Doc, row: Doc, rng: random.Random) -> None:
+    row["source"] = "no-such-bid"
 
 
-def source_of_another_supplier(doc: Doc, result: Doc, rng: random.Random) -> tuple[Doc, Doc] | None:
-    if not result["awards"] or len(doc["suppliers"]) < 2:
-        return None
-    result = copy.deepcopy(result)
-    row = rng.choice(result["awards"])
+@on_a_row
+def source_of_another_supplier(doc: Doc, result: Doc, row: Doc, rng: random.Random) -> bool | None:
+    if len(doc["suppliers"]) < 2:
+        return False
     row["supplier"] = next(s["id"] for s in doc["suppliers"] if s["id"] != row["supplier"])
-    return doc, result
+    return None
 
 
-def row_repeated(doc: Doc, result: Doc, rng: random.Random) -> tuple[Doc, Doc] | None:
-    if not result["awards"]:
-        return None
-    result = copy.deepcopy(result)
-    result["awards"].append(copy.deepcopy(rng.choice(result["awards"])))
-    return doc, result
+@on_a_row
+def row_repeated(doc: Doc, result: Doc, row: Doc, rng: random.Random) -> None:
+    result["awards"].append(copy.deepcopy(row))
 
 
 def unserved_without_reason(doc: Doc, result: Doc, rng: random.Random) -> tuple[Doc, Doc] | None:
@@ -330,15 +314,13 @@ def unserved_line_not_listed(doc: Doc, result: Doc, rng: random.Random) -> tuple
     return doc, result
 
 
-def served_line_listed_unserved(doc: Doc, result: Doc, rng: random.Random) -> tuple[Doc, Doc] | None:
-    if not result["awards"]:
-        return None
-    result = copy.deepcopy(result)
-    al = rng.choice(rng.choice(result["awards"])["allocations"])
+@on_a_row
+def served_line_listed_unserved(doc: Doc, result: Doc, row: Doc, rng: random.Random) -> bool | None:
+    al = rng.choice(row["allocations"])
     if any(u["demand"] == al["demand"] for u in result["unserved"]):
-        return None
+        return False
     result["unserved"].append({"demand": al["demand"], "quantity": 1, "reason": "made up"})
-    return doc, result
+    return None
 
 
 def bound_below_award(doc: Doc, result: Doc, rng: random.Random) -> tuple[Doc, Doc] | None:
@@ -418,88 +400,69 @@ def _line(doc: Doc, line_id: str) -> Doc:
     return next(d for d in doc["demand"] if d["id"] == line_id)
 
 
-def lot_mixes_segments(doc: Doc, result: Doc, rng: random.Random) -> tuple[Doc, Doc] | None:
-    lots = _lots(result, members=2)
-    if not lots:
-        return None
-    doc = copy.deepcopy(doc)
-    member = rng.choice(result["lots"][rng.choice(lots)]["members"])
-    _line(doc, member["demand"])["segment"] = "another segment"
-    return doc, result
+def on_a_lot(members: int = 1) -> Callable[[Callable[[Doc, Doc, Doc, random.Random], bool | None]], Corruption]:
+    """Like on_a_row, around one lot (of at least `members` members) of copies of the input and result."""
+
+    def wrap(mutate: Callable[[Doc, Doc, Doc, random.Random], bool | None]) -> Corruption:
+        @functools.wraps(mutate)
+        def corrupt(doc: Doc, result: Doc, rng: random.Random) -> tuple[Doc, Doc] | None:
+            lots = _lots(result, members=members)
+            if not lots:
+                return None
+            doc, result = copy.deepcopy(doc), copy.deepcopy(result)
+            return None if mutate(doc, result, result["lots"][rng.choice(lots)], rng) is False else (doc, result)
+
+        return corrupt
+
+    return wrap
 
 
-def lot_mixes_windows(doc: Doc, result: Doc, rng: random.Random) -> tuple[Doc, Doc] | None:
-    lots = _lots(result, members=2)
-    if not lots:
-        return None
-    lot = result["lots"][rng.choice(lots)]
-    doc = copy.deepcopy(doc)
+@on_a_lot(members=2)
+def lot_mixes_segments(doc: Doc, result: Doc, lot: Doc, rng: random.Random) -> None:
+    _line(doc, rng.choice(lot["members"])["demand"])["segment"] = "another segment"
+
+
+@on_a_lot(members=2)
+def lot_mixes_windows(doc: Doc, result: Doc, lot: Doc, rng: random.Random) -> None:
     a, b = rng.sample(lot["members"], 2)
     _line(doc, a["demand"])["window"] = {"earliest": "2026Q1", "latest": "2026Q2"}
     _line(doc, b["demand"])["window"] = {"earliest": "2026Q3", "latest": "2026Q4"}
-    return doc, result
 
 
-def member_refuses_charging(doc: Doc, result: Doc, rng: random.Random) -> tuple[Doc, Doc] | None:
-    lots = _lots(result)
-    if not lots:
-        return None
-    doc = copy.deepcopy(doc)
-    member = rng.choice(result["lots"][rng.choice(lots)]["members"])
-    _line(doc, member["demand"])["requirements"]["charging"] = ["another standard"]
-    return doc, result
+@on_a_lot()
+def member_refuses_charging(doc: Doc, result: Doc, lot: Doc, rng: random.Random) -> None:
+    _line(doc, rng.choice(lot["members"])["demand"])["requirements"]["charging"] = ["another standard"]
 
 
-def member_too_far_below(doc: Doc, result: Doc, rng: random.Random) -> tuple[Doc, Doc] | None:
-    lots = _lots(result)
-    if not lots:
-        return None
-    doc = copy.deepcopy(doc)
-    lot = result["lots"][rng.choice(lots)]
+@on_a_lot()
+def member_too_far_below(doc: Doc, result: Doc, lot: Doc, rng: random.Random) -> bool | None:
     # the deepest region under the lot's, and no level up allowed
     below = [r["code"] for r in REGIONS if r["parent"] == lot["region"]]
     if not below:
-        return None
+        return False
     _line(doc, rng.choice(lot["members"])["demand"])["region"] = below[0]
     doc["rules"]["max_levels_up"] = 0
-    return doc, result
+    return None
 
 
-def lot_region_not_above_member(doc: Doc, result: Doc, rng: random.Random) -> tuple[Doc, Doc] | None:
-    lots = _lots(result)
-    if not lots:
-        return None
-    result = copy.deepcopy(result)
-    lot = result["lots"][rng.choice(lots)]
+@on_a_lot()
+def lot_region_not_above_member(doc: Doc, result: Doc, lot: Doc, rng: random.Random) -> None:
     lot["region"] = "B1" if not any(_line(doc, m["demand"])["region"] == "B1" for m in lot["members"]) else "A1x"
-    return doc, result
 
 
-def lot_window_not_the_intersection(doc: Doc, result: Doc, rng: random.Random) -> tuple[Doc, Doc] | None:
-    lots = _lots(result)
-    if not lots:
-        return None
-    result = copy.deepcopy(result)
-    result["lots"][rng.choice(lots)]["window"]["latest"] = "2030Q4"
-    return doc, result
+@on_a_lot()
+def lot_window_not_the_intersection(doc: Doc, result: Doc, lot: Doc, rng: random.Random) -> None:
+    lot["window"]["latest"] = "2030Q4"
 
 
-def lot_requirements_too_lax(doc: Doc, result: Doc, rng: random.Random) -> tuple[Doc, Doc] | None:
-    lots = _lots(result)
-    if not lots:
-        return None
-    result = copy.deepcopy(result)
-    result["lots"][rng.choice(lots)]["requirements"]["min_range_km"] -= 1
-    return doc, result
+@on_a_lot()
+def lot_requirements_too_lax(doc: Doc, result: Doc, lot: Doc, rng: random.Random) -> None:
+    lot["requirements"]["min_range_km"] -= 1
 
 
-def lot_quantity_not_the_sum(doc: Doc, result: Doc, rng: random.Random) -> tuple[Doc, Doc] | None:
-    lots = _lots(result)
-    if not lots:
-        return None
-    result = copy.deepcopy(result)
-    result["lots"][rng.choice(lots)]["quantity"] += 1
-    return doc, result
+@on_a_lot()
+def lot_quantity_not_the_sum(doc: Doc, result: Doc, lot: Doc, rng: random.Random) -> None:
+    lot["quantity"] += 1
 
 
 def lot_outside_size_limits(doc: Doc, result: Doc, rng: random.Random) -> tuple[Doc, Doc] | None:
@@ -529,27 +492,17 @@ def whole_line_split_in_a_lot(doc: Doc, result: Doc, rng: random.Random) -> tupl
     return doc, result
 
 
-def whole_line_in_two_lots(doc: Doc, result: Doc, rng: random.Random) -> tuple[Doc, Doc] | None:
-    lots = _lots(result)
-    if not lots:
-        return None
-    result = copy.deepcopy(result)
-    lot = result["lots"][rng.choice(lots)]
-    m = lot["members"][0]
-    if _line(doc, m["demand"])["splittable"]:
-        return None
+@on_a_lot()
+def whole_line_in_two_lots(doc: Doc, result: Doc, lot: Doc, rng: random.Random) -> bool | None:
+    if _line(doc, lot["members"][0]["demand"])["splittable"]:
+        return False
     result["lots"].append(copy.deepcopy(lot) | {"id": "lot-copy"})
-    return doc, result
+    return None
 
 
-def member_listed_twice(doc: Doc, result: Doc, rng: random.Random) -> tuple[Doc, Doc] | None:
-    lots = _lots(result)
-    if not lots:
-        return None
-    result = copy.deepcopy(result)
-    lot = result["lots"][rng.choice(lots)]
+@on_a_lot()
+def member_listed_twice(doc: Doc, result: Doc, lot: Doc, rng: random.Random) -> None:
     lot["members"].append(dict(lot["members"][0]))
-    return doc, result
 
 
 def duplicate_lot_id(doc: Doc, result: Doc, rng: random.Random) -> tuple[Doc, Doc] | None:
