@@ -29,6 +29,7 @@ from marketplace.services.errors import Conflict, NotFound
 from tests.factories import make_bid, make_model, make_tender
 
 CS = ConfirmationStatus
+pytestmark = pytest.mark.commits  # solver jobs report progress on a connection of their own (tests/conftest.py)
 
 
 def _backups_for(doc: dict[str, Any], result: dict[str, Any]) -> list[dict[str, Any]]:

@@ -17,9 +17,9 @@ pytestmark = pytest.mark.browser
 
 def test_a_winner_withdraws_and_its_backup_is_promoted_through_to_reconfirmation(
     world,
-    contracting_round,
+    contracting_round,  # noqa: F811
     chromium,
-    live_server,  # noqa: F811
+    live_server,
 ):
     rnd = contracting_round
     backup = db.session.execute(

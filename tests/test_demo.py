@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from marketplace.extensions import db
@@ -18,6 +19,8 @@ from marketplace.models import (
 )
 from marketplace.services.demo import DEMO_PASSWORD, demo_logins
 from tests.test_backups import with_backups  # noqa: F401 (the award carries backups)
+
+pytestmark = pytest.mark.commits  # solver jobs report progress on a connection of their own (tests/conftest.py)
 
 
 def counts() -> dict[str, int]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
 
 from marketplace.extensions import db
-from marketplace.models import Allocation, ConfirmationStatus, DemandStatus, Deposit, RoundPhase
+from marketplace.models import Allocation, ConfirmationStatus, DemandStatus, Deposit, Round, RoundPhase
 from marketplace.services import rounds
 from tests.factories import make_line, make_round
 from tests.report_helpers import report_round
@@ -50,6 +51,14 @@ def test_the_round_page_says_what_happens_next_and_when(world, login):
     assert steps.index('data-state="now"') < steps.index("Post demand lines") < steps.index("OEMs bid on the lots")
     assert "within" not in steps  # the round has a confirmation deadline
     assert rnd.demand_deadline.strftime("%Y-%m-%d %H:%M") in steps and "after the bid deadline" in steps
+    # Closed early: the finished step says when it really ended, not the deadline it never reached.
+    rounds.transition(rnd.id, RoundPhase.DEMAND_CLOSED, world.coordinator)
+    ended = rounds.ended_at(db.session.get(Round, rnd.id), RoundPhase.DEMAND_OPEN)
+    assert ended is not None and ended < rnd.demand_deadline
+    html = client.get(f"/fleet/rounds/{rnd.id}").get_data(as_text=True)
+    done = html[html.index('data-testid="next-steps"') :].split('data-state="now"')[0]
+    assert f'ended <time datetime="{ended.isoformat()}"' in done
+    assert rnd.demand_deadline.isoformat() not in done
     made = report_round(world, "tendering")
     html = client.get(f"/fleet/rounds/{made.round.id}").get_data(as_text=True)
     now = html[html.index('data-state="now"') :]
@@ -68,6 +77,7 @@ def _pending_award(world):
     return made, {key: allocations[line.id] for key, line in made.lines.items() if line.id in allocations}
 
 
+@pytest.mark.commits  # solver jobs report progress on a connection of their own (tests/conftest.py)
 def test_several_allocations_are_confirmed_after_a_summary_all_or_nothing(world, login):
     made, allocations = _pending_award(world)
     l2, l3 = allocations["L2"], allocations["L3"]  # fleet B's: 10 at 230,000 and 12 at 850,000.50
@@ -96,6 +106,7 @@ def test_several_allocations_are_confirmed_after_a_summary_all_or_nothing(world,
     assert l2.confirmation is ConfirmationStatus.CONFIRMED
 
 
+@pytest.mark.commits  # solver jobs report progress on a connection of their own (tests/conftest.py)
 def test_a_bad_decision_request_names_what_is_wrong(world, login):
     made, allocations = _pending_award(world)
     client = login(world.other_fleet)
@@ -118,6 +129,7 @@ def test_deposits_are_named_by_their_line_in_words(world, login):
     assert "md_box_truck" not in html
 
 
+@pytest.mark.commits  # solver jobs report progress on a connection of their own (tests/conftest.py)
 def test_allocations_filter_by_status_from_a_closed_list(world, login):
     made, allocations = _pending_award(world)
     client = login(world.other_fleet)

@@ -107,6 +107,12 @@ class Instance:
     quarterly: list[dict[tuple[int, str | None], int]] = field(default_factory=list)
     span: tuple[int, int] | None = None
     prefer_early: bool = False
+    _quarters_memo: dict[tuple[int, int, frozenset[int] | None], tuple[int, ...]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    _listed_memo: dict[tuple[int, int, None], frozenset[int] | None] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @property
     def total_demand(self) -> int:
@@ -119,18 +125,25 @@ class Instance:
     def quarters_for(self, li: int, supplier: int, source_quarters: frozenset[int] | None) -> tuple[int, ...]:
         """The quarters a vehicle of line li from a source of `supplier` may be delivered in:
         inside the line's window, the source's quarters and the supplier's listed quarters."""
-        assert self.span is not None
-        lo, hi = self.lines[li].window or self.span
-        listed = self.listed_quarters(supplier)
-        return tuple(
-            q
-            for q in range(lo, hi + 1)
-            if (source_quarters is None or q in source_quarters) and (listed is None or q in listed)
-        )
+        key = (li, supplier, source_quarters)
+        got = self._quarters_memo.get(key)
+        if got is None:
+            assert self.span is not None
+            lo, hi = self.lines[li].window or self.span
+            listed = self.listed_quarters(supplier)
+            got = self._quarters_memo[key] = tuple(
+                q
+                for q in range(lo, hi + 1)
+                if (source_quarters is None or q in source_quarters) and (listed is None or q in listed)
+            )
+        return got
 
     def listed_quarters(self, supplier: int) -> frozenset[int] | None:
-        caps = self.quarterly[supplier] if self.quarterly else None
-        return frozenset(q for q, _ in caps) if caps else None
+        key = (-1, supplier, None)  # memoized beside quarters_for: (line -1: the supplier's own)
+        if key not in self._listed_memo:
+            caps = self.quarterly[supplier] if self.quarterly else None
+            self._listed_memo[key] = frozenset(q for q, _ in caps) if caps else None
+        return self._listed_memo[key]
 
 
 def _share_cap(share: Decimal, demand: int) -> int:

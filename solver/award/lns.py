@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from solver.award.deliveries import CapKey, room_left, schedule, used
+from solver.award.deliveries import CapKey, Schedule, room_left, schedule, used
 from solver.award.instance import Bid, Instance, Line, Package
 from solver.award.prep import prepare
 from solver.award.solution import Solution, objective
@@ -57,7 +57,7 @@ class _Sub:
     cur: Solution
 
 
-def _sub_instance(inst: Instance, sol: Solution, lots: list[int]) -> _Sub:
+def _sub_instance(inst: Instance, sol: Solution, lots: list[int], sched: Schedule | None = None) -> _Sub:
     """The sub-round on `lots` with everything else fixed, and the current award in it."""
     lotset = set(lots)
     used_outside = [0] * len(inst.suppliers)
@@ -112,7 +112,7 @@ def _sub_instance(inst: Instance, sol: Solution, lots: list[int]) -> _Sub:
         share=inst.share,
         whole=inst.whole,
         source_rank=inst.source_rank,
-        quarterly=_quarterly_left(inst, sol, lotset),
+        quarterly=_quarterly_left(inst, sol, lotset, sched),
         span=inst.span,
         prefer_early=inst.prefer_early,
     )
@@ -127,12 +127,13 @@ def _sub_instance(inst: Instance, sol: Solution, lots: list[int]) -> _Sub:
     return _Sub(sub, bid_map, pkg_map, {new: old for old, new in line_map.items()}, forced, cur)
 
 
-def _quarterly_left(inst: Instance, sol: Solution, lotset: set[int]) -> list[dict[CapKey, int]]:
+def _quarterly_left(inst: Instance, sol: Solution, lotset: set[int], sched: Schedule | None) -> list[dict[CapKey, int]]:
     """Suppliers' quarterly capacities left by the award outside the neighbourhood (its earliest
-    deliveries, fixed), so any sub-round award delivers together with the rest."""
+    deliveries `sched`, fixed), so any sub-round award delivers together with the rest."""
     if not any(inst.quarterly):
         return inst.quarterly
-    sched = schedule(inst, sol)
+    if sched is None:
+        sched = schedule(inst, sol)
     assert sched is not None, "the current award is always deliverable"
     outside = [key for key in sched if inst.lines[key[3]].lot not in lotset]
     return room_left(inst, used(inst, sched, outside))
@@ -240,13 +241,17 @@ def improve_price(
     sweep = max(8, len(inst.lots) // START_LOTS)  # sub-rounds without improvement before a restart
     failures = 0
     best = objective(inst, sol)
+    sched_of: Solution | None = None
+    sched: Schedule | None = None
     while True:
         if time.monotonic() >= deadline:
             return sol, work, "time"
         if work_limit is not None and work >= work_limit:
             return sol, work, "work"
         _, lots = shapes.next(k)
-        sub = _sub_instance(inst, sol, lots)
+        if sched_of is not sol:  # the award's deliveries, computed again only when it changed
+            sched_of, sched = sol, (schedule(inst, sol) if any(inst.quarterly) else None)
+        sub = _sub_instance(inst, sol, lots, sched)
         sub_prep = prepare(sub.inst)
         v0, c0 = objective(sub.inst, sub.cur)
         model = AwardModel(sub.inst, sub_prep)

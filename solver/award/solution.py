@@ -84,22 +84,24 @@ def unserved_reasons(
         for item in pkg.items:
             offered.setdefault(item.lot, []).append((pkg.supplier, item.cents))
     reachable: dict[int, set[int]] = {}  # line -> suppliers with a reachable option on it
-    quarters_of: dict[tuple[int, int], set[int]] = {}  # (line, supplier) -> quarters it could come in
+    # (line, supplier) -> the quarters of its sources reaching the line (None: any)
+    offered_in: dict[tuple[int, int], set[frozenset[int] | None]] = {}
     for opt in prep.tiers:
         bid = inst.bids[opt.bid]
         for li in opt.lines:
             reachable.setdefault(li, set()).add(bid.supplier)
             if room is not None:
-                quarters_of.setdefault((li, bid.supplier), set()).update(
-                    inst.quarters_for(li, bid.supplier, bid.quarters)
-                )
+                offered_in.setdefault((li, bid.supplier), set()).add(bid.quarters)
     for p in prep.packages:
         pq = inst.packages[p.package].quarters
         for it in p.items:
             for li in it.lines:
                 reachable.setdefault(li, set()).add(p.supplier)
                 if room is not None:
-                    quarters_of.setdefault((li, p.supplier), set()).update(inst.quarters_for(li, p.supplier, pq))
+                    offered_in.setdefault((li, p.supplier), set()).add(pq)
+
+    def quarters_of(li: int, s: int) -> set[int]:
+        return {q for qs in offered_in[li, s] for q in inst.quarters_for(li, s, qs)}
 
     reasons: dict[int, str] = {}
     for li, line in enumerate(inst.lines):
@@ -129,7 +131,7 @@ def unserved_reasons(
                     why.add("winner limit reached in its lot")
                 elif cap_left[s] < need:
                     why.add("capacity taken by cheaper lines")
-                elif room is not None and (full := _full_quarters(inst, room, s, line.lot, quarters_of[li, s], need)):
+                elif room is not None and (full := _full_quarters(inst, room, s, line.lot, quarters_of(li, s), need)):
                     why.update(full)
                 elif lot.share_cap - in_lot.get((s, line.lot), 0) < need:
                     why.add("supplier's share cap reached in its lot")

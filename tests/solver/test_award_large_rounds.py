@@ -23,7 +23,7 @@ def test_the_large_round_path_gives_a_valid_award_with_bounds_that_hold(shape, m
 
     # As if the model were too big (the module, not solver.award the function, holds the limit).
     monkeypatch.setattr(importlib.import_module("solver.award"), "MAX_GLOBAL_PRICE_VARS", 0)
-    big = award(doc, time_limit=6)
+    big = award(doc, time_limit=600, work_limit=3)  # on work: the same search under any load
     assert big["stats"]["search"] == "cp-sat+lns"
     assert validate_award(doc, big) == []
     vehicles, cents = big["awarded_quantity"], to_cents(big["total_price"])

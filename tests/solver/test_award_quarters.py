@@ -121,7 +121,7 @@ def test_an_input_without_quarters_gives_the_same_bytes_as_before_quarters_exist
     # Outputs of the award at commit 36dd95a (before delivery quarters), on tiny rounds and two
     # 30-bid rounds, solved with the same work limit (tests/solver/data/award_before_quarters.json).
     case = json.loads(GOLDEN.read_text(), parse_float=Decimal)[name]
-    out = award(case["input"], time_limit=60, work_limit=10)
+    out = award(case["input"], time_limit=600, work_limit=10)  # on work: the clock must not bind
     out["stats"].pop("solve_seconds")
     out.pop("backups", None)  # a separate output (contract: Backups), not part of the award
     out["stats"].pop("backups", None)
@@ -405,3 +405,29 @@ def test_each_quarter_rule_broken_in_a_valid_award_is_caught_by_its_own_check() 
     no_quarters["bids"] = [{k: v for k, v in b.items() if k != "quarters"} for b in doc["bids"]]
     award_only = {k: v for k, v in valid.items() if k != "backups"}  # backups: check_backup_deliveries
     assert list(_problems_by_check(no_quarters, award_only)) == ["check_deliveries"]
+
+
+@pytest.mark.slow
+def test_the_neighbourhood_search_keeps_every_award_deliverable(monkeypatch: pytest.MonkeyPatch) -> None:
+    # As if the rounds were too big for the whole model: greedy, then sub-rounds of a few lots
+    # with the quarterly capacities the rest of the award leaves.
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("solver.award"), "MAX_GLOBAL_PRICE_VARS", 0)
+    from bench.award_instances import make_round
+    from bench.award_quarters import with_quarters
+
+    improved = searched = 0
+    for seed in range(1, 4):
+        doc = with_quarters(make_round(8, 4, 30, seed=seed, line_service="whole" if seed % 2 else "split"), seed)
+        greedy_first = award(doc, exact=False)
+        result = award(doc, time_limit=60, work_limit=0.5)
+        searched += result["stats"]["search"] == "cp-sat+lns"  # else the greedy start was proven optimal
+        assert validate_award(doc, result) == [], seed
+        assert result["awarded_quantity"] <= result["stats"]["bound_quantity"]
+        improved += (result["awarded_quantity"], -result["total_price"]) > (
+            greedy_first["awarded_quantity"],
+            -greedy_first["total_price"],
+        )
+    assert searched >= 2
+    assert improved > 0, "the search never did better than the greedy start"

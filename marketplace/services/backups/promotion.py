@@ -78,9 +78,9 @@ _BACKUP_ROWS = (
 
 def _published(rnd: Round) -> int:
     """The published scenario's id (contracting.published_scenario's rule; contracting imports this package)."""
-    rounds.apply_deadlines(rnd)
-    if rnd.phase not in (*PROMOTION_PHASES, RoundPhase.CLOSED) or rnd.published_scenario_id is None:
-        raise Conflict(f"The award of this round is not published yet (it is “{rnd.phase.label}”).")
+    phase = rounds.effective_phase(rnd)
+    if phase not in (*PROMOTION_PHASES, RoundPhase.CLOSED) or rnd.published_scenario_id is None:
+        raise Conflict(f"The award of this round is not published yet (it is “{phase.label}”).")
     return rnd.published_scenario_id
 
 
@@ -278,7 +278,7 @@ def promote(round_id: int, backup_id: int, cause: str, reason: str, actor: Actor
         raise ValidationFailed("The reason is too long.", field_errors={"reason": "Use at most 500 characters."})
     access.require_coordinator(actor)
     rounds.load_round(round_id)
-    rnd = rounds.get_for_update(round_id)  # serialised with the round's other moves and the fleets' decisions
+    rnd = rounds.lock(round_id)  # serialised with the round's other moves and the fleets' decisions
     rounds.require_phase(rnd, *PROMOTION_PHASES, doing="promote a backup")
     summary = _promotion(rnd, backup_id)
     view = summary.view

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from marketplace.extensions import db
 from marketplace.models import DemandLine, DemandStatus, Lot, LotMember, Region, Round, RoundPhase, UnpooledLine
+from marketplace.services import rounds
 from marketplace.services.demand.quarters import quarter_index, quarter_of_index
 
 
@@ -235,5 +236,8 @@ def next_steps(rnd: Round) -> list[Step]:
         state = "done" if i < current else "now" if i == current else "later"
         if rnd.phase is RoundPhase.CLOSED and i == current:
             state = "done"
+        if state == "done" and when is not None:
+            # A step closed early ended when the coordinator moved the round, not at its planned deadline.
+            when = rounds.ended_at(rnd, _STEP_PHASES[i][-1]) or when
         steps.append(Step(what, when, when_text, state))
     return steps

@@ -17,20 +17,22 @@ from __future__ import annotations
 
 from ortools.sat.python import cp_model
 
-from solver.award.deliveries import caps_on
+from solver.award.deliveries import Key, caps_on
 from solver.award.rules.variables import Expr, Families, LineAlloc, Var
 
 
-def _sources(f: Families) -> list[tuple[LineAlloc, int, frozenset[int] | None]]:
-    """Every line allocation with its supplier and its source's quarters."""
+def _sources(f: Families) -> list[tuple[LineAlloc, int, frozenset[int] | None, Key]]:
+    """Every line allocation with its supplier, its source's quarters and its key in a Schedule."""
     inst = f.inst
     out = []
     for t in f.tiers:
         bid = inst.bids[t.opt.bid]
-        out += [(a, bid.supplier, bid.quarters) for a in t.lines]
+        out += [(a, bid.supplier, bid.quarters, (0, t.opt.bid, 0, a.line)) for a in t.lines]
     for p in f.packages:
         pkg = inst.packages[p.opt.package]
-        out += [(a, pkg.supplier, pkg.quarters) for it in p.items for a in it.lines]
+        out += [
+            (a, pkg.supplier, pkg.quarters, (1, p.opt.package, it.opt.item, a.line)) for it in p.items for a in it.lines
+        ]
     return out
 
 
@@ -44,7 +46,7 @@ def add(f: Families) -> Expr | None:
     most: dict[tuple[int, int, str | None], int] = {}
     late_vars: list[Var] = []
     late_coefs: list[int] = []
-    for a, s, quarters in _sources(f):
+    for a, s, quarters, key in _sources(f):
         allowed = inst.quarters_for(a.line, s, quarters)
         lot = inst.lines[a.line].lot
         vehicles = a.ub * a.unit
@@ -55,6 +57,7 @@ def add(f: Families) -> Expr | None:
             for q in allowed:
                 per_q.append((q, m.new_int_var(0, vehicles, ""), 1))
             m.add(cp_model.LinearExpr.weighted_sum([v for _, v, _ in per_q], [1] * len(per_q)) == a.var * a.unit)
+            f.quarter_vars.append((key, a.option, [(q, v) for q, v, _ in per_q]))
         for q, v, unit in per_q:
             late_vars.append(v)
             late_coefs.append(unit * (q - first))
