@@ -196,6 +196,7 @@ def test_a_round_without_quarters_sends_the_same_input_as_before(world, tender, 
     assert set(document["suppliers"][0]) == {"id", "capacity"}
 
 
+@pytest.mark.commits  # solver jobs report progress on a connection of their own (tests/conftest.py)
 def test_each_allocation_keeps_the_deliveries_the_solver_gave_it(world, tender, monkeypatch):
     rnd = closed(world, tender, quarters=False)
     real_save = award.save_result
@@ -219,6 +220,7 @@ def test_each_allocation_keeps_the_deliveries_the_solver_gave_it(world, tender, 
     assert db.session.execute(sa.select(sa.func.count(AllocationDelivery.id))).scalar_one() == 2
 
 
+@pytest.mark.commits  # solver jobs report progress on a connection of their own (tests/conftest.py)
 def test_fleets_oems_the_comparison_the_report_and_ocds_show_the_deliveries(world, tender, monkeypatch, login):
     from marketplace.services import ocds, reports
 
@@ -258,6 +260,7 @@ def test_fleets_oems_the_comparison_the_report_and_ocds_show_the_deliveries(worl
     assert awarded["description"] == "Deliveries: 2027Q2: 25 vehicles, 2027Q3: 15 vehicles"
 
 
+@pytest.mark.commits  # solver jobs report progress on a connection of their own (tests/conftest.py)
 def test_the_solver_delivers_within_the_quarters_and_capacities_stated_and_each_allocation_keeps_them(world, tender):
     rnd = closed(world, tender, quarters=True)  # bid: 2027Q2-2027Q3; 2027Q2 <= 30, 2027Q3 box trucks <= 25
     scenario = award.start_scenario(rnd.id, world.coordinator, award.ScenarioRules())
