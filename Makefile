@@ -49,8 +49,11 @@ serve: install
 worker: install
 	$(BIN)/huey_consumer marketplace.jobs.huey --workers 2
 
+# The suite runs in TEST_WORKERS processes (pytest-xdist), each on its own database (tests/conftest.py);
+# TEST_WORKERS=0 runs it in this process.
+TEST_WORKERS ?= 2
 test: install-test
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install-test
 	$(BIN)/ruff check .
@@ -66,7 +69,7 @@ gates: install-test
 
 # `make test` with the coverage of marketplace/ and solver/ reported per file (pyproject.toml).
 coverage: install-test
-	$(BIN)/pytest --cov --cov-report=term $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --cov --cov-report=term $(PYTEST_ARGS)
 
 format: install-test
 	$(BIN)/ruff format .

@@ -10,6 +10,8 @@ from flask import Flask
 from flask_login import current_user
 from markupsafe import Markup, escape
 
+from marketplace.services.quarter_lists import quarters_text
+
 
 def reader_zone() -> ZoneInfo:
     name = getattr(current_user, "time_zone", None) or "UTC"
@@ -92,6 +94,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(money)
     app.add_template_filter(deadline)
     app.add_template_filter(count_of)
+    app.add_template_filter(quarters_text)
     app.add_template_filter(number)
     app.add_template_global(plural)
     app.add_template_filter(closing)

@@ -302,6 +302,14 @@ ROUTES = [
           name="oem-tender-of-a-draft-round"),
     Route("oem.capacity", "POST", lambda o, r: f"/oem/rounds/{o.oem('round')}/capacity", only("oem", 302),
           data={"capacity": "80"}),
+    Route("oem.quarter_capacity_page", "GET", lambda o, r: f"/oem/rounds/{o.oem('round')}/capacity/quarters",
+          only("oem")),
+    Route("oem.quarter_capacity_page", "GET", lambda o, r: f"/oem/rounds/{o.draft_round_id}/capacity/quarters",
+          only("oem", 404), name="oem-quarter-capacity-of-a-draft-round"),
+    Route("oem.quarter_capacity_page", "POST", lambda o, r: f"/oem/rounds/{o.oem('round')}/capacity/quarters",
+          only("oem", 302), data={"row1_quarter": "2027Q2", "row1_segment": "", "row1_capacity": "500"}),
+    Route("oem.quarter_capacity_page", "POST", lambda o, r: f"/oem/rounds/{o.oem('round')}/capacity/quarters",
+          only("oem", 400), data={"row1_quarter": "2027Q5", "row1_capacity": "5"}, name="oem-quarter-capacity-bad-row"),
     Route("oem.bid", "GET", lambda o, r: f"/oem/rounds/{o.oem('round')}/lots/{o.oem('lot')}/bid", only("oem")),
     Route("oem.bid", "POST", lambda o, r: f"/oem/rounds/{o.oem('round')}/lots/{o.oem('lot')}/bid", only("oem", 400),
           name="oem-bid-with-empty-form"),
@@ -356,7 +364,11 @@ ROUTES = [
           only("coordinator", 302), data={"clarification_deadline": ""}),
 ]  # fmt: skip
 
-CASES = [pytest.param(route, id=route.id()) for route in ROUTES]
+# Pages served from the read-model store, which writes on a connection of its own (tests/conftest.py).
+STORED = {"coordinator.round_report", "coordinator.round_report_download", "round-report-csv", "coordinator.round_ocds"}
+CASES = [
+    pytest.param(route, id=route.id(), marks=[pytest.mark.commits] if route.id() in STORED else []) for route in ROUTES
+]
 
 
 def test_every_route_is_in_the_access_table(app):

@@ -14,6 +14,8 @@ from tests.deposit_helpers import deposit_round, held_deposit, publish_award
 from tests.factories import make_bid, make_model, make_tender
 from tests.fake_gateway import FakeGateway
 
+pytestmark = pytest.mark.commits  # solver jobs report progress on a connection of their own (tests/conftest.py)
+
 
 @pytest.fixture
 def awarded(world):

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from marketplace.models import RoundPhase
 from marketplace.services import rounds
 from tests.api_helpers import auth, token_for
 from tests.factories import make_line, make_round
+
+pytestmark = pytest.mark.commits  # solver jobs report progress on a connection of their own (tests/conftest.py)
 
 
 def test_coordinator_pools_reads_documents_publishes_and_reports(client, world):
@@ -65,6 +69,9 @@ def test_coordinator_creates_and_edits_a_draft_round_as_the_form_does(client, wo
     wide = client.put(f"/api/v1/rounds/{body['id']}", json=_round_body(max_share_percent="100.25"), headers=headers)
     assert wide.status_code == 422 and wide.get_json()["errors"][0]["pointer"] == "/max_share_percent"
     assert "At most 1 decimal" in wide.get_json()["errors"][0]["detail"]
+    late = client.put(f"/api/v1/rounds/{body['id']}", json=_round_body(bid_deadline="9999-12-31T23:00:00-05:00"),
+                      headers=headers)  # fmt: skip
+    assert late.status_code == 422 and late.get_json()["errors"][0]["pointer"] == "/bid_deadline"  # year 10000 in UTC
     small = client.put(f"/api/v1/rounds/{body['id']}", json=_round_body(max_lot_quantity=10), headers=headers)
     assert small.status_code == 400 and small.get_json()["errors"][0]["pointer"] == "/max_lot_quantity"
     assert rounds.load_round(body["id"]).min_lot_quantity == 30  # refused edits saved nothing

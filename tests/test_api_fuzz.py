@@ -29,6 +29,10 @@ from tests.api_helpers import api_line, token_for
 from tests.demand_helpers import NOW
 from tests.factories import make_round
 
+pytestmark = (
+    pytest.mark.commits
+)  # solver jobs report progress on a connection of their own (tests/conftest.py), and the fuzzer reaches them
+
 EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "6"))
 CHECKS = [
     not_a_server_error,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from marketplace import create_app
@@ -166,6 +167,7 @@ def test_the_cli_creates_a_coordinator(app):
     assert "password: Use at least 10 characters." in result.output
 
 
+@pytest.mark.commits  # a second app: its own connection must see the test's users
 def test_forms_need_a_csrf_token(app, world):
     csrf_app = create_app(dict(app.config) | {"WTF_CSRF_ENABLED": True})
     client = csrf_app.test_client()

@@ -16,6 +16,8 @@ from marketplace.services import award, rounds
 from marketplace.services.errors import Conflict, Forbidden
 from tests.factories import make_bid, make_model, make_tender
 
+pytestmark = pytest.mark.commits  # solver jobs report progress on a connection of their own (tests/conftest.py)
+
 
 @pytest.fixture
 def closed_tender(world):

@@ -19,6 +19,8 @@ from marketplace.services import bidding, clock, rounds
 from marketplace.services.errors import Conflict
 from tests.factories import make_model, make_tender
 
+pytestmark = pytest.mark.commits  # threads with sessions of their own (tests/conftest.py)
+
 
 @pytest.fixture(autouse=True)
 def _postgresql_only(app):
@@ -135,6 +137,29 @@ def test_bids_racing_the_deadline_second(app, world, frozen_clock):
     )
     assert all(isinstance(r, Conflict) and r.message.startswith("Bids closed at") for r in at_deadline), at_deadline
     assert db.session.execute(sa.select(sa.func.count(BidRevision.id))).scalar_one() == 2
+    assert db.session.get(Round, round_id).phase is RoundPhase.BIDS_CLOSED
+    moves = db.session.execute(sa.select(sa.func.count(AuditEntry.id)).where(AuditEntry.action == "round.transition"))
+    assert moves.scalar_one() == 4 + 1  # four moves to tendering, then the deadline's move, written once
+
+
+def test_the_deadline_job_racing_a_bid_moves_the_round_once(app, world, frozen_clock):
+    """The periodic job and a write both move a round through rounds.lock: one move, one audit entry."""
+    start = clock.now()
+    frozen_clock.freeze(start)
+    deadline = start + timedelta(days=20)
+    rnd, lots = make_tender(world.coordinator, world.fleet.organization, bid_deadline=deadline)
+    code = make_model(world.oem.organization).code
+    bidding.set_capacity(rnd.id, 100, world.oem)
+    oem_id, round_id, lot_id = world.oem.id, rnd.id, lots[0].id
+
+    frozen_clock.freeze(deadline)
+    results = race(
+        app,
+        rounds.advance_due_rounds,
+        lambda: bidding.submit_bid(round_id, lot_id, values(code, "210000"), user(oem_id)).number,
+    )
+    assert results[0] in ([round_id], []), results
+    assert isinstance(results[1], Conflict), results
     assert db.session.get(Round, round_id).phase is RoundPhase.BIDS_CLOSED
     moves = db.session.execute(sa.select(sa.func.count(AuditEntry.id)).where(AuditEntry.action == "round.transition"))
     assert moves.scalar_one() == 4 + 1  # four moves to tendering, then the deadline's move, written once

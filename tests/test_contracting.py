@@ -14,6 +14,8 @@ from marketplace.services import award, contracting, rounds
 from marketplace.services.errors import Conflict, NotFound
 from tests.factories import make_bid, make_model, make_tender
 
+pytestmark = pytest.mark.commits  # solver jobs report progress on a connection of their own (tests/conftest.py)
+
 
 @pytest.fixture
 def awarded(world):

@@ -16,6 +16,8 @@ from marketplace.services import clock, pooling, solver_runs
 from marketplace.services.errors import Conflict
 from tests import test_pooling_runs
 
+pytestmark = pytest.mark.commits  # leases are renewed on a connection of their own (tests/conftest.py)
+
 closed_round = test_pooling_runs.closed_round  # the same round: demand closed, 30 poolable vehicles
 
 

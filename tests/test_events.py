@@ -31,6 +31,7 @@ def told():
         events._HANDLERS[kind].remove(listen)
 
 
+@pytest.mark.commits  # solver jobs report progress on a connection of their own (tests/conftest.py)
 def test_a_round_s_story_is_told_after_each_commit(world, told):
     rnd, (ca, _tx) = make_tender(world.coordinator, world.fleet.organization)
     told.clear()
@@ -63,7 +64,7 @@ def test_a_round_s_story_is_told_after_each_commit(world, told):
 def test_a_rolled_back_change_tells_nobody(world, told):
     rnd, _ = make_tender(world.coordinator, world.fleet.organization)
     told.clear()
-    rnd = rounds.get_for_update(rnd.id)
+    rnd = rounds.lock(rnd.id)
     rounds.move(rnd, RoundPhase.BIDS_CLOSED, world.coordinator, summary="not kept")
     assert events.pending()  # recorded, waiting for the commit
     db.session.rollback()

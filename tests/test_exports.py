@@ -7,12 +7,15 @@ import io
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
 from openpyxl import load_workbook
 
 from marketplace.extensions import db
 from marketplace.models import AuditEntry
 from marketplace.services import audit
 from tests.report_helpers import report_round
+
+pytestmark = pytest.mark.commits  # solver jobs report progress on a connection of their own (tests/conftest.py)
 
 
 def test_the_scenario_summary_adds_up_by_supplier_and_by_lot(world, login):

@@ -15,6 +15,8 @@ from marketplace.services import rounds
 from marketplace.services.errors import ValidationFailed
 from tests.report_helpers import report_round
 
+pytestmark = pytest.mark.commits  # solver jobs report progress on a connection of their own (tests/conftest.py)
+
 
 def _results(login, made, rule: FeedbackRule, org) -> str:
     made.round.feedback_rule = rule

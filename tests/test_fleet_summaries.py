@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
 
 from marketplace.extensions import db
@@ -76,6 +77,7 @@ def _pending_award(world):
     return made, {key: allocations[line.id] for key, line in made.lines.items() if line.id in allocations}
 
 
+@pytest.mark.commits  # solver jobs report progress on a connection of their own (tests/conftest.py)
 def test_several_allocations_are_confirmed_after_a_summary_all_or_nothing(world, login):
     made, allocations = _pending_award(world)
     l2, l3 = allocations["L2"], allocations["L3"]  # fleet B's: 10 at 230,000 and 12 at 850,000.50
@@ -104,6 +106,7 @@ def test_several_allocations_are_confirmed_after_a_summary_all_or_nothing(world,
     assert l2.confirmation is ConfirmationStatus.CONFIRMED
 
 
+@pytest.mark.commits  # solver jobs report progress on a connection of their own (tests/conftest.py)
 def test_a_bad_decision_request_names_what_is_wrong(world, login):
     made, allocations = _pending_award(world)
     client = login(world.other_fleet)
@@ -126,6 +129,7 @@ def test_deposits_are_named_by_their_line_in_words(world, login):
     assert "md_box_truck" not in html
 
 
+@pytest.mark.commits  # solver jobs report progress on a connection of their own (tests/conftest.py)
 def test_allocations_filter_by_status_from_a_closed_list(world, login):
     made, allocations = _pending_award(world)
     client = login(world.other_fleet)

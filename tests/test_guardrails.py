@@ -101,6 +101,7 @@ def test_closing_early_states_pending_allocations_and_deposits_then_declines_the
     assert ["Fleet did not answer" in s for s in summaries] == [True]
 
 
+@pytest.mark.commits  # solver jobs report progress on a connection of their own (tests/conftest.py)
 def test_the_report_of_a_closed_round_has_nothing_left_undecided(world):
     rnd, (ca, tx) = make_tender(world.coordinator, world.fleet.organization)
     make_bid(world.oem, ca, make_model(world.oem.organization))
@@ -119,6 +120,7 @@ def test_the_report_of_a_closed_round_has_nothing_left_undecided(world):
 # ---------------------------------------------------------------- an empty or short award
 
 
+@pytest.mark.commits  # solver jobs report progress on a connection of their own (tests/conftest.py)
 def test_an_award_of_no_vehicles_is_published_only_with_a_reason(world, closed_tender, login):
     everyone = [world.oem.organization_id, world.other_oem.organization_id]
     scenario = award.start_scenario(
@@ -146,6 +148,7 @@ def test_an_award_of_no_vehicles_is_published_only_with_a_reason(world, closed_t
     assert "Every bid broke the rules" in entry.summary
 
 
+@pytest.mark.commits  # solver jobs report progress on a connection of their own (tests/conftest.py)
 def test_an_award_leaving_servable_lines_unserved_needs_a_reason(world, closed_tender):
     without_b = award.start_scenario(
         closed_tender.id, world.coordinator,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from marketplace.extensions import db
@@ -16,6 +17,8 @@ from marketplace.models import (
     RoundPhase,
     User,
 )
+
+pytestmark = pytest.mark.commits  # solver jobs report progress on a connection of their own (tests/conftest.py)
 
 
 def test_seed_large_builds_an_awarded_round_and_prints_its_id_last(app, client):

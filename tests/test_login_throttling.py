@@ -78,6 +78,7 @@ def test_registrations_are_limited_per_address(app, client):
 
 
 @pytest.mark.skipif(not os.environ.get("REDIS_TEST_URL"), reason="needs REDIS_TEST_URL (CI sets it)")
+@pytest.mark.commits  # a second app: its own connection must see the test's users
 def test_the_counters_live_in_redis_when_configured(world, database_url):
     """Production: every web host counts in the one Redis, so guessing on several hosts does not help."""
     import redis
@@ -113,6 +114,7 @@ def test_an_unknown_email_costs_the_same_password_check_as_a_known_one(app, worl
     assert len(checked) == 3 and len(set(checked)) == 1, checked
 
 
+@pytest.mark.commits  # a second app: its own connection must see the test's users
 def test_the_unknown_email_check_uses_the_production_hash(database_url):
     """Without PASSWORD_HASH_METHOD (production) both sides use werkzeug's default, scrypt."""
     production = create_app(_config(database_url) | {"PASSWORD_HASH_METHOD": None})
@@ -123,6 +125,7 @@ def test_the_unknown_email_check_uses_the_production_hash(database_url):
         assert dummy.split("$", 1)[0] == generate_password_hash("x").split("$", 1)[0]
 
 
+@pytest.mark.commits  # a second app: its own connection must see the test's users
 def test_behind_the_proxy_the_client_address_is_counted(world, database_url):
     app = create_app(_config(database_url) | {"TRUSTED_PROXIES": 1, "LOGIN_LIMIT_PER_ADDRESS": "2 per 15 minutes"})
     client = app.test_client()

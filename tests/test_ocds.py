@@ -156,6 +156,7 @@ def test_tendering_publishes_the_lots_with_sealed_bids(world):
     assert release["tender"]["tenderPeriod"]["endDate"] <= release["date"]  # bids were closed by hand, early
 
 
+@pytest.mark.commits  # solver jobs report progress on a connection of their own (tests/conftest.py)
 def test_contracting_publishes_awards_suppliers_and_confirmed_contracts(world, login):
     made = report_round(world, "contracting")
     package = ocds.release_package(made.round)

@@ -8,12 +8,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 import sqlalchemy as sa
 from flask import current_app
 
 from marketplace.extensions import db
 from marketplace.models import AuditEntry, Bid, BidRevision, RoundPhase
 from tests.factories import make_bid, make_line, make_model, make_round, make_tender, make_user
+
+pytestmark = pytest.mark.commits  # statement counts: a rolled-back test adds SAVEPOINT statements (tests/conftest.py)
 
 
 @contextmanager

@@ -16,6 +16,8 @@ from marketplace.services import clock, pooling, solver_runs
 from marketplace.services.errors import Conflict, Forbidden
 from tests.factories import make_line, make_round
 
+pytestmark = pytest.mark.commits  # solver jobs report progress on a connection of their own (tests/conftest.py)
+
 
 @pytest.fixture
 def closed_round(world):

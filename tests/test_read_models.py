@@ -9,14 +9,18 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
 
 from marketplace.extensions import db
-from marketplace.models import Allocation, DemandLine, Organization, VehicleModel
-from marketplace.services import award, contracting, read_models, reports
+from marketplace.models import Allocation, DemandLine, Organization, ReadModel, VehicleModel
+from marketplace.services import award, contracting, read_models, reports, rounds
 from tests.report_helpers import report_round
+
+pytestmark = pytest.mark.commits  # the read-model store writes on a connection of its own (tests/conftest.py)
 
 
 def _counts() -> tuple[int, int]:
@@ -105,3 +109,31 @@ def test_uncommitted_changes_are_never_stored(world):
     assert reports.round_report(made.round).stage("committed").vehicles == committed + 100
     db.session.rollback()
     assert reports.round_report(made.round).stage("committed").vehicles == committed
+
+
+def test_a_reader_holding_the_round_lock_still_stores_its_document(world):
+    """A write use case that holds the round's lock (rounds.lock) may read a stored document: storing it on
+    its own connection must not wait for that lock (PostgreSQL checks read_model.round_id's foreign key
+    with FOR KEY SHARE on the round row, which a FOR UPDATE lock would block until the reader's end)."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("needs PostgreSQL (TEST_DATABASE_URL): SQLite has no row locks")
+    made = report_round(world, "contracting")
+    rnd = rounds.lock(made.round.id)  # this transaction holds the round's lock from here on
+
+    def bounded(connection):  # a wait fails the test instead of hanging the suite
+        connection.exec_driver_sql("SET LOCAL lock_timeout = '3s'")
+
+    sa.event.listen(db.engine, "begin", bounded)
+    try:
+        started = time.monotonic()
+        assert read_models.cached(rnd, "locked-reader", lambda: "figures", str, str) == "figures"
+        elapsed = time.monotonic() - started
+    finally:
+        sa.event.remove(db.engine, "begin", bounded)
+    with db.engine.connect() as other:
+        stored = other.execute(
+            sa.select(ReadModel.body).where(ReadModel.round_id == rnd.id, ReadModel.name == "locked-reader")
+        ).scalar_one_or_none()
+    db.session.rollback()
+    assert stored == "figures"
+    assert elapsed < 2

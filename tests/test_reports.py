@@ -7,10 +7,13 @@ import io
 import json
 from decimal import Decimal
 
+import pytest
 from openpyxl import load_workbook
 
 from marketplace.services import award, reports
 from tests.report_helpers import report_round
+
+pytestmark = pytest.mark.commits  # the read-model store writes on a connection of its own (tests/conftest.py)
 
 D = Decimal
 # The round of tests/report_helpers.py, by hand (values in USD):

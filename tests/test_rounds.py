@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from marketplace.extensions import db
-from marketplace.models import AuditEntry, Round, RoundPhase
+from marketplace.models import AuditEntry, DataVersion, Round, RoundPhase
 from marketplace.services import rounds
 from marketplace.services.errors import Conflict, Forbidden, ValidationFailed
 from tests.factories import make_round, prepare_move
@@ -42,7 +42,12 @@ def test_phase_table_matches_the_domain():
     assert len(rounds.TRANSITIONS) == 8 + 6
 
 
-@pytest.mark.parametrize(("source", "target"), ALLOWED, ids=lambda p: p.value)
+# Awarding previews the award's figures, which the read-model store writes on a connection of its own.
+@pytest.mark.parametrize(
+    ("source", "target"),
+    [pytest.param(s, t, marks=[pytest.mark.commits] if t is RoundPhase.AWARDED else []) for s, t in ALLOWED],
+    ids=lambda p: p.value,
+)
 def test_every_allowed_transition_works_from_the_dashboard_and_writes_one_audit_entry(world, login, source, target):
     rnd = make_round(world.coordinator, source)
     prepare_move(rnd, target)
@@ -164,24 +169,73 @@ def test_opening_confirmations_sets_the_deadline_from_the_period(world, frozen_c
     ],
 )
 def test_a_deadline_takes_effect_to_the_second_without_anyone_clicking(world, login, frozen_clock, phase, attr, after):
+    from marketplace.jobs import advance_deadlines
+
     start = datetime(2027, 1, 10, 9, 0, 0, tzinfo=UTC)
     frozen_clock.freeze(start)
     rnd = make_round(world.coordinator, phase)
     deadline = getattr(rnd, attr)
-    client = login(world.fleet)
+    client = login(world.coordinator)
 
     frozen_clock.freeze(deadline - timedelta(seconds=1))
-    client.get("/fleet/")
-    assert phase_of(rnd.id) is phase
+    assert f"phase-{phase.value}" in client.get(f"/coordinator/rounds/{rnd.id}").get_data(as_text=True)
 
     frozen_clock.freeze(deadline)
     before = audit_count(rnd.id)
-    client.get("/fleet/")  # any read applies the deadline; nobody clicked anything
+    # At the deadline second every reader sees the next phase; nobody clicked anything.
+    page = client.get(f"/coordinator/rounds/{rnd.id}").get_data(as_text=True)
+    assert f"phase-{after.value}" in page and f"phase-{phase.value}" not in page
+    # The periodic job stores the move, audited once however many times it runs or pages are read.
+    advance_deadlines.call_local()
+    advance_deadlines.call_local()
+    client.get(f"/coordinator/rounds/{rnd.id}")
     assert phase_of(rnd.id) is after
     assert audit_count(rnd.id) == before + 1
     entry = db.session.execute(sa.select(AuditEntry).order_by(AuditEntry.id.desc())).scalars().first()
     assert entry.actor_id is None
     assert "passed" in entry.summary
+
+
+def _database_state(round_id: int) -> tuple[object, ...]:
+    db.session.expire_all()
+    row = db.session.execute(sa.select(Round.phase, Round.phase_changed_at).where(Round.id == round_id)).one()
+    versions = db.session.execute(sa.select(DataVersion.scope_id, DataVersion.version).order_by(DataVersion.scope_id))
+    return tuple(row), audit_count(round_id), tuple(versions.all())
+
+
+@pytest.mark.parametrize(
+    ("phase", "attr", "after"),
+    [
+        (RoundPhase.DEMAND_OPEN, "demand_deadline", RoundPhase.DEMAND_CLOSED),
+        (RoundPhase.TENDERING, "bid_deadline", RoundPhase.BIDS_CLOSED),
+    ],
+)
+def test_a_read_leaves_the_database_unchanged(world, login, frozen_clock, phase, attr, after):
+    """Pages, the API and the services' reads show the phase after a passed deadline but write nothing:
+    the move is the periodic job's or the next write's."""
+    frozen_clock.freeze(datetime(2027, 1, 10, 9, 0, 0, tzinfo=UTC))
+    rnd = make_round(world.coordinator, phase)
+    frozen_clock.freeze(getattr(rnd, attr) + timedelta(minutes=5))
+    state = _database_state(rnd.id)
+
+    assert rounds.load_round(rnd.id).phase is after
+    assert {r.id: r.phase for r in rounds.visible_rounds(world.coordinator)}[rnd.id] is after
+    assert rounds.ended_at(rounds.load_round(rnd.id), phase) == getattr(rnd, attr)
+    db.session.commit()  # whatever the reads left in the session would be written now
+    coordinator = login(world.coordinator)
+    for url in ("/coordinator/", f"/coordinator/rounds/{rnd.id}", f"/coordinator/rounds/{rnd.id}/pooling"):
+        page = coordinator.get(url)
+        assert page.status_code == 200, url
+        assert f"phase-{after.value}" in page.get_data(as_text=True), url
+    for user, url in ((world.fleet, "/fleet/"), (world.oem, "/oem/")):
+        assert login(user).get(url).status_code == 200
+    assert _database_state(rnd.id) == state
+
+    # The next write moves the round first, under its lock, and audits the move once.
+    with pytest.raises(Conflict):
+        rounds.transition(rnd.id, phase, world.coordinator)
+    assert phase_of(rnd.id) is after
+    assert audit_count(rnd.id) == state[1] + 1
 
 
 def test_the_periodic_job_moves_rounds_whose_deadline_passed(world, frozen_clock):
@@ -304,6 +358,7 @@ def test_a_coordinator_creates_a_round_in_their_time_zone(world, login):
     assert rnd.line_service.value == "split"
 
 
+@pytest.mark.commits  # opens a connection of its own (tests/conftest.py)
 def test_the_audit_log_is_append_only(world):
     rnd = make_round(world.coordinator)
     entry = db.session.execute(sa.select(AuditEntry).where(AuditEntry.round_id == rnd.id)).scalars().first()
@@ -325,3 +380,31 @@ def test_every_page_of_a_round_renders_in_every_phase(world, login, phase):
         assert response.status_code == 200, (url, response.get_data(as_text=True)[:300])
     for user, url in ((world.fleet, "/fleet/"), (world.oem, "/oem/")):
         assert login(user).get(url).status_code == 200
+
+
+def test_only_rounds_lock_locks_a_round_row():
+    """Every write use case locks its round through rounds.lock (read afresh, deadlines moved, FOR NO KEY
+    UPDATE); an ad-hoc `select(Round)...with_for_update()` elsewhere would bypass all three."""
+    import ast
+    from pathlib import Path
+
+    def selects_round(node: ast.AST) -> bool:
+        return any(
+            isinstance(n, ast.Call)
+            and getattr(n.func, "attr", getattr(n.func, "id", None)) in ("select", "get")
+            and any(isinstance(a, ast.Name) and a.id == "Round" for a in n.args)
+            for n in ast.walk(node)
+        )
+
+    root = Path(__file__).resolve().parents[1] / "marketplace"
+    offenders = []
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            locks = getattr(node.func, "attr", None) == "with_for_update" or any(
+                k.arg == "with_for_update" for k in node.keywords
+            )
+            if locks and selects_round(node) and path.name != "rounds.py":
+                offenders.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert offenders == [], "lock the round with rounds.lock instead"

@@ -6,6 +6,7 @@ import csv
 import io
 import zipfile
 
+import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
@@ -76,6 +77,7 @@ def test_the_demand_export_and_template_keep_notes_and_names_as_text(world):
     assert text_cells(demand_upload.template_xlsx(rnd))["=WEBSERVICE(1)"] == ("s", True)
 
 
+@pytest.mark.commits  # the read-model store writes on a connection of its own (tests/conftest.py)
 def test_the_round_report_escapes_names_in_csv_and_xlsx(world):
     made = report_round(world, "contracting")
     segment = db.session.execute(sa.select(Segment).where(Segment.id == "md_box_truck")).scalar_one()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import SimpleNamespace
 
+import pytest
 import sqlalchemy as sa
 from flask import g
 
@@ -20,6 +21,8 @@ from marketplace.models.demand import DemandUpload
 from marketplace.services.demo import DEMO_PASSWORD
 from marketplace.services.large_seed import seed_large
 from tests.test_access import LOGIN, ROLES, ROUTES, Route
+
+pytestmark = pytest.mark.commits  # statement counts: a rolled-back test adds SAVEPOINT statements (tests/conftest.py)
 
 SMALL = (60, 20)
 LARGER = (180, 60)

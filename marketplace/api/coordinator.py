@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +16,7 @@ from marketplace.api.idempotency import PARAMETER as IDEMPOTENCY
 from marketplace.api.idempotency import idempotent
 from marketplace.api.problems import fields_named
 from marketplace.api.rounds import RoundSchema, round_json
-from marketplace.api.schemas import DecimalText, Instant, Money, StrictSchema, money
+from marketplace.api.schemas import DecimalText, Instant, InstantInput, Money, StrictSchema, money
 from marketplace.models import AwardScenario, FeedbackRule, PoolingRun, RoundPhase
 from marketplace.services import access, award, ocds, pooling, reports, rounds
 from marketplace.services import values as V
@@ -59,9 +58,9 @@ class RoundInput(StrictSchema):
     regions = fields.List(fields.String(validate=validate.Length(min=1, max=100)), required=True,
                           validate=validate.Length(min=1, max=2000, error="choose at least one"),
                           metadata={"description": "region ids in scope", "examples": [["US"]]})  # fmt: skip
-    demand_deadline = Instant(load_default=None, allow_none=True)
-    bid_deadline = Instant(load_default=None, allow_none=True)
-    confirmation_deadline = Instant(load_default=None, allow_none=True)
+    demand_deadline = InstantInput(load_default=None, allow_none=True)
+    bid_deadline = InstantInput(load_default=None, allow_none=True)
+    confirmation_deadline = InstantInput(load_default=None, allow_none=True)
     confirmation_period_days = _number("confirmation_period_days")
     min_lot_quantity = _number("min_lot_quantity")
     max_lot_quantity = _number("max_lot_quantity")
@@ -82,13 +81,10 @@ ROUND_FIELDS = {"segment_ids": "segments", "region_ids": "regions", "max_share_p
 
 
 def _settings(data: dict[str, Any]) -> rounds.RoundSettings:
-    def utc(value: Any) -> Any:
-        return value.astimezone(UTC) if value is not None else None
-
     return rounds.RoundSettings(
         name=data["name"], description=data["description"], segment_ids=data["segments"], region_ids=data["regions"],
-        demand_deadline=utc(data["demand_deadline"]), bid_deadline=utc(data["bid_deadline"]),
-        confirmation_deadline=utc(data["confirmation_deadline"]),
+        demand_deadline=data["demand_deadline"], bid_deadline=data["bid_deadline"],
+        confirmation_deadline=data["confirmation_deadline"],
         confirmation_period_days=data["confirmation_period_days"], min_lot_quantity=data["min_lot_quantity"],
         max_lot_quantity=data["max_lot_quantity"], max_levels_up=data["max_levels_up"],
         max_winners_per_lot=data["max_winners_per_lot"], max_share_per_supplier=data["max_share_percent"] / 100,

@@ -8,6 +8,7 @@ RFC 3339 with their offset.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -115,6 +116,20 @@ class Quarter(fields.String):
 def Instant(**kwargs: Any) -> fields.DateTime:
     """An instant in RFC 3339 with its offset (stored in UTC, so +00:00)."""
     return fields.AwareDateTime(format="iso", default_timezone=None, **kwargs)
+
+
+class InstantInput(fields.AwareDateTime):
+    """An instant sent in RFC 3339 with its offset, read as UTC (as it is stored)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="iso", default_timezone=None, **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> datetime:
+        found = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return found.astimezone(UTC)
+        except OverflowError:  # 9999-12-31T23:00-05:00 is in year 10000 in UTC
+            raise ValidationError("is beyond the years 1 to 9999 once converted to UTC") from None
 
 
 class MoneySchema(Schema):

@@ -11,7 +11,7 @@ from marketplace.coordinator.forms import TransitionForm
 from marketplace.filters import count_of
 from marketplace.models import UnservedLine
 from marketplace.pagination import paginate, paginate_rows
-from marketplace.services import backups, contracting, feedback
+from marketplace.services import backups, contracting, deliveries, feedback
 from marketplace.services.errors import Conflict, ValidationFailed
 
 bp = Blueprint("contracting", __name__)
@@ -29,7 +29,12 @@ def fleet_allocations(round_id: int):
         q.unserved, prefix="out_", sorts={"line": [UnservedLine.demand_line_id, UnservedLine.id]}, default="line"
     )
     return render_template(
-        "contracting/fleet.html", rnd=q.rnd, allocations=allocations, unserved=unserved, form=TransitionForm()
+        "contracting/fleet.html",
+        rnd=q.rnd,
+        allocations=allocations,
+        unserved=unserved,
+        schedule=deliveries.schedule(q.allocations),
+        form=TransitionForm(),
     )
 
 
@@ -59,6 +64,7 @@ def oem_results(round_id: int):
         rnd=q.rnd,
         allocations=allocations,
         totals=q.totals(),
+        quarters=deliveries.won_against_capacity(q.rnd, q.allocations, current_user),
         feedback=found,
         lots=paginate_rows(found.rows, prefix="fb_"),
         backup_offers=backups.offers_of(round_id, current_user),

@@ -16,7 +16,6 @@ from marketplace.coordinator.forms import (
     TransitionForm,
 )
 from marketplace.extensions import db
-from marketplace.filters import money
 from marketplace.models import (
     AuditEntry,
     Region,
@@ -458,10 +457,7 @@ def _scenarios_page(round_id: int, form: ScenarioForm | None = None, status: int
     rnd = rounds.load_round(round_id)
     found = award.scenarios_of(rnd.id)
     compared = [award.figures(rnd, s) for s in found if s.status.value == "succeeded"]
-    charts = {
-        "vehicles": [(f.scenario.name, f.awarded, f"{f.awarded:,} ({f.awarded_percent:.0f} %)") for f in compared],
-        "price": [(f.scenario.name, float(f.total_price), money(f.total_price)) for f in compared],
-    }
+    charts = award.comparison_charts(compared)
     return render_template(
         "coordinator/scenarios.html",
         rnd=rnd,

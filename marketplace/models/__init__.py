@@ -2,7 +2,7 @@
 
 from marketplace.models.api import ApiToken, IdempotentRequest
 from marketplace.models.audit import AuditEntry
-from marketplace.models.award import Allocation, AwardScenario, ConfirmationStatus, UnservedLine
+from marketplace.models.award import Allocation, AllocationDelivery, AwardScenario, ConfirmationStatus, UnservedLine
 from marketplace.models.backup import Backup, BackupAllocation, FailureCause
 from marketplace.models.bidding import (
     Bid,
@@ -11,6 +11,7 @@ from marketplace.models.bidding import (
     PackageBid,
     PackageItem,
     PackageRevision,
+    QuarterCapacity,
     RoundCapacity,
 )
 from marketplace.models.catalog import VehicleModel
@@ -25,6 +26,7 @@ from marketplace.models.round import FeedbackRule, LineService, Round, RoundPhas
 
 __all__ = [
     "Allocation",
+    "AllocationDelivery",
     "ApiToken",
     "Approval",
     "AuditEntry",
@@ -58,6 +60,7 @@ __all__ = [
     "PackageItem",
     "PackageRevision",
     "PoolingRun",
+    "QuarterCapacity",
     "ReadModel",
     "Region",
     "Round",

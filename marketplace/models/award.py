@@ -92,6 +92,25 @@ class Allocation(PublicId, db.Model):
     demand_line: Mapped[DemandLine] = relationship()
     supplier: Mapped[Organization] = relationship()
     vehicle_model: Mapped[VehicleModel] = relationship()
+    # When each vehicle is delivered (the award's delivery quarters); empty when the award set none.
+    deliveries: Mapped[list[AllocationDelivery]] = relationship(
+        order_by="AllocationDelivery.quarter", cascade="all, delete-orphan"
+    )
+
+
+class AllocationDelivery(db.Model):
+    """How many vehicles of an allocation are delivered in one quarter."""
+
+    __tablename__ = "allocation_delivery"
+    __table_args__ = (
+        sa.UniqueConstraint("allocation_id", "quarter", name="uq_allocation_delivery_quarter"),
+        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    allocation_id: Mapped[int] = mapped_column(sa.ForeignKey("allocation.id"), index=True)
+    quarter: Mapped[str] = mapped_column(sa.String(6))
+    quantity: Mapped[int]
 
 
 class UnservedLine(db.Model):

@@ -78,6 +78,8 @@ class BidRevision(db.Model):
     vehicle_model_id: Mapped[int] = mapped_column(sa.ForeignKey("vehicle_model.id"))
     min_quantity: Mapped[int]
     max_quantity: Mapped[int]
+    # The quarters ("2027Q2") the bid can deliver in, sorted; None: any quarter of the lines' windows.
+    quarters: Mapped[list[str] | None] = mapped_column(sa.JSON, default=None)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     submitted_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
 
@@ -131,6 +133,7 @@ class PackageRevision(db.Model):
     package_id: Mapped[int] = mapped_column(sa.ForeignKey("package_bid.id"), index=True)
     number: Mapped[int]
     withdrawn: Mapped[bool] = mapped_column(default=False)
+    quarters: Mapped[list[str] | None] = mapped_column(sa.JSON, default=None)  # as BidRevision.quarters
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     submitted_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
 
@@ -171,3 +174,25 @@ class RoundCapacity(db.Model):
     organization_id: Mapped[int] = mapped_column(sa.ForeignKey("organization.id"), index=True)
     capacity: Mapped[int]
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
+
+
+class QuarterCapacity(db.Model):
+    """How many vehicles an OEM can deliver in one quarter of a round (a production ramp).
+
+    Without a segment it caps all the OEM's vehicles delivered in that quarter; with one, those of
+    lots of that segment. An OEM that states any quarter delivers only in the quarters it states;
+    RoundCapacity stays the total over the round.
+    """
+
+    __tablename__ = "quarter_capacity"
+    __table_args__ = (
+        sa.UniqueConstraint("round_id", "organization_id", "quarter", "segment_id", name="uq_quarter_capacity"),
+        sa.CheckConstraint("capacity >= 0", name="capacity_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("round.id"), index=True)
+    organization_id: Mapped[int] = mapped_column(sa.ForeignKey("organization.id"), index=True)
+    quarter: Mapped[str] = mapped_column(sa.String(6))  # "2027Q2": sorts as it reads
+    segment_id: Mapped[str | None] = mapped_column(sa.ForeignKey("segment.id"))
+    capacity: Mapped[int]

@@ -50,6 +50,22 @@ class CapacityForm(ServiceForm):
     capacity = TypedNumberField("Capacity in vehicles", whole=True)
 
 
+QUARTERS_HELP = "e.g. 2027Q2-2028Q1, 2028Q3; blank: any quarter of the lines' delivery windows"
+
+
+def quarter_capacity_form(rows: int, **kwargs: Any) -> ServiceForm:
+    """Capacity by quarter: rowN_quarter, rowN_segment ("" = all segments), rowN_capacity for N = 1..rows."""
+
+    class QuarterCapacityForm(ServiceForm):
+        pass
+
+    for n in range(1, rows + 1):
+        setattr(QuarterCapacityForm, f"row{n}_quarter", StringField(f"Row {n} quarter"))
+        setattr(QuarterCapacityForm, f"row{n}_segment", SelectField(f"Row {n} segment", validate_choice=False))
+        setattr(QuarterCapacityForm, f"row{n}_capacity", TypedNumberField(f"Row {n} capacity", whole=True))
+    return QuarterCapacityForm(**kwargs)
+
+
 class BidForm(ServiceForm):
     """A sealed bid on one lot: the bid sheet's columns (model_code, min_quantity, max_quantity,
     tier1_min, tier1_price, ... up to MAX_TIERS tiers)."""
@@ -57,6 +73,7 @@ class BidForm(ServiceForm):
     model_code = SelectField("Model", validate_choice=False)  # the service names an unknown or retired model
     min_quantity = TypedNumberField("Minimum quantity", whole=True)
     max_quantity = TypedNumberField("Maximum quantity", whole=True)
+    quarters = StringField("Delivery quarters", render_kw={"placeholder": QUARTERS_HELP})
 
 
 for _n in range(1, MAX_TIERS + 1):
@@ -69,6 +86,7 @@ def package_form(lots: Iterable[Any], **kwargs: Any) -> ServiceForm:
 
     class PackageForm(ServiceForm):
         name = StringField("Name", render_kw={"placeholder": "e.g. West coast + Texas"})
+        quarters = StringField("Delivery quarters", render_kw={"placeholder": QUARTERS_HELP})
 
     for lot in lots:
         setattr(PackageForm, item_key(lot, "model_code"), SelectField(f"Model for {lot.code}", validate_choice=False))

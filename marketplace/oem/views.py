@@ -17,9 +17,10 @@ from marketplace.extensions import db
 from marketplace.models import BidRevision, PackageRevision, RoundPhase
 from marketplace.oem.forms import ActionForm, BidForm, BidSheetForm, CapacityForm, ModelForm, RetireForm, package_form
 from marketplace.pagination import paginate
-from marketplace.services import access, bid_sheet, bidding, catalog, reference_data, rounds
+from marketplace.services import access, bid_sheet, bidding, catalog, quarter_capacity, reference_data, rounds
 from marketplace.services.catalog import shortfalls
 from marketplace.services.errors import Conflict, ValidationFailed
+from marketplace.services.quarter_lists import quarters_text
 from marketplace.views_common import apply_field_errors
 
 bp = Blueprint("oem", __name__, url_prefix="/oem")
@@ -138,6 +139,7 @@ def _tender_page(rnd: Any, capacity_form: CapacityForm | None = None, status: in
         packages=bidding.packages_of(rnd, current_user),
         capacity=capacity,
         capacity_form=capacity_form,
+        quarter_rows=quarter_capacity.rows_of(rnd, current_user),
         open=rnd.phase is RoundPhase.TENDERING,
         form=ActionForm(),
         sheet_form=BidSheetForm(),
@@ -174,6 +176,7 @@ def _bid_values(revision: Any) -> dict[str, Any]:
         "model_code": revision.vehicle_model.code,
         "min_quantity": revision.min_quantity,
         "max_quantity": revision.max_quantity,
+        "quarters": quarters_text(revision.quarters),
     }
     for n, tier in enumerate(revision.tiers, start=1):
         values[f"tier{n}_min"] = tier.min_quantity
@@ -274,6 +277,7 @@ def _package_values(revision: Any, name: str) -> dict[str, Any]:
     values: dict[str, Any] = {"name": name}
     if revision is None or revision.withdrawn:
         return values
+    values["quarters"] = quarters_text(revision.quarters)
     for item in revision.items:
         values[f"lot{item.lot_id}_model_code"] = item.vehicle_model.code
         values[f"lot{item.lot_id}_quantity"] = item.quantity

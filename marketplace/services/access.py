@@ -272,7 +272,8 @@ def fleet_allocation(actor: Actor | None, allocation_id: int | str, *, for_updat
         .where(_by_id(Allocation, allocation_id), DemandLine.organization_id == actor.organization_id)
     )
     if for_update:
-        query = query.with_for_update(of=Allocation)
+        # Read afresh: the allocation may have been loaded before its round was locked.
+        query = query.with_for_update(of=Allocation).execution_options(populate_existing=True)
     return _one(query, "No such allocation.")
 
 

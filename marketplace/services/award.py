@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from marketplace.extensions import db
-from marketplace.filters import count_of
+from marketplace.filters import count_of, money
 from marketplace.models import (
     Allocation,
     AwardScenario,
@@ -31,6 +31,7 @@ from marketplace.models import (
 )
 from marketplace.services import access, audit, bidding, clock, events, read_models, rounds, solver_bridge, solver_runs
 from marketplace.services.access import Actor
+from marketplace.services.deliveries import by_scenario, chart
 from marketplace.services.errors import Conflict, NotFound, ValidationFailed
 from solver import io as solver_io
 
@@ -68,9 +69,9 @@ def get_scenario(scenario_id: int) -> AwardScenario:
 def start_scenario(round_id: int, actor: Actor, rules: ScenarioRules) -> AwardScenario:
     """Queue an award under the round's rules, or a variation of them, as a new scenario."""
     access.require_coordinator(actor)
-    rounds.load_round(round_id)
+    rounds.load_round(round_id)  # 404 before anything is written
     solver_runs.fail_dead_runs_of_round(AwardScenario, round_id)  # commits: before the round's lock
-    rnd = rounds.get_for_update(round_id)
+    rnd = rounds.lock(round_id)
     rounds.require_phase(rnd, *SCENARIO_PHASES, doing="compute an award")
     scenario = AwardScenario(
         round_id=rnd.id,
@@ -143,7 +144,7 @@ def save_result(scenario_id: int, result: dict[str, Any], offers: Any) -> None:
     """Allocations and unserved reasons of an award, in one transaction with the scenario's outcome."""
     scenario = db.session.get(AwardScenario, scenario_id)
     assert scenario is not None
-    rnd = rounds.get_for_update(scenario.round_id)
+    rnd = rounds.lock(scenario.round_id)
     if rnd.phase not in SCENARIO_PHASES:
         raise Conflict(f"The round moved on to “{rnd.phase.label}” while the award ran; nothing was saved.")
     members = {
@@ -170,19 +171,7 @@ def save_result(scenario_id: int, result: dict[str, Any], offers: Any) -> None:
             bid_id = None
         for part in row["allocations"]:
             member = members[part["demand"]]
-            db.session.add(
-                Allocation(
-                    scenario_id=scenario.id,
-                    lot_id=member.lot_id,
-                    demand_line_id=member.demand_line_id,
-                    organization_id=solver_bridge.parse_key(row["supplier"], "org"),
-                    bid_id=bid_id,
-                    package_bid_id=package_id,
-                    vehicle_model_id=model_id,
-                    quantity=part["quantity"],
-                    unit_price=_money(row["unit_price"]),
-                )
-            )
+            db.session.add(solver_bridge.allocation(scenario.id, member, row, part, (bid_id, package_id, model_id)))
     for item in result["unserved"]:
         member = members[item["demand"]]
         db.session.add(
@@ -263,8 +252,7 @@ def publish_scenario(scenario_id: int, actor: Actor, *, reason: str | None = Non
     """
     access.require_coordinator(actor)
     scenario = get_scenario(scenario_id)
-    rounds.load_round(scenario.round_id)
-    rnd = rounds.get_for_update(scenario.round_id)
+    rnd = rounds.lock(scenario.round_id)
     rounds.require_phase(rnd, RoundPhase.BIDS_CLOSED, doing="publish an award")
     if scenario.status is not RunStatus.SUCCEEDED:
         raise Conflict(f"Scenario “{scenario.name}” has not finished: only a computed award can be published.")
@@ -398,6 +386,16 @@ def compute_figures(rnd: Round, scenario: AwardScenario) -> ScenarioFigures:
         vehicle_gap=max(0, scenario.bound_quantity - scenario.awarded_quantity),
         price_gap_percent=gap,
     )
+
+
+def comparison_charts(compared: list[ScenarioFigures]) -> dict[str, Any]:
+    """The comparison page's charts: vehicles, total price, and vehicles delivered per quarter (None without quarters)."""
+    per_quarter = by_scenario([f.scenario.id for f in compared])
+    return {
+        "vehicles": [(f.scenario.name, f.awarded, f"{f.awarded:,} ({f.awarded_percent:.0f} %)") for f in compared],
+        "price": [(f.scenario.name, float(f.total_price), money(f.total_price)) for f in compared],
+        "quarters": chart(per_quarter, {f.scenario.id: f.scenario.name for f in compared}),
+    }
 
 
 def bidders(rnd: Round) -> list[Any]:

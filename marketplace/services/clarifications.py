@@ -61,7 +61,7 @@ def ask(actor: User, round_id: int, question: object) -> Clarification:
         raise Forbidden("Coordinators answer questions; members ask them.")
     text = _text(question, "question")
     rnd = visible_round(actor, round_id)
-    rnd = rounds.get_for_update(rnd.id)
+    rnd = rounds.lock(rnd.id)
     problem = asking_problem(rnd)
     if problem:
         raise Conflict(problem)
@@ -97,7 +97,7 @@ def answer(actor: User, clarification_id: int, text: object) -> Clarification:
 
 def set_deadline(actor: User, round_id: int, deadline: datetime | None) -> Round:
     access.require_coordinator(actor)
-    rnd = rounds.get_for_update(round_id)
+    rnd = rounds.lock(round_id)
     if deadline is not None and deadline <= clock.now():
         raise ValidationFailed(
             "The clarification deadline must be in the future.",

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace.extensions import db
 from marketplace.filters import count_of
@@ -32,15 +31,16 @@ from marketplace.models import (
 from marketplace.pagination import contains
 from marketplace.services import access, audit, clock, events, rounds
 from marketplace.services.access import Actor
+from marketplace.services.closing import decline_pending, pending_of  # noqa: F401 (re-exported: contracting's names)
 from marketplace.services.errors import Conflict, DomainError, NotFound, ValidationFailed
 
 RESULT_PHASES = (RoundPhase.AWARDED, RoundPhase.CONTRACTING, RoundPhase.CLOSED)
 
 
 def _published(rnd: Round) -> int:
-    rounds.apply_deadlines(rnd)
-    if rnd.phase not in RESULT_PHASES or rnd.published_scenario_id is None:
-        raise Conflict(f"The award of this round is not published yet (it is “{rnd.phase.label}”).")
+    phase = rounds.effective_phase(rnd)
+    if phase not in RESULT_PHASES or rnd.published_scenario_id is None:
+        raise Conflict(f"The award of this round is not published yet (it is “{phase.label}”).")
     return rnd.published_scenario_id
 
 
@@ -57,6 +57,7 @@ ALLOCATION_ROW = (
     ),
     joinedload(Allocation.supplier),
     joinedload(Allocation.vehicle_model),
+    selectinload(Allocation.deliveries),
 )
 UNSERVED_ROW = (joinedload(UnservedLine.demand_line).joinedload(DemandLine.organization),)
 
@@ -117,7 +118,9 @@ class ResultQueries:
 
     def totals(self) -> tuple[int, int, Decimal, int]:
         """(allocations, vehicles, value, lots) of the reader's allocations, in one aggregate query."""
-        sub = self.allocations.order_by(None).subquery()
+        # Allocations taken back from a supplier that dropped out, or refused by a backup, are no longer the reader's.
+        live = [s for s in ConfirmationStatus if s.live]
+        sub = self.allocations.order_by(None).where(Allocation.confirmation.in_(live)).subquery()
         count, vehicles, value, lots = db.session.execute(
             sa.select(
                 sa.func.count(),
@@ -195,15 +198,18 @@ def all_allocations(round_id: int, actor: Actor) -> tuple[Round, list[Allocation
 
 def decide(allocation_id: int, confirm: bool, actor: Actor) -> Allocation:
     """A fleet confirms or declines one of its allocations, once, before the confirmation deadline."""
-    allocation = _decide(allocation_id, confirm, actor)
+    found = access.fleet_allocation(actor, allocation_id)
+    rnd = rounds.lock(found.demand_line.round_id)  # the round first, then its rows, like every write
+    allocation = _decide(rnd, found.id, confirm, actor)
     db.session.commit()
     return allocation
 
 
-def _decide(allocation_id: int | str, confirm: bool, actor: Actor) -> Allocation:
-    """One decision with its audit entry and deposit follow-up, in the caller's transaction (no commit)."""
+def _decide(rnd: Round, allocation_id: int, confirm: bool, actor: Actor) -> Allocation:
+    """One decision with its audit entry and deposit follow-up, in the caller's transaction (no commit).
+
+    The caller holds the round's lock (`rounds.lock`)."""
     allocation = access.fleet_allocation(actor, allocation_id, for_update=True)
-    rnd = rounds.load_round(allocation.demand_line.round_id)
     if allocation.scenario_id != rnd.published_scenario_id:
         raise NotFound("No such allocation.")
     rounds.require_phase(rnd, RoundPhase.CONTRACTING, doing="confirm or decline an allocation")
@@ -326,63 +332,12 @@ def decision_summary(round_id: int, public_ids: list[str], confirm: bool, actor:
 
 def decide_many(round_id: int, public_ids: list[str], confirm: bool, actor: Actor) -> list[Allocation]:
     """Confirm or decline several allocations through the one-decision rule, all or nothing, in one transaction."""
+    rnd = rounds.lock(round_id)  # decisions and the round's close or deadline, one at a time
     summary = decision_summary(round_id, public_ids, confirm, actor)
     try:
-        decided = [_decide(a.id, confirm, actor) for a in summary.allocations]
+        decided = [_decide(rnd, a.id, confirm, actor) for a in summary.allocations]
     except DomainError:
         db.session.rollback()
         raise
     db.session.commit()
     return decided
-
-
-def pending_of(rnd: Round) -> tuple[int, int]:
-    """(allocations, vehicles) of the published award still waiting for the fleet's decision."""
-    if rnd.published_scenario_id is None:
-        return 0, 0
-    count, vehicles = db.session.execute(
-        sa.select(sa.func.count(Allocation.id), sa.func.coalesce(sa.func.sum(Allocation.quantity), 0)).where(
-            Allocation.scenario_id == rnd.published_scenario_id,
-            Allocation.confirmation == ConfirmationStatus.PENDING,
-        )
-    ).one()
-    return int(count), int(vehicles)
-
-
-def decline_pending(rnd: Round, actor: Actor | None, at: datetime, *, reason: str) -> int:
-    """Mark every pending allocation of the published award declined (the round is closing); returns how many.
-
-    rounds._move calls this in its transaction; each allocation gets its audit entry with the reason,
-    and the deposits follow the declined outcome when the round's settlement runs after the commit.
-    """
-    if rnd.published_scenario_id is None:
-        return 0
-    from marketplace.services import backups
-
-    backups.lapse_offers(rnd, actor, reason=reason)  # an unanswered backup offer is a refusal
-    pending = db.session.execute(
-        sa.select(Allocation)
-        .where(
-            Allocation.scenario_id == rnd.published_scenario_id,
-            Allocation.confirmation == ConfirmationStatus.PENDING,
-        )
-        .order_by(Allocation.id)
-        .with_for_update()
-    ).scalars()
-    count = 0
-    for allocation in pending:
-        allocation.confirmation = ConfirmationStatus.DECLINED
-        allocation.decided_at = at
-        allocation.decided_by_id = actor.id if actor is not None else None
-        audit.record(
-            actor,
-            "allocation.decline",
-            allocation,
-            round_id=rnd.id,
-            summary=f"Treated as declined when the round closed ({allocation.quantity} "
-            f"{rounds.plural(allocation.quantity, 'vehicle')} for line {allocation.demand_line_id}): {reason}",
-            before={"confirmation": "pending"},
-            after={"confirmation": "declined", "reason": reason},
-        )
-        count += 1
-    return count

@@ -33,6 +33,7 @@ from marketplace.services.demand import (
     Scope,
     check_line,
     current_quarter,
+    locked_open_round,
     open_round,
 )
 from marketplace.services.errors import Conflict, NotFound, ValidationFailed
@@ -476,7 +477,7 @@ class SaveResult:
 
 def save_upload(round_id: int, token: str, actor: Actor | None) -> SaveResult:
     """Save every staged row as a draft demand line, or none: one INSERT, one audit entry, one commit."""
-    rnd = open_round(round_id, actor, doing="post demand")
+    rnd = locked_open_round(round_id, actor, doing="post demand")
     assert actor is not None
     upload = pending_upload(round_id, token, actor, for_update=True)
     if upload.saved_at is not None:
@@ -676,7 +677,7 @@ class BulkResult:
 def create_lines(round_id: int, rows: list[Mapping[str, Any]], actor: Actor | None) -> BulkResult:
     """Post many draft lines from an organization's own system: every row or none, with the same checks
     and the same per-row problems as a spreadsheet upload (rows are numbered from 0, as in a JSON array)."""
-    rnd = open_round(round_id, actor, doing="post demand")
+    rnd = locked_open_round(round_id, actor, doing="post demand")
     assert actor is not None
     if not rows:
         raise ValidationFailed("Send at least one line.")

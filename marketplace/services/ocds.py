@@ -55,7 +55,7 @@ from marketplace.models import (
     Round,
     RoundPhase,
 )
-from marketplace.services import bidding, contracting, pooling
+from marketplace.services import bidding, contracting, deliveries, pooling
 
 OCID_PREFIX = "ocds-fecmkt"
 # The lots extension, the version whose schema tests/data/ocds holds.
@@ -372,7 +372,7 @@ def _awards_and_contracts(
             status = "pending"  # a promoted backup waiting for its supplier to accept
         else:
             status = "active"
-        entry: dict[str, Any] = {
+        entry: dict[str, Any] = deliveries.ocds_period("contractPeriod", group) | {
             "id": award_id,
             "title": f"{lot.code}: {vehicles} vehicles from {supplier.name}",
             "status": status,
@@ -393,7 +393,7 @@ def _awards_and_contracts(
             fleet = confirmed[0].demand_line.organization
             parties.add(fleet, "buyer")
             signed = max((a.decided_at for a in confirmed if a.decided_at), default=None)
-            contract: dict[str, Any] = {
+            contract: dict[str, Any] = deliveries.ocds_period("period", confirmed) | {
                 "id": f"{award_id}-fleet-{fleet_id}",
                 "awardID": award_id,
                 "title": f"{fleet.name}: {sum(a.quantity for a in confirmed)} vehicles from {supplier.name} ({lot.code})",

@@ -68,9 +68,9 @@ def start_run(
 ) -> PoolingRun:
     """Queue a pooling run of the round's committed demand (the round's bounds unless others are given)."""
     access.require_coordinator(actor)
-    rnd = rounds.load_round(round_id)
+    rounds.load_round(round_id)  # 404 before anything is written
     solver_runs.fail_dead_runs_of_round(PoolingRun, round_id)  # commits: before the round's lock
-    rnd = rounds.get_for_update(round_id)
+    rnd = rounds.lock(round_id)
     rounds.require_phase(rnd, *POOLING_PHASES, doing="run pooling")
     run = PoolingRun(
         round_id=rnd.id,
@@ -145,7 +145,7 @@ def save_result(run_id: int, result: dict[str, Any]) -> None:
     """Lots, members and unpooled reasons of a result, in one transaction with the run's outcome."""
     run = db.session.get(PoolingRun, run_id)
     assert run is not None
-    rnd = rounds.get_for_update(run.round_id)
+    rnd = rounds.lock(run.round_id)
     if rnd.phase not in POOLING_PHASES:
         raise Conflict(f"The round moved on to “{rnd.phase.label}” while pooling ran; nothing was saved.")
     lines = {line.id: line for line in solver_bridge.committed_lines(rnd.id)}
@@ -205,8 +205,7 @@ def publish_run(run_id: int, actor: Actor) -> Round:
     """Make a run's lots the round's tender: OEMs see them and bidding opens."""
     access.require_coordinator(actor)
     run = get_run(run_id)
-    rnd = rounds.load_round(run.round_id)
-    rnd = rounds.get_for_update(run.round_id)
+    rnd = rounds.lock(run.round_id)
     rounds.require_phase(rnd, RoundPhase.POOLED, doing="publish lots")
     if run.status is not RunStatus.SUCCEEDED:
         raise Conflict(f"Pooling run #{run.id} has not succeeded: only a finished run can be published.")

@@ -20,7 +20,6 @@ The store is written on its own short connection, so a page that reads commits n
 
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -33,7 +32,6 @@ from marketplace.extensions import db
 from marketplace.models import DataVersion, ReadModel, Round
 from marketplace.services import clock
 
-logger = logging.getLogger(__name__)
 T = TypeVar("T")
 SHARED = 0  # the scope of data every round reads
 _PENDING = "read_models.pending"  # session.info: round ids and (table, ids) to trace to a round
@@ -225,7 +223,7 @@ def cached(rnd: Round, name: str, compute: Callable[[], T], dump: Callable[[T], 
     computed += 1
     value = compute()
     text = dump(value)
-    if _uncommitted(session):  # computing wrote something (a deadline moved the round on): do not store
+    if _uncommitted(session):  # computing wrote something: its data may roll back, do not store
         return value
     _store(rnd.id, name, int(round_version), int(shared_version), phase, text)
     return value
@@ -235,16 +233,12 @@ def _store(round_id: int, name: str, round_version: int, shared_version: int, ph
     table = ReadModel.__table__
     values = {"round_id": round_id, "name": name, "round_version": round_version, "shared_version": shared_version,
               "phase": phase, "body": body, "computed_at": clock.now()}  # fmt: skip
-    try:
-        with db.engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                # The reader's own transaction may hold the round's row lock (FOR UPDATE), which this
-                # connection's foreign-key check would wait for forever. Storing only saves work: give up.
-                connection.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
-            stmt = _insert(connection)(table).values(**values)
-            connection.execute(
-                stmt.on_conflict_do_update(index_elements=[table.c.round_id, table.c.name],
-                                           set_={k: stmt.excluded[k] for k in values if k not in ("round_id", "name")})
-            )  # fmt: skip
-    except sa.exc.OperationalError:
-        logger.info("read model %s of round %s not stored: the round is locked by the reader", name, round_id)
+    # Its own short connection: the reader's transaction commits nothing. Its foreign-key check takes
+    # FOR KEY SHARE on the round row, which the write lock a reader may hold (rounds.lock, FOR NO KEY
+    # UPDATE) lets through, so storing never waits on the reader's own round lock.
+    with db.engine.begin() as connection:
+        stmt = _insert(connection)(table).values(**values)
+        connection.execute(
+            stmt.on_conflict_do_update(index_elements=[table.c.round_id, table.c.name],
+                                       set_={k: stmt.excluded[k] for k in values if k not in ("round_id", "name")})
+        )  # fmt: skip

@@ -18,7 +18,7 @@ import base64
 import io
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
 
@@ -37,7 +37,8 @@ from marketplace.models import (
     Round,
     Segment,
 )
-from marketplace.services import award, clock, read_models, spreadsheet
+from marketplace.services import award, clock, deliveries, read_models, spreadsheet
+from marketplace.services.deliveries import QuarterRow
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -80,6 +81,7 @@ class RoundReport:
     scenario_name: str | None = None
     declined: int = 0
     pending: int = 0
+    by_quarter: list[QuarterRow] = field(default_factory=list)  # empty: the award set no delivery quarters
 
     def stage(self, key: str) -> FunnelStage:
         return next(s for s in self.funnel if s.key == key)
@@ -120,6 +122,7 @@ def _dump(report: RoundReport) -> str:
     data["funnel"] = [asdict(s) for s in report.funnel]
     data["by_segment"] = [asdict(r) for r in report.by_segment]
     data["by_region"] = [asdict(r) for r in report.by_region]
+    data["by_quarter"] = [asdict(r) for r in report.by_quarter]
     return json.dumps(data, default=lambda v: str(v) if isinstance(v, Decimal) else v.isoformat())
 
 
@@ -137,6 +140,7 @@ def _load(rnd: Round, text: str) -> RoundReport:
             "funnel": [FunnelStage(**{**s, "value": Decimal(s["value"])}) for s in data["funnel"]],
             "by_segment": [row(r) for r in data["by_segment"]],
             "by_region": [row(r) for r in data["by_region"]],
+            "by_quarter": [QuarterRow(**r) for r in data.get("by_quarter", [])],
             "savings_vs_max": None if data["savings_vs_max"] is None else Decimal(data["savings_vs_max"]),
         }
     )
@@ -257,6 +261,8 @@ def compute_report(rnd: Round) -> RoundReport:
         ).all()  # fmt: skip
         confirmed_vehicles, confirmed_value = 0, ZERO
         for segment_id, region_id, confirmation, vehicles, value in allocations:
+            if not confirmation.live:
+                continue  # taken back from a supplier that dropped out, or a backup's refused offer
             vehicles, amount = int(vehicles), _money(value)
             for row in rows_of(segment_id, region_id):
                 row.awarded += vehicles
@@ -290,6 +296,7 @@ def compute_report(rnd: Round) -> RoundReport:
                 "confirmed", "Confirmed", confirmed_vehicles, confirmed_value, "awarded unit prices", ", ".join(parts)
             )
         )
+        report.by_quarter = deliveries.report_rows(scenario.id)
     for stage in funnel:
         stage.value = stage.value.quantize(CENT)
     for row in [*by_segment.values(), *by_region.values()]:
@@ -316,6 +323,9 @@ def _breakdown_rows(report: RoundReport, rows: list[BreakdownRow]) -> Iterable[l
         yield [r.key, r.label, r.committed, r.pooled, r.awarded, r.confirmed, r.awarded_value, report.currency]
 
 
+QUARTER_HEADER = ["Delivery quarter", "Awarded vehicles", "Confirmed vehicles"]
+
+
 def report_csv(report: RoundReport) -> str:
     """The funnel and both breakdowns in one CSV: the first column says which table a row belongs to."""
     out = io.StringIO()
@@ -329,6 +339,9 @@ def report_csv(report: RoundReport) -> str:
         for r in rows:
             writer.writerow([section, r.key, r.label, "", "", r.committed, r.pooled, r.awarded, r.confirmed,
                              f"{r.awarded_value:.2f}", report.currency, ""])  # fmt: skip
+    for q in report.by_quarter:
+        writer.writerow(["delivery_quarter", q.quarter, q.quarter, "", "", "", "", q.awarded, q.confirmed, "",
+                         "", ""])  # fmt: skip
     return out.getvalue()
 
 
@@ -343,6 +356,9 @@ def report_xlsx(report: RoundReport) -> bytes:
         ("By segment", BREAKDOWN_HEADER, list(_breakdown_rows(report, report.by_segment)), {7}),
         ("By country", BREAKDOWN_HEADER, list(_breakdown_rows(report, report.by_region)), {7}),
     ]
+    if report.by_quarter:
+        rows = [[q.quarter, q.awarded, q.confirmed] for q in report.by_quarter]
+        sheets.append(("By delivery quarter", QUARTER_HEADER, rows, set()))
     for n, (title, header, rows, money_columns) in enumerate(sheets):
         sheet = book.active if n == 0 else book.create_sheet()
         assert sheet is not None

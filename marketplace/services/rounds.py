@@ -1,9 +1,11 @@
 """The round's life: the phase table, who may move a round, what each move checks and records.
 
 Every change of phase goes through `_move`, which writes the audit entry in the same
-transaction. Deadlines are enforced by the server clock (services.clock) on every read and
-write that goes through `load_round` / `apply_deadlines`, and by a periodic job, so a
-deadline takes effect whether or not anyone clicks.
+transaction. Deadlines are enforced by the server clock (services.clock) to the second: a read
+(`load_round`, `visible_rounds`) shows the round in its effective phase and writes nothing; the
+stored phase is moved, and audited once, by the periodic job (`advance_due_rounds`) or by the next
+write, which locks and loads the round through `lock`. So a deadline takes effect whether or not
+anyone clicks, and reading a page never writes.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import inspect
+from sqlalchemy.orm.attributes import set_committed_value
 
 from marketplace.extensions import db
 from marketplace.filters import plural
 from marketplace.models import FeedbackRule, LineService, Region, Round, RoundPhase, Segment
-from marketplace.services import access, audit, clock, events, values
+from marketplace.services import access, audit, clock, closing, events, values
 from marketplace.services.access import Actor
 from marketplace.services.errors import Conflict, NotFound, ValidationFailed
 
@@ -86,6 +90,11 @@ def ended_at(rnd: Round, phase: RoundPhase) -> datetime | None:
             planned = getattr(rnd, attr) if attr else None
             # A deadline's move may be written after the deadline second (the next read): it ended at the deadline.
             return min(at, planned) if planned is not None else at
+    if phase in DEADLINES and rnd.phase is DEADLINES[phase][1]:
+        # A reader sees the round past its deadline before the job or a write stores the move.
+        planned = getattr(rnd, DEADLINES[phase][0])
+        if planned is not None and planned <= clock.now():
+            return planned
     return None
 
 
@@ -97,29 +106,85 @@ def allowed_transitions(rnd: Round) -> list[Transition]:
 # ---------------------------------------------------------------- loading and deadlines
 
 
-def load_round(round_id: int, *, for_update: bool = False) -> Round:
-    """The round with its deadlines applied (committing any move they caused)."""
-    rnd = _get(round_id, for_update=for_update)
-    if apply_deadlines(rnd):
-        db.session.commit()
-        rnd = _get(round_id, for_update=for_update)
+def load_round(round_id: int) -> Round:
+    """The round as a reader sees it: its phase after any passed deadline, computed, nothing written.
+
+    Reads never write: the stored phase is moved (and audited, once) by the periodic job or by the
+    next write, which goes through `lock`.
+    """
+    rnd = _get(round_id)
+    show_deadlines(rnd)
     return rnd
 
 
-def get_for_update(round_id: int) -> Round:
-    """The round, locked until the caller's transaction ends (no deadlines applied)."""
-    return _get(round_id, for_update=True)
+def lock(round_id: int) -> Round:
+    """The round for a write use case: locked until its transaction ends, read afresh, passed deadlines moved.
+
+    The one place a round is locked and loaded: every write that depends on a round's phase calls it
+    first, so writes are serialised with each other, with the coordinator's moves and with the deadline
+    job, and a deadline's move is made (and audited) exactly once. A deadline's move is committed at once,
+    so it stands whatever happens to the write, and the round is locked again.
+
+    FOR NO KEY UPDATE (not FOR UPDATE): it excludes the other writers all the same, but not the
+    foreign-key checks of rows that point at the round (PostgreSQL takes FOR KEY SHARE for those), so a
+    reader holding the lock can still store a read model on its side connection (services.read_models).
+    """
+    rnd = _locked(round_id)
+    if apply_deadlines(rnd):
+        db.session.commit()  # the deadline's move stands whatever happens to this write
+        rnd = _locked(round_id)
+    return rnd
 
 
-def _get(round_id: int, *, for_update: bool = False) -> Round:
-    query = sa.select(Round).where(Round.id == round_id)
-    if for_update:
-        # Serialises phase changes on PostgreSQL; the locked row is read afresh, since a round loaded
-        # earlier in the request (a page's own read before a submit) may have moved since.
-        query = query.with_for_update().execution_options(populate_existing=True)
+def _get(round_id: int) -> Round:
+    rnd = db.session.get(Round, round_id)
+    if rnd is None:
+        raise NotFound("No such round.")
+    return rnd
+
+
+def _locked(round_id: int) -> Round:
+    # The locked row is read afresh: a round loaded earlier in the request (a page's own read before a
+    # submit, or a reader's computed phase) may differ from the row now.
+    query = (
+        sa.select(Round)
+        .where(Round.id == round_id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    )
     rnd = db.session.execute(query).scalar_one_or_none()
     if rnd is None:
         raise NotFound("No such round.")
+    return rnd
+
+
+def _passed(rnd: Round, at: datetime) -> tuple[str, RoundPhase, datetime] | None:
+    """The deadline of the round's phase if it has passed at `at`: (attribute, next phase, deadline)."""
+    if rnd.phase not in DEADLINES:
+        return None
+    attr, target = DEADLINES[rnd.phase]
+    deadline: datetime | None = getattr(rnd, attr)
+    if deadline is None or at < deadline:
+        return None
+    return attr, target, deadline
+
+
+def effective_phase(rnd: Round, at: datetime | None = None) -> RoundPhase:
+    """The phase the round is in at `at` (now): its stored phase, or the next one once its deadline passed."""
+    passed = _passed(rnd, at or clock.now())
+    return passed[1] if passed else rnd.phase
+
+
+def show_deadlines(rnd: Round, at: datetime | None = None) -> Round:
+    """Show a reader the round in its effective phase, without writing anything.
+
+    The loaded object takes the phase (and the time it changed) as if read from the row, so the
+    session has nothing to flush and the read commits nothing; `lock` reads the row afresh.
+    """
+    passed = _passed(rnd, at or clock.now())
+    if passed is not None and not inspect(rnd).modified:
+        set_committed_value(rnd, "phase", passed[1])
+        set_committed_value(rnd, "phase_changed_at", passed[2])
     return rnd
 
 
@@ -127,15 +192,12 @@ def apply_deadlines(rnd: Round, at: datetime | None = None) -> bool:
     """Move the round on if its phase's deadline has passed (at the deadline second it is closed).
 
     Adds the change and its audit entry to the session without committing; returns whether
-    the round moved.
+    the round moved. Write paths call it through `lock`, which holds the round's lock.
     """
     at = at or clock.now()
     moved = False
-    while rnd.phase in DEADLINES:
-        attr, target = DEADLINES[rnd.phase]
-        deadline: datetime | None = getattr(rnd, attr)
-        if deadline is None or at < deadline:
-            break
+    while (passed := _passed(rnd, at)) is not None:
+        attr, target, deadline = passed
         _move(
             rnd,
             target,
@@ -148,13 +210,13 @@ def apply_deadlines(rnd: Round, at: datetime | None = None) -> bool:
 
 
 def advance_due_rounds() -> list[int]:
-    """Apply every passed deadline; the periodic job and the dashboards call this. Returns moved ids."""
+    """Move every round whose deadline passed (the periodic job and `flask advance-deadlines`). Returns moved ids."""
     at = clock.now()
     conditions = [sa.and_(Round.phase == phase, getattr(Round, attr) <= at) for phase, (attr, _) in DEADLINES.items()]
     due = db.session.execute(sa.select(Round.id).where(sa.or_(*conditions)).order_by(Round.id)).scalars().all()
     moved = []
     for round_id in due:
-        rnd = _get(round_id, for_update=True)
+        rnd = _locked(round_id)
         if apply_deadlines(rnd, at):
             moved.append(round_id)
         db.session.commit()
@@ -162,11 +224,11 @@ def advance_due_rounds() -> list[int]:
 
 
 def require_phase(rnd: Round, *phases: RoundPhase, doing: str) -> None:
-    """Refuse a write that the round's phase (after deadlines) does not allow."""
-    apply_deadlines(rnd)
-    if rnd.phase not in phases:
+    """Refuse a write that the round's phase (after deadlines, to the second) does not allow. Writes nothing."""
+    phase = effective_phase(rnd)
+    if phase not in phases:
         allowed = " or ".join(f"“{p.label}”" for p in phases)
-        raise Conflict(f"You cannot {doing} now: the round is in phase “{rnd.phase.label}”, not {allowed}.")
+        raise Conflict(f"You cannot {doing} now: the round is in phase “{phase.label}”, not {allowed}.")
 
 
 # ---------------------------------------------------------------- transitions
@@ -185,11 +247,8 @@ def transition(
         target = RoundPhase(target)
     except ValueError:
         raise ValidationFailed(f"“{target}” is not a phase of a round.") from None
-    rnd = _get(round_id, for_update=True)
+    rnd = lock(round_id)
     at = clock.now()
-    if apply_deadlines(rnd, at):
-        db.session.commit()  # the deadline's move stands whatever happens to this request
-        rnd = _get(round_id, for_update=True)
     step = TRANSITIONS.get((rnd.phase, target))
     if step is None:
         allowed = ", ".join(f"“{t.target.label}”" for t in allowed_transitions(rnd)) or "none"
@@ -207,9 +266,7 @@ def transition(
 
 def _check_pending(rnd: Round, at: datetime, reason: str) -> None:
     """Before the confirmation deadline, pending allocations block closing unless declined with a reason."""
-    from marketplace.services import contracting
-
-    count, vehicles = contracting.pending_of(rnd)
+    count, vehicles = closing.pending_of(rnd)
     if not count:
         return
     if rnd.confirmation_deadline is not None and at >= rnd.confirmation_deadline:
@@ -301,9 +358,7 @@ def _move(
     before = {"phase": rnd.phase.value}
     if target is P.CLOSED:
         # No closed round keeps undecided allocations: a lapse at the deadline, or the coordinator's choice, is a decline.
-        from marketplace.services import contracting
-
-        declined = contracting.decline_pending(
+        declined = closing.decline_pending(
             rnd, actor, at, reason=decline_reason or "not confirmed by the confirmation deadline"
         )
         if declined:
@@ -472,7 +527,7 @@ def create_round(settings: RoundSettings, actor: Actor) -> Round:
 def update_round(round_id: int, settings: RoundSettings, actor: Actor) -> Round:
     """Change a round's settings; only in draft, because rules are frozen once demand opens."""
     access.require_coordinator(actor)
-    rnd = _get(round_id, for_update=True)
+    rnd = lock(round_id)
     if rnd.phase is not P.DRAFT:
         raise Conflict(
             f"The rules of a round are frozen once demand opens (this one is “{rnd.phase.label}”): "
@@ -513,6 +568,6 @@ def settings_of(rnd: Round) -> RoundSettings:
 
 
 def visible_rounds(actor: Actor) -> list[Round]:
-    """Rounds a user may see listed: a coordinator sees all, others every round past draft."""
-    advance_due_rounds()
-    return list(db.session.execute(access.visible_rounds_query(actor)).scalars())
+    """Rounds a user may see listed, each in its effective phase: a coordinator sees all, others every round past draft."""
+    at = clock.now()
+    return [show_deadlines(rnd, at) for rnd in db.session.execute(access.visible_rounds_query(actor)).scalars()]

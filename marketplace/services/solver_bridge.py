@@ -109,12 +109,27 @@ def package_key(package_id: int) -> str:
     return f"package-{package_id}"
 
 
-def award_input(rnd: Round, scenario: Any, offers: Any) -> dict[str, Any]:
+def solver_reads_quarters() -> bool:
+    """Whether the installed solver's award contract has delivery quarters (docs/solver-io.md section 2)."""
+    from solver.schema import schema
+
+    supplier = schema("award-input")["properties"]["suppliers"]["items"]["properties"]
+    return "quarterly_capacity" in supplier
+
+
+def award_input(
+    rnd: Round, scenario: Any, offers: Any, quarterly: dict[int, list[dict[str, Any]]] | None = None
+) -> dict[str, Any]:
     """The award document of a round's published lots and the bids that count, under a scenario's rules.
 
     `offers` is services.bidding.bids_for_award(rnd). Suppliers a scenario excludes are
     excluded on every line (the contract's per-line exclusion), so their bids stay visible
     in the exported input.
+
+    `quarterly` is services.quarter_capacity.capacities_for_award(rnd). Delivery quarters (each
+    line's window, each lot's segment, the quarters of bids and packages, quarterly capacities)
+    are sent only when some OEM stated quarterly capacity or delivery quarters: a round without
+    any gives the same input, award and model size as before quarters existed.
     """
     from marketplace.models import Lot, LotMember
 
@@ -131,18 +146,26 @@ def award_input(rnd: Round, scenario: Any, offers: Any) -> dict[str, Any]:
         .order_by(LotMember.id)
     ).all()
     by_lot: dict[int, list[dict[str, Any]]] = {lot.id: [] for lot in lots}
+    if quarterly is None:
+        from marketplace.services import quarter_capacity
+
+        quarterly = quarter_capacity.capacities_for_award(rnd)
+    quarters = solver_reads_quarters() and (
+        bool(quarterly) or any(b.quarters for b in offers.bids) or any(p.quarters for p in offers.packages)
+    )
     for member, line in members:
-        by_lot[member.lot_id].append(
-            {
-                "id": member_key(member.id),
-                "fleet": org_key(line.organization_id),
-                "quantity": member.quantity,
-                "max_unit_price": _price(line.max_unit_price),
-                "excluded_suppliers": excluded,
-            }
-        )
+        entry: dict[str, Any] = {
+            "id": member_key(member.id),
+            "fleet": org_key(line.organization_id),
+            "quantity": member.quantity,
+            "max_unit_price": _price(line.max_unit_price),
+            "excluded_suppliers": excluded,
+        }
+        if quarters:
+            entry["window"] = {"first": line.earliest_quarter, "last": line.latest_quarter}
+        by_lot[member.lot_id].append(entry)
     bidders = {b.organization_id for b in offers.bids} | {p.organization_id for p in offers.packages}
-    return {
+    document = {
         "rules": {
             "max_winners_per_lot": scenario.max_winners_per_lot,
             "max_share_per_supplier": _price(Decimal(scenario.max_share_per_supplier)),
@@ -175,3 +198,51 @@ def award_input(rnd: Round, scenario: Any, offers: Any) -> dict[str, Any]:
             for p in offers.packages
         ],
     }
+    if quarters:
+        _add_quarters(document, lots, offers, quarterly)
+    return document
+
+
+def _add_quarters(
+    document: dict[str, Any], lots: list[Any], offers: Any, quarterly: dict[int, list[dict[str, Any]]]
+) -> None:
+    """The optional delivery-quarter fields of the award input, in the contract's places."""
+    segments = {lot_key(lot.id): lot.segment_id for lot in lots}
+    for lot in document["lots"]:
+        lot["segment"] = segments[lot["id"]]
+    for supplier in document["suppliers"]:
+        rows = quarterly.get(parse_key(supplier["id"], "org"))
+        if rows:
+            supplier["quarterly_capacity"] = rows
+    bid_quarters = {bid_key(b.bid_id): b.quarters for b in offers.bids}
+    for bid in document["bids"]:
+        if bid_quarters[bid["id"]]:
+            bid["quarters"] = list(bid_quarters[bid["id"]])
+    package_quarters = {package_key(p.package_id): p.quarters for p in offers.packages}
+    for package in document["packages"]:
+        if package_quarters[package["id"]]:
+            package["quarters"] = list(package_quarters[package["id"]])
+
+
+def allocation(scenario_id: int, member: Any, row: dict[str, Any], part: dict[str, Any], source: tuple) -> Any:
+    """The Allocation row of one part of an award row (and its deliveries, when the award set quarters).
+
+    `source` is (bid id, package id, vehicle model id): one of the two ids is None.
+    """
+    from marketplace.models import Allocation, AllocationDelivery
+
+    bid_id, package_id, model_id = source
+    return Allocation(
+        scenario_id=scenario_id,
+        lot_id=member.lot_id,
+        demand_line_id=member.demand_line_id,
+        organization_id=parse_key(row["supplier"], "org"),
+        bid_id=bid_id,
+        package_bid_id=package_id,
+        vehicle_model_id=model_id,
+        quantity=part["quantity"],
+        unit_price=Decimal(str(row["unit_price"])).quantize(Decimal("0.01")),
+        deliveries=[
+            AllocationDelivery(quarter=d["quarter"], quantity=d["quantity"]) for d in part.get("deliveries", [])
+        ],
+    )

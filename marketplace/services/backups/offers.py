@@ -22,6 +22,7 @@ from marketplace.services import access, audit, clock, events, rounds
 from marketplace.services.access import Actor
 from marketplace.services.backups.promotion import PROMOTION_PHASES, _backup_of_round, _round_of
 from marketplace.services.backups.rules import CS
+from marketplace.services.closing import lapse_offers  # noqa: F401 (re-exported: backups' names)
 from marketplace.services.errors import Conflict, NotFound
 
 # ---------------------------------------------------------------- the backup supplier answers
@@ -58,7 +59,7 @@ def offer_for(backup_id: int, actor: Actor, *, for_update: bool = False) -> Offe
     """The OEM's own part of a promoted backup (404 for anyone else's)."""
     access.require_kind(actor, OrganizationKind.OEM, "Only a backup supplier answers a backup offer.")
     round_id = _round_of(backup_id)
-    rnd = rounds.get_for_update(round_id) if for_update else rounds.load_round(round_id)
+    rnd = rounds.lock(round_id) if for_update else rounds.load_round(round_id)
     backup = _backup_of_round(backup_id, rnd)
     query = (
         sa.select(Allocation)
@@ -137,34 +138,6 @@ def answer(backup_id: int, accept: bool, actor: Actor) -> Offer:
     )
     db.session.commit()
     return offer
-
-
-def lapse_offers(rnd: Round, actor: Actor | None, *, reason: str) -> int:
-    """Offers still open when the round closes count as refused (rounds' close move, in its transaction)."""
-    if rnd.published_scenario_id is None:
-        return 0
-    open_offers = db.session.execute(
-        sa.select(Allocation)
-        .where(Allocation.scenario_id == rnd.published_scenario_id, Allocation.confirmation == CS.OFFERED)
-        .order_by(Allocation.id)
-        .with_for_update()
-    ).scalars()
-    count = 0
-    for a in open_offers:
-        a.confirmation = CS.REFUSED
-        a.decided_at = clock.now()
-        audit.record(
-            actor,
-            "backup.lapse",
-            a,
-            round_id=rnd.id,
-            summary=f"Backup offer of {count_of(a.quantity, 'vehicle')} for line {a.demand_line_id} not answered "
-            f"when the round closed: counted as refused. {reason}",
-            before={"confirmation": "offered"},
-            after={"confirmation": "refused"},
-        )
-        count += 1
-    return count
 
 
 # ---------------------------------------------------------------- who is told (notifications)

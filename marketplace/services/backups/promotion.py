@@ -78,9 +78,9 @@ _BACKUP_ROWS = (
 
 def _published(rnd: Round) -> int:
     """The published scenario's id (contracting.published_scenario's rule; contracting imports this package)."""
-    rounds.apply_deadlines(rnd)
-    if rnd.phase not in (*PROMOTION_PHASES, RoundPhase.CLOSED) or rnd.published_scenario_id is None:
-        raise Conflict(f"The award of this round is not published yet (it is “{rnd.phase.label}”).")
+    phase = rounds.effective_phase(rnd)
+    if phase not in (*PROMOTION_PHASES, RoundPhase.CLOSED) or rnd.published_scenario_id is None:
+        raise Conflict(f"The award of this round is not published yet (it is “{phase.label}”).")
     return rnd.published_scenario_id
 
 
@@ -163,8 +163,6 @@ def _blocked(rnd: Round, backup: Backup, view: BackupView, allocations: list[All
             "in place, so this lot needs a new award scenario."
         )
     dropped = {org_id for _, org_id in promoted}
-    if backup.withdrawn_id in dropped:
-        return f"{backup.withdrawn.name} dropped out already."
     for supplier in view.suppliers:
         if supplier.id in dropped:
             return f"The backup supplier {supplier.name} dropped out of this award itself."
@@ -280,7 +278,7 @@ def promote(round_id: int, backup_id: int, cause: str, reason: str, actor: Actor
         raise ValidationFailed("The reason is too long.", field_errors={"reason": "Use at most 500 characters."})
     access.require_coordinator(actor)
     rounds.load_round(round_id)
-    rnd = rounds.get_for_update(round_id)  # serialised with the round's other moves and the fleets' decisions
+    rnd = rounds.lock(round_id)  # serialised with the round's other moves and the fleets' decisions
     rounds.require_phase(rnd, *PROMOTION_PHASES, doing="promote a backup")
     summary = _promotion(rnd, backup_id)
     view = summary.view

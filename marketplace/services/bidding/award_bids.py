@@ -37,6 +37,7 @@ class AwardBid:
     min_quantity: int
     max_quantity: int
     tiers: tuple[AwardTier, ...]
+    quarters: tuple[str, ...] | None = None  # None: any quarter
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class AwardPackage:
     revision_number: int
     organization_id: int
     items: tuple[AwardPackageItem, ...]
+    quarters: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -76,12 +78,12 @@ def bids_for_award(rnd: Round) -> AwardBids:
     before the first bid). Ordered by id, so an export built from it is deterministic.
 
     Raises Conflict while the round is before bids_closed: bids are sealed until the deadline.
-    Applies the round's passed deadlines first (in the caller's session; the caller commits).
+    Reads the round's phase after its passed deadlines (writes nothing).
     The caller (services.award / solver_bridge) checks that the actor is a coordinator.
     """
-    rounds.apply_deadlines(rnd)
-    if rnd.phase not in AWARD_PHASES:
-        raise Conflict(f"Bids are sealed until bids close: this round is in phase “{rnd.phase.label}”.")
+    phase = rounds.effective_phase(rnd)
+    if phase not in AWARD_PHASES:
+        raise Conflict(f"Bids are sealed until bids close: this round is in phase “{phase.label}”.")
     run_id = rnd.published_pooling_run_id
     latest_bid = (
         sa.select(BidRevision.bid_id, sa.func.max(BidRevision.number).label("number"))
@@ -112,6 +114,7 @@ def bids_for_award(rnd: Round) -> AwardBids:
                 AwardTier(t.min_quantity, Decimal(t.unit_price))
                 for t in sorted(rev.tiers, key=lambda t: t.min_quantity)
             ),
+            quarters=tuple(rev.quarters) if rev.quarters else None,
         )
         for bid, rev, lot in rows
     ]
@@ -146,6 +149,7 @@ def bids_for_award(rnd: Round) -> AwardBids:
                     AwardPackageItem(i.lot_id, i.lot.code, i.vehicle_model_id, i.quantity, Decimal(i.unit_price))
                     for i in items
                 ),
+                quarters=tuple(rev.quarters) if rev.quarters else None,
             )
         )
     capacities = dict(

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from marketplace.extensions import db
 from marketplace.models import Bid, BidRevision, Lot, Round, RoundCapacity
-from marketplace.services import audit
+from marketplace.services import audit, quarter_rules
 from marketplace.services.access import Actor, require_oem
 from marketplace.services.bidding.reads import _latest_numbers
 from marketplace.services.bidding.writes import _refuse, commit_or_conflict, guarded, open_for_bids
@@ -46,6 +46,10 @@ def set_capacity(round_id: int, value: Any, actor: Actor | None) -> RoundCapacit
         value, errors, "capacity", minimum=0, maximum=CAPACITY_MAX,
         message="must be a whole number of vehicles, 0 or more", fmt=number_format_of(actor),
     )  # fmt: skip
+    if capacity is not None:
+        refusal = quarter_rules.total_refusal(rnd.id, actor.organization_id, capacity)
+        if refusal:
+            errors["capacity"] = refusal
     if errors or capacity is None:
         _refuse("The capacity has a problem.", errors)
     assert capacity is not None

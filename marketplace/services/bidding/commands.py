@@ -32,6 +32,7 @@ def _bid_snapshot(revision: BidRevision) -> dict[str, Any]:
         "min_quantity": revision.min_quantity,
         "max_quantity": revision.max_quantity,
         "tiers": [[t.min_quantity, str(t.unit_price)] for t in revision.tiers],
+        "quarters": revision.quarters,
     }
 
 
@@ -52,6 +53,11 @@ def save_bid(rnd: Round, lot: Lot, checked: CheckedBid, actor: Actor) -> BidRevi
         db.session.add(bid)
         db.session.flush()  # a racing first bid on the same lot fails here on uq_bid_lot_supplier
     number = _next_number(BidRevision, BidRevision.bid_id, bid.id)
+    quarters = checked.quarters
+    if not checked.quarters_given and number > 1:
+        quarters = db.session.execute(
+            sa.select(BidRevision.quarters).where(BidRevision.bid_id == bid.id, BidRevision.number == number - 1)
+        ).scalar_one()
     revision = BidRevision(
         bid_id=bid.id,
         number=number,
@@ -60,6 +66,7 @@ def save_bid(rnd: Round, lot: Lot, checked: CheckedBid, actor: Actor) -> BidRevi
         vehicle_model=checked.vehicle_model,
         min_quantity=checked.min_quantity,
         max_quantity=checked.max_quantity,
+        quarters=quarters,
         submitted_by_id=actor.id,
         tiers=[BidTier(min_quantity=q, unit_price=p) for q, p in checked.tiers],
     )
@@ -111,6 +118,7 @@ def withdraw_bid(bid_id: int, actor: Actor | None) -> BidRevision:
         vehicle_model_id=current.vehicle_model_id,
         min_quantity=current.min_quantity,
         max_quantity=current.max_quantity,
+        quarters=current.quarters,
         submitted_by_id=actor.id,
     )
     db.session.add(revision)
@@ -134,6 +142,7 @@ def _package_snapshot(revision: PackageRevision) -> dict[str, Any]:
             {"lot": i.lot_id, "model": i.vehicle_model_id, "quantity": i.quantity, "unit_price": str(i.unit_price)}
             for i in revision.items
         ],
+        "quarters": revision.quarters,
     }
 
 
@@ -178,6 +187,7 @@ def submit_package(
         revision = PackageRevision(
             package_id=package.id,
             number=number,
+            quarters=checked.quarters,
             submitted_by_id=actor.id,
             items=[
                 PackageItem(

@@ -15,7 +15,8 @@ from typing import Any
 
 from marketplace.models import BidRevision, Lot, Round, VehicleModel
 from marketplace.services.catalog import shortfalls
-from marketplace.services.values import NAME_MAX, NumberFormat, amount, text, text_field, whole
+from marketplace.services.quarter_lists import read_quarters
+from marketplace.services.values import NAME_MAX, NumberFormat, amount, into, text, text_field, whole
 
 MAX_TIERS = 10
 
@@ -26,6 +27,8 @@ class CheckedBid:
     min_quantity: int
     max_quantity: int
     tiers: list[tuple[int, Decimal]]
+    quarters: list[str] | None = None  # None: any quarter
+    quarters_given: bool = True  # False: the values had no quarters (a bid sheet without the column): keep them
 
     def same_as(self, revision: BidRevision | None) -> bool:
         """Whether a revision already says exactly this (an unchanged sheet row makes no new revision)."""
@@ -36,6 +39,7 @@ class CheckedBid:
             and revision.min_quantity == self.min_quantity
             and revision.max_quantity == self.max_quantity
             and [(t.min_quantity, Decimal(t.unit_price)) for t in revision.tiers] == self.tiers
+            and (not self.quarters_given or (revision.quarters or None) == self.quarters)
         )
 
 
@@ -130,9 +134,13 @@ def check_bid(
     if not tiers and not any(k.startswith("tier") for k in errors):
         errors["tier1_min"] = "give at least one tier: the unit price from the minimum quantity"
 
+    quarters = into(errors, "quarters", read_quarters, values.get("quarters"))
     if errors or model is None or min_q is None or max_q is None:
         return None, errors
-    return CheckedBid(vehicle_model=model, min_quantity=min_q, max_quantity=max_q, tiers=tiers), {}
+    return CheckedBid(
+        vehicle_model=model, min_quantity=min_q, max_quantity=max_q, tiers=tiers,
+        quarters=quarters, quarters_given="quarters" in values,
+    ), {}  # fmt: skip
 
 
 @dataclass
@@ -147,6 +155,7 @@ class CheckedItem:
 class CheckedPackage:
     name: str
     items: list[CheckedItem] = field(default_factory=list)
+    quarters: list[str] | None = None  # None: any quarter
 
 
 def item_key(lot: Lot, name: str) -> str:
@@ -166,6 +175,7 @@ def check_package(
     """
     errors: dict[str, str] = {}
     name = text_field(values.get("name"), errors, "name", max_length=NAME_MAX)
+    quarters = into(errors, "quarters", read_quarters, values.get("quarters"))
     items: list[CheckedItem] = []
     chosen = 0
     for lot in lots:
@@ -188,7 +198,7 @@ def check_package(
         errors["items"] = "a package covers at least 2 lots: fill model, quantity and unit price for each of them"
     if errors:
         return None, errors
-    return CheckedPackage(name=name, items=items), {}
+    return CheckedPackage(name=name, items=items, quarters=quarters), {}
 
 
 def tier_warnings(revision: BidRevision) -> list[str]:

@@ -31,9 +31,7 @@ def open_for_bids(round_id: int, actor: Actor, doing: str = "bid") -> Round:
     move, so a bid is either in before the round closes or refused with a message.
     """
     require_oem(actor)
-    rnd = access.visible(actor, rounds.load_round(round_id, for_update=True))
-    if rounds.apply_deadlines(rnd):  # the deadline second arrived since loading: the move stands
-        db.session.commit()
+    rnd = access.visible(actor, rounds.lock(round_id))
     if rnd.phase is not P.TENDERING:
         deadline = rnd.bid_deadline
         if rnd.phase in AWARD_PHASES and deadline is not None and clock.now() >= deadline:

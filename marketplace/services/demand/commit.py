@@ -14,7 +14,7 @@ from marketplace.extensions import db
 from marketplace.models import DemandLine, DemandStatus, Round
 from marketplace.services import audit, clock, deposits, events
 from marketplace.services.access import Actor
-from marketplace.services.demand.queries import open_round
+from marketplace.services.demand.queries import locked_open_round, open_round
 from marketplace.services.errors import Conflict, ValidationFailed
 
 
@@ -105,7 +105,7 @@ def commit_lines(round_id: int, line_ids: Iterable[int] | None, actor: Actor | N
     The deposit path (issue 8) plugs in here: with payments on, the lines wait for their deposit
     and the payment gateway's confirmed hold commits them.
     """
-    rnd = open_round(round_id, actor, doing="commit demand")
+    rnd = locked_open_round(round_id, actor, doing="commit demand")
     assert actor is not None
     lines = _chosen_drafts(rnd, line_ids, actor, lock=True)
     result = CommitResult(without_deposit=rnd.asks_deposit and not payments_on())

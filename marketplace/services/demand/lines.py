@@ -14,7 +14,7 @@ from marketplace.models import DemandLine, DemandStatus
 from marketplace.services import access, audit, deposits
 from marketplace.services.access import Actor
 from marketplace.services.demand.commit import deposit_due
-from marketplace.services.demand.queries import open_round
+from marketplace.services.demand.queries import locked_open_round
 from marketplace.services.demand.rules import check_line
 from marketplace.services.demand.scope import Scope
 from marketplace.services.errors import Conflict, ValidationFailed
@@ -47,7 +47,7 @@ def _refuse(errors: dict[str, str]) -> None:
 
 def create_line(round_id: int, values: Mapping[str, Any], actor: Actor | None) -> DemandLine:
     """Post a new demand line (a draft until it is committed)."""
-    rnd = open_round(round_id, actor, doing="post demand")
+    rnd = locked_open_round(round_id, actor, doing="post demand")
     assert actor is not None
     checked, errors = check_line(values, Scope.of(rnd, actor))
     if checked is None:
@@ -73,7 +73,8 @@ def create_line(round_id: int, values: Mapping[str, Any], actor: Actor | None) -
 def update_line(line_id: int, values: Mapping[str, Any], actor: Actor | None) -> DemandLine:
     """Change a line while demand is open; a committed line stays committed."""
     line = access.own_line(actor, line_id)
-    rnd = open_round(line.round_id, actor, doing="edit demand")
+    rnd = locked_open_round(line.round_id, actor, doing="edit demand")
+    db.session.refresh(line)  # read again under the round's lock: another write may have changed it
     if line.status is DemandStatus.WITHDRAWN:
         raise Conflict("This line was withdrawn: post a new line instead.")
     checked, errors = check_line(values, Scope.of(rnd, actor))
@@ -110,7 +111,8 @@ def update_line(line_id: int, values: Mapping[str, Any], actor: Actor | None) ->
 def withdraw_line(line_id: int, actor: Actor | None) -> DemandLine:
     """Take a line out of the round while demand is open (the round's withdrawal rule applies to its deposit)."""
     line = access.own_line(actor, line_id)
-    rnd = open_round(line.round_id, actor, doing="withdraw demand")
+    rnd = locked_open_round(line.round_id, actor, doing="withdraw demand")
+    db.session.refresh(line)  # read again under the round's lock: another write may have changed it
     if line.status is DemandStatus.WITHDRAWN:
         raise Conflict("This line is already withdrawn.")
     before = {"status": line.status.value}

@@ -28,6 +28,14 @@ def open_round(round_id: int, actor: Actor | None, *, doing: str) -> Round:
     return rnd
 
 
+def locked_open_round(round_id: int, actor: Actor | None, *, doing: str) -> Round:
+    """`open_round` for a write: the round locked (`rounds.lock`), so the write is in before demand closes."""
+    access.require_fleet(actor)
+    rnd = access.visible(actor, rounds.lock(round_id))
+    rounds.require_phase(rnd, RoundPhase.DEMAND_OPEN, doing=doing)
+    return rnd
+
+
 def committed_totals(round_id: int | None = None) -> dict[int, tuple[int, int]]:
     """Per round (or for one round): (committed lines, committed vehicles), for the coordinators' pages."""
     query = (
