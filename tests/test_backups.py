@@ -33,12 +33,24 @@ pytestmark = pytest.mark.commits  # solver jobs report progress on a connection 
 
 
 def _backups_for(doc: dict[str, Any], result: dict[str, Any]) -> list[dict[str, Any]]:
-    """The contract's backups, by hand: each winner replaced by the other supplier's bid on the lot at its
-    first tier (enough for these one-line lots), or by nobody."""
+    """The contract's backups, by hand: each winner replaced whole by another supplier's bid on the lot with
+    room in its range and capacity, at its first tier (right for these tests' bids), or by nobody."""
     entries = []
+    used: dict[str, int] = {}
     for row in result["awards"]:
-        others = [b for b in doc["bids"] if b["lot"] == row["lot"] and b["supplier"] != row["supplier"]]
+        used[row["supplier"]] = used.get(row["supplier"], 0) + sum(p["quantity"] for p in row["allocations"])
+        used[row["source"]] = used.get(row["source"], 0) + sum(p["quantity"] for p in row["allocations"])
+    capacity = {s["id"]: s["capacity"] for s in doc["suppliers"]}
+    for row in result["awards"]:
         quantity = sum(p["quantity"] for p in row["allocations"])
+        others = [
+            b
+            for b in doc["bids"]
+            if b["lot"] == row["lot"]
+            and b["supplier"] != row["supplier"]
+            and used.get(b["supplier"], 0) + quantity <= capacity[b["supplier"]]
+            and used.get(b["id"], 0) + quantity <= b["max_quantity"]
+        ]
         replacement = [
             {
                 "source": bid["id"],
@@ -69,7 +81,7 @@ def with_backups(monkeypatch):
 
     def solve_with_backups(kind, doc, scenario, reporter):
         result = solve(kind, doc, scenario, reporter)
-        return result | {"backups": _backups_for(doc, result)}
+        return result | {"backups": _backups_for(doc, result)} if kind == "award" else result
 
     monkeypatch.setattr(solver_runs, "solve", solve_with_backups)
     monkeypatch.setattr(
@@ -300,3 +312,16 @@ def test_declining_a_replacement_forfeits_nothing_and_confirming_it_applies_the_
     assert (
         ledger(confirmed.id)["state"] == "captured" and ledger(confirmed.id)["applied"] == ledger(confirmed.id)["held"]
     )
+
+
+def test_what_a_dropped_supplier_held_leaves_its_results_and_the_report(world, contracting_round):
+    from marketplace.services import reports
+
+    rnd = contracting_round
+    backup = _backup(rnd, world.oem.organization_id)
+    assert contracting.oem_result_query(rnd.id, world.oem).totals()[1] == 40
+    backups.promote(rnd.id, backup.id, "withdrew", "Plant fire", world.coordinator)
+    assert contracting.oem_result_query(rnd.id, world.oem).totals()[1] == 0  # nothing left to deliver
+    assert contracting.oem_result_query(rnd.id, world.other_oem).totals()[1] == 25 + 40  # with the offer
+    report = reports.compute_report(db.session.get(Round, rnd.id))
+    assert (report.pending, report.declined) == (25 + 40, 0)  # the taken-back 40 are not counted twice

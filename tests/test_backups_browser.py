@@ -9,15 +9,17 @@ import sqlalchemy as sa
 from marketplace.extensions import db
 from marketplace.models import Allocation, Backup
 from tests.conftest import screenshot
-from tests.test_backups import contracting_round as _contracting_round  # noqa: F401 (its fixture, by name)
-from tests.test_backups import with_backups as _with_backups  # noqa: F401
+from tests.test_backups import contracting_round, with_backups  # noqa: F401 (fixtures, found by name)
 from tests.test_full_round_browser import flash_says, session_for
 
 pytestmark = pytest.mark.browser
 
 
 def test_a_winner_withdraws_and_its_backup_is_promoted_through_to_reconfirmation(
-    world, contracting_round, chromium, live_server
+    world,
+    contracting_round,  # noqa: F811
+    chromium,
+    live_server,
 ):
     rnd = contracting_round
     backup = db.session.execute(

@@ -18,6 +18,7 @@ from marketplace.models import (
     VehicleModel,
 )
 from marketplace.services.demo import DEMO_PASSWORD, demo_logins
+from tests.test_backups import with_backups  # noqa: F401 (the award carries backups)
 
 pytestmark = pytest.mark.commits  # solver jobs report progress on a connection of their own (tests/conftest.py)
 
@@ -36,7 +37,7 @@ def counts() -> dict[str, int]:
     }
 
 
-def test_seed_demo_builds_a_believable_coalition_and_is_idempotent(app, client):
+def test_seed_demo_builds_a_believable_coalition_and_is_idempotent(app, client, with_backups):  # noqa: F811
     runner = app.test_cli_runner()
     result = runner.invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output
@@ -66,6 +67,17 @@ def test_seed_demo_builds_a_believable_coalition_and_is_idempotent(app, client):
         .all()
     )
     assert confirmations and {"pending", "confirmed"} <= {c.value for c in confirmations}
+    # A winner dropped out and its backup stepped in: the backup OEM accepted, the fleets have yet to re-confirm.
+    from marketplace.models import Backup
+
+    promoted = db.session.execute(
+        sa.select(Backup).where(
+            Backup.scenario_id == contracting.published_scenario_id, Backup.promoted_at.is_not(None)
+        )
+    ).scalar_one()
+    stepped_in = db.session.execute(sa.select(Allocation).where(Allocation.backup_id == promoted.id)).scalars().all()
+    assert stepped_in and {a.confirmation.value for a in stepped_in} == {"pending"}
+    assert "withdrawn" in {c.value for c in confirmations}
     open_round = db.session.execute(sa.select(Round).where(Round.phase == RoundPhase.DEMAND_OPEN)).scalar_one()
     lines = db.session.execute(sa.select(DemandLine).where(DemandLine.round_id == open_round.id)).scalars().all()
     assert 200 <= len(lines) <= 600

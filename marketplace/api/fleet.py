@@ -144,7 +144,9 @@ class AllocationSchema(StrictSchema):
     vehicle_model = fields.String(required=True)
     quantity = fields.Integer(required=True)
     unit_price = Money(required=True)
-    confirmation = fields.String(required=True, metadata={"enum": ["pending", "confirmed", "declined"]})
+    confirmation = fields.String(
+        required=True, metadata={"enum": ["pending", "confirmed", "declined", "withdrawn", "offered", "refused"]}
+    )
     decided_at = Instant(required=True, allow_none=True)
 
 

@@ -118,7 +118,9 @@ class ResultQueries:
 
     def totals(self) -> tuple[int, int, Decimal, int]:
         """(allocations, vehicles, value, lots) of the reader's allocations, in one aggregate query."""
-        sub = self.allocations.order_by(None).subquery()
+        # Allocations taken back from a supplier that dropped out, or refused by a backup, are no longer the reader's.
+        live = [s for s in ConfirmationStatus if s.live]
+        sub = self.allocations.order_by(None).where(Allocation.confirmation.in_(live)).subquery()
         count, vehicles, value, lots = db.session.execute(
             sa.select(
                 sa.func.count(),

@@ -29,6 +29,7 @@ from marketplace.models import (
     VehicleModel,
 )
 from marketplace.services import audit, clock, rounds
+from marketplace.services.demo_contracting import award_and_confirm
 from marketplace.services.reference_data import load_reference_data
 
 DEMO_PASSWORD = "zero-emission"
@@ -361,11 +362,11 @@ def seed_demo(data_dir: Path) -> dict[str, int]:
         rounds.apply_deadlines(awarded)
         db.session.commit()
         _pool_and_publish(awarded, coordinator)
-        _demo_bids(awarded, rng, share=0.9)
+        _demo_bids(awarded, rng, share=0.9, capacities=(120, 200, 400))  # room left for a backup to step in
         awarded.bid_deadline = now - timedelta(days=7)
         rounds.apply_deadlines(awarded)
         db.session.commit()
-        _award_and_confirm(awarded, coordinator, rng)
+        award_and_confirm(awarded, coordinator, rng)
 
     _round(coordinator, rounds.RoundSettings(
         name=INDIA_ROUND,
@@ -413,7 +414,7 @@ def _pool_and_publish(rnd: Round, coordinator: User) -> None:
     pooling.publish_run(run.id, coordinator)
 
 
-def _demo_bids(rnd: Round, rng: random.Random, *, share: float) -> None:
+def _demo_bids(rnd: Round, rng: random.Random, *, share: float, capacities: tuple[int, ...] = (80, 150, 300)) -> None:
     """OEMs whose catalog meets a lot bid on it (a `share` of the chances), tiers a little under the reserve."""
     from marketplace.models import LotMember
     from marketplace.services import bidding, catalog, pooling
@@ -438,39 +439,13 @@ def _demo_bids(rnd: Round, rng: random.Random, *, share: float) -> None:
             if user is None or catalog.shortfalls(model, lot) or rng.random() > share:
                 continue
             if bidding.capacity_of(rnd, user) is None:
-                bidding.set_capacity(rnd.id, rng.choice([80, 150, 300]), user)
+                bidding.set_capacity(rnd.id, rng.choice(capacities), user)
             base = (reserve * Decimal(str(rng.uniform(0.88, 0.99)))).quantize(Decimal("100"))
             low = max(1, lot.quantity // 4)
             values = {"model_code": model.code, "min_quantity": low, "max_quantity": lot.quantity,
                       "tier1_min": low, "tier1_price": base,
                       "tier2_min": max(low + 1, lot.quantity // 2), "tier2_price": (base * Decimal("0.97")).quantize(Decimal("0.01"))}  # fmt: skip
             bidding.submit_bid(rnd.id, lot.id, values, user)  # an OEM's second model revises its bid
-
-
-def _award_and_confirm(rnd: Round, coordinator: User, rng: random.Random) -> None:
-    """Two scenarios computed now, the round's rules published, confirmations opened, some answered."""
-    from marketplace.models import Allocation
-    from marketplace.services import award, contracting
-
-    first = award.start_scenario(rnd.id, coordinator, award.ScenarioRules(name="Round rules", time_limit=20))
-    award.execute_scenario(first.id)
-    second = award.start_scenario(
-        rnd.id, coordinator,
-        award.ScenarioRules(name="One winner per lot", max_winners_per_lot=1, time_limit=20),
-    )  # fmt: skip
-    award.execute_scenario(second.id)
-    award.publish_scenario(
-        first.id, coordinator, reason="The most vehicles the OEMs' capacities and the round's winner limit allow."
-    )
-    rounds.transition(rnd.id, RoundPhase.CONTRACTING, coordinator)
-    allocations = (
-        db.session.execute(sa.select(Allocation).where(Allocation.scenario_id == first.id).order_by(Allocation.id))
-        .scalars()
-        .all()
-    )
-    for allocation in allocations[: len(allocations) // 2]:  # half the fleets have answered already
-        fleet_user = allocation.demand_line.organization.users[0]
-        contracting.decide(allocation.id, rng.random() < 0.85, fleet_user)
 
 
 def demo_logins() -> list[tuple[str, str, str]]:

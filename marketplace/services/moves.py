@@ -285,12 +285,17 @@ def preview(
         ]
     elif target is P.CLOSED:
         by_line: dict[int, set[ConfirmationStatus]] = defaultdict(set)
+        replaced: set[int] = set()
         counts: dict[ConfirmationStatus, list[int]] = {s: [0, 0] for s in ConfirmationStatus}
         for line_id, state, quantity in db.session.execute(
             sa.select(Allocation.demand_line_id, Allocation.confirmation, Allocation.quantity).where(
                 Allocation.scenario_id == rnd.published_scenario_id
             )
         ):
+            if state is ConfirmationStatus.WITHDRAWN:
+                replaced.add(line_id)  # its supplier dropped out (services.backups): no forfeit on this line
+            if not state.live:
+                continue
             by_line[line_id].add(state)
             counts[state][0] += 1
             counts[state][1] += quantity
@@ -307,7 +312,13 @@ def preview(
                 f"{_n(pending, 'allocation')} ({_n(pending_vehicles, 'vehicle')}) still pending will count as declined."
             )
         confirmed_lines = {li for li, states in by_line.items() if ConfirmationStatus.CONFIRMED in states}
-        declined_lines = set(by_line) - confirmed_lines
+        declined_lines = set(by_line) - confirmed_lines - replaced
+        released = _held(rnd.id, replaced - confirmed_lines)
+        if released:
+            p.facts.append(
+                f"{_n(len(released), 'deposit')} held ({money(sum((d.held_amount for d in released), Decimal(0)), cur)}) "
+                "on lines whose supplier dropped out and that end without a confirmed replacement: released in full."
+            )
         capture = _held(rnd.id, confirmed_lines)
         fact = _deposits_fact(capture, "on confirmed lines {verb} captured and applied to the purchase", cur)
         if fact:

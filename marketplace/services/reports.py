@@ -261,6 +261,8 @@ def compute_report(rnd: Round) -> RoundReport:
         ).all()  # fmt: skip
         confirmed_vehicles, confirmed_value = 0, ZERO
         for segment_id, region_id, confirmation, vehicles, value in allocations:
+            if not confirmation.live:
+                continue  # taken back from a supplier that dropped out, or a backup's refused offer
             vehicles, amount = int(vehicles), _money(value)
             for row in rows_of(segment_id, region_id):
                 row.awarded += vehicles

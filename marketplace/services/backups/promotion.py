@@ -163,8 +163,6 @@ def _blocked(rnd: Round, backup: Backup, view: BackupView, allocations: list[All
             "in place, so this lot needs a new award scenario."
         )
     dropped = {org_id for _, org_id in promoted}
-    if backup.withdrawn_id in dropped:
-        return f"{backup.withdrawn.name} dropped out already."
     for supplier in view.suppliers:
         if supplier.id in dropped:
             return f"The backup supplier {supplier.name} dropped out of this award itself."
