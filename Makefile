@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: install install-test run serve worker db-upgrade seed test coverage lint gates format bench clean
+.PHONY: install install-test run serve worker db-upgrade seed test test-unit coverage lint gates format bench clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -m venv $(VENV) || { echo "python3 -m venv failed: on Debian run 'apt-get install python3-venv'"; exit 1; }
@@ -54,6 +54,10 @@ worker: install
 TEST_WORKERS ?= 2
 test: install-test
 	$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+
+# The fast unit layer: the pure rules (bid, demand line, solver model rules) with no app and no database, in seconds.
+test-unit: install-test
+	$(BIN)/pytest -q tests/unit tests/solver/test_award_model_rules.py tests/solver/test_pooling_model_rules.py
 
 lint: install-test
 	$(BIN)/ruff check .
