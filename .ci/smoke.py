@@ -262,7 +262,8 @@ def main() -> None:
     if form["choices"].get("charging"):
         values["charging"] = form["choices"]["charging"]
     fleet.submit(page, page, values, form=form)
-    fleet.submit(f"/fleet/rounds/{round_id}", f"/fleet/rounds/{round_id}/commit", {"all": "1"})
+    # Committing starts with a summary of what is at stake (vehicles, maximum spend, deposit); its form commits.
+    fleet.submit(f"/fleet/rounds/{round_id}/commit?all=1", f"/fleet/rounds/{round_id}/commit", {})
     step("fleet posted and committed 12 vehicles")
 
     move(coordinator, round_id, "demand_closed")
