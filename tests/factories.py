@@ -246,3 +246,18 @@ def make_bid(oem: User, lot: Lot, model: VehicleModel, tiers=((10, "230000"),), 
         values[f"tier{n}_min"] = q
         values[f"tier{n}_price"] = p
     return bidding.submit_bid(rnd.id, lot.id, values, oem)
+
+
+def make_contracting_round(world: World) -> Round:
+    """Contracting open: `world.fleet` has two lots awarded by the solver (40 from OEM A at 230,000, 25 from
+    OEM B at 240,000). Runs the award job: tests using it are marked `commits`."""
+    from marketplace.services import award
+
+    rnd, (ca, tx) = make_tender(world.coordinator, world.fleet.organization)
+    make_bid(world.oem, ca, make_model(world.oem.organization), tiers=((10, "230000"),))
+    make_bid(world.other_oem, tx, make_model(world.other_oem.organization), tiers=((10, "240000"),))
+    rounds.transition(rnd.id, RoundPhase.BIDS_CLOSED, world.coordinator)
+    scenario = award.start_scenario(rnd.id, world.coordinator, award.ScenarioRules(name="Round rules"))
+    award.publish_scenario(scenario.id, world.coordinator)
+    rounds.transition(rnd.id, RoundPhase.CONTRACTING, world.coordinator)
+    return db.session.get(Round, rnd.id)

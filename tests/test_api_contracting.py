@@ -7,11 +7,11 @@ import pytest
 
 from marketplace import gateways
 from marketplace.extensions import db
-from marketplace.models import Allocation, ConfirmationStatus, Round, RoundPhase
-from marketplace.services import award, contracting, rounds
+from marketplace.models import Allocation, ConfirmationStatus, RoundPhase
+from marketplace.services import contracting, rounds
 from tests.api_helpers import auth, token_for
 from tests.deposit_helpers import deposit_round, held_deposit, publish_award
-from tests.factories import make_bid, make_model, make_tender
+from tests.factories import make_contracting_round
 from tests.fake_gateway import FakeGateway
 
 pytestmark = pytest.mark.commits  # solver jobs report progress on a connection of their own (tests/conftest.py)
@@ -19,15 +19,7 @@ pytestmark = pytest.mark.commits  # solver jobs report progress on a connection 
 
 @pytest.fixture
 def awarded(world):
-    """Contracting open: the fleet has two lots awarded by the solver (40 from OEM A, 25 from OEM B)."""
-    rnd, (ca, tx) = make_tender(world.coordinator, world.fleet.organization)
-    make_bid(world.oem, ca, make_model(world.oem.organization), tiers=((10, "230000"),))
-    make_bid(world.other_oem, tx, make_model(world.other_oem.organization), tiers=((10, "240000"),))
-    rounds.transition(rnd.id, RoundPhase.BIDS_CLOSED, world.coordinator)
-    scenario = award.start_scenario(rnd.id, world.coordinator, award.ScenarioRules(name="Round rules"))
-    award.publish_scenario(scenario.id, world.coordinator)
-    rounds.transition(rnd.id, RoundPhase.CONTRACTING, world.coordinator)
-    return db.session.get(Round, rnd.id)
+    return make_contracting_round(world)
 
 
 def test_fleet_lists_confirms_and_declines_its_allocations(client, world, awarded):

@@ -10,24 +10,16 @@ import sqlalchemy as sa
 
 from marketplace.extensions import db
 from marketplace.models import Allocation, AuditEntry, ConfirmationStatus, Round, RoundPhase
-from marketplace.services import award, contracting, rounds
+from marketplace.services import contracting, rounds
 from marketplace.services.errors import Conflict, NotFound
-from tests.factories import make_bid, make_model, make_tender
+from tests.factories import make_contracting_round, make_tender
 
 pytestmark = pytest.mark.commits  # solver jobs report progress on a connection of their own (tests/conftest.py)
 
 
 @pytest.fixture
 def awarded(world):
-    """Contracting open: the fleet has two lots awarded (40 from OEM A, 25 from OEM B)."""
-    rnd, (ca, tx) = make_tender(world.coordinator, world.fleet.organization)
-    make_bid(world.oem, ca, make_model(world.oem.organization), tiers=((10, "230000"),))
-    make_bid(world.other_oem, tx, make_model(world.other_oem.organization), tiers=((10, "240000"),))
-    rounds.transition(rnd.id, RoundPhase.BIDS_CLOSED, world.coordinator)
-    scenario = award.start_scenario(rnd.id, world.coordinator, award.ScenarioRules(name="Round rules"))
-    award.publish_scenario(scenario.id, world.coordinator)
-    rounds.transition(rnd.id, RoundPhase.CONTRACTING, world.coordinator)
-    return db.session.get(Round, rnd.id)
+    return make_contracting_round(world)
 
 
 def test_each_side_sees_only_its_own_results(world, awarded, login):
