@@ -155,3 +155,18 @@ def test_a_deadline_in_year_1_or_9999_is_a_message_beside_the_field_in_any_time_
     assert page.count("Give a date from 2000 to 2099.") == 2
     assert 'value="0001-01-01T00:00"' in page and 'value="9999-12-31T23:59"' in page
     assert db.session.execute(sa.select(sa.func.count(Round.id))).scalar_one() == 0
+
+
+def test_a_nul_in_a_round_name_or_description_is_a_message_not_a_crash(world, login):
+    # PostgreSQL cannot even compare a NUL (the name-clash check raised a 500 there); every text field refuses it.
+    client = login(world.coordinator)
+    data = {"name": "Bus\x00es", "description": "Two\x00lines", "segment_ids": ["md_box_truck"],
+            "region_ids": ["US-CA"], "line_service": "whole", "currency": "USD", "confirmation_period_days": "14",
+            "min_lot_quantity": "20", "max_lot_quantity": "400", "max_levels_up": "2", "max_winners_per_lot": "2",
+            "max_share_percent": "100", "deposit_per_vehicle": "0", "decline_forfeit_percent": "100",
+            "withdrawal_forfeit_percent": "0"}  # fmt: skip
+    response = client.post("/coordinator/rounds/new", data=data)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert page.count("invisible control character (NUL)") == 2
+    assert db.session.execute(sa.select(sa.func.count(Round.id))).scalar_one() == 0

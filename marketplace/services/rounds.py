@@ -418,13 +418,13 @@ class RoundSettings:
 def _validate_settings(s: RoundSettings, *, round_id: int | None) -> tuple[list[Segment], list[Region]]:
     """Check every rule at once; raise ValidationFailed naming each field that breaks one."""
     errors: dict[str, str] = {}
-    name = s.name.strip()
-    if not name:
+    name = values.text_field(s.name, errors, "name", max_length=values.NAME_MAX)  # no NUL: PostgreSQL cannot compare it
+    values.text_field(s.description, errors, "description", max_length=values.DESCRIPTION_MAX, multiline=True)
+    clash = sa.select(Round.id).where(Round.name == name, Round.id != (round_id or -1))
+    if not name and "name" not in errors:
         errors["name"] = "Give the round a name."
-    else:
-        clash = db.session.execute(sa.select(Round.id).where(Round.name == name, Round.id != (round_id or -1))).first()
-        if clash:
-            errors["name"] = "Another round already has this name."
+    elif name and db.session.execute(clash).first():
+        errors["name"] = "Another round already has this name."
     segments = list(db.session.execute(sa.select(Segment).where(Segment.id.in_(s.segment_ids or []))).scalars())
     if len(segments) != len(set(s.segment_ids or [])):
         errors["segment_ids"] = "Unknown segment."
