@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.setup import write_results
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "award.md"
 BUDGET = {200: 60.0, 2000: 60.0, 10000: 120.0, 25000: 15.0}
@@ -223,9 +225,7 @@ def main(argv: list[str] | None = None) -> int:
                 summary.append(f"| {n_bids} | {name} | {mark} |")
             lines.append("")
     lines += ["## Targets", "", "| bids | target | result |", "|---|---|---|", *summary, ""]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines), encoding="utf-8")
-    print("\n".join(lines))
+    write_results(args.out, lines)
     return 0
 
 

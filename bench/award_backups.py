@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.setup import write_results
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "award_backups.md"
 # A clock far above what the default work limits take, so the work limit ends every search.
@@ -130,9 +132,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{a['awards'] == b['awards']} | {a['valid'] and b['valid']} | {'met' if met else 'NOT MET'} |"
             )
     lines.append("")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines), encoding="utf-8")
-    print("\n".join(lines))
+    write_results(args.out, lines)
     return 0
 
 

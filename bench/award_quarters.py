@@ -28,6 +28,7 @@ from typing import Any
 
 from bench.award import _child, _gap_p, _gap_v, _table
 from bench.award_instances import SEGMENTS, round_of_size
+from bench.setup import write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "award_quarters.md"
@@ -145,9 +146,7 @@ def main(argv: list[str] | None = None) -> int:
                 ]
             targets(name, checks)
     lines += ["## Targets", "", "| round | target | result |", "|---|---|---|", *summary, ""]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines), encoding="utf-8")
-    print("\n".join(lines))
+    write_results(args.out, lines)
     return 0
 
 

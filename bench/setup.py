@@ -75,9 +75,9 @@ def machine_now(shared: bool = False) -> str:
     )
 
 
-def write_results(name: str, lines: list[str]) -> None:
-    """bench/results/NAME, printed too."""
-    results = ROOT / "bench" / "results"
-    results.mkdir(parents=True, exist_ok=True)
-    (results / name).write_text("\n".join(lines) + "\n")
+def write_results(name: str | Path, lines: list[str]) -> None:
+    """bench/results/NAME (or the path given, e.g. a benchmark's --out), printed too."""
+    path = name if isinstance(name, Path) else ROOT / "bench" / "results" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
