@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from marketplace.extensions import db
 from marketplace.models import Round, RoundPhase
@@ -27,7 +28,9 @@ def session_for(chromium, live_server, user):
 
 
 def flash_says(page, text: str) -> None:
-    assert page.locator(".alert").filter(has_text=text).count() >= 1, page.locator(".alert").all_inner_texts()
+    """A message containing `text` is shown. Waits for it: the click that causes it returns before
+    the browser has loaded the page the form redirects to, so counting at once races the page."""
+    expect(page.locator(".alert").filter(has_text=text).first).to_be_visible()
 
 
 def create_round(page, name: str) -> int:
@@ -78,7 +81,7 @@ def bid(page, round_id: int, capacity: int, model_code: str, price: str) -> None
     page.locator("#tier1_min").fill("5")
     page.locator("#tier1_price").fill(price)
     page.get_by_role("button", name="Submit sealed bid").click()
-    flash_says(page, "")
+    flash_says(page, "it is the one that counts")
 
 
 def phase(round_id: int) -> RoundPhase:
