@@ -12,7 +12,10 @@ neighbourhood when it is better.
 
 Neighbourhoods are shaped by the round's structure, in turn: consecutive lots (by id),
 lots of one supplier (whose capacity moves between them), lots chained through the
-suppliers awarded there, and the lots of a package with their neighbours. Their size
+suppliers awarded there, and the lots of a package with their neighbours. Consecutive and
+chained ones start at a lot drawn in proportion to what the award can still gain there (its
+slack: cents paid above the lot's lowest offer, unserved vehicles first), so the work goes
+where it can pay (measured on 2,000-bid rounds at equal work: bench/results/award_lns.md). Their size
 adapts: one more lot after a sub-round proven optimal within half its work, one fewer
 after a sub-round its work cut short; after a whole sweep without improvement the search
 restarts from the best award with larger neighbourhoods. It goes on until its work budget
@@ -45,6 +48,9 @@ SUB_WORK = 1.0
 # the work budget close to CPU seconds, so the default budget ends before the clock does.
 WORK_PER_VAR = 1.0 / 5_000
 SEED = 17
+# Chain and window neighbourhoods start at a lot drawn in proportion to the award's slack there
+# (_Shapes.update); False: uniformly, as before (kept to measure the two side by side).
+SLACK_WEIGHTED = True
 
 
 @dataclass
@@ -186,6 +192,35 @@ class _Shapes:
         self.lot_sups = [sorted(s) for s in lot_sups]
         self.pkg_lots = [sorted({it.lot for it in p.items}) for p in inst.packages]
         self.turn = 0
+        # The lowest unit price any source offers in each lot: what the award pays above it
+        # there (its slack) is what a neighbourhood around the lot can save at most.
+        self.floor = _lot_floor(inst)
+        self.reachable = _reachable(inst)
+        self.slack: list[int] = [1] * n
+
+    def update(self, sol: Solution) -> None:
+        """The award's slack per lot: cents paid above the lot's floor price, plus its vehicles
+        left unserved on lines some offer reaches, each at 4x the floor (more vehicles come
+        first); at least 1, so every lot can still be drawn."""
+        inst = self.inst
+        paid = [0] * self.n
+        served = [0] * self.n
+        for bi, alloc in sol.bids.items():
+            q = sum(alloc.values())
+            if q:
+                bid = inst.bids[bi]
+                paid[bid.lot] += q * (bid.tiers[bid.tier_at(q)].cents - self.floor[bid.lot])
+                served[bid.lot] += q
+        for pi in sol.packages:
+            for it in inst.packages[pi].items:
+                paid[it.lot] += it.quantity * (it.cents - self.floor[it.lot])
+                served[it.lot] += it.quantity
+        self.slack = [
+            1 + max(0, paid[i]) + 4 * self.floor[i] * max(0, self.reachable[i] - served[i]) for i in range(self.n)
+        ]
+
+    def _weighted_lot(self) -> int:
+        return self.rng.choices(range(self.n), weights=self.slack)[0]
 
     def next(self, k: int) -> tuple[str, list[int]]:
         kind = self.KINDS[self.turn % len(self.KINDS)]
@@ -199,8 +234,8 @@ class _Shapes:
             chosen = list(self.pkg_lots[rng.randrange(len(self.pkg_lots))])
             return kind, self._grow(chosen[:k], k)
         if kind == "chain":
-            return kind, self._grow([rng.randrange(n)], k)
-        start = rng.randrange(max(1, n - k + 1))
+            return kind, self._grow([self._weighted_lot() if SLACK_WEIGHTED else rng.randrange(n)], k)
+        start = min(self._weighted_lot(), n - k) if SLACK_WEIGHTED else rng.randrange(max(1, n - k + 1))
         return "window", list(range(start, start + k))
 
     def _grow(self, lots: list[int], k: int) -> list[int]:
@@ -217,6 +252,39 @@ class _Shapes:
             if s in self.sup_lots:
                 have.add(rng.choice(self.sup_lots[s]))
         return sorted(have)
+
+
+def _lot_floor(inst: Instance) -> list[int]:
+    floor = [1 << 62] * len(inst.lots)
+    for bid in inst.bids:
+        floor[bid.lot] = min(floor[bid.lot], min(t.cents for t in bid.tiers))
+    for pkg in inst.packages:
+        for it in pkg.items:
+            floor[it.lot] = min(floor[it.lot], it.cents)
+    return [0 if f == 1 << 62 else f for f in floor]
+
+
+def _reachable(inst: Instance) -> list[int]:
+    """Per lot, the vehicles of its lines that some offer there may serve (its price within the
+    line's reserve, its supplier not excluded): what an award could serve at most, roughly."""
+    best: dict[tuple[int, int], int] = {}  # (lot, supplier) -> its lowest unit price there
+    for bid in inst.bids:
+        c = min(t.cents for t in bid.tiers)
+        best[bid.lot, bid.supplier] = min(c, best.get((bid.lot, bid.supplier), c))
+    for pkg in inst.packages:
+        for it in pkg.items:
+            best[it.lot, pkg.supplier] = min(it.cents, best.get((it.lot, pkg.supplier), it.cents))
+    offers: list[list[tuple[int, int]]] = [[] for _ in inst.lots]
+    for (lot, s), c in sorted(best.items()):
+        offers[lot].append((s, c))
+    return [
+        sum(
+            inst.lines[li].quantity
+            for li in lot.lines
+            if any(c <= inst.lines[li].max_cents and s not in inst.lines[li].excluded for s, c in offers[i])
+        )
+        for i, lot in enumerate(inst.lots)
+    ]
 
 
 def improve_price(
@@ -237,6 +305,7 @@ def improve_price(
 
     work = 0.0
     shapes = _Shapes(inst)
+    shapes.update(sol)
     k = START_LOTS
     sweep = max(8, len(inst.lots) // START_LOTS)  # sub-rounds without improvement before a restart
     failures = 0
@@ -309,6 +378,7 @@ def improve_price(
                 vn, cn = objective(inst, new)
                 if (vn, -cn) > (best[0], -best[1]):
                     sol, best, improved = new, (vn, cn), True
+                    shapes.update(sol)
                     on_improve(sol)
         if improved:
             failures = 0

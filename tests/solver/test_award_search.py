@@ -111,3 +111,25 @@ def test_the_large_round_path_gives_the_same_bytes_beside_a_busy_neighbour(monke
         busy.kill()
         busy.wait()
     assert quiet == loaded
+
+
+def test_neighbourhoods_start_where_the_award_can_still_gain() -> None:
+    from solver.award.lns import _Shapes
+
+    doc = make_round(16, 6, 90, seed=3)
+    inst = parse(doc)
+    sol = greedy(inst, prepare(inst))
+    shapes = _Shapes(inst)
+    shapes.update(sol)
+    before = list(shapes.slack)
+    # Leave one awarded bid's lines unserved: its lot's slack grows by more than the price it
+    # saves (vehicles come first), so neighbourhoods start there far more often.
+    bi = next(iter(sol.bids))
+    lot = inst.bids[bi].lot
+    shapes.update(Solution({b: a for b, a in sol.bids.items() if b != bi}, sol.packages))
+    assert shapes.slack[lot] > before[lot]
+    assert [s for i, s in enumerate(shapes.slack) if i != lot] == [s for i, s in enumerate(before) if i != lot]
+    starts = [shapes._weighted_lot() for _ in range(400)]
+    share = shapes.slack[lot] / sum(shapes.slack)
+    assert starts.count(lot) > 0.5 * share * 400 > 1
+    assert starts.count(lot) > 400 / len(inst.lots)  # more than a uniform draw would give it
