@@ -334,7 +334,7 @@ def test_a_promoted_backup_delivers_in_the_quarters_the_solver_planned(world, lo
     Once B's backup is promoted and accepted, the fleet's schedule, B's won-by-quarter view and the report
     show B's 2027Q3 deliveries and nothing of A's."""
     from marketplace.models import AllocationDelivery
-    from marketplace.services import quarter_capacity, reports
+    from marketplace.services import deliveries, quarter_capacity, reports
 
     rnd, (lot,) = make_tender(
         world.coordinator, world.fleet.organization, lots=[{"region_id": "US-CA", "quantity": 40}]
@@ -371,6 +371,7 @@ def test_a_promoted_backup_delivers_in_the_quarters_the_solver_planned(world, lo
     assert "8 % used" in b_page  # 40 of the 500 B can deliver in 2027Q3
     report = reports.compute_report(db.session.get(Round, rnd.id))
     assert [(q.quarter, q.awarded, q.confirmed) for q in report.by_quarter] == [("2027Q3", 40, 0)]
+    assert deliveries.by_scenario([scenario.id]) == {scenario.id: {"2027Q3": 40}}  # the comparison's chart
 
 
 def _rows_of(html: str) -> dict[str, str]:
