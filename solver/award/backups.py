@@ -119,6 +119,9 @@ def compute(
     for bi, bid in enumerate(inst.bids):
         bids_of_lot.setdefault(bid.lot, []).append(bi)
     for lot, withdrawn in sorted(t.served):
+        if timed_out:  # the clock is up: the rest empty, unsearched (building each cost ~0.5 ms at 25,000 bids)
+            out.append(Backup(lot, withdrawn, dict(sorted(t.served[lot, withdrawn].items())), [], False))
+            continue
         b, clock = _one(inst, t, quarter_room, lot, withdrawn, bids_of_lot.get(lot, []), deadline, work_per_backup)
         timed_out = timed_out or clock
         out.append(b)
