@@ -1,7 +1,8 @@
 """Backup winners (issue 20): kept with the scenario, promoted in contracting when a winner drops out.
 
-Until the solver computes `backups` itself, the award here runs the real solver and adds a
-hand-written backups entry to its output (as the contract in docs/solver-io.md states it).
+Most tests here run the real solver and replace its `backups` by a hand-written entry (`with_backups`,
+as the contract in docs/solver-io.md states it) so each checks one rule of contracting on a known backup;
+the last ones read the solver's own backups.
 """
 
 from __future__ import annotations
@@ -325,3 +326,47 @@ def test_what_a_dropped_supplier_held_leaves_its_results_and_the_report(world, c
     assert contracting.oem_result_query(rnd.id, world.other_oem).totals()[1] == 25 + 40  # with the offer
     report = reports.compute_report(db.session.get(Round, rnd.id))
     assert (report.pending, report.declined) == (25 + 40, 0)  # the taken-back 40 are not counted twice
+
+
+def test_a_promoted_backup_delivers_in_the_quarters_the_solver_planned(world, login):
+    """The real solver's backup (no hand-written one): OEM A delivers only in 2027Q2, OEM B only in 2027Q3.
+    Once B's backup is promoted and accepted, the fleet's schedule, B's won-by-quarter view and the report
+    show B's 2027Q3 deliveries and nothing of A's."""
+    from marketplace.models import AllocationDelivery
+    from marketplace.services import quarter_capacity, reports
+
+    rnd, (lot,) = make_tender(
+        world.coordinator, world.fleet.organization, lots=[{"region_id": "US-CA", "quantity": 40}]
+    )
+    make_bid(world.oem, lot, make_model(world.oem.organization), tiers=((10, "230000"),))
+    make_bid(world.other_oem, lot, make_model(world.other_oem.organization), tiers=((10, "240000"),))
+    ramp = {"row1_quarter": "2027Q2", "row1_segment": "", "row1_capacity": "500"}
+    quarter_capacity.set_rows(rnd.id, ramp, world.oem)
+    quarter_capacity.set_rows(rnd.id, ramp | {"row1_quarter": "2027Q3"}, world.other_oem)
+    rounds.transition(rnd.id, RoundPhase.BIDS_CLOSED, world.coordinator)
+    scenario = award.start_scenario(rnd.id, world.coordinator, award.ScenarioRules(name="Round rules"))
+    award.publish_scenario(scenario.id, world.coordinator)
+    rounds.transition(rnd.id, RoundPhase.CONTRACTING, world.coordinator)
+    rnd = db.session.get(Round, rnd.id)
+    backup = _backup(rnd, world.oem.organization_id)
+    [row] = backup.rows
+    assert (row.organization_id, row.quantity, row.deliveries) == (
+        world.other_oem.organization_id,
+        40,
+        [{"quarter": "2027Q3", "quantity": 40}],
+    )
+
+    backups.promote(rnd.id, backup.id, "withdrew", "Plant fire", world.coordinator)
+    backups.answer(backup.id, True, world.other_oem)
+    offered = db.session.execute(sa.select(Allocation).where(Allocation.backup_id == backup.id)).scalar_one()
+    assert [(d.quarter, d.quantity) for d in offered.deliveries] == [("2027Q3", 40)]
+    assert db.session.execute(sa.select(sa.func.count(AllocationDelivery.id))).scalar_one() == 2  # A's and B's
+
+    fleet_page = login(world.fleet).get(f"/fleet/rounds/{rnd.id}/allocations").get_data(as_text=True)
+    assert '<tr data-quarter="2027Q3"><td class="fw-semibold">2027Q3</td><td class="text-end">40</td>' in fleet_page
+    assert 'data-quarter="2027Q2"' not in fleet_page  # A's vehicles were taken back
+    b_page = login(world.other_oem).get(f"/oem/rounds/{rnd.id}/results").get_data(as_text=True)
+    assert '<tr data-quarter="2027Q3"><td class="fw-semibold">2027Q3</td><td class="text-end">40</td>' in b_page
+    assert "8 % used" in b_page  # 40 of the 500 B can deliver in 2027Q3
+    report = reports.compute_report(db.session.get(Round, rnd.id))
+    assert [(q.quarter, q.awarded, q.confirmed) for q in report.by_quarter] == [("2027Q3", 40, 0)]

@@ -189,6 +189,8 @@ def report_rows(scenario_id: int) -> list[QuarterRow]:
         .where(Allocation.scenario_id == scenario_id)
         .group_by(AllocationDelivery.quarter, Allocation.confirmation)
     ).all():
+        if not confirmation.live:
+            continue  # taken back from a supplier that dropped out, or a backup's refused offer (as the report's rows)
         entry = found.setdefault(quarter, QuarterRow(quarter))
         entry.awarded += int(delivered)
         if confirmation is ConfirmationStatus.CONFIRMED:

@@ -12,6 +12,7 @@ from marketplace.extensions import db
 from marketplace.filters import count_of
 from marketplace.models import (
     Allocation,
+    AllocationDelivery,
     AwardScenario,
     Backup,
     BackupAllocation,
@@ -316,6 +317,11 @@ def promote(round_id: int, backup_id: int, cause: str, reason: str, actor: Actor
                 unit_price=row.unit_price,
                 confirmation=CS.OFFERED,
                 backup_id=backup.id,
+                # The quarters the solver planned for the backup (within its supplier's quarterly capacity
+                # and the line's window): the fleet's schedule and the OEM's won-by-quarter view read them.
+                deliveries=[
+                    AllocationDelivery(quarter=d["quarter"], quantity=d["quantity"]) for d in row.deliveries or []
+                ],
             )
         )
     backup.promoted_at, backup.promoted_by_id = at, actor.id
