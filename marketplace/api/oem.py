@@ -19,7 +19,7 @@ from marketplace.api.pagination import PageArgs, decode, encode, page, page_sche
 from marketplace.api.problems import fields_named
 from marketplace.api.schemas import DecimalText, Instant, Money, StrictSchema, money
 from marketplace.models import Allocation, BidRevision, Lot, PackageRevision, VehicleModel
-from marketplace.services import access, bidding, catalog, contracting, rounds
+from marketplace.services import access, bidding, catalog, contracting, quarter_capacity, rounds
 from marketplace.services import values as V
 from marketplace.services.errors import DomainError
 from marketplace.services.reference_data import CHARGING_STANDARDS
@@ -95,6 +95,70 @@ class CapacitySchema(StrictSchema):
     capacity = fields.Integer(required=True)
 
 
+QUARTER = {"description": "a quarter, e.g. 2027Q2", "examples": ["2027Q2"]}
+
+
+class QuarterCapacityEntry(StrictSchema):
+    quarter = fields.String(required=True, validate=validate.Length(min=1, max=20), metadata=QUARTER)
+    segment = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64),
+                            metadata={"description": "a segment id; null: over all segments"})  # fmt: skip
+    capacity = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=V.CAPACITY_MAX))
+
+
+class QuarterCapacityInput(StrictSchema):
+    quarters = fields.List(
+        fields.Nested(QuarterCapacityEntry), required=True, validate=validate.Length(max=quarter_capacity.ROWS_MAX),
+        metadata={"description": "every quarter I can deliver in, with the most vehicles in it (per segment where "
+                                 "it matters); these replace the ones stated before; [] for none (any quarter, up "
+                                 "to my total)"},
+    )  # fmt: skip
+
+
+class QuarterCapacityRow(StrictSchema):
+    quarter = fields.String(required=True)
+    segment = fields.String(required=True, allow_none=True)
+    capacity = fields.Integer(required=True)
+
+
+class QuarterCapacitySchema(StrictSchema):
+    round_id = fields.Integer(required=True)
+    capacity = fields.Integer(required=True, allow_none=True, metadata={"description": "my total for the round"})
+    quarters = fields.List(fields.Nested(QuarterCapacityRow), required=True)
+
+
+def quarter_capacity_json(round_id: int, total: int | None, rows: list[Any]) -> dict[str, Any]:
+    return {"round_id": round_id, "capacity": total,
+            "quarters": [{"quarter": r.quarter, "segment": r.segment_id, "capacity": r.capacity} for r in rows]}  # fmt: skip
+
+
+def _quarter_rows(data: dict[str, Any]) -> dict[str, Any]:
+    """The rows as the quarter capacity service reads them (the web form's rowN_quarter, rowN_segment, ...)."""
+    values: dict[str, Any] = {}
+    for n, entry in enumerate(data["quarters"], start=1):
+        values |= {f"row{n}_quarter": entry["quarter"], f"row{n}_segment": entry["segment"] or "",
+                   f"row{n}_capacity": entry["capacity"]}  # fmt: skip
+    return values
+
+
+def _quarter_pointers(exc: DomainError) -> DomainError:
+    """row2_capacity -> /quarters/1/capacity; the rows together ("rows") -> /quarters."""
+    out = {}
+    for key, message in exc.field_errors.items():
+        number, _, name = key[3:].partition("_")
+        if key.startswith("row") and number.isdigit():
+            out[f"quarters/{int(number) - 1}/{name}"] = message
+        else:
+            out["quarters" if key == "rows" else key] = message
+    exc.field_errors = out
+    return exc
+
+
+QUARTERS_DOC = (
+    "the quarters I deliver in: each a quarter (2027Q2) or a range (2027Q2-2028Q1); null or []: any quarter; "
+    "left out of a revision: the quarters of the revision that counts stay"
+)
+
+
 class LotSchema(StrictSchema):
     id = fields.Integer(required=True)
     code = fields.String(required=True)
@@ -124,6 +188,8 @@ class BidInput(StrictSchema):
     tiers = fields.List(fields.Nested(TierInput), required=True,
                         validate=validate.Length(min=1, max=bidding.MAX_TIERS),
                         metadata={"description": "unit price from each tier's minimum quantity, minimums increasing"})  # fmt: skip
+    quarters = fields.List(fields.String(validate=validate.Length(min=1, max=40), metadata=QUARTER), allow_none=True,
+                           validate=validate.Length(max=40), metadata={"description": QUARTERS_DOC})  # fmt: skip
 
 
 class TierSchema(StrictSchema):
@@ -150,6 +216,8 @@ class BidSchema(RevisionSchema):
     min_quantity = fields.Integer(required=True)
     max_quantity = fields.Integer(required=True)
     tiers = fields.List(fields.Nested(TierSchema), required=True)
+    quarters = fields.List(fields.String(), required=True, allow_none=True,
+                           metadata={"description": "the quarters it delivers in, sorted; null: any quarter"})  # fmt: skip
 
 
 def bid_json(r: BidRevision, currency: str) -> dict[str, Any]:
@@ -157,6 +225,7 @@ def bid_json(r: BidRevision, currency: str) -> dict[str, Any]:
         "lot_id": r.bid.lot_id, "model_code": r.vehicle_model.code, "min_quantity": r.min_quantity,
         "max_quantity": r.max_quantity,
         "tiers": [{"min_quantity": t.min_quantity, "unit_price": money(t.unit_price, currency)} for t in r.tiers],
+        "quarters": list(r.quarters) if r.quarters else None,
     }  # fmt: skip
 
 
@@ -171,6 +240,8 @@ class PackageInput(StrictSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=V.NAME_MAX))
     items = fields.List(fields.Nested(ItemInput), required=True, validate=validate.Length(min=2, max=500),
                         metadata={"description": "all or nothing: one item per lot, at least 2 lots"})  # fmt: skip
+    quarters = fields.List(fields.String(validate=validate.Length(min=1, max=40), metadata=QUARTER), allow_none=True,
+                           validate=validate.Length(max=40), metadata={"description": QUARTERS_DOC})  # fmt: skip
 
 
 class ItemSchema(StrictSchema):
@@ -184,6 +255,8 @@ class PackageSchema(RevisionSchema):
     round_id = fields.Integer(required=True)
     name = fields.String(required=True)
     items = fields.List(fields.Nested(ItemSchema), required=True)
+    quarters = fields.List(fields.String(), required=True, allow_none=True,
+                           metadata={"description": "the quarters it delivers in, sorted; null: any quarter"})  # fmt: skip
 
 
 def package_json(r: PackageRevision, currency: str) -> dict[str, Any]:
@@ -192,6 +265,7 @@ def package_json(r: PackageRevision, currency: str) -> dict[str, Any]:
         "round_id": p.round_id, "name": p.name,
         "items": [{"lot_id": i.lot_id, "model_code": i.vehicle_model.code, "quantity": i.quantity,
                    "unit_price": money(i.unit_price, currency)} for i in r.items],
+        "quarters": list(r.quarters) if r.quarters else None,
     }  # fmt: skip
 
 
@@ -212,11 +286,18 @@ BidPage = page_schema(BidSchema, "BidPage")
 ResultPage = page_schema(ResultSchema, "ResultPage")
 
 
+def _quarters_text(data: dict[str, Any]) -> str:
+    """The quarters as the web form's one field ("2027Q2-2028Q1, 2028Q3"), read by the same rule."""
+    return ", ".join(data.get("quarters") or [])
+
+
 def _bid_fields(data: dict[str, Any]) -> dict[str, Any]:
     """The bid as the bidding service reads it (the form's and bid sheet's fields)."""
     values: dict[str, Any] = {k: data[k] for k in ("model_code", "min_quantity", "max_quantity")}
     for n, tier in enumerate(data["tiers"], start=1):
         values[f"tier{n}_min"], values[f"tier{n}_price"] = tier["min_quantity"], tier["unit_price"]
+    if "quarters" in data:  # left out: the service keeps the quarters of the revision that counts
+        values["quarters"] = _quarters_text(data)
     return values
 
 
@@ -233,8 +314,13 @@ def _bid_pointers(exc: DomainError) -> DomainError:
     return exc
 
 
-def _package_fields(data: dict[str, Any]) -> dict[str, Any]:
+def _package_fields(data: dict[str, Any], current: PackageRevision | None = None) -> dict[str, Any]:
+    """The package as the bidding service reads it; quarters left out keep those of `current` (a revision)."""
     values: dict[str, Any] = {"name": data["name"]}
+    if "quarters" in data:
+        values["quarters"] = _quarters_text(data)
+    elif current is not None and current.quarters:
+        values["quarters"] = ", ".join(current.quarters)
     for item in data["items"]:
         for name in ("model_code", "quantity", "unit_price"):
             values[f"lot{item['lot_id']}_{name}"] = item[name]
@@ -320,6 +406,28 @@ def set_capacity(data: dict[str, Any], round_id: int):
     return {"round_id": round_id, "capacity": row.capacity}
 
 
+@bp.route("/rounds/<int:round_id>/capacity/quarters")
+@bp.response(200, QuarterCapacitySchema)
+def get_quarter_capacity(round_id: int):
+    """My capacity by quarter for a round (a ramp, per segment where it matters), beside my total"""
+    rnd = bidding.tender_round(round_id, g.api_actor)
+    rows = quarter_capacity.rows_of(rnd, g.api_actor)
+    return quarter_capacity_json(round_id, bidding.capacity_of(rnd, g.api_actor), rows)
+
+
+@bp.route("/rounds/<int:round_id>/capacity/quarters", methods=["PUT"])
+@bp.arguments(QuarterCapacityInput)
+@bp.response(200, QuarterCapacitySchema)
+def set_quarter_capacity(data: dict[str, Any], round_id: int):
+    """State my capacity by quarter for a round: I deliver only in the quarters listed, at most so many in each"""
+    try:
+        rows = quarter_capacity.set_rows(round_id, _quarter_rows(data), g.api_actor)
+    except DomainError as exc:
+        raise _quarter_pointers(exc) from None
+    rnd = bidding.tender_round(round_id, g.api_actor)
+    return quarter_capacity_json(round_id, bidding.capacity_of(rnd, g.api_actor), rows)
+
+
 # ---------------------------------------------------------------- the tender
 
 
@@ -395,8 +503,9 @@ def submit_package(data: dict[str, Any], round_id: int):
 def revise_package(data: dict[str, Any], package_id: int):
     """Revise my package (every item, as when bidding it)"""
     package = access.own_package(g.api_actor, package_id)
+    values = _package_fields(data, package.current_revision)
     try:
-        revision = bidding.submit_package(package.round_id, _package_fields(data), g.api_actor, package_id=package_id)
+        revision = bidding.submit_package(package.round_id, values, g.api_actor, package_id=package_id)
     except DomainError as exc:
         raise _package_pointers(exc, data) from None
     return package_json(revision, rounds.load_round(package.round_id).currency)

@@ -46,6 +46,7 @@ class ScenarioRules:
     line_service: str | None = None
     excluded_supplier_ids: list[int] = field(default_factory=list)
     time_limit: float | None = None
+    prefer_early_delivery: bool = False  # at equal vehicles and price, the earliest deliveries
 
 
 def scenarios_of(round_id: int) -> list[AwardScenario]:
@@ -81,6 +82,7 @@ def start_scenario(round_id: int, actor: Actor, rules: ScenarioRules) -> AwardSc
         max_share_per_supplier=rules.max_share_per_supplier or rnd.max_share_per_supplier,
         line_service=LineService(rules.line_service or rnd.line_service.value),
         excluded_supplier_ids=sorted(set(rules.excluded_supplier_ids)),
+        prefer_early_delivery=bool(rules.prefer_early_delivery),
         time_limit=rules.time_limit or current_app.config.get("AWARD_TIME_LIMIT", 30.0),
     )
     errors = {}

@@ -200,6 +200,8 @@ def award_input(
     }
     if quarters:
         _add_quarters(document, lots, offers, quarterly)
+    if getattr(scenario, "prefer_early_delivery", False):  # sent only when chosen: other inputs stay as before
+        document["rules"]["prefer_early_delivery"] = True
     return document
 
 
