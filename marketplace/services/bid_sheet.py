@@ -1,10 +1,13 @@
 """The bid sheet: one XLSX row per published lot, for OEMs that bid on many lots at once.
 
-The download lists the lots the OEM sees (with what the lot needs) and its current bids. The
-upload is checked as a whole with the same rules and messages as the bid form, each prefixed
-"row N, column:", and then either every changed row becomes a new bid revision or nothing is
-saved. A row whose bid cells are blank leaves that lot alone (withdraw on the bid's page); a
-row that repeats the current bid makes no new revision.
+The download lists the lots the OEM sees (with what the lot needs) and its current bids, each
+with the quarters it delivers in, and a second sheet with the OEM's capacity by quarter. The
+upload is checked as a whole with the same rules and messages as the bid form and the capacity
+by quarter form, each prefixed "row N, column:", and then either every changed row becomes a new
+bid revision (and changed quarterly capacities replace the old ones) or nothing is saved. A row
+whose bid cells are blank leaves that lot alone (withdraw on the bid's page); a row that repeats
+the current bid makes no new revision. A sheet without the quarters column, or without the
+capacity sheet (made before quarters existed), leaves those as they are.
 """
 
 from __future__ import annotations
@@ -22,9 +25,10 @@ from openpyxl.utils import get_column_letter
 
 from marketplace.extensions import db
 from marketplace.models import Lot, Round
-from marketplace.services import bidding, spreadsheet, upload_limits
+from marketplace.services import bidding, quarter_capacity, spreadsheet, upload_limits
 from marketplace.services.access import Actor, require_oem
 from marketplace.services.errors import Conflict, ValidationFailed
+from marketplace.services.quarter_lists import quarters_text
 from marketplace.services.values import NUMBER_TEXT_MAX, number_format_of, text
 
 SHEET = "Bids"
@@ -32,6 +36,9 @@ INFO_COLUMNS = (
     "lot", "segment", "region", "window", "charging", "min_range_km", "min_payload_kg", "lot_quantity", "fleets",
 )  # fmt: skip
 BID_COLUMNS = ("model_code", "min_quantity", "max_quantity")
+QUARTERS_COLUMN = "quarters"  # last, after the tiers: optional on upload (older sheets keep the bid's quarters)
+CAPACITY_SHEET = "Capacity by quarter"
+CAPACITY_COLUMNS = ("quarter", "segment", "capacity")
 MIN_TIERS_SHOWN = 3
 MAX_ROWS = 5000
 READ_COLUMNS = 100  # the sheet has 12 columns and two per tier; more is refused unread (services.upload_limits)
@@ -54,6 +61,7 @@ class SheetResult:
     saved: list[str] = field(default_factory=list)  # lot codes with a new revision
     unchanged: list[str] = field(default_factory=list)
     blank: int = 0
+    quarter_rows: int | None = None  # capacity by quarter replaced: how many rows now (None: left as it was)
 
 
 # ---------------------------------------------------------------- download
@@ -69,7 +77,7 @@ def build_sheet(rnd: Round, actor: Actor) -> bytes:
         + [len(b.current.tiers) + 1 for b in bids.values() if b.current is not None and not b.current.withdrawn]
     )
     shown_tiers = min(shown_tiers, bidding.MAX_TIERS)
-    columns = [*INFO_COLUMNS, *BID_COLUMNS, *tier_columns(shown_tiers)]
+    columns = [*INFO_COLUMNS, *BID_COLUMNS, *tier_columns(shown_tiers), QUARTERS_COLUMN]
 
     wb = Workbook()
     ws = wb.active
@@ -84,6 +92,7 @@ def build_sheet(rnd: Round, actor: Actor) -> bytes:
         ws.column_dimensions[get_column_letter(index)].width = max(11, len(name) + 3)
     ws.column_dimensions["B"].width = 28
     ws.column_dimensions["C"].width = 24
+    ws.column_dimensions[get_column_letter(len(columns))].width = 26
     for lot in lots:
         current = bids[lot.id].current if lot.id in bids else None
         row: list[Any] = [
@@ -101,6 +110,8 @@ def build_sheet(rnd: Round, actor: Actor) -> bytes:
             row += [current.vehicle_model.code, current.min_quantity, current.max_quantity]
             for tier in current.tiers:
                 row += [tier.min_quantity, float(tier.unit_price)]
+            row += [None] * (len(columns) - 1 - len(row))
+            row.append(quarters_text(current.quarters) or None)
         spreadsheet.append_row(ws, row)
         for index in range(1, len(INFO_COLUMNS) + 1):
             ws.cell(row=ws.max_row, column=index).fill = info_fill
@@ -118,6 +129,13 @@ def build_sheet(rnd: Round, actor: Actor) -> bytes:
     for letter, width in zip("ABCDEF", (34, 30, 24, 10, 11, 22), strict=True):
         ref.column_dimensions[letter].width = width
 
+    capacity = wb.create_sheet(CAPACITY_SHEET)
+    spreadsheet.append_row(capacity, list(CAPACITY_COLUMNS))
+    for quarter_row in quarter_capacity.rows_of(rnd, actor):
+        spreadsheet.append_row(capacity, [quarter_row.quarter, quarter_row.segment_id, quarter_row.capacity])
+    for letter, width in zip("ABC", (12, 24, 12), strict=True):
+        capacity.column_dimensions[letter].width = width
+
     help_ = wb.create_sheet("How to")
     for line in (
         f"Bid sheet for “{rnd.name}”: prices in {rnd.currency}, exact to the cent.",
@@ -125,6 +143,11 @@ def build_sheet(rnd: Round, actor: Actor) -> bytes:
         "min_quantity and max_quantity for each lot you bid on.",
         "Tiers are all-units volume prices: from tierN_min vehicles, every vehicle costs tierN_price. "
         "tier1_min equals min_quantity; each next tier starts higher. Add tier columns in pairs if you need more.",
+        "quarters: the quarters the bid delivers in, such as “2027Q2-2028Q1, 2028Q3”; blank: any quarter of the "
+        "lot's window.",
+        f"“{CAPACITY_SHEET}”: the most vehicles you can deliver in each quarter (one row per quarter; a segment id "
+        "from “Your models” caps that segment alone, blank: all segments). Once you list quarters, you deliver only "
+        "in them. Rows replace those stated before; remove every row to state none.",
         "Leave a lot's bid cells blank to leave it as it is. Withdraw a bid on its page.",
         "Type values, not formulas. The upload saves every row or none, and lists each problem by row and column.",
     ):
@@ -145,8 +168,35 @@ def _col(index: int) -> str:
     return get_column_letter(index + 1)
 
 
-def _read(filename: str, data: bytes) -> list[tuple[int, list[Any], list[bool]]]:
+Rows = list[tuple[int, list[Any], list[bool]]]  # (row number, values, is-formula flags)
+
+
+def _read(filename: str, data: bytes) -> Rows:
     """Rows of the Bids sheet as (row number, values, is-formula flags)."""
+    return _read_book(filename, data)[0]
+
+
+def _sheet_rows(wb: Any, ws: Any, max_rows: int, too_many: str) -> Rows:
+    merged = _merged_cells(wb, ws)
+    if merged:  # a merged cell shows one value over cells that hold nothing
+        where = "" if ws.title == SHEET else f" “{ws.title}”"
+        raise SheetRefused(
+            f"The sheet{where} has merged cells ({', '.join(merged[:5])}): unmerge them and type the value in each "
+            "cell, then upload the sheet again."
+        )
+    ws.reset_dimensions()  # some writers store wrong dimensions: read every row there is
+    rows: Rows = []
+    for number, cells in enumerate(ws.iter_rows(), start=1):
+        if number > max_rows + 1:
+            raise SheetRefused(too_many)
+        values = [getattr(c, "value", None) for c in cells]
+        formulas = [getattr(c, "data_type", None) == "f" for c in cells]
+        rows.append((number, values, formulas))
+    return rows
+
+
+def _read_book(filename: str, data: bytes) -> tuple[Rows, Rows | None]:
+    """Rows of the Bids sheet, and of the capacity by quarter sheet when the workbook has one."""
     if not data:
         raise SheetRefused("The file is empty: upload the bid sheet you downloaded, filled in.")
     if not filename.lower().endswith(".xlsx") or not data.startswith(b"PK\x03\x04"):
@@ -164,24 +214,19 @@ def _read(filename: str, data: bytes) -> list[tuple[int, list[Any], list[bool]]]
         raise SheetRefused(f"This workbook cannot be read ({type(exc).__name__}): save it again as .xlsx.") from None
     except Exception as exc:  # openpyxl raises many types for damaged files; none may become a crash page
         raise SheetRefused(f"This workbook cannot be read ({type(exc).__name__}): save it again as .xlsx.") from None
+    rows: Rows = []
+    capacity: Rows | None = None
     try:
         # The bid sheet, else the first sheet the user can see (a hidden sheet may come first).
         visible = [w for w in wb.worksheets if getattr(w, "sheet_state", "visible") == "visible"]
         ws = wb[SHEET] if SHEET in wb.sheetnames else (visible or wb.worksheets)[0]
-        merged = _merged_cells(wb, ws)
-        if merged:  # a merged cell shows one value over cells that hold nothing
-            raise SheetRefused(
-                f"The sheet has merged cells ({', '.join(merged[:5])}): unmerge them and type the value in each "
-                "cell, then upload the sheet again."
-            )
-        ws.reset_dimensions()  # some writers store wrong dimensions: read every row there is
-        rows: list[tuple[int, list[Any], list[bool]]] = []
-        for number, cells in enumerate(ws.iter_rows(), start=1):
-            if number > MAX_ROWS + 1:
-                raise SheetRefused(f"The sheet has more than {MAX_ROWS:,} rows: one row per lot is enough.")
-            values = [getattr(c, "value", None) for c in cells]
-            formulas = [getattr(c, "data_type", None) == "f" for c in cells]
-            rows.append((number, values, formulas))
+        rows = _sheet_rows(wb, ws, MAX_ROWS, f"The sheet has more than {MAX_ROWS:,} rows: one row per lot is enough.")
+        if CAPACITY_SHEET in wb.sheetnames and wb[CAPACITY_SHEET] is not ws:
+            limit = quarter_capacity.ROWS_MAX
+            capacity = _sheet_rows(
+                wb, wb[CAPACITY_SHEET], limit,
+                f"The sheet “{CAPACITY_SHEET}” has more than {limit} rows: give each quarter once (per segment).",
+            )  # fmt: skip
     except SheetRefused:
         raise
     except ValueError as exc:
@@ -198,7 +243,7 @@ def _read(filename: str, data: bytes) -> list[tuple[int, list[Any], list[bool]]]
         raise SheetRefused(f"This workbook cannot be read ({type(exc).__name__}): save it again as .xlsx.") from None
     finally:
         wb.close()
-    return rows
+    return rows, capacity
 
 
 _MERGE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]{1,3}[0-9]{1,7}(?::[A-Z]{1,3}[0-9]{1,7})?)"')
@@ -242,7 +287,7 @@ def _columns(header: list[Any], formulas: list[bool]) -> list[str | None]:
     unknown = [
         f"{c} (column {_col(i)})"
         for i, c in enumerate(columns)
-        if c and c not in INFO_COLUMNS and c not in BID_COLUMNS and c not in allowed_tiers
+        if c and c not in INFO_COLUMNS and c not in BID_COLUMNS and c not in allowed_tiers and c != QUARTERS_COLUMN
     ]
     repeated = sorted({c for c in named if named.count(c) > 1})
     unnamed = [_col(i) for i, c in enumerate(columns) if c is None]
@@ -271,9 +316,8 @@ class _Row:
     values: dict[str, Any]
 
 
-def _rows(rnd: Round, filename: str, data: bytes) -> tuple[list[_Row], list[tuple[int, int, str]], int]:
+def _rows(rnd: Round, raw: Rows) -> tuple[list[_Row], list[tuple[int, int, str]], int]:
     """The rows that carry a bid, the problems found reading them (row, column index, message), blank rows."""
-    raw = _read(filename, data)
     while raw and all(_blank(v) for v in raw[-1][1]):
         raw.pop()
     if not raw:
@@ -287,7 +331,7 @@ def _rows(rnd: Round, filename: str, data: bytes) -> tuple[list[_Row], list[tupl
     problems: list[tuple[int, int, str]] = []
     rows: list[_Row] = []
     blank = 0
-    bid_keys = [c for c in columns if c and (c in BID_COLUMNS or c.startswith("tier"))]
+    bid_keys = [c for c in columns if c and (c in BID_COLUMNS or c.startswith("tier") or c == QUARTERS_COLUMN)]
     for number, values, formulas in raw[1:]:
         if all(_blank(v) for v in values):
             continue
@@ -333,35 +377,112 @@ def _rows(rnd: Round, filename: str, data: bytes) -> tuple[list[_Row], list[tupl
     return rows, problems, blank
 
 
+def _capacity_values(raw: Rows) -> tuple[dict[str, Any], dict[int, int], list[str]]:
+    """The capacity sheet's rows as the quarter capacity form's fields (rowN_quarter, ...), the sheet row of
+    each N, and the problems found reading them."""
+    prefix = f"{CAPACITY_SHEET}, "
+    while raw and all(_blank(v) for v in raw[-1][1]):
+        raw.pop()
+    if not raw:
+        return {}, {}, []
+    header, formulas = raw[0][1], raw[0][2]
+    columns = [text(v).lower() or None for v in header]
+    while columns and columns[-1] is None:
+        columns.pop()
+    if any(formulas) or sorted(c for c in columns if c) != sorted(CAPACITY_COLUMNS) or None in columns:
+        return {}, {}, [
+            f"{prefix}row 1: the columns must be {', '.join(CAPACITY_COLUMNS)}: download the bid sheet again"
+        ]  # fmt: skip
+    values: dict[str, Any] = {}
+    rows_at: dict[int, int] = {}
+    problems: list[str] = []
+    for number, cells, cell_formulas in raw[1:]:
+        if all(_blank(v) for v in cells):
+            continue
+        for i, value in enumerate(cells):
+            if i >= len(columns) and not _blank(value):
+                problems.append(f"{prefix}row {number}, column {_col(i)}: a value outside the sheet's columns")
+            elif i < len(cell_formulas) and cell_formulas[i]:
+                name = columns[i] if i < len(columns) else _col(i)
+                problems.append(
+                    f"{prefix}row {number}, {name}: is a formula ({text(value)[:40]}); type the value itself"
+                )
+        n = len(rows_at) + 1
+        rows_at[n] = number
+        for i, name in enumerate(columns):
+            value = cells[i] if i < len(cells) else None
+            values[f"row{n}_{name}"] = "" if value is None else value
+    return values, rows_at, problems
+
+
+def _capacity_problems(errors: dict[str, str], rows_at: dict[int, int]) -> list[str]:
+    """The quarter capacity rules' problems (row2_capacity, rows) as the sheet's rows and columns."""
+    out = []
+    for key, message in errors.items():
+        number, _, name = key[3:].partition("_")
+        if key.startswith("row") and number.isdigit() and int(number) in rows_at:
+            out.append((rows_at[int(number)], CAPACITY_COLUMNS.index(name) if name in CAPACITY_COLUMNS else 9,
+                        f"{CAPACITY_SHEET}, row {rows_at[int(number)]}, {name}: {message}"))  # fmt: skip
+        else:
+            out.append((0, 0, f"{CAPACITY_SHEET}: {message}"))
+    return [p[2] for p in sorted(out)]
+
+
 def upload_sheet(round_id: int, filename: str, data: bytes, actor: Actor | None) -> SheetResult:
-    """Check a whole bid sheet and save every changed bid in one transaction, or refuse it all."""
+    """Check a whole bid sheet and save every changed bid (and the capacity by quarter when it changed) in one
+    transaction, or refuse it all."""
     actor = require_oem(actor)
     rnd = bidding.tender_round(round_id, actor)
-    rows, problems, blank = _rows(rnd, filename, data)
+    raw, capacity_raw = _read_book(filename, data)
+    rows, problems, blank = _rows(rnd, raw)
+    capacity_values, capacity_rows_at, capacity_problems = (
+        _capacity_values(capacity_raw) if capacity_raw is not None else ({}, {}, [])
+    )
 
     # Reading is done; from here the round is locked until the one commit.
     rnd = bidding.open_for_bids(round_id, actor)
     models = bidding.bid_models(actor)
+    total = bidding.capacity_of(rnd, actor)
+    quarter_rows: list[quarter_capacity.QuarterRow] | None = None
+    if capacity_raw is not None and not capacity_problems:
+        segments = quarter_capacity.segment_ids()
+        quarter_rows, errors = quarter_capacity.check_rows(capacity_values, segments, total, number_format_of(actor))
+        capacity_problems = _capacity_problems(errors, capacity_rows_at)
+        if quarter_rows and total is None and not capacity_problems:
+            capacity_problems = [
+                f"{CAPACITY_SHEET}: state your total capacity for the round first (on the tender's page), "
+                "then split it by quarter"
+            ]
     checked: list[tuple[_Row, bidding.CheckedBid]] = []
-    order = {c: i for i, c in enumerate(INFO_COLUMNS + BID_COLUMNS + tuple(tier_columns(bidding.MAX_TIERS)))}
+    order = {
+        c: i
+        for i, c in enumerate(INFO_COLUMNS + BID_COLUMNS + tuple(tier_columns(bidding.MAX_TIERS)) + (QUARTERS_COLUMN,))
+    }
     for row in rows:
         result, errors = bidding.check_bid(row.values, row.lot, rnd, models, number_format_of(actor))
         for key, message in errors.items():
             problems.append((row.number, order.get(key, 99), f"row {row.number}, {key}: {message}"))
         if result is not None:
             checked.append((row, result))
-    if problems:
+    if problems or capacity_problems:
         problems.sort(key=lambda p: (p[0], p[1]))
-        count = len(problems)
+        listed = [p[2] for p in problems] + capacity_problems
+        count = len(listed)
         raise SheetRefused(
             f"Nothing was saved: the sheet has {count} problem{'s' if count > 1 else ''}. "
             "Fix them and upload it again.",
-            [p[2] for p in problems],
+            listed,
         )
-    if not checked:
+    existing = quarter_capacity.rows_of(rnd, actor)
+    quarters_changed = quarter_rows is not None and not quarter_capacity.same_rows(existing, quarter_rows)
+    if not checked and not quarters_changed:
         raise SheetRefused("The sheet holds no bid: fill model_code, quantities and tiers for the lots you bid on.")
     current = bidding.bids_of(rnd, actor)
     sheet = SheetResult(blank=blank)
+    if quarters_changed:
+        assert quarter_rows is not None
+        quarter_capacity.replace_rows(rnd, existing, quarter_rows, actor)
+        sheet.quarter_rows = len(quarter_rows)
     changed = []
     for row, bid in checked:
         if bid.same_as(current[row.lot.id].current if row.lot.id in current else None):
