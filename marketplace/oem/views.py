@@ -14,7 +14,6 @@ from flask_login import current_user
 
 from marketplace.access import oem_required
 from marketplace.extensions import db
-from marketplace.filters import count_of
 from marketplace.models import BidRevision, PackageRevision, RoundPhase
 from marketplace.oem.forms import ActionForm, BidForm, BidSheetForm, CapacityForm, ModelForm, RetireForm, package_form
 from marketplace.pagination import paginate
@@ -385,12 +384,7 @@ def bid_sheet_upload(round_id: int):
         flash(exc.message, "danger")
         return redirect(url_for("oem.tender", round_id=round_id))
     if result.quarter_rows is not None:
-        flash(
-            f"Your capacity by quarter is saved ({count_of(result.quarter_rows, 'row')})."
-            if result.quarter_rows
-            else "No capacity by quarter: you can deliver in any quarter, up to your total.",
-            "success",
-        )
+        flash(result.quarters_message(), "success")
     if result.saved:
         unchanged = f"; {len(result.unchanged)} unchanged" if result.unchanged else ""
         flash(f"Bid sheet saved: new revisions on {', '.join(result.saved)}{unchanged}.", "success")

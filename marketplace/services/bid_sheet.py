@@ -13,47 +13,48 @@ capacity sheet (made before quarters existed), leaves those as they are.
 from __future__ import annotations
 
 import io
-import re
-import zipfile
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from marketplace.extensions import db
+from marketplace.filters import count_of
 from marketplace.models import Lot, Round
-from marketplace.services import bidding, quarter_capacity, spreadsheet, upload_limits
+from marketplace.services import bidding, quarter_capacity, spreadsheet
 from marketplace.services.access import Actor, require_oem
-from marketplace.services.errors import Conflict, ValidationFailed
+from marketplace.services.bid_sheet_book import (  # noqa: F401  (the sheet's names, read by tests and the seed)
+    CAPACITY_SHEET,
+    MAX_ROWS,
+    READ_COLUMNS,
+    SHEET,
+    Rows,
+    SheetRefused,
+    _read,
+    read_book,
+)
+from marketplace.services.bid_sheet_book import blank as _blank
+from marketplace.services.bid_sheet_book import col as _col
+from marketplace.services.bid_sheet_quarters import capacity_problems as _capacity_problems
+from marketplace.services.bid_sheet_quarters import capacity_values as _capacity_values
+from marketplace.services.bid_sheet_quarters import write_capacity_sheet
+from marketplace.services.errors import Conflict
 from marketplace.services.quarter_lists import quarters_text
-from marketplace.services.values import NUMBER_TEXT_MAX, number_format_of, text
+from marketplace.services.values import number_format_of, text
 
-SHEET = "Bids"
 INFO_COLUMNS = (
     "lot", "segment", "region", "window", "charging", "min_range_km", "min_payload_kg", "lot_quantity", "fleets",
 )  # fmt: skip
 BID_COLUMNS = ("model_code", "min_quantity", "max_quantity")
 QUARTERS_COLUMN = "quarters"  # last, after the tiers: optional on upload (older sheets keep the bid's quarters)
-CAPACITY_SHEET = "Capacity by quarter"
-CAPACITY_COLUMNS = ("quarter", "segment", "capacity")
 MIN_TIERS_SHOWN = 3
-MAX_ROWS = 5000
-READ_COLUMNS = 100  # the sheet has 12 columns and two per tier; more is refused unread (services.upload_limits)
 
 
 def tier_columns(count: int) -> list[str]:
     return [f"tier{n}_{part}" for n in range(1, count + 1) for part in ("min", "price")]
-
-
-class SheetRefused(ValidationFailed):
-    """The sheet cannot be saved: `problems` lists every one ("row 7, tier2_price: ..."); nothing was saved."""
-
-    def __init__(self, message: str, problems: list[str] | None = None):
-        super().__init__(message)
-        self.problems = problems or []
 
 
 @dataclass
@@ -62,6 +63,11 @@ class SheetResult:
     unchanged: list[str] = field(default_factory=list)
     blank: int = 0
     quarter_rows: int | None = None  # capacity by quarter replaced: how many rows now (None: left as it was)
+
+    def quarters_message(self) -> str:
+        if self.quarter_rows:
+            return f"Your capacity by quarter is saved ({count_of(self.quarter_rows, 'row')})."
+        return "No capacity by quarter: you can deliver in any quarter, up to your total."
 
 
 # ---------------------------------------------------------------- download
@@ -129,12 +135,7 @@ def build_sheet(rnd: Round, actor: Actor) -> bytes:
     for letter, width in zip("ABCDEF", (34, 30, 24, 10, 11, 22), strict=True):
         ref.column_dimensions[letter].width = width
 
-    capacity = wb.create_sheet(CAPACITY_SHEET)
-    spreadsheet.append_row(capacity, list(CAPACITY_COLUMNS))
-    for quarter_row in quarter_capacity.rows_of(rnd, actor):
-        spreadsheet.append_row(capacity, [quarter_row.quarter, quarter_row.segment_id, quarter_row.capacity])
-    for letter, width in zip("ABC", (12, 24, 12), strict=True):
-        capacity.column_dimensions[letter].width = width
+    write_capacity_sheet(wb, rnd, actor)
 
     help_ = wb.create_sheet("How to")
     for line in (
@@ -162,112 +163,6 @@ def build_sheet(rnd: Round, actor: Actor) -> bytes:
 
 
 # ---------------------------------------------------------------- upload
-
-
-def _col(index: int) -> str:
-    return get_column_letter(index + 1)
-
-
-Rows = list[tuple[int, list[Any], list[bool]]]  # (row number, values, is-formula flags)
-
-
-def _read(filename: str, data: bytes) -> Rows:
-    """Rows of the Bids sheet as (row number, values, is-formula flags)."""
-    return _read_book(filename, data)[0]
-
-
-def _sheet_rows(wb: Any, ws: Any, max_rows: int, too_many: str) -> Rows:
-    merged = _merged_cells(wb, ws)
-    if merged:  # a merged cell shows one value over cells that hold nothing
-        where = "" if ws.title == SHEET else f" “{ws.title}”"
-        raise SheetRefused(
-            f"The sheet{where} has merged cells ({', '.join(merged[:5])}): unmerge them and type the value in each "
-            "cell, then upload the sheet again."
-        )
-    ws.reset_dimensions()  # some writers store wrong dimensions: read every row there is
-    rows: Rows = []
-    for number, cells in enumerate(ws.iter_rows(), start=1):
-        if number > max_rows + 1:
-            raise SheetRefused(too_many)
-        values = [getattr(c, "value", None) for c in cells]
-        formulas = [getattr(c, "data_type", None) == "f" for c in cells]
-        rows.append((number, values, formulas))
-    return rows
-
-
-def _read_book(filename: str, data: bytes) -> tuple[Rows, Rows | None]:
-    """Rows of the Bids sheet, and of the capacity by quarter sheet when the workbook has one."""
-    if not data:
-        raise SheetRefused("The file is empty: upload the bid sheet you downloaded, filled in.")
-    if not filename.lower().endswith(".xlsx") or not data.startswith(b"PK\x03\x04"):
-        raise SheetRefused(
-            "Wrong file type: upload the .xlsx bid sheet (a .csv, .xls or other file is not accepted; "
-            "save it as an Excel workbook, .xlsx)."
-        )
-    try:
-        upload_limits.check_xlsx(data, max_rows=MAX_ROWS + 1, max_columns=READ_COLUMNS)
-    except upload_limits.UploadTooLarge as exc:
-        raise SheetRefused(exc.message) from None
-    try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise SheetRefused(f"This workbook cannot be read ({type(exc).__name__}): save it again as .xlsx.") from None
-    except Exception as exc:  # openpyxl raises many types for damaged files; none may become a crash page
-        raise SheetRefused(f"This workbook cannot be read ({type(exc).__name__}): save it again as .xlsx.") from None
-    rows: Rows = []
-    capacity: Rows | None = None
-    try:
-        # The bid sheet, else the first sheet the user can see (a hidden sheet may come first).
-        visible = [w for w in wb.worksheets if getattr(w, "sheet_state", "visible") == "visible"]
-        ws = wb[SHEET] if SHEET in wb.sheetnames else (visible or wb.worksheets)[0]
-        rows = _sheet_rows(wb, ws, MAX_ROWS, f"The sheet has more than {MAX_ROWS:,} rows: one row per lot is enough.")
-        if CAPACITY_SHEET in wb.sheetnames and wb[CAPACITY_SHEET] is not ws:
-            limit = quarter_capacity.ROWS_MAX
-            capacity = _sheet_rows(
-                wb, wb[CAPACITY_SHEET], limit,
-                f"The sheet “{CAPACITY_SHEET}” has more than {limit} rows: give each quarter once (per segment).",
-            )  # fmt: skip
-    except SheetRefused:
-        raise
-    except ValueError as exc:
-        if "integer string conversion" not in str(exc):
-            raise SheetRefused(
-                f"This workbook cannot be read ({type(exc).__name__}): save it again as .xlsx."
-            ) from None
-        # openpyxl turns a number cell into an int before we see it; Python refuses past 4,300 digits.
-        raise SheetRefused(
-            f"Row {len(rows) + 1} holds a number of thousands of digits: a number has at most "
-            f"{NUMBER_TEXT_MAX} characters. Correct that cell and upload the sheet again."
-        ) from None
-    except Exception as exc:
-        raise SheetRefused(f"This workbook cannot be read ({type(exc).__name__}): save it again as .xlsx.") from None
-    finally:
-        wb.close()
-    return rows, capacity
-
-
-_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]{1,3}[0-9]{1,7}(?::[A-Z]{1,3}[0-9]{1,7})?)"')
-
-
-def _merged_cells(wb: Any, ws: Any) -> list[str]:
-    """The merged ranges of a sheet (read-only openpyxl does not list them): from its XML, a megabyte at a time."""
-    path = getattr(ws, "_worksheet_path", None)
-    if path is None or not hasattr(wb, "_archive"):
-        return []
-    found: list[str] = []
-    tail = b""
-    with wb._archive.open(path) as source:
-        while chunk := source.read(1 << 20):
-            block = tail + chunk
-            found += [m.decode() for m in _MERGE.findall(block)]
-            tail = block[-200:]  # a tag cut between two reads is found in the next block
-            if len(found) > 5:
-                break
-    return list(dict.fromkeys(found))
-
-
-def _blank(value: Any) -> bool:
-    return text(value) == ""
 
 
 def _columns(header: list[Any], formulas: list[bool]) -> list[str | None]:
@@ -377,63 +272,12 @@ def _rows(rnd: Round, raw: Rows) -> tuple[list[_Row], list[tuple[int, int, str]]
     return rows, problems, blank
 
 
-def _capacity_values(raw: Rows) -> tuple[dict[str, Any], dict[int, int], list[str]]:
-    """The capacity sheet's rows as the quarter capacity form's fields (rowN_quarter, ...), the sheet row of
-    each N, and the problems found reading them."""
-    prefix = f"{CAPACITY_SHEET}, "
-    while raw and all(_blank(v) for v in raw[-1][1]):
-        raw.pop()
-    if not raw:
-        return {}, {}, []
-    header, formulas = raw[0][1], raw[0][2]
-    columns = [text(v).lower() or None for v in header]
-    while columns and columns[-1] is None:
-        columns.pop()
-    if any(formulas) or sorted(c for c in columns if c) != sorted(CAPACITY_COLUMNS) or None in columns:
-        return {}, {}, [
-            f"{prefix}row 1: the columns must be {', '.join(CAPACITY_COLUMNS)}: download the bid sheet again"
-        ]  # fmt: skip
-    values: dict[str, Any] = {}
-    rows_at: dict[int, int] = {}
-    problems: list[str] = []
-    for number, cells, cell_formulas in raw[1:]:
-        if all(_blank(v) for v in cells):
-            continue
-        for i, value in enumerate(cells):
-            if i >= len(columns) and not _blank(value):
-                problems.append(f"{prefix}row {number}, column {_col(i)}: a value outside the sheet's columns")
-            elif i < len(cell_formulas) and cell_formulas[i]:
-                name = columns[i] if i < len(columns) else _col(i)
-                problems.append(
-                    f"{prefix}row {number}, {name}: is a formula ({text(value)[:40]}); type the value itself"
-                )
-        n = len(rows_at) + 1
-        rows_at[n] = number
-        for i, name in enumerate(columns):
-            value = cells[i] if i < len(cells) else None
-            values[f"row{n}_{name}"] = "" if value is None else value
-    return values, rows_at, problems
-
-
-def _capacity_problems(errors: dict[str, str], rows_at: dict[int, int]) -> list[str]:
-    """The quarter capacity rules' problems (row2_capacity, rows) as the sheet's rows and columns."""
-    out = []
-    for key, message in errors.items():
-        number, _, name = key[3:].partition("_")
-        if key.startswith("row") and number.isdigit() and int(number) in rows_at:
-            out.append((rows_at[int(number)], CAPACITY_COLUMNS.index(name) if name in CAPACITY_COLUMNS else 9,
-                        f"{CAPACITY_SHEET}, row {rows_at[int(number)]}, {name}: {message}"))  # fmt: skip
-        else:
-            out.append((0, 0, f"{CAPACITY_SHEET}: {message}"))
-    return [p[2] for p in sorted(out)]
-
-
 def upload_sheet(round_id: int, filename: str, data: bytes, actor: Actor | None) -> SheetResult:
     """Check a whole bid sheet and save every changed bid (and the capacity by quarter when it changed) in one
     transaction, or refuse it all."""
     actor = require_oem(actor)
     rnd = bidding.tender_round(round_id, actor)
-    raw, capacity_raw = _read_book(filename, data)
+    raw, capacity_raw = read_book(filename, data)
     rows, problems, blank = _rows(rnd, raw)
     capacity_values, capacity_rows_at, capacity_problems = (
         _capacity_values(capacity_raw) if capacity_raw is not None else ({}, {}, [])
