@@ -19,6 +19,7 @@ from marketplace.extensions import db
 from marketplace.models import (
     Allocation,
     AuditEntry,
+    AwardScenario,
     Backup,
     ConfirmationStatus,
     LotMember,
@@ -327,6 +328,8 @@ def test_what_a_dropped_supplier_held_leaves_its_results_and_the_report(world, c
     assert contracting.oem_result_query(rnd.id, world.other_oem).totals()[1] == 25 + 40  # with the offer
     report = reports.compute_report(db.session.get(Round, rnd.id))
     assert (report.pending, report.declined) == (25 + 40, 0)  # the taken-back 40 are not counted twice
+    figures = award.compute_figures(rnd, db.session.get(AwardScenario, rnd.published_scenario_id))
+    assert (figures.awarded, figures.total_price) == (65, Decimal("15600000.00"))  # B's 40 at 240,000, not A's too
 
 
 def test_a_promoted_backup_delivers_in_the_quarters_the_solver_planned(world, login):
