@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import sqlalchemy as sa
 
@@ -17,8 +19,8 @@ from marketplace.models import (
     User,
     VehicleModel,
 )
-from marketplace.services.demo import DEMO_PASSWORD, demo_logins
-from tests.test_backups import with_backups  # noqa: F401 (the award carries backups)
+from marketplace.services import solver_bridge
+from marketplace.services.demo import DEMO_PASSWORD, RAMP, RAMP_OEM, demo_logins
 
 pytestmark = pytest.mark.commits  # solver jobs report progress on a connection of their own (tests/conftest.py)
 
@@ -37,7 +39,7 @@ def counts() -> dict[str, int]:
     }
 
 
-def test_seed_demo_builds_a_believable_coalition_and_is_idempotent(app, client, with_backups):  # noqa: F811
+def test_seed_demo_builds_a_believable_coalition_and_is_idempotent(app, client):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output
@@ -67,17 +69,7 @@ def test_seed_demo_builds_a_believable_coalition_and_is_idempotent(app, client, 
         .all()
     )
     assert confirmations and {"pending", "confirmed"} <= {c.value for c in confirmations}
-    # A winner dropped out and its backup stepped in: the backup OEM accepted, the fleets have yet to re-confirm.
-    from marketplace.models import Backup
-
-    promoted = db.session.execute(
-        sa.select(Backup).where(
-            Backup.scenario_id == contracting.published_scenario_id, Backup.promoted_at.is_not(None)
-        )
-    ).scalar_one()
-    stepped_in = db.session.execute(sa.select(Allocation).where(Allocation.backup_id == promoted.id)).scalars().all()
-    assert stepped_in and {a.confirmation.value for a in stepped_in} == {"pending"}
-    assert "withdrawn" in {c.value for c in confirmations}
+    assert_the_ramping_oem_dropped_out_and_its_backup_stepped_in(contracting)
     open_round = db.session.execute(sa.select(Round).where(Round.phase == RoundPhase.DEMAND_OPEN)).scalar_one()
     lines = db.session.execute(sa.select(DemandLine).where(DemandLine.round_id == open_round.id)).scalars().all()
     assert 200 <= len(lines) <= 600
@@ -97,6 +89,71 @@ def test_seed_demo_builds_a_believable_coalition_and_is_idempotent(app, client, 
         response = client.post("/login", data={"email": email, "password": DEMO_PASSWORD}, follow_redirects=True)
         assert response.status_code == 200, email
         assert response.request.path == {"fleet": "/fleet/", "oem": "/oem/", "coordinator": "/coordinator/"}[kind]
+
+
+def assert_the_ramping_oem_dropped_out_and_its_backup_stepped_in(rnd: Round) -> None:
+    """The real solver's award and backups (nothing hand-written): the OEM ramping up its plant stated its
+    capacity by quarter and the award kept within it; it dropped out of a lot, and the solver's backup there,
+    another OEM's spare capacity, stepped in with its delivery quarters; the fleets have yet to re-confirm."""
+    from marketplace.models import AwardScenario, Backup, QuarterCapacity
+
+    ramp_oem = db.session.execute(sa.select(Organization).where(Organization.name == RAMP_OEM)).scalar_one()
+    stated = db.session.execute(
+        sa.select(QuarterCapacity.quarter, QuarterCapacity.capacity)
+        .where(QuarterCapacity.round_id == rnd.id, QuarterCapacity.organization_id == ramp_oem.id)
+        .order_by(QuarterCapacity.quarter)
+    ).all()
+    assert [tuple(r) for r in stated] == list(RAMP)
+    awarded = (
+        db.session.execute(
+            sa.select(Allocation).where(
+                Allocation.scenario_id == rnd.published_scenario_id, Allocation.backup_id.is_(None)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    per_quarter: dict[str, int] = {}
+    for a in awarded:
+        assert sum(d.quantity for d in a.deliveries) == a.quantity  # every awarded vehicle has its quarter
+        if a.organization_id == ramp_oem.id:
+            for d in a.deliveries:
+                per_quarter[d.quarter] = per_quarter.get(d.quarter, 0) + d.quantity
+    assert per_quarter and all(per_quarter[q] <= dict(RAMP)[q] for q in per_quarter)
+
+    promoted = db.session.execute(
+        sa.select(Backup).where(Backup.scenario_id == rnd.published_scenario_id, Backup.promoted_at.is_not(None))
+    ).scalar_one()
+    assert promoted.withdrawn_id == ramp_oem.id and promoted.covered_quantity > 0
+    taken_back = [a for a in awarded if a.lot_id == promoted.lot_id and a.organization_id == ramp_oem.id]
+    assert {a.confirmation.value for a in taken_back} <= {"withdrawn", "declined"}
+    assert "withdrawn" in {a.confirmation.value for a in taken_back}
+    # The backup is the one in the solver's own output, as the award job stored it.
+    scenario = db.session.get(AwardScenario, rnd.published_scenario_id)
+    output = json.loads(scenario.output_json)
+    [entry] = [
+        e
+        for e in output["backups"]
+        if e["lot"] == solver_bridge.lot_key(promoted.lot_id) and e["withdrawn"] == solver_bridge.org_key(ramp_oem.id)
+    ]
+    planned = sorted(
+        (p["quantity"], tuple((d["quarter"], d["quantity"]) for d in p.get("deliveries", [])))
+        for source in entry["replacement"]
+        for p in source["allocations"]
+    )
+    assert planned == sorted(
+        (r.quantity, tuple((d["quarter"], d["quantity"]) for d in r.deliveries)) for r in promoted.rows
+    )
+    stepped_in = db.session.execute(sa.select(Allocation).where(Allocation.backup_id == promoted.id)).scalars().all()
+    assert stepped_in and {a.confirmation.value for a in stepped_in} == {"pending"}  # the backup OEM accepted
+    assert ramp_oem.id not in {a.organization_id for a in stepped_in}
+    live_lines = {a.demand_line_id for a in taken_back if a.confirmation.value == "withdrawn"}
+    assert {a.demand_line_id for a in stepped_in} <= live_lines
+    assert sorted((a.quantity, tuple((d.quarter, d.quantity) for d in a.deliveries)) for a in stepped_in) == sorted(
+        (r.quantity, tuple((d["quarter"], d["quantity"]) for d in r.deliveries))
+        for r in promoted.rows
+        if r.demand_line_id in live_lines
+    )
 
 
 def test_reference_data_reloads_without_losing_anything(app):

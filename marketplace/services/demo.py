@@ -172,6 +172,11 @@ TRANSIT_ROUND = "2026 Latin America & Europe Transit Buses"
 INDIA_ROUND = "2027 India e-Bus Aggregation"
 CANCELLED_ROUND = "2026 Yard Tractor Pilot"
 AWARDED_ROUND = "2026 US West Coast Buses and Box Trucks"
+# The awarded round's manufacturer ramping up a new plant: it states its capacity by quarter, and in
+# contracting it drops out of a lot, where another OEM's spare capacity steps in (demo_contracting).
+RAMP_OEM = "Lion Electric"
+RAMP = (("2027Q1", 30), ("2027Q2", 40), ("2027Q3", 50), ("2027Q4", 60), ("2028Q1", 70), ("2028Q2", 80),
+        ("2028Q3", 80))  # fmt: skip
 
 
 def _slug(name: str) -> str:
@@ -362,7 +367,9 @@ def seed_demo(data_dir: Path) -> dict[str, int]:
         rounds.apply_deadlines(awarded)
         db.session.commit()
         _pool_and_publish(awarded, coordinator)
-        _demo_bids(awarded, rng, share=0.9, capacities=(120, 200, 400))  # room left for a backup to step in
+        # Capacities with room beyond what each OEM wins, so the award's backups can step in.
+        _demo_bids(awarded, rng, share=0.9, capacities=(250, 300, 400))
+        _demo_ramp(awarded, RAMP_OEM)
         awarded.bid_deadline = now - timedelta(days=7)
         rounds.apply_deadlines(awarded)
         db.session.commit()
@@ -446,6 +453,21 @@ def _demo_bids(rnd: Round, rng: random.Random, *, share: float, capacities: tupl
                       "tier1_min": low, "tier1_price": base,
                       "tier2_min": max(low + 1, lot.quantity // 2), "tier2_price": (base * Decimal("0.97")).quantize(Decimal("0.01"))}  # fmt: skip
             bidding.submit_bid(rnd.id, lot.id, values, user)  # an OEM's second model revises its bid
+
+
+def _demo_ramp(rnd: Round, oem_name: str) -> None:
+    """The OEM states its capacity by quarter (a plant ramping up), within its total for the round."""
+    from marketplace.services import bidding, quarter_capacity
+
+    user = db.session.execute(
+        sa.select(User).join(User.organization).where(Organization.name == oem_name).order_by(User.id)
+    ).scalar()
+    if user is None or bidding.capacity_of(rnd, user) is None:
+        return  # it did not bid in this round
+    values: dict[str, str] = {}
+    for n, (quarter, capacity) in enumerate(RAMP, start=1):
+        values |= {f"row{n}_quarter": quarter, f"row{n}_segment": "", f"row{n}_capacity": str(capacity)}
+    quarter_capacity.set_rows(rnd.id, values, user)
 
 
 def demo_logins() -> list[tuple[str, str, str]]:

@@ -11,17 +11,21 @@ from marketplace.extensions import db
 from marketplace.models import Round, RoundPhase, User
 from marketplace.services import rounds
 
+# The solver stops on its deterministic work budget (the same award and backups on any machine); the clock is
+# only a safety cap, wide enough that a loaded machine (CI, tests in parallel) does not cut the search short.
+TIME_LIMIT = 120
+
 
 def award_and_confirm(rnd: Round, coordinator: User, rng: random.Random) -> None:
     """Two scenarios computed now, the round's rules published, confirmations opened, some answered."""
     from marketplace.models import Allocation
     from marketplace.services import award, contracting
 
-    first = award.start_scenario(rnd.id, coordinator, award.ScenarioRules(name="Round rules", time_limit=20))
+    first = award.start_scenario(rnd.id, coordinator, award.ScenarioRules(name="Round rules", time_limit=TIME_LIMIT))
     award.execute_scenario(first.id)
     second = award.start_scenario(
         rnd.id, coordinator,
-        award.ScenarioRules(name="One winner per lot", max_winners_per_lot=1, time_limit=20),
+        award.ScenarioRules(name="One winner per lot", max_winners_per_lot=1, time_limit=TIME_LIMIT),
     )  # fmt: skip
     award.execute_scenario(second.id)
     award.publish_scenario(
@@ -43,11 +47,18 @@ def _promote_a_backup(rnd: Round, coordinator: User) -> None:
     """A winner drops out and its backup (as the solver computed it) steps in; the fleets have yet to re-confirm."""
     from marketplace.models import Organization
     from marketplace.services import backups
+    from marketplace.services.demo import RAMP_OEM
 
     _, views = backups.overview(rnd.id, coordinator)
-    chosen = next((v for v in views if not v.blocked and v.backup.rows), None)
-    if chosen is None:
-        return  # a solver without backups: nothing to promote
+    candidates = [v for v in views if not v.blocked and v.replaceable]
+    if not candidates:
+        return  # the award has no backup that can step in: nothing to promote
+
+    # The ramping manufacturer drops out where its backup replaces the most vehicles (else any winner does);
+    # the overview's order (lot code, supplier) breaks ties.
+    chosen = min(
+        enumerate(candidates), key=lambda iv: (iv[1].backup.withdrawn.name != RAMP_OEM, -iv[1].replaceable, iv[0])
+    )[1]
     backups.promote(
         rnd.id, chosen.backup.id, "withdrew",
         "The manufacturer cannot ramp up its plant in time for these deliveries.", coordinator,

@@ -78,10 +78,11 @@ TIE_BREAK_WORK = 5.0
 # allocation variables, at most 60 (one unit took 1.5-1.8 s of CPU on 2,000-bid rounds, so a
 # 2,000-bid round's 21.5 end before the default 60 s clock on an unloaded core).
 DEFAULT_WORK_EXACT = 30.0
-# Share of the time limit the award's search leaves to the backups (solver.award.backups) when
-# the clock ends it: they took 0.5-5 % of the award's time on the benchmark's 200- and
-# 2,000-bid rounds (bench/results/award_backups.md), up to ~10 % on a less loaded machine.
-BACKUP_TIME_SHARE = 0.2
+# The backups (solver.award.backups) run on their own deterministic work budget after the award;
+# their wall-clock safety cap is the rest of the award's clock, and at least this share of the
+# time limit (so a call with backups may take up to 1.25 x time_limit). The award's own search
+# has the whole clock either way: it is the same with and without backups.
+BACKUP_CLOCK_SHARE = 0.25
 DEFAULT_WORK_LNS_MAX = 60.0
 
 
@@ -164,9 +165,7 @@ def award(
     end = t0 + max(0.0, float(time_limit))
     inst = parse(doc)
     with_backups = backups and bool((doc.get("rules") or {}).get("backups", True))
-    # The award's own search leaves the backups their share of the clock (it only matters when
-    # the clock, not the work limit, ends the search).
-    deadline = end - (BACKUP_TIME_SHARE * max(0.0, float(time_limit)) if with_backups else 0.0)
+    deadline = end
     prep = prepare(inst)
     best = _Best(inst, greedy(inst, prep), t0, progress)
     best.vbound = max(best.vehicles, vehicle_bound(inst, prep))
@@ -227,22 +226,29 @@ def award(
         },
     )
     if with_backups:
-        _add_backups(inst, best.sol, result, end, t0)
+        clock = max(end, time.monotonic() + BACKUP_CLOCK_SHARE * max(0.0, float(time_limit)))
+        _add_backups(inst, best.sol, result, clock, t0, work_limit)
     return result
 
 
-def _add_backups(inst: Instance, sol: Solution, result: dict[str, Any], deadline: float, t0: float) -> None:
+def _add_backups(
+    inst: Instance, sol: Solution, result: dict[str, Any], deadline: float, t0: float, award_work: float
+) -> None:
     """The backup winners of the award (solver.award.backups), after `unserved`; stats.backups
-    says how many there are, how many are proven best, and whether the clock cut them short."""
+    says how many there are, how many are proven best and canonical, their work budget, and
+    what cut them short."""
     from solver.award import backups
 
-    found, clock = backups.compute(inst, sol, deadline=deadline)
+    work = backups.default_work_limit(award_work)
+    found, stopped_by = backups.compute(inst, sol, deadline=deadline, work_limit=work)
     stats = result.pop("stats")
     result["backups"] = backups.to_output(inst, sol, found)
     stats["backups"] = {
         "count": len(found),
         "proven": sum(b.proven for b in found),
-        "stopped_by": "time" if clock else "nothing",
+        "tie_break": {"rule": backups.TIE_RULE, "applied": sum(b.canonical for b in found)},
+        "work_limit": work,
+        "stopped_by": stopped_by,
     }
     stats["solve_seconds"] = round(time.monotonic() - t0, 3)
     result["stats"] = stats

@@ -21,6 +21,15 @@ Each backup is a small award of its own, so it is solved by the award's own mode
   new place).
 The empty replacement is always feasible (it is the search's hint), so a work limit never
 leaves a backup without an answer; `proven` says whether its optimum was proven.
+
+Ties (TIE_RULE): among the replacements with the most vehicles and the lowest price, the one
+returned is the least T of the award's tie-break (solver.award.TIE_BREAK_RULE, cpsat.tie_weights)
+on the derived round, searched like the award's on the proven optimum (AwardModel.canonical).
+
+Work: every search runs on CP-SAT deterministic work, so the backups are the same bytes on any
+machine: each backup's phases at most WORK_PER_BACKUP each, all backups together at most
+`work_limit` (default default_work_limit: BACKUP_WORK_SHARE of the award's work limit). Past the
+budget, a backup is the award's greedy on its derived round (valid, not proven).
 """
 
 from __future__ import annotations
@@ -33,14 +42,29 @@ from typing import Any, Literal
 from solver.award import deliveries
 from solver.award.instance import Bid, Instance, Line, Lot, Tier
 from solver.award.prep import prepare
-from solver.award.solution import Solution
+from solver.award.solution import Solution, objective
 from solver.money import from_cents
 from solver.order import natural_key
 from solver.quarters import format_quarter
 
-# Deterministic work (CP-SAT deterministic seconds) one backup may spend: a lot's lines and its
-# bidders make models of tens to a few hundred variables, proven in well under 0.05.
+# Deterministic work (CP-SAT deterministic seconds) one backup's search may spend, and its
+# tie-break as much again: a lot's lines and its bidders make models of tens to a few hundred
+# variables, proven in well under 0.05.
 WORK_PER_BACKUP = 1.0
+# All backups together spend at most this share of the award's work limit (the target: backups
+# add at most 25 % to an award's time).
+BACKUP_WORK_SHARE = 0.25
+# The tie-break among equally good replacements, as stats.backups.tie_break states it.
+TIE_RULE = (
+    "among replacements with the most vehicles and the lowest price, the least T of the award's"
+    " tie-break on the derived round: sources = the bids of the other suppliers in the lot, lines ="
+    " the freed lines, each in natural id order; applied: that least T is proven"
+)
+
+
+def default_work_limit(award_work_limit: float) -> float:
+    """The backups' total work budget for an award searched with `award_work_limit`."""
+    return BACKUP_WORK_SHARE * award_work_limit
 
 
 @dataclass
@@ -100,29 +124,53 @@ class Backup:
     # (bid index in the award instance, {line: vehicles}) of the replacement, in bid order
     replacement: list[tuple[int, dict[int, int]]]
     proven: bool
+    canonical: bool = False  # the tie-break's least T is proven (TIE_RULE)
     # with delivery quarters: (bid index, line) -> {quarter ordinal: vehicles}, the earliest the
     # remaining quarterly capacities allow
     deliveries: dict[tuple[int, int], dict[int, int]] = field(default_factory=dict)
 
 
 def compute(
-    inst: Instance, sol: Solution, *, deadline: float, work_per_backup: float = WORK_PER_BACKUP
-) -> tuple[list[Backup], bool]:
-    """Every backup of the award `sol`, by lot then withdrawn supplier (natural id order), and
-    whether the clock (the call's time limit, a safety cap) stopped them: past it, the rest
-    are left empty without a search (valid, not proven best: stats.backups says so)."""
+    inst: Instance,
+    sol: Solution,
+    *,
+    deadline: float,
+    work_limit: float,
+    work_per_backup: float = WORK_PER_BACKUP,
+) -> tuple[list[Backup], str]:
+    """Every backup of the award `sol`, by lot then withdrawn supplier (natural id order), and what
+    cut them short: "nothing"; "work" (the budget `work_limit` ran out: the rest are the greedy's,
+    the same on every machine); "time" (the clock, a safety cap, ran out: the rest are left empty
+    without a search; valid, not proven)."""
     t = _tally(inst, sol)
     quarter_room = _room(inst, sol)
     out = []
-    timed_out = False
+    budget = _Budget(work_limit)
     bids_of_lot: dict[int, list[int]] = {}
     for bi, bid in enumerate(inst.bids):
         bids_of_lot.setdefault(bid.lot, []).append(bi)
     for lot, withdrawn in sorted(t.served):
-        b, clock = _one(inst, t, quarter_room, lot, withdrawn, bids_of_lot.get(lot, []), deadline, work_per_backup)
-        timed_out = timed_out or clock
+        if budget.clock:  # the clock is up: the rest empty, unsearched (building each cost ~0.5 ms at 25,000 bids)
+            out.append(Backup(lot, withdrawn, dict(sorted(t.served[lot, withdrawn].items())), [], False))
+            continue
+        b = _one(inst, t, quarter_room, lot, withdrawn, bids_of_lot.get(lot, []), deadline, work_per_backup, budget)
         out.append(b)
-    return out, timed_out
+    return out, "time" if budget.clock else "work" if budget.out_of_work else "nothing"
+
+
+class _Budget:
+    """The backups' deterministic work left, and what stopped a search."""
+
+    def __init__(self, work: float):
+        self.left = work
+        self.out_of_work = False
+        self.clock = False
+
+    def take(self, most: float) -> float:
+        return max(0.0, min(most, self.left))
+
+    def spend(self, work: float) -> None:
+        self.left -= work
 
 
 def _room(inst: Instance, sol: Solution) -> list[dict[deliveries.CapKey, int]]:
@@ -144,16 +192,16 @@ def _one(
     candidates: list[int],
     deadline: float,
     work: float,
-) -> tuple[Backup, bool]:
+    budget: _Budget,
+) -> Backup:
     freed = dict(sorted(t.served[lot, withdrawn].items()))
-    empty = Backup(lot, withdrawn, freed, [], True)
+    empty = Backup(lot, withdrawn, freed, [], True, True)
     share_cap = inst.lots[lot].share_cap
+    others = [bi for bi in candidates if inst.bids[bi].supplier != withdrawn]
     derived: list[tuple[int, Bid]] = []  # (award bid index, shifted bid)
-    for bi in candidates:
+    for bi in others:
         bid = inst.bids[bi]
         s = bid.supplier
-        if s == withdrawn:
-            continue
         room = min(
             inst.capacity[s] - t.used.get(s, 0),
             share_cap - t.in_lot.get((s, lot), 0),
@@ -163,7 +211,7 @@ def _one(
         if sb is not None:
             derived.append((bi, sb))
     if not derived:
-        return empty, False
+        return empty
 
     line_ids = list(freed)
     lines = [
@@ -193,21 +241,27 @@ def _one(
     # delivery quarters: the same span, the quarterly capacities the award leaves
     sub.quarterly = quarter_room
     sub.span = inst.span
+    # TIE_RULE's ranks: every bid of another supplier in the lot (not only those that can grow),
+    # so the rule reads from the documents alone
     sub.source_rank = {
-        sb.id: r for r, sb in enumerate(sorted((sb for _, sb in derived), key=lambda b: natural_key(b.id)))
+        bid_id: r for r, bid_id in enumerate(sorted((inst.bids[bi].id for bi in others), key=natural_key))
     }
     prep = prepare(sub)
     if not prep.tiers:
-        return empty, False
+        return empty
 
     if deadline - time.monotonic() < 0.05:  # the call's clock is up: no search (valid, not proven)
-        return Backup(lot, withdrawn, freed, [], False), True
+        budget.clock = True
+        return Backup(lot, withdrawn, freed, [], False)
+    if budget.take(work) <= 0.0:  # the work budget is spent: the greedy (the same on every machine)
+        budget.out_of_work = True
+        return _greedy(inst, t, lot, withdrawn, sub, prep, freed, line_ids, derived)
 
     from solver.award.cpsat import AwardModel
 
     model = AwardModel(sub, prep)
     if not model.price_fits:
-        return _greedy(inst, t, lot, withdrawn, sub, prep, freed, line_ids, derived), False
+        return _greedy(inst, t, lot, withdrawn, sub, prep, freed, line_ids, derived)
     if inst.max_winners is not None:
         staying = {s for (s, lt) in t.in_lot if lt == lot and s != withdrawn}
         places = inst.max_winners - len(staying)
@@ -223,26 +277,60 @@ def _one(
             m.add(sum(ws) <= places)
     model.hint(Solution())
     proven = True
-    clock = False
     r = None
     goals: tuple[Literal["lex", "vehicles", "price"], ...] = ("lex",) if model.lex_fits else ("vehicles", "price")
     for goal in goals:
         if goal == "price" and r is not None and r.solution is not None:
-            from solver.award.solution import objective
-
             model.model.add(model.vehicles >= objective(sub, r.solution)[0])
             model.hint(r.solution)
+        limit = budget.take(work)
         r = model.solve_phase(
             objective=goal,
             time_limit=max(0.01, deadline - time.monotonic()),
-            work_limit=work,
+            work_limit=limit,
             workers=1,
         )
+        budget.spend(r.deterministic_time)
         proven = proven and r.optimal
-        clock = clock or r.timed_out
+        if r.timed_out:
+            budget.clock = True
+        elif not (r.optimal or r.infeasible):
+            budget.out_of_work = True
     if r is None or r.solution is None:
-        return Backup(lot, withdrawn, freed, [], False), clock
-    return _backup(lot, withdrawn, freed, sub, r.solution, line_ids, derived, proven), clock
+        return Backup(lot, withdrawn, freed, [], False)
+    sol = r.solution
+    canonical = False
+    if proven:
+        sol, canonical = _tie_break(model, sub, sol, deadline, work, budget)
+    return _backup(lot, withdrawn, freed, sub, sol, line_ids, derived, proven, canonical)
+
+
+def _tie_break(
+    model: Any, sub: Instance, sol: Solution, deadline: float, work: float, budget: _Budget
+) -> tuple[Solution, bool]:
+    """TIE_RULE: the least-T replacement among those as good as `sol` (a proven optimum), and
+    whether that least T is proven; on its own share of the work (WORK_PER_BACKUP, within the
+    budget), like the award's tie-break."""
+    vehicles, cents = objective(sub, sol)
+    if vehicles == 0:
+        return sol, True  # the empty replacement is the only one with no vehicles
+    limit = budget.take(work)
+    if limit <= 0.0:
+        budget.out_of_work = True
+        return sol, False
+    if deadline - time.monotonic() < 0.05:
+        budget.clock = True
+        return sol, False
+    r = model.canonical(vehicles, cents, sol, time_limit=deadline - time.monotonic(), work_limit=limit)
+    budget.spend(r.deterministic_time)
+    if not r.proven:
+        if r.timed_out:
+            budget.clock = True
+        else:
+            budget.out_of_work = True
+    if r.solution is not None and objective(sub, r.solution) == (vehicles, cents):
+        return r.solution, r.proven
+    return sol, False
 
 
 def _backup(
@@ -254,6 +342,7 @@ def _backup(
     line_ids: list[int],
     derived: list[tuple[int, Bid]],
     proven: bool,
+    canonical: bool = False,
 ) -> Backup:
     """The derived round's award `s` as a backup of the award instance (indices mapped back)."""
     replacement = [
@@ -266,7 +355,7 @@ def _backup(
         sched = deliveries.schedule(sub, s)
         assert sched is not None, "a backup that cannot be delivered"
         when = {(derived[key[1]][0], line_ids[key[3]]): d for key, d in sched.items()}
-    return Backup(lot, withdrawn, freed, replacement, proven, when)
+    return Backup(lot, withdrawn, freed, replacement, proven, canonical, when)
 
 
 def _greedy(
@@ -338,13 +427,25 @@ def _allocation(inst: Instance, b: Backup, bi: int, li: int, v: int) -> dict[str
     return row
 
 
-def of_result(doc: Any, result: Any, *, time_limit: float = 60.0) -> list[dict[str, Any]]:
+def of_result(
+    doc: Any, result: Any, *, time_limit: float = 60.0, work_limit: float | None = None
+) -> list[dict[str, Any]]:
     """The backups of an award result already made (e.g. with backups=False): the same list an
-    award with backups would carry. The result must be valid for the document."""
+    award with backups would carry (by default the budget of the result's stats.limits.work_limit).
+    The result must be valid for the document."""
     from solver.award.instance import parse
 
     deadline = time.monotonic() + time_limit
     inst = parse(doc)
+    sol = solution_of(inst, result)
+    if work_limit is None:
+        work_limit = default_work_limit(_award_work_limit(inst, result))
+    found, _ = compute(inst, sol, deadline=deadline, work_limit=work_limit)
+    return to_output(inst, sol, found)
+
+
+def solution_of(inst: Instance, result: Any) -> Solution:
+    """The award `result` (an output document valid for `inst`) as a Solution of `inst`."""
     bid_of = {b.id: i for i, b in enumerate(inst.bids)}
     package_of = {p.id: i for i, p in enumerate(inst.packages)}
     line_of = {line.id: i for i, line in enumerate(inst.lines)}
@@ -359,5 +460,15 @@ def of_result(doc: Any, result: Any, *, time_limit: float = 60.0) -> list[dict[s
             items = inst.packages[pi].items
             got = sol.packages.setdefault(pi, [{} for _ in items])
             got[next(k for k, it in enumerate(items) if it.lot == lot_of[row["lot"]])] = alloc
-    found, _ = compute(inst, sol, deadline=deadline)
-    return to_output(inst, sol, found)
+    return sol
+
+
+def _award_work_limit(inst: Instance, result: Any) -> float:
+    """The award's work limit: the result's, else the default for the round's size."""
+    limit = ((result.get("stats") or {}).get("limits") or {}).get("work_limit")
+    if limit is not None:
+        return float(limit)
+    from solver.award import default_work_limit as award_default
+    from solver.award.cpsat import model_size
+
+    return award_default(model_size(inst, prepare(inst)))

@@ -10,11 +10,14 @@ bid's new total, the winner limit counting the suppliers that stay, share cap, e
 from __future__ import annotations
 
 import copy
+import hashlib
 import itertools
 import json
 import random
+import re
 import subprocess
 import sys
+import time
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -23,9 +26,10 @@ from typing import Any
 import pytest
 
 from solver import io
-from solver.award import award, validate_award
+from solver.award import award, backups, validate_award
 from solver.award import validate as av
 from solver.award import validate_backups as vb
+from solver.award.instance import parse
 from tests.solver.award_helpers import (
     _max_flow,
     add_quarters,
@@ -185,6 +189,149 @@ def test_backups_equal_exhaustive_enumeration_on_tiny_rounds(cases: Any) -> None
     assert covered >= 4 and entries - covered >= 3
 
 
+# -- ties: the canonical replacement ------------------------------------------------------------
+
+
+def _natural(text: str) -> list[Any]:
+    return [(0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", text) if p]
+
+
+def tie_weight(line: str, line_rank: int, n_lines: int, source: str, source_rank: int) -> int:
+    """w(line, source) of the contract's tie-break (section 2, "Backups"; the award's rule)."""
+    digest = hashlib.blake2b(f"{line}\x00{source}".encode(), digest_size=8).digest()
+    return ((source_rank + 1) * (n_lines + 1 + line_rank) << 24) + (int.from_bytes(digest, "big") >> 40)
+
+
+def brute_canonical(doc: Doc, result: Doc, lot: str, withdrawn: str) -> tuple[set[tuple[str, str]], int]:
+    """Whole line service: every replacement of `withdrawn` in `lot` (each freed line to one bid
+    of another supplier in the lot, or to none), the best by most vehicles, lowest cents, then
+    least T; returns its (line, bid) pairs and how many replacements tie on vehicles and cents."""
+    rules = doc.get("rules") or {}
+    assert rules.get("line_service", "whole") == "whole"
+    mw = rules.get("max_winners_per_lot")
+    lines = {d["id"]: d for lt in doc["lots"] if lt["id"] == lot for d in lt["demand"]}
+    share_cap = int(Decimal(str(rules.get("max_share_per_supplier", 1))) * sum(d["quantity"] for d in lines.values()))
+    cap = {s["id"]: s["capacity"] for s in doc["suppliers"]}
+    used: dict[str, int] = {}
+    in_lot: dict[str, int] = {}
+    awarded: dict[str, int] = {}
+    freed: dict[str, int] = {}
+    for r in result["awards"]:
+        used[r["supplier"]] = used.get(r["supplier"], 0) + r["quantity"]
+        awarded[r["source"]] = awarded.get(r["source"], 0) + r["quantity"]
+        if r["lot"] == lot:
+            in_lot[r["supplier"]] = in_lot.get(r["supplier"], 0) + r["quantity"]
+            if r["supplier"] == withdrawn:
+                for al in r["allocations"]:
+                    freed[al["demand"]] = freed.get(al["demand"], 0) + al["quantity"]
+    staying = set(in_lot) - {withdrawn}
+    bids = sorted(
+        (b for b in doc["bids"] if b["lot"] == lot and b["supplier"] != withdrawn), key=lambda b: _natural(b["id"])
+    )
+    order = sorted(freed, key=_natural)
+    remaining = _remaining(doc, result) if has_quarters(doc) else None
+    by_id = {b["id"]: b for b in (remaining or doc)["bids"]}
+    found: list[tuple[int, int, int, set[tuple[str, str]]]] = []
+    for assign in itertools.product([None, *range(len(bids))], repeat=len(order)):
+        q = [0] * len(bids)
+        for li, k in zip(order, assign, strict=True):
+            if k is not None:
+                q[k] += freed[li]
+        if any(
+            not b["min_quantity"] <= awarded.get(b["id"], 0) + q[k] <= b["max_quantity"]
+            for k, b in enumerate(bids)
+            if q[k]
+        ):
+            continue
+        price = {k: tier_price(b, awarded.get(b["id"], 0) + q[k]) for k, b in enumerate(bids) if q[k]}
+        if any(
+            price[k] > cents(lines[li]["max_unit_price"])
+            or bids[k]["supplier"] in lines[li].get("excluded_suppliers", [])
+            for li, k in zip(order, assign, strict=True)
+            if k is not None
+        ):
+            continue
+        if any(
+            used.get(b["supplier"], 0) + q[k] > cap[b["supplier"]] or in_lot.get(b["supplier"], 0) + q[k] > share_cap
+            for k, b in enumerate(bids)
+            if q[k]
+        ):
+            continue
+        if mw is not None and len(staying | {bids[k]["supplier"] for k in price}) > mw:
+            continue
+        pairs = [(li, k) for li, k in zip(order, assign, strict=True) if k is not None]
+        if remaining is not None and not deliverable(
+            remaining, [(bids[k]["supplier"], lot, lines[li], by_id[bids[k]["id"]], freed[li]) for li, k in pairs]
+        ):
+            continue
+        vehicles = sum(q)
+        total = sum(q[k] * p for k, p in price.items())
+        t = sum(freed[li] * tie_weight(li, order.index(li), len(order), bids[k]["id"], k) for li, k in pairs)
+        found.append((vehicles, total, t, {(li, bids[k]["id"]) for li, k in pairs}))
+    best = max(found, key=lambda f: (f[0], -f[1], -f[2]))
+    ties = [f for f in found if f[:2] == best[:2]]
+    assert sum(f[2] == best[2] for f in ties) == 1, "the least T is unique"
+    return best[3], len(ties)
+
+
+@cache
+def tie_cases() -> tuple[tuple[Doc, Doc], ...]:
+    """Whole-service tiny rounds where bids share one price and lines a few sizes: many
+    replacements tie on vehicles and price."""
+    cases = []
+    for seed in range(30):
+        rng = random.Random(3000 + seed)
+        sups = [f"s{i}" for i in range(rng.randint(3, 4))]
+        lots = [
+            {
+                "id": f"L{i}",
+                "demand": [
+                    {"id": f"L{i}d{j}", "quantity": rng.choice([2, 2, 3]), "max_unit_price": 120}
+                    for j in range(rng.randint(2, 3))
+                ],
+            }
+            for i in range(rng.randint(1, 2))
+        ]
+        bids = [
+            {
+                "id": f"b-{s}-{lot['id']}",
+                "supplier": s,
+                "lot": lot["id"],
+                "min_quantity": 2,
+                "max_quantity": rng.randint(2, 8),
+                "tiers": [{"min_quantity": 2, "unit_price": 100}],
+            }
+            for s in sups
+            for lot in lots
+            if rng.random() < 0.8
+        ]
+        doc: Doc = {
+            "rules": {"line_service": "whole"},
+            "suppliers": [{"id": s, "capacity": rng.randint(3, 10)} for s in sups],
+            "lots": lots,
+            "bids": bids,
+            "packages": [],
+        }
+        if rng.random() < 0.4:
+            doc["rules"]["max_winners_per_lot"] = rng.randint(2, 3)
+        if seed % 3 == 0:
+            doc = add_quarters(rng, doc)
+        cases.append((doc, award(doc, workers=1)))
+    return tuple(cases)
+
+
+def test_tied_backups_are_the_canonical_replacement() -> None:
+    tied = 0
+    for doc, result in (*tie_cases(), *tiny_cases()[::2], *quarter_cases()):
+        assert result["stats"]["backups"]["tie_break"]["applied"] == len(result["backups"])
+        for b in result["backups"]:
+            pairs, ties = brute_canonical(doc, result, b["lot"], b["withdrawn"])
+            got = {(a["demand"], r["source"]) for r in b["replacement"] for a in r["allocations"]}
+            assert got == pairs, (doc, b)
+            tied += ties > 1
+    assert tied >= 10  # the set has many replacements that tie on vehicles and price
+
+
 # -- hand-made rounds: one rule each ----------------------------------------------------------
 
 
@@ -329,6 +476,33 @@ def test_backups_do_not_depend_on_the_input_order() -> None:
     for key in ("suppliers", "lots", "bids", "packages"):
         rng.shuffle(shuffled[key])
     assert award(shuffled)["backups"] == result["backups"]
+
+
+def test_backups_run_on_their_own_work_budget() -> None:
+    doc, result = tiny_cases()[3]
+    got = result["stats"]["backups"]
+    assert got["work_limit"] == 0.25 * result["stats"]["limits"]["work_limit"]
+    assert got["stopped_by"] == "nothing"
+    # the backups of the award made without them: the same bytes (the same budget, no clock)
+    alone = award(doc, backups=False)
+    assert backups.of_result(doc, alone) == result["backups"]
+
+
+def test_a_spent_work_budget_gives_the_greedys_backups_the_same_on_every_run() -> None:
+    greedy_found = 0
+    for doc, result in (*tiny_cases()[:12], *quarter_cases()[:12]):
+        inst = parse(doc)
+        sol = backups.solution_of(inst, result)
+        first, stopped = backups.compute(inst, sol, deadline=time.monotonic() + 600, work_limit=0.0)
+        again, _ = backups.compute(inst, sol, deadline=time.monotonic() + 600, work_limit=0.0)
+        assert backups.to_output(inst, sol, first) == backups.to_output(inst, sol, again)
+        spent = dict(result, backups=backups.to_output(inst, sol, first))
+        assert validate_award(doc, spent) == []
+        searched = [b for b in first if not b.proven]  # the others had nothing to search
+        assert stopped == ("work" if searched else "nothing")
+        assert all(not b.canonical for b in searched)
+        greedy_found += sum(bool(b.replacement) for b in searched)
+    assert greedy_found >= 3  # the greedy still finds replacements past the budget
 
 
 def test_cli_no_backups(tmp_path: Path) -> None:
