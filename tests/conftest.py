@@ -28,6 +28,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import settings as hypothesis_settings
 
 os.environ.setdefault("MARKETPLACE_ENV", "test")
 
@@ -35,6 +36,12 @@ from marketplace import create_app
 from marketplace.config import TestConfig
 from marketplace.extensions import db
 from marketplace.services import clock
+
+# Property tests draw the same examples on every run, with no per-example deadline (Hypothesis's
+# built-in "ci" profile, which it loads only when it sees a CI variable): a draw that fails once can
+# be repeated, and a busy machine cannot fail a test by being slow. HYPOTHESIS_PROFILE=default
+# searches afresh on each run (exploring; put each failure it finds into an explicit test).
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 REFERENCE_TABLES = {"segment", "region", "alembic_version"}
 
@@ -235,6 +242,10 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]  # fmt: skip
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+# How long a browser action or a web-first assertion (`expect`) waits. A busy machine (two test
+# processes and a neighbour's build on two cores) can take seconds to answer a solver run or the first
+# page of a fresh server: generous, as waiting costs nothing when the page is quick.
+BROWSER_TIMEOUT_MS = 30_000
 
 
 @pytest.fixture
@@ -261,8 +272,9 @@ def chromium():
         if os.environ.get("CI"):
             pytest.fail("chromium is missing: .ci/run installs it with apt-get")
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=BROWSER_TIMEOUT_MS)  # its own default is 5 s
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
@@ -273,7 +285,7 @@ def chromium():
 def page(chromium, live_server):
     context = chromium.new_context(base_url=live_server, viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(BROWSER_TIMEOUT_MS)
     yield page
     context.close()
 

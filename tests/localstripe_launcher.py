@@ -4,6 +4,7 @@ Its stock CLI binds every interface and pickles its store to /tmp; this launcher
 only and keeps the store in memory, so parallel test runs never share or leak state.
 
     python tests/localstripe_launcher.py --port 8420
+    python tests/localstripe_launcher.py --port 0    # a port the system picks, printed on the first line
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ def main() -> None:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", args.port))
+    sock.listen(128)  # connections wait in the backlog from now on, until the server accepts them
+    print(sock.getsockname()[1], flush=True)
     logging.basicConfig(level=logging.WARNING)
     web.run_app(server.app, sock=sock, print=None, access_log=None)
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from marketplace.extensions import db
 from marketplace.models import Allocation, Backup
+from tests.browser_steps import flash_says, session_for
 from tests.conftest import screenshot
 from tests.test_backups import contracting_round, with_backups  # noqa: F401 (fixtures, found by name)
-from tests.test_full_round_browser import flash_says, session_for
 
 pytestmark = pytest.mark.browser
 
@@ -32,32 +33,32 @@ def test_a_winner_withdraws_and_its_backup_is_promoted_through_to_reconfirmation
     coordinator.goto(f"/coordinator/rounds/{rnd.id}")
     coordinator.get_by_role("link", name="Backups").click()
     row = coordinator.locator(f'tr[data-backup="{backup.public_id}"]')
-    assert world.other_oem.organization.name in row.inner_text()
+    expect(row).to_contain_text(world.other_oem.organization.name)
     screenshot(coordinator, "backups-coordinator")
     row.get_by_role("link", name="Winner drops out").click()
-    assert "40 vehicles" in coordinator.get_by_test_id("consequences").inner_text()
+    expect(coordinator.get_by_test_id("consequences")).to_contain_text("40 vehicles")
     coordinator.get_by_label("It withdrew").check()
     coordinator.get_by_label("What happened").fill("The plant burned down: no deliveries this year.")
     coordinator.get_by_role("button", name="Take back and promote the backup").click()
-    assert "Tick the box" in coordinator.content()  # nothing happens without it
+    expect(coordinator.get_by_text("Tick the box").first).to_be_visible()  # nothing happens without it
     coordinator.get_by_label("It withdrew").check()
     coordinator.get_by_label("What happened").fill("The plant burned down: no deliveries this year.")
     coordinator.get_by_label("I have read what this move does").check()
     screenshot(coordinator, "backups-promote")
     coordinator.get_by_role("button", name="Take back and promote the backup").click()
     flash_says(coordinator, "40 vehicles offered to the backup")
-    assert (
-        "waiting for the backup supplier" in coordinator.locator(f'tr[data-backup="{backup.public_id}"]').inner_text()
+    expect(coordinator.locator(f'tr[data-backup="{backup.public_id}"]')).to_contain_text(
+        "waiting for the backup supplier"
     )
 
     fleet = session_for(chromium, live_server, world.fleet)
     fleet.goto(f"/fleet/rounds/{rnd.id}/allocations")
-    assert "supplier dropped out" in fleet.get_by_test_id("allocations").inner_text()
+    expect(fleet.get_by_test_id("allocations")).to_contain_text("supplier dropped out")
 
     oem = session_for(chromium, live_server, world.other_oem)
     oem.goto(f"/oem/rounds/{rnd.id}/results")
     oem.get_by_test_id("backup-offers").get_by_role("link").click()
-    assert oem.get_by_test_id("offer-state").inner_text() == "waiting for your answer"
+    expect(oem.get_by_test_id("offer-state")).to_have_text("waiting for your answer")
     screenshot(oem, "backups-offer")
     oem.get_by_role("button", name="Accept").click()
     flash_says(oem, "You accepted to supply 40 vehicles")

@@ -19,9 +19,9 @@ def test_an_oem_bids_revises_packages_and_sees_its_history(world, page):
     make_model(world.other_oem.organization, name="Rival truck")
 
     log_in(page, world.oem.email)
-    page.wait_for_url("**/oem/")
+    expect(page).to_have_url("/oem/")
     page.get_by_role("link", name="Open tender").click()
-    assert page.locator("[data-testid=lots] tbody tr").count() == 2
+    expect(page.locator("[data-testid=lots] tbody tr")).to_have_count(2)
     assert "Rival" not in page.content()
     page.locator("#capacity").fill("60")
     page.get_by_role("button", name="Save capacity").click()
@@ -29,6 +29,7 @@ def test_an_oem_bids_revises_packages_and_sees_its_history(world, page):
 
     # A tiered bid on lot-1, first with a mistake the page names.
     page.locator("tr[data-lot='lot-1']").get_by_role("link", name="Bid").click()
+    expect(page.get_by_role("button", name="Submit sealed bid")).to_be_visible()
     page.locator("#model_code").select_option("eroute_26")
     page.locator("#min_quantity").fill("10")
     page.locator("#max_quantity").fill("40")
@@ -37,8 +38,8 @@ def test_an_oem_bids_revises_packages_and_sees_its_history(world, page):
     page.locator("#tier2_min").fill("25")
     page.locator("#tier2_price").fill("224500.505")
     page.get_by_role("button", name="Submit sealed bid").click()
-    assert page.locator("[data-error=tier2_price]").inner_text() == "more than 2 decimals: prices are exact to the cent"
-    assert page.locator("#tier1_price").input_value() == "231000"  # what was typed stays
+    expect(page.locator("[data-error=tier2_price]")).to_have_text("more than 2 decimals: prices are exact to the cent")
+    expect(page.locator("#tier1_price")).to_have_value("231000")  # what was typed stays
     screenshot(page, "oem-bid-error")
     page.locator("#tier2_price").fill("224500.50")
     page.get_by_role("button", name="Submit sealed bid").click()
@@ -51,18 +52,21 @@ def test_an_oem_bids_revises_packages_and_sees_its_history(world, page):
     page.get_by_role("button", name="Save revision 2").click()
     expect(page.get_by_text("saved as revision 2")).to_be_visible()
     # The bid page shows the revision that counts; the history is its own page.
-    assert page.locator("[data-testid=history] tr[data-revision]").count() == 1
+    expect(page.locator("[data-testid=history] tr[data-revision]")).to_have_count(1)
     page.get_by_test_id("history-link").click()
+    expect(page.get_by_role("heading", name="Revisions of your bid on")).to_be_visible()
     history = page.locator("[data-testid=history]")
-    assert history.locator("tr[data-revision]").count() == 2
-    assert "from 35: 219,000 USD" in history.locator("tr[data-revision='2']").inner_text()
-    assert "224,500.50 USD" in history.locator("tr[data-revision='1']").inner_text()
+    expect(history.locator("tr[data-revision]")).to_have_count(2)
+    expect(history.locator("tr[data-revision='2']")).to_contain_text("from 35: 219,000 USD")
+    expect(history.locator("tr[data-revision='1']")).to_contain_text("224,500.50 USD")
     screenshot(page, "oem-bid-history")
     page.get_by_role("link", name="Lot lot-1").click()
+    expect(page.get_by_role("button", name="Save revision 3")).to_be_visible()
 
     # A package over both lots.
     page.get_by_role("link", name="Back to the lots").click()
     page.get_by_role("link", name="New package").click()
+    expect(page.get_by_role("button", name="Submit package")).to_be_visible()
     page.locator("#name").fill("West + Texas")
     for lot, quantity, price in ((lots[0], "20", "222000"), (lots[1], "25", "218000.25")):
         row = page.locator(f"tr[data-lot='{lot.code}']")
@@ -71,21 +75,22 @@ def test_an_oem_bids_revises_packages_and_sees_its_history(world, page):
         row.get_by_label(f"Unit price for {lot.code}").fill(price)
     page.get_by_role("button", name="Submit package").click()
     expect(page.get_by_text("Package saved as revision 1")).to_be_visible()
-    assert "lot-2: 25 × eRoute 26 at 218,000.25 USD" in page.locator("[data-testid=history]").inner_text()
+    expect(page.locator("[data-testid=history]")).to_contain_text("lot-2: 25 × eRoute 26 at 218,000.25 USD")
     screenshot(page, "oem-package")
 
     page.get_by_role("link", name=rnd.name).click()
-    assert "Rev 2" in page.locator("tr[data-lot='lot-1'] [data-testid=bid-status]").inner_text()
-    assert "West + Texas" in page.locator("[data-testid=packages]").inner_text()
+    expect(page.locator("tr[data-lot='lot-1'] [data-testid=bid-status]")).to_contain_text("Rev 2")
+    expect(page.locator("[data-testid=packages]")).to_contain_text("West + Texas")
     screenshot(page, "oem-tender")
 
     page.get_by_role("link", name="Tenders").click()
     page.get_by_role("link", name="Manage catalog →").click()
-    assert "Shorty 18" in page.locator("[data-testid=catalog]").inner_text()
+    expect(page.locator("[data-testid=catalog]")).to_contain_text("Shorty 18")
     screenshot(page, "oem-catalog")
 
     # Adding a model: each problem next to its field.
     page.get_by_role("link", name="Add a model").click()
+    expect(page.get_by_role("heading", name="Add a model to your catalog")).to_be_visible()
     page.get_by_label("Range (km)").fill("far")
     page.get_by_role("button", name="Add to catalog").click()
     expect(page.get_by_text("give the model a name")).to_be_visible()

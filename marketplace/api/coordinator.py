@@ -150,6 +150,11 @@ class ScenarioInput(StrictSchema):
         validate=validate.Length(max=500),
     )
     time_limit = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=600))  # fmt: skip
+    prefer_early_delivery = fields.Boolean(
+        load_default=False, truthy={True}, falsy={False},
+        metadata={"description": "among awards with as many vehicles at the same lowest price, the one delivering "
+                                 "earliest (no effect in a round without delivery quarters)"},
+    )  # fmt: skip
 
 
 class ScenarioSchema(RunSchema):
@@ -157,6 +162,7 @@ class ScenarioSchema(RunSchema):
     max_winners_per_lot = fields.Integer(required=True)
     max_share_percent = fields.String(required=True)
     line_service = fields.String(required=True)
+    prefer_early_delivery = fields.Boolean(required=True)
     awarded_quantity = fields.Integer(required=True)
     total_price = Money(required=True)
 
@@ -191,7 +197,7 @@ def scenario_json(s: AwardScenario) -> dict[str, Any]:
     return _run(s) | {
         "name": s.name, "max_winners_per_lot": s.max_winners_per_lot,
         "max_share_percent": f"{Decimal(s.max_share_per_supplier) * 100:.1f}", "line_service": s.line_service.value,
-        "awarded_quantity": s.awarded_quantity, "total_price": money(s.total_price, currency),
+        "prefer_early_delivery": s.prefer_early_delivery, "awarded_quantity": s.awarded_quantity, "total_price": money(s.total_price, currency),
     }  # fmt: skip
 
 
@@ -302,7 +308,7 @@ def start_scenario(data: dict[str, Any], round_id: int):
         name=data.get("name") or "", max_winners_per_lot=data.get("max_winners_per_lot"),
         max_share_per_supplier=Decimal(share) / 100 if share is not None else None,
         line_service=data.get("line_service"), excluded_supplier_ids=data.get("excluded_supplier_ids") or [],
-        time_limit=data.get("time_limit"),
+        time_limit=data.get("time_limit"), prefer_early_delivery=data["prefer_early_delivery"],
     )  # fmt: skip
     scenario = award.start_scenario(round_id, g.api_actor, rules)
     return scenario_json(access.scenario(g.api_actor, scenario.id))

@@ -1,5 +1,6 @@
-"""OEMs: catalog models, capacity for a round, the lots of a tender, sealed bids and packages
-(create, revise, withdraw), and what they won.
+"""OEMs: capacity for a round, the lots of a tender, sealed bids and packages (create, revise, withdraw),
+and what they won (catalog models: api/oem_catalog.py; capacity by quarter: api/oem_quarters.py, on this
+blueprint).
 
 Bids and packages are written by the same services as the web's forms and bid sheet: this module
 only turns JSON into the services' fields and their problems back into JSON pointers.
@@ -16,74 +17,22 @@ from marketplace.api import blueprint
 from marketplace.api.idempotency import PARAMETER as IDEMPOTENCY
 from marketplace.api.idempotency import idempotent
 from marketplace.api.pagination import PageArgs, decode, encode, page, page_schema
-from marketplace.api.problems import fields_named
-from marketplace.api.schemas import DecimalText, Instant, Money, StrictSchema, money
-from marketplace.models import Allocation, BidRevision, Lot, PackageRevision, VehicleModel
-from marketplace.services import access, bidding, catalog, contracting, rounds
+from marketplace.api.schemas import (
+    QUARTER,
+    QUARTERS_DOC,
+    DecimalText,
+    Instant,
+    Money,
+    StrictSchema,
+    money,
+    quarters_text,
+)
+from marketplace.models import Allocation, BidRevision, Lot, PackageRevision
+from marketplace.services import access, bidding, contracting, rounds
 from marketplace.services import values as V
 from marketplace.services.errors import DomainError
-from marketplace.services.reference_data import CHARGING_STANDARDS
 
 bp = blueprint("oem", "OEMs: catalog, capacity, lots of a tender, sealed bids and packages, results.")
-
-
-class ModelSchema(StrictSchema):
-    id = fields.Integer(required=True)
-    code = fields.String(required=True, metadata={"description": "what bids name as model_code"})
-    name = fields.String(required=True)
-    segment = fields.String(required=True)
-    powertrain = fields.String(required=True)
-    range_km = fields.Integer(required=True, allow_none=True)
-    payload_kg = fields.Integer(required=True, allow_none=True)
-    battery_kwh = fields.Integer(required=True, allow_none=True)
-    charging = fields.List(fields.String(), required=True)
-    markets = fields.List(fields.String(), required=True)
-    list_price = Money(required=True, allow_none=True)
-    currency = fields.String(required=True)
-    yearly_capacity = fields.Integer(required=True, allow_none=True)
-    retired = fields.Boolean(required=True)
-
-
-def model_json(m: VehicleModel) -> dict[str, Any]:
-    return {
-        "id": m.id, "code": m.code, "name": m.name, "segment": m.segment_id, "powertrain": m.powertrain,
-        "range_km": m.range_km, "payload_kg": m.payload_kg, "battery_kwh": m.battery_kwh,
-        "charging": list(m.charging or []), "markets": list(m.markets or []),
-        "list_price": money(m.list_price, m.currency), "currency": m.currency,
-        "yearly_capacity": m.yearly_capacity, "retired": m.retired,
-    }  # fmt: skip
-
-
-def _spec(minimum: int, **kwargs: Any) -> fields.Integer:
-    return fields.Integer(strict=True, validate=validate.Range(min=minimum, max=V.SPEC_MAX), **kwargs)
-
-
-class ModelInput(StrictSchema):
-    """A catalog model, every field as on the catalog form (catalog.check_model decides)."""
-
-    name = fields.String(required=True, validate=validate.Length(min=1, max=V.NAME_MAX))
-    segment = fields.String(required=True, validate=validate.Length(min=1, max=100),
-                            metadata={"description": "segment id", "examples": ["md_box_truck"]})  # fmt: skip
-    powertrain = fields.String(required=True, validate=validate.OneOf(list(catalog.POWERTRAINS)))
-    markets = fields.List(fields.String(validate=validate.Length(min=1, max=20)), required=True,
-                          validate=validate.Length(min=1, max=300),
-                          metadata={"description": "ISO 3166-1 alpha-2 codes", "examples": [["US", "CA"]]})  # fmt: skip
-    range_km = _spec(1, required=True)
-    payload_kg = _spec(1, load_default=None, allow_none=True)
-    battery_kwh = _spec(1, load_default=None, allow_none=True)
-    charging = fields.List(fields.String(validate=validate.OneOf(list(CHARGING_STANDARDS))), required=True,
-                           validate=validate.Length(min=1, max=len(CHARGING_STANDARDS)))  # fmt: skip
-    list_price = DecimalText(load_default=None, allow_none=True)
-    currency = fields.String(load_default="USD", validate=validate.OneOf(V.CURRENCIES))
-    yearly_capacity = _spec(0, load_default=None, allow_none=True)
-
-
-MODEL_FIELDS = {"segment_id": "segment"}  # the service's name -> the API's
-
-
-def _model_values(data: dict[str, Any]) -> dict[str, Any]:
-    values = {k: v for k, v in data.items() if k != "segment"}
-    return values | {"segment_id": data["segment"]}
 
 
 class CapacityInput(StrictSchema):
@@ -124,6 +73,8 @@ class BidInput(StrictSchema):
     tiers = fields.List(fields.Nested(TierInput), required=True,
                         validate=validate.Length(min=1, max=bidding.MAX_TIERS),
                         metadata={"description": "unit price from each tier's minimum quantity, minimums increasing"})  # fmt: skip
+    quarters = fields.List(fields.String(validate=validate.Length(min=1, max=40), metadata=QUARTER), allow_none=True,
+                           validate=validate.Length(max=40), metadata={"description": QUARTERS_DOC})  # fmt: skip
 
 
 class TierSchema(StrictSchema):
@@ -150,6 +101,8 @@ class BidSchema(RevisionSchema):
     min_quantity = fields.Integer(required=True)
     max_quantity = fields.Integer(required=True)
     tiers = fields.List(fields.Nested(TierSchema), required=True)
+    quarters = fields.List(fields.String(), required=True, allow_none=True,
+                           metadata={"description": "the quarters it delivers in, sorted; null: any quarter"})  # fmt: skip
 
 
 def bid_json(r: BidRevision, currency: str) -> dict[str, Any]:
@@ -157,6 +110,7 @@ def bid_json(r: BidRevision, currency: str) -> dict[str, Any]:
         "lot_id": r.bid.lot_id, "model_code": r.vehicle_model.code, "min_quantity": r.min_quantity,
         "max_quantity": r.max_quantity,
         "tiers": [{"min_quantity": t.min_quantity, "unit_price": money(t.unit_price, currency)} for t in r.tiers],
+        "quarters": list(r.quarters) if r.quarters else None,
     }  # fmt: skip
 
 
@@ -171,6 +125,8 @@ class PackageInput(StrictSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=V.NAME_MAX))
     items = fields.List(fields.Nested(ItemInput), required=True, validate=validate.Length(min=2, max=500),
                         metadata={"description": "all or nothing: one item per lot, at least 2 lots"})  # fmt: skip
+    quarters = fields.List(fields.String(validate=validate.Length(min=1, max=40), metadata=QUARTER), allow_none=True,
+                           validate=validate.Length(max=40), metadata={"description": QUARTERS_DOC})  # fmt: skip
 
 
 class ItemSchema(StrictSchema):
@@ -184,6 +140,8 @@ class PackageSchema(RevisionSchema):
     round_id = fields.Integer(required=True)
     name = fields.String(required=True)
     items = fields.List(fields.Nested(ItemSchema), required=True)
+    quarters = fields.List(fields.String(), required=True, allow_none=True,
+                           metadata={"description": "the quarters it delivers in, sorted; null: any quarter"})  # fmt: skip
 
 
 def package_json(r: PackageRevision, currency: str) -> dict[str, Any]:
@@ -192,6 +150,7 @@ def package_json(r: PackageRevision, currency: str) -> dict[str, Any]:
         "round_id": p.round_id, "name": p.name,
         "items": [{"lot_id": i.lot_id, "model_code": i.vehicle_model.code, "quantity": i.quantity,
                    "unit_price": money(i.unit_price, currency)} for i in r.items],
+        "quarters": list(r.quarters) if r.quarters else None,
     }  # fmt: skip
 
 
@@ -206,7 +165,6 @@ class ResultSchema(StrictSchema):
     confirmation = fields.String(required=True)
 
 
-ModelPage = page_schema(ModelSchema, "ModelPage")
 LotPage = page_schema(LotSchema, "LotPage")
 BidPage = page_schema(BidSchema, "BidPage")
 ResultPage = page_schema(ResultSchema, "ResultPage")
@@ -217,6 +175,8 @@ def _bid_fields(data: dict[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {k: data[k] for k in ("model_code", "min_quantity", "max_quantity")}
     for n, tier in enumerate(data["tiers"], start=1):
         values[f"tier{n}_min"], values[f"tier{n}_price"] = tier["min_quantity"], tier["unit_price"]
+    if "quarters" in data:  # left out: the service keeps the quarters of the revision that counts
+        values["quarters"] = quarters_text(data)
     return values
 
 
@@ -233,8 +193,13 @@ def _bid_pointers(exc: DomainError) -> DomainError:
     return exc
 
 
-def _package_fields(data: dict[str, Any]) -> dict[str, Any]:
+def _package_fields(data: dict[str, Any], current: PackageRevision | None = None) -> dict[str, Any]:
+    """The package as the bidding service reads it; quarters left out keep those of `current` (a revision)."""
     values: dict[str, Any] = {"name": data["name"]}
+    if "quarters" in data:
+        values["quarters"] = quarters_text(data)
+    elif current is not None and current.quarters:
+        values["quarters"] = ", ".join(current.quarters)
     for item in data["items"]:
         for name in ("model_code", "quantity", "unit_price"):
             values[f"lot{item['lot_id']}_{name}"] = item[name]
@@ -254,61 +219,7 @@ def _package_pointers(exc: DomainError, data: dict[str, Any]) -> DomainError:
     return exc
 
 
-# ---------------------------------------------------------------- catalog and capacity
-
-
-@bp.route("/models")
-@bp.arguments(PageArgs, location="query")
-@bp.response(200, ModelPage)
-def list_models(args: dict[str, Any]):
-    """My organization's catalog models"""
-    found = page(catalog.own_models_query(g.api_actor), VehicleModel.id, args)
-    return {"items": [model_json(m) for m in found.items], "next_cursor": found.next_cursor}
-
-
-@bp.route("/models", methods=["POST"])
-@idempotent
-@bp.arguments(ModelInput)
-@bp.response(201, ModelSchema)
-@bp.doc(parameters=[IDEMPOTENCY])
-def create_model(data: dict[str, Any]):
-    """Add a model to my catalog (its code, which bids name, is made from the name)"""
-    with fields_named(MODEL_FIELDS):
-        return model_json(catalog.create_model(_model_values(data), g.api_actor))
-
-
-@bp.route("/models/<int:model_id>")
-@bp.response(200, ModelSchema)
-def get_model(model_id: int):
-    """One of my catalog models"""
-    return model_json(access.own_model(g.api_actor, model_id))
-
-
-@bp.route("/models/<int:model_id>", methods=["PUT"])
-@bp.arguments(ModelInput)
-@bp.response(200, ModelSchema)
-def update_model(data: dict[str, Any], model_id: int):
-    """Change one of my catalog models (every field, as when adding it; bids already made keep their terms)"""
-    with fields_named(MODEL_FIELDS):
-        return model_json(catalog.update_model(model_id, _model_values(data), g.api_actor))
-
-
-@bp.route("/models/<int:model_id>/retire", methods=["POST"])
-@idempotent
-@bp.response(200, ModelSchema)
-@bp.doc(parameters=[IDEMPOTENCY])
-def retire_model(model_id: int):
-    """Retire a model: no new bid or revision may offer it; bids that name it keep it"""
-    return model_json(catalog.set_retired(model_id, True, g.api_actor))
-
-
-@bp.route("/models/<int:model_id>/reinstate", methods=["POST"])
-@idempotent
-@bp.response(200, ModelSchema)
-@bp.doc(parameters=[IDEMPOTENCY])
-def reinstate_model(model_id: int):
-    """Bring a retired model back into my catalog"""
-    return model_json(catalog.set_retired(model_id, False, g.api_actor))
+# ---------------------------------------------------------------- capacity
 
 
 @bp.route("/rounds/<int:round_id>/capacity", methods=["PUT"])
@@ -395,8 +306,9 @@ def submit_package(data: dict[str, Any], round_id: int):
 def revise_package(data: dict[str, Any], package_id: int):
     """Revise my package (every item, as when bidding it)"""
     package = access.own_package(g.api_actor, package_id)
+    values = _package_fields(data, package.current_revision)
     try:
-        revision = bidding.submit_package(package.round_id, _package_fields(data), g.api_actor, package_id=package_id)
+        revision = bidding.submit_package(package.round_id, values, g.api_actor, package_id=package_id)
     except DomainError as exc:
         raise _package_pointers(exc, data) from None
     return package_json(revision, rounds.load_round(package.round_id).currency)

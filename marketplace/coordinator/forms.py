@@ -165,6 +165,7 @@ class ScenarioForm(FlaskForm):
         "Line service", choices=[("whole", "Whole: one supplier per line"), ("split", "Split: several suppliers")]
     )
     excluded_supplier_ids = SelectMultipleField("Exclude suppliers", coerce=int, validators=[Optional()])
+    prefer_early_delivery = BooleanField("Prefer earlier delivery at equal price")
     time_limit = NumberField(
         "Time limit (seconds)", default=30, minimum=1, maximum=600, whole=True, validators=[InputRequired()]
     )

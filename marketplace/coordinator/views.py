@@ -489,6 +489,7 @@ def start_scenario(round_id: int):
                 line_service=form.line_service.data,
                 excluded_supplier_ids=list(form.excluded_supplier_ids.data or []),
                 time_limit=float(form.time_limit.data or 30),
+                prefer_early_delivery=bool(form.prefer_early_delivery.data),
             ),
         )
     except (ValidationFailed, Conflict) as exc:

@@ -31,6 +31,9 @@ class AwardScenario(SolverRunMixin, db.Model):
     max_share_per_supplier: Mapped[Decimal] = mapped_column(sa.Numeric(4, 3))
     line_service: Mapped[LineService] = enum_column(LineService)
     excluded_supplier_ids: Mapped[list[int]] = mapped_column(sa.JSON, default=list)
+    # Among awards of as many vehicles at the lowest price, the one with the earliest deliveries
+    # (the solver's rules.prefer_early_delivery; no effect in a round without delivery quarters).
+    prefer_early_delivery: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     awarded_quantity: Mapped[int] = mapped_column(default=0)
     total_price: Mapped[Decimal] = mapped_column(sa.Numeric(16, 2), default=Decimal("0"))
     bound_quantity: Mapped[int] = mapped_column(default=0)

@@ -19,6 +19,7 @@ from marketplace.filters import count_of, money
 from marketplace.models import (
     Allocation,
     AwardScenario,
+    ConfirmationStatus,
     DemandLine,
     LineService,
     LotMember,
@@ -46,6 +47,7 @@ class ScenarioRules:
     line_service: str | None = None
     excluded_supplier_ids: list[int] = field(default_factory=list)
     time_limit: float | None = None
+    prefer_early_delivery: bool = False  # at equal vehicles and price, the earliest deliveries
 
 
 def scenarios_of(round_id: int) -> list[AwardScenario]:
@@ -81,6 +83,7 @@ def start_scenario(round_id: int, actor: Actor, rules: ScenarioRules) -> AwardSc
         max_share_per_supplier=rules.max_share_per_supplier or rnd.max_share_per_supplier,
         line_service=LineService(rules.line_service or rnd.line_service.value),
         excluded_supplier_ids=sorted(set(rules.excluded_supplier_ids)),
+        prefer_early_delivery=bool(rules.prefer_early_delivery),
         time_limit=rules.time_limit or current_app.config.get("AWARD_TIME_LIMIT", 30.0),
     )
     errors = {}
@@ -330,6 +333,11 @@ def compute_figures(rnd: Round, scenario: AwardScenario) -> ScenarioFigures:
         .join(LotMember.lot)
         .where(LotMember.lot.has(pooling_run_id=rnd.published_pooling_run_id))
     ).scalar_one()
+    # After a promotion, the backup's allocations count instead of those taken back (a refused offer counts not).
+    in_award = sa.and_(
+        Allocation.scenario_id == scenario.id,
+        Allocation.confirmation.not_in((ConfirmationStatus.WITHDRAWN, ConfirmationStatus.REFUSED)),
+    )
     # Sums in SQL (a scenario has one allocation per served line: 10,000 rows at coalition scale).
     value = Allocation.unit_price * Allocation.quantity
     listed = sa.and_(VehicleModel.list_price.is_not(None), VehicleModel.currency == rnd.currency)
@@ -347,23 +355,18 @@ def compute_figures(rnd: Round, scenario: AwardScenario) -> ScenarioFigures:
             sa.func.count(sa.distinct(Allocation.lot_id)),
             # distinct (lot, supplier) pairs, portable to SQLite: one winner row per pair below
             sa.select(sa.func.count())
-            .select_from(
-                sa.select(Allocation.lot_id, Allocation.organization_id)
-                .where(Allocation.scenario_id == scenario.id)
-                .distinct()
-                .subquery()
-            )
+            .select_from(sa.select(Allocation.lot_id, Allocation.organization_id).where(in_award).distinct().subquery())
             .scalar_subquery(),
         )
         .select_from(Allocation)
         .join(DemandLine, DemandLine.id == Allocation.demand_line_id)
         .join(VehicleModel, VehicleModel.id == Allocation.vehicle_model_id)
-        .where(Allocation.scenario_id == scenario.id)
+        .where(in_award)
     ).one()
     by_segment = db.session.execute(
         sa.select(DemandLine.segment_id, sa.func.sum(Allocation.quantity), sa.func.sum(value))
         .join(DemandLine, DemandLine.id == Allocation.demand_line_id)
-        .where(Allocation.scenario_id == scenario.id)
+        .where(in_award)
         .group_by(DemandLine.segment_id)
         .order_by(DemandLine.segment_id)
     ).all()

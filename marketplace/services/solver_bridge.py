@@ -165,7 +165,7 @@ def award_input(
             entry["window"] = {"first": line.earliest_quarter, "last": line.latest_quarter}
         by_lot[member.lot_id].append(entry)
     bidders = {b.organization_id for b in offers.bids} | {p.organization_id for p in offers.packages}
-    document = {
+    document: dict[str, Any] = {
         "rules": {
             "max_winners_per_lot": scenario.max_winners_per_lot,
             "max_share_per_supplier": _price(Decimal(scenario.max_share_per_supplier)),
@@ -200,6 +200,8 @@ def award_input(
     }
     if quarters:
         _add_quarters(document, lots, offers, quarterly)
+    if getattr(scenario, "prefer_early_delivery", False):  # sent only when chosen: other inputs stay as before
+        document["rules"]["prefer_early_delivery"] = True
     return document
 
 

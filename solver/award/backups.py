@@ -150,6 +150,9 @@ def compute(
     for bi, bid in enumerate(inst.bids):
         bids_of_lot.setdefault(bid.lot, []).append(bi)
     for lot, withdrawn in sorted(t.served):
+        if budget.clock:  # the clock is up: the rest empty, unsearched (building each cost ~0.5 ms at 25,000 bids)
+            out.append(Backup(lot, withdrawn, dict(sorted(t.served[lot, withdrawn].items())), [], False))
+            continue
         b = _one(inst, t, quarter_room, lot, withdrawn, bids_of_lot.get(lot, []), deadline, work_per_backup, budget)
         out.append(b)
     return out, "time" if budget.clock else "work" if budget.out_of_work else "nothing"

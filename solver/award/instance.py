@@ -7,7 +7,7 @@ output never depend on the order of the input document. Prices are integer cents
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -290,13 +290,14 @@ def parse(doc: Any) -> Instance:
     assert isinstance(doc, Mapping)
     problems = []
 
-    def dup(kind: str, items: list[tuple[str, str]]) -> None:
-        seen: dict[str, str] = {}
-        for path, ident in items:
+    def dup(kind: str, items: list[tuple[str, Any]], path: Callable[[Any], str]) -> None:
+        # paths are written only for a duplicate (building them all took a tenth of the parse)
+        seen: dict[str, Any] = {}
+        for ident, where in items:
             if ident in seen:
-                problems.append(Problem(path, f"duplicate {kind} id {ident!r} (first at {seen[ident]})"))
+                problems.append(Problem(path(where), f"duplicate {kind} id {ident!r} (first at {path(seen[ident])})"))
             else:
-                seen[ident] = path
+                seen[ident] = where
 
     rules = doc.get("rules") or {}
     suppliers_doc = doc["suppliers"]
@@ -304,32 +305,31 @@ def parse(doc: Any) -> Instance:
     bids_doc = doc["bids"]
     packages_doc = doc.get("packages") or []
 
-    dup("supplier", [(f"suppliers[{i}].id", s["id"]) for i, s in enumerate(suppliers_doc)])
-    dup("lot", [(f"lots[{i}].id", lot["id"]) for i, lot in enumerate(lots_doc)])
+    dup("supplier", [(s["id"], i) for i, s in enumerate(suppliers_doc)], lambda i: f"suppliers[{i}].id")
+    dup("lot", [(lot["id"], i) for i, lot in enumerate(lots_doc)], lambda i: f"lots[{i}].id")
     dup(
         "demand line",
-        [(f"lots[{i}].demand[{j}].id", d["id"]) for i, lot in enumerate(lots_doc) for j, d in enumerate(lot["demand"])],
+        [(d["id"], (i, j)) for i, lot in enumerate(lots_doc) for j, d in enumerate(lot["demand"])],
+        lambda ij: f"lots[{ij[0]}].demand[{ij[1]}].id",
     )
     dup(
         "source",
-        [(f"bids[{i}].id", b["id"]) for i, b in enumerate(bids_doc)]
-        + [(f"packages[{i}].id", p["id"]) for i, p in enumerate(packages_doc)],
+        [(b["id"], ("bids", i)) for i, b in enumerate(bids_doc)]
+        + [(p["id"], ("packages", i)) for i, p in enumerate(packages_doc)],
+        lambda ki: f"{ki[0]}[{ki[1]}].id",
     )
     supplier_ids = {s["id"] for s in suppliers_doc}
     lot_ids = {lot["id"] for lot in lots_doc}
 
-    def cents(value: Any, path: str) -> int:
-        c = to_cents(value)
-        if c is None:
-            problems.append(Problem(path, "must be a price with at most 2 decimals"))
-            return 0
-        return c
+    def bad_price(path: str) -> None:
+        problems.append(Problem(path, "must be a price with at most 2 decimals"))
 
     for i, lot in enumerate(lots_doc):
         if not lot["demand"]:
             problems.append(Problem(f"lots[{i}].demand", "must list at least one demand line"))
         for j, d in enumerate(lot["demand"]):
-            cents(d["max_unit_price"], f"lots[{i}].demand[{j}].max_unit_price")
+            if to_cents(d["max_unit_price"]) is None:
+                bad_price(f"lots[{i}].demand[{j}].max_unit_price")
             for k, s in enumerate(d.get("excluded_suppliers", [])):
                 if s not in supplier_ids:
                     problems.append(
@@ -382,7 +382,8 @@ def parse(doc: Any) -> Instance:
                 Problem(f"{p}.tiers[0].min_quantity", f"must equal the bid's min_quantity ({b['min_quantity']})")
             )
         for k, t in enumerate(tiers):
-            cents(t["unit_price"], f"{p}.tiers[{k}].unit_price")
+            if to_cents(t["unit_price"]) is None:
+                bad_price(f"{p}.tiers[{k}].unit_price")
             if k and t["min_quantity"] <= tiers[k - 1]["min_quantity"]:
                 problems.append(
                     Problem(
@@ -408,7 +409,8 @@ def parse(doc: Any) -> Instance:
                 )
             else:
                 seen_lots[item["lot"]] = k
-            cents(item["unit_price"], f"{p}.items[{k}].unit_price")
+            if to_cents(item["unit_price"]) is None:
+                bad_price(f"{p}.items[{k}].unit_price")
 
     if problems:
         raise InvalidInput(sorted(set(problems)))
