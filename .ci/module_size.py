@@ -36,7 +36,6 @@ LISTED: dict[str, tuple[int, str]] = {
     "marketplace/services/ocds.py": (452, "the OCDS export's one mapping, release by release, read top to bottom"),
     "marketplace/services/market.py": (404, "the public market pages' read models"),
     "marketplace/coordinator/views.py": (613, "the coordinator's blueprint: one route per page, no rules"),
-    "marketplace/api/oem.py": (426, "the OEM's API operations (catalog, bids, results), one thin handler each"),
     "marketplace/notifications/service.py": (825, "the notices of every event, one message builder each"),
 }
 

@@ -7,6 +7,7 @@ the last ones read the solver's own backups.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +19,7 @@ from marketplace.extensions import db
 from marketplace.models import (
     Allocation,
     AuditEntry,
+    AwardScenario,
     Backup,
     ConfirmationStatus,
     LotMember,
@@ -326,6 +328,8 @@ def test_what_a_dropped_supplier_held_leaves_its_results_and_the_report(world, c
     assert contracting.oem_result_query(rnd.id, world.other_oem).totals()[1] == 25 + 40  # with the offer
     report = reports.compute_report(db.session.get(Round, rnd.id))
     assert (report.pending, report.declined) == (25 + 40, 0)  # the taken-back 40 are not counted twice
+    figures = award.compute_figures(rnd, db.session.get(AwardScenario, rnd.published_scenario_id))
+    assert (figures.awarded, figures.total_price) == (65, Decimal("15600000.00"))  # B's 40 at 240,000, not A's too
 
 
 def test_a_promoted_backup_delivers_in_the_quarters_the_solver_planned(world, login):
@@ -333,7 +337,7 @@ def test_a_promoted_backup_delivers_in_the_quarters_the_solver_planned(world, lo
     Once B's backup is promoted and accepted, the fleet's schedule, B's won-by-quarter view and the report
     show B's 2027Q3 deliveries and nothing of A's."""
     from marketplace.models import AllocationDelivery
-    from marketplace.services import quarter_capacity, reports
+    from marketplace.services import deliveries, quarter_capacity, reports
 
     rnd, (lot,) = make_tender(
         world.coordinator, world.fleet.organization, lots=[{"region_id": "US-CA", "quantity": 40}]
@@ -370,3 +374,80 @@ def test_a_promoted_backup_delivers_in_the_quarters_the_solver_planned(world, lo
     assert "8 % used" in b_page  # 40 of the 500 B can deliver in 2027Q3
     report = reports.compute_report(db.session.get(Round, rnd.id))
     assert [(q.quarter, q.awarded, q.confirmed) for q in report.by_quarter] == [("2027Q3", 40, 0)]
+    assert deliveries.by_scenario([scenario.id]) == {scenario.id: {"2027Q3": 40}}  # the comparison's chart
+
+
+def _rows_of(html: str) -> dict[str, str]:
+    """The backups page's table rows by lot code, as the text of their cells."""
+    found = {}
+    for chunk in html.split("<tr data-backup=")[1:]:
+        cells = [re.sub(r"<[^>]+>", " ", c) for c in chunk.split("</tr>")[0].split("<td")[1:]]
+        text = [" ".join(c.split(">", 1)[1].split()) for c in cells]
+        found[text[0]] = " | ".join(text[1:])
+    return found
+
+
+def test_the_backups_page_says_what_a_backup_replaces_of_what_the_winner_holds_now_and_pages(world, login):
+    """The real solver's backups: OEM B, with room for 30 vehicles, would replace OEM A's lines of 24 and 6 of
+    the 40 A won on lot-1 (whole lines); once the fleet declines the 6, the page says B replaces 24 of the 34
+    vehicles A holds, not "30 of 40"."""
+    from marketplace.services import bidding
+    from tests.factories import make_line
+
+    rnd, (lot, alone) = make_tender(
+        world.coordinator, world.fleet.organization, lots=[{"region_id": "US-CA", "quantity": 24}, {"quantity": 20}]
+    )
+    lines = {24: lot.members[0].demand_line_id}
+    for quantity in (10, 6):
+        line = make_line(rnd, world.fleet.organization, quantity=quantity)
+        db.session.add(LotMember(lot_id=lot.id, demand_line_id=line.id, quantity=quantity))
+        lines[quantity] = line.id
+    lot.quantity = 40
+    db.session.commit()
+    a_model, b_model = make_model(world.oem.organization), make_model(world.other_oem.organization)
+    make_bid(world.oem, lot, a_model, tiers=((10, "230000"),))
+    make_bid(world.oem, alone, a_model, tiers=((10, "230000"),))
+    bidding.set_capacity(rnd.id, 30, world.other_oem)
+    make_bid(world.other_oem, lot, b_model, tiers=((10, "240000"),))
+    rounds.transition(rnd.id, RoundPhase.BIDS_CLOSED, world.coordinator)
+    scenario = award.start_scenario(rnd.id, world.coordinator, award.ScenarioRules(name="Round rules"))
+    award.publish_scenario(scenario.id, world.coordinator)
+    rounds.transition(rnd.id, RoundPhase.CONTRACTING, world.coordinator)
+    backup = db.session.execute(
+        sa.select(Backup).where(Backup.scenario_id == scenario.id, Backup.lot_id == lot.id)
+    ).scalar_one()
+    assert backup.withdrawn_id == world.oem.organization_id
+    assert sorted((r.demand_line_id, r.quantity) for r in backup.rows) == [(lines[24], 24), (lines[6], 6)]
+    assert (backup.quantity, backup.covered_quantity) == (40, 30)
+    declined = db.session.execute(
+        sa.select(Allocation).where(Allocation.scenario_id == scenario.id, Allocation.demand_line_id == lines[6])
+    ).scalar_one()
+    contracting.decide(declined.id, False, world.fleet)
+
+    coordinator = login(world.coordinator)
+    url = f"/coordinator/rounds/{rnd.id}/backups"
+    html = coordinator.get(url).get_data(as_text=True)
+    a, b = world.oem.organization.name, world.other_oem.organization.name
+    assert _rows_of(html) == {
+        "lot-1": f"{a} | 40 | 34 6 declined | {b} | 24 of 34 | 5,760,000 USD | not promoted | Winner drops out…",
+        "lot-2": f"{a} | 20 | 20 | nobody can replace it | none | — | not promoted | Winner drops out…",
+    }
+    summary = " ".join(
+        re.sub(r"<[^>]+>", " ", html.split('data-testid="backups-summary">')[1].split("</ul>")[0]).split()
+    )
+    assert summary == (
+        "2 winners (a supplier in a lot) 0 with a backup for every vehicle they won 1 with a backup for part of "
+        "them 1 that nobody can replace 0 promoted"
+    )
+    # Paged and filtered in SQL, like the other lists that grow with the data.
+    page = coordinator.get(url + "?per_page=1&page=2").get_data(as_text=True)
+    assert "2–2 of 2 winners" in page and list(_rows_of(page)) == ["lot-2"]
+    assert list(_rows_of(coordinator.get(url + "?show=nobody+can+replace").get_data(as_text=True))) == ["lot-2"]
+    assert list(_rows_of(coordinator.get(url + "?sort=vehicles").get_data(as_text=True))) == ["lot-2", "lot-1"]
+    nobody = coordinator.get(url + f"?winner={b}").get_data(as_text=True)
+    assert _rows_of(nobody) == {} and "No winner matches these filters." in nobody
+    # Promoting takes back the 34 A holds and offers B's 24: what the page said.
+    done = backups.promote(rnd.id, backup.id, "withdrew", "Plant fire", world.coordinator)
+    assert (done.taken_back, done.offered, done.unreplaced) == (34, 24, 10)
+    row = _rows_of(coordinator.get(url).get_data(as_text=True))["lot-1"]
+    assert row.startswith(f"{a} | 40 | 0 taken back | {b} | 24 offered | 5,760,000 USD | waiting for the backup")

@@ -39,7 +39,7 @@ def race(app, *calls: Callable[[], Any]) -> list[Any]:
     def run(i: int, call: Callable[[], Any]) -> None:
         with app.app_context():
             try:
-                barrier.wait(timeout=10)
+                barrier.wait(timeout=120)  # a cap, not a wait: both threads arrive at once unless one hangs
                 results[i] = call()
             except Exception as exc:  # the test inspects what each side got
                 db.session.rollback()
@@ -51,7 +51,7 @@ def race(app, *calls: Callable[[], Any]) -> list[Any]:
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=30)
+        t.join(timeout=120)  # a cap for a hang (a deadlock): a busy machine may take seconds per call
     assert not any(t.is_alive() for t in threads), "a racing call hung (a deadlock?)"
     db.session.rollback()
     db.session.expire_all()

@@ -10,7 +10,7 @@ from openpyxl import Workbook, load_workbook
 
 from marketplace.extensions import db
 from marketplace.models import BidRevision
-from marketplace.services import bid_sheet, bidding
+from marketplace.services import bid_sheet, bidding, quarter_capacity
 from marketplace.services.bid_sheet import SheetRefused
 from tests.factories import make_bid, make_model, make_tender
 from tests.upload_bombs import merged, with_sheet
@@ -53,7 +53,7 @@ def test_download_lists_the_lots_and_prefills_current_bids(world, tender):
     rows = read(bid_sheet.build_sheet(rnd, world.oem))
     header = rows[0]
     assert header[: len(bid_sheet.INFO_COLUMNS) + 3] == [*bid_sheet.INFO_COLUMNS, *bid_sheet.BID_COLUMNS]
-    assert header[12:] == bid_sheet.tier_columns(3)
+    assert header[12:] == [*bid_sheet.tier_columns(3), "quarters"]
     lot1 = dict(zip(header, rows[1], strict=True))
     assert lot1["lot"] == "lot-1" and lot1["lot_quantity"] == 40 and lot1["fleets"] == 1
     assert (lot1["model_code"], lot1["min_quantity"], lot1["max_quantity"]) == ("eroute_26", 10, 40)
@@ -134,12 +134,12 @@ def test_formulas_and_cells_outside_the_columns_are_refused(world, tender):
     bidding.set_capacity(rnd.id, 100, world.oem)
     rows = read(bid_sheet.build_sheet(rnd, world.oem))
     rows[1][9:14] = ["eroute_26", 10, 20, 10, 230000]
-    rows[2] = [*rows[2][:18], "stray"]
+    rows[2] = [*rows[2][:19], "stray"]  # after the last column (quarters, S)
     with pytest.raises(SheetRefused) as exc:
         bid_sheet.upload_sheet(rnd.id, "bids.xlsx", xlsx(rows, formula_at=(2, 14)), world.oem)
     assert exc.value.problems == [
         "row 2, tier1_price: is a formula (=1+1); type the value itself",
-        "row 3, column S: a value outside the sheet's columns",
+        "row 3, column T: a value outside the sheet's columns",
     ]
     assert revisions() == 0
 
@@ -236,3 +236,129 @@ def test_merged_cells_are_refused_and_a_hidden_first_sheet_is_not_read(world, te
     out = io.BytesIO()
     book.save(out)
     assert bid_sheet.upload_sheet(rnd.id, "bids.xlsx", out.getvalue(), world.oem).saved == ["lot-1"]
+
+
+# ---------------------------------------------------------------- delivery quarters
+
+
+def book(rows: list[list], capacity: list[list] | None) -> bytes:
+    """A bid sheet workbook; `capacity` None: without the capacity by quarter sheet (an older sheet)."""
+    wb = load_workbook(io.BytesIO(xlsx(rows)))
+    if capacity is not None:
+        ws = wb.create_sheet(bid_sheet.CAPACITY_SHEET)
+        for row in capacity:
+            ws.append(row)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def read_capacity(data: bytes) -> list[list]:
+    return [list(r) for r in load_workbook(io.BytesIO(data))[bid_sheet.CAPACITY_SHEET].iter_rows(values_only=True)]
+
+
+def quarter_rows(rnd, oem) -> list[tuple]:
+    return [(r.quarter, r.segment_id, r.capacity) for r in quarter_capacity.rows_of(rnd, oem)]
+
+
+@pytest.fixture
+def ramp(world, tender):
+    """OEM A bids on lot-1 delivering in 2027Q2-2027Q3, total 60, 2027Q2 <= 30, box trucks in 2027Q3 <= 25."""
+    rnd, lots, model = tender
+    bidding.set_capacity(rnd.id, 60, world.oem)
+    values = {"model_code": model.code, "min_quantity": 10, "max_quantity": 40, "tier1_min": 10}
+    bidding.submit_bid(rnd.id, lots[0].id, values | {"tier1_price": "230000", "quarters": "2027Q2-2027Q3"}, world.oem)
+    typed = {"row1_quarter": "2027Q2", "row1_capacity": "30"}
+    quarter_capacity.set_rows(rnd.id, typed | {"row2_quarter": "2027Q3", "row2_segment": "md_box_truck",
+                                               "row2_capacity": "25"}, world.oem)  # fmt: skip
+    return rnd, lots
+
+
+def test_the_sheet_carries_delivery_quarters_and_the_capacity_by_quarter(world, ramp):
+    rnd, lots = ramp
+    sheet = bid_sheet.build_sheet(rnd, world.oem)
+    rows = read(sheet)
+    header = rows[0]
+    assert header[-1] == "quarters"
+    assert rows[1][-1] == "2027Q2–2027Q3" and rows[2][-1] is None  # lot-2 has no bid
+    capacity = read_capacity(sheet)
+    assert capacity == [["quarter", "segment", "capacity"], ["2027Q2", None, 30], ["2027Q3", "md_box_truck", 25]]
+
+    # The sheet as downloaded changes nothing.
+    again = bid_sheet.upload_sheet(rnd.id, "bids.xlsx", book(rows, capacity), world.oem)
+    assert (again.saved, again.unchanged, again.quarter_rows) == ([], ["lot-1"], None)
+    assert revisions() == 1
+
+    # New quarters for the bid and a new ramp, in one upload.
+    rows[1][-1] = "2027Q3"
+    capacity[1:] = [["2027 Q2", None, 20], ["2027Q3", "", 40]]
+    result = bid_sheet.upload_sheet(rnd.id, "bids.xlsx", book(rows, capacity), world.oem)
+    assert (result.saved, result.quarter_rows) == (["lot-1"], 2)
+    assert bidding.bids_of(rnd, world.oem)[lots[0].id].current.quarters == ["2027Q3"]
+    assert quarter_rows(rnd, world.oem) == [("2027Q2", None, 20), ("2027Q3", None, 40)]
+
+    # Only the capacity changes (every row removed: none stated); a blank quarters cell is any quarter.
+    result = bid_sheet.upload_sheet(rnd.id, "bids.xlsx", book(rows, capacity[:1]), world.oem)
+    assert (result.saved, result.quarter_rows) == ([], 0) and quarter_rows(rnd, world.oem) == []
+    rows[1][-1] = None
+    bid_sheet.upload_sheet(rnd.id, "bids.xlsx", book(rows, capacity[:1]), world.oem)
+    assert bidding.bids_of(rnd, world.oem)[lots[0].id].current.quarters is None
+
+
+def test_an_older_sheet_without_quarters_leaves_them_as_they_are(world, ramp):
+    rnd, lots = ramp
+    rows = [row[:-1] for row in read(bid_sheet.build_sheet(rnd, world.oem))]  # no quarters column, no capacity sheet
+    rows[1][rows[0].index("tier1_price")] = 229000
+    assert bid_sheet.upload_sheet(rnd.id, "bids.xlsx", book(rows, None), world.oem).saved == ["lot-1"]
+    current = bidding.bids_of(rnd, world.oem)[lots[0].id].current
+    assert (current.number, current.quarters) == (2, ["2027Q2", "2027Q3"])
+    assert quarter_rows(rnd, world.oem) == [("2027Q2", None, 30), ("2027Q3", "md_box_truck", 25)]
+
+
+def test_quarter_problems_are_listed_by_sheet_row_and_column_and_nothing_is_saved(world, ramp):
+    rnd, _ = ramp
+    sheet = bid_sheet.build_sheet(rnd, world.oem)
+    rows, capacity = read(sheet), read_capacity(sheet)
+    rows[1][-1] = "2027Q4-2027Q2"
+    rows[1][rows[0].index("tier1_price")] = 229000
+    capacity[1:] = [["2027Q2", None, 30], ["2027Q9", "hovercraft", -1], [None, None, None], ["2027Q3", None, "x"]]
+    with pytest.raises(SheetRefused) as exc:
+        bid_sheet.upload_sheet(rnd.id, "bids.xlsx", book(rows, capacity), world.oem)
+    assert (
+        exc.value.problems[0]
+        == "row 2, quarters: the range 2027Q4–2027Q2 ends before it starts: write it as 2027Q2–2027Q4"
+    )
+    assert [p.split(":")[0] for p in exc.value.problems[1:]] == [
+        "Capacity by quarter, row 3, quarter",
+        "Capacity by quarter, row 3, segment",
+        "Capacity by quarter, row 3, capacity",
+        "Capacity by quarter, row 5, capacity",
+    ]
+    assert "“hovercraft” is not a segment" in exc.value.problems[2]
+    db.session.rollback()
+    # Quarters that add up below the round total: named for the sheet as a whole.
+    rows[1][-1] = "2027Q2-2027Q3"
+    capacity[1:] = [["2027Q2", None, 30], ["2027Q3", None, 20]]
+    with pytest.raises(SheetRefused) as exc:
+        bid_sheet.upload_sheet(rnd.id, "bids.xlsx", book(rows, capacity), world.oem)
+    assert exc.value.problems == [
+        "Capacity by quarter: your quarters add up to 50 vehicles, below your total of 60 for the round: "
+        "raise them, or lower the total first"
+    ]
+    db.session.rollback()
+    assert revisions() == 1
+    assert quarter_rows(rnd, world.oem) == [("2027Q2", None, 30), ("2027Q3", "md_box_truck", 25)]
+
+
+def test_the_page_says_the_capacity_by_quarter_was_saved(world, ramp, login):
+    rnd, _ = ramp
+    client = login(world.oem)
+    sheet = client.get(f"/oem/rounds/{rnd.id}/bid-sheet.xlsx").data
+    capacity = read_capacity(sheet)
+    capacity[1][2] = 35
+    saved = client.post(
+        f"/oem/rounds/{rnd.id}/bid-sheet", data={"sheet": (io.BytesIO(book(read(sheet), capacity)), "bids.xlsx")}
+    )
+    assert saved.status_code == 302
+    assert "Your capacity by quarter is saved (2 rows)." in client.get(saved.location).get_data(as_text=True)
+    assert quarter_rows(rnd, world.oem)[0] == ("2027Q2", None, 35)

@@ -161,7 +161,7 @@ def test_localstripe_declining_card_fails_and_the_line_stays_a_draft(world, stri
 def test_localstripe_delivers_signed_webhooks_to_the_app(world, stripe_on, localstripe, live_server):
     """localstripe signs and posts payment_intent.succeeded and payment_failed to the running app."""
     body = f"url={live_server}/payments/stripe/webhook&secret={WEBHOOK_SECRET}".encode()
-    urllib.request.urlopen(urllib.request.Request(f"{localstripe}/_config/webhooks/app", data=body), timeout=5)
+    urllib.request.urlopen(urllib.request.Request(f"{localstripe}/_config/webhooks/app", data=body), timeout=60)
     rnd = deposit_round(world)
     client = stripe_client(localstripe)
     # Paid in the browser (here: straight at localstripe) with a declining card: only the webhook tells the app.
@@ -194,7 +194,7 @@ def test_localstripe_delivers_signed_webhooks_to_the_app(world, stripe_on, local
     assert ledger(dep.id) == captured
     assert ledger(failed.id)["state"] == "released"  # never held, so the closed round let it go
     assert deposits.totals(deposits.deposits_of_round(rnd.id)).balanced
-    urllib.request.urlopen(urllib.request.Request(f"{localstripe}/_config/data", method="DELETE"), timeout=5)
+    urllib.request.urlopen(urllib.request.Request(f"{localstripe}/_config/data", method="DELETE"), timeout=60)
 
 
 def wait_for_events(wanted: set[tuple[str, str]]) -> None:

@@ -363,6 +363,39 @@ def test_the_bid_sheet_text_cells(world, fmt):
     tally.assert_clean()
 
 
+@pytest.mark.parametrize("fmt", [POINT, COMMA])
+def test_the_bid_sheet_capacity_by_quarter_cells(world, fmt):
+    from openpyxl import load_workbook
+
+    from marketplace.services import quarter_capacity
+
+    rnd, _ = make_tender(world.coordinator, world.fleet.organization)
+    bidding.set_capacity(rnd.id, 0, world.oem)  # no total to reach: every capacity typed may be saved
+    set_format(world.oem.organization, fmt)
+    tally = Tally()
+    template = bid_sheet.build_sheet(rnd, world.oem)
+    for text in FORM_SAMPLE:
+        if ILLEGAL_CHARACTERS_RE.search(text):
+            continue  # openpyxl cannot write a control character to a cell
+        book = load_workbook(io.BytesIO(template))
+        book[bid_sheet.CAPACITY_SHEET].append(["2027Q2", None, text])
+        out = io.BytesIO()
+        book.save(out)
+        expected = acceptable(text, fmt, minimum=0, maximum=1_000_000, **WHOLE)
+        try:
+            bid_sheet.upload_sheet(rnd.id, "bids.xlsx", out.getvalue(), world.oem)
+        except bid_sheet.SheetRefused as exc:
+            db.session.rollback()
+            wording = " ".join([exc.message, *exc.problems]).lower()
+            named = "capacity by quarter, row 2, capacity" in wording
+            tally.case("capacity sheet capacity", text, fmt, 400, None, expected, named)
+            continue
+        (row,) = quarter_capacity.rows_of(rnd, world.oem)
+        tally.case("capacity sheet capacity", text, fmt, 200, row.capacity, expected, True)
+        quarter_capacity.set_rows(rnd.id, {}, world.oem)  # none again: the next text is a change too
+    tally.assert_clean()
+
+
 def test_the_corpus_is_as_large_as_the_report_says():
     assert len(CORPUS) >= 60 and len({text for text, *_ in CORPUS}) == len(CORPUS)
     assert FIELDS  # the upload's columns are the form's fields

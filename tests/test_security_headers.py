@@ -129,6 +129,8 @@ from tests.test_deposits_localstripe import localstripe, stripe_on  # noqa: E402
 
 @pytest.mark.browser
 def test_pages_run_their_scripts_under_the_policy_with_no_violation(world, page, stripe_on, localstripe):  # noqa: F811
+    from playwright.sync_api import expect
+
     from tests.browser_steps import log_in
     from tests.conftest import screenshot
 
@@ -138,14 +140,14 @@ def test_pages_run_their_scripts_under_the_policy_with_no_violation(world, page,
     (dep,) = deposits.open_deposits([draft_line(rnd, world)], world.fleet)
 
     log_in(page, world.fleet.email)
-    page.wait_for_url("**/fleet/")
+    expect(page).to_have_url("/fleet/")
     page.goto(f"/payments/deposits/{dep.public_id}/pay")
     # Stripe.js (here localstripe's) loaded from its origin and pay.js enabled the card form.
-    assert page.locator("#pay-button").is_enabled()
-    assert page.locator("#stripe-missing").is_hidden()
+    expect(page.locator("#pay-button")).to_be_enabled()
+    expect(page.locator("#stripe-missing")).to_be_hidden()
     screenshot(page, "pay-page-under-csp")
     # The error page's "Go back" (static JS, no javascript: URL) returns to the pay page.
     page.goto("/no-such-page")
     page.get_by_role("link", name="Go back").click()
-    page.wait_for_url(f"**/payments/deposits/{dep.public_id}/pay")
+    expect(page).to_have_url(f"/payments/deposits/{dep.public_id}/pay")
     assert violations == []

@@ -156,7 +156,9 @@ def init_app(app: Flask) -> None:
     )
     api.init_app(app)
     # Schemas by their name alone (no "Schema" suffix trimming surprises) are registered as they are used.
-    from marketplace.api import coordinator, docs, fleet, oem, rounds
+    from marketplace.api import coordinator, docs, fleet, oem, oem_catalog, oem_quarters, rounds  # noqa: F401
+
+    # oem_catalog and oem_quarters add their routes to the OEM blueprint before it is registered
 
     for module in (rounds, fleet, oem, coordinator):
         api.register_blueprint(module.bp)

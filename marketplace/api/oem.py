@@ -1,5 +1,6 @@
-"""OEMs: catalog models, capacity for a round, the lots of a tender, sealed bids and packages
-(create, revise, withdraw), and what they won.
+"""OEMs: capacity for a round, the lots of a tender, sealed bids and packages (create, revise, withdraw),
+and what they won (catalog models: api/oem_catalog.py; capacity by quarter: api/oem_quarters.py, on this
+blueprint).
 
 Bids and packages are written by the same services as the web's forms and bid sheet: this module
 only turns JSON into the services' fields and their problems back into JSON pointers.
@@ -16,74 +17,22 @@ from marketplace.api import blueprint
 from marketplace.api.idempotency import PARAMETER as IDEMPOTENCY
 from marketplace.api.idempotency import idempotent
 from marketplace.api.pagination import PageArgs, decode, encode, page, page_schema
-from marketplace.api.problems import fields_named
-from marketplace.api.schemas import DecimalText, Instant, Money, StrictSchema, money
-from marketplace.models import Allocation, BidRevision, Lot, PackageRevision, VehicleModel
-from marketplace.services import access, bidding, catalog, contracting, quarter_capacity, rounds
+from marketplace.api.schemas import (
+    QUARTER,
+    QUARTERS_DOC,
+    DecimalText,
+    Instant,
+    Money,
+    StrictSchema,
+    money,
+    quarters_text,
+)
+from marketplace.models import Allocation, BidRevision, Lot, PackageRevision
+from marketplace.services import access, bidding, contracting, rounds
 from marketplace.services import values as V
 from marketplace.services.errors import DomainError
-from marketplace.services.reference_data import CHARGING_STANDARDS
 
 bp = blueprint("oem", "OEMs: catalog, capacity, lots of a tender, sealed bids and packages, results.")
-
-
-class ModelSchema(StrictSchema):
-    id = fields.Integer(required=True)
-    code = fields.String(required=True, metadata={"description": "what bids name as model_code"})
-    name = fields.String(required=True)
-    segment = fields.String(required=True)
-    powertrain = fields.String(required=True)
-    range_km = fields.Integer(required=True, allow_none=True)
-    payload_kg = fields.Integer(required=True, allow_none=True)
-    battery_kwh = fields.Integer(required=True, allow_none=True)
-    charging = fields.List(fields.String(), required=True)
-    markets = fields.List(fields.String(), required=True)
-    list_price = Money(required=True, allow_none=True)
-    currency = fields.String(required=True)
-    yearly_capacity = fields.Integer(required=True, allow_none=True)
-    retired = fields.Boolean(required=True)
-
-
-def model_json(m: VehicleModel) -> dict[str, Any]:
-    return {
-        "id": m.id, "code": m.code, "name": m.name, "segment": m.segment_id, "powertrain": m.powertrain,
-        "range_km": m.range_km, "payload_kg": m.payload_kg, "battery_kwh": m.battery_kwh,
-        "charging": list(m.charging or []), "markets": list(m.markets or []),
-        "list_price": money(m.list_price, m.currency), "currency": m.currency,
-        "yearly_capacity": m.yearly_capacity, "retired": m.retired,
-    }  # fmt: skip
-
-
-def _spec(minimum: int, **kwargs: Any) -> fields.Integer:
-    return fields.Integer(strict=True, validate=validate.Range(min=minimum, max=V.SPEC_MAX), **kwargs)
-
-
-class ModelInput(StrictSchema):
-    """A catalog model, every field as on the catalog form (catalog.check_model decides)."""
-
-    name = fields.String(required=True, validate=validate.Length(min=1, max=V.NAME_MAX))
-    segment = fields.String(required=True, validate=validate.Length(min=1, max=100),
-                            metadata={"description": "segment id", "examples": ["md_box_truck"]})  # fmt: skip
-    powertrain = fields.String(required=True, validate=validate.OneOf(list(catalog.POWERTRAINS)))
-    markets = fields.List(fields.String(validate=validate.Length(min=1, max=20)), required=True,
-                          validate=validate.Length(min=1, max=300),
-                          metadata={"description": "ISO 3166-1 alpha-2 codes", "examples": [["US", "CA"]]})  # fmt: skip
-    range_km = _spec(1, required=True)
-    payload_kg = _spec(1, load_default=None, allow_none=True)
-    battery_kwh = _spec(1, load_default=None, allow_none=True)
-    charging = fields.List(fields.String(validate=validate.OneOf(list(CHARGING_STANDARDS))), required=True,
-                           validate=validate.Length(min=1, max=len(CHARGING_STANDARDS)))  # fmt: skip
-    list_price = DecimalText(load_default=None, allow_none=True)
-    currency = fields.String(load_default="USD", validate=validate.OneOf(V.CURRENCIES))
-    yearly_capacity = _spec(0, load_default=None, allow_none=True)
-
-
-MODEL_FIELDS = {"segment_id": "segment"}  # the service's name -> the API's
-
-
-def _model_values(data: dict[str, Any]) -> dict[str, Any]:
-    values = {k: v for k, v in data.items() if k != "segment"}
-    return values | {"segment_id": data["segment"]}
 
 
 class CapacityInput(StrictSchema):
@@ -93,70 +42,6 @@ class CapacityInput(StrictSchema):
 class CapacitySchema(StrictSchema):
     round_id = fields.Integer(required=True)
     capacity = fields.Integer(required=True)
-
-
-QUARTER = {"description": "a quarter, e.g. 2027Q2", "examples": ["2027Q2"]}
-
-
-class QuarterCapacityEntry(StrictSchema):
-    quarter = fields.String(required=True, validate=validate.Length(min=1, max=20), metadata=QUARTER)
-    segment = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64),
-                            metadata={"description": "a segment id; null: over all segments"})  # fmt: skip
-    capacity = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=V.CAPACITY_MAX))
-
-
-class QuarterCapacityInput(StrictSchema):
-    quarters = fields.List(
-        fields.Nested(QuarterCapacityEntry), required=True, validate=validate.Length(max=quarter_capacity.ROWS_MAX),
-        metadata={"description": "every quarter I can deliver in, with the most vehicles in it (per segment where "
-                                 "it matters); these replace the ones stated before; [] for none (any quarter, up "
-                                 "to my total)"},
-    )  # fmt: skip
-
-
-class QuarterCapacityRow(StrictSchema):
-    quarter = fields.String(required=True)
-    segment = fields.String(required=True, allow_none=True)
-    capacity = fields.Integer(required=True)
-
-
-class QuarterCapacitySchema(StrictSchema):
-    round_id = fields.Integer(required=True)
-    capacity = fields.Integer(required=True, allow_none=True, metadata={"description": "my total for the round"})
-    quarters = fields.List(fields.Nested(QuarterCapacityRow), required=True)
-
-
-def quarter_capacity_json(round_id: int, total: int | None, rows: list[Any]) -> dict[str, Any]:
-    return {"round_id": round_id, "capacity": total,
-            "quarters": [{"quarter": r.quarter, "segment": r.segment_id, "capacity": r.capacity} for r in rows]}  # fmt: skip
-
-
-def _quarter_rows(data: dict[str, Any]) -> dict[str, Any]:
-    """The rows as the quarter capacity service reads them (the web form's rowN_quarter, rowN_segment, ...)."""
-    values: dict[str, Any] = {}
-    for n, entry in enumerate(data["quarters"], start=1):
-        values |= {f"row{n}_quarter": entry["quarter"], f"row{n}_segment": entry["segment"] or "",
-                   f"row{n}_capacity": entry["capacity"]}  # fmt: skip
-    return values
-
-
-def _quarter_pointers(exc: DomainError) -> DomainError:
-    """row2_capacity -> /quarters/1/capacity; the rows together ("rows") -> /quarters."""
-    out = {}
-    for key, message in exc.field_errors.items():
-        number, _, name = key[3:].partition("_")
-        if key.startswith("row") and number.isdigit():
-            out[f"quarters/{int(number) - 1}/{name}"] = message
-        else:
-            out["quarters" if key == "rows" else key] = message
-    exc.field_errors = out
-    return exc
-
-
-QUARTERS_DOC = (
-    "the quarters I deliver in: each a quarter (2027Q2) or a range (2027Q2-2028Q1); null or []: any quarter; "
-    "left out of a revision: the quarters of the revision that counts stay"
-)
 
 
 class LotSchema(StrictSchema):
@@ -280,15 +165,9 @@ class ResultSchema(StrictSchema):
     confirmation = fields.String(required=True)
 
 
-ModelPage = page_schema(ModelSchema, "ModelPage")
 LotPage = page_schema(LotSchema, "LotPage")
 BidPage = page_schema(BidSchema, "BidPage")
 ResultPage = page_schema(ResultSchema, "ResultPage")
-
-
-def _quarters_text(data: dict[str, Any]) -> str:
-    """The quarters as the web form's one field ("2027Q2-2028Q1, 2028Q3"), read by the same rule."""
-    return ", ".join(data.get("quarters") or [])
 
 
 def _bid_fields(data: dict[str, Any]) -> dict[str, Any]:
@@ -297,7 +176,7 @@ def _bid_fields(data: dict[str, Any]) -> dict[str, Any]:
     for n, tier in enumerate(data["tiers"], start=1):
         values[f"tier{n}_min"], values[f"tier{n}_price"] = tier["min_quantity"], tier["unit_price"]
     if "quarters" in data:  # left out: the service keeps the quarters of the revision that counts
-        values["quarters"] = _quarters_text(data)
+        values["quarters"] = quarters_text(data)
     return values
 
 
@@ -318,7 +197,7 @@ def _package_fields(data: dict[str, Any], current: PackageRevision | None = None
     """The package as the bidding service reads it; quarters left out keep those of `current` (a revision)."""
     values: dict[str, Any] = {"name": data["name"]}
     if "quarters" in data:
-        values["quarters"] = _quarters_text(data)
+        values["quarters"] = quarters_text(data)
     elif current is not None and current.quarters:
         values["quarters"] = ", ".join(current.quarters)
     for item in data["items"]:
@@ -340,61 +219,7 @@ def _package_pointers(exc: DomainError, data: dict[str, Any]) -> DomainError:
     return exc
 
 
-# ---------------------------------------------------------------- catalog and capacity
-
-
-@bp.route("/models")
-@bp.arguments(PageArgs, location="query")
-@bp.response(200, ModelPage)
-def list_models(args: dict[str, Any]):
-    """My organization's catalog models"""
-    found = page(catalog.own_models_query(g.api_actor), VehicleModel.id, args)
-    return {"items": [model_json(m) for m in found.items], "next_cursor": found.next_cursor}
-
-
-@bp.route("/models", methods=["POST"])
-@idempotent
-@bp.arguments(ModelInput)
-@bp.response(201, ModelSchema)
-@bp.doc(parameters=[IDEMPOTENCY])
-def create_model(data: dict[str, Any]):
-    """Add a model to my catalog (its code, which bids name, is made from the name)"""
-    with fields_named(MODEL_FIELDS):
-        return model_json(catalog.create_model(_model_values(data), g.api_actor))
-
-
-@bp.route("/models/<int:model_id>")
-@bp.response(200, ModelSchema)
-def get_model(model_id: int):
-    """One of my catalog models"""
-    return model_json(access.own_model(g.api_actor, model_id))
-
-
-@bp.route("/models/<int:model_id>", methods=["PUT"])
-@bp.arguments(ModelInput)
-@bp.response(200, ModelSchema)
-def update_model(data: dict[str, Any], model_id: int):
-    """Change one of my catalog models (every field, as when adding it; bids already made keep their terms)"""
-    with fields_named(MODEL_FIELDS):
-        return model_json(catalog.update_model(model_id, _model_values(data), g.api_actor))
-
-
-@bp.route("/models/<int:model_id>/retire", methods=["POST"])
-@idempotent
-@bp.response(200, ModelSchema)
-@bp.doc(parameters=[IDEMPOTENCY])
-def retire_model(model_id: int):
-    """Retire a model: no new bid or revision may offer it; bids that name it keep it"""
-    return model_json(catalog.set_retired(model_id, True, g.api_actor))
-
-
-@bp.route("/models/<int:model_id>/reinstate", methods=["POST"])
-@idempotent
-@bp.response(200, ModelSchema)
-@bp.doc(parameters=[IDEMPOTENCY])
-def reinstate_model(model_id: int):
-    """Bring a retired model back into my catalog"""
-    return model_json(catalog.set_retired(model_id, False, g.api_actor))
+# ---------------------------------------------------------------- capacity
 
 
 @bp.route("/rounds/<int:round_id>/capacity", methods=["PUT"])
@@ -404,28 +229,6 @@ def set_capacity(data: dict[str, Any], round_id: int):
     """State my capacity for a round (the most vehicles over all my bids and packages)"""
     row = bidding.set_capacity(round_id, data["capacity"], g.api_actor)
     return {"round_id": round_id, "capacity": row.capacity}
-
-
-@bp.route("/rounds/<int:round_id>/capacity/quarters")
-@bp.response(200, QuarterCapacitySchema)
-def get_quarter_capacity(round_id: int):
-    """My capacity by quarter for a round (a ramp, per segment where it matters), beside my total"""
-    rnd = bidding.tender_round(round_id, g.api_actor)
-    rows = quarter_capacity.rows_of(rnd, g.api_actor)
-    return quarter_capacity_json(round_id, bidding.capacity_of(rnd, g.api_actor), rows)
-
-
-@bp.route("/rounds/<int:round_id>/capacity/quarters", methods=["PUT"])
-@bp.arguments(QuarterCapacityInput)
-@bp.response(200, QuarterCapacitySchema)
-def set_quarter_capacity(data: dict[str, Any], round_id: int):
-    """State my capacity by quarter for a round: I deliver only in the quarters listed, at most so many in each"""
-    try:
-        rows = quarter_capacity.set_rows(round_id, _quarter_rows(data), g.api_actor)
-    except DomainError as exc:
-        raise _quarter_pointers(exc) from None
-    rnd = bidding.tender_round(round_id, g.api_actor)
-    return quarter_capacity_json(round_id, bidding.capacity_of(rnd, g.api_actor), rows)
 
 
 # ---------------------------------------------------------------- the tender

@@ -153,3 +153,16 @@ def Money(**kwargs: Any) -> fields.Field:
 
 ID = fields.Integer  # ids of rows a member may name; unknown and others' answer 404
 Name = lambda **kw: fields.String(validate=validate.Length(min=1, max=V.NAME_MAX), **kw)  # noqa: E731
+
+
+QUARTER = {"description": "a quarter, e.g. 2027Q2", "examples": ["2027Q2"]}
+
+QUARTERS_DOC = (
+    "the quarters I deliver in: each a quarter (2027Q2) or a range (2027Q2-2028Q1); null or []: any quarter; "
+    "left out of a revision: the quarters of the revision that counts stay"
+)
+
+
+def quarters_text(data: dict[str, Any]) -> str:
+    """A body's quarters as the web form's one field ("2027Q2-2028Q1, 2028Q3"), read by the same rule."""
+    return ", ".join(data.get("quarters") or [])

@@ -125,8 +125,17 @@ def decide_many(round_id: int):
 @bp.get("/coordinator/rounds/<int:round_id>/backups")
 @coordinator_required
 def backups_page(round_id: int):
-    rnd, views = backups.overview(round_id, current_user)
-    return render_template("contracting/backups.html", rnd=rnd, views=views)
+    found = backups.overview_query(round_id, current_user)
+    listing = paginate(found.backups, sorts=backups.OVERVIEW_SORTS, default="lot", filters=backups.OVERVIEW_FILTERS)
+    views = backups.views_of(found, listing.items)
+    return render_template(
+        "contracting/backups.html",
+        rnd=found.round,
+        found=found,
+        listing=listing,
+        views=views,
+        backups_show=list(backups.SHOW),
+    )
 
 
 @bp.route("/coordinator/rounds/<int:round_id>/backups/<backup:backup_id>/promote", methods=["GET", "POST"])

@@ -19,6 +19,7 @@ from marketplace.filters import count_of, money
 from marketplace.models import (
     Allocation,
     AwardScenario,
+    ConfirmationStatus,
     DemandLine,
     LineService,
     LotMember,
@@ -332,6 +333,11 @@ def compute_figures(rnd: Round, scenario: AwardScenario) -> ScenarioFigures:
         .join(LotMember.lot)
         .where(LotMember.lot.has(pooling_run_id=rnd.published_pooling_run_id))
     ).scalar_one()
+    # After a promotion, the backup's allocations count instead of those taken back (a refused offer counts not).
+    in_award = sa.and_(
+        Allocation.scenario_id == scenario.id,
+        Allocation.confirmation.not_in((ConfirmationStatus.WITHDRAWN, ConfirmationStatus.REFUSED)),
+    )
     # Sums in SQL (a scenario has one allocation per served line: 10,000 rows at coalition scale).
     value = Allocation.unit_price * Allocation.quantity
     listed = sa.and_(VehicleModel.list_price.is_not(None), VehicleModel.currency == rnd.currency)
@@ -349,23 +355,18 @@ def compute_figures(rnd: Round, scenario: AwardScenario) -> ScenarioFigures:
             sa.func.count(sa.distinct(Allocation.lot_id)),
             # distinct (lot, supplier) pairs, portable to SQLite: one winner row per pair below
             sa.select(sa.func.count())
-            .select_from(
-                sa.select(Allocation.lot_id, Allocation.organization_id)
-                .where(Allocation.scenario_id == scenario.id)
-                .distinct()
-                .subquery()
-            )
+            .select_from(sa.select(Allocation.lot_id, Allocation.organization_id).where(in_award).distinct().subquery())
             .scalar_subquery(),
         )
         .select_from(Allocation)
         .join(DemandLine, DemandLine.id == Allocation.demand_line_id)
         .join(VehicleModel, VehicleModel.id == Allocation.vehicle_model_id)
-        .where(Allocation.scenario_id == scenario.id)
+        .where(in_award)
     ).one()
     by_segment = db.session.execute(
         sa.select(DemandLine.segment_id, sa.func.sum(Allocation.quantity), sa.func.sum(value))
         .join(DemandLine, DemandLine.id == Allocation.demand_line_id)
-        .where(Allocation.scenario_id == scenario.id)
+        .where(in_award)
         .group_by(DemandLine.segment_id)
         .order_by(DemandLine.segment_id)
     ).all()

@@ -1,52 +1,60 @@
 """The bid sheet: one XLSX row per published lot, for OEMs that bid on many lots at once.
 
-The download lists the lots the OEM sees (with what the lot needs) and its current bids. The
-upload is checked as a whole with the same rules and messages as the bid form, each prefixed
-"row N, column:", and then either every changed row becomes a new bid revision or nothing is
-saved. A row whose bid cells are blank leaves that lot alone (withdraw on the bid's page); a
-row that repeats the current bid makes no new revision.
+The download lists the lots the OEM sees (with what the lot needs) and its current bids, each
+with the quarters it delivers in, and a second sheet with the OEM's capacity by quarter. The
+upload is checked as a whole with the same rules and messages as the bid form and the capacity
+by quarter form, each prefixed "row N, column:", and then either every changed row becomes a new
+bid revision (and changed quarterly capacities replace the old ones) or nothing is saved. A row
+whose bid cells are blank leaves that lot alone (withdraw on the bid's page); a row that repeats
+the current bid makes no new revision. A sheet without the quarters column, or without the
+capacity sheet (made before quarters existed), leaves those as they are.
 """
 
 from __future__ import annotations
 
 import io
-import re
-import zipfile
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from marketplace.extensions import db
+from marketplace.filters import count_of
 from marketplace.models import Lot, Round
-from marketplace.services import bidding, spreadsheet, upload_limits
+from marketplace.services import bidding, quarter_capacity, spreadsheet
 from marketplace.services.access import Actor, require_oem
-from marketplace.services.errors import Conflict, ValidationFailed
-from marketplace.services.values import NUMBER_TEXT_MAX, number_format_of, text
+from marketplace.services.bid_sheet_book import (  # noqa: F401  (the sheet's names, read by tests and the seed)
+    CAPACITY_SHEET,
+    MAX_ROWS,
+    READ_COLUMNS,
+    SHEET,
+    Rows,
+    SheetRefused,
+    _read,
+    read_book,
+)
+from marketplace.services.bid_sheet_book import blank as _blank
+from marketplace.services.bid_sheet_book import col as _col
+from marketplace.services.bid_sheet_quarters import capacity_problems as _capacity_problems
+from marketplace.services.bid_sheet_quarters import capacity_values as _capacity_values
+from marketplace.services.bid_sheet_quarters import write_capacity_sheet
+from marketplace.services.errors import Conflict
+from marketplace.services.quarter_lists import quarters_text
+from marketplace.services.values import number_format_of, text
 
-SHEET = "Bids"
 INFO_COLUMNS = (
     "lot", "segment", "region", "window", "charging", "min_range_km", "min_payload_kg", "lot_quantity", "fleets",
 )  # fmt: skip
 BID_COLUMNS = ("model_code", "min_quantity", "max_quantity")
+QUARTERS_COLUMN = "quarters"  # last, after the tiers: optional on upload (older sheets keep the bid's quarters)
 MIN_TIERS_SHOWN = 3
-MAX_ROWS = 5000
-READ_COLUMNS = 100  # the sheet has 12 columns and two per tier; more is refused unread (services.upload_limits)
 
 
 def tier_columns(count: int) -> list[str]:
     return [f"tier{n}_{part}" for n in range(1, count + 1) for part in ("min", "price")]
-
-
-class SheetRefused(ValidationFailed):
-    """The sheet cannot be saved: `problems` lists every one ("row 7, tier2_price: ..."); nothing was saved."""
-
-    def __init__(self, message: str, problems: list[str] | None = None):
-        super().__init__(message)
-        self.problems = problems or []
 
 
 @dataclass
@@ -54,6 +62,12 @@ class SheetResult:
     saved: list[str] = field(default_factory=list)  # lot codes with a new revision
     unchanged: list[str] = field(default_factory=list)
     blank: int = 0
+    quarter_rows: int | None = None  # capacity by quarter replaced: how many rows now (None: left as it was)
+
+    def quarters_message(self) -> str:
+        if self.quarter_rows:
+            return f"Your capacity by quarter is saved ({count_of(self.quarter_rows, 'row')})."
+        return "No capacity by quarter: you can deliver in any quarter, up to your total."
 
 
 # ---------------------------------------------------------------- download
@@ -69,7 +83,7 @@ def build_sheet(rnd: Round, actor: Actor) -> bytes:
         + [len(b.current.tiers) + 1 for b in bids.values() if b.current is not None and not b.current.withdrawn]
     )
     shown_tiers = min(shown_tiers, bidding.MAX_TIERS)
-    columns = [*INFO_COLUMNS, *BID_COLUMNS, *tier_columns(shown_tiers)]
+    columns = [*INFO_COLUMNS, *BID_COLUMNS, *tier_columns(shown_tiers), QUARTERS_COLUMN]
 
     wb = Workbook()
     ws = wb.active
@@ -84,6 +98,7 @@ def build_sheet(rnd: Round, actor: Actor) -> bytes:
         ws.column_dimensions[get_column_letter(index)].width = max(11, len(name) + 3)
     ws.column_dimensions["B"].width = 28
     ws.column_dimensions["C"].width = 24
+    ws.column_dimensions[get_column_letter(len(columns))].width = 26
     for lot in lots:
         current = bids[lot.id].current if lot.id in bids else None
         row: list[Any] = [
@@ -101,6 +116,8 @@ def build_sheet(rnd: Round, actor: Actor) -> bytes:
             row += [current.vehicle_model.code, current.min_quantity, current.max_quantity]
             for tier in current.tiers:
                 row += [tier.min_quantity, float(tier.unit_price)]
+            row += [None] * (len(columns) - 1 - len(row))
+            row.append(quarters_text(current.quarters) or None)
         spreadsheet.append_row(ws, row)
         for index in range(1, len(INFO_COLUMNS) + 1):
             ws.cell(row=ws.max_row, column=index).fill = info_fill
@@ -118,6 +135,8 @@ def build_sheet(rnd: Round, actor: Actor) -> bytes:
     for letter, width in zip("ABCDEF", (34, 30, 24, 10, 11, 22), strict=True):
         ref.column_dimensions[letter].width = width
 
+    write_capacity_sheet(wb, rnd, actor)
+
     help_ = wb.create_sheet("How to")
     for line in (
         f"Bid sheet for “{rnd.name}”: prices in {rnd.currency}, exact to the cent.",
@@ -125,6 +144,11 @@ def build_sheet(rnd: Round, actor: Actor) -> bytes:
         "min_quantity and max_quantity for each lot you bid on.",
         "Tiers are all-units volume prices: from tierN_min vehicles, every vehicle costs tierN_price. "
         "tier1_min equals min_quantity; each next tier starts higher. Add tier columns in pairs if you need more.",
+        "quarters: the quarters the bid delivers in, such as “2027Q2-2028Q1, 2028Q3”; blank: any quarter of the "
+        "lot's window.",
+        f"“{CAPACITY_SHEET}”: the most vehicles you can deliver in each quarter (one row per quarter; a segment id "
+        "from “Your models” caps that segment alone, blank: all segments). Once you list quarters, you deliver only "
+        "in them. Rows replace those stated before; remove every row to state none.",
         "Leave a lot's bid cells blank to leave it as it is. Withdraw a bid on its page.",
         "Type values, not formulas. The upload saves every row or none, and lists each problem by row and column.",
     ):
@@ -139,90 +163,6 @@ def build_sheet(rnd: Round, actor: Actor) -> bytes:
 
 
 # ---------------------------------------------------------------- upload
-
-
-def _col(index: int) -> str:
-    return get_column_letter(index + 1)
-
-
-def _read(filename: str, data: bytes) -> list[tuple[int, list[Any], list[bool]]]:
-    """Rows of the Bids sheet as (row number, values, is-formula flags)."""
-    if not data:
-        raise SheetRefused("The file is empty: upload the bid sheet you downloaded, filled in.")
-    if not filename.lower().endswith(".xlsx") or not data.startswith(b"PK\x03\x04"):
-        raise SheetRefused(
-            "Wrong file type: upload the .xlsx bid sheet (a .csv, .xls or other file is not accepted; "
-            "save it as an Excel workbook, .xlsx)."
-        )
-    try:
-        upload_limits.check_xlsx(data, max_rows=MAX_ROWS + 1, max_columns=READ_COLUMNS)
-    except upload_limits.UploadTooLarge as exc:
-        raise SheetRefused(exc.message) from None
-    try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise SheetRefused(f"This workbook cannot be read ({type(exc).__name__}): save it again as .xlsx.") from None
-    except Exception as exc:  # openpyxl raises many types for damaged files; none may become a crash page
-        raise SheetRefused(f"This workbook cannot be read ({type(exc).__name__}): save it again as .xlsx.") from None
-    try:
-        # The bid sheet, else the first sheet the user can see (a hidden sheet may come first).
-        visible = [w for w in wb.worksheets if getattr(w, "sheet_state", "visible") == "visible"]
-        ws = wb[SHEET] if SHEET in wb.sheetnames else (visible or wb.worksheets)[0]
-        merged = _merged_cells(wb, ws)
-        if merged:  # a merged cell shows one value over cells that hold nothing
-            raise SheetRefused(
-                f"The sheet has merged cells ({', '.join(merged[:5])}): unmerge them and type the value in each "
-                "cell, then upload the sheet again."
-            )
-        ws.reset_dimensions()  # some writers store wrong dimensions: read every row there is
-        rows: list[tuple[int, list[Any], list[bool]]] = []
-        for number, cells in enumerate(ws.iter_rows(), start=1):
-            if number > MAX_ROWS + 1:
-                raise SheetRefused(f"The sheet has more than {MAX_ROWS:,} rows: one row per lot is enough.")
-            values = [getattr(c, "value", None) for c in cells]
-            formulas = [getattr(c, "data_type", None) == "f" for c in cells]
-            rows.append((number, values, formulas))
-    except SheetRefused:
-        raise
-    except ValueError as exc:
-        if "integer string conversion" not in str(exc):
-            raise SheetRefused(
-                f"This workbook cannot be read ({type(exc).__name__}): save it again as .xlsx."
-            ) from None
-        # openpyxl turns a number cell into an int before we see it; Python refuses past 4,300 digits.
-        raise SheetRefused(
-            f"Row {len(rows) + 1} holds a number of thousands of digits: a number has at most "
-            f"{NUMBER_TEXT_MAX} characters. Correct that cell and upload the sheet again."
-        ) from None
-    except Exception as exc:
-        raise SheetRefused(f"This workbook cannot be read ({type(exc).__name__}): save it again as .xlsx.") from None
-    finally:
-        wb.close()
-    return rows
-
-
-_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]{1,3}[0-9]{1,7}(?::[A-Z]{1,3}[0-9]{1,7})?)"')
-
-
-def _merged_cells(wb: Any, ws: Any) -> list[str]:
-    """The merged ranges of a sheet (read-only openpyxl does not list them): from its XML, a megabyte at a time."""
-    path = getattr(ws, "_worksheet_path", None)
-    if path is None or not hasattr(wb, "_archive"):
-        return []
-    found: list[str] = []
-    tail = b""
-    with wb._archive.open(path) as source:
-        while chunk := source.read(1 << 20):
-            block = tail + chunk
-            found += [m.decode() for m in _MERGE.findall(block)]
-            tail = block[-200:]  # a tag cut between two reads is found in the next block
-            if len(found) > 5:
-                break
-    return list(dict.fromkeys(found))
-
-
-def _blank(value: Any) -> bool:
-    return text(value) == ""
 
 
 def _columns(header: list[Any], formulas: list[bool]) -> list[str | None]:
@@ -242,7 +182,7 @@ def _columns(header: list[Any], formulas: list[bool]) -> list[str | None]:
     unknown = [
         f"{c} (column {_col(i)})"
         for i, c in enumerate(columns)
-        if c and c not in INFO_COLUMNS and c not in BID_COLUMNS and c not in allowed_tiers
+        if c and c not in INFO_COLUMNS and c not in BID_COLUMNS and c not in allowed_tiers and c != QUARTERS_COLUMN
     ]
     repeated = sorted({c for c in named if named.count(c) > 1})
     unnamed = [_col(i) for i, c in enumerate(columns) if c is None]
@@ -271,9 +211,8 @@ class _Row:
     values: dict[str, Any]
 
 
-def _rows(rnd: Round, filename: str, data: bytes) -> tuple[list[_Row], list[tuple[int, int, str]], int]:
+def _rows(rnd: Round, raw: Rows) -> tuple[list[_Row], list[tuple[int, int, str]], int]:
     """The rows that carry a bid, the problems found reading them (row, column index, message), blank rows."""
-    raw = _read(filename, data)
     while raw and all(_blank(v) for v in raw[-1][1]):
         raw.pop()
     if not raw:
@@ -287,7 +226,7 @@ def _rows(rnd: Round, filename: str, data: bytes) -> tuple[list[_Row], list[tupl
     problems: list[tuple[int, int, str]] = []
     rows: list[_Row] = []
     blank = 0
-    bid_keys = [c for c in columns if c and (c in BID_COLUMNS or c.startswith("tier"))]
+    bid_keys = [c for c in columns if c and (c in BID_COLUMNS or c.startswith("tier") or c == QUARTERS_COLUMN)]
     for number, values, formulas in raw[1:]:
         if all(_blank(v) for v in values):
             continue
@@ -334,34 +273,60 @@ def _rows(rnd: Round, filename: str, data: bytes) -> tuple[list[_Row], list[tupl
 
 
 def upload_sheet(round_id: int, filename: str, data: bytes, actor: Actor | None) -> SheetResult:
-    """Check a whole bid sheet and save every changed bid in one transaction, or refuse it all."""
+    """Check a whole bid sheet and save every changed bid (and the capacity by quarter when it changed) in one
+    transaction, or refuse it all."""
     actor = require_oem(actor)
     rnd = bidding.tender_round(round_id, actor)
-    rows, problems, blank = _rows(rnd, filename, data)
+    raw, capacity_raw = read_book(filename, data)
+    rows, problems, blank = _rows(rnd, raw)
+    capacity_values, capacity_rows_at, capacity_problems = (
+        _capacity_values(capacity_raw) if capacity_raw is not None else ({}, {}, [])
+    )
 
     # Reading is done; from here the round is locked until the one commit.
     rnd = bidding.open_for_bids(round_id, actor)
     models = bidding.bid_models(actor)
+    total = bidding.capacity_of(rnd, actor)
+    quarter_rows: list[quarter_capacity.QuarterRow] | None = None
+    if capacity_raw is not None and not capacity_problems:
+        segments = quarter_capacity.segment_ids()
+        quarter_rows, errors = quarter_capacity.check_rows(capacity_values, segments, total, number_format_of(actor))
+        capacity_problems = _capacity_problems(errors, capacity_rows_at)
+        if quarter_rows and total is None and not capacity_problems:
+            capacity_problems = [
+                f"{CAPACITY_SHEET}: state your total capacity for the round first (on the tender's page), "
+                "then split it by quarter"
+            ]
     checked: list[tuple[_Row, bidding.CheckedBid]] = []
-    order = {c: i for i, c in enumerate(INFO_COLUMNS + BID_COLUMNS + tuple(tier_columns(bidding.MAX_TIERS)))}
+    order = {
+        c: i
+        for i, c in enumerate(INFO_COLUMNS + BID_COLUMNS + tuple(tier_columns(bidding.MAX_TIERS)) + (QUARTERS_COLUMN,))
+    }
     for row in rows:
         result, errors = bidding.check_bid(row.values, row.lot, rnd, models, number_format_of(actor))
         for key, message in errors.items():
             problems.append((row.number, order.get(key, 99), f"row {row.number}, {key}: {message}"))
         if result is not None:
             checked.append((row, result))
-    if problems:
+    if problems or capacity_problems:
         problems.sort(key=lambda p: (p[0], p[1]))
-        count = len(problems)
+        listed = [p[2] for p in problems] + capacity_problems
+        count = len(listed)
         raise SheetRefused(
             f"Nothing was saved: the sheet has {count} problem{'s' if count > 1 else ''}. "
             "Fix them and upload it again.",
-            [p[2] for p in problems],
+            listed,
         )
-    if not checked:
+    existing = quarter_capacity.rows_of(rnd, actor)
+    quarters_changed = quarter_rows is not None and not quarter_capacity.same_rows(existing, quarter_rows)
+    if not checked and not quarters_changed:
         raise SheetRefused("The sheet holds no bid: fill model_code, quantities and tiers for the lots you bid on.")
     current = bidding.bids_of(rnd, actor)
     sheet = SheetResult(blank=blank)
+    if quarters_changed:
+        assert quarter_rows is not None
+        quarter_capacity.replace_rows(rnd, existing, quarter_rows, actor)
+        sheet.quarter_rows = len(quarter_rows)
     changed = []
     for row, bid in checked:
         if bid.same_as(current[row.lot.id].current if row.lot.id in current else None):

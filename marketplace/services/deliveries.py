@@ -118,11 +118,15 @@ def won_against_capacity(rnd: Round, allocations: sa.Select, actor: Actor) -> li
 
 
 def by_scenario(scenario_ids: list[int]) -> dict[int, dict[str, int]]:
-    """Vehicles delivered per quarter in each scenario (the comparison's chart)."""
+    """Vehicles delivered per quarter in each scenario (the comparison's chart; after a promotion, the backup's
+    vehicles instead of those taken back)."""
     rows = db.session.execute(
         sa.select(Allocation.scenario_id, AllocationDelivery.quarter, sa.func.sum(AllocationDelivery.quantity))
         .join(Allocation, Allocation.id == AllocationDelivery.allocation_id)
-        .where(Allocation.scenario_id.in_(scenario_ids))
+        .where(
+            Allocation.scenario_id.in_(scenario_ids),
+            Allocation.confirmation.not_in((ConfirmationStatus.WITHDRAWN, ConfirmationStatus.REFUSED)),
+        )
         .group_by(Allocation.scenario_id, AllocationDelivery.quarter)
     ).all()
     found: dict[int, dict[str, int]] = {}

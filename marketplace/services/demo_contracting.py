@@ -50,18 +50,14 @@ def _promote_a_backup(rnd: Round, coordinator: User) -> None:
     from marketplace.services.demo import RAMP_OEM
 
     _, views = backups.overview(rnd.id, coordinator)
-    candidates = [v for v in views if not v.blocked and v.backup.rows]
+    candidates = [v for v in views if not v.blocked and v.replaceable]
     if not candidates:
         return  # the award has no backup that can step in: nothing to promote
-
-    def replaced(view: backups.BackupView) -> int:
-        held = {a.demand_line_id for a in view.held}
-        return sum(r.quantity for r in view.backup.rows if r.demand_line_id in held)
 
     # The ramping manufacturer drops out where its backup replaces the most vehicles (else any winner does);
     # the overview's order (lot code, supplier) breaks ties.
     chosen = min(
-        enumerate(candidates), key=lambda iv: (iv[1].backup.withdrawn.name != RAMP_OEM, -replaced(iv[1]), iv[0])
+        enumerate(candidates), key=lambda iv: (iv[1].backup.withdrawn.name != RAMP_OEM, -iv[1].replaceable, iv[0])
     )[1]
     backups.promote(
         rnd.id, chosen.backup.id, "withdrew",

@@ -127,6 +127,11 @@ def check_rows(
     return sorted(rows, key=_key), errors
 
 
+def segment_ids() -> set[str]:
+    """The segments a row may name (any of the catalog's, as on the form's list)."""
+    return set(db.session.execute(sa.select(Segment.id)).scalars())
+
+
 def set_rows(round_id: int, values: Mapping[str, Any], actor: Actor | None) -> list[QuarterCapacity]:
     """Replace the OEM's quarterly capacities in a round with the rows typed (none: no quarterly limit)."""
     actor = require_oem(actor)
@@ -134,17 +139,32 @@ def set_rows(round_id: int, values: Mapping[str, Any], actor: Actor | None) -> l
     total = bidding.capacity_of(rnd, actor)
     if total is None:
         raise Conflict("State your total capacity for the round first, then split it by quarter.")
-    segments = set(db.session.execute(sa.select(Segment.id)).scalars())
-    rows, errors = check_rows(values, segments, total, number_format_of(actor))
+    rows, errors = check_rows(values, segment_ids(), total, number_format_of(actor))
     if errors:
         raise ValidationFailed(
             "The capacity by quarter has problems: fix the rows marked below. Nothing was saved.", field_errors=errors
         )
     existing = rows_of(rnd, actor)
+    if same_rows(existing, rows):
+        return existing
+    saved = replace_rows(rnd, existing, rows, actor)
+    bidding.commit_or_conflict("capacity")
+    return saved
+
+
+def same_rows(existing: list[QuarterCapacity], rows: list[QuarterRow]) -> bool:
+    """Whether the rows checked are the ones saved already (then nothing is written)."""
+    return [(r.quarter, r.segment_id, r.capacity) for r in existing] == [
+        (r.quarter, r.segment_id, r.capacity) for r in rows
+    ]
+
+
+def replace_rows(
+    rnd: Round, existing: list[QuarterCapacity], rows: list[QuarterRow], actor: Actor
+) -> list[QuarterCapacity]:
+    """Put the checked rows in place of the existing ones, audited; the caller holds the round lock and commits."""
     before = [[r.quarter, r.segment_id, r.capacity] for r in existing]
     after = [[r.quarter, r.segment_id, r.capacity] for r in rows]
-    if before == after:
-        return existing
     for row in existing:
         db.session.delete(row)
     db.session.flush()  # the old rows go before the new ones take their (quarter, segment) keys
@@ -174,7 +194,6 @@ def set_rows(round_id: int, values: Mapping[str, Any], actor: Actor | None) -> l
         after={"quarters": after},
         round_id=rnd.id,
     )
-    bidding.commit_or_conflict("capacity")
     return saved
 
 

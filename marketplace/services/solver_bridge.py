@@ -165,7 +165,7 @@ def award_input(
             entry["window"] = {"first": line.earliest_quarter, "last": line.latest_quarter}
         by_lot[member.lot_id].append(entry)
     bidders = {b.organization_id for b in offers.bids} | {p.organization_id for p in offers.packages}
-    document = {
+    document: dict[str, Any] = {
         "rules": {
             "max_winners_per_lot": scenario.max_winners_per_lot,
             "max_share_per_supplier": _price(Decimal(scenario.max_share_per_supplier)),

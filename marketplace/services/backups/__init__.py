@@ -29,14 +29,30 @@ from marketplace.services.backups.offers import (
     offered_suppliers,
     offers_of,
 )
-from marketplace.services.backups.promotion import BackupView, Promotion, overview, promote, promotion
+from marketplace.services.backups.promotion import (
+    OVERVIEW_FILTERS,
+    OVERVIEW_SORTS,
+    SHOW,
+    BackupView,
+    Overview,
+    Promotion,
+    overview,
+    overview_query,
+    promote,
+    promotion,
+    views_of,
+)
 from marketplace.services.backups.rules import PROMOTION_PHASES
 from marketplace.services.backups.stored import save
 
 __all__ = [
+    "OVERVIEW_FILTERS",
+    "OVERVIEW_SORTS",
     "PROMOTION_PHASES",
+    "SHOW",
     "BackupView",
     "Offer",
+    "Overview",
     "Promotion",
     "affected_fleets",
     "answer",
@@ -45,7 +61,9 @@ __all__ = [
     "offered_suppliers",
     "offers_of",
     "overview",
+    "overview_query",
     "promote",
     "promotion",
     "save",
+    "views_of",
 ]
