@@ -28,7 +28,7 @@ from huey.exceptions import HueyException  # noqa: F401  (re-exported for the CL
 
 from marketplace.config import Config, ProductionConfig
 from marketplace.extensions import db
-from marketplace.services import award, deposits, pooling, rounds, solver_runs
+from marketplace.services import award, clock, deposits, pooling, rounds, solver_runs
 from marketplace.services.solver_runs import worker_name
 
 
@@ -129,7 +129,7 @@ def _first_in_slot(name: str, every_minutes: int) -> bool:
     skew between hosts at most lets a second one through: the jobs are idempotent)."""
     if not isinstance(huey, RedisHuey):
         return True  # SQLite queue: one consumer on one machine
-    slot = int(time.time() // (60 * every_minutes))
+    slot = int(clock.now().timestamp() // (60 * every_minutes))  # the app's clock: tests can hold it still
     key = f"marketplace:periodic:{name}:{slot}"
     return bool(huey.storage.conn.set(key, os.getpid(), nx=True, ex=60 * every_minutes * 2))
 

@@ -66,7 +66,8 @@ def smtp(app):
     # ready_timeout: aiosmtpd gives up after 5 s by default, which a busy machine can exceed.
     controller = OnAnyFreePort(inbox, hostname="127.0.0.1", port=0, ready_timeout=60)
     controller.start()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port)
+    # MAIL_TIMEOUT: each mail is sent while its request runs; a starved SMTP thread must make it slow, not lost.
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port, MAIL_TIMEOUT=60)
     try:
         yield inbox
     finally:

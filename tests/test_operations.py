@@ -39,8 +39,12 @@ def test_healthz_answers_503_when_redis_is_unreachable(app, client):
 
 
 @pytest.mark.skipif(not os.environ.get("REDIS_TEST_URL"), reason="needs REDIS_TEST_URL (CI sets it)")
-def test_with_several_worker_hosts_a_periodic_job_runs_once_per_slot(monkeypatch):
+def test_with_several_worker_hosts_a_periodic_job_runs_once_per_slot(monkeypatch, frozen_clock):
     from huey import RedisHuey
+
+    # Still within one minute's slot, however slow the calls: on the real clock the three calls could
+    # straddle a minute's end, and the first call of the next slot would rightly get through.
+    frozen_clock.freeze(frozen_clock.now().replace(second=30))
 
     monkeypatch.setattr(
         jobs, "huey", RedisHuey(f"marketplace-test-{uuid.uuid4().hex}", url=os.environ["REDIS_TEST_URL"])

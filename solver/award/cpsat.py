@@ -132,17 +132,9 @@ class AwardModel:
                     m.add_hint(a.var, alloc(a, items[iv.opt.item]) if items is not None else 0)
         for w in f.winners:
             m.add_hint(w.var, int((w.supplier, w.lot) in wins))
-        if f.quarter_vars:
-            # The award's earliest deliveries; an allocation of another tier of a bid than the
-            # one awarded has none (its vehicles are 0).
-            from solver.award.deliveries import schedule
+        from solver.award.rules import quarters
 
-            sched = schedule(inst, sol) or {}
-            tier_on = {bi: inst.bids[bi].tier_at(sol.bid_quantity(bi)) for bi in sol.bids if sol.bid_quantity(bi)}
-            for key, option, per_q in f.quarter_vars:
-                got = sched.get(key, {}) if key[0] == 1 or tier_on.get(key[1]) == option else {}
-                for q, v in per_q:
-                    m.add_hint(v, got.get(q, 0))
+        quarters.hint(f, sol)  # the award's earliest deliveries
 
     def extract(self, value: Callable[[Var], int]) -> Solution:
         inst, f = self.inst, self.families
