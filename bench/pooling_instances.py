@@ -6,7 +6,7 @@ delivery windows of 1-4 quarters over two years; one or two charging standards p
 from its world region's standards; ~30 % splittable lines; min lot 20, max lot 400, at
 most 2 levels up.
 
-    python -m bench.pooling_instances 1000 > in.json
+    python -m bench.pooling_instances 1000 [SEED] [--skewed] > in.json
 """
 
 from __future__ import annotations
@@ -54,7 +54,10 @@ def regions(rng: random.Random) -> tuple[list[dict[str, Any]], list[tuple[str, i
     return out, places
 
 
-def generate(n: int, seed: int = 1) -> dict[str, Any]:
+def generate(n: int, seed: int = 1, skewed: bool = False) -> dict[str, Any]:
+    """`skewed` (issue 17's skewed family): demand piles up in a few places (Zipf exponent 2
+    instead of 1.1) and in the first quarters (windows start at 2027Q1 with probability ~0.6,
+    decaying after it, and last 1-2 quarters), so a few components hold most lines."""
     rng = random.Random(seed)
     region_list, places = regions(rng)
     standards = dict(WORLD)
@@ -64,7 +67,7 @@ def generate(n: int, seed: int = 1) -> dict[str, Any]:
     weight = [0.0] * len(places)
     for rank, i in enumerate(order, 1):
         level = places[i][1]
-        weight[i] = (1.0 / rank**1.1) * {1: 0.15, 2: 0.35, 3: 1.0}[level]
+        weight[i] = (1.0 / rank ** (2.0 if skewed else 1.1)) * {1: 0.15, 2: 0.35, 3: 1.0}[level]
     demand = []
     for i in range(n):
         code, _, world = rng.choices(places, weight)[0]
@@ -73,8 +76,12 @@ def generate(n: int, seed: int = 1) -> dict[str, Any]:
         if rng.random() < 0.02:
             q = rng.randint(30, 150)
         q = min(q, 30) if q <= 40 else q
-        start = FIRST_QUARTER + rng.randrange(8)
-        length = rng.choice((1, 2, 2, 3, 3, 4))
+        if skewed:
+            start = FIRST_QUARTER + min(7, int(rng.expovariate(1.0)))
+            length = rng.choice((1, 1, 2))
+        else:
+            start = FIRST_QUARTER + rng.randrange(8)
+            length = rng.choice((1, 2, 2, 3, 3, 4))
         end = min(start + length - 1, FIRST_QUARTER + 7)
         stds = standards[world]
         charging = sorted(rng.sample(stds, 2 if rng.random() < 0.35 else 1))
@@ -105,4 +112,6 @@ def generate(n: int, seed: int = 1) -> dict[str, Any]:
 if __name__ == "__main__":
     from solver import io
 
-    sys.stdout.write(io.dumps(generate(int(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else 1)))
+    skewed = "--skewed" in sys.argv
+    args = [a for a in sys.argv[1:] if a != "--skewed"]
+    sys.stdout.write(io.dumps(generate(int(args[0]), int(args[1]) if len(args) > 1 else 1, skewed=skewed)))

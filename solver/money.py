@@ -12,14 +12,14 @@ def to_cents(value: object) -> int | None:
     as 260000.10 arrives exact; a bool is not a number here.
     """
     # Fast paths for the two types a parsed document holds (measured: half the time at 25,000 bids).
-    kind = type(value)
-    if kind is int:
+    # (`type(...) is`, not isinstance: a bool is an int but not a price)
+    if type(value) is int:
         return value * 100
-    if kind is Decimal:
+    if type(value) is Decimal:
         if not value.is_finite():
             return None
-        cents = value * 100
-        return int(cents) if cents == cents.to_integral_value() else None
+        exact = value * 100
+        return int(exact) if exact == exact.to_integral_value() else None
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         return None
     try:

@@ -132,17 +132,9 @@ class AwardModel:
                     m.add_hint(a.var, alloc(a, items[iv.opt.item]) if items is not None else 0)
         for w in f.winners:
             m.add_hint(w.var, int((w.supplier, w.lot) in wins))
-        if f.quarter_vars:
-            # The award's earliest deliveries; an allocation of another tier of a bid than the
-            # one awarded has none (its vehicles are 0).
-            from solver.award.deliveries import schedule
+        from solver.award.rules import quarters
 
-            sched = schedule(inst, sol) or {}
-            tier_on = {bi: inst.bids[bi].tier_at(sol.bid_quantity(bi)) for bi in sol.bids if sol.bid_quantity(bi)}
-            for key, option, per_q in f.quarter_vars:
-                got = sched.get(key, {}) if key[0] == 1 or tier_on.get(key[1]) == option else {}
-                for q, v in per_q:
-                    m.add_hint(v, got.get(q, 0))
+        quarters.hint(f, sol)  # the award's earliest deliveries
 
     def extract(self, value: Callable[[Var], int]) -> Solution:
         inst, f = self.inst, self.families
@@ -257,7 +249,14 @@ class AwardModel:
 
     # -- the canonical tie-break ----------------------------------------------------------
     def canonical(
-        self, vehicles: int, cents: int, hint: Solution, *, time_limit: float, work_limit: float
+        self,
+        vehicles: int,
+        cents: int,
+        hint: Solution,
+        *,
+        time_limit: float,
+        work_limit: float,
+        by_class: bool = True,
     ) -> Canonical:
         """The canonical award among those with `vehicles` vehicles and a price of at most `cents`:
         the one of least T = sum of allocation x w(line, source) (tie_weights), the rule stated in
@@ -271,6 +270,23 @@ class AwardModel:
         m.add(self.vehicles >= vehicles)
         m.add(self.price <= cents)
         early: bool | None = None
+        if by_class and not (self.inst.prefer_early and self.earliness is not None):
+            t0 = time.monotonic()
+            r = self._canonical_by_classes(cents, hint, time_limit=time_limit, work_limit=work_limit)
+            if (r.solution is not None and r.proven) or work_limit - r.deterministic_time <= 0.001:
+                return r
+            # Many optimal classes (prices equal across sources): T over all the optima at once,
+            # from the least T seen, on a fresh model with the work left.
+            rest = AwardModel(self.inst, self.prep).canonical(
+                vehicles,
+                cents,
+                r.solution or hint,
+                time_limit=time_limit - (time.monotonic() - t0),
+                work_limit=work_limit - r.deterministic_time,
+                by_class=False,
+            )
+            rest.deterministic_time += r.deterministic_time
+            return rest
         if self.inst.prefer_early and self.earliness is not None:
             # rules.prefer_early_delivery: the earliest deliveries among the optima come first,
             # then the tie-break among those (half the work each).
@@ -306,6 +322,105 @@ class AwardModel:
             return Canonical(sol, False, dt, _clock_stopped(dt, work_limit), early)
         return Canonical(sol, True, dt, False, early)
 
+    def _canonical_by_classes(self, cents: int, hint: Solution, *, time_limit: float, work_limit: float) -> Canonical:
+        """The least-T optimum, found class by class. An award's class is what fixes its price and
+        vehicles: each bid tier's quantity (0 when not chosen) and each package chosen or not.
+        Within a class only which lines go where changes (equal-quantity lines trading places
+        between sources), so the least T of a class is a small search with the class fixed; and a
+        model of the optima (`self`, with vehicles and price bounded) that excludes the classes
+        already seen is infeasible once every optimal class is seen. On 200-bid rounds there was
+        one class and that proof took 2.6-9.2 units of work, where minimizing T over all the optima
+        at once took 15-20. When prices are equal across sources the classes are many: after
+        MAX_TIE_CLASSES the caller minimizes T over all the optima at once instead."""
+        from ortools.sat.python import cp_model
+
+        pairs = self.allocation_order
+        weights = tie_weights(self.inst, [(a.line, a.rank) for a in pairs], self.source_ids)
+        if sum(w * a.ub for w, a in zip(weights, pairs, strict=True)) >= INT_LIMIT:
+            return Canonical(None, False, 0.0, False)  # T could overflow 64 bits: no tie-break
+        t0 = time.monotonic()
+        m = self.model
+        m.minimize(self.price)  # the price's LP bound prunes what cannot reach `cents`
+        found: list[tuple[int, tuple[int, ...], Solution]] = []  # (least T, class, award)
+        proven = True
+        dt = 0.0
+        cur = hint
+        while True:
+            cls = self._class_of(cur)
+            best, ok, used = self._least_t_in_class(cls, cur, weights, t0 + time_limit, work_limit - dt)
+            dt += used
+            if best is None:
+                return Canonical(self._pick(found), False, dt, _clock_stopped(dt, work_limit))
+            proven = proven and ok
+            found.append((_t_value(best, self, weights), cls, best))
+            self._exclude_class(cls)
+            self.hint(cur)
+            left = work_limit - dt
+            if left <= 0.001:
+                return Canonical(self._pick(found), False, dt, False)
+            solver = self._tie_solver(t0 + time_limit - time.monotonic(), left)
+            status = solver.solve(m, _first_solution())
+            dt += solver.deterministic_time
+            if status == cp_model.INFEASIBLE:  # every optimal class is in `found`
+                return Canonical(self._pick(found), proven, dt, False)
+            if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                return Canonical(self._pick(found), False, dt, _clock_stopped(dt, work_limit))
+            if len(found) >= MAX_TIE_CLASSES:
+                return Canonical(self._pick(found), False, dt, False)
+            cur = self.extract(solver.value)
+
+    @staticmethod
+    def _pick(found: list[tuple[int, tuple[int, ...], Solution]]) -> Solution | None:
+        return min(found, key=lambda f: (f[0], f[1]))[2] if found else None
+
+    def _class_of(self, sol: Solution) -> tuple[int, ...]:
+        """Each tier's quantity (0 unless it is the bid's awarded tier), then each package's 0/1."""
+        inst, f = self.inst, self.families
+        out = []
+        for t in f.tiers:
+            q = sol.bid_quantity(t.opt.bid)
+            out.append(q if q and inst.bids[t.opt.bid].tier_at(q) == t.opt.tier else 0)
+        out += [int(p.opt.package in sol.packages) for p in f.packages]
+        return tuple(out)
+
+    def _exclude_class(self, cls: tuple[int, ...]) -> None:
+        """No award of class `cls` any more: some tier's quantity or some package's choice differs."""
+        m, f = self.model, self.families
+        differs = []
+        for t, q in zip(f.tiers, cls, strict=False):
+            d = m.new_bool_var("")
+            if q:
+                m.add(t.quantity != q).only_enforce_if(d)
+            else:
+                m.add_implication(d, t.chosen)
+            differs.append(d)
+        for p, on in zip(f.packages, cls[len(f.tiers) :], strict=True):
+            differs.append(~p.chosen if on else p.chosen)
+        m.add_bool_or(differs)
+
+    def _least_t_in_class(
+        self, cls: tuple[int, ...], hint: Solution, weights: list[int], deadline: float, work_limit: float
+    ) -> tuple[Solution | None, bool, float]:
+        """The least-T award of class `cls` (on a fresh model with the class fixed): (award, proven, work)."""
+        from ortools.sat.python import cp_model
+
+        sub = AwardModel(self.inst, self.prep)
+        f = sub.families
+        for t, q in zip(f.tiers, cls, strict=False):
+            sub.model.add(t.quantity == q)
+            sub.model.add(t.chosen == int(q > 0))
+        for p, on in zip(f.packages, cls[len(f.tiers) :], strict=True):
+            sub.model.add(p.chosen == on)
+        sub.model.minimize(cp_model.LinearExpr.weighted_sum([a.var for a in sub.allocation_order], weights))
+        sub.hint(hint)
+        if work_limit <= 0.001:
+            return None, False, 0.0
+        solver = self._tie_solver(deadline - time.monotonic(), work_limit)
+        status = solver.solve(sub.model)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return None, False, solver.deterministic_time
+        return sub.extract(solver.value), status == cp_model.OPTIMAL, solver.deterministic_time
+
     def _tie_solver(self, time_limit: float, work_limit: float) -> cp_model.CpSolver:
         from ortools.sat.python import cp_model
 
@@ -329,7 +444,37 @@ class Canonical:
     early: bool | None = None  # prefer_early_delivery: whether the earliest deliveries are proven
 
 
+def _first_solution() -> cp_model.CpSolverSolutionCallback:
+    """A solution callback that stops the search at its first solution."""
+    from ortools.sat.python import cp_model
+
+    class _Stop(cp_model.CpSolverSolutionCallback):
+        def on_solution_callback(self) -> None:
+            self.stop_search()
+
+    return _Stop()
+
+
+def _t_value(sol: Solution, model: AwardModel, weights: list[int]) -> int:
+    """T of an award (TIE_BREAK_RULE): its line allocations x their weights."""
+    inst = model.inst
+    got: dict[tuple[int, int, int], int] = {}  # (source rank, option, line) -> units of the variable
+    for bi, alloc in sol.bids.items():
+        rank = inst.source_rank[inst.bids[bi].id]
+        tier = inst.bids[bi].tier_at(sol.bid_quantity(bi))
+        for li, v in alloc.items():
+            got[rank, tier, li] = 1 if inst.whole else v
+    for pi, items in sol.packages.items():
+        rank = inst.source_rank[inst.packages[pi].id]
+        for ii, alloc in enumerate(items):
+            for li, v in alloc.items():
+                got[rank, ii, li] = 1 if inst.whole else v
+    return sum(w * got.get((a.rank, a.option, a.line), 0) for w, a in zip(weights, model.allocation_order, strict=True))
+
+
 TIE_HASH_BITS = 24
+# Optimal classes the tie-break enumerates before it minimizes T over all the optima at once.
+MAX_TIE_CLASSES = 3
 
 
 def tie_weights(inst: Instance, pairs: list[tuple[int, int]], source_ids: list[str]) -> list[int]:

@@ -15,7 +15,7 @@ cheaper, incremental view of the same capacities (earliest quarter with room fir
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from solver.award.instance import Instance
@@ -28,6 +28,9 @@ Key = tuple[int, int, int, int]
 Schedule = dict[Key, dict[int, int]]  # allocation -> {quarter ordinal: vehicles}
 CapKey = tuple[int, str | None]  # (quarter ordinal, segment or None): a quarterly capacity entry
 UNLIMITED = 1 << 40
+# Allocations interchangeable in the quarterly capacities: (supplier, allowed quarters, the lot's
+# segment when the supplier has entries of that segment, else None).
+GroupKey = tuple[int, tuple[int, ...], str | None]
 Booked = list[tuple[Key, dict[int, int]]]  # allocations with their deliveries
 
 
@@ -50,6 +53,59 @@ def allocations(inst: Instance, sol: Solution) -> Iterator[tuple[Key, int]]:
             for li, v in sorted(alloc.items()):
                 if v > 0:
                     yield (1, pi, ii, li), v
+
+
+def group_key(inst: Instance, supplier: int, line: int, quarters: frozenset[int] | None) -> GroupKey:
+    """The group of an allocation of `supplier` to `line` from a source with `quarters`."""
+    seg = inst.lots[inst.lines[line].lot].segment
+    if seg is not None and not any(s == seg for _, s in inst.quarterly[supplier]):
+        seg = None
+    return supplier, inst.quarters_for(line, supplier, quarters), seg
+
+
+def group_of_key(inst: Instance, key: Key) -> GroupKey | None:
+    """The group of an allocation, or None when it needs none (a supplier without quarterly
+    capacities, or one allowed quarter)."""
+    s = supplier_of(inst, key)
+    if not inst.quarterly[s]:
+        return None
+    gk = group_key(inst, s, key[3], source_quarters(inst, key))
+    return gk if len(gk[1]) > 1 else None
+
+
+def lp_rows(
+    inst: Instance,
+    allocs: list[tuple[int, float, int, int, frozenset[int] | None]],
+    new_var: Callable[[float], int],
+) -> list[tuple[float, float, list[int], list[float]]]:
+    """The quarterly capacities as rows (lo, hi, variables, coefficients) of a linear relaxation:
+    `allocs` are its allocation variables (variable, vehicles per unit, supplier, line, source
+    quarters); `new_var(upper bound)` adds a continuous variable. The grouped transportation
+    problem of solver.award.rules.quarters (continuous here: exact for integer allocations, a
+    network flow)."""
+    inf = float("inf")
+    rows: list[tuple[float, float, list[int], list[float]]] = []
+    groups: dict[GroupKey, tuple[list[int], list[float]]] = {}
+    for x, unit, s, li, quarters in allocs:
+        if not inst.quarterly[s]:
+            continue
+        idx, val = groups.setdefault(group_key(inst, s, li, quarters), ([], []))
+        idx.append(x)
+        val.append(unit)
+    entries: dict[tuple[int, int, str | None], list[int]] = {}
+    for gk in sorted(groups, key=lambda g: (g[0], g[1], g[2] or "")):
+        s, allowed, seg = gk
+        idx, val = groups[gk]
+        fs = [new_var(inf) for _ in allowed]
+        rows.append((0.0, 0.0, [*idx, *fs], [*val, *([-1.0] * len(fs))]))
+        for q, fv in zip(allowed, fs, strict=True):
+            keys: list[CapKey] = [(q, None)] if seg is None else [(q, None), (q, seg)]
+            for ck in keys:
+                if ck in inst.quarterly[s]:
+                    entries.setdefault((s, *ck), []).append(fv)
+    for (s, q, seg), fs in sorted(entries.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or "")):
+        rows.append((-inf, float(inst.quarterly[s][q, seg]), fs, [1.0] * len(fs)))
+    return rows
 
 
 def caps_on(inst: Instance, supplier: int, lot: int, quarter: int) -> list[CapKey]:

@@ -51,6 +51,8 @@ class LpModel:
         lot_terms: dict[tuple[int, int], tuple[list[int], list[float]]] = {}
         lot_sel: dict[tuple[int, int], list[int]] = {}
         bid_sel: dict[int, list[int]] = {}
+        # (variable, vehicles per unit, supplier, line, source quarters): for the quarterly capacities
+        allocs: list[tuple[int, float, int, int, frozenset[int] | None]] = []
 
         def add(d: dict[K, tuple[list[int], list[float]]], key: K, v: int, c: float) -> None:
             idx, val = d.setdefault(key, ([], []))
@@ -78,6 +80,7 @@ class LpModel:
                 price[x] = c * t.cents
                 add(sup_terms, bid.supplier, x, c)
                 add(lot_terms, (bid.supplier, bid.lot), x, c)
+                allocs.append((x, c, bid.supplier, li, bid.quarters))
             rows.append((0.0, inf, [*xs, y], [*cs, -float(t.lo)]))
             rows.append((-inf, 0.0, [*xs, y], [*cs, -float(t.hi)]))
             lot_sel.setdefault((bid.supplier, bid.lot), []).append(y)
@@ -94,6 +97,7 @@ class LpModel:
                     xs.append(x)
                     cs.append(float(Q[li]) if whole else 1.0)
                     line_terms[li].append(x)
+                    allocs.append((x, cs[-1], p.supplier, li, inst.packages[p.package].quarters))
                 rows.append((0.0, 0.0, [*xs, z], [*cs, -float(it.quantity)]))
                 add(lot_terms, (p.supplier, it.lot), z, float(it.quantity))
                 lot_sel.setdefault((p.supplier, it.lot), []).append(z)
@@ -120,6 +124,10 @@ class LpModel:
             for ws in by_lot.values():
                 if len(ws) > inst.max_winners:
                     rows.append((-inf, float(inst.max_winners), ws, [1.0] * len(ws)))
+        if inst.span is not None and any(inst.quarterly):
+            from solver.award.deliveries import lp_rows
+
+            rows += lp_rows(inst, allocs, var)  # the quarterly capacities (delivery quarters)
 
         from ortools.linear_solver.python import model_builder as mb
 

@@ -290,9 +290,11 @@ class Search:
             return
         if self.restricted:  # finish() added rows that would make a vehicles bound invalid: start afresh
             self.mdl, self.restricted = None, False
+        # Set before the model is built, so building counts in the component's time (it did not:
+        # the last components overran the call's limit by their building time, 63 s on 60 s).
+        deadline = time.monotonic() + 0.9 * budget.seconds  # solvers overrun their limits a little
         if not self._ensure_model(budget):
             return
-        deadline = time.monotonic() + 0.9 * budget.seconds  # solvers overrun their limits a little
         ok, b = self._run("max-vehicles", self.mdl.P, True, deadline, budget.work)
         self.proven[0] = ok
         if b is not None:
@@ -304,9 +306,9 @@ class Search:
             self.proven = [True, True, True]
             self.lots_bound, self.spread_bound = self.best_obj[1], 0
             return
+        deadline = time.monotonic() + 0.9 * budget.seconds  # building included (see vehicles)
         if not self._ensure_model(budget):
             return
-        deadline = time.monotonic() + 0.9 * budget.seconds
         work = budget.work
         mdl, best_p = self.mdl, self.best_obj[0]
         mdl.at_least(mdl.P, best_p)

@@ -162,6 +162,45 @@ def test_award_with_quarters_equals_highs_on_tiny_rounds(whole: bool) -> None:
         assert validate_award(doc, award(doc, exact=False)) == [], seed
 
 
+MID_SIZE = [
+    pytest.param((10, 5, 40, 1, "whole"), id="10lots-40bids-whole"),
+    pytest.param((8, 4, 30, 2, "split"), id="8lots-30bids-split"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", MID_SIZE)
+def test_award_with_quarters_equals_highs_on_mid_size_rounds(case: tuple[int, int, int, int, str]) -> None:
+    """The benchmark's rounds with production ramps (bench.award_quarters: windows, bids from some
+    quarter on, quarterly and segment capacities), the ramps 40 % steeper so they bind: the award
+    equals the HiGHS MIP, whose delivery quarters are its own (tests/solver/award_helpers.py), to
+    the cent."""
+    from bench.award_instances import make_round
+    from bench.award_quarters import with_quarters
+
+    n_lots, n_oems, n_bids, seed, service = case
+    doc = with_quarters(make_round(n_lots, n_oems, n_bids, seed=seed, line_service=service), seed)
+    for s in doc["suppliers"]:
+        for e in s["quarterly_capacity"]:
+            e["capacity"] = int(e["capacity"] * 0.6)
+    # ours on work, the clocks only generous safety caps (the same search under any load)
+    ours = award(doc, time_limit=900, work_limit=30, backups=False)
+    assert validate_award(doc, ours) == []
+    ref = highs_award(doc, time_limit=900)
+    assert ref["optimal"], "the reference must prove its optimum for the comparison to mean something"
+    assert ours["status"] == "OPTIMAL"
+    assert (ours["awarded_quantity"], to_cents(ours["total_price"])) == (ref["vehicles"], ref["cents"])
+    # the ramps bind: without them the same round is served otherwise (more vehicles or cheaper)
+    free = json.loads(json.dumps(doc))
+    for s in free["suppliers"]:
+        s.pop("quarterly_capacity")
+    unbound = award(free, time_limit=900, work_limit=30, backups=False)
+    assert (unbound["awarded_quantity"], -to_cents(unbound["total_price"])) > (
+        ours["awarded_quantity"],
+        -to_cents(ours["total_price"]),
+    )
+
+
 # -- hand-made rounds: what a coordinator relies on ---------------------------------------------
 
 

@@ -72,10 +72,11 @@ class Families:
     tiers: list[TierVars] = field(default_factory=list)
     packages: list[PackageVars] = field(default_factory=list)
     winners: list[WinnerVar] = field(default_factory=list)
-    # per line allocation split over quarters (solver.award.rules.quarters): its key in a
-    # Schedule (solver.award.deliveries.Key), its tier (bids) or item (packages) and its
-    # vehicles per quarter
-    quarter_vars: list[tuple[tuple[int, int, int, int], int, list[tuple[int, Var]]]] = field(default_factory=list)
+    # per group of line allocations split over quarters (solver.award.rules.quarters): its
+    # solver.award.deliveries.GroupKey and its vehicles per quarter
+    quarter_vars: list[tuple[tuple[int, tuple[int, ...], str | None], list[tuple[int, Var]]]] = field(
+        default_factory=list
+    )
 
     @property
     def whole(self) -> bool:

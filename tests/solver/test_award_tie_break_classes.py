@@ -1,0 +1,46 @@
+"""The tie-break found class by class (solver.award.cpsat.AwardModel.canonical): an award's class
+(each tier's quantity, each package chosen or not) fixes its price and vehicles, so the least T
+of every optimal class, the least of those, is the rule's award (TIE_BREAK_RULE). It must be the
+award that minimizing T over all the optima at once returns, both proven."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from bench.award_instances import make_round
+from solver.award.cpsat import AwardModel
+from solver.award.instance import parse
+from solver.award.prep import prepare
+from solver.award.solution import objective
+
+
+def _optimum(doc):
+    inst = parse(doc)
+    prep = prepare(inst)
+    model = AwardModel(inst, prep)
+    r = model.solve_phase(objective="lex", time_limit=60, work_limit=30, workers=1, proof=True)
+    assert r.optimal
+    return inst, prep, r.solution
+
+
+def _same_quantities(doc):
+    """Every line of a lot asks the same quantity: many awards share the optimal price."""
+    doc = copy.deepcopy(doc)
+    for lot in doc["lots"]:
+        for d in lot["demand"]:
+            d["quantity"] = 3
+    return doc
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("shape", [lambda d: d, _same_quantities])
+def test_class_by_class_gives_the_least_t_over_all_optima(seed, shape) -> None:
+    inst, prep, sol = _optimum(shape(make_round(6, 4, 24, seed=seed)))
+    vehicles, cents = objective(inst, sol)
+    by_class = AwardModel(inst, prep).canonical(vehicles, cents, sol, time_limit=60, work_limit=20)
+    at_once = AwardModel(inst, prep).canonical(vehicles, cents, sol, time_limit=60, work_limit=20, by_class=False)
+    assert by_class.proven and at_once.proven
+    assert by_class.solution == at_once.solution
+    assert objective(inst, by_class.solution) == (vehicles, cents)
