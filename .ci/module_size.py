@@ -32,7 +32,6 @@ LISTED: dict[str, tuple[int, str]] = {
         483,
         "the demo data set (organizations, a round in every phase), mostly literal rows",
     ),
-    "marketplace/services/award.py": (418, "scenarios of the award: run, compare, publish; to split by the same cut"),
     "marketplace/services/ocds.py": (452, "the OCDS export's one mapping, release by release, read top to bottom"),
     "marketplace/services/market.py": (404, "the public market pages' read models"),
     "marketplace/coordinator/views.py": (613, "the coordinator's blueprint: one route per page, no rules"),

@@ -373,7 +373,7 @@ def seed_demo(data_dir: Path) -> dict[str, int]:
         awarded.bid_deadline = now - timedelta(days=7)
         rounds.apply_deadlines(awarded)
         db.session.commit()
-        award_and_confirm(awarded, coordinator, rng)
+        award_and_confirm(awarded, coordinator, rng, drops_out=RAMP_OEM)
 
     _round(coordinator, rounds.RoundSettings(
         name=INDIA_ROUND,

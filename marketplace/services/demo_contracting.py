@@ -16,8 +16,9 @@ from marketplace.services import rounds
 TIME_LIMIT = 120
 
 
-def award_and_confirm(rnd: Round, coordinator: User, rng: random.Random) -> None:
-    """Two scenarios computed now, the round's rules published, confirmations opened, some answered."""
+def award_and_confirm(rnd: Round, coordinator: User, rng: random.Random, drops_out: str) -> None:
+    """Two scenarios computed now, the round's rules published, confirmations opened, some answered;
+    then the OEM named `drops_out` (else any winner with a backup) drops out of one lot."""
     from marketplace.models import Allocation
     from marketplace.services import award, contracting
 
@@ -40,14 +41,13 @@ def award_and_confirm(rnd: Round, coordinator: User, rng: random.Random) -> None
     for allocation in allocations[: len(allocations) // 2]:  # half the fleets have answered already
         fleet_user = allocation.demand_line.organization.users[0]
         contracting.decide(allocation.id, rng.random() < 0.85, fleet_user)
-    _promote_a_backup(rnd, coordinator)
+    _promote_a_backup(rnd, coordinator, drops_out)
 
 
-def _promote_a_backup(rnd: Round, coordinator: User) -> None:
+def _promote_a_backup(rnd: Round, coordinator: User, drops_out: str) -> None:
     """A winner drops out and its backup (as the solver computed it) steps in; the fleets have yet to re-confirm."""
     from marketplace.models import Organization
     from marketplace.services import backups
-    from marketplace.services.demo import RAMP_OEM
 
     _, views = backups.overview(rnd.id, coordinator)
     candidates = [v for v in views if not v.blocked and v.replaceable]
@@ -57,7 +57,7 @@ def _promote_a_backup(rnd: Round, coordinator: User) -> None:
     # The ramping manufacturer drops out where its backup replaces the most vehicles (else any winner does);
     # the overview's order (lot code, supplier) breaks ties.
     chosen = min(
-        enumerate(candidates), key=lambda iv: (iv[1].backup.withdrawn.name != RAMP_OEM, -iv[1].replaceable, iv[0])
+        enumerate(candidates), key=lambda iv: (iv[1].backup.withdrawn.name != drops_out, -iv[1].replaceable, iv[0])
     )[1]
     backups.promote(
         rnd.id, chosen.backup.id, "withdrew",

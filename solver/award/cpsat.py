@@ -386,7 +386,7 @@ class AwardModel:
     def _exclude_class(self, cls: tuple[int, ...]) -> None:
         """No award of class `cls` any more: some tier's quantity or some package's choice differs."""
         m, f = self.model, self.families
-        differs = []
+        differs: list[cp_model.LiteralT] = []
         for t, q in zip(f.tiers, cls, strict=False):
             d = m.new_bool_var("")
             if q:

@@ -29,19 +29,17 @@ from marketplace.services.backups.offers import (
     offered_suppliers,
     offers_of,
 )
-from marketplace.services.backups.promotion import (
+from marketplace.services.backups.overview import (
     OVERVIEW_FILTERS,
     OVERVIEW_SORTS,
     SHOW,
     BackupView,
     Overview,
-    Promotion,
     overview,
     overview_query,
-    promote,
-    promotion,
     views_of,
 )
+from marketplace.services.backups.promotion import Promotion, promote, promotion
 from marketplace.services.backups.rules import PROMOTION_PHASES
 from marketplace.services.backups.stored import save
 

@@ -115,7 +115,7 @@ def hint(f: Families, sol: Solution) -> None:
             d = got.setdefault(gk, {})
             for q, n in per_q.items():
                 d[q] = d.get(q, 0) + n
-    for gk, per_q in f.quarter_vars:
-        d = got.get(gk, {})
-        for q, v in per_q:
-            f.model.add_hint(v, d.get(q, 0))
+    for gk, q_vars in f.quarter_vars:
+        planned = got.get(gk, {})
+        for q, v in q_vars:
+            f.model.add_hint(v, planned.get(q, 0))
