@@ -54,22 +54,7 @@ def brute_backup(doc: Doc, result: Doc, lot: str, withdrawn: str) -> tuple[int, 
     rules = doc.get("rules") or {}
     whole = rules.get("line_service", "whole") == "whole"
     mw = rules.get("max_winners_per_lot")
-    lines = {d["id"]: d for lt in doc["lots"] if lt["id"] == lot for d in lt["demand"]}
-    share_cap = int(Decimal(str(rules.get("max_share_per_supplier", 1))) * sum(d["quantity"] for d in lines.values()))
-    cap = {s["id"]: s["capacity"] for s in doc["suppliers"]}
-    used: dict[str, int] = {}
-    in_lot: dict[str, int] = {}
-    awarded: dict[str, int] = {}
-    freed: dict[str, int] = {}
-    for r in result["awards"]:
-        used[r["supplier"]] = used.get(r["supplier"], 0) + r["quantity"]
-        awarded[r["source"]] = awarded.get(r["source"], 0) + r["quantity"]
-        if r["lot"] == lot:
-            in_lot[r["supplier"]] = in_lot.get(r["supplier"], 0) + r["quantity"]
-            if r["supplier"] == withdrawn:
-                for al in r["allocations"]:
-                    freed[al["demand"]] = freed.get(al["demand"], 0) + al["quantity"]
-    staying = set(in_lot) - {withdrawn}
+    lines, share_cap, cap, used, in_lot, awarded, freed, staying = _left_by_award(doc, result, lot, withdrawn)
     bids = [b for b in doc["bids"] if b["lot"] == lot and b["supplier"] != withdrawn]
     total = sum(freed.values())
     choices = [
@@ -94,6 +79,29 @@ def brute_backup(doc: Doc, result: Doc, lot: str, withdrawn: str) -> tuple[int, 
         if _covers(srcs, freed, lines, whole, _remaining(doc, result) if has_quarters(doc) else None, lot):
             best = (vehicles, price)
     return best
+
+
+def _left_by_award(doc: Doc, result: Doc, lot: str, withdrawn: str) -> tuple[Any, ...]:
+    """What the award leaves a replacement of `withdrawn` in `lot`: the lot's lines by id, the
+    share cap, capacities, vehicles used per supplier, per supplier in the lot and per source,
+    the vehicles freed per line, and the suppliers staying in the lot."""
+    rules = doc.get("rules") or {}
+    lines = {d["id"]: d for lt in doc["lots"] if lt["id"] == lot for d in lt["demand"]}
+    share_cap = int(Decimal(str(rules.get("max_share_per_supplier", 1))) * sum(d["quantity"] for d in lines.values()))
+    cap = {s["id"]: s["capacity"] for s in doc["suppliers"]}
+    used: dict[str, int] = {}
+    in_lot: dict[str, int] = {}
+    awarded: dict[str, int] = {}
+    freed: dict[str, int] = {}
+    for r in result["awards"]:
+        used[r["supplier"]] = used.get(r["supplier"], 0) + r["quantity"]
+        awarded[r["source"]] = awarded.get(r["source"], 0) + r["quantity"]
+        if r["lot"] == lot:
+            in_lot[r["supplier"]] = in_lot.get(r["supplier"], 0) + r["quantity"]
+            if r["supplier"] == withdrawn:
+                for al in r["allocations"]:
+                    freed[al["demand"]] = freed.get(al["demand"], 0) + al["quantity"]
+    return lines, share_cap, cap, used, in_lot, awarded, freed, set(in_lot) - {withdrawn}
 
 
 def _remaining(doc: Doc, result: Doc) -> Doc:
@@ -209,22 +217,7 @@ def brute_canonical(doc: Doc, result: Doc, lot: str, withdrawn: str) -> tuple[se
     rules = doc.get("rules") or {}
     assert rules.get("line_service", "whole") == "whole"
     mw = rules.get("max_winners_per_lot")
-    lines = {d["id"]: d for lt in doc["lots"] if lt["id"] == lot for d in lt["demand"]}
-    share_cap = int(Decimal(str(rules.get("max_share_per_supplier", 1))) * sum(d["quantity"] for d in lines.values()))
-    cap = {s["id"]: s["capacity"] for s in doc["suppliers"]}
-    used: dict[str, int] = {}
-    in_lot: dict[str, int] = {}
-    awarded: dict[str, int] = {}
-    freed: dict[str, int] = {}
-    for r in result["awards"]:
-        used[r["supplier"]] = used.get(r["supplier"], 0) + r["quantity"]
-        awarded[r["source"]] = awarded.get(r["source"], 0) + r["quantity"]
-        if r["lot"] == lot:
-            in_lot[r["supplier"]] = in_lot.get(r["supplier"], 0) + r["quantity"]
-            if r["supplier"] == withdrawn:
-                for al in r["allocations"]:
-                    freed[al["demand"]] = freed.get(al["demand"], 0) + al["quantity"]
-    staying = set(in_lot) - {withdrawn}
+    lines, share_cap, cap, used, in_lot, awarded, freed, staying = _left_by_award(doc, result, lot, withdrawn)
     bids = sorted(
         (b for b in doc["bids"] if b["lot"] == lot and b["supplier"] != withdrawn), key=lambda b: _natural(b["id"])
     )
