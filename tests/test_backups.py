@@ -364,6 +364,35 @@ def test_what_a_dropped_supplier_held_leaves_its_results_and_the_report(world, c
     assert (figures.awarded, figures.total_price) == (65, Decimal("15600000.00"))  # B's 40 at 240,000, not A's too
 
 
+def _outcomes(html: str) -> dict[str, str]:
+    """The OEM's feedback table: each lot's outcome cell as text."""
+    table = html[html.index('data-testid="feedback"') :]
+    return {
+        lot: " ".join(re.sub(r"<[^>]+>", " ", cell).split())
+        for lot, cell in re.findall(r'<td>(lot-\d+)</td>.*?data-testid="outcome">(.*?)</td>', table, re.S)
+    }
+
+
+def test_an_oem_that_dropped_out_is_told_so_and_what_it_delivers_now(world, contracting_round, login):
+    """Issue 20: the feedback said "won 40" on a lot the OEM had dropped out of. Now it says it dropped out
+    and delivers none there; the backup supplier sees what it took on; a lot nobody touched reads as before."""
+    from marketplace.models import FeedbackRule
+
+    rnd = contracting_round
+    rnd.feedback_rule = FeedbackRule.WON_LOST
+    db.session.commit()
+    backup = _backup(rnd, world.oem.organization_id)
+    backups.promote(rnd.id, backup.id, "default", "No deliveries this year", world.coordinator)
+    backups.answer(backup.id, True, world.other_oem)
+    a_page = login(world.oem).get(f"/oem/rounds/{rnd.id}/results").get_data(as_text=True)
+    assert _outcomes(a_page) == {"lot-1": "dropped out won 40 vehicles, then declared in default you deliver none now"}
+    b_page = login(world.other_oem).get(f"/oem/rounds/{rnd.id}/results").get_data(as_text=True)
+    assert _outcomes(b_page) == {
+        "lot-1": "backup supplier offered 40 vehicles as a backup you deliver 40 now",
+        "lot-2": "won 25 vehicles",
+    }
+
+
 def test_a_promoted_backup_delivers_in_the_quarters_the_solver_planned(world, login):
     """The real solver's backup (no hand-written one): OEM A delivers only in 2027Q2, OEM B only in 2027Q3.
     Once B's backup is promoted and accepted, the fleet's schedule, B's won-by-quarter view and the report
