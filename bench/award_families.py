@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.award import _child, _gap_p, _gap_v, _money, _table
+from bench.award import _child, _money, _table, _targets
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "award_families.md"
@@ -42,33 +42,6 @@ _KW: dict[str, tuple[dict[int, tuple[int, int]], dict[str, Any]]] = {
 FAMILIES: dict[str, dict[int, tuple[int, int, dict[str, Any]]]] = {
     fam: {size: (*shapes[size], kw) for size in shapes} for fam, (shapes, kw) in _KW.items()
 }
-
-
-def _targets(
-    size: int, ours: dict[str, Any], ref: dict[str, Any], greedy: tuple[int, int] | None = None
-) -> list[tuple[str, bool]]:
-    if "error" in ours:
-        return [("the solver answered", False)]
-    t: list[tuple[str, bool]] = []
-    if size == 200:
-        same = bool(ref.get("optimal")) and (ref.get("vehicles"), ref.get("cents")) == (ours["vehicles"], ours["cents"])
-        t.append(("proven optimum equal to HiGHS to the cent", ours["status"] == "OPTIMAL" and same))
-        fast = ref.get("total") is not None and ours["total"] <= 0.5 * ref["total"]
-        t.append(("in <= 0.5x HiGHS's time", ours["status"] == "OPTIMAL" and fast))
-    elif size == 2000:
-        gv, gp = _gap_v(ours), _gap_p(ours)
-        t.append(("vehicles equal to the proven bound", gv == 0))
-        t.append(("certified price gap <= 1 % within 60 s", gp is not None and gp <= 1.0 and ours["total"] <= 60.5))
-    elif size == 10000:
-        gv, gp = _gap_v(ours), _gap_p(ours)
-        t.append(("vehicles >= 99.9 % of the bound", gv is not None and gv <= 0.1))
-        t.append(("certified price gap <= 2 % within 120 s", gp is not None and gp <= 2.0 and ours["total"] <= 120.5))
-    else:
-        g = greedy or (0, 0)
-        as_good = (ours["vehicles"], -ours["cents"]) >= (g[0], -g[1])
-        t.append(("at least as good as the plain greedy within 10 s", as_good and ours["total"] <= 10.5))
-    t.append(("award valid and non-empty", ours["valid"] and ours["vehicles"] > 0))
-    return t
 
 
 def _starts(doc: dict[str, Any]) -> tuple[tuple[int, int], ...]:
