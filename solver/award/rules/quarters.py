@@ -78,14 +78,21 @@ def add(f: Families) -> Expr | None:
             count(s, inst.lots[inst.lines[a.line].lot].segment, allowed[0], a.var, a.unit, vehicles)
         else:
             groups.setdefault(group_key(inst, s, a.line, quarters), []).append((a.var, a.unit, vehicles))
+    # A sub-round's rest of the award (Instance.outside): fixed vehicles per group, whose quarters
+    # may move, so a neighbourhood is not held to the deliveries the rest had (lns).
+    fixed: dict[GroupKey, int] = {}
+    for gk, vehicles in inst.outside:
+        fixed[gk] = fixed.get(gk, 0) + vehicles
+        groups.setdefault(gk, [])
     for gk in sorted(groups, key=_order):
         members = groups[gk]
         s, allowed, segment = gk
-        total = sum(v for _, _, v in members)
+        total = sum(v for _, _, v in members) + fixed.get(gk, 0)
         per_q = [(q, m.new_int_var(0, total, "")) for q in allowed]
         m.add(
             cp_model.LinearExpr.weighted_sum([v for _, v in per_q], [1] * len(per_q))
             == cp_model.LinearExpr.weighted_sum([v for v, _, _ in members], [u for _, u, _ in members])
+            + fixed.get(gk, 0)
         )
         f.quarter_vars.append((gk, per_q))
         for q, v in per_q:
@@ -109,8 +116,8 @@ def hint(f: Families, sol: Solution) -> None:
 
     inst = f.inst
     got: dict[GroupKey, dict[int, int]] = {}
-    for key, per_q in (schedule(inst, sol) or {}).items():
-        gk = group_of_key(inst, key)
+    for key, per_q in (schedule(inst, sol, with_outside=True) or {}).items():
+        gk = inst.outside[key[1]][0] if key[0] == 2 else group_of_key(inst, key)
         if gk is not None:
             d = got.setdefault(gk, {})
             for q, n in per_q.items():
