@@ -3,7 +3,7 @@
 CP-SAT on the whole model of a 2,000-bid round spends its budget in presolve and LP; on a
 few lots at a time it is fast. A neighbourhood is a set of lots: every source there is
 freed, the rest of the award is fixed (suppliers' capacity shrinks by what they use
-outside). An awarded package that reaches outside stays awarded: its items inside are
+outside; with delivery quarters, the rest's quarters may move: _deliveries_outside). An awarded package that reaches outside stays awarded: its items inside are
 part of the sub-round, forced, so their lines may move within the item but the package
 is kept (pulling its other lots in made 4-lot neighbourhoods of 13 lots). The sub-round
 is solved exactly as a small award (vehicles in the neighbourhood may not drop; more

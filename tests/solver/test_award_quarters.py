@@ -545,7 +545,7 @@ def test_the_neighbourhood_search_with_quarters_repeats_itself() -> None:
     for _ in range(2):
         seen: list[tuple[int, int]] = []
 
-        def check(sol: Any) -> None:
+        def check(sol: Any, seen: list[tuple[int, int]] = seen) -> None:
             assert schedule(inst, sol) is not None
             seen.append(objective(inst, sol))
 

@@ -14,6 +14,10 @@ quarter (on 200-bid rounds with quarters: about a tenth). An allocation with one
 counts in its entries directly. Windows and source quarters are not constraints: pre-processing
 (solver.award.prep.eligible) creates no pair without an allowed quarter.
 
+In a neighbourhood's sub-round (solver.award.lns) the rest of the award's vehicles of the
+suppliers involved come as fixed totals of groups (Instance.outside), with the same per-quarter
+integers: the sub-round may move their quarters.
+
 `earliness` is how late the deliveries come (sum of vehicles x quarters after the input's
 first quarter): the objective of rules.prefer_early_delivery. An allocation of a supplier
 without quarterly capacities is delivered in its earliest allowed quarter (nothing ties it to
