@@ -148,6 +148,17 @@ def test_promoting_a_backup_takes_back_offers_and_the_fleet_reconfirms(world, co
     url = f"/coordinator/rounds/{rnd.id}/backups/{backup.public_id}/promote"
     page = coordinator.get(url).get_data(as_text=True)
     assert "40 vehicles" in page and "9,600,000" in page.replace("\u202f", ",")
+    # Summed per fleet before the form (a lot at coalition scale holds a hundred lines); each line below it.
+    fleets = page.split('data-testid="promotion-fleets"')[1].split("</table>")[0]
+    assert (
+        " ".join(re.sub(r"<[^>]+>", " ", fleets.split("<tbody>")[1]).split())
+        == f"{world.fleet.organization.name} 1 40 40"
+    )
+    assert (
+        page.index('data-testid="promotion-fleets"')
+        < page.index("<form", page.index("consequences"))
+        < page.index('data-testid="promotion-lines"')
+    )
     # Nothing happens without a cause, a reason and the ticked box.
     assert coordinator.post(url, data={"cause": "withdrew", "reason": "Plant fire"}).status_code == 422
     assert coordinator.post(url, data={"cause": "x", "reason": "Plant fire", "confirm": "y"}).status_code == 422

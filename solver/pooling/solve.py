@@ -8,7 +8,7 @@ from typing import Any
 
 from solver.pooling.assemble import assemble
 from solver.pooling.components import prepare
-from solver.pooling.exact import Budget, Search
+from solver.pooling.exact import Budget, Search, load_engine
 from solver.pooling.greedy import greedy
 from solver.pooling.parse import parse
 from solver.pooling.types import PoolingResult, Stats
@@ -80,6 +80,7 @@ def pool(
     tracker.bound = [c.quantity for c in comps]
     tracker.emit("greedy")
 
+    load_engine(work_limit is not None)
     # Keep time to assemble the result: it costs about a quarter to a half of what parsing,
     # pre-processing and the greedy took (1.9 s after 7.2 s at 100,000 lines); measured, so a loaded
     # machine reserves more, with room for the searches overrunning their limits a little.
@@ -110,8 +111,11 @@ def pool(
         rest = sum(s.comp.size() for s in todo)
         stage_end = time.monotonic() + max(0.0, deadline - time.monotonic()) * fraction
         work_stage = None if work_left is None else work_left * fraction
-        for s in todo:
-            share = s.comp.size() / rest if rest else 1.0
+        for j, s in enumerate(todo):
+            # At least an equal share of what is left: a share by size alone starved the smallest
+            # components (0.01 s for a 10-pair model, too little to prove even its vehicles), and
+            # what a small component leaves unused goes on to the larger ones anyway.
+            share = max(s.comp.size() / rest if rest else 1.0, 1 / (len(todo) - j))
             rest -= s.comp.size()
             budget = Budget(
                 seconds=max(0.0, (stage_end - time.monotonic()) * share),
