@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,9 +82,31 @@ class Listing:
         assert request.endpoint is not None
         return url_for(request.endpoint, **(request.view_args or {}), **args)
 
+    def state(self) -> dict[str, str]:
+        """This list's arguments as asked (page, order, filters): carried through an action on a row so the
+        page it returns to shows the same rows (`kept_state`)."""
+        return kept_state(self.prefix, self.filters)
+
     def sort_url(self, key: str) -> str:
         descending = not self.descending if key == self.sort else False
         return self.url(sort=key, dir="desc" if descending else "asc")
+
+
+def kept_state(prefix: str, filters: Iterable[str]) -> dict[str, str]:
+    """The arguments of one list (`prefix`, its filter names) in this request, and nothing else: what an
+    action's form or link carries, and its redirect gives back, so the list comes back as it was. Only the
+    list's own names pass, each value as the list reads it (a number for page and size, 100 characters)."""
+    args = request.args
+    kept: dict[str, str] = {}
+    for name in ("page", "per_page"):
+        value = args.get(f"{prefix}{name}", type=int)
+        if value is not None and value > 0:
+            kept[f"{prefix}{name}"] = str(value)
+    for name in ("sort", "dir", *filters):
+        value = args.get(f"{prefix}{name}", "").strip()[:100]
+        if value:
+            kept[f"{prefix}{name}"] = value
+    return kept
 
 
 def paginate(

@@ -148,6 +148,17 @@ def test_promoting_a_backup_takes_back_offers_and_the_fleet_reconfirms(world, co
     url = f"/coordinator/rounds/{rnd.id}/backups/{backup.public_id}/promote"
     page = coordinator.get(url).get_data(as_text=True)
     assert "40 vehicles" in page and "9,600,000" in page.replace("\u202f", ",")
+    # Summed per fleet before the form (a lot at coalition scale holds a hundred lines); each line below it.
+    fleets = page.split('data-testid="promotion-fleets"')[1].split("</table>")[0]
+    assert (
+        " ".join(re.sub(r"<[^>]+>", " ", fleets.split("<tbody>")[1]).split())
+        == f"{world.fleet.organization.name} 1 40 40"
+    )
+    assert (
+        page.index('data-testid="promotion-fleets"')
+        < page.index("<form", page.index("consequences"))
+        < page.index('data-testid="promotion-lines"')
+    )
     # Nothing happens without a cause, a reason and the ticked box.
     assert coordinator.post(url, data={"cause": "withdrew", "reason": "Plant fire"}).status_code == 422
     assert coordinator.post(url, data={"cause": "x", "reason": "Plant fire", "confirm": "y"}).status_code == 422
@@ -184,6 +195,38 @@ def test_promoting_a_backup_takes_back_offers_and_the_fleet_reconfirms(world, co
     }
     fleet_id = world.fleet.organization_id
     assert told == {("supplier_withdrew", fleet_id), ("backup_offered", b_id), ("backup_accepted", fleet_id)}
+
+
+def _href(html: str, contains: str) -> str:
+    """The first link or form address on the page containing `contains`, as the browser would follow it."""
+    from html import unescape
+
+    return unescape(next(u for u in re.findall(r'(?:href|action)="([^"]+)"', html) if contains in u))
+
+
+def test_after_a_promotion_the_backups_page_comes_back_as_the_coordinator_left_it(world, contracting_round, login):
+    """Issue 20: the coordinator, on page 2 of a sorted and filtered list, promotes a backup (or goes back
+    without changing anything) and lands on the same page, order and filters, with no other argument carried."""
+    rnd = contracting_round
+    coordinator = login(world.coordinator)
+    listing = f"/coordinator/rounds/{rnd.id}/backups?lot=lot&sort=lot&dir=desc&per_page=1&page=2"
+    html = coordinator.get(listing + "&next=https://evil.example/&x=1").get_data(as_text=True)
+    assert list(_rows_of(html)) == ["lot-1"]  # lot-2 is on page 1 in this order
+    promote_url = _href(html, "/promote")
+    page = coordinator.get(promote_url).get_data(as_text=True)
+    kept = {"lot": ["lot"], "sort": ["lot"], "dir": ["desc"], "per_page": ["1"], "page": ["2"]}
+    from urllib.parse import parse_qs, urlsplit
+
+    back = urlsplit(_href(page, f"/rounds/{rnd.id}/backups?"))
+    assert (back.path, parse_qs(back.query)) == (f"/coordinator/rounds/{rnd.id}/backups", kept)
+    answer = coordinator.post(
+        _href(page, "/promote"), data={"cause": "withdrew", "reason": "Plant fire", "confirm": "y"}
+    )
+    assert answer.status_code == 303
+    landed = urlsplit(answer.headers["Location"])
+    assert (landed.path, parse_qs(landed.query)) == (f"/coordinator/rounds/{rnd.id}/backups", kept)
+    html = coordinator.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "2–2 of 2 winners" in html and "waiting for the backup supplier" in _rows_of(html)["lot-1"]
 
 
 def test_a_refused_backup_leaves_the_line_unreplaced_and_a_lot_takes_one_promotion(world, contracting_round):
@@ -330,6 +373,39 @@ def test_what_a_dropped_supplier_held_leaves_its_results_and_the_report(world, c
     assert (report.pending, report.declined) == (25 + 40, 0)  # the taken-back 40 are not counted twice
     figures = award.compute_figures(rnd, db.session.get(AwardScenario, rnd.published_scenario_id))
     assert (figures.awarded, figures.total_price) == (65, Decimal("15600000.00"))  # B's 40 at 240,000, not A's too
+
+
+def _outcomes(html: str) -> dict[str, str]:
+    """The OEM's feedback table: each lot's outcome cell as text."""
+    table = html[html.index('data-testid="feedback"') :]
+    return {
+        lot: " ".join(re.sub(r"<[^>]+>", " ", cell).split())
+        for lot, cell in re.findall(r'<td>(lot-\d+)</td>.*?data-testid="outcome">(.*?)</td>', table, re.S)
+    }
+
+
+def test_an_oem_that_dropped_out_is_told_so_and_what_it_delivers_now(world, contracting_round, login):
+    """Issue 20: the feedback said "won 40" on a lot the OEM had dropped out of. Now it says it dropped out
+    and delivers none there; the backup supplier sees what it took on; a lot nobody touched reads as before."""
+    from marketplace.models import FeedbackRule
+
+    rnd = contracting_round
+    rnd.feedback_rule = FeedbackRule.WON_LOST
+    db.session.commit()
+    backup = _backup(rnd, world.oem.organization_id)
+    backups.promote(rnd.id, backup.id, "default", "No deliveries this year", world.coordinator)
+    backups.answer(backup.id, True, world.other_oem)
+    a_page = login(world.oem).get(f"/oem/rounds/{rnd.id}/results").get_data(as_text=True)
+    assert _outcomes(a_page) == {"lot-1": "dropped out won 40 vehicles, then declared in default you deliver none now"}
+    gist = a_page.split('data-testid="feedback-outcomes">')[1].split("</p>")[0]
+    assert re.sub(r"<[^>]+>", "", gist) == "You offered on 1 lot: won, then declared in default 1."
+    b_page = login(world.other_oem).get(f"/oem/rounds/{rnd.id}/results").get_data(as_text=True)
+    assert _outcomes(b_page) == {
+        "lot-1": "backup supplier offered 40 vehicles as a backup you deliver 40 now",
+        "lot-2": "won 25 vehicles",
+    }
+    gist = b_page.split('data-testid="feedback-outcomes">')[1].split("</p>")[0]
+    assert re.sub(r"<[^>]+>", "", gist) == "You offered on 2 lots: backup supplier 1, won 1."
 
 
 def test_a_promoted_backup_delivers_in_the_quarters_the_solver_planned(world, login):

@@ -32,6 +32,10 @@ def test_a_winner_withdraws_and_its_backup_is_promoted_through_to_reconfirmation
     coordinator = session_for(chromium, live_server, world.coordinator)
     coordinator.goto(f"/coordinator/rounds/{rnd.id}")
     coordinator.get_by_role("link", name="Backups").click()
+    # The coordinator narrows the list to the failing winner; the promotion brings it back narrowed.
+    coordinator.get_by_role("textbox", name="Winner").fill(world.oem.organization.name)
+    coordinator.get_by_role("button", name="Filter").click()
+    expect(coordinator.get_by_test_id("pager-count").first).to_have_text("1–1 of 1 winners")
     row = coordinator.locator(f'tr[data-backup="{backup.public_id}"]')
     expect(row).to_contain_text(world.other_oem.organization.name)
     screenshot(coordinator, "backups-coordinator")
@@ -50,6 +54,8 @@ def test_a_winner_withdraws_and_its_backup_is_promoted_through_to_reconfirmation
     expect(coordinator.locator(f'tr[data-backup="{backup.public_id}"]')).to_contain_text(
         "waiting for the backup supplier"
     )
+    expect(coordinator.get_by_role("textbox", name="Winner")).to_have_value(world.oem.organization.name)
+    expect(coordinator.get_by_test_id("pager-count").first).to_have_text("1–1 of 1 winners")
 
     fleet = session_for(chromium, live_server, world.fleet)
     fleet.goto(f"/fleet/rounds/{rnd.id}/allocations")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -58,6 +59,25 @@ def test_a_fleet_confirms_and_declines_once_each(world, awarded, login):
     assert {"allocation.confirm", "allocation.decline"} <= set(actions)
     _, _, counts = contracting.all_allocations(awarded.id, world.coordinator)
     assert counts == {"confirmed": 1, "declined": 1}
+
+
+def test_a_decision_returns_the_fleet_to_the_page_order_and_filter_it_had(world, awarded, login):
+    """On page 2 of its pending allocations, sorted by price, a fleet confirms one: it lands on the same
+    list, not on page 1 of everything (only the lists' own arguments are carried)."""
+    from html import unescape
+    from urllib.parse import parse_qs, urlsplit
+
+    client = login(world.fleet)
+    url = f"/fleet/rounds/{awarded.id}/allocations?status=pending&sort=price&dir=desc&per_page=1&page=2&out_page=1"
+    page = client.get(url + "&next=https://evil.example/").get_data(as_text=True)
+    action = unescape(next(a for a in re.findall(r'action="([^"]+)"', page) if "/confirm?" in a))
+    answer = client.post(action)
+    assert answer.status_code == 302
+    landed = urlsplit(answer.headers["Location"])
+    assert landed.path == f"/fleet/rounds/{awarded.id}/allocations"
+    assert parse_qs(landed.query) == {
+        "status": ["pending"], "sort": ["price"], "dir": ["desc"], "per_page": ["1"], "page": ["2"], "out_page": ["1"],
+    }  # fmt: skip
 
 
 def test_another_fleet_cannot_decide_and_gets_404(world, awarded, login):

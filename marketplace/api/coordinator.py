@@ -163,6 +163,12 @@ class ScenarioSchema(RunSchema):
     max_share_percent = fields.String(required=True)
     line_service = fields.String(required=True)
     prefer_early_delivery = fields.Boolean(required=True)
+    early_delivery = fields.String(
+        required=True,
+        metadata={"description": "what prefer_early_delivery did: 'not asked'; 'no quarters' (the round has no "
+                                 "delivery quarters); 'proven' (no award of as many vehicles at this price delivers "
+                                 "earlier); 'not proven' (the search stopped first); '' until the scenario succeeded"},
+    )  # fmt: skip
     awarded_quantity = fields.Integer(required=True)
     total_price = Money(required=True)
 
@@ -197,7 +203,8 @@ def scenario_json(s: AwardScenario) -> dict[str, Any]:
     return _run(s) | {
         "name": s.name, "max_winners_per_lot": s.max_winners_per_lot,
         "max_share_percent": f"{Decimal(s.max_share_per_supplier) * 100:.1f}", "line_service": s.line_service.value,
-        "prefer_early_delivery": s.prefer_early_delivery, "awarded_quantity": s.awarded_quantity, "total_price": money(s.total_price, currency),
+        "prefer_early_delivery": s.prefer_early_delivery,
+        "early_delivery": s.early_delivery if s.status.value == "succeeded" else "", "awarded_quantity": s.awarded_quantity, "total_price": money(s.total_price, currency),
     }  # fmt: skip
 
 

@@ -218,7 +218,7 @@ def list_lines(args: dict[str, Any], round_id: int):
     """My demand lines in a round"""
     rnd = demand.round_for_fleet(round_id, g.api_actor)
     found = page(demand.own_lines_query(rnd, g.api_actor), DemandLine.id, args)
-    return {"items": [line_json(x, rnd.currency) for x in found.items], "next_cursor": found.next_cursor}
+    return found.body([line_json(x, rnd.currency) for x in found.items])
 
 
 @bp.route("/rounds/<int:round_id>/lines", methods=["POST"])
@@ -306,7 +306,7 @@ def pool_progress(args: dict[str, Any], round_id: int):
         items.append({"line_id": line.id, "total": p.total, "own": p.own, "minimum": p.minimum,
                       "percent": p.percent, "reached": p.reached, "region": p.region_id,
                       "charging": p.charging, "quarter": p.quarter})  # fmt: skip
-    return {"items": items, "next_cursor": found.next_cursor}
+    return found.body(items)
 
 
 # ---------------------------------------------------------------- after the award
@@ -319,7 +319,7 @@ def list_allocations(args: dict[str, Any], round_id: int):
     """My allocations in the round's published award"""
     q = contracting.fleet_result_queries(round_id, g.api_actor)
     found = page(q.allocations, Allocation.id, args)
-    return {"items": [allocation_json(a, q.rnd.currency) for a in found.items], "next_cursor": found.next_cursor}
+    return found.body([allocation_json(a, q.rnd.currency) for a in found.items])
 
 
 def _decide(allocation_id: int, confirm: bool) -> dict[str, Any]:
@@ -351,4 +351,4 @@ def decline_allocation(allocation_id: int):
 def list_deposits(args: dict[str, Any]):
     """My organization's deposits"""
     found = page(deposits.own_deposits_query(g.api_actor), Deposit.id, args)
-    return {"items": [deposit_json(d) for d in found.items], "next_cursor": found.next_cursor}
+    return found.body([deposit_json(d) for d in found.items])

@@ -241,7 +241,7 @@ def list_lots(args: dict[str, Any], round_id: int):
     """The published lots of a tender"""
     rnd = bidding.tender_round(round_id, g.api_actor)
     found = page(bidding.lots_query(rnd), Lot.id, args)
-    return {"items": [lot_json(x) for x in found.items], "next_cursor": found.next_cursor}
+    return found.body([lot_json(x) for x in found.items])
 
 
 @bp.route("/rounds/<int:round_id>/bids")
@@ -335,4 +335,4 @@ def results(args: dict[str, Any], round_id: int):
               "fleet": a.demand_line.organization.name, "vehicle_model": a.vehicle_model.name,
               "quantity": a.quantity, "unit_price": money(a.unit_price, q.rnd.currency),
               "confirmation": a.confirmation.value} for a in found.items]  # fmt: skip
-    return {"items": items, "next_cursor": found.next_cursor}
+    return found.body(items)

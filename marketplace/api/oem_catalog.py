@@ -87,7 +87,7 @@ ModelPage = page_schema(ModelSchema, "ModelPage")
 def list_models(args: dict[str, Any]):
     """My organization's catalog models"""
     found = page(catalog.own_models_query(g.api_actor), VehicleModel.id, args)
-    return {"items": [model_json(m) for m in found.items], "next_cursor": found.next_cursor}
+    return found.body([model_json(m) for m in found.items])
 
 
 @bp.route("/models", methods=["POST"])

@@ -77,6 +77,10 @@ class Page:
     items: list[Any]
     next_cursor: str | None
 
+    def body(self, items: list[Any]) -> dict[str, Any]:
+        """The response of this page (page_schema): `items`, this page's rows as the API shows them."""
+        return {"items": items, "next_cursor": self.next_cursor}
+
 
 def page(query: sa.Select[Any], id_column: Any, args: dict[str, Any], *, scalars: bool = True) -> Page:
     """Run `query` for one page after the cursor, ordered by `id_column` (the query must not order itself)."""

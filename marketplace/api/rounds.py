@@ -81,7 +81,7 @@ RoundPage = page_schema(RoundSchema, "RoundPage")
 def list_rounds(args: dict[str, Any]):
     """Rounds visible to me"""
     found = page(access.visible_rounds_query(g.api_actor), Round.id, args)
-    return {"items": [round_json(r) for r in found.items], "next_cursor": found.next_cursor}
+    return found.body([round_json(r) for r in found.items])
 
 
 @bp.route("/rounds/<int:round_id>")

@@ -10,11 +10,18 @@ from marketplace.contracting.forms import AnswerForm, DecideManyForm, PromoteFor
 from marketplace.coordinator.forms import TransitionForm
 from marketplace.filters import count_of
 from marketplace.models import UnservedLine
-from marketplace.pagination import paginate, paginate_rows
+from marketplace.pagination import kept_state, paginate, paginate_rows
 from marketplace.services import backups, contracting, deliveries, feedback
 from marketplace.services.errors import Conflict, ValidationFailed
 
 bp = Blueprint("contracting", __name__)
+
+FLEET_FILTERS = ("supplier", "status")
+
+
+def _fleet_lists() -> dict[str, str]:
+    """The fleet's two lists as it had them (allocations, unserved lines): a decision returns to the same rows."""
+    return kept_state("", FLEET_FILTERS) | kept_state("out_", ())
 
 
 @bp.get("/fleet/rounds/<int:round_id>/allocations")
@@ -23,7 +30,7 @@ def fleet_allocations(round_id: int):
     q = contracting.fleet_result_queries(round_id, current_user)
     allocations = paginate(
         q.allocations, sorts=contracting.ALLOCATION_SORTS, default="line",
-        filters={k: contracting.ALLOCATION_FILTERS[k] for k in ("supplier", "status")},
+        filters={k: contracting.ALLOCATION_FILTERS[k] for k in FLEET_FILTERS},
     )  # fmt: skip
     unserved = paginate(
         q.unserved, prefix="out_", sorts={"line": [UnservedLine.demand_line_id, UnservedLine.id]}, default="line"
@@ -35,6 +42,7 @@ def fleet_allocations(round_id: int):
         unserved=unserved,
         schedule=deliveries.schedule(q.allocations),
         form=TransitionForm(),
+        keep=_fleet_lists(),
     )
 
 
@@ -47,7 +55,9 @@ def decide(allocation_id: int, decision: str):
         f"from {allocation.supplier.name}.",
         "success" if decision == "confirm" else "info",
     )
-    return redirect(url_for("contracting.fleet_allocations", round_id=allocation.demand_line.round_id))
+    return redirect(
+        url_for("contracting.fleet_allocations", round_id=allocation.demand_line.round_id, **_fleet_lists())
+    )
 
 
 @bp.get("/oem/rounds/<int:round_id>/results")
@@ -141,7 +151,9 @@ def backups_page(round_id: int):
 @bp.route("/coordinator/rounds/<int:round_id>/backups/<backup:backup_id>/promote", methods=["GET", "POST"])
 @coordinator_required
 def promote_backup(round_id: int, backup_id: int):
-    """The confirmation page of a promotion (what it takes back, offers, leaves unserved), then the move."""
+    """The confirmation page of a promotion (what it takes back, offers, leaves unserved), then the move.
+    The backups list's page, order and filters ride along (`back`) so the coordinator returns to the rows it left."""
+    back = kept_state("", backups.OVERVIEW_FILTERS)
     form = PromoteForm()
     if request.method == "POST" and form.validate():
         try:
@@ -156,10 +168,11 @@ def promote_backup(round_id: int, backup_id: int):
                 f"{count_of(done.offered, 'vehicle')} offered to the backup, {done.unreplaced:,} not replaced.",
                 "success",
             )
-            return redirect(url_for("contracting.backups_page", round_id=round_id), 303)
+            return redirect(url_for("contracting.backups_page", round_id=round_id, **back), 303)
     summary = backups.promotion(round_id, backup_id, current_user)
     status = 422 if request.method == "POST" else 200
-    return render_template("contracting/promote.html", rnd=summary.round, summary=summary, form=form), status
+    page = render_template("contracting/promote.html", rnd=summary.round, summary=summary, form=form, back=back)
+    return page, status
 
 
 @bp.get("/oem/backups/<backup:backup_id>")

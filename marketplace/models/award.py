@@ -34,6 +34,10 @@ class AwardScenario(SolverRunMixin, db.Model):
     # Among awards of as many vehicles at the lowest price, the one with the earliest deliveries
     # (the solver's rules.prefer_early_delivery; no effect in a round without delivery quarters).
     prefer_early_delivery: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # What came of it (the solver's stats.early_delivery.applied): True when no award of as many vehicles at
+    # the same price delivers earlier (proven), False when the search stopped before proving it; None when
+    # not asked, or when the round has no delivery quarters (nothing to prefer).
+    early_delivery_proven: Mapped[bool | None] = mapped_column(default=None)
     awarded_quantity: Mapped[int] = mapped_column(default=0)
     total_price: Mapped[Decimal] = mapped_column(sa.Numeric(16, 2), default=Decimal("0"))
     bound_quantity: Mapped[int] = mapped_column(default=0)
@@ -41,6 +45,15 @@ class AwardScenario(SolverRunMixin, db.Model):
 
     allocations: Mapped[list[Allocation]] = relationship(back_populates="scenario", order_by="Allocation.id")
     unserved: Mapped[list[UnservedLine]] = relationship(order_by="UnservedLine.id")
+
+    @property
+    def early_delivery(self) -> str:
+        """What "prefer earlier delivery" did: "not asked", "no quarters", "proven" or "not proven"."""
+        if not self.prefer_early_delivery:
+            return "not asked"
+        if self.early_delivery_proven is None:
+            return "no quarters"
+        return "proven" if self.early_delivery_proven else "not proven"
 
     def __repr__(self) -> str:
         return f"<AwardScenario {self.id} {self.name!r} {self.status.value}>"

@@ -193,6 +193,7 @@ def save_result(scenario_id: int, result: dict[str, Any], offers: Any) -> None:
     scenario.total_price = _money(result["total_price"])
     scenario.bound_quantity = result["stats"]["bound_quantity"]
     scenario.bound_price = _money(result["stats"]["bound_price"])
+    scenario.early_delivery_proven = (result["stats"].get("early_delivery") or {}).get("applied")
     scenario.status = RunStatus.SUCCEEDED
     scenario.finished_at = clock.now()
     creator = db.session.get(User, scenario.created_by_id) if scenario.created_by_id else None

@@ -277,6 +277,7 @@ class _LpBounds:
         self.greedy_vehicles = greedy_vehicles
         self.vbound: int | None = None
         self.pbounds: dict[int, int | None] = {}
+        self.slopes: dict[int, float] = {}  # per count, the LP's vehicle-row dual (lpbound.tangent_bound)
         self.proc = None
         self.done = False
         try:
@@ -313,6 +314,7 @@ class _LpBounds:
                     self.vbound = msg[1]
                 elif msg[0] == "p":
                     self.pbounds[msg[1]] = msg[2]
+                    self.slopes[msg[1]] = msg[3]
                 else:  # "time": the child's deadline stopped an LP
                     break
         except (EOFError, OSError):  # the child is done
@@ -326,9 +328,15 @@ class _LpBounds:
         return self.done or (self.vbound is not None and (target is None or target in self.pbounds))
 
     def price_bound(self, vehicles: int) -> int | None:
-        """The LP bound on the price of any award with at least `vehicles` vehicles."""
+        """The LP bound on the price of any award with at least `vehicles` vehicles: the target count's,
+        raised along its tangent to `vehicles` (lpbound.tangent_bound)."""
+        from solver.award.lpbound import tangent_bound
+
         target = self._target(vehicles)
-        return None if target is None else self.pbounds.get(target)
+        bound = None if target is None else self.pbounds.get(target)
+        if target is None or bound is None:
+            return None
+        return tangent_bound(bound, self.slopes.get(target, 0.0), target, vehicles)
 
 
 def price_bound_counts(greedy_vehicles: int, vehicle_bound: int) -> list[int]:
@@ -347,7 +355,7 @@ def price_bound_counts(greedy_vehicles: int, vehicle_bound: int) -> list[int]:
 
 
 def _lp_child(inst: Instance, prep: Prepared, greedy_vehicles: int, deadline: float, conn: Any) -> None:
-    """Sends ("v", vehicle bound), then ("p", k, price bound or None) for each count k of
+    """Sends ("v", vehicle bound), then ("p", k, price bound or None, slope) for each count k of
     price_bound_counts; ("time",) when the deadline stopped an LP."""
     from solver.award.lpbound import LpModel
 
@@ -364,7 +372,7 @@ def _lp_child(inst: Instance, prep: Prepared, greedy_vehicles: int, deadline: fl
                 if pb is None and time.monotonic() >= deadline - 0.1:
                     conn.send(("time",))
                     break
-                conn.send(("p", k, pb))
+                conn.send(("p", k, pb, lp.slope))
     except Exception:  # a bound is a bonus: the award never depends on it
         pass
     conn.close()

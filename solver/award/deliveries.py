@@ -116,30 +116,38 @@ def caps_on(inst: Instance, supplier: int, lot: int, quarter: int) -> list[CapKe
     return [k for k in keys if k in caps]
 
 
-def schedule(inst: Instance, sol: Solution, caps: list[dict[CapKey, int]] | None = None) -> Schedule | None:
+def schedule(
+    inst: Instance, sol: Solution, caps: list[dict[CapKey, int]] | None = None, *, with_outside: bool = False
+) -> Schedule | None:
     """The earliest deliveries of the award within the quarterly capacities (`caps`, default the
-    input's), or None when the award cannot be delivered within them."""
+    input's), or None when the award cannot be delivered within them. A sub-round's `outside`
+    groups (Instance.outside) are delivered with it; `with_outside` includes their deliveries,
+    keyed (2, group index, 0, -1)."""
     caps = inst.quarterly if caps is None else caps
     out: Schedule = {}
-    by_supplier: dict[int, list[tuple[Key, int, tuple[int, ...]]]] = {}
+    by_supplier: dict[int, list[tuple[Key, int, tuple[int, ...], str | None]]] = {}
     for key, v in allocations(inst, sol):
         s = supplier_of(inst, key)
         allowed = inst.quarters_for(key[3], s, source_quarters(inst, key))
         if not allowed:
             return None
         if caps and caps[s]:
-            by_supplier.setdefault(s, []).append((key, v, allowed))
+            by_supplier.setdefault(s, []).append((key, v, allowed, inst.lots[inst.lines[key[3]].lot].segment))
         else:
             out[key] = {allowed[0]: v}  # nothing ties it to other allocations: its earliest quarter
+    for i, ((s, allowed, seg), v) in enumerate(inst.outside):
+        by_supplier.setdefault(s, []).append(((2, i, 0, -1), v, allowed, seg))
     for s, allocs in sorted(by_supplier.items()):
         got = _flow(inst, caps[s], allocs)
         if got is None:
             return None
-        out.update(got)
+        out.update(got if with_outside else {k: d for k, d in got.items() if k[0] != 2})
     return out
 
 
-def _flow(inst: Instance, caps: dict[CapKey, int], allocs: list[tuple[Key, int, tuple[int, ...]]]) -> Schedule | None:
+def _flow(
+    inst: Instance, caps: dict[CapKey, int], allocs: list[tuple[Key, int, tuple[int, ...], str | None]]
+) -> Schedule | None:
     from ortools.graph.python import min_cost_flow
 
     assert inst.span is not None
@@ -152,12 +160,11 @@ def _flow(inst: Instance, caps: dict[CapKey, int], allocs: list[tuple[Key, int, 
         return nodes[name]
 
     sink = node("sink")
-    total = sum(v for _, v, _ in allocs)
+    total = sum(v for _, v, _, _ in allocs)
     arcs: list[tuple[int, int, int]] = []  # (arc, allocation index, quarter)
-    for i, (key, v, allowed) in enumerate(allocs):
+    for i, (_, v, allowed, seg) in enumerate(allocs):
         a = node(("a", i))
         mcf.set_node_supply(a, v)
-        seg = inst.lots[inst.lines[key[3]].lot].segment
         for q in allowed:
             target = node(("q", q))
             if seg is not None and (q, seg) in caps:

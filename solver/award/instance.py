@@ -107,6 +107,11 @@ class Instance:
     quarterly: list[dict[tuple[int, str | None], int]] = field(default_factory=list)
     span: tuple[int, int] | None = None
     prefer_early: bool = False
+    # A neighbourhood's sub-round only (solver.award.lns): the rest of the award's deliveries,
+    # as groups (supplier, allowed quarters, segment entry or None) with their vehicles, which
+    # the sub-round may move between the group's quarters (rules.quarters); the quarterly
+    # capacities above are then the supplier's whole ones.
+    outside: list[tuple[tuple[int, tuple[int, ...], str | None], int]] = field(default_factory=list)
     _quarters_memo: dict[tuple[int, int, frozenset[int] | None], tuple[int, ...]] = field(
         default_factory=dict, repr=False, compare=False
     )

@@ -3,7 +3,7 @@
 CP-SAT on the whole model of a 2,000-bid round spends its budget in presolve and LP; on a
 few lots at a time it is fast. A neighbourhood is a set of lots: every source there is
 freed, the rest of the award is fixed (suppliers' capacity shrinks by what they use
-outside). An awarded package that reaches outside stays awarded: its items inside are
+outside; with delivery quarters, the rest's quarters may move: _deliveries_outside). An awarded package that reaches outside stays awarded: its items inside are
 part of the sub-round, forced, so their lines may move within the item but the package
 is kept (pulling its other lots in made 4-lot neighbourhoods of 13 lots). The sub-round
 is solved exactly as a small award (vehicles in the neighbourhood may not drop; more
@@ -31,7 +31,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from solver.award.deliveries import CapKey, Schedule, room_left, schedule, used
+from solver.award.deliveries import (
+    CapKey,
+    GroupKey,
+    Key,
+    Schedule,
+    group_key,
+    room_left,
+    schedule,
+    source_quarters,
+    supplier_of,
+    used,
+)
 from solver.award.instance import Bid, Instance, Line, Package
 from solver.award.prep import prepare
 from solver.award.solution import Solution, objective
@@ -51,6 +62,10 @@ SEED = 17
 # Chain and window neighbourhoods start at a lot drawn in proportion to the award's slack there
 # (_Shapes.update); False: uniformly, as before (kept to measure the two side by side).
 SLACK_WEIGHTED = True
+# With quarterly capacities: a sub-round may move the deliveries of the rest of the award of the
+# suppliers it involves (_deliveries_outside); False: they stay as the award's earliest schedule
+# has them, as before (kept to measure the two side by side: bench.award_quarters --compare).
+FREE_OUTSIDE_DELIVERIES = True
 
 
 @dataclass
@@ -107,6 +122,9 @@ def _sub_instance(inst: Instance, sol: Solution, lots: list[int], sched: Schedul
         pkg_map[len(packages)] = (pi, inside)
         items = tuple(replace(pkg.items[ii], lot=lot_map[pkg.items[ii].lot]) for ii in inside)
         packages.append(replace(pkg, items=items))
+    quarterly, outside = _deliveries_outside(
+        inst, sol, lotset, sched, {b.supplier for b in bids} | {p.supplier for p in packages}
+    )
     sub = Instance(
         suppliers=inst.suppliers,
         capacity=[max(0, c - u) for c, u in zip(inst.capacity, used_outside, strict=True)],
@@ -118,9 +136,10 @@ def _sub_instance(inst: Instance, sol: Solution, lots: list[int], sched: Schedul
         share=inst.share,
         whole=inst.whole,
         source_rank=inst.source_rank,
-        quarterly=_quarterly_left(inst, sol, lotset, sched),
+        quarterly=quarterly,
         span=inst.span,
         prefer_early=inst.prefer_early,
+        outside=outside,
     )
     inv_bid = {old: new for new, old in bid_map.items()}
     cur = Solution()
@@ -133,16 +152,32 @@ def _sub_instance(inst: Instance, sol: Solution, lots: list[int], sched: Schedul
     return _Sub(sub, bid_map, pkg_map, {new: old for old, new in line_map.items()}, forced, cur)
 
 
-def _quarterly_left(inst: Instance, sol: Solution, lotset: set[int], sched: Schedule | None) -> list[dict[CapKey, int]]:
-    """Suppliers' quarterly capacities left by the award outside the neighbourhood (its earliest
-    deliveries `sched`, fixed), so any sub-round award delivers together with the rest."""
+def _deliveries_outside(
+    inst: Instance, sol: Solution, lotset: set[int], sched: Schedule | None, movable: set[int]
+) -> tuple[list[dict[CapKey, int]], list[tuple[GroupKey, int]]]:
+    """What the award outside the neighbourhood leaves the sub-round of the suppliers' quarterly
+    capacities: the suppliers with sources inside (`movable`) keep their whole capacities and
+    the rest of their award comes as groups of vehicles whose quarters the sub-round may move
+    (FREE_OUTSIDE_DELIVERIES; Instance.outside); the others' deliveries stay as `sched` (the
+    award's earliest) has them. Any sub-round award then delivers together with the rest."""
     if not any(inst.quarterly):
-        return inst.quarterly
+        return inst.quarterly, []
     if sched is None:
         sched = schedule(inst, sol)
     assert sched is not None, "the current award is always deliverable"
-    outside = [key for key in sched if inst.lines[key[3]].lot not in lotset]
-    return room_left(inst, used(inst, sched, outside))
+    fixed: list[Key] = []
+    groups: dict[GroupKey, int] = {}
+    for key in sched:
+        if inst.lines[key[3]].lot in lotset:
+            continue
+        s = supplier_of(inst, key)
+        if FREE_OUTSIDE_DELIVERIES and s in movable and inst.quarterly[s]:
+            gk = group_key(inst, s, key[3], source_quarters(inst, key))
+            groups[gk] = groups.get(gk, 0) + sum(sched[key].values())
+        else:
+            fixed.append(key)
+    outside = sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or ""))
+    return room_left(inst, used(inst, sched, fixed)), outside
 
 
 def _merge(inst: Instance, sol: Solution, sub: _Sub, found: Solution) -> Solution:
@@ -376,8 +411,12 @@ def improve_price(
             if (v1, -c1) > (v0, -c0):
                 new = _merge(inst, sol, sub, r.solution)
                 vn, cn = objective(inst, new)
-                if (vn, -cn) > (best[0], -best[1]):
+                # Deliverable by construction (the sub-round states the rest's deliveries as
+                # groups, an exact form); checked here, where its schedule is needed anyway.
+                new_sched = schedule(inst, new) if any(inst.quarterly) else None
+                if (vn, -cn) > (best[0], -best[1]) and (new_sched is not None or not any(inst.quarterly)):
                     sol, best, improved = new, (vn, cn), True
+                    sched_of, sched = sol, new_sched
                     shapes.update(sol)
                     on_improve(sol)
         if improved:

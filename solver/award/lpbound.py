@@ -38,6 +38,11 @@ class LpModel:
         ub: list[float] = []
         rows: list[tuple[float, float, list[int], list[float]]] = []
         inf = math.inf
+        # For the Lagrangian bound (solver.award.lagrange): each supplier's capacity row, each
+        # package's `chosen` variable, and the lot of every row that belongs to one lot only.
+        self.capacity_rows: dict[int, int] = {}
+        self.package_vars: dict[int, int] = {}
+        row_lot: dict[int, int] = {}
 
         def var(hi: float) -> int:
             lb.append(0.0)
@@ -90,6 +95,7 @@ class LpModel:
                 rows.append((-inf, 1.0, ys, [1.0] * len(ys)))
         for p in prep.packages:
             z = var(1)
+            self.package_vars[p.package] = z
             for it in p.items:
                 xs, cs = [], []
                 for li in it.lines:
@@ -98,6 +104,7 @@ class LpModel:
                     cs.append(float(Q[li]) if whole else 1.0)
                     line_terms[li].append(x)
                     allocs.append((x, cs[-1], p.supplier, li, inst.packages[p.package].quarters))
+                row_lot[len(rows)] = it.lot
                 rows.append((0.0, 0.0, [*xs, z], [*cs, -float(it.quantity)]))
                 add(lot_terms, (p.supplier, it.lot), z, float(it.quantity))
                 lot_sel.setdefault((p.supplier, it.lot), []).append(z)
@@ -108,6 +115,7 @@ class LpModel:
             if len(xs) > 1:
                 rows.append((-inf, 1.0 if whole else float(Q[li]), xs, [1.0] * len(xs)))
         for s, (idx, val) in sup_terms.items():
+            self.capacity_rows[s] = len(rows)
             rows.append((-inf, float(inst.capacity[s]), idx, val))
         by_lot: dict[int, list[int]] = {}
         for (s, lot), (idx, val) in sorted(lot_terms.items()):
@@ -115,10 +123,13 @@ class LpModel:
             if inst.max_winners is not None:
                 w = var(1)
                 for v in lot_sel[s, lot]:
+                    row_lot[len(rows)] = lot
                     rows.append((-inf, 0.0, [v, w], [1.0, -1.0]))
+                row_lot[len(rows)] = lot
                 rows.append((-inf, 0.0, [*idx, w], [*val, -most]))
                 by_lot.setdefault(lot, []).append(w)
             else:
+                row_lot[len(rows)] = lot
                 rows.append((-inf, most, idx, val))
         if inst.max_winners is not None:
             for ws in by_lot.values():
@@ -147,6 +158,15 @@ class LpModel:
         self.veh = veh
         self.price = price
         self._vehicles_row: int | None = None
+        self._solver: object | None = None
+        self._scale = 1.0
+        # per package variable, its (row, coefficient, lot) in rows of one lot
+        zs = {z: p for p, z in self.package_vars.items()}
+        self.package_rows: dict[int, list[tuple[int, float, int]]] = {p: [] for p in self.package_vars}
+        for r, lot in row_lot.items():
+            for v, c in zip(rows[r][2], rows[r][3], strict=True):
+                if v in zs:
+                    self.package_rows[zs[v]].append((r, c, lot))
 
     def _solve(self, coefs: dict[int, float], maximize: bool, time_limit: float) -> float | None:
         h = self.model.helper
@@ -161,8 +181,25 @@ class LpModel:
         solver.set_time_limit_in_seconds(max(0.1, time_limit))
         status = solver.solve(self.model)
         if status != self.mb.SolveStatus.OPTIMAL:
+            self._solver = None
             return None
+        self._solver, self._scale = solver, scale
         return solver.objective_value * scale
+
+    def dual(self, row: int) -> float:
+        """The last optimal LP's dual value of a row (in the objective's units)."""
+        assert self._solver is not None
+        ct = self.mb.LinearConstraint(self.model.helper, index=row)
+        return float(self._solver.dual_value(ct)) * self._scale  # type: ignore[attr-defined]
+
+    def reduced_cost(self, var: int) -> float:
+        assert self._solver is not None
+        v = self.mb.Variable(self.model.helper, var)
+        return float(self._solver.reduced_cost(v)) * self._scale  # type: ignore[attr-defined]
+
+    @property
+    def vehicles_row(self) -> int | None:
+        return self._vehicles_row
 
     def vehicle_bound(self, time_limit: float) -> int | None:
         v = self._solve(self.veh, True, time_limit)
@@ -179,4 +216,21 @@ class LpModel:
                 h.add_term_to_constraint(self._vehicles_row, v, c)
         h.set_constraint_lower_bound(self._vehicles_row, float(vehicles))
         cents = self._solve(self.price, False, time_limit)
+        self.slope = 0.0 if cents is None else max(0.0, self.dual(self._vehicles_row) * (1 - SAFETY) - 1e-6)
         return None if cents is None else max(0, math.ceil(cents * (1 - SAFETY) - 1e-6))
+
+    # The vehicle row's dual of the last price LP, rounded down: for any count v >= `vehicles`,
+    # price_bound(v) >= price_bound(vehicles) + slope x (v - vehicles) (see tangent_bound).
+    slope = 0.0
+
+
+def tangent_bound(bound: int, slope: float, at: int, vehicles: int) -> int:
+    """Lower bound on the price of any award with at least `vehicles` (>= `at`) vehicles, from the
+    LP's bound for `at` vehicles and that LP's vehicle-row dual `slope`. The LP's optimal dual
+    solution stays feasible when the vehicle row's right-hand side moves (only the dual objective
+    changes, by slope x the move), so by weak duality the LP for `vehicles` costs at least
+    bound + slope x (vehicles - at): the bound of an award a few vehicles above a computed count
+    grows with those vehicles instead of staying at the count's. A smaller slope stays valid."""
+    if vehicles <= at or slope <= 0:
+        return bound
+    return bound + math.floor(slope * (vehicles - at) * (1 - SAFETY))

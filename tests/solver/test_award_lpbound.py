@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 
 from solver.award.instance import parse
-from solver.award.lpbound import LpModel
+from solver.award.lpbound import LpModel, tangent_bound
 from solver.award.prep import prepare
 from tests.solver.award_helpers import brute_force, tiny_round
 
@@ -30,3 +30,35 @@ def test_the_lp_bounds_hold_on_tiny_rounds_solved_by_enumeration() -> None:
         assert pb is not None and pb <= cents, seed
         checked += 1
     assert checked >= 40
+
+
+def _tangents(seeds: range, wrong: float = 1.0) -> tuple[int, int, int]:
+    """Over tiny rounds, the LP bound for k < V vehicles raised along its tangent to the award's
+    V (lpbound.tangent_bound, slope x `wrong`): (checked, raised above the count's own bound,
+    broken: above the LP's own bound for V or above the brute-force optimum)."""
+    checked = raised = broken = 0
+    for seed in seeds:
+        doc = tiny_round(random.Random(seed))
+        vehicles, cents = brute_force(doc)
+        inst = parse(doc)
+        lp = LpModel(inst, prepare(inst))
+        at_v = lp.price_bound(vehicles, 60)
+        for k in range(max(1, vehicles - 3), vehicles):
+            pb = lp.price_bound(k, 60)
+            assert pb is not None and at_v is not None
+            b = tangent_bound(pb, lp.slope * wrong, k, vehicles)
+            checked += 1
+            raised += b > pb
+            broken += b > at_v + 1 or b > cents
+    return checked, raised, broken
+
+
+def test_the_tangent_raises_a_count_s_price_bound_and_stays_below_the_optimum() -> None:
+    checked, raised, broken = _tangents(range(60))
+    assert checked >= 60 and raised >= checked // 4
+    assert broken == 0
+
+
+def test_the_tangent_check_catches_a_wrong_slope() -> None:
+    # A slope steeper than the LP's dual is not a bound: the check above must notice it.
+    assert _tangents(range(60), wrong=1.5)[2] > 0

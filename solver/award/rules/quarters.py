@@ -14,6 +14,10 @@ quarter (on 200-bid rounds with quarters: about a tenth). An allocation with one
 counts in its entries directly. Windows and source quarters are not constraints: pre-processing
 (solver.award.prep.eligible) creates no pair without an allowed quarter.
 
+In a neighbourhood's sub-round (solver.award.lns) the rest of the award's vehicles of the
+suppliers involved come as fixed totals of groups (Instance.outside), with the same per-quarter
+integers: the sub-round may move their quarters.
+
 `earliness` is how late the deliveries come (sum of vehicles x quarters after the input's
 first quarter): the objective of rules.prefer_early_delivery. An allocation of a supplier
 without quarterly capacities is delivered in its earliest allowed quarter (nothing ties it to
@@ -78,14 +82,21 @@ def add(f: Families) -> Expr | None:
             count(s, inst.lots[inst.lines[a.line].lot].segment, allowed[0], a.var, a.unit, vehicles)
         else:
             groups.setdefault(group_key(inst, s, a.line, quarters), []).append((a.var, a.unit, vehicles))
+    # A sub-round's rest of the award (Instance.outside): fixed vehicles per group, whose quarters
+    # may move, so a neighbourhood is not held to the deliveries the rest had (lns).
+    fixed: dict[GroupKey, int] = {}
+    for gk, vehicles in inst.outside:
+        fixed[gk] = fixed.get(gk, 0) + vehicles
+        groups.setdefault(gk, [])
     for gk in sorted(groups, key=_order):
         members = groups[gk]
         s, allowed, segment = gk
-        total = sum(v for _, _, v in members)
+        total = sum(v for _, _, v in members) + fixed.get(gk, 0)
         per_q = [(q, m.new_int_var(0, total, "")) for q in allowed]
         m.add(
             cp_model.LinearExpr.weighted_sum([v for _, v in per_q], [1] * len(per_q))
             == cp_model.LinearExpr.weighted_sum([v for v, _, _ in members], [u for _, u, _ in members])
+            + fixed.get(gk, 0)
         )
         f.quarter_vars.append((gk, per_q))
         for q, v in per_q:
@@ -109,8 +120,8 @@ def hint(f: Families, sol: Solution) -> None:
 
     inst = f.inst
     got: dict[GroupKey, dict[int, int]] = {}
-    for key, per_q in (schedule(inst, sol) or {}).items():
-        gk = group_of_key(inst, key)
+    for key, per_q in (schedule(inst, sol, with_outside=True) or {}).items():
+        gk = inst.outside[key[1]][0] if key[0] == 2 else group_of_key(inst, key)
         if gk is not None:
             d = got.setdefault(gk, {})
             for q, n in per_q.items():
