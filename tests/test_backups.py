@@ -397,11 +397,15 @@ def test_an_oem_that_dropped_out_is_told_so_and_what_it_delivers_now(world, cont
     backups.answer(backup.id, True, world.other_oem)
     a_page = login(world.oem).get(f"/oem/rounds/{rnd.id}/results").get_data(as_text=True)
     assert _outcomes(a_page) == {"lot-1": "dropped out won 40 vehicles, then declared in default you deliver none now"}
+    gist = a_page.split('data-testid="feedback-outcomes">')[1].split("</p>")[0]
+    assert re.sub(r"<[^>]+>", "", gist) == "You offered on 1 lot: won, then declared in default 1."
     b_page = login(world.other_oem).get(f"/oem/rounds/{rnd.id}/results").get_data(as_text=True)
     assert _outcomes(b_page) == {
         "lot-1": "backup supplier offered 40 vehicles as a backup you deliver 40 now",
         "lot-2": "won 25 vehicles",
     }
+    gist = b_page.split('data-testid="feedback-outcomes">')[1].split("</p>")[0]
+    assert re.sub(r"<[^>]+>", "", gist) == "You offered on 2 lots: backup supplier 1, won 1."
 
 
 def test_a_promoted_backup_delivers_in_the_quarters_the_solver_planned(world, login):

@@ -603,7 +603,11 @@ def _tie_break(inst: Instance, prep: Prepared, best: _Best, deadline: float, wor
     if deadline - time.monotonic() < 0.05:
         best.stops.add("time")
         return
-    model = AwardModel(inst, prep)
+    # When the optimum serves every servable line, the optima are exactly the serve_all model's
+    # awards at the optimal price: its per-line equalities make the proof that no other optimal
+    # class exists faster (seed 1 of the 200-bid default: 12.1 -> 8.1 s of CPU).
+    servable = sum(inst.lines[li].quantity for li in servable_lines(prep))
+    model = AwardModel(inst, prep, serve_all=best.vehicles == servable)
     if not model.price_fits:
         return
     r = model.canonical(
