@@ -66,6 +66,7 @@ def run_solver(path: str, time_limit: float) -> dict[str, Any]:
         "spread": st["spread"],
         "components": st["components"],
         "proven": st["components_proven"],
+        "limits": st.get("limits"),
         "peak_mb": _peak_mb(),
     }
 
@@ -182,6 +183,7 @@ def report(rows: list[tuple[int, dict[str, Any], dict[str, Any]]], args: argpars
         " | lots | lots bound | spread | greedy lots | components proven | peak memory | load |",
         "| ---: | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
+    notes: list[str] = []
     for n, o, r in rows:
         total = o.get("total") or 1
         out.append(
@@ -192,12 +194,19 @@ def report(rows: list[tuple[int, dict[str, Any], dict[str, Any]]], args: argpars
             f" | {_f(o.get('spread'), '{:,}')} | {_f(o.get('greedy_lots'), '{:,}')}"
             f" | {_f(o.get('proven'))}/{_f(o.get('components'))} | {_f(o.get('peak_mb'), '{:,.0f} MB')} | {o.get('load')} |"
         )
+        if o.get("limits"):
+            lim = o["limits"]
+            notes.append(
+                f"{n:,} lines: work limit {float(lim['work_limit']):.2f} deterministic s, stopped by {lim['stopped_by']}"
+                " (nothing = all proven, work = the same on any machine, time = the clock bound first)."
+            )
         out.append(
             f"| {n:,} | HiGHS reference | - | {_f(r.get('seconds'), '{:.1f} s')} | {r['status']}"
             f" | {_f(r.get('pooled'), '{:,}')} ({_pct(r.get('pooled'), total)}) | {_f(r.get('bound'), '{:,}')}"
             f" | {_f(r.get('lots'), '{:,}')} | - | {_f(r.get('spread'), '{:,}')} | - | - |"
             f" {_f(r.get('peak_mb'), '{:,.0f} MB')} | {r.get('load', '-')} |"
         )
+    out += ["", *notes] if notes else []
     out += ["", "## Targets (issue 4)", "", "| target | figures | met? |", "| --- | --- | --- |"]
     by = {n: (o, r) for n, o, r in rows}
 

@@ -148,6 +148,17 @@ def test_promoting_a_backup_takes_back_offers_and_the_fleet_reconfirms(world, co
     url = f"/coordinator/rounds/{rnd.id}/backups/{backup.public_id}/promote"
     page = coordinator.get(url).get_data(as_text=True)
     assert "40 vehicles" in page and "9,600,000" in page.replace("\u202f", ",")
+    # Summed per fleet before the form (a lot at coalition scale holds a hundred lines); each line below it.
+    fleets = page.split('data-testid="promotion-fleets"')[1].split("</table>")[0]
+    assert (
+        " ".join(re.sub(r"<[^>]+>", " ", fleets.split("<tbody>")[1]).split())
+        == f"{world.fleet.organization.name} 1 40 40"
+    )
+    assert (
+        page.index('data-testid="promotion-fleets"')
+        < page.index("<form", page.index("consequences"))
+        < page.index('data-testid="promotion-lines"')
+    )
     # Nothing happens without a cause, a reason and the ticked box.
     assert coordinator.post(url, data={"cause": "withdrew", "reason": "Plant fire"}).status_code == 422
     assert coordinator.post(url, data={"cause": "x", "reason": "Plant fire", "confirm": "y"}).status_code == 422
@@ -386,11 +397,15 @@ def test_an_oem_that_dropped_out_is_told_so_and_what_it_delivers_now(world, cont
     backups.answer(backup.id, True, world.other_oem)
     a_page = login(world.oem).get(f"/oem/rounds/{rnd.id}/results").get_data(as_text=True)
     assert _outcomes(a_page) == {"lot-1": "dropped out won 40 vehicles, then declared in default you deliver none now"}
+    gist = a_page.split('data-testid="feedback-outcomes">')[1].split("</p>")[0]
+    assert re.sub(r"<[^>]+>", "", gist) == "You offered on 1 lot: won, then declared in default 1."
     b_page = login(world.other_oem).get(f"/oem/rounds/{rnd.id}/results").get_data(as_text=True)
     assert _outcomes(b_page) == {
         "lot-1": "backup supplier offered 40 vehicles as a backup you deliver 40 now",
         "lot-2": "won 25 vehicles",
     }
+    gist = b_page.split('data-testid="feedback-outcomes">')[1].split("</p>")[0]
+    assert re.sub(r"<[^>]+>", "", gist) == "You offered on 2 lots: backup supplier 1, won 1."
 
 
 def test_a_promoted_backup_delivers_in_the_quarters_the_solver_planned(world, login):

@@ -61,6 +61,14 @@ class Feedback:
     rule: FeedbackRule
     rows: list[LotFeedback]
 
+    @property
+    def outcomes(self) -> list[tuple[str, int]]:
+        """How many lots had each outcome, most first: the gist before a page of 50 lots (hundreds at scale)."""
+        counts: dict[str, int] = {}
+        for row in self.rows:
+            counts[row.outcome] = counts.get(row.outcome, 0) + 1
+        return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
 
 def for_oem(rnd: Round, actor: Actor) -> Feedback:
     """The OEM's feedback on the round's published award (a few statements, whatever the number of bids)."""

@@ -5,7 +5,10 @@ can use, so the model and the greedy never see it:
 - a pair (tier or package item, line) exists only when the unit price is within the line's
   maximum, the supplier is not excluded from the line and (with delivery quarters) some
   quarter is inside the line's window, the source's quarters and the supplier's listed
-  quarters (reserve prices, exclusions and windows never become constraints);
+  quarters (reserve prices, exclusions and windows never become constraints); with whole line
+  service, also only when the line is no larger than what the tier can carry (its range's upper
+  end) or than the package item (a larger line can never go whole to it: counting it made the
+  10,000-bid rounds' vehicle bounds 73-87 vehicles too high);
 - a tier's quantity range is the intersection of its price band, the bid's range, the
   supplier's capacity, the lot's share cap and what its eligible lines can take (with whole
   line service: the subset sums of their quantities); an empty range drops the tier;
@@ -97,6 +100,8 @@ def prepare(inst: Instance) -> Prepared:
             lo, hi = bid.band(k)
             hi = min(hi, inst.capacity[bid.supplier], lot.share_cap)
             lines = eligible(inst, bid.lot, bid.supplier, tier.cents, bid.quarters)
+            if inst.whole:  # a line goes whole to one source: one larger than the tier can carry never fits
+                lines = tuple(li for li in lines if inst.lines[li].quantity <= hi)
             hi = min(hi, sum(inst.lines[li].quantity for li in lines))
             if lo > hi:
                 continue
@@ -120,6 +125,8 @@ def prepare(inst: Instance) -> Prepared:
             if item.quantity > inst.lots[item.lot].share_cap:
                 break
             lines = eligible(inst, item.lot, pkg.supplier, item.cents, pkg.quarters)
+            if inst.whole:  # as for tiers: a line larger than the item never fits in it
+                lines = tuple(li for li in lines if inst.lines[li].quantity <= item.quantity)
             qs = [inst.lines[li].quantity for li in lines]
             if inst.whole and item.quantity <= MAX_SUBSET_BITS:
                 if not (subset_sums(qs, item.quantity) >> item.quantity) & 1:

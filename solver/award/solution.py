@@ -45,6 +45,23 @@ def objective(inst: Instance, sol: Solution) -> tuple[int, int]:
     return vehicles, cents
 
 
+def _most_whole(inst: Instance, prep: Prepared, li: int) -> int:
+    """The most vehicles one source the line admits (price, exclusions) may take in its lot: its
+    tier's range upper end or its item's quantity (prep leaves out, with whole line service, the
+    lines larger than that)."""
+    line = inst.lines[li]
+    most = 0
+    for t in prep.tiers:
+        bid = inst.bids[t.bid]
+        if bid.lot == line.lot and t.cents <= line.max_cents and bid.supplier not in line.excluded:
+            most = max(most, t.hi)
+    for p in prep.packages:
+        for it in p.items:
+            if it.lot == line.lot and it.cents <= line.max_cents and p.supplier not in line.excluded:
+                most = max(most, it.quantity)
+    return most
+
+
 def unserved_reasons(
     inst: Instance, prep: Prepared, sol: Solution, sched: deliveries.Schedule | None = None
 ) -> dict[int, str]:
@@ -116,6 +133,8 @@ def unserved_reasons(
             reasons[li] = "no bid within the line's maximum unit price"
         elif affordable <= line.excluded:
             reasons[li] = "every affordable supplier is excluded from the line"
+        elif li not in reachable and inst.whole and 0 < _most_whole(inst, prep, li) < line.quantity:
+            reasons[li] = "larger than any bid or package may take whole (capacity, share cap or bid range)"
         elif li not in reachable:
             reasons[li] = (
                 "no bid or package can serve it within its maximum unit price"

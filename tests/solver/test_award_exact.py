@@ -126,3 +126,25 @@ def test_an_award_serving_every_line_is_found_where_the_greedy_misses_it() -> No
     assert validate_award(doc, result) == []
     assert (result["status"], result["awarded_quantity"]) == ("OPTIMAL", 12)
     assert to_cents(result["total_price"]) == brute_force(doc)[1] == 6 * (150000 + 140000) * 100
+
+
+def test_a_line_larger_than_any_source_may_carry_is_not_counted_as_servable() -> None:
+    # Whole line service, at most 80 % of lot-a's 8 vehicles (6) per supplier: a-1 (7 vehicles)
+    # can never go whole to one source, so the most vehicles is 1 and the quick bounds say so.
+    doc = _round(
+        {"oem-1": 50, "oem-2": 50},
+        {"lot-a": [_line("a-1", 7), _line("a-2", 1)]},
+        [_bid("bid-1", "oem-1", "lot-a", 8, 100000), _bid("bid-2", "oem-2", "lot-a", 8, 110000)],
+    )
+    doc["rules"]["max_share_per_supplier"] = 0.8
+    assert brute_force(doc) == (1, 100000 * 100)
+    result = award(doc, exact=False)
+    assert validate_award(doc, result) == []
+    assert (result["status"], result["awarded_quantity"], result["stats"]["bound_quantity"]) == ("OPTIMAL", 1, 1)
+    assert result["unserved"] == [
+        {
+            "demand": "a-1",
+            "quantity": 7,
+            "reason": "larger than any bid or package may take whole (capacity, share cap or bid range)",
+        }
+    ]

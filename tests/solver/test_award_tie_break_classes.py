@@ -10,6 +10,7 @@ import copy
 import pytest
 
 from bench.award_instances import make_round
+from solver.award.bounds import servable_lines
 from solver.award.cpsat import AwardModel
 from solver.award.instance import parse
 from solver.award.prep import prepare
@@ -44,3 +45,19 @@ def test_class_by_class_gives_the_least_t_over_all_optima(seed, shape) -> None:
     assert by_class.proven and at_once.proven
     assert by_class.solution == at_once.solution
     assert objective(inst, by_class.solution) == (vehicles, cents)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("shape", [lambda d: d, _same_quantities])
+def test_tie_break_on_the_serve_all_model_is_the_rules_award(seed, shape) -> None:
+    """When the optimum serves every servable line, the tie-break runs on the serve_all model (its
+    per-line equalities prove faster): the award must be the one T over all the optima gives."""
+    # capacity and share caps wide enough for every line to be served
+    doc = shape(make_round(6, 4, 24, seed=seed, capacity_share=(1.0, 1.2), max_share=1.0))
+    inst, prep, sol = _optimum(doc)
+    vehicles, cents = objective(inst, sol)
+    assert vehicles == sum(inst.lines[li].quantity for li in servable_lines(prep))
+    on_serve_all = AwardModel(inst, prep, serve_all=True).canonical(vehicles, cents, sol, time_limit=60, work_limit=20)
+    at_once = AwardModel(inst, prep).canonical(vehicles, cents, sol, time_limit=60, work_limit=20, by_class=False)
+    assert on_serve_all.proven and at_once.proven
+    assert on_serve_all.solution == at_once.solution

@@ -73,6 +73,16 @@ class Promotion:
         return len({line.organization_id for line, _, _ in self.lines})
 
     @property
+    def by_fleet(self) -> list[tuple[str, int, int, int]]:
+        """Per fleet, by name: (fleet, lines, vehicles taken back, vehicles offered): a lot of 10,000-line
+        rounds holds a hundred lines, but a few fleets."""
+        fleets: dict[str, list[int]] = {}
+        for line, taken, offered in self.lines:
+            row = fleets.setdefault(line.organization.name, [0, 0, 0])
+            row[0], row[1], row[2] = row[0] + 1, row[1] + taken, row[2] + offered
+        return [(name, fleets[name][0], fleets[name][1], fleets[name][2]) for name in sorted(fleets)]
+
+    @property
     def held_value(self) -> Decimal:
         return sum((a.quantity * a.unit_price for a in self.held), Decimal("0"))
 
@@ -99,9 +109,11 @@ def _promotion(rnd: Round, backup_id: int) -> Promotion:
         .order_by(Allocation.demand_line_id, Allocation.id)
     ).scalars()
     result = Promotion(rnd, view, list(held))
+    offered_by_line: dict[int, int] = {}
+    for r in backup.rows:
+        offered_by_line[r.demand_line_id] = offered_by_line.get(r.demand_line_id, 0) + r.quantity
     for a in result.held:
-        offered = sum(r.quantity for r in backup.rows if r.demand_line_id == a.demand_line_id)
-        result.lines.append((a.demand_line, a.quantity, offered))
+        result.lines.append((a.demand_line, a.quantity, offered_by_line.get(a.demand_line_id, 0)))
     return result
 
 

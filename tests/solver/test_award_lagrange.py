@@ -1,0 +1,61 @@
+"""The Lagrangian bounds over lots (solver.award.lagrange): on tiny rounds solved by exhaustive
+enumeration, the vehicle bound is never below the most vehicles and the price bound never above
+the lowest price for them; each is at least as tight as the LP's it starts from (up to the
+rounding of its multipliers); and the check notices a Lagrangian whose package multipliers do
+not cancel (an invalid bound)."""
+
+from __future__ import annotations
+
+import random
+import time
+
+from solver.award import lagrange
+from solver.award.instance import parse
+from solver.award.lpbound import LpModel
+from solver.award.prep import prepare
+from tests.solver.award_helpers import brute_force, tiny_round
+
+WORK = 2.0  # per lot: tiny lots are proven far below it, so the bounds are the exact minima
+
+
+def _check(seeds: range, skew: int = 0) -> tuple[int, int, int]:
+    """(rounds checked, rounds where the Lagrangian is strictly tighter than the LP, violations).
+    `skew` adds that much to every package copy's multiplier (no longer summing to zero)."""
+    checked = tighter = broken = 0
+    for seed in seeds:
+        doc = tiny_round(random.Random(seed))
+        vehicles, cents = brute_force(doc)
+        if not vehicles:
+            continue
+        inst = parse(doc)
+        prep = prepare(inst)
+        lp = LpModel(inst, prep)
+        end = time.monotonic() + 60
+        lp_vb = lp.vehicle_bound(60)
+        mv = lagrange.from_lp(inst, prep, lp, "vehicles")
+        base_v = lagrange.lower_bound(inst, prep, mv, deadline=end, work_per_lot=WORK)
+        lp_pb = lp.price_bound(vehicles, 60)
+        mp = lagrange.from_lp(inst, prep, lp, "price")
+        mp.lam = {k: v + skew for k, v in mp.lam.items()}
+        base_p = lagrange.lower_bound(inst, prep, mp, deadline=end, work_per_lot=WORK)
+        assert lp_vb is not None and lp_pb is not None and base_v is not None and base_p is not None
+        vb = lagrange.vehicles_bound(base_v)
+        pb = lagrange.price_for(base_p, mp, vehicles)
+        checked += 1
+        broken += vb < vehicles or pb > cents
+        if not skew:
+            assert vb <= lp_vb, seed
+            assert pb >= lp_pb - max(100, lp_pb // 10**6), seed  # multipliers rounded to whole cents
+        tighter += vb < lp_vb or pb > lp_pb
+    return checked, tighter, broken
+
+
+def test_lagrangian_bounds_hold_and_tighten_the_lp_on_tiny_rounds() -> None:
+    checked, tighter, broken = _check(range(60))
+    assert checked >= 30
+    assert broken == 0
+    assert tighter >= 1  # integrality inside a lot (whole lines, tiers, winners) pays somewhere
+
+
+def test_the_check_catches_package_multipliers_that_do_not_cancel() -> None:
+    assert _check(range(60), skew=10**9)[2] > 0
