@@ -9,7 +9,7 @@ packing (a slot's members into lots), exact (CP-SAT lexicographic phases), reaso
 
 from __future__ import annotations
 
-from solver.pooling.solve import pool
+from solver.pooling.solve import default_work_limit, pool
 from solver.pooling.validate import validate_pooling
 
-__all__ = ["pool", "validate_pooling"]
+__all__ = ["default_work_limit", "pool", "validate_pooling"]

@@ -1,5 +1,5 @@
-"""The exact phases on one component, lexicographically: HiGHS (OR-Tools MathOpt) by default,
-CP-SAT when a deterministic work limit is asked for and for the explicit model.
+"""The exact phases on one component, lexicographically, on CP-SAT within a deterministic work
+budget (the clock only as a safety cap), so a result is the same on any machine.
 
 Aggregate model (default): x[c,s] items of class c in slot s, n[s] lots in slot s,
     min*n[s] <= sum_c unit_c * x[c,s] <= max*n[s],   sum_s x[c,s] <= cap_c.
@@ -26,16 +26,16 @@ from solver.pooling.components import Component
 from solver.pooling.packing import Assignment, pack_all
 
 SEED = 20270401
-BUILD_SECONDS_PER_PAIR = 1.2e-4  # measured: MathOpt model building from Python, per (class, slot) pair
+BUILD_SECONDS_PER_PAIR = 1.2e-4  # measured: model building from Python, per (class, slot) pair, with room
 WORK_PER_PAIR = 2e-5  # CP-SAT deterministic time a (class, slot) pair needs before a search is worth starting
 
 
 @dataclass
 class Budget:
-    """What one component may spend: wall seconds, and deterministic work (None = no limit)."""
+    """What one component may spend: deterministic work, and wall seconds as a safety cap."""
 
     seconds: float
-    work: float | None
+    work: float
 
 
 @dataclass
@@ -47,6 +47,7 @@ class Outcome:
     lots_bound: int  # proven lower bound on lots (given the pooled vehicles)
     spread_bound: int  # proven lower bound on spread (given pooled vehicles and lots)
     work_used: float
+    stops: frozenset[str]  # what cut a phase short: "work", "time"; empty if nothing did
 
 
 Report = Callable[[str, tuple[int, int, int], int], None]  # phase, objective, vehicle bound
@@ -56,15 +57,11 @@ def _better(a: tuple[int, int, int], b: tuple[int, int, int]) -> bool:
     return (-a[0], a[1], a[2]) < (-b[0], b[1], b[2])
 
 
-def load_engine(work_limited: bool) -> None:
-    """Import the solver the exact phases will use, before any component's deadline is set: the
-    first import costs 0.4 s of CPU, which the smallest component's share (a fraction of a second)
-    could not absorb and so never proved even its vehicles."""
-    if work_limited:
-        from ortools.sat.python import cp_model  # noqa: F401
-    else:
-        from ortools.math_opt.python import mathopt  # noqa: F401
-        from ortools.math_opt.solvers import highs_pb2  # noqa: F401
+def load_engine() -> None:
+    """Import CP-SAT before any component's deadline is set: the first import costs 0.4 s of CPU,
+    which the smallest component's share (a fraction of a second) could not absorb, so its
+    vehicles stayed unproven."""
+    from ortools.sat.python import cp_model  # noqa: F401
 
 
 class _Model:
@@ -145,73 +142,6 @@ class _Model:
         return a
 
 
-class _MipModel:
-    """The aggregate model for HiGHS through OR-Tools MathOpt (same rows as _Model, aggregate only)."""
-
-    explicit = False
-
-    def __init__(self, comp: Component, lo: int, hi: int, start: Assignment):
-        from ortools.math_opt.python import mathopt
-
-        self.mathopt = mathopt
-        self.comp = comp
-        m = self.model = mathopt.Model()
-        classes = comp.classes
-        p_terms: list[Any] = []
-        s_terms: list[Any] = []
-        by_class: list[list[Any]] = [[] for _ in classes]
-        self.x: dict[tuple[int, int, int], Any] = {}
-        self.u: dict[tuple[int, int], Any] = {}
-        for si, slot in enumerate(comp.slots):
-            ub = max(-(-slot.total // hi), start.n.get(si, 0))
-            u = m.add_integer_variable(lb=0, ub=ub)
-            self.u[(si, 0)] = u
-            terms = []
-            for ci, lev in slot.members:
-                cl = classes[ci]
-                v = m.add_integer_variable(lb=0, ub=cl.cap)
-                self.x[(ci, si, 0)] = v
-                by_class[ci].append(v)
-                terms.append(cl.unit * v)
-                p_terms.append(cl.unit * v)
-                if lev:
-                    s_terms.append(cl.unit * lev * v)
-                m.add_linear_constraint(v - min(cl.cap, hi // cl.unit) * u <= 0)
-            t = mathopt.fast_sum(terms)
-            m.add_linear_constraint(t - lo * u >= 0)
-            m.add_linear_constraint(t - hi * u <= 0)
-        for ci, vs in enumerate(by_class):
-            if len(vs) > 1:
-                m.add_linear_constraint(mathopt.fast_sum(vs) <= classes[ci].cap)
-        self.P = mathopt.fast_sum(p_terms)
-        self.N = mathopt.fast_sum(list(self.u.values()))
-        self.S = mathopt.fast_sum(s_terms)
-        self.hint_values: dict[Any, float] = {}
-
-    def at_least(self, expr: Any, value: int) -> None:
-        self.model.add_linear_constraint(expr >= value)
-
-    def at_most(self, expr: Any, value: int) -> None:
-        self.model.add_linear_constraint(expr <= value)
-
-    def hint(self, a: Assignment) -> None:
-        values = {u: float(a.n.get(si, 0)) for (si, _), u in self.u.items()}
-        values.update({v: float(a.x.get((ci, si), 0)) for (ci, si, _), v in self.x.items()})
-        self.hint_values = values
-
-    def decode(self, value: Callable[[Any], float]) -> Assignment:
-        a = Assignment()
-        for (ci, si, _), v in self.x.items():
-            val = round(value(v))
-            if val:
-                a.x[(ci, si)] = val
-        for (si, _), u in self.u.items():
-            val = round(value(u))
-            if val:
-                a.n[si] = val
-        return a
-
-
 class _Callback:
     """Reports each better solution; an exception from the progress callback stops the search."""
 
@@ -252,14 +182,21 @@ class Search:
         self.work_used = 0.0
         self.packed_fail = False
         self.explicit = False
-        self.engine = "highs"
+        self.stops: set[str] = set()  # what cut a phase short: "work" (reproducible) or "time" (the clock)
         self.mdl: Any = None
         self.restricted = False  # the model carries finish()'s rows (vehicles >= best, lots <= best)
 
     # -- results
     def outcome(self) -> Outcome:
         return Outcome(
-            self.best, self.best_obj, all(self.proven), self.bound, self.lots_bound, self.spread_bound, self.work_used
+            self.best,
+            self.best_obj,
+            all(self.proven),
+            self.bound,
+            self.lots_bound,
+            self.spread_bound,
+            self.work_used,
+            frozenset(self.stops),
         )
 
     def trivially_done(self) -> bool:
@@ -276,22 +213,16 @@ class Search:
     def _ensure_model(self, budget: Budget) -> bool:
         if self.mdl is not None:
             return True
-        self.engine = "cp-sat" if self.explicit or budget.work is not None else "highs"
         # Building costs Python time per (class, slot) pair; a component whose model cannot even be
-        # built and searched within its budget keeps the solution it has.
-        # With a work limit the decision must not depend on the clock (reproducible runs).
-        if budget.work is not None:
-            too_big = budget.work < WORK_PER_PAIR * self._model_size()
-        else:
-            too_big = budget.seconds < BUILD_SECONDS_PER_PAIR * self._model_size() * (
-                3 if self.engine == "highs" else 1.5
-            )
-        if too_big:
+        # built and searched within its budget keeps the solution it has. The work decides first
+        # (the same everywhere); the clock only as the safety cap, and then says so (stops).
+        if budget.work < WORK_PER_PAIR * self._model_size():
+            self.stops.add("work")
             return False
-        if self.engine == "cp-sat":
-            self.mdl = _Model(self.comp, self.lo, self.hi, self.explicit, self.best)
-        else:
-            self.mdl = _MipModel(self.comp, self.lo, self.hi, self.best)
+        if budget.seconds < BUILD_SECONDS_PER_PAIR * self._model_size() * 1.5:
+            self.stops.add("time")
+            return False
+        self.mdl = _Model(self.comp, self.lo, self.hi, self.explicit, self.best)
         return True
 
     # -- stages
@@ -331,9 +262,8 @@ class Search:
             self.proven[1] = True
         else:
             used = self.work_used
-            ok, b = self._run("min-lots", mdl.N, False, deadline, None if work is None else work * 0.6)
-            if work is not None:
-                work -= self.work_used - used
+            ok, b = self._run("min-lots", mdl.N, False, deadline, work * 0.6)
+            work -= self.work_used - used
             self.proven[1] = ok and self.proven[0]
             if b is not None and self.proven[0]:
                 self.lots_bound = max(self.lots_bound, int(-(-(b - 1e-6) // 1)))
@@ -353,7 +283,9 @@ class Search:
             if self.proven[2]:
                 self.spread_bound = self.best_obj[2]
         self.report("min-spread", self.best_obj, self.bound)
-        if self.packed_fail and not self.explicit and time.monotonic() < deadline:
+        if self.packed_fail and not self.explicit and time.monotonic() >= deadline:
+            self.stops.add("time")
+        elif self.packed_fail and not self.explicit:
             # The aggregate optimum does not pack into lots: solve with explicit lots instead.
             # The aggregate model's bounds stay valid (it is a relaxation); its proofs do not.
             self.explicit, self.mdl, self.packed_fail, self.restricted = True, None, False, False
@@ -375,11 +307,15 @@ class Search:
         return False
 
     def _run(
-        self, phase: str, objective: Any, maximize: bool, deadline: float, work: float | None, share: float = 0.6
+        self, phase: str, objective: Any, maximize: bool, deadline: float, work: float, share: float = 0.6
     ) -> tuple[bool, float | None]:
         """One phase: (proven optimal, bound on the objective or None)."""
         seconds = max(0.0, (deadline - time.monotonic()) * share)
-        if seconds < 0.005 or (work is not None and work <= 1e-6):
+        if work <= 1e-6:
+            self.stops.add("work")
+            return False, None
+        if seconds < 0.005:
+            self.stops.add("time")
             return False, None
         mdl = self.mdl
         if maximize:
@@ -387,8 +323,6 @@ class Search:
         else:
             mdl.model.minimize(objective)
         mdl.hint(self.best)
-        if self.engine == "highs":
-            return self._run_highs(seconds)
         cp_model = mdl.cp_model
         solver = cp_model.CpSolver()
         prm = solver.parameters
@@ -399,8 +333,7 @@ class Search:
         # The LP with every linking row is what proves lots and spread (level 1 leaves most of it out).
         prm.linearization_level = 2
         prm.max_time_in_seconds = seconds
-        if work is not None:
-            prm.max_deterministic_time = work * share
+        prm.max_deterministic_time = work * share
         cb = _Callback(cp_model, mdl, phase, self.report, self.bound)
         status = solver.solve(mdl.model, cb.cb)
         self.work_used += solver.response_proto.deterministic_time
@@ -409,36 +342,12 @@ class Search:
         found = True
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             found = self._adopt(mdl.decode(solver.value))
+        if status not in (cp_model.OPTIMAL, cp_model.INFEASIBLE, cp_model.MODEL_INVALID):
+            # A limit ended it: the work one if it was reached, else the clock.
+            spent = solver.response_proto.deterministic_time
+            self.stops.add("work" if spent >= 0.99 * prm.max_deterministic_time else "time")
         if status == cp_model.OPTIMAL:
             return found, solver.objective_value
         if status == cp_model.FEASIBLE:
             return False, solver.best_objective_bound
         return False, None
-
-    def _run_highs(self, seconds: float) -> tuple[bool, float | None]:
-        import datetime
-        import math
-
-        from ortools.math_opt.solvers import highs_pb2
-
-        mdl = self.mdl
-        mathopt = mdl.mathopt
-        opts = highs_pb2.HighsOptionsProto()
-        opts.bool_options["output_flag"] = False
-        params = mathopt.SolveParameters(
-            time_limit=datetime.timedelta(seconds=seconds),
-            relative_gap_tolerance=0.0,
-            absolute_gap_tolerance=0.5,  # objectives are integers: a gap below 1 proves the optimum
-            random_seed=SEED,
-            highs=opts,
-        )
-        hints = mathopt.ModelSolveParameters(solution_hints=[mathopt.SolutionHint(variable_values=mdl.hint_values)])
-        result = mathopt.solve(mdl.model, mathopt.SolverType.HIGHS, params=params, model_params=hints)
-        found = True
-        if result.has_primal_feasible_solution():
-            values = result.variable_values()
-            found = self._adopt(mdl.decode(values.__getitem__))
-        if result.termination.reason == mathopt.TerminationReason.OPTIMAL:
-            return found, result.objective_value()
-        b = result.termination.objective_bounds.dual_bound
-        return False, b if math.isfinite(b) else None

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from solver.pooling.assemble import assemble
-from solver.pooling.components import prepare
+from solver.pooling.components import Component, prepare
 from solver.pooling.exact import Budget, Search, load_engine
 from solver.pooling.greedy import greedy
 from solver.pooling.parse import parse
@@ -41,6 +41,16 @@ class _Tracker:
         )
 
 
+def default_work_limit(components: list[Component]) -> float:
+    """The deterministic work the exact phases get when none is asked for: 5, plus 1 per 4,000
+    (class, slot) pairs, at most 60, from the model's size only, so a re-run anywhere spends the
+    same work. Measured (bench.pooling): 1,000 lines need 0.5 (about 3,000 pairs, 53 components),
+    10,000 skewed lines 5.4 for everything proven (18,000 pairs), 10,000 default lines 15 for the
+    pooled vehicles proven (58,000 pairs)."""
+    pairs = sum(c.size() for c in components)
+    return min(60.0, 5.0 + pairs / 4000)
+
+
 def pool(
     doc: Mapping[str, Any],
     *,
@@ -54,13 +64,12 @@ def pool(
     Raises solver.errors.InvalidInput with every problem of an invalid document.
 
     `time_limit` bounds the whole call in wall-clock seconds (parsing included); the greedy
-    start always completes, so a result comes back even past a tiny limit. Without
-    `work_limit` the exact phases run on HiGHS (through OR-Tools MathOpt). With `work_limit`
-    they run on CP-SAT with that much deterministic time shared over the components, and every
-    decision depends on work, not on the clock: such a run is reproducible on any machine as
-    long as the wall-clock limit does not bind first. Either way, a run that finishes (or
-    whose limit binds on work) gives the same bytes for the same input apart from
-    stats.solve_seconds. `workers` > 1 only matters to CP-SAT (interleaved, deterministic).
+    start always completes, so a result comes back even past a tiny limit. The exact phases run
+    on CP-SAT with `work_limit` deterministic seconds (default: `default_work_limit`, from the
+    model's size) shared over the components, and every decision depends on work, not on the
+    clock: the same input gives the same bytes on any machine (apart from stats.solve_seconds)
+    as long as the wall-clock limit, a safety cap, does not bind first. stats.limits says which
+    ended the search. `workers` > 1 runs CP-SAT's interleaved (deterministic) search.
 
     `progress` is called after the greedy start, at every phase end of every component, on
     each better CP-SAT solution, and once when done. An exception it raises stops the solve and
@@ -80,7 +89,9 @@ def pool(
     tracker.bound = [c.quantity for c in comps]
     tracker.emit("greedy")
 
-    load_engine(work_limit is not None)
+    if work_limit is None:
+        work_limit = default_work_limit(comps)
+    load_engine()
     # Keep time to assemble the result: it costs about a quarter to a half of what parsing,
     # pre-processing and the greedy took (1.9 s after 7.2 s at 100,000 lines); measured, so a loaded
     # machine reserves more, with room for the searches overrunning their limits a little.
@@ -102,7 +113,7 @@ def pool(
     # rest on lots and spread, a third round what is left on the components still unproven. Each
     # shares its time by model size and hands what a component leaves unused to the next ones.
     # The work limit is shared the same way (so a work-limited run does not depend on the clock).
-    work_left = work_limit
+    work_left: float = work_limit
     for stage, fraction in (("vehicles", 0.75), ("finish", 1.0), ("again", 1.0)):
         todo = [s for s in searches if not all(s.proven) and not s.trivially_done()]
         # Smallest first (then canonical order): small components finish early and leave their
@@ -110,7 +121,7 @@ def pool(
         todo.sort(key=lambda s: s.comp.size())
         rest = sum(s.comp.size() for s in todo)
         stage_end = time.monotonic() + max(0.0, deadline - time.monotonic()) * fraction
-        work_stage = None if work_left is None else work_left * fraction
+        work_stage = work_left * fraction
         for j, s in enumerate(todo):
             # At least an equal share of what is left: a share by size alone starved the smallest
             # components (0.01 s for a 10-pair model, too little to prove even its vehicles), and
@@ -119,7 +130,7 @@ def pool(
             rest -= s.comp.size()
             budget = Budget(
                 seconds=max(0.0, (stage_end - time.monotonic()) * share),
-                work=None if work_stage is None else max(0.0, work_stage * share),
+                work=max(0.0, work_stage * share),
             )
             used = s.work_used
             if stage == "vehicles":
@@ -129,12 +140,11 @@ def pool(
             else:
                 t0 = time.monotonic()
                 if not s.proven[0]:
-                    s.vehicles(Budget(budget.seconds / 2, None if budget.work is None else budget.work / 2))
+                    s.vehicles(Budget(budget.seconds / 2, budget.work / 2))
                 spent = time.monotonic() - t0
-                s.finish(Budget(max(0.0, budget.seconds - spent), None if budget.work is None else budget.work / 2))
-            if work_stage is not None and work_left is not None:
-                work_stage -= s.work_used - used
-                work_left -= s.work_used - used
+                s.finish(Budget(max(0.0, budget.seconds - spent), budget.work / 2))
+            work_stage -= s.work_used - used
+            work_left -= s.work_used - used
     for s in searches:
         if s.trivially_done():
             s.proven = [True, True, True]
@@ -146,6 +156,8 @@ def pool(
     lots_bound = [o.lots_bound for o in outcomes]
     spread_bound = [o.spread_bound for o in outcomes]
     proven = [o.proven for o in outcomes]
+    # Any clock stop may have changed which solution a phase kept, proven or not.
+    stops = frozenset().union(*(o.stops for o in outcomes))
 
     lots, unpooled = assemble(prep, solutions, rules)
     total = sum(line.quantity for line in inp.lines)
@@ -162,6 +174,8 @@ def pool(
         components=len(comps),
         components_proven=sum(proven),
         solve_seconds=time.monotonic() - start,
+        work_limit=work_limit,
+        stopped_by="time" if "time" in stops else "work" if stops or not all(proven) else "nothing",
     )
     tracker.emit("done")
     return PoolingResult(status, lots, unpooled, stats).to_dict()

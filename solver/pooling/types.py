@@ -108,6 +108,8 @@ class Stats:
     components: int
     components_proven: int
     solve_seconds: float
+    work_limit: float  # deterministic work the exact phases had (given, or the default)
+    stopped_by: str  # "nothing" (all proven), "work" (the same everywhere) or "time" (the clock)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -121,6 +123,7 @@ class Stats:
             "components": self.components,
             "components_proven": self.components_proven,
             "solve_seconds": round(self.solve_seconds, 3),
+            "limits": {"work_limit": round(self.work_limit, 6), "stopped_by": self.stopped_by},
         }
 
 

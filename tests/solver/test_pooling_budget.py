@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
 from bench.pooling_instances import generate
+from solver import io, validate_pooling
+from solver.pooling.components import prepare
+from solver.pooling.parse import parse
 from tests.solver.test_pooling_support import solve_checked
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_tight_work_budget_still_proves_the_small_components() -> None:
@@ -15,3 +25,52 @@ def test_a_tight_work_budget_still_proves_the_small_components() -> None:
     assert st["components"] == 53
     assert st["components_proven"] >= 35
     assert st["bound"] - st["pooled_quantity"] <= 60  # 163 with the share by size alone
+
+
+def _cli_pool(path: Path, out: Path) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "solver", "pool", str(path), "-o", str(out), "--time-limit", "300"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    result: dict[str, Any] = io.loads(out.read_bytes())
+    return result
+
+
+def test_two_default_runs_give_the_same_bytes_with_and_without_a_busy_neighbour(tmp_path: Path) -> None:
+    # No --work-limit: the exact phases still run on deterministic work derived from the model's
+    # size (stats.limits says how much and that nothing but completion ended them).
+    doc = generate(1000, seed=2, skewed=True)
+    path = tmp_path / "in.json"
+    path.write_text(io.dumps(doc), encoding="utf-8")
+    quiet = _cli_pool(path, tmp_path / "a.json")
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])  # the neighbour
+    try:
+        loaded = _cli_pool(path, tmp_path / "b.json")
+    finally:
+        busy.kill()
+        busy.wait()
+    assert validate_pooling(doc, quiet) == []
+    assert quiet["status"] == "OPTIMAL"
+    pairs = sum(c.size() for c in prepare(parse(doc)).components)
+    limits = quiet["stats"]["limits"]  # numbers come back as Decimal
+    assert (float(limits["work_limit"]), limits["stopped_by"]) == (round(default_work_limit_for(pairs), 6), "nothing")
+    quiet["stats"]["solve_seconds"] = loaded["stats"]["solve_seconds"] = 0
+    assert io.dumps(quiet) == io.dumps(loaded)
+
+
+def default_work_limit_for(pairs: int) -> float:
+    return min(60.0, 5.0 + pairs / 4000)  # as documented in docs/solver-io.md
+
+
+def test_a_search_cut_by_work_says_so_and_is_the_same_twice() -> None:
+    doc = generate(1000, seed=1)
+    a = solve_checked(doc, time_limit=120, work_limit=0.2)
+    b = solve_checked(doc, time_limit=120, work_limit=0.2)
+    assert a["status"] == "FEASIBLE"
+    assert a["stats"]["limits"] == {"work_limit": 0.2, "stopped_by": "work"}
+    a["stats"]["solve_seconds"] = b["stats"]["solve_seconds"] = 0
+    assert io.dumps(a) == io.dumps(b)
