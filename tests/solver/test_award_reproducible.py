@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bench.award_instances import make_round
 from solver import io, validate_award
+from tests.solver.busy import beside_a_busy_neighbour
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,12 +40,7 @@ def test_two_default_runs_give_the_same_bytes_with_and_without_a_busy_neighbour(
     path = tmp_path / "in.json"
     path.write_text(json.dumps(doc), encoding="utf-8")
     quiet = _run(path, tmp_path / "a.json")
-    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])  # the neighbour
-    try:
-        loaded = _run(path, tmp_path / "b.json")
-    finally:
-        busy.kill()
-        busy.wait()
+    loaded = beside_a_busy_neighbour(lambda: _run(path, tmp_path / "b.json"))
     assert validate_award(doc, quiet) == []
     assert quiet["stats"]["limits"]["stopped_by"] in ("nothing", "work")
     assert _without_time(quiet) == _without_time(loaded)

@@ -11,6 +11,7 @@ from bench.pooling_instances import generate
 from solver import io, validate_pooling
 from solver.pooling.components import prepare
 from solver.pooling.parse import parse
+from tests.solver.busy import beside_a_busy_neighbour
 from tests.solver.test_pooling_support import solve_checked
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,12 +48,7 @@ def test_two_default_runs_give_the_same_bytes_with_and_without_a_busy_neighbour(
     path = tmp_path / "in.json"
     path.write_text(io.dumps(doc), encoding="utf-8")
     quiet = _cli_pool(path, tmp_path / "a.json")
-    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])  # the neighbour
-    try:
-        loaded = _cli_pool(path, tmp_path / "b.json")
-    finally:
-        busy.kill()
-        busy.wait()
+    loaded = beside_a_busy_neighbour(lambda: _cli_pool(path, tmp_path / "b.json"))
     assert validate_pooling(doc, quiet) == []
     assert quiet["status"] == "OPTIMAL"
     pairs = sum(c.size() for c in prepare(parse(doc)).components)
