@@ -5,27 +5,11 @@ stats.solve_seconds) even when a CPU-busy neighbour slows one of them down."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from bench.award_instances import make_round
 from solver import io, validate_award
-from tests.solver.busy import beside_a_busy_neighbour
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _run(path: Path, out: Path) -> dict:
-    proc = subprocess.run(
-        [sys.executable, "-m", "solver", "award", str(path), "-o", str(out), "--time-limit", "300"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return io.loads(out.read_bytes())
+from tests.solver.busy import beside_a_busy_neighbour, run_cli
 
 
 def _without_time(result: dict) -> str:
@@ -39,8 +23,8 @@ def test_two_default_runs_give_the_same_bytes_with_and_without_a_busy_neighbour(
     doc = make_round(12, 6, 60, seed=7)
     path = tmp_path / "in.json"
     path.write_text(json.dumps(doc), encoding="utf-8")
-    quiet = _run(path, tmp_path / "a.json")
-    loaded = beside_a_busy_neighbour(lambda: _run(path, tmp_path / "b.json"))
+    quiet = run_cli("award", path, tmp_path / "a.json")
+    loaded = beside_a_busy_neighbour(lambda: run_cli("award", path, tmp_path / "b.json"))
     assert validate_award(doc, quiet) == []
     assert quiet["stats"]["limits"]["stopped_by"] in ("nothing", "work")
     assert _without_time(quiet) == _without_time(loaded)

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 from bench.pooling_instances import generate
 from solver import io, validate_pooling
 from solver.pooling.components import prepare
 from solver.pooling.parse import parse
-from tests.solver.busy import beside_a_busy_neighbour
+from tests.solver.busy import beside_a_busy_neighbour, run_cli
 from tests.solver.test_pooling_support import solve_checked
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_tight_work_budget_still_proves_the_small_components() -> None:
@@ -28,27 +23,14 @@ def test_a_tight_work_budget_still_proves_the_small_components() -> None:
     assert st["bound"] - st["pooled_quantity"] <= 60  # 163 with the share by size alone
 
 
-def _cli_pool(path: Path, out: Path) -> dict[str, Any]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "solver", "pool", str(path), "-o", str(out), "--time-limit", "300"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr
-    result: dict[str, Any] = io.loads(out.read_bytes())
-    return result
-
-
 def test_two_default_runs_give_the_same_bytes_with_and_without_a_busy_neighbour(tmp_path: Path) -> None:
     # No --work-limit: the exact phases still run on deterministic work derived from the model's
     # size (stats.limits says how much and that nothing but completion ended them).
     doc = generate(1000, seed=2, skewed=True)
     path = tmp_path / "in.json"
     path.write_text(io.dumps(doc), encoding="utf-8")
-    quiet = _cli_pool(path, tmp_path / "a.json")
-    loaded = beside_a_busy_neighbour(lambda: _cli_pool(path, tmp_path / "b.json"))
+    quiet = run_cli("pool", path, tmp_path / "a.json")
+    loaded = beside_a_busy_neighbour(lambda: run_cli("pool", path, tmp_path / "b.json"))
     assert validate_pooling(doc, quiet) == []
     assert quiet["status"] == "OPTIMAL"
     pairs = sum(c.size() for c in prepare(parse(doc)).components)
