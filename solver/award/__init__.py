@@ -9,7 +9,7 @@ lowest total price, exact to the cent. Steps:
    servable line is served (if it has an award, the lowest price there is the optimum);
    otherwise most vehicles then lowest price as one objective (hinted with the greedy);
    then the tie-break below. Models too big for it are improved by a large-neighbourhood
-   search instead (lns), with LP bounds (lpbound).
+   search instead (lns), with LP bounds (lpbound) computed beside it in a child process (lpchild).
 
 Canonical tie-break (TIE_BREAK_RULE, also written in every result as stats.tie_break.rule).
 Among awards with the most vehicles and the lowest price, the one returned has the least
@@ -76,8 +76,12 @@ TIE_BREAK_WORK = 5.0
 # load; the wall clock is only a safety cap (stats.limits.stopped_by says "time" when it bound).
 # Whole-round model: 30 (200-bid rounds proved in 2-9); neighbourhood search (whose work also
 # counts each sub-round's model building, solver.award.lns.WORK_PER_VAR): 10 plus 1 per 2,000
-# allocation variables, at most 60 (one unit took 1.5-1.8 s of CPU on 2,000-bid rounds, so a
-# 2,000-bid round's 21.5 end before the default 60 s clock on an unloaded core).
+# allocation variables, at most 30 (one unit took 1.5-1.8 s of CPU on 2,000-bid rounds, so a
+# 2,000-bid round's 21.5 end before the default 60 s clock on an unloaded core; at 10,000 bids
+# one unit took 2.4 s (each sub-round also walks the whole round), so the former cap of 60 ran
+# 144 s of CPU and the benchmark's 120 s clock ended the search, not reproducible: 30 end there
+# after about 70 s, with the LP bound's two LPs in by then on the second core and the backups'
+# ~30 s still inside the limit).
 DEFAULT_WORK_EXACT = 30.0
 # The backups (solver.award.backups) run on their own deterministic work budget after the award,
 # inside the call's time limit (a limit the coordinator sets is honoured). When the clock, not the
@@ -90,7 +94,7 @@ BACKUP_CLOCK_SHARE = 0.2
 # that writing their rows stays inside the limit (at 25,000 bids on a 10 s limit the call ended 10 ms
 # late when they searched to the very end).
 BACKUP_OUTPUT_SHARE = 0.05
-DEFAULT_WORK_LNS_MAX = 60.0
+DEFAULT_WORK_LNS_MAX = 30.0
 
 
 def default_work_limit(size: int) -> float:

@@ -47,3 +47,34 @@ def test_the_large_plan_bounds_every_count_from_the_greedy_s_to_the_vehicle_boun
             lowered += v < top and down > tangent_bound(child.pbounds[g] or 0, child.slopes[g][0], g, v)
     assert checked >= 100
     assert lowered >= 1  # somewhere the top count's tangent is the better bound
+
+
+def test_the_large_plan_gives_the_same_bytes_beside_a_busy_neighbour(monkeypatch) -> None:
+    import importlib
+
+    from bench.award_instances import make_round
+    from solver import io
+    from solver.award import award, validate_award
+    from solver.award.bounds import price_bound
+    from solver.money import to_cents
+    from tests.solver.busy import beside_a_busy_neighbour
+
+    # The large-round path with the large plan's bounds, forced on a mid-size round with a small
+    # default budget (the modules, not solver.award the function, hold the limits).
+    monkeypatch.setattr(importlib.import_module("solver.award"), "MAX_GLOBAL_PRICE_VARS", 0)
+    monkeypatch.setattr(importlib.import_module("solver.award"), "DEFAULT_WORK_LNS_MAX", 2.0)
+    monkeypatch.setattr(importlib.import_module("solver.award.lpchild"), "FULL_PLAN_VARS", 0)
+    doc = make_round(16, 6, 90, seed=4)
+
+    def run() -> str:
+        result = award(doc, time_limit=300)
+        stats = result["stats"]
+        assert stats["search"] == "cp-sat+lns"
+        assert stats["limits"] == {"work_limit": 2.0, "stopped_by": "work"}
+        assert validate_award(doc, result) == []
+        inst = parse(doc)
+        # the LP's bound arrived and applies (above the cheap bound of the award's count)
+        assert to_cents(stats["bound_price"]) > price_bound(inst, prepare(inst), result["awarded_quantity"])
+        return io.dumps({**result, "stats": {k: v for k, v in stats.items() if k != "solve_seconds"}})
+
+    assert run() == beside_a_busy_neighbour(run)
