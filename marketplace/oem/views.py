@@ -140,6 +140,7 @@ def _tender_page(rnd: Any, capacity_form: CapacityForm | None = None, status: in
         capacity=capacity,
         capacity_form=capacity_form,
         quarter_rows=quarter_capacity.rows_of(rnd, current_user),
+        segment_names={s.id: s.short_name for s in reference_data.segments()},
         open=rnd.phase is RoundPhase.TENDERING,
         form=ActionForm(),
         sheet_form=BidSheetForm(),
