@@ -81,8 +81,8 @@ format: install-test
 
 # Benchmarks write their figures to bench/results/*.md.
 bench: install-test
-	$(BIN)/python -m bench.pooling
-	$(BIN)/python -m bench.pooling --family skewed --sizes 10000,100000
+	$(BIN)/python -m bench.pooling --twice
+	$(BIN)/python -m bench.pooling --family skewed --sizes 10000,100000 --twice
 	$(BIN)/python -m bench.award
 	$(BIN)/python -m bench.award_quarters --large
 	$(BIN)/python -m bench.demand_upload

@@ -28,9 +28,10 @@ from solver.pooling.packing import Assignment, pack_all
 SEED = 20270401
 BUILD_SECONDS_PER_PAIR = 1.2e-4  # measured: model building from Python, per (class, slot) pair, with room
 # CP-SAT deterministic time a (class, slot) pair needs before a search is worth starting: presolve
-# alone spends about 1.1 on 18,000-34,000 pairs (3-6e-5 each) before the search sees the model, but
-# far less per pair on small models (0.1 on 3,000 pairs, nothing to speak of on 100).
-WORK_PER_PAIR = 6e-5
+# alone spends about 1.1 on 18,000-34,000 pairs (3-6e-5 each) before the search sees the model, and
+# searches given 2-4 there improved nothing (twice presolve, then); far less per pair on small
+# models (0.1 on 3,000 pairs, nothing to speak of on 100).
+WORK_PER_PAIR = 1.2e-4
 PRESOLVE_PAIRS = 10_000  # below this many pairs presolve's work per pair shrinks in proportion
 
 

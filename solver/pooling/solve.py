@@ -42,6 +42,7 @@ class _Tracker:
 
 
 WORK_CAP = 8.0  # the default's ceiling: what a quiet core spends in about half a minute (see below)
+LEFTOVER = 3.0  # a component may use up to this many times its share of the stage's work
 TIME_SLACK = 4.0  # a component may use up to this many times its share of the stage's clock
 
 
@@ -51,7 +52,7 @@ def default_work_limit(components: list[Component]) -> float:
     spends the same work. A deterministic second costs 4-10 s of CPU on these models (presolve
     and the LP's cuts count little in CP-SAT's work), so the ceiling keeps the largest rounds
     ending on work, not on a 60 s clock: 100,000 lines spent 200 s of CPU on the former ceiling
-    of 60 and ended on the clock. Measured (bench.pooling): 10,000 skewed lines are all proven
+    of 60 and ended on the clock; now 13.5 s (default family) and 42 s (skewed). Measured (bench.pooling): 10,000 skewed lines are all proven
     with 5.4, 10,000 default lines have their pooled vehicles proven with 3."""
     pairs = sum(c.size() for c in components)
     return min(WORK_CAP, 5.0 + pairs / 4000)
@@ -125,9 +126,10 @@ def pool(
         # Smallest first (then canonical order): small components finish early and leave their
         # unused share to the large ones, instead of the large ones starving the small.
         todo.sort(key=lambda s: s.comp.size())
-        rest = sum(s.comp.size() for s in todo)
+        rest = total = sum(s.comp.size() for s in todo)
         stage_end = time.monotonic() + max(0.0, deadline - time.monotonic()) * fraction
         work_stage = work_left * fraction
+        first_work = work_stage
         for j, s in enumerate(todo):
             # At least an equal share of what is left: a share by size alone starved the smallest
             # components (0.01 s for a 10-pair model, too little to prove even its vehicles), and
@@ -139,7 +141,13 @@ def pool(
             # quiet machine the work, the same everywhere, ends every phase.
             budget = Budget(
                 seconds=max(0.0, (stage_end - time.monotonic()) * min(1.0, TIME_SLACK * share)),
-                work=max(0.0, work_stage * share),
+                # What the others left unused goes on, but at most LEFTOVER times the component's own
+                # share: it all went to the largest component (34,000 pairs at 100,000 lines), which
+                # spent 30 s of CPU on 7 deterministic seconds and improved nothing.
+                work=max(
+                    0.0,
+                    min(work_stage * share, LEFTOVER * first_work * max(s.comp.size() / (total or 1), 1 / len(todo))),
+                ),
             )
             used = s.work_used
             if stage == "vehicles":
