@@ -44,7 +44,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from solver.award.bounds import price_bound, servable_lines, vehicle_bound
-from solver.award.greedy import greedy
+from solver.award.greedy import starts
 from solver.award.instance import Instance, parse
 from solver.award.prep import Prepared, prepare
 from solver.award.solution import Solution, objective, to_output
@@ -123,6 +123,7 @@ class _Best:
         self.canonical = False  # the award is the canonical one among the proven optima
         self.early = False  # prefer_early_delivery: the earliest deliveries among the optima, proven
         self.stops: set[str] = set()  # limits that ended a phase early: "work", "time"
+        self.others: list[Solution] = []
 
     @property
     def proven(self) -> bool:
@@ -173,7 +174,9 @@ def award(
     with_backups = backups and bool((doc.get("rules") or {}).get("backups", True))
     deadline = end - (BACKUP_CLOCK_SHARE * max(0.0, float(time_limit)) if with_backups else 0.0)
     prep = prepare(inst)
-    best = _Best(inst, greedy(inst, prep), t0, progress)
+    first, *others = starts(inst, prep)
+    best = _Best(inst, first, t0, progress)
+    best.others = others  # the other greedy start, which the neighbourhood search tries too
     best.vbound = max(best.vehicles, vehicle_bound(inst, prep))
     best.pbound = min(best.cents, price_bound(inst, prep, best.vehicles))
     best.report("greedy")
@@ -449,7 +452,12 @@ def _exact(
             best.offer(sol, "lns")
 
         sol, _, ended = improve_price(
-            inst, best.sol, deadline=deadline - reserve, work_limit=work_left, on_improve=on_improve
+            inst,
+            best.sol,
+            deadline=deadline - reserve,
+            work_limit=work_left,
+            on_improve=on_improve,
+            others=best.others,
         )
         if ended != "done":
             best.stops.add(ended)
