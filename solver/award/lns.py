@@ -69,8 +69,9 @@ SWAPS = False
 # share of the draws each kind keeps. False: in turn (measured: bench.award_lns --compare adaptive;
 # with about 20-50 sub-rounds per 2,000-bid search the draws did not learn enough to pay).
 ADAPTIVE = False
-# Each start improve_price is given (the plain and the regret greedy) is first searched for this
-# share of the work limit; the rest goes on from the best award found. On the package-heavy
+# Each start improve_price is given (the plain and the regret greedy) that pays less per vehicle
+# than the better one is first searched for this share of the work limit, the better one too;
+# the rest goes on from the best award found. On the package-heavy
 # 2,000-bid families the regret start, a few vehicles short, served them within the trial and
 # ended 0.4-0.6 % cheaper than the plain start at equal work (bench.award_lns).
 TRIAL_SHARE = 0.1
@@ -405,9 +406,10 @@ def improve_price(
 ) -> tuple[Solution, float, str]:
     """Better awards (more vehicles, then a lower price), neighbourhood by neighbourhood.
 
-    With `others` (other starts, e.g. greedy.starts) and a work limit, each start is first
-    searched for TRIAL_SHARE of the work; the search of the best award found then goes on (as
-    it was: its neighbourhood size and draws) with the rest of the work.
+    With `others` (other starts, e.g. greedy.starts) and a work limit, `sol` and each other
+    start of a lower price per vehicle are first searched for TRIAL_SHARE of the work; the
+    search of the best award found then goes on (as it was: its neighbourhood size and draws)
+    with the rest of the work.
     Returns the best award, the work spent, and what ended the search: "time" (the deadline),
     "work" (the work limit) or "done" (without a work limit: a sweep at the largest size found
     nothing better)."""
@@ -419,6 +421,15 @@ def improve_price(
             reported[0] = (v, c)
             on_improve(found)
 
+    v0, c0 = reported[0]
+
+    def cheaper(other: Solution) -> bool:
+        # Only a start whose vehicles cost less on average is worth its trial: one both short of
+        # vehicles and dearer per vehicle ended worse (few-suppliers' plain start, 2,000 bids).
+        v, c = objective(inst, other)
+        return v > 0 and c * v0 < c0 * v
+
+    others = [o for o in others if cheaper(o)]
     runs = [_Run(inst, start, deadline, better, sub_time) for start in (sol, *others)]
     if len(runs) == 1 or work_limit is None:
         ended = runs[0].run(work_limit)
