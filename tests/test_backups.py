@@ -505,7 +505,8 @@ def test_the_backups_page_says_what_a_backup_replaces_of_what_the_winner_holds_n
     html = coordinator.get(url).get_data(as_text=True)
     a, b = world.oem.organization.name, world.other_oem.organization.name
     assert _rows_of(html) == {
-        "lot-1": f"{a} | 40 | 34 6 declined | {b} | 24 of 34 | 5,760,000 USD | not promoted | Winner drops out…",
+        "lot-1": f"{a} | 40 | 34 6 declined | {b} | 24 of 34 | 5,760,000 USD +4.3 % vs winner | not promoted | "
+        "Winner drops out…",  # B's 240,000 a vehicle against A's 230,000
         "lot-2": f"{a} | 20 | 20 | nobody can replace it | none | — | not promoted | Winner drops out…",
     }
     summary = " ".join(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -254,6 +256,9 @@ def test_fleets_oems_the_comparison_the_report_and_ocds_show_the_deliveries(worl
 
     report = reports.compute_report(rnd)
     assert [(q.quarter, q.awarded, q.confirmed) for q in report.by_quarter] == [("2027Q2", 25, 0), ("2027Q3", 15, 0)]
+    report_page = login(world.coordinator).get(f"/coordinator/rounds/{rnd.id}/report").get_data(as_text=True)
+    periods = report_page.split('data-testid="by-quarter"')[1]
+    assert re.search(r"<tfoot><tr[^>]*><td>Total</td><td[^>]*>40</td><td[^>]*>0</td>", periods)
     assert "delivery_quarter,2027Q3,2027Q3,,,,,15,0" in reports.report_csv(report)
     (awarded,) = ocds.release_package(rnd)["releases"][0]["awards"]
     assert awarded["contractPeriod"] == {"startDate": "2027-04-01T00:00:00Z", "endDate": "2027-09-30T23:59:59Z"}

@@ -96,13 +96,18 @@ def coordinator_allocations(round_id: int):
 def review_decisions(round_id: int):
     """The summary before deciding several allocations: vehicles, price against maximum prices, deposit."""
     form = DecideManyForm(formdata=request.args, meta={"csrf": False})
+    keep = _fleet_lists()  # the list as the fleet had it, carried by the tick form
     if not form.check():
         for message in form.messages:
             flash(message, "danger")
-        return redirect(url_for("contracting.fleet_allocations", round_id=round_id))
+        return redirect(url_for("contracting.fleet_allocations", round_id=round_id, **keep))
     summary = contracting.decision_summary(round_id, form.ids.data, form.decision.data == "confirm", current_user)
     return render_template(
-        "contracting/decide_review.html", rnd=summary.round, summary=summary, post_form=DecideManyForm(formdata=None)
+        "contracting/decide_review.html",
+        rnd=summary.round,
+        summary=summary,
+        post_form=DecideManyForm(formdata=None),
+        keep=keep,
     )
 
 
@@ -110,23 +115,24 @@ def review_decisions(round_id: int):
 @fleet_required
 def decide_many(round_id: int):
     form = DecideManyForm()
+    back = url_for("contracting.fleet_allocations", round_id=round_id, **_fleet_lists())
     if not form.check():
         for message in form.messages:
             flash(message, "danger")
-        return redirect(url_for("contracting.fleet_allocations", round_id=round_id)), 303
+        return redirect(back), 303
     confirm = form.decision.data == "confirm"
     try:
         decided = contracting.decide_many(round_id, form.ids.data, confirm, current_user)
     except (Conflict, ValidationFailed) as exc:
         flash(f"Nothing was {'confirmed' if confirm else 'declined'}: {exc.message}", "danger")
-        return redirect(url_for("contracting.fleet_allocations", round_id=round_id)), 303
+        return redirect(back), 303
     vehicles = sum(a.quantity for a in decided)
     flash(
         f"You {'confirmed' if confirm else 'declined'} {count_of(len(decided), 'allocation')} "
         f"({count_of(vehicles, 'vehicle')}).",
         "success" if confirm else "info",
     )
-    return redirect(url_for("contracting.fleet_allocations", round_id=round_id))
+    return redirect(back)
 
 
 # ---------------------------------------------------------------- backups (services.backups)

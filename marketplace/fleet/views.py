@@ -9,7 +9,7 @@ from marketplace.access import fleet_required
 from marketplace.filters import count_of
 from marketplace.fleet.forms import CommitForm, ConfirmForm, DemandLineForm, UploadForm
 from marketplace.models import DemandLine, Round, RoundPhase
-from marketplace.pagination import paginate, paginate_rows
+from marketplace.pagination import kept_state, paginate, paginate_rows
 from marketplace.services import access, demand, demand_upload, reference_data, rounds, values
 from marketplace.services.errors import Conflict, ValidationFailed
 from marketplace.views_common import apply_field_errors
@@ -57,6 +57,16 @@ def round_page(round_id: int):
     )
 
 
+def _lines_kept() -> dict[str, str]:
+    """The round page's list of lines as the fleet had it (page, order, filters): an action started from it
+    (review and commit, edit, withdraw) carries it and returns to the same rows."""
+    return kept_state("", demand.LINE_FILTERS)
+
+
+def _back_to_lines(round_id: int, **extra: str):
+    return redirect(url_for("fleet.round_page", round_id=round_id, **_lines_kept(), **extra))
+
+
 def _region_names() -> dict[str, str]:
     return reference_data.region_names()
 
@@ -86,6 +96,7 @@ def _render_line_form(rnd: Round, form: DemandLineForm, line: DemandLine | None,
         render_template(
             "fleet/line_form.html",
             rnd=rnd,
+            keep=_lines_kept(),
             form=form,
             line=line,
             region_options=_region_options(rnd),
@@ -132,7 +143,7 @@ def edit_line(line_id: int):
             apply_field_errors(form, exc)
         else:
             flash("Demand line saved.", "success")
-            return redirect(url_for("fleet.round_page", round_id=rnd.id, _anchor=f"line-{line_id}"))
+            return _back_to_lines(rnd.id, _anchor=f"line-{line_id}")
     return _render_line_form(rnd, form, line, 400 if request.method == "POST" else 200)
 
 
@@ -145,10 +156,11 @@ def withdraw_line(line_id: int):
     if form.validate_on_submit():
         demand.withdraw_line(line_id, current_user)
         flash(f"Line withdrawn: {count_of(line.quantity, 'vehicle')} no longer count in this round.", "success")
-        return redirect(url_for("fleet.round_page", round_id=rnd.id))
-    return render_template("fleet/withdraw.html", rnd=rnd, line=line, form=form, region_names=_region_names()), (
-        400 if request.method == "POST" else 200
+        return _back_to_lines(rnd.id)
+    page = render_template(
+        "fleet/withdraw.html", rnd=rnd, line=line, form=form, region_names=_region_names(), keep=_lines_kept()
     )
+    return page, (400 if request.method == "POST" else 200)
 
 
 @bp.get("/rounds/<int:round_id>/commit")
@@ -161,11 +173,13 @@ def commit_review(round_id: int):
         summary = demand.commit_summary(round_id, line_ids, current_user)
     except values.Invalid:
         flash("Some of the chosen lines are not lines of this page: reload the page and choose again.", "danger")
-        return redirect(url_for("fleet.round_page", round_id=round_id))
+        return _back_to_lines(round_id)
     except (ValidationFailed, Conflict) as exc:
         flash(exc.message, "danger")
-        return redirect(url_for("fleet.round_page", round_id=round_id))
-    return render_template("fleet/commit_review.html", rnd=summary.round, summary=summary, form=ConfirmForm())
+        return _back_to_lines(round_id)
+    return render_template(
+        "fleet/commit_review.html", rnd=summary.round, summary=summary, form=ConfirmForm(), keep=_lines_kept()
+    )
 
 
 @bp.post("/rounds/<int:round_id>/commit")
@@ -178,12 +192,12 @@ def commit_lines(round_id: int):
         line_ids = None if form.all.data else values.read_ids(form.line_ids.data or [])
     except values.Invalid:
         flash("Some of the chosen lines are not lines of this page: reload the page and choose again.", "danger")
-        return redirect(url_for("fleet.round_page", round_id=round_id))
+        return _back_to_lines(round_id)
     try:
         result = demand.commit_lines(round_id, line_ids, current_user)
     except (ValidationFailed, Conflict) as exc:
         flash(exc.message, "danger")
-        return redirect(url_for("fleet.round_page", round_id=round_id))
+        return _back_to_lines(round_id)
     if result.committed:
         n = len(result.committed)
         message = f"Committed {n} line{'s' if n != 1 else ''} ({result.vehicles} vehicles)"
@@ -193,7 +207,7 @@ def commit_lines(round_id: int):
     if result.awaiting_deposit:
         flash(f"{len(result.awaiting_deposit)} line(s) wait for their deposit before they count.", "warning")
         return redirect(url_for("payments.my_deposits"))  # where each deposit has its "Pay deposit" button
-    return redirect(url_for("fleet.round_page", round_id=round_id))
+    return _back_to_lines(round_id)
 
 
 # ---------------------------------------------------------------- spreadsheets

@@ -12,7 +12,7 @@ from wtforms.validators import InputRequired
 from marketplace.access import coordinator_required
 from marketplace.models import Notice, NotifyMode, OutboxMail
 from marketplace.notifications import mail, service
-from marketplace.pagination import paginate
+from marketplace.pagination import kept_state, paginate
 
 bp = Blueprint("notices", __name__)
 
@@ -50,7 +50,7 @@ def open_notice(notice_id: int):
 def read_all():
     count = service.mark_all_read(current_user)
     flash(f"Marked {count:,} notice{'s' if count != 1 else ''} as read.", "success")
-    return redirect(url_for("notices.index"))
+    return redirect(url_for("notices.index", **kept_state("", ())))  # the page of notices the user was on
 
 
 @bp.route("/notices/preferences", methods=["GET", "POST"])

@@ -54,7 +54,8 @@ def quarter_capacity_page(round_id: int):
                 return redirect(url_for("oem.quarter_capacity_page", round_id=round_id))
     else:
         existing = quarter_capacity.rows_of(rnd, current_user)
-        rows = min(len(existing) + 4, quarter_capacity.ROWS_MAX)
+        spare = 4 if rnd.phase is RoundPhase.TENDERING else 0  # once bids close, only what was stated
+        rows = min(len(existing) + spare, quarter_capacity.ROWS_MAX)
         form = quarter_capacity_form(rows, formdata=None, data=_quarter_values(existing))
     lots = bidding.lots_of(rnd)
     return render_template(

@@ -140,6 +140,7 @@ def _tender_page(rnd: Any, capacity_form: CapacityForm | None = None, status: in
         capacity=capacity,
         capacity_form=capacity_form,
         quarter_rows=quarter_capacity.rows_of(rnd, current_user),
+        segment_names={s.id: s.short_name for s in reference_data.segments()},
         open=rnd.phase is RoundPhase.TENDERING,
         form=ActionForm(),
         sheet_form=BidSheetForm(),
@@ -383,13 +384,6 @@ def bid_sheet_upload(round_id: int):
     except Conflict as exc:
         flash(exc.message, "danger")
         return redirect(url_for("oem.tender", round_id=round_id))
-    if result.quarter_rows is not None:
-        flash(result.quarters_message(), "success")
-    if result.saved:
-        unchanged = f"; {len(result.unchanged)} unchanged" if result.unchanged else ""
-        flash(f"Bid sheet saved: new revisions on {', '.join(result.saved)}{unchanged}.", "success")
-    elif result.quarter_rows is None:
-        flash(
-            f"Nothing changed: the {len(result.unchanged)} bids in the sheet are the ones that count already.", "info"
-        )
+    for message, category in result.messages():
+        flash(message, category)
     return redirect(url_for("oem.tender", round_id=round_id))

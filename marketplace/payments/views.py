@@ -16,7 +16,7 @@ from marketplace.access import coordinator_required, fleet_required, role_requir
 from marketplace.extensions import csrf
 from marketplace.gateways import GatewayError, InvalidWebhook
 from marketplace.models import Deposit, OrganizationKind
-from marketplace.pagination import paginate
+from marketplace.pagination import kept_state, paginate
 from marketplace.services import access, deposits, rounds
 from marketplace.services.errors import Conflict
 
@@ -107,8 +107,8 @@ def check(deposit_id: int):
     dep = access.own_deposit(current_user, deposit_id)
     flash(f"Checked with Stripe: the deposit is {dep.state.label}.", "success" if result.changed else "info")
     if current_user.is_coordinator:
-        return redirect(url_for("payments.round_deposits", round_id=dep.round_id))
-    return redirect(url_for("payments.my_deposits"))
+        return redirect(_round_deposits(dep.round_id))
+    return redirect(url_for("payments.my_deposits", **_deposits_kept()))
 
 
 @bp.post("/deposits/<deposit:deposit_id>/test-card")
@@ -131,6 +131,15 @@ def test_card(deposit_id: int):
 
 
 # ---------------------------------------------------------------- coordinators
+
+
+def _deposits_kept() -> dict[str, str]:
+    """A list of deposits as the user had it (page, order, state filter): a row's action returns to it."""
+    return kept_state("", deposits.DEPOSIT_FILTERS)
+
+
+def _round_deposits(round_id: int) -> str:
+    return url_for("payments.round_deposits", round_id=round_id, **_deposits_kept())
 
 
 @bp.get("/rounds/<int:round_id>/deposits")
@@ -156,7 +165,7 @@ def round_deposits(round_id: int):
 def settle(round_id: int):
     rnd = deposits.ask_settlement(round_id, current_user)
     flash("Settling the round's deposits by its outcome: the page shows each one as Stripe confirms it.", "info")
-    return redirect(url_for("payments.round_deposits", round_id=rnd.id))
+    return redirect(_round_deposits(rnd.id))
 
 
 @bp.post("/deposits/<deposit:deposit_id>/refund")
@@ -168,4 +177,4 @@ def refund(deposit_id: int):
     except GatewayError as exc:
         raise Conflict(f"Stripe refused: {exc.message}") from None
     flash(f"Deposit {dep.id} is {dep.state.label}.", "success")
-    return redirect(url_for("payments.round_deposits", round_id=dep.round_id))
+    return redirect(_round_deposits(dep.round_id))

@@ -1,13 +1,15 @@
 """The bid sheet: one XLSX row per published lot, for OEMs that bid on many lots at once.
 
 The download lists the lots the OEM sees (with what the lot needs) and its current bids, each
-with the quarters it delivers in, and a second sheet with the OEM's capacity by quarter. The
-upload is checked as a whole with the same rules and messages as the bid form and the capacity
-by quarter form, each prefixed "row N, column:", and then either every changed row becomes a new
-bid revision (and changed quarterly capacities replace the old ones) or nothing is saved. A row
-whose bid cells are blank leaves that lot alone (withdraw on the bid's page); a row that repeats
-the current bid makes no new revision. A sheet without the quarters column, or without the
-capacity sheet (made before quarters existed), leaves those as they are.
+with the quarters it delivers in, a sheet with the OEM's capacity by quarter and one with its
+package bids (services.bid_sheet_packages). The upload is checked as a whole with the same rules
+and messages as the bid, package and capacity by quarter forms, each prefixed "row N, column:"
+(and the sheet's name outside the Bids sheet), and then either every changed row becomes a new
+bid or package revision (and changed quarterly capacities replace the old ones) or nothing is
+saved. A row whose bid cells are blank leaves that lot alone, a package left out of the sheet
+stays as it is (withdraw either on its page); a row that repeats the current bid makes no new
+revision. A sheet without the quarters column, the capacity sheet or the packages sheet (made
+before they existed) leaves those as they are.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from marketplace.services.access import Actor, require_oem
 from marketplace.services.bid_sheet_book import (  # noqa: F401  (the sheet's names, read by tests and the seed)
     CAPACITY_SHEET,
     MAX_ROWS,
+    PACKAGES_SHEET,
     READ_COLUMNS,
     SHEET,
     Rows,
@@ -38,6 +41,7 @@ from marketplace.services.bid_sheet_book import (  # noqa: F401  (the sheet's na
 )
 from marketplace.services.bid_sheet_book import blank as _blank
 from marketplace.services.bid_sheet_book import col as _col
+from marketplace.services.bid_sheet_packages import PackagePlan, plan_packages, write_packages_sheet
 from marketplace.services.bid_sheet_quarters import capacity_problems as _capacity_problems
 from marketplace.services.bid_sheet_quarters import capacity_values as _capacity_values
 from marketplace.services.bid_sheet_quarters import write_capacity_sheet
@@ -63,11 +67,29 @@ class SheetResult:
     unchanged: list[str] = field(default_factory=list)
     blank: int = 0
     quarter_rows: int | None = None  # capacity by quarter replaced: how many rows now (None: left as it was)
+    packages_saved: list[str] = field(default_factory=list)  # package names with a new revision
+    packages_unchanged: list[str] = field(default_factory=list)
 
     def quarters_message(self) -> str:
         if self.quarter_rows:
             return f"Your capacity by quarter is saved ({count_of(self.quarter_rows, 'row')})."
         return "No capacity by quarter: you can deliver in any quarter, up to your total."
+
+    def messages(self) -> list[tuple[str, str]]:
+        """What the upload did, as (message, category) for the page."""
+        out = [(self.quarters_message(), "success")] if self.quarter_rows is not None else []
+        if self.saved:
+            unchanged = f"; {len(self.unchanged)} unchanged" if self.unchanged else ""
+            out.append((f"Bid sheet saved: new revisions on {', '.join(self.saved)}{unchanged}.", "success"))
+        if self.packages_saved:
+            unchanged = f"; {len(self.packages_unchanged)} unchanged" if self.packages_unchanged else ""
+            names = ", ".join(f"“{name}”" for name in self.packages_saved)
+            out.append((f"Packages saved: new revisions of {names}{unchanged}.", "success"))
+        if not out:
+            bids, packages = count_of(len(self.unchanged), "bid"), count_of(len(self.packages_unchanged), "package")
+            out.append((f"Nothing changed: the {bids} and {packages} in the sheet are the ones that count already.",
+                        "info"))  # fmt: skip
+        return out
 
 
 # ---------------------------------------------------------------- download
@@ -136,6 +158,7 @@ def build_sheet(rnd: Round, actor: Actor) -> bytes:
         ref.column_dimensions[letter].width = width
 
     write_capacity_sheet(wb, rnd, actor)
+    write_packages_sheet(wb, rnd, actor)
 
     help_ = wb.create_sheet("How to")
     for line in (
@@ -149,7 +172,11 @@ def build_sheet(rnd: Round, actor: Actor) -> bytes:
         f"“{CAPACITY_SHEET}”: the most vehicles you can deliver in each quarter (one row per quarter; a segment id "
         "from “Your models” caps that segment alone, blank: all segments). Once you list quarters, you deliver only "
         "in them. Rows replace those stated before; remove every row to state none.",
-        "Leave a lot's bid cells blank to leave it as it is. Withdraw a bid on its page.",
+        f"“{PACKAGES_SHEET}”: your package bids (all or nothing over several lots), one row per package and lot: "
+        "model_code, quantity and unit_price of that lot; the package's name and quarters repeated on each of its "
+        "rows. package_id names a package you have; leave it blank for a new one (its rows share a new name).",
+        "Leave a lot's bid cells blank to leave it as it is, and a package out of the sheet to leave it as it is. "
+        "Withdraw a bid or a package on its page.",
         "Type values, not formulas. The upload saves every row or none, and lists each problem by row and column.",
     ):
         spreadsheet.append_row(help_, [line])
@@ -277,7 +304,7 @@ def upload_sheet(round_id: int, filename: str, data: bytes, actor: Actor | None)
     transaction, or refuse it all."""
     actor = require_oem(actor)
     rnd = bidding.tender_round(round_id, actor)
-    raw, capacity_raw = read_book(filename, data)
+    raw, capacity_raw, packages_raw = read_book(filename, data)
     rows, problems, blank = _rows(rnd, raw)
     capacity_values, capacity_rows_at, capacity_problems = (
         _capacity_values(capacity_raw) if capacity_raw is not None else ({}, {}, [])
@@ -308,9 +335,12 @@ def upload_sheet(round_id: int, filename: str, data: bytes, actor: Actor | None)
             problems.append((row.number, order.get(key, 99), f"row {row.number}, {key}: {message}"))
         if result is not None:
             checked.append((row, result))
-    if problems or capacity_problems:
+    packages = PackagePlan()
+    if packages_raw is not None:
+        packages = plan_packages(packages_raw, rnd, actor, models, number_format_of(actor))
+    if problems or capacity_problems or packages.problems:
         problems.sort(key=lambda p: (p[0], p[1]))
-        listed = [p[2] for p in problems] + capacity_problems
+        listed = [p[2] for p in problems] + capacity_problems + [p[2] for p in packages.problems]
         count = len(listed)
         raise SheetRefused(
             f"Nothing was saved: the sheet has {count} problem{'s' if count > 1 else ''}. "
@@ -319,10 +349,10 @@ def upload_sheet(round_id: int, filename: str, data: bytes, actor: Actor | None)
         )
     existing = quarter_capacity.rows_of(rnd, actor)
     quarters_changed = quarter_rows is not None and not quarter_capacity.same_rows(existing, quarter_rows)
-    if not checked and not quarters_changed:
+    if not checked and not quarters_changed and not packages.changes and not packages.unchanged:
         raise SheetRefused("The sheet holds no bid: fill model_code, quantities and tiers for the lots you bid on.")
     current = bidding.bids_of(rnd, actor)
-    sheet = SheetResult(blank=blank)
+    sheet = SheetResult(blank=blank, packages_unchanged=packages.unchanged)
     if quarters_changed:
         assert quarter_rows is not None
         quarter_capacity.replace_rows(rnd, existing, quarter_rows, actor)
@@ -333,7 +363,7 @@ def upload_sheet(round_id: int, filename: str, data: bytes, actor: Actor | None)
             sheet.unchanged.append(row.lot.code)
         else:
             changed.append((row, bid))
-    if changed and bidding.capacity_of(rnd, actor) is None:
+    if (changed or packages.changes) and bidding.capacity_of(rnd, actor) is None:
         raise Conflict(
             "State your capacity for this round first (the most vehicles you can deliver over all your "
             "bids and packages), then upload the sheet."
@@ -341,6 +371,9 @@ def upload_sheet(round_id: int, filename: str, data: bytes, actor: Actor | None)
     for row, bid in changed:
         bidding.guarded("bid", partial(bidding.save_bid, rnd, row.lot, bid, actor))
         sheet.saved.append(row.lot.code)
+    for package, checked_package in packages.changes:
+        saved = bidding.guarded("package", partial(bidding.save_package, rnd, checked_package, actor, package))
+        sheet.packages_saved.append(saved.package.name)
     bidding.commit_or_conflict("bid")
     db.session.expire_all()
     return sheet

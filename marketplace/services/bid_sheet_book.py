@@ -1,12 +1,13 @@
 """Reading an uploaded bid sheet workbook: bounded before any parsing (services.upload_limits), merged cells
-refused, then every row of the Bids sheet (and of the capacity by quarter sheet) with its formula flags."""
+refused, then every row of the Bids sheet (and of the capacity by quarter and packages sheets) with its formula
+flags."""
 
 from __future__ import annotations
 
 import io
 import re
 import zipfile
-from typing import Any
+from typing import Any, NamedTuple
 
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
@@ -17,7 +18,8 @@ from marketplace.services.values import NUMBER_TEXT_MAX, text
 
 SHEET = "Bids"
 CAPACITY_SHEET = "Capacity by quarter"
-MAX_ROWS = 5000
+PACKAGES_SHEET = "Packages"
+MAX_ROWS = 5000  # the Bids sheet's rows (one per lot), and the Packages sheet's (one per package and lot)
 READ_COLUMNS = 100  # the sheet has 13 columns and two per tier; more is refused unread (services.upload_limits)
 
 
@@ -38,7 +40,7 @@ Rows = list[tuple[int, list[Any], list[bool]]]  # (row number, values, is-formul
 
 def _read(filename: str, data: bytes) -> Rows:
     """Rows of the Bids sheet as (row number, values, is-formula flags)."""
-    return read_book(filename, data)[0]
+    return read_book(filename, data).bids
 
 
 def _sheet_rows(wb: Any, ws: Any, max_rows: int, too_many: str) -> Rows:
@@ -51,17 +53,33 @@ def _sheet_rows(wb: Any, ws: Any, max_rows: int, too_many: str) -> Rows:
         )
     ws.reset_dimensions()  # some writers store wrong dimensions: read every row there is
     rows: Rows = []
-    for number, cells in enumerate(ws.iter_rows(), start=1):
-        if number > max_rows + 1:
-            raise SheetRefused(too_many)
-        values = [getattr(c, "value", None) for c in cells]
-        formulas = [getattr(c, "data_type", None) == "f" for c in cells]
-        rows.append((number, values, formulas))
+    try:
+        for number, cells in enumerate(ws.iter_rows(), start=1):
+            if number > max_rows + 1:
+                raise SheetRefused(too_many)
+            values = [getattr(c, "value", None) for c in cells]
+            formulas = [getattr(c, "data_type", None) == "f" for c in cells]
+            rows.append((number, values, formulas))
+    except ValueError as exc:
+        if "integer string conversion" not in str(exc):
+            raise
+        # openpyxl turns a number cell into an int before we see it; Python refuses past 4,300 digits.
+        where = "Row" if ws.title == SHEET else f"The sheet “{ws.title}”, row"
+        raise SheetRefused(
+            f"{where} {len(rows) + 1} holds a number of thousands of digits: a number has at most "
+            f"{NUMBER_TEXT_MAX} characters. Correct that cell and upload the sheet again."
+        ) from None
     return rows
 
 
-def read_book(filename: str, data: bytes) -> tuple[Rows, Rows | None]:
-    """Rows of the Bids sheet, and of the capacity by quarter sheet when the workbook has one."""
+class Book(NamedTuple):
+    bids: Rows
+    capacity: Rows | None  # None: no such sheet (a sheet made before quarters existed)
+    packages: Rows | None  # None: no such sheet (made before packages were in the sheet)
+
+
+def read_book(filename: str, data: bytes) -> Book:
+    """Rows of the Bids sheet, and of the capacity by quarter and packages sheets when the workbook has them."""
     if not data:
         raise SheetRefused("The file is empty: upload the bid sheet you downloaded, filled in.")
     if not filename.lower().endswith(".xlsx") or not data.startswith(b"PK\x03\x04"):
@@ -81,6 +99,7 @@ def read_book(filename: str, data: bytes) -> tuple[Rows, Rows | None]:
         raise SheetRefused(f"This workbook cannot be read ({type(exc).__name__}): save it again as .xlsx.") from None
     rows: Rows = []
     capacity: Rows | None = None
+    packages: Rows | None = None
     try:
         # The bid sheet, else the first sheet the user can see (a hidden sheet may come first).
         visible = [w for w in wb.worksheets if getattr(w, "sheet_state", "visible") == "visible"]
@@ -92,23 +111,18 @@ def read_book(filename: str, data: bytes) -> tuple[Rows, Rows | None]:
                 wb, wb[CAPACITY_SHEET], limit,
                 f"The sheet “{CAPACITY_SHEET}” has more than {limit} rows: give each quarter once (per segment).",
             )  # fmt: skip
+        if PACKAGES_SHEET in wb.sheetnames and wb[PACKAGES_SHEET] is not ws:
+            packages = _sheet_rows(
+                wb, wb[PACKAGES_SHEET], MAX_ROWS,
+                f"The sheet “{PACKAGES_SHEET}” has more than {MAX_ROWS:,} rows: one row per package and lot is enough.",
+            )  # fmt: skip
     except SheetRefused:
         raise
-    except ValueError as exc:
-        if "integer string conversion" not in str(exc):
-            raise SheetRefused(
-                f"This workbook cannot be read ({type(exc).__name__}): save it again as .xlsx."
-            ) from None
-        # openpyxl turns a number cell into an int before we see it; Python refuses past 4,300 digits.
-        raise SheetRefused(
-            f"Row {len(rows) + 1} holds a number of thousands of digits: a number has at most "
-            f"{NUMBER_TEXT_MAX} characters. Correct that cell and upload the sheet again."
-        ) from None
     except Exception as exc:
         raise SheetRefused(f"This workbook cannot be read ({type(exc).__name__}): save it again as .xlsx.") from None
     finally:
         wb.close()
-    return rows, capacity
+    return Book(rows, capacity, packages)
 
 
 _MERGE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]{1,3}[0-9]{1,7}(?::[A-Z]{1,3}[0-9]{1,7})?)"')

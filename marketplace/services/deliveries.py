@@ -32,7 +32,31 @@ class ScheduleQuarter:
     quarter: str
     vehicles: int = 0
     confirmed: int = 0
-    suppliers: list[tuple[str, int]] = field(default_factory=list)
+    by_supplier: dict[str, int] = field(default_factory=dict)
+
+    SHOWN = 3  # a large fleet gets vehicles from dozens of OEMs in a quarter: the page names the main ones
+
+    def add(self, supplier: str, vehicles: int, confirmed: bool) -> None:
+        self.vehicles += vehicles
+        self.confirmed += vehicles if confirmed else 0
+        self.by_supplier[supplier] = self.by_supplier.get(supplier, 0) + vehicles
+
+    @property
+    def suppliers(self) -> list[tuple[str, int]]:
+        """(supplier, vehicles), most vehicles first, then by name."""
+        return sorted(self.by_supplier.items(), key=lambda pair: (-pair[1], pair[0]))
+
+    @property
+    def main_suppliers(self) -> list[tuple[str, int]]:
+        return self.suppliers[: self.SHOWN]
+
+    @property
+    def other_suppliers(self) -> list[tuple[str, int]]:
+        return self.suppliers[self.SHOWN :]
+
+    @property
+    def other_vehicles(self) -> int:
+        return sum(n for _, n in self.other_suppliers)
 
 
 def _ids(allocations: sa.Select) -> sa.Select:
@@ -59,15 +83,9 @@ def schedule(allocations: sa.Select) -> list[ScheduleQuarter]:
         .order_by(AllocationDelivery.quarter, Organization.name)
     ).all()
     found: dict[str, ScheduleQuarter] = {}
-    by_supplier: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for quarter, supplier, confirmation, vehicles in rows:
         entry = found.setdefault(quarter, ScheduleQuarter(quarter))
-        entry.vehicles += int(vehicles)
-        if confirmation is ConfirmationStatus.CONFIRMED:
-            entry.confirmed += int(vehicles)
-        by_supplier[quarter][supplier] += int(vehicles)
-    for quarter, entry in found.items():
-        entry.suppliers = sorted(by_supplier[quarter].items())
+        entry.add(supplier, int(vehicles), confirmation is ConfirmationStatus.CONFIRMED)
     return [found[q] for q in sorted(found)]
 
 

@@ -21,7 +21,7 @@ def _optimum(doc):
     inst = parse(doc)
     prep = prepare(inst)
     model = AwardModel(inst, prep)
-    r = model.solve_phase(objective="lex", time_limit=60, work_limit=30, workers=1, proof=True)
+    r = model.solve_phase(objective="lex", time_limit=600, work_limit=30, workers=1, proof=True)
     assert r.optimal
     return inst, prep, r.solution
 
@@ -35,13 +35,26 @@ def _same_quantities(doc):
     return doc
 
 
+def _two_sources_tied(doc):
+    """Two bids of different suppliers in one lot at the same low price: several optimal classes."""
+    doc = copy.deepcopy(doc)
+    for lot in doc["lots"]:
+        bids = [b for b in doc["bids"] if b["lot"] == lot["id"]]
+        if len({b["supplier"] for b in bids}) >= 2:
+            price = min(d["max_unit_price"] for d in lot["demand"]) / 2
+            for b in bids[:2]:
+                b["tiers"] = [{"min_quantity": b["min_quantity"], "unit_price": price}]
+            return doc
+    raise AssertionError("no lot with two suppliers")
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
-@pytest.mark.parametrize("shape", [lambda d: d, _same_quantities])
+@pytest.mark.parametrize("shape", [lambda d: d, _same_quantities, _two_sources_tied])
 def test_class_by_class_gives_the_least_t_over_all_optima(seed, shape) -> None:
     inst, prep, sol = _optimum(shape(make_round(6, 4, 24, seed=seed)))
     vehicles, cents = objective(inst, sol)
-    by_class = AwardModel(inst, prep).canonical(vehicles, cents, sol, time_limit=60, work_limit=20)
-    at_once = AwardModel(inst, prep).canonical(vehicles, cents, sol, time_limit=60, work_limit=20, by_class=False)
+    by_class = AwardModel(inst, prep).canonical(vehicles, cents, sol, time_limit=600, work_limit=20)
+    at_once = AwardModel(inst, prep).canonical(vehicles, cents, sol, time_limit=600, work_limit=20, by_class=False)
     assert by_class.proven and at_once.proven
     assert by_class.solution == at_once.solution
     assert objective(inst, by_class.solution) == (vehicles, cents)
@@ -57,7 +70,20 @@ def test_tie_break_on_the_serve_all_model_is_the_rules_award(seed, shape) -> Non
     inst, prep, sol = _optimum(doc)
     vehicles, cents = objective(inst, sol)
     assert vehicles == sum(inst.lines[li].quantity for li in servable_lines(prep))
-    on_serve_all = AwardModel(inst, prep, serve_all=True).canonical(vehicles, cents, sol, time_limit=60, work_limit=20)
-    at_once = AwardModel(inst, prep).canonical(vehicles, cents, sol, time_limit=60, work_limit=20, by_class=False)
+    on_serve_all = AwardModel(inst, prep, serve_all=True).canonical(vehicles, cents, sol, time_limit=600, work_limit=20)
+    at_once = AwardModel(inst, prep).canonical(vehicles, cents, sol, time_limit=600, work_limit=20, by_class=False)
     assert on_serve_all.proven and at_once.proven
     assert on_serve_all.solution == at_once.solution
+
+
+def test_no_other_optimal_class_is_proven_on_a_small_work_budget() -> None:
+    """The tie-break's dearest step is proving that the optima have no class but the one found. As
+    one search minimizing 2 x price - `other` from the optimum it takes 0.05 units of work on this
+    60-bid round (proving "no award of another class within the price" infeasible took 0.31), so
+    the canonical award is proven within a budget of 0.15."""
+    inst, prep, sol = _optimum(make_round(10, 6, 60, seed=2))
+    vehicles, cents = objective(inst, sol)
+    assert vehicles == sum(inst.lines[li].quantity for li in servable_lines(prep))
+    r = AwardModel(inst, prep, serve_all=True).canonical(vehicles, cents, sol, time_limit=600, work_limit=0.15)
+    assert r.proven
+    assert objective(inst, r.solution) == (vehicles, cents)

@@ -45,6 +45,7 @@ class BackupView:
 
     backup: Backup
     held_vehicles: int = 0  # the winner's live vehicles in the lot (what a promotion takes back)
+    held_value: Decimal = Decimal("0")  # ... at the winner's prices
     # Of those, how many the backup delivers if promoted now, and at what price in all: the solver computed the
     # backup for every vehicle the winner won (`backup.quantity`); lines a fleet declined since are not replaced.
     replaceable: int = 0
@@ -54,6 +55,16 @@ class BackupView:
     offered_value: Decimal = Decimal("0")
     offered_states: frozenset[CS] = frozenset()
     blocked: str = ""  # why it cannot be promoted now ("" when it can)
+
+    @property
+    def extra_percent(self) -> float | None:
+        """How much more (or less) a vehicle costs from the backup than from the winner, on average, in percent:
+        what replacing the winner costs the fleets (None when there is nothing to compare)."""
+        if not self.replaceable or not self.held_vehicles or not self.held_value:
+            return None
+        backup_each = self.replaceable_value / self.replaceable
+        winner_each = self.held_value / self.held_vehicles
+        return float((backup_each / winner_each - 1) * 100)
 
     @property
     def state(self) -> str:
@@ -176,13 +187,14 @@ def _views(rnd: Round, scenario_id: int, found: list[Backup]) -> list[BackupView
     ids = [b.id for b in found]
     views = {b.id: BackupView(b) for b in found}
     held = _held(scenario_id).subquery()
-    for backup_id, vehicles in db.session.execute(
-        sa.select(Backup.id, sa.func.sum(held.c.quantity))
+    for backup_id, vehicles, value in db.session.execute(
+        sa.select(Backup.id, sa.func.sum(held.c.quantity), sa.func.sum(held.c.quantity * held.c.unit_price))
         .join(held, sa.and_(held.c.lot_id == Backup.lot_id, held.c.organization_id == Backup.withdrawn_id))
         .where(Backup.id.in_(ids))
         .group_by(Backup.id)
     ):
         views[backup_id].held_vehicles = int(vehicles)
+        views[backup_id].held_value = _money(value or 0)
     held_lines = (
         sa.select(held.c.lot_id, held.c.organization_id, held.c.demand_line_id).distinct().subquery()
     )  # a line may hold a bid's and a package's vehicles of the same winner: counted once

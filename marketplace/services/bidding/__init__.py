@@ -22,7 +22,14 @@ from marketplace.services.bidding.award_bids import (
     bids_for_award,
 )
 from marketplace.services.bidding.capacity import capacity_of, capacity_warnings, set_capacity
-from marketplace.services.bidding.commands import save_bid, submit_bid, submit_package, withdraw_bid, withdraw_package
+from marketplace.services.bidding.commands import (
+    save_bid,
+    save_package,
+    submit_bid,
+    submit_package,
+    withdraw_bid,
+    withdraw_package,
+)
 from marketplace.services.bidding.reads import (
     AWARD_PHASES,
     TENDER_PHASES,
@@ -81,6 +88,7 @@ __all__ = [
     "package_history",
     "packages_of",
     "save_bid",
+    "save_package",
     "set_capacity",
     "submit_bid",
     "submit_package",

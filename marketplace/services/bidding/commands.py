@@ -18,7 +18,7 @@ from marketplace.services import access, audit, events
 from marketplace.services.access import Actor, own_package, require_oem
 from marketplace.services.bidding.capacity import _require_capacity
 from marketplace.services.bidding.reads import _revisions_loaded, bid_models, lot_in, lots_of
-from marketplace.services.bidding.rules import CheckedBid, check_bid, check_package
+from marketplace.services.bidding.rules import CheckedBid, CheckedPackage, check_bid, check_package
 from marketplace.services.bidding.writes import _next_number, _refuse, commit_or_conflict, guarded, open_for_bids
 from marketplace.services.errors import Conflict, NotFound
 from marketplace.services.values import number_format_of
@@ -161,56 +161,58 @@ def submit_package(
         _refuse("The package has problems: fix the fields marked below. Nothing was saved.", errors)
     assert checked is not None
 
-    def work() -> PackageRevision:
-        nonlocal package
-        if package is None:
-            count = db.session.execute(
-                sa.select(sa.func.count(PackageBid.id)).where(
-                    PackageBid.round_id == rnd.id, PackageBid.organization_id == actor.organization_id
-                )
-            ).scalar_one()
-            package = PackageBid(
-                round_id=rnd.id, organization_id=actor.organization_id, name=checked.name or f"Package {count + 1}"
-            )
-            db.session.add(package)
-            db.session.flush()
-        else:
-            package = db.session.execute(
-                sa.select(PackageBid)
-                .where(PackageBid.id == package.id)
-                .with_for_update()
-                .execution_options(populate_existing=True)
-            ).scalar_one()
-            if checked.name:
-                package.name = checked.name
-        number = _next_number(PackageRevision, PackageRevision.package_id, package.id)
-        revision = PackageRevision(
-            package_id=package.id,
-            number=number,
-            quarters=checked.quarters,
-            submitted_by_id=actor.id,
-            items=[
-                PackageItem(
-                    lot_id=i.lot.id, vehicle_model_id=i.vehicle_model.id, quantity=i.quantity, unit_price=i.unit_price
-                )
-                for i in checked.items
-            ],
-        )
-        db.session.add(revision)
-        db.session.flush()
-        audit.record(
-            actor,
-            "package.submit" if number == 1 else "package.revise",
-            package,
-            summary=f"{'Submitted' if number == 1 else 'Revised'} package “{package.name}” (revision {number}).",
-            after=_package_snapshot(revision),
-            round_id=rnd.id,
-        )
-        events.record(events.PackageSubmitted(rnd.id, package.id, package.organization_id, number))
-        return revision
-
-    revision = guarded("package", work)
+    revision = guarded("package", lambda: save_package(rnd, checked, actor, package))
     commit_or_conflict("package")
+    return revision
+
+
+def save_package(rnd: Round, checked: CheckedPackage, actor: Actor, package: PackageBid | None) -> PackageRevision:
+    """Add a package's next revision (creating the package when None); the caller holds the round lock and
+    commits (the package form, and the bid sheet with every other row)."""
+    if package is None:
+        count = db.session.execute(
+            sa.select(sa.func.count(PackageBid.id)).where(
+                PackageBid.round_id == rnd.id, PackageBid.organization_id == actor.organization_id
+            )
+        ).scalar_one()
+        package = PackageBid(
+            round_id=rnd.id, organization_id=actor.organization_id, name=checked.name or f"Package {count + 1}"
+        )
+        db.session.add(package)
+        db.session.flush()
+    else:
+        package = db.session.execute(
+            sa.select(PackageBid)
+            .where(PackageBid.id == package.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).scalar_one()
+        if checked.name:
+            package.name = checked.name
+    number = _next_number(PackageRevision, PackageRevision.package_id, package.id)
+    revision = PackageRevision(
+        package_id=package.id,
+        number=number,
+        quarters=checked.quarters,
+        submitted_by_id=actor.id,
+        items=[
+            PackageItem(
+                lot_id=i.lot.id, vehicle_model_id=i.vehicle_model.id, quantity=i.quantity, unit_price=i.unit_price
+            )
+            for i in checked.items
+        ],
+    )
+    db.session.add(revision)
+    db.session.flush()
+    audit.record(
+        actor,
+        "package.submit" if number == 1 else "package.revise",
+        package,
+        summary=f"{'Submitted' if number == 1 else 'Revised'} package “{package.name}” (revision {number}).",
+        after=_package_snapshot(revision),
+        round_id=rnd.id,
+    )
+    events.record(events.PackageSubmitted(rnd.id, package.id, package.organization_id, number))
     return revision
 
 
