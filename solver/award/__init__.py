@@ -96,6 +96,9 @@ BACKUP_CLOCK_SHARE = 0.2
 # late when they searched to the very end).
 BACKUP_OUTPUT_SHARE = 0.05
 DEFAULT_WORK_LNS_MAX = 30.0
+# The price and vehicle proofs order interchangeable lines (solver.award.rules.symmetry); False: as
+# before (kept to measure the two side by side: python -m bench.award_proof).
+PROOF_SYMMETRY = True
 
 
 def default_work_limit(size: int) -> float:
@@ -369,7 +372,7 @@ def _exact(
     servable = sum(inst.lines[li].quantity for li in servable_lines(prep))
     model: AwardModel | None = None
     if best.vbound >= servable and can_search():
-        model = AwardModel(inst, prep, serve_all=True)
+        model = AwardModel(inst, prep, serve_all=True, symmetry=PROOF_SYMMETRY)
         if not model.price_fits:
             best.note = PRICES_TOO_LARGE
             return
@@ -404,7 +407,7 @@ def _exact(
     # 1.4-9 s to the proven optimum, where a vehicles phase and then a price phase took 19 s or
     # more (the second presolve and the lost search state cost more than the larger coefficients).
     if model is None and can_search():
-        model = AwardModel(inst, prep)
+        model = AwardModel(inst, prep, symmetry=PROOF_SYMMETRY)
         if not model.price_fits:
             best.note = PRICES_TOO_LARGE
             return
