@@ -9,7 +9,7 @@ lowest total price, exact to the cent. Steps:
    servable line is served (if it has an award, the lowest price there is the optimum);
    otherwise most vehicles then lowest price as one objective (hinted with the greedy);
    then the tie-break below. Models too big for it are improved by a large-neighbourhood
-   search instead (lns), with LP bounds (lpbound).
+   search instead (lns), with LP bounds (lpbound) computed beside it in a child process (lpchild).
 
 Canonical tie-break (TIE_BREAK_RULE, also written in every result as stats.tie_break.rule).
 Among awards with the most vehicles and the lowest price, the one returned has the least
@@ -46,13 +46,14 @@ from typing import Any, Literal
 from solver.award.bounds import price_bound, servable_lines, vehicle_bound
 from solver.award.greedy import greedy
 from solver.award.instance import Instance, parse
+from solver.award.lpchild import BoundsChild, price_bound_counts
 from solver.award.prep import Prepared, prepare
 from solver.award.solution import Solution, objective, to_output
 from solver.award.validate import validate_award
 from solver.money import from_cents
 from solver.progress import Progress, ProgressCallback
 
-__all__ = ["award", "validate_award"]
+__all__ = ["award", "price_bound_counts", "validate_award"]
 
 # Model size (line-allocation variables) that decides the strategy. Up to it the whole
 # model runs every phase (200 bids: ~2,000). Above it (2,000 bids: ~23,000) CP-SAT spent
@@ -66,8 +67,9 @@ MAX_GLOBAL_PRICE_VARS = 8_000
 # a proof that none exists in at most 0.42 when capacity is short).
 SERVE_ALL_PROBE_WORK = 1.0
 # Deterministic work (CP-SAT deterministic seconds) the tie-break search spends at most: on
-# 200-bid rounds about 2 s of wall time; proving T's minimum class by class took 0.6-2.9 on the
-# default and tiers families (9.2 on regions), over all the optima at once 15-20 on the default.
+# 200-bid rounds about 2 s of wall time; proving T's minimum class by class takes 1.2 on the
+# default family's seed 1 (3.2 with the earlier infeasibility proof of "no other class") and now
+# fits in it on regions too; over all the optima at once it took 15-20 on the default.
 TIE_BREAK_WORK = 5.0
 # The default work limits, in CP-SAT deterministic seconds, derived from the instance only (not
 # from the time limit, so an exported award re-solved with other options gives the same bytes).
@@ -75,8 +77,12 @@ TIE_BREAK_WORK = 5.0
 # load; the wall clock is only a safety cap (stats.limits.stopped_by says "time" when it bound).
 # Whole-round model: 30 (200-bid rounds proved in 2-9); neighbourhood search (whose work also
 # counts each sub-round's model building, solver.award.lns.WORK_PER_VAR): 10 plus 1 per 2,000
-# allocation variables, at most 60 (one unit took 1.5-1.8 s of CPU on 2,000-bid rounds, so a
-# 2,000-bid round's 21.5 end before the default 60 s clock on an unloaded core).
+# allocation variables, at most 30 (one unit took 1.5-1.8 s of CPU on 2,000-bid rounds, so a
+# 2,000-bid round's 21.5 end before the default 60 s clock on an unloaded core; at 10,000 bids
+# one unit took 2.4 s (each sub-round also walks the whole round), so the former cap of 60 ran
+# 144 s of CPU and the benchmark's 120 s clock ended the search, not reproducible: 30 end there
+# after about 70 s, with the LP bound's two LPs in by then on the second core and the backups'
+# ~30 s still inside the limit).
 DEFAULT_WORK_EXACT = 30.0
 # The backups (solver.award.backups) run on their own deterministic work budget after the award,
 # inside the call's time limit (a limit the coordinator sets is honoured). When the clock, not the
@@ -89,7 +95,7 @@ BACKUP_CLOCK_SHARE = 0.2
 # that writing their rows stays inside the limit (at 25,000 bids on a 10 s limit the call ended 10 ms
 # late when they searched to the very end).
 BACKUP_OUTPUT_SHARE = 0.05
-DEFAULT_WORK_LNS_MAX = 60.0
+DEFAULT_WORK_LNS_MAX = 30.0
 
 
 def default_work_limit(size: int) -> float:
@@ -184,9 +190,9 @@ def award(
     size = model_size(inst, prep)
     if work_limit is None:
         work_limit = default_work_limit(size)
-    lp: _LpBounds | None = None
+    lp: BoundsChild | None = None
     if exact and not best.proven and size > MAX_GLOBAL_PRICE_VARS:
-        lp = _LpBounds(inst, prep, best.vehicles, deadline - _reserve(inst, time_limit))
+        lp = BoundsChild(inst, prep, best.vehicles, best.vbound, size, deadline - _reserve(inst, time_limit))
     if exact and not best.proven:
         search = "cp-sat" if size <= MAX_GLOBAL_PRICE_VARS else "cp-sat+lns"
         try:
@@ -266,156 +272,6 @@ def _reserve(inst: Instance, time_limit: float) -> float:
     """Seconds kept back for writing the result and finishing a neighbourhood (measured on
     a loaded 2-core machine: 2-3 s for 25,000 bids)."""
     return min(0.25 * time_limit, 1.0 + len(inst.lines) / 5_000 + len(inst.bids) / 12_500)
-
-
-class _LpBounds:
-    """LP-relaxation bounds (solver.award.lpbound) computed beside the search, in a forked
-    child process on the second core (GLOP holds the GIL, so a thread would stall the search).
-
-    The child sends the vehicle bound, then price bounds for the vehicle counts of
-    price_bound_counts (a bound for every award with at least k vehicles), and the Lagrangian
-    bounds (solver.award.lagrange). The award's price bound is the one for the largest of
-    those counts that it reaches (raised along its tangent) or the Lagrangian's, whatever else
-    arrived in time, so the bound reported does not depend on timing (the clock only matters
-    when those are not there by the deadline: then stopped_by says "time")."""
-
-    def __init__(self, inst: Instance, prep: Prepared, greedy_vehicles: int, deadline: float):
-        import multiprocessing
-
-        self.greedy_vehicles = greedy_vehicles
-        self.vbound: int | None = None
-        self.lp_vbound: int | None = None  # the LP's, which the counts of price_bound_counts follow
-        self.pbounds: dict[int, int | None] = {}
-        self.slopes: dict[int, float] = {}  # per count, the LP's vehicle-row dual (lpbound.tangent_bound)
-        self.lag_done = False  # the Lagrangian bounds (solver.award.lagrange) arrived, or none will
-        self.lag_price: tuple[int, int] | None = None  # (base, pi): base + pi x V bounds the price
-        self.proc = None
-        self.done = False
-        try:
-            ctx = multiprocessing.get_context("fork")
-        except ValueError:  # no fork on this platform: no LP bounds
-            return
-        self.conn, child = ctx.Pipe(duplex=False)
-        self.proc = ctx.Process(target=_lp_child, args=(inst, prep, greedy_vehicles, deadline, child), daemon=True)
-        self.proc.start()
-        child.close()
-
-    def _target(self, vehicles: int) -> int | None:
-        """The count whose price bound applies to an award of `vehicles` vehicles."""
-        if self.lp_vbound is None:
-            return None
-        held = [k for k in price_bound_counts(self.greedy_vehicles, self.lp_vbound) if k <= vehicles]
-        return max(held) if held else None
-
-    def collect(self, timeout: float, vehicles: int) -> bool:
-        """Wait up to `timeout` seconds for the bounds an award of `vehicles` vehicles needs,
-        then stop the child. False when the clock stopped it first."""
-        if self.proc is None:
-            return True
-        end = time.monotonic() + max(0.0, timeout)
-        try:
-            while not self.done:
-                target = self._target(vehicles)
-                if self.vbound is not None and self.lag_done and (target is None or target in self.pbounds):
-                    break
-                if not self.conn.poll(max(0.0, end - time.monotonic())):
-                    break
-                msg = self.conn.recv()
-                if msg[0] == "v":
-                    self.vbound = self.lp_vbound = msg[1]
-                elif msg[0] == "L":
-                    self.lag_price = msg[1]
-                elif msg[0] == "V":
-                    self.lag_done = True
-                    if msg[1] is not None and self.vbound is not None:
-                        self.vbound = min(self.vbound, msg[1])
-                elif msg[0] == "p":
-                    self.pbounds[msg[1]] = msg[2]
-                    self.slopes[msg[1]] = msg[3]
-                else:  # "time": the child's deadline stopped an LP
-                    break
-        except (EOFError, OSError):  # the child is done
-            self.done = True
-        finally:
-            if self.proc.is_alive():
-                self.proc.kill()
-            self.proc.join()
-            self.conn.close()
-        target = self._target(vehicles)
-        complete = self.vbound is not None and self.lag_done
-        return self.done or (complete and (target is None or target in self.pbounds))
-
-    def price_bound(self, vehicles: int) -> int | None:
-        """The bound on the price of any award with at least `vehicles` vehicles: the LP's for the
-        target count, raised along its tangent to `vehicles` (lpbound.tangent_bound), or the
-        Lagrangian's (solver.award.lagrange) when higher."""
-        from solver.award.lpbound import tangent_bound
-
-        target = self._target(vehicles)
-        if target is not None and self.pbounds.get(target) is None:
-            # the clock stopped the child first (collect said so): the best count that did arrive
-            held = [k for k, b in self.pbounds.items() if k <= vehicles and b is not None]
-            target = max(held) if held else None
-        bound = None if target is None else self.pbounds.get(target)
-        if target is not None and bound is not None:
-            bound = tangent_bound(bound, self.slopes.get(target, 0.0), target, vehicles)
-        if self.lag_price is not None:
-            base, pi = self.lag_price
-            bound = max(bound or 0, base + pi * vehicles)
-        return bound
-
-
-def price_bound_counts(greedy_vehicles: int, vehicle_bound: int) -> list[int]:
-    """Vehicle counts k the LP bounds the price for (of any award with at least k vehicles),
-    most useful first: the bound (the search often serves every line), the greedy count
-    (always reached), then counts just below the bound (1, 2, 4, ... fewer), so an award a
-    few vehicles short of the bound still gets a price bound close to its own count."""
-    ks = [vehicle_bound]
-    if greedy_vehicles < vehicle_bound:
-        ks.append(greedy_vehicles)
-    d = 1
-    while vehicle_bound - d > greedy_vehicles:
-        ks.append(vehicle_bound - d)
-        d *= 2
-    return ks
-
-
-def _lp_child(inst: Instance, prep: Prepared, greedy_vehicles: int, deadline: float, conn: Any) -> None:
-    """Sends ("v", LP vehicle bound), then ("p", k, price bound or None, slope) for each count k
-    of price_bound_counts; after the first two counts the Lagrangian bounds (solver.award.lagrange)
-    from the LPs' duals: ("L", (base, pi) or None), valid for every count V as base + pi x V, and
-    ("V", vehicle bound or None). ("time",) when the deadline stopped an LP. The cheap LPs come
-    first so that a loaded machine still gets them."""
-    from solver.award import lagrange
-    from solver.award.lpbound import LpModel
-
-    try:
-        lp = LpModel(inst, prep)
-        vb = lp.vehicle_bound(deadline - time.monotonic())
-        if vb is None:
-            if time.monotonic() >= deadline - 0.1:
-                conn.send(("time",))
-            conn.close()
-            return
-        vehicle_mult = lagrange.from_lp(inst, prep, lp, "vehicles")
-        conn.send(("v", vb))
-        price_mult = None
-        for i, k in enumerate(price_bound_counts(greedy_vehicles, vb)):
-            pb = lp.price_bound(k, deadline - time.monotonic())
-            if pb is None and time.monotonic() >= deadline - 0.1:
-                conn.send(("time",))
-                break
-            conn.send(("p", k, pb, lp.slope))
-            if i == 0 and pb is not None:
-                price_mult = lagrange.from_lp(inst, prep, lp, "price")
-            if i == min(1, len(price_bound_counts(greedy_vehicles, vb)) - 1):
-                base = None if price_mult is None else lagrange.lower_bound(inst, prep, price_mult, deadline=deadline)
-                conn.send(("L", None if price_mult is None or base is None else (base, price_mult.pi)))
-                base = lagrange.lower_bound(inst, prep, vehicle_mult, deadline=deadline)
-                conn.send(("V", None if base is None else lagrange.vehicles_bound(base)))
-    except Exception:  # a bound is a bonus: the award never depends on it
-        pass
-    conn.close()
 
 
 def _exact(

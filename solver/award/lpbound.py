@@ -187,6 +187,7 @@ class LpModel:
         if params:
             solver.set_solver_specific_parameters(params)
         status = solver.solve(self.model)
+        self.infeasible = status == self.mb.SolveStatus.INFEASIBLE
         if status != self.mb.SolveStatus.OPTIMAL:
             self._solver = None
             return None
@@ -223,21 +224,32 @@ class LpModel:
                 h.add_term_to_constraint(self._vehicles_row, v, c)
         h.set_constraint_lower_bound(self._vehicles_row, float(vehicles))
         cents = self._solve(self.price, False, time_limit, PRICE_LP_PARAMS)
-        self.slope = 0.0 if cents is None else max(0.0, self.dual(self._vehicles_row) * (1 - SAFETY) - 1e-6)
+        dual = 0.0 if cents is None else self.dual(self._vehicles_row)
+        self.slope = max(0.0, dual * (1 - SAFETY) - 1e-6)
+        self.slope_up = max(0.0, dual * (1 + SAFETY) + 1e-6)
         return None if cents is None else max(0, math.ceil(cents * (1 - SAFETY) - 1e-6))
 
-    # The vehicle row's dual of the last price LP, rounded down: for any count v >= `vehicles`,
-    # price_bound(v) >= price_bound(vehicles) + slope x (v - vehicles) (see tangent_bound).
+    # The vehicle row's dual of the last price LP, rounded down (slope) and up (slope_up): for any
+    # count v, price_bound(v) >= price_bound(vehicles) + slope x (v - vehicles) above `vehicles`,
+    # and - slope_up x (vehicles - v) below it (see tangent_bound).
     slope = 0.0
+    slope_up = 0.0
+    # The last LP was proven infeasible (e.g. a price LP asked for more vehicles than the LP holds).
+    infeasible = False
 
 
 def tangent_bound(bound: int, slope: float, at: int, vehicles: int) -> int:
-    """Lower bound on the price of any award with at least `vehicles` (>= `at`) vehicles, from the
-    LP's bound for `at` vehicles and that LP's vehicle-row dual `slope`. The LP's optimal dual
+    """Lower bound on the price of any award with at least `vehicles` vehicles, from the LP's
+    bound for `at` vehicles and that LP's vehicle-row dual `slope`. The LP's optimal dual
     solution stays feasible when the vehicle row's right-hand side moves (only the dual objective
     changes, by slope x the move), so by weak duality the LP for `vehicles` costs at least
-    bound + slope x (vehicles - at): the bound of an award a few vehicles above a computed count
-    grows with those vehicles instead of staying at the count's. A smaller slope stays valid."""
-    if vehicles <= at or slope <= 0:
+    bound + slope x (vehicles - at), on both sides of `at`: the bound of an award a few vehicles
+    above a computed count grows with those vehicles instead of staying at the count's, and an
+    award a few vehicles below the LP's count gets that count's bound minus the slope per vehicle
+    (instead of waiting for its own LP). Above `at` a smaller slope stays valid (pass
+    LpModel.slope), below it a larger one (LpModel.slope_up)."""
+    if vehicles == at or slope <= 0:
         return bound
-    return bound + math.floor(slope * (vehicles - at) * (1 - SAFETY))
+    if vehicles > at:
+        return bound + math.floor(slope * (vehicles - at) * (1 - SAFETY))
+    return max(0, bound - math.ceil(slope * (at - vehicles) * (1 + SAFETY)))

@@ -192,8 +192,9 @@ def _max_flow(cap_src: dict[str, int], edges: dict[str, list[str]], cap_line: di
         flow += push
 
 
-def brute_force(doc: dict[str, Any]) -> tuple[int, int]:
-    """(most vehicles, lowest cents among those) over every award, by exhaustive enumeration."""
+def brute_force(doc: dict[str, Any], at_least: int | None = None) -> tuple[int, int]:
+    """(most vehicles, lowest cents among those) over every award, by exhaustive enumeration; with
+    `at_least`: (its vehicles, cents) of the cheapest award with at least that many vehicles."""
     _, info = _sources(doc)
     lots = info["lots"]
     lines = {d["id"]: (lot_id, d) for lot_id, lot in lots.items() for d in lot["demand"]}
@@ -216,7 +217,9 @@ def brute_force(doc: dict[str, Any]) -> tuple[int, int]:
                         )
             vehicles = sum(s[3] for s in srcs)
             price = sum(s[3] * s[4] for s in srcs)
-            if (vehicles, -price) <= (best[0], -best[1]):
+            if at_least is None and (vehicles, -price) <= (best[0], -best[1]):
+                continue
+            if at_least is not None and (vehicles < at_least or (best[0] >= at_least and price >= best[1])):
                 continue
             if not _rules_ok(srcs, info):
                 continue

@@ -62,3 +62,43 @@ def test_the_tangent_raises_a_count_s_price_bound_and_stays_below_the_optimum() 
 def test_the_tangent_check_catches_a_wrong_slope() -> None:
     # A slope steeper than the LP's dual is not a bound: the check above must notice it.
     assert _tangents(range(60), wrong=1.5)[2] > 0
+
+
+def _tangents_below(seeds: range, wrong: float = 1.0) -> tuple[int, int]:
+    """Over tiny rounds, the LP bound at the most vehicles V lowered along its tangent to counts
+    k < V (lpbound.tangent_bound with the slope rounded up, x `wrong`): (checked, broken: above the
+    LP's own bound for k or above the cheapest award with at least k vehicles, by enumeration)."""
+    checked = broken = 0
+    for seed in seeds:
+        doc = tiny_round(random.Random(seed))
+        vehicles, _ = brute_force(doc)
+        inst = parse(doc)
+        lp = LpModel(inst, prepare(inst))
+        vb = lp.vehicle_bound(60)
+        assert vb is not None and vb >= vehicles
+        top = lp.price_bound(vb, 60)
+        assert top is not None
+        slope_up = lp.slope_up * wrong
+        for k in range(max(1, vb - 3), vb):
+            own = lp.price_bound(k, 60)
+            cheapest = brute_force(doc, at_least=k)[1] if k <= vehicles else None
+            assert own is not None
+            b = tangent_bound(top, slope_up, vb, k)
+            checked += 1
+            broken += b > own + 1 or (cheapest is not None and b > cheapest)
+        if broken and wrong != 1.0:
+            break  # the wrong slope is caught: no need to look further
+    return checked, broken
+
+
+def test_the_tangent_below_the_lp_count_bounds_awards_with_fewer_vehicles() -> None:
+    # An award a vehicle or a few short of the LP's count gets that count's bound minus the
+    # LP's vehicle-row dual per vehicle (weak duality: the dual solution fits every count).
+    checked, broken = _tangents_below(range(60))
+    assert checked >= 60
+    assert broken == 0
+
+
+def test_the_tangent_below_catches_a_too_shallow_slope() -> None:
+    # Below the LP's count the slope must be rounded up: a shallower one is not a bound.
+    assert _tangents_below(range(60), wrong=0.5)[1] > 0

@@ -1,0 +1,248 @@
+"""The proven bounds of large rounds, computed beside the neighbourhood search in a forked child
+process on the second core (GLOP holds the GIL, so a thread would stall the search).
+
+What the child computes, in order, is a plan chosen from the round's size alone:
+
+- "full" (up to FULL_PLAN_VARS allocation variables: 2,000-bid rounds): the LP's vehicle bound
+  (solver.award.lpbound), price bounds at the counts of price_bound_counts (the vehicle bound,
+  the greedy's count, then 1, 2, 4, ... below the bound) and, after the first two, the Lagrangian
+  bounds over lots (solver.award.lagrange);
+- "large" (above it): the price LP at the greedy's count, then at the cheap vehicle bound
+  (solver.award.bounds). At 10,000 bids (119,000 variables; CPU of one process) the vehicle LP
+  took 46.6 s, each price LP 18 s and each Lagrangian pass 40-54 s, so the full plan's bound did
+  not arrive within the 120 s limit and the award kept the cheap bound (gap 3.16 %). The price LP
+  at the greedy's count is always feasible and bounds every larger count along its tangent; when
+  the LP holds the cheap vehicle bound's count, the vehicle LP is not needed (the cheap bound is
+  the vehicle bound); when it does not, the vehicle LP runs and the top price LP is at its bound.
+
+A price bound for k vehicles holds for every award with at least k vehicles; it carries to any
+other count V along its tangent (lpbound.tangent_bound: up from a count below V, down from a
+count above it). The award's bound for V vehicles is the best over the bounds the plan fixes
+for V (required): full: the first two counts, the largest count <= V, and the Lagrangian's;
+large: both counts. So the bound reported never depends on what else arrived in time; the
+clock only matters when a required bound is not there by the deadline (stopped_by "time").
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from solver.award.instance import Instance
+from solver.award.prep import Prepared
+
+# Allocation variables (cpsat.model_size) up to which the child follows the full plan (2,000-bid
+# rounds: about 23,000, all of it in 15-30 s of CPU); above, the large plan.
+FULL_PLAN_VARS = 60_000
+
+
+def price_bound_counts(greedy_vehicles: int, vehicle_bound: int) -> list[int]:
+    """The full plan's vehicle counts k, most useful first: the bound (the search often serves
+    every line), the greedy count (always reached), then counts just below the bound (1, 2, 4, ...
+    fewer), so an award a few vehicles short of the bound still gets a price bound close to its
+    own count."""
+    ks = [vehicle_bound]
+    if greedy_vehicles < vehicle_bound:
+        ks.append(greedy_vehicles)
+    d = 1
+    while vehicle_bound - d > greedy_vehicles:
+        ks.append(vehicle_bound - d)
+        d *= 2
+    return ks
+
+
+class BoundsChild:
+    """The child process and what it sent: ("v", vehicle bound), ("p", k, price bound or None,
+    slope rounded down, slope rounded up), ("L", (base, pi) or None), ("V", vehicle bound or None),
+    ("time",) when its deadline stopped an LP."""
+
+    def __init__(
+        self,
+        inst: Instance,
+        prep: Prepared,
+        greedy_vehicles: int,
+        cheap_vehicles: int,
+        size: int,
+        deadline: float,
+    ):
+        import multiprocessing
+
+        self.large = size > FULL_PLAN_VARS
+        self.greedy_vehicles = greedy_vehicles
+        self.vbound: int | None = None
+        self.lp_vbound: int | None = None  # the count the plan's counts follow (large: the top price LP's)
+        self.pbounds: dict[int, int | None] = {}
+        self.slopes: dict[int, tuple[float, float]] = {}  # per count, the vehicle-row dual rounded down, up
+        self.lag_done = self.large  # the Lagrangian bounds arrived, or none will (none in the large plan)
+        self.lag_price: tuple[int, int] | None = None  # (base, pi): base + pi x V bounds the price
+        self.proc = None
+        self.done = False
+        try:
+            ctx = multiprocessing.get_context("fork")
+        except ValueError:  # no fork on this platform: no LP bounds
+            return
+        self.conn, child = ctx.Pipe(duplex=False)
+        target = _large_child if self.large else _full_child
+        args = (inst, prep, greedy_vehicles, cheap_vehicles, deadline, child)
+        self.proc = ctx.Process(target=target, args=args, daemon=True)
+        self.proc.start()
+        child.close()
+
+    def required(self, vehicles: int) -> set[int] | None:
+        """The counts whose price bounds make the bound of an award of `vehicles` vehicles (None
+        until the vehicle bound they follow has arrived)."""
+        if self.lp_vbound is None:
+            return None
+        if self.large:
+            return {min(self.greedy_vehicles, self.lp_vbound), self.lp_vbound}
+        counts = price_bound_counts(self.greedy_vehicles, self.lp_vbound)
+        need = set(counts[:2])
+        below = [k for k in counts if k <= vehicles]
+        if below:
+            need.add(max(below))
+        return need
+
+    def complete(self, vehicles: int) -> bool:
+        need = self.required(vehicles)
+        return need is not None and self.lag_done and need <= self.pbounds.keys()
+
+    def collect(self, timeout: float, vehicles: int) -> bool:
+        """Wait up to `timeout` seconds for the bounds an award of `vehicles` vehicles needs,
+        then stop the child. False when the clock stopped it first."""
+        if self.proc is None:
+            return True
+        end = time.monotonic() + max(0.0, timeout)
+        try:
+            while not self.done and not self.complete(vehicles):
+                if not self.conn.poll(max(0.0, end - time.monotonic())):
+                    break
+                msg = self.conn.recv()
+                if msg[0] == "v":
+                    self.vbound = self.lp_vbound = msg[1]
+                elif msg[0] == "L":
+                    self.lag_price = msg[1]
+                elif msg[0] == "V":
+                    self.lag_done = True
+                    if msg[1] is not None and self.vbound is not None:
+                        self.vbound = min(self.vbound, msg[1])
+                elif msg[0] == "p":
+                    self.pbounds[msg[1]] = msg[2]
+                    self.slopes[msg[1]] = (msg[3], msg[4])
+                else:  # "time": the child's deadline stopped an LP
+                    break
+        except (EOFError, OSError):  # the child is done
+            self.done = True
+        finally:
+            if self.proc.is_alive():
+                self.proc.kill()
+            self.proc.join()
+            self.conn.close()
+        return self.done or self.complete(vehicles)
+
+    def price_bound(self, vehicles: int) -> int | None:
+        """The bound on the price of any award with at least `vehicles` vehicles: the best of the
+        required counts' LP bounds carried to `vehicles` along their tangents, and the Lagrangian's
+        (solver.award.lagrange) when higher. When the clock stopped the child first (collect said
+        so), the best of whatever arrived."""
+        from solver.award.lpbound import tangent_bound
+
+        need = self.required(vehicles) if self.complete(vehicles) else None
+        bound: int | None = None
+        for k, b in self.pbounds.items():
+            if b is None or (need is not None and k not in need):
+                continue
+            down, up = self.slopes.get(k, (0.0, 0.0))
+            if vehicles < k and up <= 0:
+                continue  # no slope to carry it down with
+            t = tangent_bound(b, down if vehicles >= k else up, k, vehicles)
+            bound = t if bound is None else max(bound, t)
+        if self.lag_price is not None:
+            base, pi = self.lag_price
+            bound = max(bound or 0, base + pi * vehicles)
+        return bound
+
+
+def _send_price(conn: Any, lp: Any, k: int, deadline: float) -> tuple[bool, int | None]:
+    """The LP's price bound for k vehicles, sent as ("p", ...): (False, None) when the deadline
+    stopped it, else (True, the bound or None)."""
+    pb = lp.price_bound(k, deadline - time.monotonic())
+    if pb is None and time.monotonic() >= deadline - 0.1:
+        conn.send(("time",))
+        return False, None
+    conn.send(("p", k, pb, lp.slope, lp.slope_up))
+    return True, pb
+
+
+def _large_child(
+    inst: Instance, prep: Prepared, greedy_vehicles: int, cheap_vehicles: int, deadline: float, conn: Any
+) -> None:
+    """The large plan: the price LP at the greedy's count, then ("v", top) and the price LP at the
+    top count: the cheap vehicle bound when the LP holds it, else the LP's own vehicle bound."""
+    from solver.award.lpbound import LpModel
+
+    try:
+        lp = LpModel(inst, prep)
+        if not _send_price(conn, lp, greedy_vehicles, deadline)[0]:
+            return
+        top = cheap_vehicles
+        if top > greedy_vehicles:
+            pb = lp.price_bound(top, deadline - time.monotonic())
+            if pb is None and lp.infeasible:  # the LP holds fewer vehicles than the cheap bound
+                vb = lp.vehicle_bound(deadline - time.monotonic())
+                if vb is None:
+                    conn.send(("time",))
+                    return
+                top = max(greedy_vehicles, vb)
+                conn.send(("v", top))
+                if top > greedy_vehicles:
+                    _send_price(conn, lp, top, deadline)
+                return
+            if pb is None and time.monotonic() >= deadline - 0.1:
+                conn.send(("time",))
+                return
+            conn.send(("v", top))
+            conn.send(("p", top, pb, lp.slope, lp.slope_up))
+        else:
+            conn.send(("v", greedy_vehicles))
+    except Exception:  # a bound is a bonus: the award never depends on it
+        pass
+    finally:
+        conn.close()
+
+
+def _full_child(
+    inst: Instance, prep: Prepared, greedy_vehicles: int, cheap_vehicles: int, deadline: float, conn: Any
+) -> None:
+    """The full plan: ("v", LP vehicle bound), then ("p", ...) for each count of
+    price_bound_counts; after the first two counts the Lagrangian bounds (solver.award.lagrange)
+    from the LPs' duals: ("L", (base, pi) or None), valid for every count V as base + pi x V, and
+    ("V", vehicle bound or None). The cheap LPs come first so that a loaded machine still gets them."""
+    from solver.award import lagrange
+    from solver.award.lpbound import LpModel
+
+    try:
+        lp = LpModel(inst, prep)
+        vb = lp.vehicle_bound(deadline - time.monotonic())
+        if vb is None:
+            if time.monotonic() >= deadline - 0.1:
+                conn.send(("time",))
+            return
+        vehicle_mult = lagrange.from_lp(inst, prep, lp, "vehicles")
+        conn.send(("v", vb))
+        price_mult = None
+        counts = price_bound_counts(greedy_vehicles, vb)
+        for i, k in enumerate(counts):
+            sent, pb = _send_price(conn, lp, k, deadline)
+            if not sent:
+                break
+            if i == 0 and pb is not None:
+                price_mult = lagrange.from_lp(inst, prep, lp, "price")
+            if i == min(1, len(counts) - 1):
+                base = None if price_mult is None else lagrange.lower_bound(inst, prep, price_mult, deadline=deadline)
+                conn.send(("L", None if price_mult is None or base is None else (base, price_mult.pi)))
+                base = lagrange.lower_bound(inst, prep, vehicle_mult, deadline=deadline)
+                conn.send(("V", None if base is None else lagrange.vehicles_bound(base)))
+    except Exception:  # a bound is a bonus: the award never depends on it
+        pass
+    finally:
+        conn.close()
