@@ -1,12 +1,19 @@
-"""The large-round neighbourhood search side by side with its previous version, at equal work:
-python -m bench.award_lns [--size 2000] [--families default,regions] [--work 6] [--seed 1]
+"""The large-round neighbourhood search side by side with a variant of it, at equal work:
+python -m bench.award_lns [--size 2000] [--families default,regions] [--work 6] [--seeds 1,2]
+    [--compare starts|swaps|adaptive|slack]
 
-Each family's round (bench.award_families) starts from the same greedy award; the search
-(solver.award.lns.improve_price) runs on the same deterministic work budget with its
-neighbourhood starts drawn uniformly (as before) and weighted by the award's slack
-(SLACK_WEIGHTED), one after the other in this process. At equal work the awards are the same
-on any machine, so the comparison does not depend on the load; the CPU seconds do.
-Writes bench/results/award_lns.md.
+Each family's round (bench.award_families) starts from the same greedy award(s) and the search
+(solver.award.lns.improve_price) runs twice on the same deterministic work budget, one after the
+other in this process:
+- starts (default): from the better greedy start only (as before), then from both greedy starts
+  (solver.award.greedy.starts: each searched for lns.TRIAL_SHARE of the work, then the best);
+- swaps: the four kinds of neighbourhood in turn (as before), then with package swaps among them
+  (lns.SWAPS);
+- adaptive: the four kinds in turn, then with package swaps and the kind drawn by its recent
+  gain per work (lns.ADAPTIVE);
+- slack: neighbourhood starts drawn uniformly, then weighted by the award's slack (SLACK_WEIGHTED).
+At equal work the awards are the same on any machine, so the comparison does not depend on the
+load; the CPU seconds do. Writes bench/results/award_lns.md (or --out).
 """
 
 from __future__ import annotations
@@ -19,10 +26,31 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "award_lns.md"
+DEFAULTS = (False, False, True)  # lns.ADAPTIVE, SWAPS, SLACK_WEIGHTED, as main() finds them
+VARIANTS = {
+    "starts": ("better start only", "both starts"),
+    "swaps": ("four kinds in turn", "with package swaps"),
+    "adaptive": ("four kinds in turn", "adaptive kinds + swaps"),
+    "slack": ("uniform starts", "slack-weighted starts"),
+}
 
 
 def _load() -> str:
     return " / ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def _set(compare: str, after: bool) -> None:
+    """The search as before (`after` False) or with the variant `compare` measures; other switches
+    as the module has them by default."""
+    from solver.award import lns
+
+    lns.ADAPTIVE, lns.SWAPS, lns.SLACK_WEIGHTED = DEFAULTS
+    if compare == "adaptive":
+        lns.ADAPTIVE = lns.SWAPS = after
+    elif compare == "swaps":
+        lns.ADAPTIVE, lns.SWAPS = False, after
+    elif compare == "slack":
+        lns.SLACK_WEIGHTED = after
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,53 +58,68 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=2000)
     parser.add_argument("--families", default="default,regions,arbitrary")
     parser.add_argument("--work", type=float, default=6.0)
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--seeds", default="1")
+    parser.add_argument("--compare", choices=sorted(VARIANTS), default="starts")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
 
+    global DEFAULTS
     from bench.award_families import FAMILIES
     from bench.award_instances import make_round
     from solver.award import lns
-    from solver.award.greedy import greedy
+
+    DEFAULTS = (lns.ADAPTIVE, lns.SWAPS, lns.SLACK_WEIGHTED)
+    from solver.award.greedy import starts
     from solver.award.instance import parse
     from solver.award.prep import prepare
     from solver.award.solution import objective
 
     cmd = (
-        f"python -m bench.award_lns --size {args.size} --families {args.families} --work {args.work} --seed {args.seed}"
+        f"python -m bench.award_lns --size {args.size} --families {args.families} --work {args.work}"
+        f" --seeds {args.seeds} --compare {args.compare}"
     )
+    names = VARIANTS[args.compare]
     out = [
-        "# Neighbourhood search at equal work: uniform starts (before) and slack-weighted starts",
+        f"# Neighbourhood search at equal work: {names[0]} (before) and {names[1]}",
         "",
         f"`{cmd}`, load average (1 / 5 / 15 min) at the start: {_load()}. Both runs start from the same"
-        " greedy award and spend the same deterministic work, so the awards are the same on any machine;"
+        " greedy award(s) and spend the same deterministic work, so the awards are the same on any machine;"
         " CPU seconds are of this process under that load. Gain: how much lower the price is than the"
-        " greedy start's (vehicles first).",
+        " better greedy start's (vehicles first).",
         "",
-        "| family | greedy start | uniform: vehicles, gain, CPU s | slack-weighted: vehicles, gain, CPU s | better |",
-        "|---|---|---|---|---|",
+        f"| family | seed | greedy start | {names[0]}: vehicles, gain, CPU s | {names[1]}: vehicles, gain, CPU s"
+        " | better |",
+        "|---|---|---|---|---|---|",
     ]
-    for fam in args.families.split(","):
-        n_lots, n_oems, kw = FAMILIES[fam][args.size]
-        inst = parse(make_round(n_lots, n_oems, args.size, seed=args.seed, **kw))
-        start = greedy(inst, prepare(inst))
-        v0, c0 = objective(inst, start)
-        cells = []
-        keys = []
-        for weighted in (False, True):
-            lns.SLACK_WEIGHTED = weighted
-            t0 = time.process_time()
-            sol, _, _ = lns.improve_price(
-                inst, start, deadline=time.monotonic() + 3600, work_limit=args.work, on_improve=lambda s: None
-            )
-            cpu = time.process_time() - t0
-            v, c = objective(inst, sol)
-            keys.append((v, -c))
-            cells.append(f"{v}, {(c0 - c) / c0 * 100:.3f} %, {cpu:.1f}")
-            print(fam, weighted, cells[-1], file=sys.stderr, flush=True)
-        lns.SLACK_WEIGHTED = True
-        better = "slack-weighted" if keys[1] > keys[0] else "uniform" if keys[0] > keys[1] else "same"
-        out.append(f"| {fam} | {v0} | {cells[0]} | {cells[1]} | {better} |")
+    try:
+        for seed in [int(s) for s in args.seeds.split(",") if s]:
+            for fam in args.families.split(","):
+                n_lots, n_oems, kw = FAMILIES[fam][args.size]
+                inst = parse(make_round(n_lots, n_oems, args.size, seed=seed, **kw))
+                first, *others = starts(inst, prepare(inst))
+                v0, c0 = objective(inst, first)
+                cells = []
+                keys = []
+                for after in (False, True):
+                    _set(args.compare, after)
+                    t0 = time.process_time()
+                    sol, _, _ = lns.improve_price(
+                        inst,
+                        first,
+                        deadline=time.monotonic() + 3600,
+                        work_limit=args.work,
+                        on_improve=lambda s: None,
+                        others=others if args.compare != "starts" or after else (),
+                    )
+                    cpu = time.process_time() - t0
+                    v, c = objective(inst, sol)
+                    keys.append((v, -c))
+                    cells.append(f"{v}, {(c0 - c) / c0 * 100:.3f} %, {cpu:.1f}")
+                    print(fam, seed, names[after], cells[-1], file=sys.stderr, flush=True)
+                better = names[1] if keys[1] > keys[0] else names[0] if keys[0] > keys[1] else "same"
+                out.append(f"| {fam} | {seed} | {v0} | {cells[0]} | {cells[1]} | {better} |")
+    finally:
+        _set("", False)
     out += ["", f"Load average at the end: {_load()}.", ""]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(out), encoding="utf-8")

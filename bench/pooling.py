@@ -1,4 +1,5 @@
 """Pooling benchmark: python -m bench.pooling [--sizes 1000,10000,100000] [--time-limit 60] [--family default|skewed]
+[--twice] [--out FILE]
 
 Per size: a believable instance (bench.pooling_instances, seeded), solved by `python -m solver
 pool`'s code path in a fresh process (time to the first feasible result and total time both
@@ -6,12 +7,17 @@ counted from before the JSON is read; peak memory of that process), and by an in
 HiGHS model (tests/solver/test_pooling_support.reference_mip_run, highspy) with the same time
 budget in another fresh process. Writes bench/results/pooling.md with every target of issue 4
 marked met or not met. `--family skewed` (issue 17) uses bench.pooling_instances' skewed regions
-and windows and writes bench/results/pooling_skewed.md.
+and windows and writes bench/results/pooling_skewed.md; `--out FILE` writes the report there instead (so a
+trial run does not overwrite the committed figures). Every run states what ended the search
+(`stats.limits.stopped_by`); `--twice` runs the solver a second time beside a CPU-busy neighbour
+process and says whether both results are the same bytes (but for `stats.solve_seconds`), the
+reproducibility promise of issue 17.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -50,6 +56,9 @@ def run_solver(path: str, time_limit: float) -> dict[str, Any]:
     total = time.monotonic() - start
     total_cpu = time.process_time() - cpu
     st = result["stats"]
+    # What a re-run must reproduce: the whole document but for the time it took.
+    same = dict(result, stats=dict(st, solve_seconds=0))
+    digest = hashlib.sha256(io.dumps(same).encode()).hexdigest()
     return {
         "first_seconds": first.get("seconds"),
         "first_cpu": first.get("cpu"),
@@ -67,6 +76,7 @@ def run_solver(path: str, time_limit: float) -> dict[str, Any]:
         "components": st["components"],
         "proven": st["components_proven"],
         "limits": st.get("limits"),
+        "digest": digest,
         "peak_mb": _peak_mb(),
     }
 
@@ -99,6 +109,16 @@ def _child(kind: str, path: Path, time_limit: float, timeout: float) -> dict[str
     return out
 
 
+def _beside_a_busy_neighbour(kind: str, path: Path, time_limit: float, timeout: float) -> dict[str, Any]:
+    """The same run while another process keeps a core busy (a differently loaded machine)."""
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        return _child(kind, path, time_limit, timeout)
+    finally:
+        busy.kill()
+        busy.wait()
+
+
 def _child_run(kind: str, path: Path, time_limit: float, timeout: float) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "bench.pooling", "--child", kind, str(path), "--time-limit", str(time_limit)]
     try:
@@ -125,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--no-reference", action="store_true", help="skip the HiGHS reference model")
     ap.add_argument("--family", choices=("default", "skewed"), default="default")
+    ap.add_argument("--twice", action="store_true", help="solve again beside a CPU-busy process and compare the bytes")
+    ap.add_argument("--out", type=Path, help="write the report here (default: bench/results/pooling[_FAMILY].md)")
     ap.add_argument("--child", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
@@ -140,17 +162,23 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for n in (int(s) for s in args.sizes.split(",")):
         suffix = "" if args.family == "default" else f"-{args.family}"
-        path = RESULTS / f"pooling-{n}{suffix}.json"  # ignored by git
+        # Beside the report: bench/results is ignored by git for these.
+        path = (args.out.parent if args.out else RESULTS) / f"pooling-{n}{suffix}.json"
         path.write_text(io.dumps(generate(n, seed=args.seed, skewed=args.family == "skewed")), encoding="utf-8")
         print(f"{n} lines: solver ...", file=sys.stderr, flush=True)
         ours = _child("solver", path, args.time_limit, args.time_limit * 3 + 60)
+        if args.twice:
+            print(f"{n} lines: solver again, beside a busy process ...", file=sys.stderr, flush=True)
+            again = _beside_a_busy_neighbour("solver", path, args.time_limit, args.time_limit * 3 + 60)
+            ours["again"] = {k: again.get(k) for k in ("seconds", "cpu", "limits", "load", "status")}
+            ours["identical"] = again.get("digest") is not None and again.get("digest") == ours.get("digest")
         ref: dict[str, Any] = {"status": "not run"}
         if not args.no_reference:
             print(f"{n} lines: HiGHS reference ...", file=sys.stderr, flush=True)
             ref = _child("reference", path, args.time_limit, args.time_limit * 3 + 120)
         rows.append((n, ours, ref))
         print(f"{n}: {ours}\n   reference: {ref}", file=sys.stderr, flush=True)
-    out = RESULTS / ("pooling.md" if args.family == "default" else f"pooling_{args.family}.md")
+    out = args.out or RESULTS / ("pooling.md" if args.family == "default" else f"pooling_{args.family}.md")
     out.write_text(report(rows, args), encoding="utf-8")
     print(out.read_text(encoding="utf-8"))
     return 0
@@ -160,7 +188,9 @@ def report(rows: list[tuple[int, dict[str, Any], dict[str, Any]]], args: argpars
     out = [
         "# Pooling benchmark",
         "",
-        f"`python -m bench.pooling --sizes {args.sizes} --time-limit {args.time_limit:g} --family {args.family}`"
+        f"`python -m bench.pooling --sizes {args.sizes} --time-limit {args.time_limit:g} --family {args.family}"
+        + (" --twice" if args.twice else "")
+        + "`"
         f" (seed {args.seed}),"
         f" {platform.machine()}, {_cpus()} CPUs, Python {platform.python_version()}.",
         "Instances: bench/pooling_instances.py (region tree world region > country > state > metro, Zipf-like"
@@ -199,6 +229,15 @@ def report(rows: list[tuple[int, dict[str, Any], dict[str, Any]]], args: argpars
             notes.append(
                 f"{n:,} lines: work limit {float(lim['work_limit']):.2f} deterministic s, stopped by {lim['stopped_by']}"
                 " (nothing = all proven, work = the same on any machine, time = the clock bound first)."
+            )
+        if "identical" in o:
+            again = o["again"]
+            lim = again.get("limits") or {}
+            notes.append(
+                f"{n:,} lines, again beside a CPU-busy process: {_f(again.get('seconds'), '{:.1f} s')}"
+                f" ({_f(again.get('cpu'), '{:.1f} s CPU')}), load {again.get('load')}, stopped by"
+                f" {lim.get('stopped_by', '-')}: the same bytes as the first run"
+                f" (but for stats.solve_seconds): {'yes' if o['identical'] else 'NO'}."
             )
         out.append(
             f"| {n:,} | HiGHS reference | - | {_f(r.get('seconds'), '{:.1f} s')} | {r['status']}"
@@ -288,6 +327,19 @@ def report(rows: list[tuple[int, dict[str, Any], dict[str, Any]]], args: argpars
             f"{_f(o.get('seconds'), '{:.1f} s')} ({_f(o.get('cpu'), '{:.1f} s')} CPU)",
             (o.get("seconds") or 1e9) <= args.time_limit,
         )
+    for n, o, _ in rows:
+        lim = o.get("limits") or {}
+        row(
+            f"{n:,} lines: the default run ends on work, not the clock (stopped by nothing or work)",
+            f"stopped by {lim.get('stopped_by', '-')}, work limit {_f(lim.get('work_limit'), '{:.2f}')}",
+            lim.get("stopped_by") in ("nothing", "work") if lim else None,
+        )
+        if "identical" in o:
+            row(
+                f"{n:,} lines: two default runs, the second beside a CPU-busy process, give the same bytes",
+                "identical" if o["identical"] else "different",
+                bool(o["identical"]),
+            )
     out.append("")
     return "\n".join(out)
 

@@ -396,6 +396,43 @@ def test_the_bid_sheet_capacity_by_quarter_cells(world, fmt):
     tally.assert_clean()
 
 
+@pytest.mark.parametrize("fmt", [POINT, COMMA])
+def test_the_bid_sheet_package_cells(world, fmt):
+    """A new package typed into the Packages sheet, its lot-1 unit price or quantity a hostile text."""
+    from openpyxl import load_workbook
+
+    rnd, lots = make_tender(world.coordinator, world.fleet.organization)
+    model = make_model(world.oem.organization)
+    bidding.set_capacity(rnd.id, 500, world.oem)
+    set_format(world.oem.organization, fmt)
+    tally = Tally()
+    template = bid_sheet.build_sheet(rnd, world.oem)
+    limits = {"unit_price": MONEY, "quantity": {"minimum": 1, "maximum": lots[0].quantity, **WHOLE}}
+    for field, text in ((f, t) for f in limits for t in FORM_SAMPLE):
+        if ILLEGAL_CHARACTERS_RE.search(text):
+            continue  # openpyxl cannot write a control character to a cell
+        book = load_workbook(io.BytesIO(template))
+        item = {"quantity": 10, "unit_price": "230000", field: text}
+        book[bid_sheet.PACKAGES_SHEET].append([None, "Corpus", lots[0].code, model.code, item["quantity"],
+                                               item["unit_price"], None])  # fmt: skip
+        book[bid_sheet.PACKAGES_SHEET].append([None, "Corpus", lots[1].code, model.code, 5, "210000", None])
+        out = io.BytesIO()
+        book.save(out)
+        expected = acceptable(text, fmt, **limits[field])
+        try:
+            bid_sheet.upload_sheet(rnd.id, "bids.xlsx", out.getvalue(), world.oem)
+        except bid_sheet.SheetRefused as exc:
+            db.session.rollback()
+            wording = " ".join([exc.message, *exc.problems]).lower()
+            tally.case(f"package sheet {field}", text, fmt, 400, None, expected, f"packages, row 2, {field}" in wording)
+            continue
+        (package,) = [p for p in bidding.packages_of(rnd, world.oem) if not p.current.withdrawn]
+        first = next(i for i in package.current.items if i.lot_id == lots[0].id)
+        tally.case(f"package sheet {field}", text, fmt, 200, getattr(first, field), expected, True)
+        bidding.withdraw_package(package.id, world.oem)  # the next text makes a new package of the same name
+    tally.assert_clean()
+
+
 def test_the_corpus_is_as_large_as_the_report_says():
     assert len(CORPUS) >= 60 and len({text for text, *_ in CORPUS}) == len(CORPUS)
     assert FIELDS  # the upload's columns are the form's fields

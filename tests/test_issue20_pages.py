@@ -67,3 +67,21 @@ def test_once_bids_close_the_capacity_by_quarter_page_shows_only_what_was_stated
     empty = client.get(url.format(none.id)).get_data(as_text=True)
     assert 'name="row1_quarter"' not in empty
     assert "you stated no capacity by quarter, so the award could deliver in any quarter" in empty
+
+
+def test_the_tender_page_pages_sorts_and_filters_its_lots_in_sql(world, login):
+    """Hundreds of lots at coalition scale: the OEM's tender page shows a page of them, like every list that
+    grows with the data, and finds one by its code, segment or region."""
+    rnd, _ = make_tender(world.coordinator, world.fleet.organization)
+    client = login(world.oem)
+    url = f"/oem/rounds/{rnd.id}"
+
+    def shown(query: str) -> list[str]:
+        return re.findall(r'<tr data-lot="([^"]+)">', client.get(url + query).get_data(as_text=True))
+
+    assert shown("") == ["lot-1", "lot-2"]
+    assert shown("?per_page=1&page=2") == ["lot-2"]
+    assert shown("?sort=vehicles") == ["lot-2", "lot-1"]  # 25 before 40
+    assert shown("?region=Texas") == ["lot-2"]
+    page = client.get(url + "?lot=nothing-like-it").get_data(as_text=True)
+    assert shown("?lot=nothing-like-it") == [] and "No lot matches these filters." in page

@@ -134,7 +134,9 @@ def _tender_page(rnd: Any, capacity_form: CapacityForm | None = None, status: in
     return render_template(
         "oem/tender.html",
         rnd=rnd,
-        lots=bidding.lots_of(rnd),
+        lots=paginate(
+            bidding.lots_query(rnd), sorts=bidding.TENDER_LOT_SORTS, default="lot", filters=bidding.TENDER_LOT_FILTERS
+        ),
         current=bidding.current_bids_of(rnd, current_user),  # the table shows what counts, not the history
         packages=bidding.packages_of(rnd, current_user),
         capacity=capacity,

@@ -44,7 +44,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from solver.award.bounds import price_bound, servable_lines, vehicle_bound
-from solver.award.greedy import greedy
+from solver.award.greedy import starts
 from solver.award.instance import Instance, parse
 from solver.award.lpchild import BoundsChild, price_bound_counts
 from solver.award.prep import Prepared, prepare
@@ -96,6 +96,9 @@ BACKUP_CLOCK_SHARE = 0.2
 # late when they searched to the very end).
 BACKUP_OUTPUT_SHARE = 0.05
 DEFAULT_WORK_LNS_MAX = 30.0
+# The price and vehicle proofs order interchangeable lines (solver.award.rules.symmetry); False: as
+# before (kept to measure the two side by side: python -m bench.award_proof).
+PROOF_SYMMETRY = True
 
 
 def default_work_limit(size: int) -> float:
@@ -129,6 +132,7 @@ class _Best:
         self.canonical = False  # the award is the canonical one among the proven optima
         self.early = False  # prefer_early_delivery: the earliest deliveries among the optima, proven
         self.stops: set[str] = set()  # limits that ended a phase early: "work", "time"
+        self.others: list[Solution] = []
 
     @property
     def proven(self) -> bool:
@@ -179,7 +183,9 @@ def award(
     with_backups = backups and bool((doc.get("rules") or {}).get("backups", True))
     deadline = end - (BACKUP_CLOCK_SHARE * max(0.0, float(time_limit)) if with_backups else 0.0)
     prep = prepare(inst)
-    best = _Best(inst, greedy(inst, prep), t0, progress)
+    first, *others = starts(inst, prep)
+    best = _Best(inst, first, t0, progress)
+    best.others = others  # the other greedy start, which the neighbourhood search tries too
     best.vbound = max(best.vehicles, vehicle_bound(inst, prep))
     best.pbound = min(best.cents, price_bound(inst, prep, best.vehicles))
     best.report("greedy")
@@ -305,7 +311,12 @@ def _exact(
             best.offer(sol, "lns")
 
         sol, _, ended = improve_price(
-            inst, best.sol, deadline=deadline - reserve, work_limit=work_left, on_improve=on_improve
+            inst,
+            best.sol,
+            deadline=deadline - reserve,
+            work_limit=work_left,
+            on_improve=on_improve,
+            others=best.others,
         )
         if ended != "done":
             best.stops.add(ended)
@@ -361,7 +372,7 @@ def _exact(
     servable = sum(inst.lines[li].quantity for li in servable_lines(prep))
     model: AwardModel | None = None
     if best.vbound >= servable and can_search():
-        model = AwardModel(inst, prep, serve_all=True)
+        model = AwardModel(inst, prep, serve_all=True, symmetry=PROOF_SYMMETRY)
         if not model.price_fits:
             best.note = PRICES_TOO_LARGE
             return
@@ -396,7 +407,7 @@ def _exact(
     # 1.4-9 s to the proven optimum, where a vehicles phase and then a price phase took 19 s or
     # more (the second presolve and the lost search state cost more than the larger coefficients).
     if model is None and can_search():
-        model = AwardModel(inst, prep)
+        model = AwardModel(inst, prep, symmetry=PROOF_SYMMETRY)
         if not model.price_fits:
             best.note = PRICES_TOO_LARGE
             return

@@ -57,14 +57,18 @@ class AwardModel:
     """The CP-SAT model in the compact (y, x) form above. (A pattern form, one boolean per
     feasible line subset of a bid tier, was measured slower to prove on 200-bid rounds.)"""
 
-    def __init__(self, inst: Instance, prep: Prepared, *, serve_all: bool = False):
+    def __init__(self, inst: Instance, prep: Prepared, *, serve_all: bool = False, symmetry: bool = False):
         from ortools.sat.python import cp_model
 
         from solver.award.rules import capacity, line_service, packages, quarters, tiers, winners
+        from solver.award.rules import symmetry as sym
         from solver.award.rules.variables import Families
 
         self.cp_model = cp_model
         self.serve_all = serve_all
+        # Interchangeable lines ordered (rules.symmetry): only for the price and vehicle proofs,
+        # never for the tie-break, which must see every optimum.
+        self.symmetry = symmetry
         self.inst = inst
         self.prep = prep
         self.model = cp_model.CpModel()
@@ -76,6 +80,8 @@ class AwardModel:
         line_service.add(f, serve_all=serve_all)
         capacity.add(f)
         winners.add(f)
+        if symmetry:
+            sym.add(f)
         # How late the deliveries come (None without delivery quarters: the model is today's).
         self.earliness = quarters.add(f)
 
@@ -108,6 +114,10 @@ class AwardModel:
     def hint(self, sol: Solution) -> None:
         """`sol` as the search's hint, every variable in creation order."""
         inst, f = self.inst, self.families
+        if self.symmetry:
+            from solver.award.rules import symmetry
+
+            sol = symmetry.canonical_hint(inst, symmetry.options_of(f), sol)
         m = self.model
         m.clear_hints()
         wins = {(inst.bids[bi].supplier, inst.bids[bi].lot) for bi, a in sol.bids.items() if sum(a.values())}

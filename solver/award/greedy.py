@@ -218,13 +218,22 @@ def _place_package(st: _State, prep_pkg: PackageOpt) -> bool:
 
 def greedy(inst: Instance, prep: Prepared) -> Solution:
     """The better of the plain and the regret construction (more vehicles, then the lower price)."""
+    return starts(inst, prep)[0]
+
+
+def starts(inst: Instance, prep: Prepared) -> list[Solution]:
+    """Both constructions, the better first (more vehicles, then the lower price); the other
+    only when it differs. The neighbourhood search tries both (solver.award.lns): a start a
+    few vehicles short but far cheaper often ends better once the search has served them."""
     from solver.award.solution import objective
 
     plain = plain_greedy(inst, prep)
     regret = regret_greedy(inst, prep)
     vp, cp = objective(inst, plain)
     vr, cr = objective(inst, regret)
-    return regret if (vr, -cr) > (vp, -cp) else plain
+    if (vr, -cr) == (vp, -cp) and regret == plain:
+        return [plain]
+    return [regret, plain] if (vr, -cr) > (vp, -cp) else [plain, regret]
 
 
 def _finish(st: _State, prep: Prepared) -> Solution:

@@ -19,7 +19,8 @@ where it can pay (measured on 2,000-bid rounds at equal work: bench/results/awar
 adapts: one more lot after a sub-round proven optimal within half its work, one fewer
 after a sub-round its work cut short; after a whole sweep without improvement the search
 restarts from the best award with larger neighbourhoods. It goes on until its work budget
-ends. Every choice comes from a seeded generator and from CP-SAT's deterministic work, so
+ends. Given several starts (the plain and the regret greedy), it first searches each for
+TRIAL_SHARE of the work and then goes on with the search of the best award found. Every choice comes from a seeded generator and from CP-SAT's deterministic work, so
 the search is the same on every machine; the wall clock only cuts it short (then the
 caller reports "time").
 """
@@ -28,7 +29,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from solver.award.deliveries import (
@@ -59,6 +60,24 @@ SUB_WORK = 1.0
 # the work budget close to CPU seconds, so the default budget ends before the clock does.
 WORK_PER_VAR = 1.0 / 5_000
 SEED = 17
+# Package swaps (_Shapes._swap: a package with the whole lots of the awarded packages overlapping
+# it) among the kinds taken in turn; False: the four kinds before them, as before.
+SWAPS = False
+# Which kind of neighbourhood comes next: drawn in proportion to what each kind gained per unit of
+# work lately (an adaptive LNS, after Ropke and Pisinger), once each has had WARMUP sub-rounds in
+# turn; RATE_WEIGHT is the weight of the latest sub-round in a kind's moving average, MIN_SHARE the
+# share of the draws each kind keeps. False: in turn (measured: bench.award_lns --compare adaptive;
+# with about 20-50 sub-rounds per 2,000-bid search the draws did not learn enough to pay).
+ADAPTIVE = False
+# Each start improve_price is given (the plain and the regret greedy) that pays less per vehicle
+# than the better one is first searched for this share of the work limit, the better one too;
+# the rest goes on from the best award found. On the package-heavy
+# 2,000-bid families the regret start, a few vehicles short, served them within the trial and
+# ended 0.4-0.6 % cheaper than the plain start at equal work (bench.award_lns).
+TRIAL_SHARE = 0.1
+WARMUP = 2
+RATE_WEIGHT = 0.3
+MIN_SHARE = 0.05
 # Chain and window neighbourhoods start at a lot drawn in proportion to the award's slack there
 # (_Shapes.update); False: uniformly, as before (kept to measure the two side by side).
 SLACK_WEIGHTED = True
@@ -206,7 +225,7 @@ def _merge(inst: Instance, sol: Solution, sub: _Sub, found: Solution) -> Solutio
 class _Shapes:
     """Neighbourhoods shaped by lots, suppliers and packages, drawn from a seeded generator."""
 
-    KINDS = ("window", "supplier", "chain", "package")
+    KINDS = ("window", "supplier", "chain", "package", "swap")
 
     def __init__(self, inst: Instance):
         self.inst = inst
@@ -232,12 +251,23 @@ class _Shapes:
         self.floor = _lot_floor(inst)
         self.reachable = _reachable(inst)
         self.slack: list[int] = [1] * n
+        self.lot_pkgs: list[list[int]] = [[] for _ in range(n)]
+        for pi, lots in enumerate(self.pkg_lots):
+            for lot in lots:
+                self.lot_pkgs[lot].append(pi)
+        self.awarded: set[int] = set()
+        # Adaptive choice of the kind (ADAPTIVE): per kind, a moving average of what its
+        # sub-rounds gained per unit of work, a vehicle counting above any price.
+        self.vehicle_value = 1 + max((line.max_cents for line in inst.lines), default=0)
+        self.rate = dict.fromkeys(self.KINDS, 0.0)
+        self.tried = dict.fromkeys(self.KINDS, 0)
 
     def update(self, sol: Solution) -> None:
         """The award's slack per lot: cents paid above the lot's floor price, plus its vehicles
         left unserved on lines some offer reaches, each at 4x the floor (more vehicles come
         first); at least 1, so every lot can still be drawn."""
         inst = self.inst
+        self.awarded = set(sol.packages)
         paid = [0] * self.n
         served = [0] * self.n
         for bi, alloc in sol.bids.items():
@@ -257,11 +287,34 @@ class _Shapes:
     def _weighted_lot(self) -> int:
         return self.rng.choices(range(self.n), weights=self.slack)[0]
 
-    def next(self, k: int) -> tuple[str, list[int]]:
-        kind = self.KINDS[self.turn % len(self.KINDS)]
+    def kind(self) -> str:
+        """The next kind: in turn for the first WARMUP rounds of each (and always without
+        ADAPTIVE); then drawn in proportion to its recent gain per work, each kind keeping at
+        least MIN_SHARE of the draws (the gains of a kind change as the award improves)."""
+        kinds = self.KINDS if SWAPS else self.KINDS[:4]
+        if not ADAPTIVE or self.turn < WARMUP * len(kinds):
+            kind = kinds[self.turn % len(kinds)]
+            self.turn += 1
+            return kind
         self.turn += 1
+        total = sum(self.rate[k] for k in kinds)
+        if total <= 0:
+            return self.rng.choice(kinds)
+        floor = MIN_SHARE * total / (1 - MIN_SHARE * len(kinds))
+        return self.rng.choices(kinds, weights=[self.rate[k] + floor for k in kinds])[0]
+
+    def record(self, kind: str, vehicles: int, cents: int, work: float) -> None:
+        """A sub-round of `kind` gained `vehicles` and saved `cents` for `work` units of work."""
+        gain = vehicles * self.vehicle_value + cents
+        self.tried[kind] += 1
+        self.rate[kind] += RATE_WEIGHT * (gain / max(work, 1e-3) - self.rate[kind])
+
+    def next(self, k: int) -> tuple[str, list[int]]:
+        kind = self.kind()
         rng, n = self.rng, self.n
         k = min(k, n)
+        if kind == "swap" and self.pkg_lots:
+            return kind, self._swap(k)
         if kind == "supplier" and self.suppliers:
             lots = self.sup_lots[rng.choice(self.suppliers)]
             return kind, sorted(rng.sample(lots, min(k, len(lots)))) if len(lots) > k else list(lots)
@@ -272,6 +325,25 @@ class _Shapes:
             return kind, self._grow([self._weighted_lot() if SLACK_WEIGHTED else rng.randrange(n)], k)
         start = min(self._weighted_lot(), n - k) if SLACK_WEIGHTED else rng.randrange(max(1, n - k + 1))
         return "window", list(range(start, start + k))
+
+    def _swap(self, k: int) -> list[int]:
+        """A package of a lot drawn by slack, with the whole lots of every awarded package that
+        overlaps it (while the neighbourhood stays within k lots, or the package's own size):
+        one can then replace the others, which a neighbourhood cutting through them cannot
+        (a package reaching outside stays as it is)."""
+        rng = self.rng
+        lot = self._weighted_lot()
+        pkgs = self.lot_pkgs[lot]
+        if not pkgs:
+            return self._grow([lot], k)
+        pi = rng.choice(pkgs)
+        have = set(self.pkg_lots[pi])
+        cap = max(k, len(have))
+        for other in sorted({q for lo in sorted(have) for q in self.lot_pkgs[lo]} & self.awarded):
+            more = have | set(self.pkg_lots[other])
+            if len(more) <= cap:
+                have = more
+        return self._grow(sorted(have), k)
 
     def _grow(self, lots: list[int], k: int) -> list[int]:
         """Add lots reached through the suppliers of lots already in, until there are k."""
@@ -330,14 +402,83 @@ def improve_price(
     work_limit: float | None,
     on_improve: Callable[[Solution], None],
     sub_time: float = 2.0,
+    others: Sequence[Solution] = (),
 ) -> tuple[Solution, float, str]:
     """Better awards (more vehicles, then a lower price), neighbourhood by neighbourhood.
 
+    With `others` (other starts, e.g. greedy.starts) and a work limit, `sol` and each other
+    start of a lower price per vehicle are first searched for TRIAL_SHARE of the work; the
+    search of the best award found then goes on (as it was: its neighbourhood size and draws)
+    with the rest of the work.
     Returns the best award, the work spent, and what ended the search: "time" (the deadline),
     "work" (the work limit) or "done" (without a work limit: a sweep at the largest size found
     nothing better)."""
+    reported = [objective(inst, sol)]
+
+    def better(found: Solution) -> None:  # only awards better than all reported (other starts trail)
+        v, c = objective(inst, found)
+        if (v, -c) > (reported[0][0], -reported[0][1]):
+            reported[0] = (v, c)
+            on_improve(found)
+
+    v0, c0 = reported[0]
+
+    def cheaper(other: Solution) -> bool:
+        # Only a start whose vehicles cost less on average is worth its trial: one both short of
+        # vehicles and dearer per vehicle ended worse (few-suppliers' plain start, 2,000 bids).
+        v, c = objective(inst, other)
+        return v > 0 and c * v0 < c0 * v
+
+    others = [o for o in others if cheaper(o)]
+    runs = [_Run(inst, start, deadline, better, sub_time) for start in (sol, *others)]
+    if len(runs) == 1 or work_limit is None:
+        ended = runs[0].run(work_limit)
+        return runs[0].sol, runs[0].work, ended
+    for r in runs:
+        ended = r.run(TRIAL_SHARE * work_limit)
+        if ended == "time":
+            break
+    keys = [objective(inst, r.sol) for r in runs]
+    best = max(range(len(runs)), key=lambda i: (keys[i][0], -keys[i][1], -i))
+    spent = sum(r.work for r in runs)
+    if ended != "time":
+        ended = runs[best].run(work_limit - (spent - runs[best].work))
+    return runs[best].sol, sum(r.work for r in runs), ended
+
+
+class _Run:
+    """One start's search (_search), resumable: the search of the best start goes on after the trial."""
+
+    def __init__(
+        self, inst: Instance, sol: Solution, deadline: float, on_improve: Callable[[Solution], None], sub_time: float
+    ):
+        self.sol = sol
+        self.work = 0.0
+        self.limit: float | None = None
+        self.ended: str | None = None  # "time" or "done": the search cannot go on
+        self._steps = _search(inst, self, deadline=deadline, on_improve=on_improve, sub_time=sub_time)
+
+    def run(self, limit: float | None) -> str:
+        """Search until `limit` work is spent in all (None: until it is done or the deadline)."""
+        self.limit = limit
+        while self.ended is None and (limit is None or self.work < limit):
+            next(self._steps, None)
+        return self.ended or "work"
+
+
+def _search(
+    inst: Instance,
+    run: _Run,
+    *,
+    deadline: float,
+    on_improve: Callable[[Solution], None],
+    sub_time: float = 2.0,
+) -> Iterator[None]:
+    """improve_price from one start (run.sol), one sub-round per step; run.sol and run.work
+    follow it, run.limit is the work it may spend in all, run.ended says why it cannot go on."""
     from solver.award.cpsat import AwardModel, model_size
 
+    sol = run.sol
     work = 0.0
     shapes = _Shapes(inst)
     shapes.update(sol)
@@ -348,11 +489,14 @@ def improve_price(
     sched_of: Solution | None = None
     sched: Schedule | None = None
     while True:
+        run.sol, run.work = sol, work
+        yield
+        work_limit = run.limit
         if time.monotonic() >= deadline:
-            return sol, work, "time"
-        if work_limit is not None and work >= work_limit:
-            return sol, work, "work"
-        _, lots = shapes.next(k)
+            run.ended = "time"
+            return
+        kind, lots = shapes.next(k)
+        work_before = work
         if sched_of is not sol:  # the award's deliveries, computed again only when it changed
             sched_of, sched = sol, (schedule(inst, sol) if any(inst.quarterly) else None)
         sub = _sub_instance(inst, sol, lots, sched)
@@ -399,26 +543,27 @@ def improve_price(
             # The clock cut this sub-solve short of its work: what it found depends on the
             # machine's speed, so it is not used (the award stays reproducible) and the
             # search ends here.
-            return sol, work, "time"
+            run.work, run.ended = work, "time"
+            return
         # Adapt the size: grow while sub-rounds are proven quickly, shrink when they are cut.
         if optimal and spent < wl / 2:
             k = min(MAX_LOTS, k + 1)
         elif not optimal:
             k = max(MIN_LOTS, k - 1)
         improved = False
-        if r.solution is not None:
-            v1, c1 = objective(sub.inst, r.solution)
-            if (v1, -c1) > (v0, -c0):
-                new = _merge(inst, sol, sub, r.solution)
-                vn, cn = objective(inst, new)
-                # Deliverable by construction (the sub-round states the rest's deliveries as
-                # groups, an exact form); checked here, where its schedule is needed anyway.
-                new_sched = schedule(inst, new) if any(inst.quarterly) else None
-                if (vn, -cn) > (best[0], -best[1]) and (new_sched is not None or not any(inst.quarterly)):
-                    sol, best, improved = new, (vn, cn), True
-                    sched_of, sched = sol, new_sched
-                    shapes.update(sol)
-                    on_improve(sol)
+        v1, c1 = (v0, c0) if r.solution is None else objective(sub.inst, r.solution)
+        shapes.record(kind, v1 - v0, c0 - c1 if v1 == v0 else 0, work - work_before)
+        if r.solution is not None and (v1, -c1) > (v0, -c0):
+            new = _merge(inst, sol, sub, r.solution)
+            vn, cn = objective(inst, new)
+            # Deliverable by construction (the sub-round states the rest's deliveries as
+            # groups, an exact form); checked here, where its schedule is needed anyway.
+            new_sched = schedule(inst, new) if any(inst.quarterly) else None
+            if (vn, -cn) > (best[0], -best[1]) and (new_sched is not None or not any(inst.quarterly)):
+                sol, best, improved = new, (vn, cn), True
+                sched_of, sched = sol, new_sched
+                shapes.update(sol)
+                on_improve(sol)
         if improved:
             failures = 0
             continue
@@ -426,6 +571,7 @@ def improve_price(
         if failures >= sweep:
             # A sweep without improvement: restart from the best award with larger neighbourhoods.
             if work_limit is None and k >= MAX_LOTS:
-                return sol, work, "done"
+                run.sol, run.work, run.ended = sol, work, "done"
+                return
             k = min(MAX_LOTS, k + 2)
             failures = 0

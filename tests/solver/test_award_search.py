@@ -11,7 +11,7 @@ import pytest
 
 from bench.award_instances import make_round
 from solver.award import validate_award
-from solver.award.greedy import greedy, plain_greedy, regret_greedy
+from solver.award.greedy import greedy, plain_greedy, regret_greedy, starts
 from solver.award.instance import parse
 from solver.award.lns import improve_price
 from solver.award.prep import prepare
@@ -51,6 +51,10 @@ def test_both_constructions_are_valid_and_the_start_is_the_better_of_them() -> N
         for sol in (plain, regret):
             assert _valid(doc, sol) == []
         assert _key(inst, start) == max(_key(inst, plain), _key(inst, regret))
+        both = starts(inst, prep)  # what the neighbourhood search starts from: the better first
+        assert both[0] == start and both == (
+            [start] if plain == regret else [start, regret if start == plain else plain]
+        )
         regret_better += _key(inst, regret) > _key(inst, plain)
     # The regret construction is not a copy of the plain one: it wins on some of these rounds.
     assert regret_better > 0
@@ -79,6 +83,27 @@ def test_neighbourhood_search_improves_validly_and_repeats_itself(kw: dict) -> N
         runs.append((sol.bids, sol.packages, keys))
     assert runs[0] == runs[1]  # same input, same budget: the same awards in the same order
     assert runs[0][2], "the search found nothing better than the greedy start"
+
+
+def test_the_search_tries_the_other_greedy_start_and_goes_on_from_the_better() -> None:
+    # A package-heavy round where the regret start, 25 vehicles short of the plain one but far
+    # cheaper, leads to a better award within the same work than the plain start alone.
+    doc = make_round(16, 6, 90, seed=8, package_share=0.6, package_lots=(2, 8), bundles="regions")
+    inst = parse(doc)
+    first, *others = starts(inst, prepare(inst))
+    assert len(others) == 1 and _key(inst, first) > _key(inst, others[0])
+
+    def search(seen: list[Solution], **kw) -> tuple[Solution, float, str]:
+        return improve_price(inst, first, deadline=time.monotonic() + 120, work_limit=1.0, on_improve=seen.append, **kw)
+
+    alone, _, _ = search([])
+    seen: list[Solution] = []
+    sol, work, ended = search(seen, others=others)
+    assert ended == "work" and work >= 1.0
+    assert _valid(doc, sol) == []
+    assert _key(inst, sol) > _key(inst, alone)
+    keys = [_key(inst, s) for s in seen]
+    assert keys == sorted(keys) and len(set(keys)) == len(keys) and keys[-1] == _key(inst, sol)
 
 
 def test_the_large_round_path_gives_the_same_bytes_beside_a_busy_neighbour(monkeypatch) -> None:

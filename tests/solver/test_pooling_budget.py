@@ -6,6 +6,7 @@ from pathlib import Path
 
 from bench.pooling_instances import generate
 from solver import io, validate_pooling
+from solver.pooling import default_work_limit
 from solver.pooling.components import prepare
 from solver.pooling.parse import parse
 from tests.solver.busy import beside_a_busy_neighbour, run_cli
@@ -41,7 +42,7 @@ def test_two_default_runs_give_the_same_bytes_with_and_without_a_busy_neighbour(
 
 
 def default_work_limit_for(pairs: int) -> float:
-    return min(60.0, 5.0 + pairs / 4000)  # as documented in docs/solver-io.md
+    return min(8.0, 5.0 + pairs / 4000)  # as documented in docs/solver-io.md
 
 
 def test_a_search_cut_by_work_says_so_and_is_the_same_twice() -> None:
@@ -52,3 +53,35 @@ def test_a_search_cut_by_work_says_so_and_is_the_same_twice() -> None:
     assert a["stats"]["limits"] == {"work_limit": 0.2, "stopped_by": "work"}
     a["stats"]["solve_seconds"] = b["stats"]["solve_seconds"] = 0
     assert io.dumps(a) == io.dumps(b)
+
+
+def test_the_default_work_of_a_100000_line_round_stays_what_ends_on_work() -> None:
+    # 100,000 lines (bench.pooling_instances, seed 1) make 533,466 (class, slot) pairs. On the
+    # former ceiling of 60 deterministic seconds their default run spent 200 s of CPU and ended on
+    # the 60 s clock, so two runs could differ; the ceiling of 8 leaves it ending on work.
+    comps = [_Sized(533_466 // 36)] * 36
+    assert default_work_limit(comps) == 8.0  # type: ignore[arg-type]
+    assert default_work_limit([_Sized(12_000)]) == 8.0  # type: ignore[list-item]
+    assert default_work_limit([_Sized(4_000)]) == 6.0  # type: ignore[list-item]
+
+
+class _Sized:
+    def __init__(self, pairs: int):
+        self.pairs = pairs
+
+    def size(self) -> int:
+        return self.pairs
+
+
+def test_the_benchmark_says_what_ended_each_run_and_whether_a_second_run_gave_the_same_bytes(tmp_path: Path) -> None:
+    from bench import pooling as bench
+
+    # A wide safety cap (as tests/solver/busy.run_cli): under the suite's load the work, not the
+    # clock, must end both runs.
+    out = tmp_path / "pooling.md"
+    assert bench.main(["--sizes", "300", "--time-limit", "300", "--no-reference", "--twice", "--out", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "stopped by nothing" in text
+    assert "| 300 lines: the default run ends on work, not the clock (stopped by nothing or work) |" in text
+    assert "beside a CPU-busy process: " in text and ": yes." in text
+    assert "give the same bytes | identical | met |" in text

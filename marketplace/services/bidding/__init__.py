@@ -32,6 +32,8 @@ from marketplace.services.bidding.commands import (
 )
 from marketplace.services.bidding.reads import (
     AWARD_PHASES,
+    TENDER_LOT_FILTERS,
+    TENDER_LOT_SORTS,
     TENDER_PHASES,
     bid_history,
     bid_models,
@@ -60,6 +62,8 @@ from marketplace.services.bidding.writes import commit_or_conflict, guarded, ope
 __all__ = [
     "AWARD_PHASES",
     "MAX_TIERS",
+    "TENDER_LOT_FILTERS",
+    "TENDER_LOT_SORTS",
     "TENDER_PHASES",
     "AwardBid",
     "AwardBids",

@@ -19,10 +19,13 @@ from marketplace.models import (
     PackageBid,
     PackageItem,
     PackageRevision,
+    Region,
     Round,
     RoundPhase,
+    Segment,
     VehicleModel,
 )
+from marketplace.pagination import contains
 from marketplace.services import access, rounds
 from marketplace.services.access import Actor, require_oem
 from marketplace.services.errors import Conflict, NotFound
@@ -77,10 +80,29 @@ def lot_in(rnd: Round, lot_id: int) -> Lot:
 
 
 def lots_query(rnd: Round) -> sa.Select[Any]:
-    """lots_of as a query to page through (the API): the published lots of a round."""
+    """lots_of as a query to page through (the tender page, the API): the published lots of a round."""
     if rnd.published_pooling_run_id is None:
         return sa.select(Lot).where(sa.false())
-    return sa.select(Lot).where(Lot.pooling_run_id == rnd.published_pooling_run_id, Lot.round_id == rnd.id)
+    return (
+        sa.select(Lot)
+        .where(Lot.pooling_run_id == rnd.published_pooling_run_id, Lot.round_id == rnd.id)
+        .options(joinedload(Lot.segment), joinedload(Lot.region))
+    )
+
+
+# The tender page's list of lots: hundreds at coalition scale, paged and filtered in SQL (marketplace.pagination).
+TENDER_LOT_SORTS: dict[str, Any] = {
+    "lot": Lot.id,
+    "segment": [Lot.segment_id, Lot.id],
+    "region": [Lot.region_id, Lot.id],
+    "delivery": [Lot.earliest_quarter, Lot.latest_quarter, Lot.id],
+    "vehicles": [Lot.quantity, Lot.id],
+}
+TENDER_LOT_FILTERS = {
+    "lot": lambda v: Lot.code.ilike(contains(v)),
+    "segment": lambda v: Lot.segment.has(Segment.name.ilike(contains(v))) | Lot.segment_id.ilike(contains(v)),
+    "region": lambda v: Lot.region.has(Region.name.ilike(contains(v))) | Lot.region_id.ilike(contains(v)),
+}
 
 
 def _revisions_loaded() -> Any:

@@ -8,6 +8,7 @@
 - capacity: a supplier's vehicles stay within its capacity;
 - winners: at most max_winners_per_lot suppliers win in a lot;
 - share_caps: no supplier wins more than its share of a lot's demand.
+- symmetry (not a rule): interchangeable lines ordered, in the price proof's model only.
 Reserve prices and exclusions are not constraints: the pre-processing (solver.award.prep)
 creates no allocation they forbid. solver.award.cpsat.AwardModel calls these modules in a
 fixed order, which fixes the model's variables and constraints (and so its results) byte for byte.
