@@ -66,6 +66,10 @@ def run_solver(path: str, budget: float) -> dict[str, Any]:
         "valid": not problems,
         "problems": [str(p) for p in problems[:5]],
         "peak_mb": peak,
+        # what ended the search and the backups: "work"/"nothing" are reproducible, "time" is not
+        "stopped_by": result["stats"].get("limits", {}).get("stopped_by"),
+        "work_limit": result["stats"].get("limits", {}).get("work_limit"),
+        "backups_stopped_by": result["stats"].get("backups", {}).get("stopped_by"),
     }
 
 
@@ -138,6 +142,11 @@ def _table(ours: dict[str, Any], ref: dict[str, Any]) -> list[str]:
         ("certified price gap", _fmt(_gap_p(ours), " %", 3), _fmt(_gap_p(ref), " %", 3)),
         ("peak memory", _fmt(ours.get("peak_mb"), " MB", 0), _fmt(ref.get("peak_mb"), " MB", 0)),
         ("valid (validate_award)", str(ours.get("valid")), "-"),
+        (
+            "ended by (work limit); backups",
+            f"{ours.get('stopped_by')} ({ours.get('work_limit')}); {ours.get('backups_stopped_by')}",
+            "-",
+        ),
     ]
     out = ["| | solver.award | HiGHS reference |", "|---|---|---|"]
     out += [f"| {a} | {b} | {c} |" for a, b, c in rows]
@@ -170,6 +179,8 @@ def _targets(
         t.append(("first feasible <= 5 s including parsing", ours["first"] is not None and ours["first"] <= 5.0))
         t.append(("vehicles >= 99.9 % of the proven bound", gv is not None and gv <= 0.1))
         t.append(("certified price gap <= 2 % within 120 s", gp is not None and gp <= 2.0 and ours["total"] <= 120.0))
+        ended = ours.get("stopped_by") in ("work", "nothing") and ours.get("backups_stopped_by") != "time"
+        t.append(("ended on work, not the clock (the same bytes on any machine)", ended))
     else:
         g = greedy or (0, 0)
         as_good = (ours["vehicles"], -ours["cents"]) >= (g[0], -g[1])

@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             r = measure(doc, award_v[i] if i < len(award_v) else None, args.plans)
             t_p = sum(t for _, _, t in r.get("counts", {}).values())
             lines.append(
-                f"| {fam} | {size} | {r.get('at', '-')} | {r['cheap_v']} / {r['lp_v']} / {r.get('lag_v', '-')}"
+                f"| {fam} | {size} | {r.get('at', '-')} | {r['cheap_v']} / {r.get('lp_v', '-')} / {r.get('lag_v', '-')}"
                 f" | {_m(r.get('cheap_p'))} | {_m(r.get('lp_p'))} ({r.get('lp_k', '-')}) | {_m(r.get('tangent_p'))}"
                 f" | {_m(r.get('lag_p'))} | {_m(r.get('large_p'))} ({_m(r.get('large_up'))} / {_m(r.get('large_down'))})"
                 f" | {r.get('t_lp_v', 0):.1f} / {t_p:.1f} / {r.get('t_lag_p', 0):.1f}"
