@@ -52,7 +52,7 @@ def default_work_limit(components: list[Component]) -> float:
     spends the same work. A deterministic second costs 4-10 s of CPU on these models (presolve
     and the LP's cuts count little in CP-SAT's work), so the ceiling keeps the largest rounds
     ending on work, not on a 60 s clock: 100,000 lines spent 200 s of CPU on the former ceiling
-    of 60 and ended on the clock; now 13.5 s (default family) and 42 s (skewed). Measured (bench.pooling): 10,000 skewed lines are all proven
+    of 60 and ended on the clock; now 13.5 s (default family) and 43 s (skewed), both ended by work. Measured (bench.pooling): 10,000 skewed lines are all proven
     with 5.4, 10,000 default lines have their pooled vehicles proven with 3."""
     pairs = sum(c.size() for c in components)
     return min(WORK_CAP, 5.0 + pairs / 4000)
