@@ -328,16 +328,21 @@ def test_the_demand_upload_csv_and_xlsx_text_cells(world, fmt):
     tally.assert_clean()
 
 
-@pytest.mark.parametrize("fmt", [POINT, COMMA])
-def test_the_bid_sheet_text_cells(world, fmt):
-    from openpyxl import load_workbook
-
+def _bid_sheet_world(world, fmt):
+    """A tender the OEM may bid on (capacity 500, its number format `fmt`) and its bid sheet."""
     rnd, lots = make_tender(world.coordinator, world.fleet.organization)
     model = make_model(world.oem.organization)
     bidding.set_capacity(rnd.id, 500, world.oem)
     set_format(world.oem.organization, fmt)
+    return rnd, lots, model, bid_sheet.build_sheet(rnd, world.oem)
+
+
+@pytest.mark.parametrize("fmt", [POINT, COMMA])
+def test_the_bid_sheet_text_cells(world, fmt):
+    from openpyxl import load_workbook
+
+    rnd, lots, model, template = _bid_sheet_world(world, fmt)
     tally = Tally()
-    template = bid_sheet.build_sheet(rnd, world.oem)
     for text in FORM_SAMPLE:
         if ILLEGAL_CHARACTERS_RE.search(text):
             continue  # openpyxl cannot write a control character to a cell
@@ -401,12 +406,8 @@ def test_the_bid_sheet_package_cells(world, fmt):
     """A new package typed into the Packages sheet, its lot-1 unit price or quantity a hostile text."""
     from openpyxl import load_workbook
 
-    rnd, lots = make_tender(world.coordinator, world.fleet.organization)
-    model = make_model(world.oem.organization)
-    bidding.set_capacity(rnd.id, 500, world.oem)
-    set_format(world.oem.organization, fmt)
+    rnd, lots, model, template = _bid_sheet_world(world, fmt)
     tally = Tally()
-    template = bid_sheet.build_sheet(rnd, world.oem)
     limits = {"unit_price": MONEY, "quantity": {"minimum": 1, "maximum": lots[0].quantity, **WHOLE}}
     for field, text in ((f, t) for f in limits for t in FORM_SAMPLE):
         if ILLEGAL_CHARACTERS_RE.search(text):
