@@ -123,7 +123,7 @@ def lot_summary(rnd: Round, scenario: AwardScenario) -> LotSummary:
         .outerjoin(awarded, awarded.c.lot_id == Lot.id)
         .where(Lot.pooling_run_id == run_id)
     )
-    sorts = {
+    sorts: dict[str, list[Any]] = {
         "lot": [Lot.id],
         "segment": [Segment.name, Lot.id],
         "region": [Region.name, Lot.id],

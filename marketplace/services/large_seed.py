@@ -146,7 +146,7 @@ def _fleet_rows(count: int, country: str, rng: random.Random, first_quarter: int
     return rows
 
 
-def _ramp(first_quarter: int, segment: str) -> list[list[object]]:
+def _ramp(first_quarter: int, segment: str) -> list[list[Any]]:
     """The OEM's capacity by quarter: a ramp over the quarters the lots deliver in (adding up to its total), and
     a tighter cap on one segment while its line starts."""
     weights = list(range(1, RAMP_QUARTERS + 1))
@@ -155,7 +155,7 @@ def _ramp(first_quarter: int, segment: str) -> list[list[object]]:
     return [[q, None, n] for q, n in zip(quarters, shares, strict=True)] + [[quarters[0], segment, 40]]
 
 
-def _bid_sheet(rows: list[list[object]], packages: list[list[object]], ramp: list[list[object]]) -> bytes:
+def _bid_sheet(rows: list[list[Any]], packages: list[list[Any]], ramp: list[list[Any]]) -> bytes:
     """The bid sheet as an OEM fills it in: the lot code, its bid cells (the grey lot columns left blank), its
     package bids (one row per package and lot) and its capacity by quarter."""
     from marketplace.services.bid_sheet import BID_COLUMNS, INFO_COLUMNS, SHEET, tier_columns
@@ -180,14 +180,14 @@ def _bid_sheet(rows: list[list[object]], packages: list[list[object]], ramp: lis
     return out.getvalue()
 
 
-def _packages(tag: str, k: int, bid_rows: list[list[object]], lots: dict[str, Lot], count: int) -> list[list[object]]:
+def _packages(tag: str, k: int, bid_rows: list[list[Any]], lots: dict[str, Lot], count: int) -> list[list[Any]]:
     """`count` package bids of OEM k over lots of one segment it bids on (2-4 each, whole lots, 3 % below its bids):
     the Packages sheet's rows (package_id blank: new packages, joined by name)."""
-    by_segment: dict[str, list[list[object]]] = {}
+    by_segment: dict[str, list[list[Any]]] = {}
     for row in bid_rows:
         by_segment.setdefault(lots[str(row[0])].segment_id, []).append(row)
     groups = [g[i : i + 4] for g in by_segment.values() for i in range(0, len(g) - 1, 4) if len(g[i : i + 4]) >= 2]
-    out: list[list[object]] = []
+    out: list[list[Any]] = []
     for n, group in enumerate(groups[:count], start=1):
         for code, model, *_, price in (row[:6] for row in group):
             quantity = lots[str(code)].quantity
@@ -310,7 +310,7 @@ def _seed_large(
             models[segment] = model.code
         bidding.set_capacity(round_id, CAPACITY, user)
         oems.append((user, models))
-    sheets: dict[int, list[list[object]]] = {k: [] for k in range(oem_count)}
+    sheets: dict[int, list[list[Any]]] = {k: [] for k in range(oem_count)}
     for lot, k in chosen:
         base = (reserve[lot.id] * Decimal(str(round(rng.uniform(0.85, 0.99), 3)))).quantize(Decimal("1"))
         low = max(1, lot.quantity // 4)
