@@ -12,13 +12,13 @@ machine, so the awards are the same bytes on any machine.
 from __future__ import annotations
 
 import argparse
+import importlib
 import time
 from typing import Any
 
 
 def _run(doc: dict[str, Any], share: float, time_limit: float) -> dict[str, Any]:
-    import solver.award as award_mod
-
+    award_mod = importlib.import_module("solver.award")  # the module (solver.award is also the function)
     old = award_mod.VEHICLE_SHARE
     award_mod.VEHICLE_SHARE = share
     try:
@@ -64,9 +64,8 @@ def main(argv: list[str] | None = None) -> int:
             for seed in (int(s) for s in args.seeds.split(",")):
                 doc = make_round(lots, oems, size, seed=seed, **kw)
                 for name, share in (("short lots first", None), ("as before", 0.0)):
-                    import solver.award as award_mod
-
-                    r = _run(doc, award_mod.VEHICLE_SHARE if share is None else share, args.time_limit or BUDGET[size])
+                    default = importlib.import_module("solver.award").VEHICLE_SHARE
+                    r = _run(doc, default if share is None else share, args.time_limit or BUDGET[size])
                     gap = "-" if r["gap"] is None else f"{r['gap']:.3f} %"
                     print(
                         f"| {fam} | {size} | {seed} | {name} | {r['vehicles']} / {r['vbound']} | {r['price']:,.2f} |"

@@ -72,8 +72,9 @@ class _Around:
                 self.sups_of_lot[it.lot].add(pkg.supplier)
 
     def lots(self, sol: Solution, lot: int, k: int) -> list[int]:
-        """`lot`, the lots of the packages with an item there, then the awarded lots of its
-        suppliers that have no capacity left (fewest vehicles first), up to k lots."""
+        """`lot`, the lots of the packages with an item there and of the awarded packages with an
+        item in those, then the awarded lots of its suppliers that have no capacity left (fewest
+        vehicles first), up to k lots."""
         inst = self.inst
         have = [lot]
         seen = {lot}
@@ -88,6 +89,12 @@ class _Around:
 
         for pi in self.pkgs_of_lot[lot]:
             add(sorted({it.lot for it in inst.packages[pi].items}))
+        # the awarded packages there reaching further: inside whole, they may be dropped (a package
+        # reaching outside stays awarded and may hold the winner places the short lot needs)
+        for x in list(have):
+            for pi in self.pkgs_of_lot[x]:
+                if pi in sol.packages:
+                    add(sorted({it.lot for it in inst.packages[pi].items}))
         used = used_per_supplier(inst, sol)
         full = sorted(s for s in self.sups_of_lot[lot] if used[s] >= inst.capacity[s])
         if full and len(have) < k:

@@ -34,7 +34,7 @@ def _run(doc: dict, work: float) -> tuple:
 
 def test_short_lots_gain_vehicles_validly_and_the_search_repeats_itself() -> None:
     inst, prep, first, sol, spent, ended = _run(DOC, 3.0)
-    v0, c0 = objective(inst, first)
+    v0 = objective(inst, first)[0]
     v, c = objective(inst, sol)
     assert v > v0 + 50  # 777 -> 846
     assert v <= vehicle_bound(inst, prep)
@@ -46,9 +46,12 @@ def test_short_lots_gain_vehicles_validly_and_the_search_repeats_itself() -> Non
 
 
 def test_the_work_limit_ends_it_and_it_never_returns_a_worse_award() -> None:
-    inst, _, first, sol, spent, ended = _run(DOC, 0.05)
+    inst, _, first, sol, _, ended = _run(DOC, 0.05)
     assert ended == "work"
-    assert (objective(inst, sol)[0], -objective(inst, sol)[1]) >= (objective(inst, first)[0], -objective(inst, first)[1])
+    assert (objective(inst, sol)[0], -objective(inst, sol)[1]) >= (
+        objective(inst, first)[0],
+        -objective(inst, first)[1],
+    )
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
