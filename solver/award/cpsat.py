@@ -274,6 +274,12 @@ class AwardModel:
         limit stops it: a proven T minimum is the same award whatever search found the optimum."""
         from ortools.sat.python import cp_model
 
+        by_class = by_class and not (self.inst.prefer_early and self.earliness is not None)
+        if self.symmetry and not by_class:
+            # T over the optima must see every optimum: a model without the lines' ordering
+            return AwardModel(self.inst, self.prep, serve_all=self.serve_all).canonical(
+                vehicles, cents, hint, time_limit=time_limit, work_limit=work_limit, by_class=False
+            )
         m = self.model
         m.clear_objective()
         m.clear_hints()
@@ -281,7 +287,7 @@ class AwardModel:
             m.add(self.vehicles >= vehicles)
         m.add(self.price <= cents)
         early: bool | None = None
-        if by_class and not (self.inst.prefer_early and self.earliness is not None):
+        if by_class:
             t0 = time.monotonic()
             r = self._canonical_by_classes(cents, hint, time_limit=time_limit, work_limit=work_limit)
             if (r.solution is not None and r.proven) or work_limit - r.deterministic_time <= 0.001:
