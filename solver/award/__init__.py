@@ -106,9 +106,21 @@ BACKUP_OUTPUT_SHARE = 0.05
 DEFAULT_WORK_LNS_BASE = 6.0
 DEFAULT_OFFERS_PER_WORK = 250
 DEFAULT_WORK_LNS_MAX = 20.0
+# Share of a large round's work the search for more vehicles in the lots served below their bound
+# (solver.award.vehicles) may spend before the neighbourhood search; it ends sooner when a pass
+# gains nothing. few-suppliers, 2,000 bids, seed 1: 14,992 vehicles after 17.5 units there, where
+# the neighbourhood search alone reached 14,798 in 22 (python -m bench.award_vehicles). 0: as before.
+VEHICLE_SHARE = 0.5
 # The price and vehicle proofs order interchangeable lines (solver.award.rules.symmetry); False: as
 # before (kept to measure the two side by side: python -m bench.award_proof).
 PROOF_SYMMETRY = True
+# The tie-break's proof that the optima have no other class orders them too: swapping what two
+# interchangeable lines receive keeps an award's class (each tier's quantity, each package chosen
+# or not), so every class keeps an award in the ordered model; the least T within a class and T
+# over all the optima still run on models without it. Measured from the proven optimum on the
+# default 200-bid rounds, seeds 1-5: 12.3 -> 7.4 units of work in all, median 0.56x per round
+# (bench/results/award_exact.md). False: as before (python -m bench.award_tie_break compares).
+TIE_SYMMETRY = True
 
 
 def default_work_limit(size: int, offers: int) -> float:
@@ -293,6 +305,23 @@ def _reserve(inst: Instance, time_limit: float) -> float:
     return min(0.25 * time_limit, 1.0 + len(inst.lines) / 5_000 + len(inst.bids) / 12_500)
 
 
+def _more_vehicles(
+    inst: Instance, prep: Prepared, best: _Best, deadline: float, work_left: float | None
+) -> float | None:
+    """The search in the lots served below their bound (solver.award.vehicles) on VEHICLE_SHARE of
+    the work, before the neighbourhood search: the work left after it ("time" in best.stops when
+    the clock ended it)."""
+    if not VEHICLE_SHARE or work_left is None or best.vehicles >= best.vbound:
+        return work_left
+    from solver.award.vehicles import more_vehicles
+
+    sol, spent, ended = more_vehicles(inst, prep, best.sol, deadline=deadline, work_limit=VEHICLE_SHARE * work_left)
+    best.offer(sol, "lns")
+    if ended == "time":
+        best.stops.add("time")
+    return work_left - spent
+
+
 def _exact(
     inst: Instance,
     prep: Prepared,
@@ -323,6 +352,8 @@ def _exact(
         def on_improve(sol: Solution) -> None:
             best.offer(sol, "lns")
 
+        # (when the clock ended it, the neighbourhood search ends at once too)
+        work_left = _more_vehicles(inst, prep, best, deadline - reserve, work_left)
         sol, _, ended = improve_price(
             inst,
             best.sol,
@@ -494,7 +525,7 @@ def _tie_break(inst: Instance, prep: Prepared, best: _Best, deadline: float, wor
     # awards at the optimal price: its per-line equalities make the proof that no other optimal
     # class exists faster (seed 1 of the 200-bid default: 12.1 -> 8.1 s of CPU).
     servable = sum(inst.lines[li].quantity for li in servable_lines(prep))
-    model = AwardModel(inst, prep, serve_all=best.vehicles == servable)
+    model = AwardModel(inst, prep, serve_all=best.vehicles == servable, symmetry=TIE_SYMMETRY)
     if not model.price_fits:
         return
     r = model.canonical(
