@@ -12,7 +12,7 @@ neighbourhood when it is better.
 
 Neighbourhoods are shaped by the round's structure, in turn: consecutive lots (by id),
 lots of one supplier (whose capacity moves between them), lots chained through the
-suppliers awarded there, and the lots of a package with their neighbours. Consecutive and
+suppliers awarded there, and a cluster of whole packages (CLUSTERS). Consecutive and
 chained ones start at a lot drawn in proportion to what the award can still gain there (its
 slack: cents paid above the lot's lowest offer, unserved vehicles first), so the work goes
 where it can pay (measured on 2,000-bid rounds at equal work: bench/results/award_lns.md). Their size
