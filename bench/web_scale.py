@@ -89,6 +89,12 @@ def _pages(round_id: int) -> list[tuple[str, str, str]]:
     return [
         ("pooling run", c, f"/coordinator/rounds/{round_id}/pooling"),
         ("scenario", c, f"/coordinator/scenarios/{rnd.published_scenario_id}"),
+        (
+            "scenario, lots awarded in part by value (page 2)",
+            c,
+            f"/coordinator/scenarios/{rnd.published_scenario_id}?bylot_awarded=in+part&bylot_sort=value&bylot_dir=desc"
+            "&bylot_page=2",
+        ),
         ("coordinator contracting", c, f"/coordinator/rounds/{round_id}/contracting"),
         ("scenario comparison", c, f"/coordinator/rounds/{round_id}/scenarios"),
         ("report", c, f"/coordinator/rounds/{round_id}/report"),
@@ -99,6 +105,7 @@ def _pages(round_id: int) -> list[tuple[str, str, str]]:
         ("deposits", c, f"/payments/rounds/{round_id}/deposits"),
         ("OEM results", oem, f"/oem/rounds/{round_id}/results"),
         ("OEM tender page", oem, f"/oem/rounds/{round_id}"),
+        ("OEM capacity by quarter", oem, f"/oem/rounds/{round_id}/capacity/quarters"),
         (f"fleet round page ({lines_of_fleet:,} lines)", fleet, f"/fleet/rounds/{round_id}"),
         ("fleet allocations", fleet, f"/fleet/rounds/{round_id}/allocations"),
         ("landing", "", "/"),

@@ -102,7 +102,8 @@ def register(app: Flask) -> None:
         result = seed_large(lines, bids, data_dir=current_app.config["DATA_DIR"], time_limit=time_limit, say=click.echo)
         click.echo(
             f"Round {result.round_id}: {result.lines:,} lines from {result.fleets} fleets, {result.lots} lots, "
-            f"{result.bids:,} bids from {result.oems} OEMs, {result.allocations:,} allocations "
+            f"{result.bids:,} bids and {result.packages:,} package bids from {result.oems} OEMs, "
+            f"{result.allocations:,} allocations "
             f"({time.monotonic() - started:.0f} s). Every login uses the demo password."
         )
         click.echo(str(result.round_id))

@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import request, url_for
-from flask_sqlalchemy.pagination import Pagination
+from flask_sqlalchemy.pagination import Pagination, SelectPagination
 
 from marketplace.extensions import db
 
@@ -31,6 +31,15 @@ class _ListPagination(Pagination):
 
     def _query_count(self) -> int:
         return len(self._query_args["rows"])
+
+
+class _RowPagination(SelectPagination):
+    """db.paginate's pagination whose items are whole result rows (an entity with figures computed beside it
+    in the same statement), where db.paginate keeps the first column only."""
+
+    def _query_items(self) -> list[Any]:
+        select = self._query_args["select"].limit(self.per_page).offset(self._query_offset)
+        return list(self._query_args["session"].execute(select).all())
 
 
 def contains(text: str) -> str:
@@ -118,9 +127,11 @@ def paginate(
     descending: bool = False,
     filters: Mapping[str, Callable[[str], Any]] | None = None,
     per_page: int = PER_PAGE,
+    rows: Callable[[Sequence[sa.Row]], list[Any]] | None = None,
 ) -> Listing:
     """One page of `query`, ordered by the asked sort key (the default when unknown), filtered by the
-    asked filters (each a function from the typed text to a WHERE clause; blank means no filter)."""
+    asked filters (each a function from the typed text to a WHERE clause; blank means no filter).
+    With `rows`, the page's items are the query's whole rows, shaped by that function (a summary's table)."""
     args = request.args
     sort = args.get(f"{prefix}sort", default)
     if sort not in sorts:
@@ -138,10 +149,19 @@ def paginate(
     query = query.order_by(*(c.desc() if desc else c.asc() for c in columns))
     page = max(1, args.get(f"{prefix}page", 1, type=int) or 1)
     size = min(MAX_PER_PAGE, max(1, args.get(f"{prefix}per_page", per_page, type=int) or per_page))
-    pagination = db.paginate(query, page=page, per_page=size, max_per_page=MAX_PER_PAGE, error_out=False)
+
+    def one(number: int) -> Pagination:
+        if rows is None:
+            return db.paginate(query, page=number, per_page=size, max_per_page=MAX_PER_PAGE, error_out=False)
+        found = _RowPagination(select=query, session=db.session(), page=number, per_page=size,
+                               max_per_page=MAX_PER_PAGE, error_out=False)  # fmt: skip
+        found.items = rows(found.items)
+        return found
+
+    pagination = one(page)
     if page > 1 and not pagination.items and pagination.total:
         # A page past the end (the list shrank): show the last one instead of an empty table.
-        pagination = db.paginate(query, page=pagination.pages, per_page=size, error_out=False)
+        pagination = one(pagination.pages)
     return Listing(pagination, prefix, sort, desc, list(sorts), asked)
 
 

@@ -8,13 +8,13 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from marketplace.extensions import db
 from marketplace.models import BidRevision, PackageRevision
 from marketplace.services import bid_sheet, bidding
 from marketplace.services.bid_sheet import SheetRefused
-from tests.bidding_helpers import package_values
+from tests.bidding_helpers import bid_book, package_values
 from tests.factories import make_bid, make_model, make_tender
 
 HEADER = ["package_id", "package", "lot", "model_code", "quantity", "unit_price", "quarters"]
@@ -42,23 +42,6 @@ def sheets(data: bytes) -> tuple[list[list], list[list]]:
         [list(r) for r in wb["Bids"].iter_rows(values_only=True)],
         [list(r) for r in wb["Packages"].iter_rows(values_only=True)],
     )
-
-
-def workbook(bids: list[list], packages: list[list] | None, *, formula_at: tuple[int, int] | None = None) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Bids"
-    for row in bids:
-        ws.append(row)
-    if packages is not None:
-        sheet = wb.create_sheet("Packages")
-        for row in packages:
-            sheet.append(row)
-        if formula_at:
-            sheet.cell(*formula_at).value = "=2*114000"
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
 
 
 def counts() -> tuple[int, int]:
@@ -96,7 +79,7 @@ def test_round_trip_revises_changed_packages_adds_new_ones_and_skips_unchanged_o
     bids, packages = sheets(bid_sheet.build_sheet(rnd, world.oem))
     before = counts()
     # The sheet as downloaded changes nothing.
-    result = bid_sheet.upload_sheet(rnd.id, "bids.xlsx", workbook(bids, packages), world.oem)
+    result = bid_sheet.upload_sheet(rnd.id, "bids.xlsx", bid_book(bids, packages), world.oem)
     assert (result.packages_saved, result.packages_unchanged) == ([], ["West + Texas"])
     assert counts() == before
     # A new price on one item, other quarters, and a new package (blank id, its rows joined by name).
@@ -104,7 +87,7 @@ def test_round_trip_revises_changed_packages_adds_new_ones_and_skips_unchanged_o
     packages[1][6] = packages[2][6] = "2027Q3"
     packages += [[None, "Texas first", "lot-2", "eroute_26", 20, 221000, None],
                  [None, "Texas first", "lot-1", "eroute_26", 12, 229000.5, None]]  # fmt: skip
-    result = bid_sheet.upload_sheet(rnd.id, "bids.xlsx", workbook(bids, packages), world.oem)
+    result = bid_sheet.upload_sheet(rnd.id, "bids.xlsx", bid_book(bids, packages), world.oem)
     assert result.packages_saved == ["West + Texas", "Texas first"] and result.saved == []
     assert items_of(rnd, world.oem) == {
         "West + Texas": ([("lot-1", 10, Decimal("228000")), ("lot-2", 25, Decimal("219500"))], ["2027Q3"]),
@@ -121,7 +104,7 @@ def test_a_sheet_without_the_packages_sheet_leaves_packages_as_they_are(world, p
     bids, _ = sheets(bid_sheet.build_sheet(rnd, world.oem))
     bids[1][bids[0].index("tier1_price")] = 229000
     before = items_of(rnd, world.oem)
-    result = bid_sheet.upload_sheet(rnd.id, "bids.xlsx", workbook(bids, None), world.oem)
+    result = bid_sheet.upload_sheet(rnd.id, "bids.xlsx", bid_book(bids, None), world.oem)
     assert result.saved == ["lot-1"] and result.packages_saved == []
     assert items_of(rnd, world.oem) == before
 
@@ -145,7 +128,7 @@ def test_every_package_problem_is_named_by_sheet_row_and_column_and_nothing_is_s
     ]
     before = counts()
     with pytest.raises(SheetRefused) as refused:
-        bid_sheet.upload_sheet(rnd.id, "bids.xlsx", workbook(bids, packages), world.oem)
+        bid_sheet.upload_sheet(rnd.id, "bids.xlsx", bid_book(bids, packages), world.oem)
     problems = refused.value.problems
     assert refused.value.message.startswith("Nothing was saved")
     expected = [
@@ -167,7 +150,7 @@ def test_every_package_problem_is_named_by_sheet_row_and_column_and_nothing_is_s
     # The wrong type on row 3 is found once the quarters agree.
     packages[2][6] = packages[1][6]
     with pytest.raises(SheetRefused) as refused:
-        bid_sheet.upload_sheet(rnd.id, "bids.xlsx", workbook(bids, packages[:3]), world.oem)
+        bid_sheet.upload_sheet(rnd.id, "bids.xlsx", bid_book(bids, packages[:3]), world.oem)
     assert [p[:31] for p in refused.value.problems] == ["Packages, row 3, quantity: must"]
     assert counts() == before
 
@@ -178,13 +161,15 @@ def test_a_formula_or_a_value_outside_the_columns_is_refused(world, packaged):
     packages[1].append("stray")
     before = counts()
     with pytest.raises(SheetRefused) as refused:
-        bid_sheet.upload_sheet(rnd.id, "bids.xlsx", workbook(bids, packages, formula_at=(3, 6)), world.oem)
+        bid_sheet.upload_sheet(
+            rnd.id, "bids.xlsx", bid_book(bids, packages, formula=("Packages", 3, 6, "=2*114000")), world.oem
+        )
     assert refused.value.problems == [
         "Packages, row 2, column H: a value outside the sheet's columns",
         "Packages, row 3, unit_price: is a formula (=2*114000); type the value itself",
     ]
     with pytest.raises(SheetRefused) as refused:
-        bid_sheet.upload_sheet(rnd.id, "bids.xlsx", workbook(bids, [HEADER[:-1], *packages[1:]]), world.oem)
+        bid_sheet.upload_sheet(rnd.id, "bids.xlsx", bid_book(bids, [HEADER[:-1], *packages[1:]]), world.oem)
     assert refused.value.problems[0].startswith("Packages, row 1: the columns must be package_id, package, lot")
     assert counts() == before
 
@@ -196,13 +181,13 @@ def test_packages_upload_through_the_page(world, packaged, login):
     packages[1][4] = 11
     page = client.post(
         f"/oem/rounds/{rnd.id}/bid-sheet",
-        data={"sheet": (io.BytesIO(workbook(bids, packages)), "bids.xlsx")},
+        data={"sheet": (io.BytesIO(bid_book(bids, packages)), "bids.xlsx")},
         follow_redirects=True,
     ).get_data(as_text=True)
     assert "Packages saved: new revisions of “West + Texas”." in page
     packages[1][4] = 0
     answer = client.post(
-        f"/oem/rounds/{rnd.id}/bid-sheet", data={"sheet": (io.BytesIO(workbook(bids, packages)), "bids.xlsx")}
+        f"/oem/rounds/{rnd.id}/bid-sheet", data={"sheet": (io.BytesIO(bid_book(bids, packages)), "bids.xlsx")}
     )
     assert answer.status_code == 400
     assert "Packages, row 2, quantity: must be a whole number of vehicles, at least 1" in answer.get_data(as_text=True)

@@ -6,12 +6,13 @@ import io
 
 import pytest
 import sqlalchemy as sa
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from marketplace.extensions import db
 from marketplace.models import BidRevision
 from marketplace.services import bid_sheet, bidding, quarter_capacity
 from marketplace.services.bid_sheet import SheetRefused
+from tests.bidding_helpers import bid_book
 from tests.factories import make_bid, make_model, make_tender
 from tests.upload_bombs import merged, with_sheet
 
@@ -26,19 +27,6 @@ def tender(world):
 def read(data: bytes) -> list[list]:
     ws = load_workbook(io.BytesIO(data))["Bids"]
     return [list(row) for row in ws.iter_rows(values_only=True)]
-
-
-def xlsx(rows: list[list], *, formula_at: tuple[int, int] | None = None) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Bids"
-    for row in rows:
-        ws.append(row)
-    if formula_at:
-        ws.cell(*formula_at).value = "=1+1"
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
 
 
 def revisions() -> int:
@@ -74,7 +62,7 @@ def test_round_trip_saves_changed_rows_as_revisions_and_skips_unchanged_ones(wor
     rows = read(bid_sheet.build_sheet(rnd, world.oem))
     header = rows[0]
     rows[2][header.index("model_code") : header.index("tier2_min")] = ["eroute_26", 5, 25, 5, "219999.99"]
-    result = bid_sheet.upload_sheet(rnd.id, "bids.xlsx", xlsx(rows), world.oem)
+    result = bid_sheet.upload_sheet(rnd.id, "bids.xlsx", bid_book(rows), world.oem)
     assert result.saved == ["lot-2"] and result.unchanged == ["lot-1"]
     bids = bidding.bids_of(rnd, world.oem)
     assert [(t.min_quantity, str(t.unit_price)) for t in bids[lots[1].id].current.tiers] == [(5, "219999.99")]
@@ -82,9 +70,9 @@ def test_round_trip_saves_changed_rows_as_revisions_and_skips_unchanged_ones(wor
 
     # A changed price makes revision 2; the same sheet again changes nothing.
     rows[1][header.index("tier2_price")] = 220500
-    assert bid_sheet.upload_sheet(rnd.id, "bids.xlsx", xlsx(rows), world.oem).saved == ["lot-1"]
+    assert bid_sheet.upload_sheet(rnd.id, "bids.xlsx", bid_book(rows), world.oem).saved == ["lot-1"]
     before = revisions()
-    again = bid_sheet.upload_sheet(rnd.id, "bids.xlsx", xlsx(rows), world.oem)
+    again = bid_sheet.upload_sheet(rnd.id, "bids.xlsx", bid_book(rows), world.oem)
     assert again.saved == [] and sorted(again.unchanged) == ["lot-1", "lot-2"]
     assert revisions() == before == 3
 
@@ -97,7 +85,7 @@ def test_every_row_problem_is_listed_and_nothing_is_saved(world, tender):
     rows[1][9:16] = ["eroute_26", 10, 40, 10, 230000, 20, 221000.505]
     rows[2][9:14] = ["nope", 0, 25, 0, "abc"]
     with pytest.raises(SheetRefused) as exc:
-        bid_sheet.upload_sheet(rnd.id, "bids.xlsx", xlsx(rows), world.oem)
+        bid_sheet.upload_sheet(rnd.id, "bids.xlsx", bid_book(rows), world.oem)
     assert exc.value.message == "Nothing was saved: the sheet has 5 problems. Fix them and upload it again."
     assert exc.value.problems == [
         "row 2, tier2_price: more than 2 decimals: prices are exact to the cent",
@@ -120,7 +108,7 @@ def test_lot_column_problems(world, tender):
     rows.append(["lot-99", *rows[2][1:9], *bid])
     rows.append(["", *rows[2][1:9], *bid])
     with pytest.raises(SheetRefused) as exc:
-        bid_sheet.upload_sheet(rnd.id, "bids.xlsx", xlsx(rows), world.oem)
+        bid_sheet.upload_sheet(rnd.id, "bids.xlsx", bid_book(rows), world.oem)
     assert exc.value.problems == [
         "row 4, lot: lot-1 is here again (first in row 2): one row per lot",
         "row 5, lot: “lot-99” is not a lot of this round's tender",
@@ -136,7 +124,7 @@ def test_formulas_and_cells_outside_the_columns_are_refused(world, tender):
     rows[1][9:14] = ["eroute_26", 10, 20, 10, 230000]
     rows[2] = [*rows[2][:19], "stray"]  # after the last column (quarters, S)
     with pytest.raises(SheetRefused) as exc:
-        bid_sheet.upload_sheet(rnd.id, "bids.xlsx", xlsx(rows, formula_at=(2, 14)), world.oem)
+        bid_sheet.upload_sheet(rnd.id, "bids.xlsx", bid_book(rows, formula=("Bids", 2, 14, "=1+1")), world.oem)
     assert exc.value.problems == [
         "row 2, tier1_price: is a formula (=1+1); type the value itself",
         "row 3, column T: a value outside the sheet's columns",
@@ -149,13 +137,13 @@ BAD_FILES = [
     ("bids.csv", b"lot,model_code\nlot-1,x\n", "Wrong file type: upload the .xlsx bid sheet"),
     ("bids.xlsx", "lot,model_code\n".encode("utf-16"), "Wrong file type: upload the .xlsx bid sheet"),
     ("bids.xlsx", b"PK\x03\x04 not really a zip", "This workbook cannot be read"),
-    ("bids.xlsx", xlsx([]), "The sheet is empty: download the bid sheet, fill in your bids and upload it."),
-    ("bids.xlsx", xlsx([[*bid_sheet.INFO_COLUMNS, *bid_sheet.BID_COLUMNS, "tier1_min", "tier1_price"]]),
+    ("bids.xlsx", bid_book([]), "The sheet is empty: download the bid sheet, fill in your bids and upload it."),
+    ("bids.xlsx", bid_book([[*bid_sheet.INFO_COLUMNS, *bid_sheet.BID_COLUMNS, "tier1_min", "tier1_price"]]),
      "The sheet has the column names but no lots: download the bid sheet again."),
-    ("bids.xlsx", xlsx([[*bid_sheet.INFO_COLUMNS, *bid_sheet.BID_COLUMNS, "tier1_min", "tier1_price", "discount"],
+    ("bids.xlsx", bid_book([[*bid_sheet.INFO_COLUMNS, *bid_sheet.BID_COLUMNS, "tier1_min", "tier1_price", "discount"],
                         ["lot-1"]]),
      "The columns do not match the bid sheet: unknown column discount (column O). Download the bid sheet again"),
-    ("bids.xlsx", xlsx([[*bid_sheet.INFO_COLUMNS, "model_code", "max_quantity", "tier1_min", "tier1_price",
+    ("bids.xlsx", bid_book([[*bid_sheet.INFO_COLUMNS, "model_code", "max_quantity", "tier1_min", "tier1_price",
                          "tier2_min"], ["lot-1"]]),
      "The columns do not match the bid sheet: missing columns min_quantity, tier2_price."),
 ]  # fmt: skip
@@ -187,16 +175,16 @@ def test_upload_and_download_through_the_pages(world, tender, login):
     # Without a capacity: refused with the reason, nothing saved.
     rows_ok = [list(r) for r in rows]
     rows_ok[1][13] = 230000
-    refused = upload(xlsx(rows_ok), "bids.xlsx")
+    refused = upload(bid_book(rows_ok), "bids.xlsx")
     assert refused.status_code == 302
     assert "State your capacity" in client.get(refused.location).get_data(as_text=True)
     client.post(f"/oem/rounds/{rnd.id}/capacity", data={"capacity": "90"})
 
-    bad = upload(xlsx(rows))
+    bad = upload(bid_book(rows))
     assert bad.status_code == 400
     assert "row 2, tier1_price: more than 2 decimals: prices are exact to the cent" in bad.get_data(as_text=True)
     assert revisions() == 0
-    ok = upload(xlsx(rows_ok))
+    ok = upload(bid_book(rows_ok))
     assert ok.status_code == 302
     assert "Bid sheet saved: new revisions on lot-1." in client.get(ok.location).get_data(as_text=True)
     assert revisions() == 1
@@ -228,7 +216,7 @@ def test_merged_cells_are_refused_and_a_hidden_first_sheet_is_not_read(world, te
 
     rows = read(sheet)
     rows[1][rows[0].index("tier1_price")] = 229000
-    book = load_workbook(io.BytesIO(xlsx(rows)))
+    book = load_workbook(io.BytesIO(bid_book(rows)))
     book.active.title = "My bids"  # renamed, behind a hidden sheet of lists
     lists = book.create_sheet("Lists", 0)
     lists.append(["not", "the", "bids"])
@@ -239,18 +227,6 @@ def test_merged_cells_are_refused_and_a_hidden_first_sheet_is_not_read(world, te
 
 
 # ---------------------------------------------------------------- delivery quarters
-
-
-def book(rows: list[list], capacity: list[list] | None) -> bytes:
-    """A bid sheet workbook; `capacity` None: without the capacity by quarter sheet (an older sheet)."""
-    wb = load_workbook(io.BytesIO(xlsx(rows)))
-    if capacity is not None:
-        ws = wb.create_sheet(bid_sheet.CAPACITY_SHEET)
-        for row in capacity:
-            ws.append(row)
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
 
 
 def read_capacity(data: bytes) -> list[list]:
@@ -285,23 +261,23 @@ def test_the_sheet_carries_delivery_quarters_and_the_capacity_by_quarter(world, 
     assert capacity == [["quarter", "segment", "capacity"], ["2027Q2", None, 30], ["2027Q3", "md_box_truck", 25]]
 
     # The sheet as downloaded changes nothing.
-    again = bid_sheet.upload_sheet(rnd.id, "bids.xlsx", book(rows, capacity), world.oem)
+    again = bid_sheet.upload_sheet(rnd.id, "bids.xlsx", bid_book(rows, capacity=capacity), world.oem)
     assert (again.saved, again.unchanged, again.quarter_rows) == ([], ["lot-1"], None)
     assert revisions() == 1
 
     # New quarters for the bid and a new ramp, in one upload.
     rows[1][-1] = "2027Q3"
     capacity[1:] = [["2027 Q2", None, 20], ["2027Q3", "", 40]]
-    result = bid_sheet.upload_sheet(rnd.id, "bids.xlsx", book(rows, capacity), world.oem)
+    result = bid_sheet.upload_sheet(rnd.id, "bids.xlsx", bid_book(rows, capacity=capacity), world.oem)
     assert (result.saved, result.quarter_rows) == (["lot-1"], 2)
     assert bidding.bids_of(rnd, world.oem)[lots[0].id].current.quarters == ["2027Q3"]
     assert quarter_rows(rnd, world.oem) == [("2027Q2", None, 20), ("2027Q3", None, 40)]
 
     # Only the capacity changes (every row removed: none stated); a blank quarters cell is any quarter.
-    result = bid_sheet.upload_sheet(rnd.id, "bids.xlsx", book(rows, capacity[:1]), world.oem)
+    result = bid_sheet.upload_sheet(rnd.id, "bids.xlsx", bid_book(rows, capacity=capacity[:1]), world.oem)
     assert (result.saved, result.quarter_rows) == ([], 0) and quarter_rows(rnd, world.oem) == []
     rows[1][-1] = None
-    bid_sheet.upload_sheet(rnd.id, "bids.xlsx", book(rows, capacity[:1]), world.oem)
+    bid_sheet.upload_sheet(rnd.id, "bids.xlsx", bid_book(rows, capacity=capacity[:1]), world.oem)
     assert bidding.bids_of(rnd, world.oem)[lots[0].id].current.quarters is None
 
 
@@ -309,7 +285,7 @@ def test_an_older_sheet_without_quarters_leaves_them_as_they_are(world, ramp):
     rnd, lots = ramp
     rows = [row[:-1] for row in read(bid_sheet.build_sheet(rnd, world.oem))]  # no quarters column, no capacity sheet
     rows[1][rows[0].index("tier1_price")] = 229000
-    assert bid_sheet.upload_sheet(rnd.id, "bids.xlsx", book(rows, None), world.oem).saved == ["lot-1"]
+    assert bid_sheet.upload_sheet(rnd.id, "bids.xlsx", bid_book(rows, capacity=None), world.oem).saved == ["lot-1"]
     current = bidding.bids_of(rnd, world.oem)[lots[0].id].current
     assert (current.number, current.quarters) == (2, ["2027Q2", "2027Q3"])
     assert quarter_rows(rnd, world.oem) == [("2027Q2", None, 30), ("2027Q3", "md_box_truck", 25)]
@@ -323,7 +299,7 @@ def test_quarter_problems_are_listed_by_sheet_row_and_column_and_nothing_is_save
     rows[1][rows[0].index("tier1_price")] = 229000
     capacity[1:] = [["2027Q2", None, 30], ["2027Q9", "hovercraft", -1], [None, None, None], ["2027Q3", None, "x"]]
     with pytest.raises(SheetRefused) as exc:
-        bid_sheet.upload_sheet(rnd.id, "bids.xlsx", book(rows, capacity), world.oem)
+        bid_sheet.upload_sheet(rnd.id, "bids.xlsx", bid_book(rows, capacity=capacity), world.oem)
     assert (
         exc.value.problems[0]
         == "row 2, quarters: the range 2027Q4–2027Q2 ends before it starts: write it as 2027Q2–2027Q4"
@@ -340,7 +316,7 @@ def test_quarter_problems_are_listed_by_sheet_row_and_column_and_nothing_is_save
     rows[1][-1] = "2027Q2-2027Q3"
     capacity[1:] = [["2027Q2", None, 30], ["2027Q3", None, 20]]
     with pytest.raises(SheetRefused) as exc:
-        bid_sheet.upload_sheet(rnd.id, "bids.xlsx", book(rows, capacity), world.oem)
+        bid_sheet.upload_sheet(rnd.id, "bids.xlsx", bid_book(rows, capacity=capacity), world.oem)
     assert exc.value.problems == [
         "Capacity by quarter: your quarters add up to 50 vehicles, below your total of 60 for the round: "
         "raise them, or lower the total first"
@@ -357,7 +333,8 @@ def test_the_page_says_the_capacity_by_quarter_was_saved(world, ramp, login):
     capacity = read_capacity(sheet)
     capacity[1][2] = 35
     saved = client.post(
-        f"/oem/rounds/{rnd.id}/bid-sheet", data={"sheet": (io.BytesIO(book(read(sheet), capacity)), "bids.xlsx")}
+        f"/oem/rounds/{rnd.id}/bid-sheet",
+        data={"sheet": (io.BytesIO(bid_book(read(sheet), capacity=capacity)), "bids.xlsx")},
     )
     assert saved.status_code == 302
     assert "Your capacity by quarter is saved (2 rows)." in client.get(saved.location).get_data(as_text=True)

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from marketplace.extensions import db
-from marketplace.models import AuditEntry
+from marketplace.models import Allocation, AuditEntry
 from marketplace.services import audit
-from tests.report_helpers import report_round
+from tests.report_helpers import _lot, report_round
 
 pytestmark = pytest.mark.commits  # solver jobs report progress on a connection of their own (tests/conftest.py)
 
@@ -34,6 +36,45 @@ def test_the_scenario_summary_adds_up_by_supplier_and_by_lot(world, login):
     assert lots["lot-1"][4:8] == (40, 40, 1, 9200000)
     text = client.get(f"/coordinator/scenarios/{made.round.published_scenario_id}/summary.csv").get_data(as_text=True)
     assert f"By supplier,{made.oem_a.name},1,2,40,9200000.00,USD,76.9" in text
+
+
+def _by_lot(html: str) -> list[str]:
+    """The lot codes of the "By lot" table, in the order shown."""
+    table = html[html.index('data-testid="by-lot"') :]
+    return re.findall(r"<tr class=\"[^\"]*\"><td>(lot-\d+)</td>", table[: table.index("</table>")])
+
+
+def test_the_by_lot_summary_pages_sorts_and_filters_on_the_server(world, login):
+    made = report_round(world, "contracting")
+    scenario_id = made.round.published_scenario_id
+    # A third lot nobody bid on, and lot-1 served in part (35 of 40 vehicles).
+    _lot(made.round, made.lots["lot-1"].pooling_run, "lot-3", "md_box_truck", "ca-bc-vancouver", [made.lines["L4"]])
+    db.session.execute(
+        sa.update(Allocation)
+        .where(Allocation.scenario_id == scenario_id, Allocation.demand_line_id == made.lines["L2"].id)
+        .values(quantity=5)
+    )
+    db.session.commit()
+    client = login(world.coordinator)
+
+    def shown(**args) -> tuple[list[str], str]:
+        html = client.get(f"/coordinator/scenarios/{scenario_id}", query_string=args).get_data(as_text=True)
+        return _by_lot(html), html
+
+    assert shown()[0] == ["lot-1", "lot-2", "lot-3"]  # lot order
+    second, html = shown(bylot_per_page=1, bylot_page=2)
+    assert second == ["lot-2"] and "2–2 of 3 lots" in html
+    assert shown(bylot_sort="value", bylot_dir="desc")[0] == ["lot-2", "lot-1", "lot-3"]
+    assert shown(bylot_sort="awarded", bylot_dir="desc", bylot_per_page=1)[0] == ["lot-1"]  # 35, then 12, then 0
+    assert shown(bylot_awarded="nothing")[0] == ["lot-3"]
+    assert shown(bylot_awarded="in part")[0] == ["lot-1"]
+    assert shown(bylot_awarded="in full")[0] == ["lot-2"]
+    assert shown(bylot_segment="transit")[0] == ["lot-2"]
+    codes, html = shown(bylot_lot="lot-9")
+    assert codes == [] and "No lot matches the filter." in html
+    # Another list's page and order stay as they were when this one is sorted or filtered.
+    _, html = shown(page=2, bylot_awarded="in full")
+    assert 'name="page" value="2"' in html and "bylot_sort=awarded" in html
 
 
 def test_allocations_export_line_by_line_with_the_fleets_decision(world, login):

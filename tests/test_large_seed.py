@@ -13,6 +13,8 @@ from marketplace.models import (
     DemandLine,
     DemandStatus,
     Organization,
+    PackageBid,
+    QuarterCapacity,
     Round,
     RoundPhase,
     User,
@@ -33,6 +35,19 @@ def test_seed_large_builds_an_awarded_round_and_prints_its_id_last(app, client):
     ).scalar_one()
     assert lines == 120
     assert db.session.execute(sa.select(sa.func.count()).where(Bid.round_id == round_id)).scalar_one() == 40
+    # Package bids and capacities by quarter too, so their pages can be looked at at scale.
+    packages = db.session.execute(sa.select(PackageBid).where(PackageBid.round_id == round_id)).scalars().all()
+    assert packages and all(len(p.current.items) >= 2 for p in packages)
+    assert f"{len(packages)} package bids" in result.output
+    ramps = db.session.execute(
+        sa.select(QuarterCapacity.organization_id, sa.func.count())
+        .where(QuarterCapacity.round_id == round_id, QuarterCapacity.segment_id.is_(None))
+        .group_by(QuarterCapacity.organization_id)
+    ).all()
+    oems = db.session.execute(
+        sa.select(sa.func.count(sa.distinct(Bid.organization_id))).where(Bid.round_id == round_id)
+    ).scalar_one()
+    assert len(ramps) == oems and {n for _, n in ramps} == {10}
     states = set(
         db.session.execute(
             sa.select(Allocation.confirmation).where(Allocation.scenario_id == rnd.published_scenario_id)

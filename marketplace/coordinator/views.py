@@ -519,10 +519,12 @@ def scenario_detail(scenario_id: int):
     suppliers = lots = None
     if figures is not None:  # the summary by supplier and by lot (services/exports.py), paged like the lists
         suppliers = paginate_rows(exports.by_supplier(scenario), prefix="sup_")
-        lots = paginate_rows(exports.by_lot(rnd, scenario), prefix="bylot_")
+        summary = exports.lot_summary(rnd, scenario)
+        lots = paginate(summary.query, prefix="bylot_", sorts=summary.sorts, default="lot", filters=summary.filters,
+                        rows=exports.lot_rows)  # fmt: skip
     return render_template(
         "coordinator/scenario_detail.html", rnd=rnd, scenario=scenario, figures=figures, allocations=allocations,
-        unserved=unserved, action_form=TransitionForm(), suppliers=suppliers, lots=lots,
+        unserved=unserved, suppliers=suppliers, lots=lots, awarded_choices=exports.AWARDED_CHOICES,
     )  # fmt: skip
 
 

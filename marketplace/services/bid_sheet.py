@@ -37,6 +37,7 @@ from marketplace.services.bid_sheet_book import (  # noqa: F401  (the sheet's na
     Rows,
     SheetRefused,
     _read,
+    cell_problems,
     read_book,
 )
 from marketplace.services.bid_sheet_book import blank as _blank
@@ -257,17 +258,9 @@ def _rows(rnd: Round, raw: Rows) -> tuple[list[_Row], list[tuple[int, int, str]]
     for number, values, formulas in raw[1:]:
         if all(_blank(v) for v in values):
             continue
-        row_problems = False
-        for i, value in enumerate(values):
-            if i >= len(columns) and not _blank(value):
-                problems.append((number, i, f"row {number}, column {_col(i)}: a value outside the sheet's columns"))
-                row_problems = True
-            elif formulas[i] if i < len(formulas) else False:
-                name = columns[i] if i < len(columns) else _col(i)
-                problems.append(
-                    (number, i, f"row {number}, {name}: is a formula ({text(value)[:40]}); type the value itself")
-                )
-                row_problems = True
+        unread = cell_problems(number, values, formulas, columns)
+        problems.extend((number, i, message) for i, message in unread)
+        row_problems = bool(unread)
         cells = {c: (values[i] if i < len(values) else None) for c, i in index_of.items()}
         code = text(cells["lot"])
         lot = lots.get(code.lower())

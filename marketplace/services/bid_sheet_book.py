@@ -147,3 +147,19 @@ def _merged_cells(wb: Any, ws: Any) -> list[str]:
 
 def blank(value: Any) -> bool:
     return text(value) == ""
+
+
+def cell_problems(
+    number: int, values: list[Any], formulas: list[bool], columns: list[str | None], where: str = ""
+) -> list[tuple[int, str]]:
+    """The cells of row `number` that cannot be read, on every sheet alike: a value outside the sheet's columns,
+    a formula (its value is whatever the writer last computed). (column index, message) each, the message
+    starting with `where` (the sheet's name for the sheets beside Bids)."""
+    found = []
+    for i, value in enumerate(values):
+        if i >= len(columns) and not blank(value):
+            found.append((i, f"{where}row {number}, column {col(i)}: a value outside the sheet's columns"))
+        elif i < len(formulas) and formulas[i]:
+            name = columns[i] if i < len(columns) else col(i)
+            found.append((i, f"{where}row {number}, {name}: is a formula ({text(value)[:40]}); type the value itself"))
+    return found

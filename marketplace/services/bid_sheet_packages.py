@@ -20,7 +20,7 @@ from openpyxl.styles import Font, PatternFill
 from marketplace.models import Lot, PackageBid, PackageRevision, Round, VehicleModel
 from marketplace.services import bidding, spreadsheet
 from marketplace.services.access import Actor
-from marketplace.services.bid_sheet_book import PACKAGES_SHEET, Rows, blank, col
+from marketplace.services.bid_sheet_book import PACKAGES_SHEET, Rows, blank, cell_problems
 from marketplace.services.quarter_lists import quarters_text
 from marketplace.services.values import NumberFormat, text
 
@@ -94,17 +94,9 @@ def _groups(raw: Rows, columns: list[str | None], packages: list[PackageBid], lo
     for number, values, formulas in raw[1:]:
         if all(blank(v) for v in values):
             continue
-        bad = False
-        for i, value in enumerate(values):
-            if i >= len(columns) and not blank(value):
-                plan.problems.append((number, i, f"{PACKAGES_SHEET}, row {number}, column {col(i)}: "
-                                                 "a value outside the sheet's columns"))  # fmt: skip
-                bad = True
-            elif i < len(formulas) and formulas[i]:
-                name = columns[i] if i < len(columns) else col(i)
-                plan.problems.append((number, i, f"{PACKAGES_SHEET}, row {number}, {name}: is a formula "
-                                                 f"({text(value)[:40]}); type the value itself"))  # fmt: skip
-                bad = True
+        unread = cell_problems(number, values, formulas, columns, f"{PACKAGES_SHEET}, ")
+        plan.problems.extend((number, i, message) for i, message in unread)
+        bad = bool(unread)
         cells = {c: (values[i] if i < len(values) else None) for i, c in enumerate(columns) if c}
         reference, name = text(cells["package_id"]), text(cells["package"])
         if reference:

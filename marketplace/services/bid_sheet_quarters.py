@@ -10,7 +10,7 @@ from openpyxl import Workbook
 from marketplace.models import Round
 from marketplace.services import quarter_capacity, spreadsheet
 from marketplace.services.access import Actor
-from marketplace.services.bid_sheet_book import CAPACITY_SHEET, Rows, blank, col
+from marketplace.services.bid_sheet_book import CAPACITY_SHEET, Rows, blank, cell_problems
 from marketplace.services.values import text
 
 CAPACITY_COLUMNS = ("quarter", "segment", "capacity")
@@ -48,14 +48,7 @@ def capacity_values(raw: Rows) -> tuple[dict[str, Any], dict[int, int], list[str
     for number, cells, cell_formulas in raw[1:]:
         if all(blank(v) for v in cells):
             continue
-        for i, value in enumerate(cells):
-            if i >= len(columns) and not blank(value):
-                problems.append(f"{prefix}row {number}, column {col(i)}: a value outside the sheet's columns")
-            elif i < len(cell_formulas) and cell_formulas[i]:
-                name = columns[i] if i < len(columns) else col(i)
-                problems.append(
-                    f"{prefix}row {number}, {name}: is a formula ({text(value)[:40]}); type the value itself"
-                )
+        problems.extend(message for _, message in cell_problems(number, cells, cell_formulas, columns, prefix))
         n = len(rows_at) + 1
         rows_at[n] = number
         for i, name in enumerate(columns):

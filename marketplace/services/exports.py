@@ -9,14 +9,16 @@ fleets and OEMs see their own rows on their result pages. Strings go through ser
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 
 from marketplace.extensions import db
 from marketplace.models import Allocation, AwardScenario, DemandLine, Lot, Organization, Region, Round, Segment
+from marketplace.pagination import contains
 from marketplace.services import access, contracting, rounds, spreadsheet
 from marketplace.services.access import Actor
 from marketplace.services.errors import Conflict
@@ -82,8 +84,22 @@ def by_supplier(scenario: AwardScenario) -> list[SupplierRow]:
     ]
 
 
-def by_lot(rnd: Round, scenario: AwardScenario) -> list[LotRow]:
-    """Every lot of the tender with what the scenario awards on it (zero when nothing), in lot order."""
+@dataclass(frozen=True)
+class LotSummary:
+    """Every lot of the tender with what the scenario awards on it, as a query of whole rows to page in SQL
+    (`pagination.paginate(..., rows=lot_rows)`), with the sort keys and filters its table offers."""
+
+    query: sa.Select
+    sorts: dict[str, list[Any]]
+    filters: dict[str, Callable[[str], Any]]
+
+
+# What the "Awarded" filter offers: how much of the lot the scenario awards.
+AWARDED_CHOICES = ("in full", "in part", "nothing")
+
+
+def lot_summary(rnd: Round, scenario: AwardScenario) -> LotSummary:
+    """The lots of the scenario's tender, each with its awarded vehicles, suppliers and value (one GROUP BY joined)."""
     awarded = (
         sa.select(
             Allocation.lot_id.label("lot_id"),
@@ -99,27 +115,46 @@ def by_lot(rnd: Round, scenario: AwardScenario) -> list[LotRow]:
         sa.select(Lot.pooling_run_id).join(Allocation, Allocation.lot_id == Lot.id)
         .where(Allocation.scenario_id == scenario.id).limit(1)
     ).scalar_one_or_none() or rnd.published_pooling_run_id  # fmt: skip
-    rows = db.session.execute(
-        sa.select(Lot, Segment.name, Region.name, awarded.c.vehicles, awarded.c.suppliers, awarded.c.value)
+    vehicles = sa.func.coalesce(awarded.c.vehicles, 0)
+    query = (
+        sa.select(Lot, Segment, Region, vehicles.label("vehicles"), awarded.c.suppliers, awarded.c.value)
         .join(Segment, Segment.id == Lot.segment_id)
         .join(Region, Region.id == Lot.region_id)
         .outerjoin(awarded, awarded.c.lot_id == Lot.id)
         .where(Lot.pooling_run_id == run_id)
-        .order_by(Lot.id)
-    ).all()
+    )
+    sorts: dict[str, list[Any]] = {
+        "lot": [Lot.id],
+        "segment": [Segment.name, Lot.id],
+        "region": [Region.name, Lot.id],
+        "awarded": [vehicles, Lot.id],
+        "suppliers": [sa.func.coalesce(awarded.c.suppliers, 0), Lot.id],
+        "value": [sa.func.coalesce(awarded.c.value, 0), Lot.id],
+    }
+    how_much = {"in full": vehicles >= Lot.quantity, "in part": (vehicles > 0) & (vehicles < Lot.quantity),
+                "nothing": vehicles == 0}  # fmt: skip
+    filters: dict[str, Callable[[str], Any]] = {
+        "lot": lambda v: Lot.code.ilike(contains(v)),
+        "segment": lambda v: Segment.name.ilike(contains(v)),
+        "region": lambda v: Region.name.ilike(contains(v)),
+        "awarded": lambda v: how_much.get(v, sa.false()),
+    }
+    return LotSummary(query, sorts, filters)
+
+
+def lot_rows(rows: Sequence[sa.Row]) -> list[LotRow]:
+    """What the "By lot" table and sheet show of the summary's rows."""
     return [
-        LotRow(
-            lot.code,
-            segment.split(" (")[0],
-            region,
-            lot.window,
-            lot.quantity,
-            int(q or 0),
-            int(n or 0),
-            Decimal(v or 0).quantize(Decimal("0.01")),
-        )
+        LotRow(lot.code, segment.short_name, region.name, lot.window, lot.quantity, int(q or 0), int(n or 0),
+               Decimal(v or 0).quantize(Decimal("0.01")))
         for lot, segment, region, q, n, v in rows
-    ]
+    ]  # fmt: skip
+
+
+def by_lot(rnd: Round, scenario: AwardScenario) -> list[LotRow]:
+    """Every lot of the tender with what the scenario awards on it (zero when nothing), in lot order."""
+    summary = lot_summary(rnd, scenario)
+    return lot_rows(db.session.execute(summary.query.order_by(*summary.sorts["lot"])).all())
 
 
 SUPPLIER_HEADER = ["Supplier", "Lots", "Lines", "Vehicles", "Value", "Currency", "Share of vehicles %"]

@@ -3,7 +3,8 @@
 `flask seed-large --lines N --bids M` (the benchmark and the scale tests use it): fleets
 register and upload their demand lines as CSV files and commit them, the coordinator closes
 demand, pools and publishes the lots, OEMs register, add a catalog model per segment, state
-their capacity and upload a bid sheet each, the coordinator closes bids, computes two award
+their capacity and upload a bid sheet each (its bids, a few package bids over lots of one segment,
+and a production ramp by quarter), the coordinator closes bids, computes two award
 scenarios, publishes one and opens confirmations, and a share of the fleets answer. Every
 login uses the demo password. Each call makes a new round (its number is in the names), so
 it can run again on the same database.
@@ -53,6 +54,9 @@ RESERVE = {"cargo_van": 90_000, "md_box_truck": 220_000, "refuse_truck": 450_000
 LINES_PER_FLEET = 50
 OEM_COUNT = 30
 DECIDED = 300
+BIDS_PER_PACKAGE = 20  # one package bid for about every 20 bids, over 2-4 lots the OEM bids on
+CAPACITY = 100_000  # each OEM's total for the round, split by quarter into a ramp
+RAMP_QUARTERS = 10  # the quarters the seeded lots can deliver in (demand starts within 6, lasts up to 4)
 
 
 @dataclass
@@ -63,6 +67,7 @@ class LargeRound:
     lots: int
     oems: int
     bids: int
+    packages: int
     allocations: int
 
 
@@ -141,9 +146,22 @@ def _fleet_rows(count: int, country: str, rng: random.Random, first_quarter: int
     return rows
 
 
-def _bid_sheet(rows: list[list[object]]) -> bytes:
-    """The bid sheet as an OEM fills it in: the lot code, its bid cells (the grey lot columns left blank)."""
+def _ramp(first_quarter: int, segment: str) -> list[list[Any]]:
+    """The OEM's capacity by quarter: a ramp over the quarters the lots deliver in (adding up to its total), and
+    a tighter cap on one segment while its line starts."""
+    weights = list(range(1, RAMP_QUARTERS + 1))
+    shares = [-(-CAPACITY * w // sum(weights)) for w in weights]  # rounded up: they add up to at least the total
+    quarters = [f"{q // 4}Q{q % 4 + 1}" for q in range(first_quarter, first_quarter + RAMP_QUARTERS)]
+    return [[q, None, n] for q, n in zip(quarters, shares, strict=True)] + [[quarters[0], segment, 40]]
+
+
+def _bid_sheet(rows: list[list[Any]], packages: list[list[Any]], ramp: list[list[Any]]) -> bytes:
+    """The bid sheet as an OEM fills it in: the lot code, its bid cells (the grey lot columns left blank), its
+    package bids (one row per package and lot) and its capacity by quarter."""
     from marketplace.services.bid_sheet import BID_COLUMNS, INFO_COLUMNS, SHEET, tier_columns
+    from marketplace.services.bid_sheet_book import CAPACITY_SHEET, PACKAGES_SHEET
+    from marketplace.services.bid_sheet_packages import PACKAGE_COLUMNS
+    from marketplace.services.bid_sheet_quarters import CAPACITY_COLUMNS
 
     wb = Workbook()
     ws = wb.active
@@ -152,9 +170,29 @@ def _bid_sheet(rows: list[list[object]]) -> bytes:
     blank = [None] * (len(INFO_COLUMNS) - 1)
     for row in rows:
         ws.append([row[0], *blank, *row[1:]])
+    for title, header, more in ((PACKAGES_SHEET, PACKAGE_COLUMNS, packages), (CAPACITY_SHEET, CAPACITY_COLUMNS, ramp)):
+        sheet = wb.create_sheet(title)
+        sheet.append(list(header))
+        for row in more:
+            sheet.append(row)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+def _packages(tag: str, k: int, bid_rows: list[list[Any]], lots: dict[str, Lot], count: int) -> list[list[Any]]:
+    """`count` package bids of OEM k over lots of one segment it bids on (2-4 each, whole lots, 3 % below its bids):
+    the Packages sheet's rows (package_id blank: new packages, joined by name)."""
+    by_segment: dict[str, list[list[Any]]] = {}
+    for row in bid_rows:
+        by_segment.setdefault(lots[str(row[0])].segment_id, []).append(row)
+    groups = [g[i : i + 4] for g in by_segment.values() for i in range(0, len(g) - 1, 4) if len(g[i : i + 4]) >= 2]
+    out: list[list[Any]] = []
+    for n, group in enumerate(groups[:count], start=1):
+        for code, model, *_, price in (row[:6] for row in group):
+            quantity = lots[str(code)].quantity
+            out.append([None, f"Package {n} ({tag}, OEM {k + 1})", code, model, quantity, round(float(price) * 0.97)])
+    return out
 
 
 SEEDED_AWARD_REASON = "Seeded round at scale: the computed award is published as it is."
@@ -270,9 +308,9 @@ def _seed_large(
                 user,
             )  # fmt: skip
             models[segment] = model.code
-        bidding.set_capacity(round_id, 100_000, user)
+        bidding.set_capacity(round_id, CAPACITY, user)
         oems.append((user, models))
-    sheets: dict[int, list[list[object]]] = {k: [] for k in range(oem_count)}
+    sheets: dict[int, list[list[Any]]] = {k: [] for k in range(oem_count)}
     for lot, k in chosen:
         base = (reserve[lot.id] * Decimal(str(round(rng.uniform(0.85, 0.99), 3)))).quantize(Decimal("1"))
         low = max(1, lot.quantity // 4)
@@ -281,12 +319,17 @@ def _seed_large(
         if high <= lot.quantity:
             row += [high, float((base * Decimal("0.97")).quantize(Decimal("1")))]
         sheets[k].append(row)
-    placed = 0
+    placed = packaged = 0
+    by_code = {lot.code: lot for lot in lots}
+    wanted = -(-bids // BIDS_PER_PACKAGE // oem_count)  # packages per OEM
     for k, sheet_rows in sheets.items():
         if sheet_rows:
-            result = bid_sheet.upload_sheet(round_id, "bids.xlsx", _bid_sheet(sheet_rows), oems[k][0])
+            packages = _packages(tag, k, sheet_rows, by_code, wanted)
+            ramp = _ramp(first_quarter, rng.choice(SEGMENTS))
+            result = bid_sheet.upload_sheet(round_id, "bids.xlsx", _bid_sheet(sheet_rows, packages, ramp), oems[k][0])
             placed += len(result.saved)
-    say(f"{oem_count} OEMs placed {placed:,} bids.")
+            packaged += len(result.packages_saved)
+    say(f"{oem_count} OEMs placed {placed:,} bids and {packaged:,} package bids, with capacities by quarter.")
 
     rounds.transition(round_id, RoundPhase.BIDS_CLOSED, coordinator)
     first = award.start_scenario(round_id, coordinator, award.ScenarioRules(name="Round rules", time_limit=time_limit))
@@ -314,4 +357,4 @@ def _seed_large(
         coordinator, "round.seed_large", rnd, summary="Large round seeded (flask seed-large).", round_id=round_id
     )
     db.session.commit()
-    return LargeRound(round_id, len(fleet_users), lines, len(lots), oem_count, placed, len(allocation_rows))
+    return LargeRound(round_id, len(fleet_users), lines, len(lots), oem_count, placed, packaged, len(allocation_rows))

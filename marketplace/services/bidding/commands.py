@@ -36,13 +36,42 @@ def _bid_snapshot(revision: BidRevision) -> dict[str, Any]:
     }
 
 
+def _locked(query: sa.Select) -> Any:
+    """The bid or package row of `query`, locked until the commit and read afresh (None when there is none)."""
+    return db.session.execute(query.with_for_update().execution_options(populate_existing=True)).scalar_one_or_none()
+
+
 def _lock_bid(lot: Lot, actor: Actor) -> Bid | None:
-    return db.session.execute(
-        sa.select(Bid)
-        .where(Bid.lot_id == lot.id, Bid.organization_id == actor.organization_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
+    return _locked(sa.select(Bid).where(Bid.lot_id == lot.id, Bid.organization_id == actor.organization_id))
+
+
+def _latest_live(revision: Any, parent: Any, parent_id: int, what: str) -> Any:
+    """The revision of a bid or package that counts, which a withdrawal follows (refused when it is withdrawn)."""
+    current = db.session.execute(
+        sa.select(revision).where(parent == parent_id).order_by(revision.number.desc()).limit(1)
+    ).scalar_one()
+    if current.withdrawn:
+        raise Conflict(f"This {what} is already withdrawn.")
+    return current
+
+
+def _record_revision(actor: Actor, rnd: Round, what: str, row: Any, number: int, subject: str, after: Any) -> None:
+    """Audit a submitted (revision 1) or revised bid or package."""
+    audit.record(
+        actor,
+        f"{what}.submit" if number == 1 else f"{what}.revise",
+        row,
+        summary=f"{'Submitted' if number == 1 else 'Revised'} {subject} (revision {number}).",
+        after=after,
+        round_id=rnd.id,
+    )
+
+
+def _checked(what: str, checked: Any, errors: Mapping[str, str]) -> Any:
+    """The checked bid or package, or the refusal naming every field with a problem (nothing saved)."""
+    if errors or checked is None:
+        _refuse(f"The {what} has problems: fix the fields marked below. Nothing was saved.", dict(errors))
+    return checked
 
 
 def save_bid(rnd: Round, lot: Lot, checked: CheckedBid, actor: Actor) -> BidRevision:
@@ -72,14 +101,7 @@ def save_bid(rnd: Round, lot: Lot, checked: CheckedBid, actor: Actor) -> BidRevi
     )
     db.session.add(revision)
     db.session.flush()
-    audit.record(
-        actor,
-        "bid.submit" if number == 1 else "bid.revise",
-        bid,
-        summary=f"{'Submitted' if number == 1 else 'Revised'} the bid on lot {lot.code} (revision {number}).",
-        after=_bid_snapshot(revision),
-        round_id=rnd.id,
-    )
+    _record_revision(actor, rnd, "bid", bid, number, f"the bid on lot {lot.code}", _bid_snapshot(revision))
     events.record(events.BidSubmitted(rnd.id, lot.id, bid.id, bid.organization_id, number))
     return revision
 
@@ -90,10 +112,7 @@ def submit_bid(round_id: int, lot_id: int, values: Mapping[str, Any], actor: Act
     rnd = open_for_bids(round_id, actor)
     lot = lot_in(rnd, lot_id)
     _require_capacity(rnd, actor)
-    checked, errors = check_bid(values, lot, rnd, bid_models(actor), number_format_of(actor))
-    if errors or checked is None:
-        _refuse("The bid has problems: fix the fields marked below. Nothing was saved.", errors)
-    assert checked is not None
+    checked = _checked("bid", *check_bid(values, lot, rnd, bid_models(actor), number_format_of(actor)))
     revision = guarded("bid", lambda: save_bid(rnd, lot, checked, actor))
     commit_or_conflict("bid")
     return revision
@@ -106,11 +125,7 @@ def withdraw_bid(bid_id: int, actor: Actor | None) -> BidRevision:
     rnd = open_for_bids(bid.round_id, actor, doing="withdraw a bid")
     locked = _lock_bid(bid.lot, actor)
     assert locked is not None
-    current = db.session.execute(
-        sa.select(BidRevision).where(BidRevision.bid_id == locked.id).order_by(BidRevision.number.desc()).limit(1)
-    ).scalar_one()
-    if current.withdrawn:
-        raise Conflict("This bid is already withdrawn.")
+    current = _latest_live(BidRevision, BidRevision.bid_id, locked.id, "bid")
     revision = BidRevision(
         bid_id=locked.id,
         number=current.number + 1,
@@ -156,11 +171,7 @@ def submit_package(
         raise NotFound("No such package.")
     rnd = open_for_bids(round_id, actor)
     _require_capacity(rnd, actor)
-    checked, errors = check_package(values, rnd, lots_of(rnd), bid_models(actor), number_format_of(actor))
-    if errors or checked is None:
-        _refuse("The package has problems: fix the fields marked below. Nothing was saved.", errors)
-    assert checked is not None
-
+    checked = _checked("package", *check_package(values, rnd, lots_of(rnd), bid_models(actor), number_format_of(actor)))
     revision = guarded("package", lambda: save_package(rnd, checked, actor, package))
     commit_or_conflict("package")
     return revision
@@ -181,12 +192,7 @@ def save_package(rnd: Round, checked: CheckedPackage, actor: Actor, package: Pac
         db.session.add(package)
         db.session.flush()
     else:
-        package = db.session.execute(
-            sa.select(PackageBid)
-            .where(PackageBid.id == package.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).scalar_one()
+        package = _locked(sa.select(PackageBid).where(PackageBid.id == package.id))
         if checked.name:
             package.name = checked.name
     number = _next_number(PackageRevision, PackageRevision.package_id, package.id)
@@ -204,14 +210,7 @@ def save_package(rnd: Round, checked: CheckedPackage, actor: Actor, package: Pac
     )
     db.session.add(revision)
     db.session.flush()
-    audit.record(
-        actor,
-        "package.submit" if number == 1 else "package.revise",
-        package,
-        summary=f"{'Submitted' if number == 1 else 'Revised'} package “{package.name}” (revision {number}).",
-        after=_package_snapshot(revision),
-        round_id=rnd.id,
-    )
+    _record_revision(actor, rnd, "package", package, number, f"package “{package.name}”", _package_snapshot(revision))
     events.record(events.PackageSubmitted(rnd.id, package.id, package.organization_id, number))
     return revision
 
@@ -220,20 +219,8 @@ def withdraw_package(package_id: int, actor: Actor | None) -> PackageRevision:
     package = own_package(actor, package_id)
     assert actor is not None
     rnd = open_for_bids(package.round_id, actor, doing="withdraw a package")
-    locked = db.session.execute(
-        sa.select(PackageBid)
-        .where(PackageBid.id == package.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()
-    current = db.session.execute(
-        sa.select(PackageRevision)
-        .where(PackageRevision.package_id == locked.id)
-        .order_by(PackageRevision.number.desc())
-        .limit(1)
-    ).scalar_one()
-    if current.withdrawn:
-        raise Conflict("This package is already withdrawn.")
+    locked = _locked(sa.select(PackageBid).where(PackageBid.id == package.id))
+    current = _latest_live(PackageRevision, PackageRevision.package_id, locked.id, "package")
     revision = PackageRevision(
         package_id=locked.id, number=current.number + 1, withdrawn=True, submitted_by_id=actor.id
     )
