@@ -144,7 +144,7 @@ def _table(ours: dict[str, Any], ref: dict[str, Any]) -> list[str]:
         ("valid (validate_award)", str(ours.get("valid")), "-"),
         (
             "ended by (work limit); backups",
-            f"{ours.get('stopped_by')} ({ours.get('work_limit')}); {ours.get('backups_stopped_by')}",
+            f"{ours.get('stopped_by')} ({_fmt(ours.get('work_limit'))}); {ours.get('backups_stopped_by')}",
             "-",
         ),
     ]

@@ -15,6 +15,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from solver.gcpause import no_gc
+
 # No field of the contract needs more (prices have at most 13 digits before the point); Python
 # refuses to convert integers of more than 4,300 digits, and a long decimal costs time to read.
 MAX_DIGITS = 40
@@ -86,7 +88,8 @@ def loads(text: str | bytes) -> Any:
         except UnicodeDecodeError as exc:
             raise NotJson(f"not UTF-8 text: byte {exc.start}") from None
     try:
-        return json.loads(text, parse_float=_float, parse_int=_int, parse_constant=_constant)
+        with no_gc():  # millions of small objects, no cycles among them (solver.gcpause)
+            return json.loads(text, parse_float=_float, parse_int=_int, parse_constant=_constant)
     except _Refuse:
         raise _refused(text) from None
     except RecursionError:

@@ -25,7 +25,8 @@ found the optimum. Verified against exhaustive enumeration in
 tests/solver/test_award_tie_break.py and tests/solver/test_award_tie_break_classes.py.
 
 Reproducible by default: every phase (exact search, neighbourhood search, tie-break) runs on
-CP-SAT deterministic work, by default derived from the model's size (default_work_limit);
+CP-SAT deterministic work, by default derived from the round (default_work_limit: its model size
+and number of offers);
 the LP bound (GLOP) is deterministic once it finishes. The wall clock `time_limit` is only a
 safety cap: `stats.limits.stopped_by` says what ended the search ("nothing": it completed;
 "work": a work limit, the same on every machine; "time": the clock, so a re-run on a slower or
@@ -75,14 +76,17 @@ TIE_BREAK_WORK = 5.0
 # from the time limit, so an exported award re-solved with other options gives the same bytes).
 # Every phase runs on work, so the same input gives the same award on any machine and under any
 # load; the wall clock is only a safety cap (stats.limits.stopped_by says "time" when it bound).
-# Whole-round model: 30 (200-bid rounds proved in 2-9); neighbourhood search (whose work also
-# counts each sub-round's model building, solver.award.lns.WORK_PER_VAR): 10 plus 1 per 2,000
-# allocation variables, at most 30 (one unit took 1.5-1.8 s of CPU on 2,000-bid rounds, so a
-# 2,000-bid round's 21.5 end before the default 60 s clock on an unloaded core; at 10,000 bids
-# one unit took 2.4 s (each sub-round also walks the whole round), so the former cap of 60 ran
-# 144 s of CPU and the benchmark's 120 s clock ended the search, not reproducible: 30 end there
-# after about 70 s, with the LP bound's two LPs in by then on the second core and the backups'
-# ~30 s still inside the limit).
+# Whole-round model: 30 (200-bid rounds proved in 2-9). Neighbourhood search (whose work also
+# counts each sub-round's model building, solver.award.lns.WORK_PER_VAR): DEFAULT_WORK_LNS_BASE
+# plus 1 per DEFAULT_OFFERS_PER_WORK offers (bids and packages), at most DEFAULT_WORK_LNS_MAX.
+# Offers, not allocation variables: a package adds a variable per line of each of its lots, so on
+# the package-heavy 2,000-bid families the former 10 + 1 per 2,000 variables gave 22.6-24.3
+# against the default family's 20.5, while a unit cost as much CPU there or more (1.6-2.6 s of
+# CPU per unit over the seven families under load, no shape cheaper; python -m bench.award_cpu):
+# those three searches ended on the clock, not reproducible. 16 at 2,000 offers keeps the dearest
+# family within 0.75 of the 60 s limit with the LP bound on the other core; at 10,000 bids a unit
+# costs ~2.4 s of CPU (each sub-round walks the whole round), so 24 end after about 60 s of the
+# benchmark's 120 s, leaving room for dearer shapes and the backups.
 DEFAULT_WORK_EXACT = 30.0
 # The backups (solver.award.backups) run on their own deterministic work budget after the award,
 # inside the call's time limit (a limit the coordinator sets is honoured). When the clock, not the
@@ -95,16 +99,33 @@ BACKUP_CLOCK_SHARE = 0.2
 # that writing their rows stays inside the limit (at 25,000 bids on a 10 s limit the call ended 10 ms
 # late when they searched to the very end).
 BACKUP_OUTPUT_SHARE = 0.05
-DEFAULT_WORK_LNS_MAX = 30.0
+DEFAULT_WORK_LNS_BASE = 8.0
+DEFAULT_OFFERS_PER_WORK = 250
+DEFAULT_WORK_LNS_MAX = 24.0
+# Share of a large round's work the search for more vehicles in the lots served below their bound
+# (solver.award.vehicles) may spend before the neighbourhood search; it ends sooner when a pass
+# gains nothing. few-suppliers, 2,000 bids, seed 1: 14,992 vehicles after 17.5 units there, where
+# the neighbourhood search alone reached 14,798 in 22 (python -m bench.award_vehicles). 0: as before.
+VEHICLE_SHARE = 0.5
 # The price and vehicle proofs order interchangeable lines (solver.award.rules.symmetry); False: as
 # before (kept to measure the two side by side: python -m bench.award_proof).
 PROOF_SYMMETRY = True
+# The tie-break's proof that the optima have no other class orders them too: swapping what two
+# interchangeable lines receive keeps an award's class (each tier's quantity, each package chosen
+# or not), so every class keeps an award in the ordered model; the least T within a class and T
+# over all the optima still run on models without it. Measured from the proven optimum on the
+# default 200-bid rounds, seeds 1-5: 12.3 -> 7.4 units of work in all, median 0.56x per round
+# (bench/results/award_exact.md). False: as before (python -m bench.award_tie_break compares).
+TIE_SYMMETRY = True
 
 
-def default_work_limit(size: int) -> float:
+def default_work_limit(size: int, offers: int) -> float:
+    """The default work limit of a round with `size` allocation variables (cpsat.model_size) and
+    `offers` bids and packages: the whole-round model's, or the neighbourhood search's (rounded to
+    hundredths, as the output states it)."""
     if size <= MAX_GLOBAL_PRICE_VARS:
         return DEFAULT_WORK_EXACT
-    return min(DEFAULT_WORK_LNS_MAX, 10.0 + size / 2_000)
+    return round(min(DEFAULT_WORK_LNS_MAX, DEFAULT_WORK_LNS_BASE + offers / DEFAULT_OFFERS_PER_WORK), 2)
 
 
 # The tie-break, as the output document states it (stats.tie_break.rule).
@@ -195,7 +216,7 @@ def award(
 
     size = model_size(inst, prep)
     if work_limit is None:
-        work_limit = default_work_limit(size)
+        work_limit = default_work_limit(size, len(inst.bids) + len(inst.packages))
     lp: BoundsChild | None = None
     if exact and not best.proven and size > MAX_GLOBAL_PRICE_VARS:
         lp = BoundsChild(inst, prep, best.vehicles, best.vbound, size, deadline - _reserve(inst, time_limit))
@@ -280,6 +301,23 @@ def _reserve(inst: Instance, time_limit: float) -> float:
     return min(0.25 * time_limit, 1.0 + len(inst.lines) / 5_000 + len(inst.bids) / 12_500)
 
 
+def _more_vehicles(
+    inst: Instance, prep: Prepared, best: _Best, deadline: float, work_left: float | None
+) -> float | None:
+    """The search in the lots served below their bound (solver.award.vehicles) on VEHICLE_SHARE of
+    the work, before the neighbourhood search: the work left after it ("time" in best.stops when
+    the clock ended it)."""
+    if not VEHICLE_SHARE or work_left is None or best.vehicles >= best.vbound:
+        return work_left
+    from solver.award.vehicles import more_vehicles
+
+    sol, spent, ended = more_vehicles(inst, prep, best.sol, deadline=deadline, work_limit=VEHICLE_SHARE * work_left)
+    best.offer(sol, "lns")
+    if ended == "time":
+        best.stops.add("time")
+    return work_left - spent
+
+
 def _exact(
     inst: Instance,
     prep: Prepared,
@@ -310,6 +348,8 @@ def _exact(
         def on_improve(sol: Solution) -> None:
             best.offer(sol, "lns")
 
+        # (when the clock ended it, the neighbourhood search ends at once too)
+        work_left = _more_vehicles(inst, prep, best, deadline - reserve, work_left)
         sol, _, ended = improve_price(
             inst,
             best.sol,
@@ -481,7 +521,7 @@ def _tie_break(inst: Instance, prep: Prepared, best: _Best, deadline: float, wor
     # awards at the optimal price: its per-line equalities make the proof that no other optimal
     # class exists faster (seed 1 of the 200-bid default: 12.1 -> 8.1 s of CPU).
     servable = sum(inst.lines[li].quantity for li in servable_lines(prep))
-    model = AwardModel(inst, prep, serve_all=best.vehicles == servable)
+    model = AwardModel(inst, prep, serve_all=best.vehicles == servable, symmetry=TIE_SYMMETRY)
     if not model.price_fits:
         return
     r = model.canonical(

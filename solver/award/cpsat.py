@@ -206,6 +206,8 @@ class AwardModel:
             # The whole round's model, to be proven (measured on 200-bid rounds): symmetry
             # detection costs more than it prunes (9.5 -> 5.5 s to the proof), probing pays.
             prm.symmetry_level = 0
+            for name, value in PROOF_PARAMS.items():
+                setattr(prm, name, value)
         else:
             # Tie-break and neighbourhood sub-models: probing did not pay there (the 2,000-bid
             # benchmark's gap was no better with it; its runs vary between 0.95 and 1.04 %).
@@ -274,6 +276,12 @@ class AwardModel:
         limit stops it: a proven T minimum is the same award whatever search found the optimum."""
         from ortools.sat.python import cp_model
 
+        by_class = by_class and not (self.inst.prefer_early and self.earliness is not None)
+        if self.symmetry and not by_class:
+            # T over the optima must see every optimum: a model without the lines' ordering
+            return AwardModel(self.inst, self.prep, serve_all=self.serve_all).canonical(
+                vehicles, cents, hint, time_limit=time_limit, work_limit=work_limit, by_class=False
+            )
         m = self.model
         m.clear_objective()
         m.clear_hints()
@@ -281,7 +289,7 @@ class AwardModel:
             m.add(self.vehicles >= vehicles)
         m.add(self.price <= cents)
         early: bool | None = None
-        if by_class and not (self.inst.prefer_early and self.earliness is not None):
+        if by_class:
             t0 = time.monotonic()
             r = self._canonical_by_classes(cents, hint, time_limit=time_limit, work_limit=work_limit)
             if (r.solution is not None and r.proven) or work_limit - r.deterministic_time <= 0.001:
@@ -501,6 +509,11 @@ def _t_value(sol: Solution, model: AwardModel, weights: list[int]) -> int:
                 got[rank, ii, li] = 1 if inst.whole else v
     return sum(w * got.get((a.rank, a.option, a.line), 0) for w, a in zip(weights, model.allocation_order, strict=True))
 
+
+# Extra CP-SAT parameters of the price and vehicle proofs: none by default. bench.award_proof sets
+# them to compare a parameter with the default on the same rounds (bench/results/award_proof.md
+# lists those tried; none helped).
+PROOF_PARAMS: dict[str, object] = {}
 
 TIE_HASH_BITS = 24
 # Optimal classes the tie-break enumerates before it minimizes T over all the optima at once.

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from solver.pooling.types import Line, PoolingInput
 
@@ -68,6 +69,11 @@ class Component:
     def size(self) -> int:
         return sum(len(s.members) for s in self.slots)
 
+    @cached_property
+    def level(self) -> dict[tuple[int, int], int]:
+        """Levels up of every (class, slot) pair; built once (objectives are read on every solution)."""
+        return {(ci, si): lev for ci, k in enumerate(self.classes) for si, lev in k.slots}
+
 
 @dataclass
 class Prepared:
@@ -106,28 +112,41 @@ def prepare(inp: PoolingInput) -> Prepared:
 
     classes = _classes(inp)
     # Raw slots per segment: (segment, region, quarter, charging) -> [(class, level)].
+    # Classes that cannot be in any lot (a line above the maximum) are left out of the slots
+    # here already. The loops below run over every (class, slot) pair (over 500,000 at 100,000
+    # lines): plain lists and locals, no attribute writes inside them.
+    fits = [k.splittable or k.unit <= rules.max_lot for k in classes]
     raw: dict[SlotKey, list[tuple[int, int]]] = defaultdict(list)
     for ci, k in enumerate(classes):
+        seg, quarters, charging = k.segment, range(k.earliest, k.latest + 1), k.charging
         for anc, lev in ancestors[k.region]:
-            for q in range(k.earliest, k.latest + 1):
-                for ch in k.charging:
-                    raw[(k.segment, anc, q, ch)].append((ci, lev))
+            member = (ci, lev)
+            for q in quarters:
+                for ch in charging:
+                    raw[(seg, anc, q, ch)].append(member)
 
-    fits = [k.splittable or k.unit <= rules.max_lot for k in classes]
-    qty = [k.quantity for k in classes]
+    qty = [k.quantity if fits[ci] else 0 for ci, k in enumerate(classes)]
     nlines = [len(k.lines) for k in classes]
+    best_total = [0] * len(classes)
+    partner = [False] * len(classes)
+    everything_fits = all(fits)
     kept: dict[SlotKey, list[tuple[int, int]]] = {}
     for key, members in raw.items():
-        useful = [(ci, lev) for ci, lev in members if fits[ci]]
-        total = sum(qty[ci] for ci, _ in useful)
-        lines = sum(nlines[ci] for ci, _ in useful)
+        useful = members if everything_fits else [m for m in members if fits[m[0]]]
+        total = lines = 0
         for ci, _ in useful:
-            k = classes[ci]
-            k.best_total = max(k.best_total, total)
-            k.has_partner = k.has_partner or lines > 1
+            total += qty[ci]
+            lines += nlines[ci]
+        for ci, _ in useful:
+            if best_total[ci] < total:
+                best_total[ci] = total
+            if lines > 1:
+                partner[ci] = True
         if total >= rules.min_lot:
             kept[key] = useful
     del raw
+    for ci, k in enumerate(classes):
+        k.best_total, k.has_partner = best_total[ci], partner[ci]
 
     # Dominance among slots of the same segment and region.
     by_region: dict[tuple[str, str], list[SlotKey]] = defaultdict(list)

@@ -26,12 +26,12 @@ class Assignment:
     bins: dict[int, list[Bin]] | None = None
 
     def objective(self, comp: Component) -> tuple[int, int, int]:
-        level = {(ci, si): lev for ci, k in enumerate(comp.classes) for si, lev in k.slots}
+        level, classes = comp.level, comp.classes
         pooled = spread = 0
-        for (ci, si), v in self.x.items():
-            q = comp.classes[ci].unit * v
+        for key, v in self.x.items():
+            q = classes[key[0]].unit * v
             pooled += q
-            spread += q * level[(ci, si)]
+            spread += q * level[key]
         return pooled, sum(self.n.values()), spread
 
     def by_slot(self) -> dict[int, dict[int, int]]:

@@ -6,6 +6,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from solver.gcpause import no_gc
 from solver.pooling.assemble import assemble
 from solver.pooling.components import Component, prepare
 from solver.pooling.exact import Budget, Search, load_engine
@@ -84,14 +85,14 @@ def pool(
     end, so a cancel waits for the running phase (at most its share of the time limit).
     """
     start = time.monotonic()
-    inp = parse(doc)
-    rules = inp.rules
-    lo, hi = rules.min_lot, rules.max_lot
-    prep = prepare(inp)
-    comps = prep.components
+    with no_gc():  # builds hundreds of thousands of objects and frees few (solver.gcpause)
+        inp = parse(doc)
+        rules = inp.rules
+        lo, hi = rules.min_lot, rules.max_lot
+        prep = prepare(inp)
+        comps = prep.components
+        solutions = [greedy(c, lo, hi) for c in comps]
     tracker = _Tracker(progress, start)
-
-    solutions = [greedy(c, lo, hi) for c in comps]
     tracker.obj = [a.objective(c) for c, a in zip(comps, solutions, strict=True)]
     tracker.bound = [c.quantity for c in comps]
     tracker.emit("greedy")
@@ -176,7 +177,8 @@ def pool(
     # Any clock stop may have changed which solution a phase kept, proven or not.
     stops = frozenset().union(*(o.stops for o in outcomes))
 
-    lots, unpooled = assemble(prep, solutions, rules)
+    with no_gc():
+        lots, unpooled = assemble(prep, solutions, rules)
     total = sum(line.quantity for line in inp.lines)
     pooled = sum(lot.quantity for lot in lots)
     status = "OPTIMAL" if all(proven) else "FEASIBLE"

@@ -1,0 +1,121 @@
+"""CPU of the default award per family and size, against its wall budget (issue 17, work calibration):
+python -m bench.award_cpu [--sizes 2000,10000] [--families a,b] [--seeds 1] [--solver-path DIR] [--clock 5]
+
+The award is reproducible by default only when its work limits, not the clock, end it: on a quiet
+2-core machine the main process (search) and the LP child (bounds) each run on a core, so both
+must fit the budget with a margin. Each round (bench.award_families' families and shapes) runs in a
+fresh child process through solver.award with its defaults but a clock `--clock` times the
+benchmark's budget, so that the work limits end it even on a loaded machine; the row gives the CPU
+seconds of the main process (time.process_time) and of the LP child (its rusage), each as a share
+of the budget (target: <= 0.75, so >= 25 % of the clock is left), what ended the search, and the
+result. `--solver-path` runs another checkout's solver (e.g. main's, for old vs new side by side).
+CPU seconds, unlike wall seconds, barely depend on what else runs on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+# Share of the wall budget each process may use (the rest is the margin the issue asks for).
+MAX_SHARE = 0.75
+
+
+def _run(fam: str, size: int, seed: int, clock: float) -> dict[str, Any]:
+    import resource
+
+    from bench.award import BUDGET
+    from bench.award_families import FAMILIES
+    from bench.award_instances import make_round
+    from solver.award import award
+    from solver.money import to_cents
+
+    n_lots, n_oems, kw = FAMILIES[fam][size]
+    doc = make_round(n_lots, n_oems, size, seed=seed, **kw)
+    budget = BUDGET[size]
+    c0, t0 = time.process_time(), time.monotonic()
+    result = award(doc, time_limit=clock * budget)
+    cpu, wall = time.process_time() - c0, time.monotonic() - t0
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    stats = result["stats"]
+    cents, bound = to_cents(result["total_price"]), to_cents(stats["bound_price"])
+    return {
+        "budget": budget,
+        "cpu": cpu,
+        "lp_cpu": ru.ru_utime + ru.ru_stime,
+        "wall": wall,
+        "work_limit": stats.get("limits", {}).get("work_limit"),
+        "stopped_by": stats.get("limits", {}).get("stopped_by"),
+        "vehicles": result["awarded_quantity"],
+        "bound_vehicles": stats["bound_quantity"],
+        "gap": 100.0 * (cents - bound) / cents if cents else None,
+    }
+
+
+def _child(fam: str, size: int, seed: int, clock: float, solver_path: str | None) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "bench.award_cpu", "--child", fam, str(size), str(seed), str(clock)]
+    env = dict(os.environ)
+    if solver_path:
+        env["AWARD_CPU_SOLVER_PATH"] = solver_path
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        return {"error": (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["failed"]}
+    out: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return out
+
+
+def _row(label: str, fam: str, size: int, seed: int, r: dict[str, Any]) -> str:
+    if "error" in r:
+        return f"| {label} | {fam} | {size} | {seed} | error: {r['error']} | | | | | | |"
+    b = r["budget"]
+    ok = r["cpu"] <= MAX_SHARE * b and r["lp_cpu"] <= MAX_SHARE * b and r["stopped_by"] != "time"
+    gap = "-" if r["gap"] is None else f"{r['gap']:.3f} %"
+    return (
+        f"| {label} | {fam} | {size} | {seed} | {r['work_limit']:.2f} | {r['cpu']:.1f} ({r['cpu'] / b:.2f})"
+        f" | {r['lp_cpu']:.1f} ({r['lp_cpu'] / b:.2f}) | {r['stopped_by']} | {r['vehicles']} / {r['bound_vehicles']}"
+        f" | {gap} | {'met' if ok else 'NOT MET'} |"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--child"]:
+        path = os.environ.get("AWARD_CPU_SOLVER_PATH")
+        if path:
+            sys.path.insert(0, path)
+        fam, size, seed, clock = argv[1], int(argv[2]), int(argv[3]), float(argv[4])
+        print(json.dumps(_run(fam, size, seed, clock)))
+        return 0
+    from bench.award_families import FAMILIES
+
+    parser = argparse.ArgumentParser(prog="python -m bench.award_cpu")
+    parser.add_argument("--sizes", default="2000,10000")
+    parser.add_argument("--families", default=",".join(FAMILIES))
+    parser.add_argument("--seeds", default="1")
+    parser.add_argument("--clock", type=float, default=5.0, help="the award's clock, times the budget")
+    parser.add_argument("--solver-path", default=None, help="another checkout whose solver/ to run")
+    parser.add_argument("--label", default="new")
+    args = parser.parse_args(argv)
+    print(
+        "| code | family | bids | seed | work limit | CPU s main (of budget) | CPU s LP child (of budget)"
+        " | ended by | vehicles / bound | price gap | <= 0.75 of the budget, by work |",
+        flush=True,
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
+    for size in [int(s) for s in args.sizes.split(",") if s]:
+        for fam in [f for f in args.families.split(",") if f]:
+            for seed in [int(s) for s in args.seeds.split(",") if s]:
+                r = _child(fam, size, seed, args.clock, args.solver_path)
+                print(_row(args.label, fam, size, seed, r), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

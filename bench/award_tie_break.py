@@ -1,0 +1,135 @@
+"""The 200-bid award's tie-break alone, one variant beside another (issue 17):
+python -m bench.award_tie_break [--families a,b] [--seeds 1,2,3] [--variants plain,symmetry] [--work W]
+
+Each family's 200-bid round (bench.award_families) is solved to its proven optimum by
+solver.award (default work, no backups, the tie-break skipped), then the tie-break
+(solver.award._tie_break: the least T of the optimum's class, the proof that the optima have no
+other class, ...) runs from that optimum once per variant, in this one process, one right after
+the other so they see the same machine load. It lists CP-SAT's deterministic work (the same on
+any machine), the CPU seconds, whether T's minimum was proven within the work limit
+(TIE_BREAK_WORK, or --work) and whether the proven awards are the same. Variants:
+- plain: the class proof on the model of the optima as the rules state it;
+- symmetry: that model with interchangeable lines ordered (TIE_SYMMETRY, the default).
+The optimum itself costs 1-40 s of CPU per round (bench/results/award_proof.md): keep the lists short.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import importlib
+import os
+import statistics
+import sys
+import time
+from typing import Any
+
+VARIANTS = {"plain": {"TIE_SYMMETRY": False}, "symmetry": {"TIE_SYMMETRY": True}}
+
+
+def optimum(doc: dict[str, Any]) -> Any | None:
+    """The award's state (solver.award._Best) at its proven optimum, or None when not proven."""
+    award_mod = importlib.import_module("solver.award")
+    got: list[tuple[Any, ...]] = []
+    orig = award_mod._tie_break
+    award_mod._tie_break = lambda *a, **k: got.append(a)
+    try:
+        award_mod.award(doc, time_limit=600, backups=False)
+    finally:
+        award_mod._tie_break = orig
+    return got[0] if got else None
+
+
+def tie_break(state: tuple[Any, ...], variant: str, work: float | None) -> dict[str, Any]:
+    """The tie-break from the proven optimum `state` under `variant`: work, CPU s, proven, award."""
+    award_mod = importlib.import_module("solver.award")
+    from solver.award import cpsat
+
+    inst, prep, best, *_ = state
+    best = copy.copy(best)
+    best.stops = set()
+    dts: list[float] = []
+    depth = [0]
+    orig = cpsat.AwardModel.canonical
+
+    def canonical(self: cpsat.AwardModel, *a: Any, **kw: Any) -> cpsat.Canonical:
+        depth[0] += 1
+        try:
+            r = orig(self, *a, **kw)
+        finally:
+            depth[0] -= 1
+        if depth[0] == 0:
+            dts.append(r.deterministic_time)
+        return r
+
+    saved = {k: getattr(award_mod, k) for k in (*VARIANTS[variant], "TIE_BREAK_WORK")}
+    cpsat.AwardModel.canonical = canonical  # type: ignore[method-assign]
+    for k, v in VARIANTS[variant].items():
+        setattr(award_mod, k, v)
+    if work is not None:
+        award_mod.TIE_BREAK_WORK = work
+    try:
+        c = time.process_time()
+        award_mod._tie_break(inst, prep, best, time.monotonic() + 600, None)
+        cpu = time.process_time() - c
+    finally:
+        cpsat.AwardModel.canonical = orig  # type: ignore[method-assign]
+        for k, v in saved.items():
+            setattr(award_mod, k, v)
+    return {"work": sum(dts), "cpu": cpu, "proven": best.canonical, "award": (best.sol.bids, best.sol.packages)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from bench.award_families import FAMILIES
+    from bench.award_instances import make_round
+
+    parser = argparse.ArgumentParser(prog="python -m bench.award_tie_break")
+    parser.add_argument("--families", default="default")
+    parser.add_argument("--seeds", default="1,2,3,4,5")
+    parser.add_argument("--variants", default="plain,symmetry")
+    parser.add_argument("--work", type=float, default=None, help="the tie-break's work limit (default TIE_BREAK_WORK)")
+    args = parser.parse_args(argv)
+    variants = [v for v in args.variants.split(",") if v]
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        parser.error(f"--variants: unknown {unknown}, known: {sorted(VARIANTS)}")
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    work = "" if args.work is None else f" --work {args.work:g}"
+    out = [
+        f"`python -m bench.award_tie_break --families {args.families} --seeds {args.seeds}"
+        f" --variants {args.variants}{work}`, load average at the start {load}",
+        "",
+        "| family | seed | " + " | ".join(f"{v}: work, CPU s, proven" for v in variants) + " | same award |",
+        "|---|---|" + "---|" * len(variants) + "---|",
+    ]
+    ratios: dict[str, list[float]] = {v: [] for v in variants[1:]}
+    for fam in [f for f in args.families.split(",") if f]:
+        n_lots, n_oems, kw = FAMILIES[fam][200]
+        for seed in [int(s) for s in args.seeds.split(",") if s]:
+            state = optimum(make_round(n_lots, n_oems, 200, seed=seed, **kw))
+            if state is None:
+                out.append(f"| {fam} | {seed} | " + " | ".join("optimum not proven" for _ in variants) + " | - |")
+                continue
+            got = [tie_break(state, v, args.work) for v in variants]
+            cells = [f"{g['work']:.2f}, {g['cpu']:.1f}, {'yes' if g['proven'] else 'no'}" for g in got]
+            proven = [g["award"] for g in got if g["proven"]]
+            same = all(a == proven[0] for a in proven)
+            out.append(f"| {fam} | {seed} | " + " | ".join(cells) + f" | {same} |")
+            print(out[-1], file=sys.stderr, flush=True)
+            for v, g in zip(variants[1:], got[1:], strict=True):
+                ratios[v].append(g["work"] / max(got[0]["work"], 1e-9))
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    out.append("")
+    for v, rs in ratios.items():
+        if rs:
+            out.append(
+                f"- {v} / {variants[0]} work: median {statistics.median(rs):.2f}, range {min(rs):.2f}-{max(rs):.2f}"
+                f" over {len(rs)} rounds."
+            )
+    out.append(f"- Load average at the end: {load}.")
+    print("\n".join(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
