@@ -36,6 +36,7 @@ def greedy(comp: Component, lo: int, hi: int) -> Assignment:
             continue
         a.n[si] = len(bins)
         a.bins[si] = bins  # type: ignore[index]
+        touched = set()
         for ci, v in amounts.items():
             a.x[(ci, si)] = v
             rem[ci] = 0
@@ -44,7 +45,12 @@ def greedy(comp: Component, lo: int, hi: int) -> Assignment:
                 if not dead[sj]:
                     left[sj] -= q
                     spread[sj] -= q * lev
-                    heapq.heappush(heap, (-left[sj], spread[sj], sj))
+                    touched.add(sj)
+        # One entry per changed slot, once all its members are counted (the older entries are
+        # stale: `left` only falls); a slot now below the minimum can never open.
+        for sj in touched:
+            if left[sj] >= lo:
+                heapq.heappush(heap, (-left[sj], spread[sj], sj))
     _repair(comp, a, rem, lo, hi)
     return a
 
