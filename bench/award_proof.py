@@ -8,7 +8,9 @@ so they see the same machine load. Per phase of the exact search (the serve-all 
 or vehicles-and-price proof) it lists CP-SAT's deterministic work (the same on any machine) and
 the process's CPU seconds; then the median ratio of each variant to the first. Variants:
 - plain: the proof's model as the rules state it;
-- symmetry: interchangeable lines ordered (solver.award.rules.symmetry, the default).
+- symmetry: interchangeable lines ordered (solver.award.rules.symmetry, the default);
+- eager-lp, cut-rounds-5, polish-lp, exploit-best, core: the default with one CP-SAT parameter
+  of the proof changed (VARIANTS), measured and not kept.
 Rounds cost 1-40 s of CPU each (bench/results/award_exact.md): keep the list short on a busy machine.
 """
 
@@ -22,7 +24,21 @@ import sys
 import time
 from typing import Any
 
-VARIANTS = {"plain": {"PROOF_SYMMETRY": False}, "symmetry": {"PROOF_SYMMETRY": True}}
+VARIANTS: dict[str, dict[str, Any]] = {"plain": {"PROOF_SYMMETRY": False}, "symmetry": {"PROOF_SYMMETRY": True}}
+# CP-SAT parameters of the proof tried against the default (symmetry on), none kept
+# (bench/results/award_proof.md): the key "params" sets solver.award.cpsat.PROOF_PARAMS.
+VARIANTS.update(
+    {
+        name: {"PROOF_SYMMETRY": True, "params": params}
+        for name, params in {
+            "eager-lp": {"add_lp_constraints_lazily": False},
+            "cut-rounds-5": {"max_cut_rounds_at_level_zero": 5},
+            "polish-lp": {"polish_lp_solution": True},
+            "exploit-best": {"exploit_best_solution": True},
+            "core": {"optimize_with_core": True},
+        }.items()
+    }
+)
 
 
 def measure(doc: dict[str, Any], variant: str) -> dict[str, Any]:
@@ -32,7 +48,10 @@ def measure(doc: dict[str, Any], variant: str) -> dict[str, Any]:
 
     phases: list[tuple[str, float, float]] = []
     orig_phase = cpsat.AwardModel.solve_phase
-    orig_tie, saved = award_mod._tie_break, {k: getattr(award_mod, k) for k in VARIANTS[variant]}
+    settings = dict(VARIANTS[variant])
+    params = settings.pop("params", {})
+    orig_tie, saved = award_mod._tie_break, {k: getattr(award_mod, k) for k in settings}
+    orig_params = cpsat.PROOF_PARAMS
 
     def phase(self: cpsat.AwardModel, **kw: Any) -> cpsat.PhaseResult:
         c = time.process_time()
@@ -43,8 +62,9 @@ def measure(doc: dict[str, Any], variant: str) -> dict[str, Any]:
 
     cpsat.AwardModel.solve_phase = phase  # type: ignore[method-assign]
     award_mod._tie_break = lambda *a, **k: None
-    for k, v in VARIANTS[variant].items():
+    for k, v in settings.items():
         setattr(award_mod, k, v)
+    cpsat.PROOF_PARAMS = params
     try:
         c = time.process_time()
         r = award_mod.award(doc, time_limit=600, backups=False)
@@ -54,6 +74,7 @@ def measure(doc: dict[str, Any], variant: str) -> dict[str, Any]:
         award_mod._tie_break = orig_tie
         for k, v in saved.items():
             setattr(award_mod, k, v)
+        cpsat.PROOF_PARAMS = orig_params
     return {
         "status": r["status"],
         "objective": (r["awarded_quantity"], r["total_price"]),

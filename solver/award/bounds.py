@@ -23,31 +23,38 @@ def servable_lines(prep: Prepared) -> set[int]:
     return lines
 
 
-def vehicle_bound(inst: Instance, prep: Prepared) -> int:
+def lot_vehicle_caps(inst: Instance, prep: Prepared) -> list[int]:
+    """Per lot, the most vehicles any award serves there (the first two limits above)."""
     servable = servable_lines(prep)
     carry: dict[tuple[int, int], int] = {}  # (supplier, lot) -> most it can carry there
-    per_sup: dict[int, int] = {}
     for bi, ts in prep.tiers_of_bid.items():
         bid = inst.bids[bi]
-        hi = max(t.hi for t in ts)
-        carry[bid.supplier, bid.lot] = carry.get((bid.supplier, bid.lot), 0) + hi
-        per_sup[bid.supplier] = per_sup.get(bid.supplier, 0) + hi
+        carry[bid.supplier, bid.lot] = carry.get((bid.supplier, bid.lot), 0) + max(t.hi for t in ts)
     for p in prep.packages:
         for it in p.items:
             carry[p.supplier, it.lot] = carry.get((p.supplier, it.lot), 0) + it.quantity
-        per_sup[p.supplier] = per_sup.get(p.supplier, 0) + p.quantity
     by_lot: dict[int, list[int]] = {}
     for (s, lot), c in carry.items():
         by_lot.setdefault(lot, []).append(min(c, inst.capacity[s], inst.lots[lot].share_cap))
-    total = 0
-    for lot, caps in by_lot.items():
-        caps.sort(reverse=True)
+    caps = [0] * len(inst.lots)
+    for lot, most in by_lot.items():
+        most.sort(reverse=True)
         if inst.max_winners is not None:
-            caps = caps[: inst.max_winners]
+            most = most[: inst.max_winners]
         demand = sum(inst.lines[li].quantity for li in inst.lots[lot].lines if li in servable)
-        total += min(demand, sum(caps))
+        caps[lot] = min(demand, sum(most))
+    return caps
+
+
+def vehicle_bound(inst: Instance, prep: Prepared) -> int:
+    per_sup: dict[int, int] = {}
+    for bi, ts in prep.tiers_of_bid.items():
+        s = inst.bids[bi].supplier
+        per_sup[s] = per_sup.get(s, 0) + max(t.hi for t in ts)
+    for p in prep.packages:
+        per_sup[p.supplier] = per_sup.get(p.supplier, 0) + p.quantity
     supply = sum(min(c, inst.capacity[s]) for s, c in per_sup.items())
-    return min(total, supply)
+    return min(sum(lot_vehicle_caps(inst, prep)), supply)
 
 
 def price_bound(inst: Instance, prep: Prepared, vehicles: int) -> int:

@@ -206,6 +206,8 @@ class AwardModel:
             # The whole round's model, to be proven (measured on 200-bid rounds): symmetry
             # detection costs more than it prunes (9.5 -> 5.5 s to the proof), probing pays.
             prm.symmetry_level = 0
+            for name, value in PROOF_PARAMS.items():
+                setattr(prm, name, value)
         else:
             # Tie-break and neighbourhood sub-models: probing did not pay there (the 2,000-bid
             # benchmark's gap was no better with it; its runs vary between 0.95 and 1.04 %).
@@ -507,6 +509,11 @@ def _t_value(sol: Solution, model: AwardModel, weights: list[int]) -> int:
                 got[rank, ii, li] = 1 if inst.whole else v
     return sum(w * got.get((a.rank, a.option, a.line), 0) for w, a in zip(weights, model.allocation_order, strict=True))
 
+
+# Extra CP-SAT parameters of the price and vehicle proofs: none by default. bench.award_proof sets
+# them to compare a parameter with the default on the same rounds (bench/results/award_proof.md
+# lists those tried; none helped).
+PROOF_PARAMS: dict[str, object] = {}
 
 TIE_HASH_BITS = 24
 # Optimal classes the tie-break enumerates before it minimizes T over all the optima at once.

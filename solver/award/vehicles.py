@@ -1,0 +1,192 @@
+"""More vehicles on large rounds: sub-rounds aimed at the lots an award serves below their bound.
+
+On rounds with few suppliers per lot (bench.award_families "few-suppliers": 400 lots x 20 OEMs
+at 2,000 bids) what limits vehicles is inside the lots, not the suppliers' capacities (there
+they add up to 2.5x the demand): the winner limit, share caps, bid ranges and whole lines.
+The award's shortfall sits in a few lots (on seed 1 the greedy start serves 74 of 400 lots
+below their cheap per-lot bound, bounds.lot_vehicle_caps), and the general neighbourhood
+search, drawing its neighbourhoods over the whole round, gained about 30 vehicles per 10 s of
+CPU there. Here each sub-round is one such short lot with the lots of every package that has
+an item there (so a package can be dropped or taken whole) and, when a supplier there has no
+capacity left, the lots where it is awarded; it is re-solved exactly (most vehicles, then the
+lowest price, with the rest of the award fixed: solver.award.lns's sub-rounds) and kept when
+better. Passes over the short lots repeat with larger neighbourhoods while they gain; a lot
+whose sub-round was proven without gain is left until the award around it changes.
+
+Deterministic: the lots come in a fixed order, each sub-solve runs on CP-SAT's work with one
+worker, and model building is counted as work (lns.WORK_PER_VAR); the clock only cuts it short.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from solver.award.bounds import lot_vehicle_caps
+from solver.award.instance import Instance
+from solver.award.prep import Prepared, prepare
+from solver.award.solution import Solution, objective
+
+# Lots per neighbourhood in the first pass, and the most after growing (a pass that gained
+# grows it by GROW for the next one).
+FIRST_LOTS = 6
+MAX_LOTS = 18
+GROW = 4
+# Work one sub-round may spend (CP-SAT deterministic seconds, besides its model building).
+SUB_WORK = 0.5
+
+
+def served_per_lot(inst: Instance, sol: Solution) -> list[int]:
+    served = [0] * len(inst.lots)
+    for bi, alloc in sol.bids.items():
+        served[inst.bids[bi].lot] += sum(alloc.values())
+    for pi in sol.packages:
+        for it in inst.packages[pi].items:
+            served[it.lot] += it.quantity
+    return served
+
+
+def used_per_supplier(inst: Instance, sol: Solution) -> list[int]:
+    used = [0] * len(inst.suppliers)
+    for bi, alloc in sol.bids.items():
+        used[inst.bids[bi].supplier] += sum(alloc.values())
+    for pi in sol.packages:
+        used[inst.packages[pi].supplier] += sum(it.quantity for it in inst.packages[pi].items)
+    return used
+
+
+class _Around:
+    """The round's structure a neighbourhood is built from."""
+
+    def __init__(self, inst: Instance):
+        self.inst = inst
+        self.pkgs_of_lot: list[list[int]] = [[] for _ in inst.lots]
+        for pi, pkg in enumerate(inst.packages):
+            for lot in sorted({it.lot for it in pkg.items}):
+                self.pkgs_of_lot[lot].append(pi)
+        self.sups_of_lot: list[set[int]] = [set() for _ in inst.lots]
+        for bid in inst.bids:
+            self.sups_of_lot[bid.lot].add(bid.supplier)
+        for pkg in inst.packages:
+            for it in pkg.items:
+                self.sups_of_lot[it.lot].add(pkg.supplier)
+
+    def lots(self, sol: Solution, lot: int, k: int) -> list[int]:
+        """`lot`, the lots of the packages with an item there and of the awarded packages with an
+        item in those, then the awarded lots of its suppliers that have no capacity left (fewest
+        vehicles first), up to k lots."""
+        inst = self.inst
+        have = [lot]
+        seen = {lot}
+
+        def add(more: list[int]) -> None:
+            for x in more:
+                if len(have) >= k:
+                    return
+                if x not in seen:
+                    seen.add(x)
+                    have.append(x)
+
+        for pi in self.pkgs_of_lot[lot]:
+            add(sorted({it.lot for it in inst.packages[pi].items}))
+        # the awarded packages there reaching further: inside whole, they may be dropped (a package
+        # reaching outside stays awarded and may hold the winner places the short lot needs)
+        for x in list(have):
+            for pi in self.pkgs_of_lot[x]:
+                if pi in sol.packages:
+                    add(sorted({it.lot for it in inst.packages[pi].items}))
+        used = used_per_supplier(inst, sol)
+        full = sorted(s for s in self.sups_of_lot[lot] if used[s] >= inst.capacity[s])
+        if full and len(have) < k:
+            where: dict[int, int] = {}  # lot -> vehicles the full suppliers have there
+            for bi, alloc in sol.bids.items():
+                bid = inst.bids[bi]
+                if bid.supplier in full:
+                    where[bid.lot] = where.get(bid.lot, 0) + sum(alloc.values())
+            for pi in sol.packages:
+                pkg = inst.packages[pi]
+                if pkg.supplier in full:
+                    for it in pkg.items:
+                        where[it.lot] = where.get(it.lot, 0) + it.quantity
+            add(sorted(where, key=lambda x: (where[x], x)))
+        return sorted(have)
+
+
+def more_vehicles(
+    inst: Instance,
+    prep: Prepared,
+    sol: Solution,
+    *,
+    deadline: float,
+    work_limit: float,
+    on_improve: Callable[[Solution], None] | None = None,
+) -> tuple[Solution, float, str]:
+    """An award with at least `sol`'s vehicles (more where the short lots allow), the work spent,
+    and what ended it: "done" (no short lot gained in a pass at the largest size, or none is
+    left), "work" or "time"."""
+    from solver.award.cpsat import AwardModel, model_size
+    from solver.award.deliveries import schedule
+    from solver.award.lns import WORK_PER_VAR, _merge, _sub_instance
+
+    caps = lot_vehicle_caps(inst, prep)
+    around = _Around(inst)
+    best = objective(inst, sol)
+    work = 0.0
+    k = FIRST_LOTS
+    # lots whose sub-round was proven without gain, with the award and size they were tried on
+    settled: dict[int, tuple[Solution, int]] = {}
+    quarterly = any(inst.quarterly)
+    while True:
+        served = served_per_lot(inst, sol)
+        short = sorted(
+            (lot for lot in range(len(inst.lots)) if served[lot] < caps[lot] and settled.get(lot) != (sol, k)),
+            key=lambda lot: (served[lot] - caps[lot], lot),
+        )
+        if not short:
+            return sol, work, "done"
+        gained = False
+        for lot in short:
+            if work >= work_limit:
+                return sol, work, "work"
+            if time.monotonic() >= deadline:
+                return sol, work, "time"
+            if served_per_lot(inst, sol)[lot] >= caps[lot]:
+                continue  # an earlier sub-round of this pass filled it
+            lots = around.lots(sol, lot, k)
+            sched = schedule(inst, sol) if quarterly else None
+            sub = _sub_instance(inst, sol, lots, sched)
+            sub_prep = prepare(sub.inst)
+            v0, c0 = objective(sub.inst, sub.cur)
+            model = AwardModel(sub.inst, sub_prep)
+            forced = [p.chosen for p in model.families.packages if p.opt.package in sub.forced]
+            work += model_size(sub.inst, sub_prep) * WORK_PER_VAR
+            if len(forced) < len(sub.forced) or not model.lex_fits:
+                settled[lot] = (sol, MAX_LOTS)  # left to the general search (a forced package dropped; huge prices)
+                continue
+            for var in forced:
+                model.model.add(var == 1)
+            model.model.add(model.vehicles >= v0)
+            model.hint(sub.cur)
+            wl = min(SUB_WORK, max(0.01, work_limit - work))
+            r = model.solve_phase(
+                objective="lex", time_limit=max(0.01, deadline - time.monotonic()), work_limit=wl, workers=1
+            )
+            work += r.deterministic_time
+            if r.timed_out:
+                # cut by the clock, not its work: what it found depends on the machine, so unused
+                return sol, work, "time"
+            found = None if r.solution is None else objective(sub.inst, r.solution)
+            if found is not None and (found[0], -found[1]) > (v0, -c0):
+                new = _merge(inst, sol, sub, r.solution)  # type: ignore[arg-type]
+                vn, cn = objective(inst, new)
+                if (vn, -cn) > (best[0], -best[1]) and (not quarterly or schedule(inst, new) is not None):
+                    gained = gained or vn > best[0]
+                    sol, best = new, (vn, cn)
+                    if on_improve is not None:
+                        on_improve(sol)
+                    continue
+            if r.optimal:
+                settled[lot] = (sol, k)
+        if not gained and k >= MAX_LOTS:
+            return sol, work, "done"
+        k = min(MAX_LOTS, k + GROW)

@@ -1,0 +1,87 @@
+"""The search in the lots an award serves below their bound (solver.award.vehicles): it only adds
+vehicles (never loses any, never a worse award), its awards are valid, it repeats itself exactly,
+the per-lot caps it aims at bound every award, and large rounds use it before the neighbourhood
+search."""
+
+from __future__ import annotations
+
+import importlib
+import time
+
+import pytest
+
+from bench.award_instances import make_round
+from solver.award import award, validate_award
+from solver.award.bounds import lot_vehicle_caps, vehicle_bound
+from solver.award.greedy import starts
+from solver.award.instance import parse
+from solver.award.prep import prepare
+from solver.award.solution import objective, to_output
+from solver.award.vehicles import more_vehicles, served_per_lot
+
+# 30 lots x 5 OEMs: a winner limit and few offers per lot leave the greedy start 69 vehicles
+# short of what the short lots can take (777 -> 846 of a bound of 872, 0.6 units of work).
+DOC = make_round(30, 5, 100, seed=5)
+
+
+def _run(doc: dict, work: float) -> tuple:
+    inst = parse(doc)
+    prep = prepare(inst)
+    first = starts(inst, prep)[0]
+    sol, spent, ended = more_vehicles(inst, prep, first, deadline=time.monotonic() + 600, work_limit=work)
+    return inst, prep, first, sol, spent, ended
+
+
+def test_short_lots_gain_vehicles_validly_and_the_search_repeats_itself() -> None:
+    inst, prep, first, sol, spent, ended = _run(DOC, 3.0)
+    v0 = objective(inst, first)[0]
+    v, c = objective(inst, sol)
+    assert v > v0 + 50  # 777 -> 846
+    assert v <= vehicle_bound(inst, prep)
+    assert ended == "done" and spent <= 3.0
+    out = to_output(inst, prep, sol, status="FEASIBLE", bound_quantity=v, bound_cents=c, seconds=0.0, search="t")
+    assert validate_award(DOC, out) == []
+    again = _run(DOC, 3.0)[3]
+    assert again == sol
+
+
+def test_the_work_limit_ends_it_and_it_never_returns_a_worse_award() -> None:
+    inst, _, first, sol, _, ended = _run(DOC, 0.05)
+    assert ended == "work"
+    assert (objective(inst, sol)[0], -objective(inst, sol)[1]) >= (
+        objective(inst, first)[0],
+        -objective(inst, first)[1],
+    )
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_each_lots_cap_bounds_what_the_proven_optimum_serves_there(seed: int) -> None:
+    doc = make_round(8, 4, 30, seed=seed)
+    result = award(doc, time_limit=120, work_limit=30, backups=False)
+    assert result["status"] == "OPTIMAL"
+    inst = parse(doc)
+    prep = prepare(inst)
+    caps = lot_vehicle_caps(inst, prep)
+    served: dict[str, int] = {}
+    for row in result["awards"]:
+        served[row["lot"]] = served.get(row["lot"], 0) + row["quantity"]
+    for i, lot in enumerate(inst.lots):
+        assert served.get(lot.id, 0) <= caps[i], lot.id
+    assert sum(caps) >= result["awarded_quantity"]
+
+
+def test_large_rounds_search_the_short_lots_first(monkeypatch) -> None:
+    module = importlib.import_module("solver.award")
+    monkeypatch.setattr(module, "MAX_GLOBAL_PRICE_VARS", 0)
+    with_it = award(DOC, time_limit=300, work_limit=0.3, backups=False)
+    monkeypatch.setattr(module, "VEHICLE_SHARE", 0.0)
+    without = award(DOC, time_limit=300, work_limit=0.3, backups=False)
+    assert with_it["stats"]["limits"]["stopped_by"] == "work" == without["stats"]["limits"]["stopped_by"]
+    assert validate_award(DOC, with_it) == []
+    assert with_it["awarded_quantity"] > without["awarded_quantity"]
+
+
+def test_served_per_lot_counts_bids_and_package_items() -> None:
+    inst = parse(DOC)
+    sol = starts(inst, prepare(inst))[0]
+    assert sum(served_per_lot(inst, sol)) == objective(inst, sol)[0]
