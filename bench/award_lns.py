@@ -1,6 +1,6 @@
 """The large-round neighbourhood search side by side with a variant of it, at equal work:
 python -m bench.award_lns [--size 2000] [--families default,regions] [--work 6] [--seeds 1,2]
-    [--compare starts|swaps|adaptive|slack]
+    [--compare starts|swaps|adaptive|slack|clusters]
 
 Each family's round (bench.award_families) starts from the same greedy award(s) and the search
 (solver.award.lns.improve_price) runs twice on the same deterministic work budget, one after the
@@ -11,7 +11,9 @@ other in this process:
   (lns.SWAPS);
 - adaptive: the four kinds in turn, then with package swaps and the kind drawn by its recent
   gain per work (lns.ADAPTIVE);
-- slack: neighbourhood starts drawn uniformly, then weighted by the award's slack (SLACK_WEIGHTED).
+- slack: neighbourhood starts drawn uniformly, then weighted by the award's slack (SLACK_WEIGHTED);
+- clusters: the package kind as one package's lots grown through suppliers, then as a cluster of
+  whole packages (lns.CLUSTERS).
 At equal work the awards are the same on any machine, so the comparison does not depend on the
 load; the CPU seconds do. Writes bench/results/award_lns.md (or --out).
 """
@@ -26,12 +28,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "award_lns.md"
-DEFAULTS = (False, False, True)  # lns.ADAPTIVE, SWAPS, SLACK_WEIGHTED, as main() finds them
+DEFAULTS = (False, False, True, True)  # lns.ADAPTIVE, SWAPS, SLACK_WEIGHTED, CLUSTERS, as main() finds them
 VARIANTS = {
     "starts": ("better start only", "both starts"),
     "swaps": ("four kinds in turn", "with package swaps"),
     "adaptive": ("four kinds in turn", "adaptive kinds + swaps"),
     "slack": ("uniform starts", "slack-weighted starts"),
+    "clusters": ("one package grown", "package clusters"),
 }
 
 
@@ -44,13 +47,15 @@ def _set(compare: str, after: bool) -> None:
     as the module has them by default."""
     from solver.award import lns
 
-    lns.ADAPTIVE, lns.SWAPS, lns.SLACK_WEIGHTED = DEFAULTS
+    lns.ADAPTIVE, lns.SWAPS, lns.SLACK_WEIGHTED, lns.CLUSTERS = DEFAULTS
     if compare == "adaptive":
         lns.ADAPTIVE = lns.SWAPS = after
     elif compare == "swaps":
         lns.ADAPTIVE, lns.SWAPS = False, after
     elif compare == "slack":
         lns.SLACK_WEIGHTED = after
+    elif compare == "clusters":
+        lns.CLUSTERS = after
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     from bench.award_instances import make_round
     from solver.award import lns
 
-    DEFAULTS = (lns.ADAPTIVE, lns.SWAPS, lns.SLACK_WEIGHTED)
+    DEFAULTS = (lns.ADAPTIVE, lns.SWAPS, lns.SLACK_WEIGHTED, lns.CLUSTERS)
     from solver.award.greedy import starts
     from solver.award.instance import parse
     from solver.award.prep import prepare

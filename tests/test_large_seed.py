@@ -12,6 +12,7 @@ from marketplace.models import (
     ConfirmationStatus,
     DemandLine,
     DemandStatus,
+    Lot,
     Organization,
     PackageBid,
     QuarterCapacity,
@@ -19,6 +20,7 @@ from marketplace.models import (
     RoundPhase,
     User,
 )
+from marketplace.services import demand
 
 pytestmark = pytest.mark.commits  # solver jobs report progress on a connection of their own (tests/conftest.py)
 
@@ -47,7 +49,13 @@ def test_seed_large_builds_an_awarded_round_and_prints_its_id_last(app, client):
     oems = db.session.execute(
         sa.select(sa.func.count(sa.distinct(Bid.organization_id))).where(Bid.round_id == round_id)
     ).scalar_one()
-    assert len(ramps) == oems and {n for _, n in ramps} == {10}
+    first, last = db.session.execute(
+        sa.select(sa.func.min(Lot.earliest_quarter), sa.func.max(Lot.latest_quarter)).where(
+            Lot.pooling_run_id == rnd.published_pooling_run_id
+        )
+    ).one()
+    quarters = demand.quarter_index(last) - demand.quarter_index(first) + 1  # the quarters the lots deliver in
+    assert len(ramps) == oems and {n for _, n in ramps} == {quarters}
     states = set(
         db.session.execute(
             sa.select(Allocation.confirmation).where(Allocation.scenario_id == rnd.published_scenario_id)

@@ -56,7 +56,6 @@ OEM_COUNT = 30
 DECIDED = 300
 BIDS_PER_PACKAGE = 20  # one package bid for about every 20 bids, over 2-4 lots the OEM bids on
 CAPACITY = 100_000  # each OEM's total for the round, split by quarter into a ramp
-RAMP_QUARTERS = 10  # the quarters the seeded lots can deliver in (demand starts within 6, lasts up to 4)
 
 
 @dataclass
@@ -146,12 +145,12 @@ def _fleet_rows(count: int, country: str, rng: random.Random, first_quarter: int
     return rows
 
 
-def _ramp(first_quarter: int, segment: str) -> list[list[Any]]:
-    """The OEM's capacity by quarter: a ramp over the quarters the lots deliver in (adding up to its total), and
-    a tighter cap on one segment while its line starts."""
-    weights = list(range(1, RAMP_QUARTERS + 1))
+def _ramp(first: int, last: int, segment: str) -> list[list[Any]]:
+    """The OEM's capacity by quarter: a ramp over the quarters the lots deliver in (first to last, as quarter
+    numbers) adding up to its total, and a tighter cap on one segment while its line starts."""
+    weights = list(range(1, last - first + 2))
     shares = [-(-CAPACITY * w // sum(weights)) for w in weights]  # rounded up: they add up to at least the total
-    quarters = [f"{q // 4}Q{q % 4 + 1}" for q in range(first_quarter, first_quarter + RAMP_QUARTERS)]
+    quarters = [f"{q // 4}Q{q % 4 + 1}" for q in range(first, last + 1)]
     return [[q, None, n] for q, n in zip(quarters, shares, strict=True)] + [[quarters[0], segment, 40]]
 
 
@@ -322,10 +321,12 @@ def _seed_large(
     placed = packaged = 0
     by_code = {lot.code: lot for lot in lots}
     wanted = -(-bids // BIDS_PER_PACKAGE // oem_count)  # packages per OEM
+    delivery = (min(demand.quarter_index(lot.earliest_quarter) for lot in lots),
+                max(demand.quarter_index(lot.latest_quarter) for lot in lots))  # fmt: skip
     for k, sheet_rows in sheets.items():
         if sheet_rows:
             packages = _packages(tag, k, sheet_rows, by_code, wanted)
-            ramp = _ramp(first_quarter, rng.choice(SEGMENTS))
+            ramp = _ramp(*delivery, rng.choice(SEGMENTS))
             result = bid_sheet.upload_sheet(round_id, "bids.xlsx", _bid_sheet(sheet_rows, packages, ramp), oems[k][0])
             placed += len(result.saved)
             packaged += len(result.packages_saved)

@@ -81,12 +81,16 @@ TIE_BREAK_WORK = 5.0
 # plus 1 per DEFAULT_OFFERS_PER_WORK offers (bids and packages), at most DEFAULT_WORK_LNS_MAX.
 # Offers, not allocation variables: a package adds a variable per line of each of its lots, so on
 # the package-heavy 2,000-bid families the former 10 + 1 per 2,000 variables gave 22.6-24.3
-# against the default family's 20.5, while a unit cost as much CPU there or more (1.6-2.6 s of
-# CPU per unit over the seven families under load, no shape cheaper; python -m bench.award_cpu):
-# those three searches ended on the clock, not reproducible. 16 at 2,000 offers keeps the dearest
-# family within 0.75 of the 60 s limit with the LP bound on the other core; at 10,000 bids a unit
-# costs ~2.4 s of CPU (each sub-round walks the whole round), so 24 end after about 60 s of the
-# benchmark's 120 s, leaving room for dearer shapes and the backups.
+# against the default family's 20.5, while a unit cost as much CPU there or more: those three
+# searches ended on the clock, not reproducible. A unit's CPU differs by shape and no cheap count
+# predicts it (CP-SAT's CPU per deterministic second: 3.4-5.6 over the seven benchmark families),
+# so the level is set by the dearest: quiet runs at 2,000 bids took 1.1 (many-suppliers) to 2.4
+# or more (few-suppliers, idr-prices: ended on the clock) s of CPU per unit, and idr-prices
+# cost 1.6x the default family's per unit side by side. 14 at 2,000 offers keeps the dearest
+# within 0.75 of the 60 s limit with the LP bound on the other core; at 10,000 bids a default
+# unit costs ~2.4 s of CPU (each sub-round walks the whole round), so 20 end after about 50 s of
+# the benchmark's 120 s, leaving room for the dearer shapes and the backups. Figures and the
+# command: bench/results/award_cpu.md (python -m bench.award_cpu).
 DEFAULT_WORK_EXACT = 30.0
 # The backups (solver.award.backups) run on their own deterministic work budget after the award,
 # inside the call's time limit (a limit the coordinator sets is honoured). When the clock, not the
@@ -99,9 +103,9 @@ BACKUP_CLOCK_SHARE = 0.2
 # that writing their rows stays inside the limit (at 25,000 bids on a 10 s limit the call ended 10 ms
 # late when they searched to the very end).
 BACKUP_OUTPUT_SHARE = 0.05
-DEFAULT_WORK_LNS_BASE = 8.0
+DEFAULT_WORK_LNS_BASE = 6.0
 DEFAULT_OFFERS_PER_WORK = 250
-DEFAULT_WORK_LNS_MAX = 24.0
+DEFAULT_WORK_LNS_MAX = 20.0
 # Share of a large round's work the search for more vehicles in the lots served below their bound
 # (solver.award.vehicles) may spend before the neighbourhood search; it ends sooner when a pass
 # gains nothing. few-suppliers, 2,000 bids, seed 1: 14,992 vehicles after 17.5 units there, where

@@ -12,7 +12,7 @@ neighbourhood when it is better.
 
 Neighbourhoods are shaped by the round's structure, in turn: consecutive lots (by id),
 lots of one supplier (whose capacity moves between them), lots chained through the
-suppliers awarded there, and the lots of a package with their neighbours. Consecutive and
+suppliers awarded there, and a cluster of whole packages (CLUSTERS). Consecutive and
 chained ones start at a lot drawn in proportion to what the award can still gain there (its
 slack: cents paid above the lot's lowest offer, unserved vehicles first), so the work goes
 where it can pay (measured on 2,000-bid rounds at equal work: bench/results/award_lns.md). Their size
@@ -85,6 +85,13 @@ SLACK_WEIGHTED = True
 # suppliers it involves (_deliveries_outside); False: they stay as the award's earliest schedule
 # has them, as before (kept to measure the two side by side: bench.award_quarters --compare).
 FREE_OUTSIDE_DELIVERIES = True
+# The package kind of neighbourhood takes a cluster of packages (_Shapes._cluster: a package at a
+# lot drawn by slack, then the packages overlapping the lots in, awarded ones and those with the
+# fewest lots outside first, each whole): on the package-heavy 2,000-bid families (50-60 packages
+# per lot) such a neighbourhood holds 2.5-3x the whole packages of one package's lots grown
+# through suppliers, and few awarded packages cut through (which the sub-round must keep).
+# False: one package's lots grown through suppliers, as before (bench.award_lns --compare clusters).
+CLUSTERS = True
 
 
 @dataclass
@@ -318,6 +325,8 @@ class _Shapes:
         if kind == "supplier" and self.suppliers:
             lots = self.sup_lots[rng.choice(self.suppliers)]
             return kind, sorted(rng.sample(lots, min(k, len(lots)))) if len(lots) > k else list(lots)
+        if kind == "package" and self.pkg_lots and CLUSTERS:
+            return kind, self._cluster(k)
         if kind == "package" and self.pkg_lots:
             chosen = list(self.pkg_lots[rng.randrange(len(self.pkg_lots))])
             return kind, self._grow(chosen[:k], k)
@@ -343,6 +352,30 @@ class _Shapes:
             more = have | set(self.pkg_lots[other])
             if len(more) <= cap:
                 have = more
+        return self._grow(sorted(have), k)
+
+    def _cluster(self, k: int) -> list[int]:
+        """Whole packages around a lot drawn by slack, up to k lots: a package there, then in turn
+        the package overlapping the lots in that adds the fewest lots (awarded ones first: inside,
+        the sub-round may drop them; ties drawn), then lots grown through suppliers. A sub-round
+        can award or drop only packages wholly inside it."""
+        rng = self.rng
+        lot = self._weighted_lot()
+        if not self.lot_pkgs[lot]:
+            return self._grow([lot], k)
+        have = set(self.pkg_lots[rng.choice(self.lot_pkgs[lot])][:k])
+        while len(have) < k:
+            best: tuple[tuple[int, int, float], int] | None = None
+            for q in sorted({q for lo in have for q in self.lot_pkgs[lo]}):
+                out = sum(1 for lo in self.pkg_lots[q] if lo not in have)
+                if out == 0 or len(have) + out > k:
+                    continue
+                key = (0 if q in self.awarded else 1, out, rng.random())
+                if best is None or key < best[0]:
+                    best = (key, q)
+            if best is None:
+                break
+            have.update(self.pkg_lots[best[1]])
         return self._grow(sorted(have), k)
 
     def _grow(self, lots: list[int], k: int) -> list[int]:

@@ -86,9 +86,9 @@ def test_neighbourhood_search_improves_validly_and_repeats_itself(kw: dict) -> N
 
 
 def test_the_search_tries_the_other_greedy_start_and_goes_on_from_the_better() -> None:
-    # A package-heavy round where the regret start, 25 vehicles short of the plain one but far
-    # cheaper, leads to a better award within the same work than the plain start alone.
-    doc = make_round(16, 6, 90, seed=8, package_share=0.6, package_lots=(2, 8), bundles="regions")
+    # A package-heavy round where the regret start, 15 vehicles short of the plain one but
+    # cheaper per vehicle, leads to a better award within the same work than the plain start alone.
+    doc = make_round(16, 6, 90, seed=10, package_share=0.6, package_lots=(2, 8), bundles="regions")
     inst = parse(doc)
     first, *others = starts(inst, prepare(inst))
     assert len(others) == 1 and _key(inst, first) > _key(inst, others[0])
@@ -158,3 +158,34 @@ def test_neighbourhoods_start_where_the_award_can_still_gain() -> None:
     share = shapes.slack[lot] / sum(shapes.slack)
     assert starts.count(lot) > 0.5 * share * 400 > 1
     assert starts.count(lot) > 400 / len(inst.lots)  # more than a uniform draw would give it
+
+
+def test_package_neighbourhoods_hold_whole_packages(monkeypatch) -> None:
+    from solver.award import lns
+
+    # A sub-round can award or drop only the packages wholly inside it: the package kind takes a
+    # cluster of whole packages (lns.CLUSTERS), not one package's lots grown through suppliers.
+    doc = make_round(40, 8, 300, seed=2, package_share=0.6, package_lots=(2, 8), bundles="arbitrary")
+    inst = parse(doc)
+    sol = greedy(inst, prepare(inst))
+    pkg_lots = [{it.lot for it in p.items} for p in inst.packages]
+
+    def census(clusters: bool) -> tuple[int, int]:
+        monkeypatch.setattr(lns, "CLUSTERS", clusters)
+        shapes = lns._Shapes(inst)
+        shapes.update(sol)
+        whole = cut = 0
+        for _ in range(60):
+            shapes.turn = 3  # the package kind each time (kinds in turn)
+            kind, lots = shapes.next(8)
+            assert kind == "package"
+            assert len(lots) <= 8 and lots == sorted(set(lots))
+            inside = set(lots)
+            whole += sum(pl <= inside for pl in pkg_lots)
+            cut += sum(bool(pkg_lots[pi] & inside) and not pkg_lots[pi] <= inside for pi in sol.packages)
+        return whole, cut
+
+    whole_before, cut_before = census(False)
+    whole, cut = census(True)
+    assert whole > 1.4 * whole_before
+    assert cut < cut_before
