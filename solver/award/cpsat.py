@@ -206,8 +206,9 @@ class AwardModel:
             # The whole round's model, to be proven (measured on 200-bid rounds): symmetry
             # detection costs more than it prunes (9.5 -> 5.5 s to the proof), probing pays.
             prm.symmetry_level = 0
-            for name, value in PROOF_PARAMS.items():
-                setattr(prm, name, value)
+            if not first_solution_only:  # the probe for a first award keeps its trajectory
+                for name, value in PROOF_PARAMS.items():
+                    setattr(prm, name, value)
         else:
             # Tie-break and neighbourhood sub-models: probing did not pay there (the 2,000-bid
             # benchmark's gap was no better with it; its runs vary between 0.95 and 1.04 %).
@@ -510,10 +511,12 @@ def _t_value(sol: Solution, model: AwardModel, weights: list[int]) -> int:
     return sum(w * got.get((a.rank, a.option, a.line), 0) for w, a in zip(weights, model.allocation_order, strict=True))
 
 
-# Extra CP-SAT parameters of the price and vehicle proofs: none by default. bench.award_proof sets
-# them to compare a parameter with the default on the same rounds (bench/results/award_proof.md
-# lists those tried; none helped).
-PROOF_PARAMS: dict[str, object] = {}
+# Extra CP-SAT parameters of the price and vehicle proofs (not of the serve-all probe). The whole
+# LP from the start instead of its rows added as they are violated: on the 200-bid default rounds
+# (seeds 1-6, the price proof alone) 0.40-1.44x the work, median 0.81, the rounds that cost most
+# gaining most (6.25 -> 2.50, more than 6.4 -> 2.66); few-suppliers seed 1 0.56x, tiers-1-15 0.70x
+# (bench/results/award_proof.md). bench.award_proof's variants change them to compare.
+PROOF_PARAMS: dict[str, object] = {"add_lp_constraints_lazily": False}
 
 TIE_HASH_BITS = 24
 # Optimal classes the tie-break enumerates before it minimizes T over all the optima at once.

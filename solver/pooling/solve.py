@@ -42,7 +42,7 @@ class _Tracker:
         )
 
 
-WORK_CAP = 8.0  # the default's ceiling: what a quiet core spends in about half a minute (see below)
+WORK_CAP = 6.0  # the default's ceiling: what a quiet core spends in well under 45 s (see below)
 LEFTOVER = 3.0  # a component may use up to this many times its share of the stage's work
 TIME_SLACK = 4.0  # a component may use up to this many times its share of the stage's clock
 
@@ -50,11 +50,14 @@ TIME_SLACK = 4.0  # a component may use up to this many times its share of the s
 def default_work_limit(components: list[Component]) -> float:
     """The deterministic work the exact phases get when none is asked for: 5, plus 1 per 4,000
     (class, slot) pairs, at most WORK_CAP, from the model's size only, so a re-run anywhere
-    spends the same work. A deterministic second costs 4-10 s of CPU on these models (presolve
-    and the LP's cuts count little in CP-SAT's work), so the ceiling keeps the largest rounds
-    ending on work, not on a 60 s clock: 100,000 lines spent 200 s of CPU on the former ceiling
-    of 60 and ended on the clock; now 13.5 s (default family) and 43 s (skewed), both ended by work. Measured (bench.pooling): 10,000 skewed lines are all proven
-    with 5.4, 10,000 default lines have their pooled vehicles proven with 3."""
+    spends the same work. A deterministic second costs 2-10 s of CPU on these models (presolve
+    and the LP's cuts count little in CP-SAT's work; the vehicles phase about 10 s, lots and
+    spread 2-6 s), so the ceiling keeps rounds ending on work with a quarter of a 60 s limit to
+    spare. Measured (bench.pooling, one process each): at 8, 10,000 default lines spent 50-55 s
+    of CPU and a run beside a busy process ended on the clock; at 6, 44 s at load 16, pooled =
+    bound (70,347), by work, 48 of 72 components proven (49 at 8); 100,000 skewed lines 35.8 s
+    (43.1 s at 8), pooled = bound (709,899), 52 of 78 proven as at 8. 10,000 skewed lines are
+    all proven with 5.4, 10,000 default lines have their pooled vehicles proven with 3."""
     pairs = sum(c.size() for c in components)
     return min(WORK_CAP, 5.0 + pairs / 4000)
 
