@@ -122,17 +122,21 @@ def main(argv: list[str] | None = None) -> int:
             print(out[-1], file=sys.stderr, flush=True)
             for v, g in zip(variants[1:], got[1:], strict=True):
                 ratios[v].append(g["work"] / max(got[0]["work"], 1e-9))
-    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
-    out.append("")
+    print("\n".join(out + ratio_summary(ratios, variants[0])))
+    return 0
+
+
+def ratio_summary(ratios: dict[str, list[float]], base: str) -> list[str]:
+    """The closing lines of a variant table: each variant's work over the base's, and the load."""
+    lines = [""]
     for v, rs in ratios.items():
         if rs:
-            out.append(
-                f"- {v} / {variants[0]} work: median {statistics.median(rs):.2f}, range {min(rs):.2f}-{max(rs):.2f}"
+            lines.append(
+                f"- {v} / {base} work: median {statistics.median(rs):.2f}, range {min(rs):.2f}-{max(rs):.2f}"
                 f" over {len(rs)} rounds."
             )
-    out.append(f"- Load average at the end: {load}.")
-    print("\n".join(out))
-    return 0
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    return [*lines, f"- Load average at the end: {load}."]
 
 
 if __name__ == "__main__":

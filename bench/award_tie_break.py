@@ -19,7 +19,6 @@ import argparse
 import copy
 import importlib
 import os
-import statistics
 import sys
 import time
 from typing import Any
@@ -82,6 +81,7 @@ def tie_break(state: tuple[Any, ...], variant: str, work: float | None) -> dict[
 def main(argv: list[str] | None = None) -> int:
     from bench.award_families import FAMILIES
     from bench.award_instances import make_round
+    from bench.award_proof import ratio_summary
 
     parser = argparse.ArgumentParser(prog="python -m bench.award_tie_break")
     parser.add_argument("--families", default="default")
@@ -118,16 +118,7 @@ def main(argv: list[str] | None = None) -> int:
             print(out[-1], file=sys.stderr, flush=True)
             for v, g in zip(variants[1:], got[1:], strict=True):
                 ratios[v].append(g["work"] / max(got[0]["work"], 1e-9))
-    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
-    out.append("")
-    for v, rs in ratios.items():
-        if rs:
-            out.append(
-                f"- {v} / {variants[0]} work: median {statistics.median(rs):.2f}, range {min(rs):.2f}-{max(rs):.2f}"
-                f" over {len(rs)} rounds."
-            )
-    out.append(f"- Load average at the end: {load}.")
-    print("\n".join(out))
+    print("\n".join(out + ratio_summary(ratios, variants[0])))
     return 0
 
 
