@@ -367,6 +367,7 @@ class AwardModel:
         other = m.new_bool_var("")  # the award's class is none of those in `found`
         m.minimize(2 * self.price - other)
         found: list[tuple[int, tuple[int, ...], Solution]] = []  # (least T, class, award)
+        aux: list[cp_model.IntVar] = []  # the literals the classes seen add (_differs_from)
         proven = True
         dt = 0.0
         cur = hint
@@ -378,9 +379,12 @@ class AwardModel:
                 return Canonical(self._pick(found), False, dt, _clock_stopped(dt, work_limit))
             proven = proven and ok
             found.append((_t_value(best, self, weights), cls, best))
-            m.add_implication(other, self._differs_from(cls))
+            m.add_implication(other, self._differs_from(cls, aux))
+            # A complete hint (the class literals all 0 fit any award): CP-SAT takes it as its first
+            # solution in presolve; an incomplete one was only repaired in the search, after the root LP.
             self.hint(cur)
-            m.add_hint(other, 0)
+            for v in (other, *aux):
+                m.add_hint(v, 0)
             left = work_limit - dt
             if left <= 0.001:
                 return Canonical(self._pick(found), False, dt, False)
@@ -410,14 +414,15 @@ class AwardModel:
         out += [int(p.opt.package in sol.packages) for p in f.packages]
         return tuple(out)
 
-    def _differs_from(self, cls: tuple[int, ...]) -> cp_model.IntVar:
+    def _differs_from(self, cls: tuple[int, ...], aux: list[cp_model.IntVar]) -> cp_model.IntVar:
         """A literal that may be true only for an award whose class is not `cls`: some tier's
-        quantity or some package's choice differs."""
+        quantity or some package's choice differs. Every literal it adds is appended to `aux`."""
         m, f = self.model, self.families
         differs: list[cp_model.LiteralT] = []
         for t, q in zip(f.tiers, cls, strict=False):
             if q:
                 d = m.new_bool_var("")
+                aux.append(d)
                 m.add(t.quantity != q).only_enforce_if(d)
                 differs.append(d)
             else:
@@ -425,6 +430,7 @@ class AwardModel:
         for p, on in zip(f.packages, cls[len(f.tiers) :], strict=True):
             differs.append(~p.chosen if on else p.chosen)
         lit = m.new_bool_var("")
+        aux.append(lit)
         m.add_bool_or(differs).only_enforce_if(lit)
         return lit
 
@@ -465,6 +471,8 @@ class AwardModel:
         prm.linearization_level = 2
         if proof:
             prm.symmetry_level = 0
+            for name, value in PROOF_PARAMS.items():
+                setattr(prm, name, value)
         else:
             prm.cp_model_probing_level = 0
         prm.max_time_in_seconds = max(0.01, time_limit)

@@ -125,3 +125,40 @@ def test_the_ordered_class_proof_fits_a_budget_the_plain_one_does_not(monkeypatc
     assert full["status"] == small["status"] == "OPTIMAL"
     assert full["stats"]["tie_break"]["applied"] and small["stats"]["tie_break"]["applied"]
     assert {k: v for k, v in small.items() if k != "stats"} == {k: v for k, v in full.items() if k != "stats"}
+
+
+def test_the_class_proof_starts_from_a_complete_hint_with_the_price_proofs_parameters(monkeypatch) -> None:
+    """The proof that the optima have no other class hints every variable of its model (the class
+    literals too, all 0, which fit any award): CP-SAT then takes the optimum as its first solution
+    in presolve, where a hint without them was only repaired in the search. It runs with the price
+    proof's parameters (cpsat.PROOF_PARAMS: the whole LP from the start). Each class proof of the
+    tie-break below is checked (that its award is the rule's: the tests above)."""
+    from ortools.sat.python import cp_model
+
+    from solver.award import cpsat
+
+    inst, prep, sol = _optimum(_two_sources_tied(make_round(6, 4, 24, seed=2)))
+    vehicles, cents = objective(inst, sol)
+    proof_solvers: list[cp_model.CpSolver] = []
+    seen: list[tuple[int, int, bool]] = []  # (variables, hinted, parameters as the price proof's)
+    tie_solver, solve = cpsat.AwardModel._tie_solver, cp_model.CpSolver.solve
+
+    def spy_tie_solver(self, *a, proof=False, **kw):
+        s = tie_solver(self, *a, proof=proof, **kw)
+        if proof:
+            proof_solvers.append(s)
+        return s
+
+    def spy_solve(self, model, *a, **kw):
+        if any(self is s for s in proof_solvers):
+            p = model.proto
+            same = all(getattr(self.parameters, k) == v for k, v in cpsat.PROOF_PARAMS.items())
+            seen.append((len(p.variables), len(set(p.solution_hint.vars)), same))
+        return solve(self, model, *a, **kw)
+
+    monkeypatch.setattr(cpsat.AwardModel, "_tie_solver", spy_tie_solver)
+    monkeypatch.setattr(cp_model.CpSolver, "solve", spy_solve)
+    r = AwardModel(inst, prep, symmetry=True).canonical(vehicles, cents, sol, time_limit=600, work_limit=20)
+    assert len(seen) >= 2  # several optimal classes: a class proof per class seen
+    assert all(n == hinted and same for n, hinted, same in seen), seen
+    assert r.proven and objective(inst, r.solution) == (vehicles, cents)
