@@ -245,7 +245,7 @@ class _Glop:
     """One GLOP solver on the LP (pywraplp keeps its state between solves: warm starts)."""
 
     def __init__(self, proto: object):
-        from ortools.linear_solver import pywraplp
+        import ortools.linear_solver.pywraplp as pywraplp
 
         self.pywraplp = pywraplp
         self.solver = pywraplp.Solver.CreateSolver("GLOP")
