@@ -45,6 +45,16 @@ def test_short_lots_gain_vehicles_validly_and_the_search_repeats_itself() -> Non
     assert again == sol
 
 
+def test_the_search_proves_every_short_lot_settled_within_its_work() -> None:
+    """Sub-rounds prove the most vehicles only (not then the lowest price): on this 60-lot round
+    the search ends "done" (no short lot can gain in its largest neighbourhoods) at 2,157
+    vehicles on 2.5 of its 3 units; proving the price too, it was still at work when they ran out."""
+    inst, _, first, sol, spent, ended = _run(make_round(60, 6, 200, seed=4), 3.0)
+    assert objective(inst, first)[0] == 2005
+    assert (objective(inst, sol)[0], ended) == (2157, "done")
+    assert spent < 3.0
+
+
 def test_the_work_limit_ends_it_and_it_never_returns_a_worse_award() -> None:
     inst, _, first, sol, _, ended = _run(DOC, 0.05)
     assert ended == "work"
