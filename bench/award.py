@@ -156,10 +156,16 @@ def _table(ours: dict[str, Any], ref: dict[str, Any]) -> list[str]:
 
 
 def _targets(
-    size: int, ours: dict[str, Any], ref: dict[str, Any], greedy: tuple[int, int] | None = None
+    size: int,
+    ours: dict[str, Any],
+    ref: dict[str, Any],
+    greedy: tuple[int, int] | None = None,
+    *,
+    two_seconds: bool = True,
 ) -> list[tuple[str, bool]]:
     """Issue 17's targets for a round of `size` bids (bench.award_families uses the same);
-    `greedy` is the plain greedy's (vehicles, cents), which the 25,000-bid award must match."""
+    `greedy` is the plain greedy's (vehicles, cents), which the 25,000-bid award must match.
+    The 200-bid "<= 2 s" is the issue's target for the default round only (`two_seconds`)."""
     if "error" in ours:
         return [("the solver answered", False)]
     t: list[tuple[str, bool]] = []
@@ -168,7 +174,8 @@ def _targets(
         t.append(("proven optimum equal to HiGHS to the cent", ours["status"] == "OPTIMAL" and same))
         fast = ref.get("total") is not None and ours["total"] <= 0.5 * ref["total"]
         t.append(("in <= 0.5x HiGHS's time", ours["status"] == "OPTIMAL" and fast))
-        t.append(("proven optimum in <= 2 s", ours["status"] == "OPTIMAL" and ours["total"] <= 2.0))
+        if two_seconds:
+            t.append(("proven optimum in <= 2 s", ours["status"] == "OPTIMAL" and ours["total"] <= 2.0))
     elif size == 2000:
         gv, gp = _gap_v(ours), _gap_p(ours)
         t.append(("first feasible <= 1 s", ours["first"] is not None and ours["first"] <= 1.0))

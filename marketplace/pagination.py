@@ -125,12 +125,13 @@ def paginate(
     default: str,
     prefix: str = "",
     descending: bool = False,
-    filters: Mapping[str, Callable[[str], Any]] | None = None,
+    filters: Mapping[str, Callable[[str], Any | None]] | None = None,
     per_page: int = PER_PAGE,
     rows: Callable[[Sequence[sa.Row]], list[Any]] | None = None,
 ) -> Listing:
     """One page of `query`, ordered by the asked sort key (the default when unknown), filtered by the
-    asked filters (each a function from the typed text to a WHERE clause; blank means no filter).
+    asked filters (each a function from the typed text to a WHERE clause, or to None for a value a closed list
+    does not offer; blank or None means no filter).
     With `rows`, the page's items are the query's whole rows, shaped by that function (a summary's table)."""
     args = request.args
     sort = args.get(f"{prefix}sort", default)
@@ -141,9 +142,12 @@ def paginate(
     asked: dict[str, str] = {}
     for name, clause in (filters or {}).items():
         value = args.get(f"{prefix}{name}", "").strip()[:100]
-        asked[name] = value
-        if value:
-            query = query.where(clause(value))
+        where = clause(value) if value else None
+        # A closed list's filter answers None for a value it does not offer (an edited or stale link):
+        # ignored like an unknown sort, so the whole list shows rather than an empty one.
+        asked[name] = value if where is not None else ""
+        if where is not None:
+            query = query.where(where)
     columns = sorts[sort]
     columns = list(columns) if isinstance(columns, list | tuple) else [columns]
     query = query.order_by(*(c.desc() if desc else c.asc() for c in columns))

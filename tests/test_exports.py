@@ -69,6 +69,9 @@ def test_the_by_lot_summary_pages_sorts_and_filters_on_the_server(world, login):
     assert shown(bylot_awarded="nothing")[0] == ["lot-3"]
     assert shown(bylot_awarded="in part")[0] == ["lot-1"]
     assert shown(bylot_awarded="in full")[0] == ["lot-2"]
+    # A value the "Awarded" list does not offer (an edited link) is ignored, like an unknown sort: every lot.
+    codes, html = shown(bylot_awarded="everything", bylot_sort="nonsense")
+    assert codes == ["lot-1", "lot-2", "lot-3"] and "selected" not in html[html.index('id="bylot_awarded"') :][:400]
     assert shown(bylot_segment="transit")[0] == ["lot-2"]
     codes, html = shown(bylot_lot="lot-9")
     assert codes == [] and "No lot matches the filter." in html
