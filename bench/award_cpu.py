@@ -1,5 +1,6 @@
 """CPU of the default award per family and size, against its wall budget (issue 17, work calibration):
 python -m bench.award_cpu [--sizes 2000,10000] [--families a,b] [--seeds 1] [--solver-path DIR] [--clock 5]
+python -m bench.award_cpu --lp [--sizes 2000] [--families a,b] [--solver-path DIR]
 
 The award is reproducible by default only when its work limits, not the clock, end it: on a quiet
 2-core machine the main process (search) and the LP child (bounds) each run on a core, so both
@@ -10,6 +11,11 @@ seconds of the main process (time.process_time) and of the LP child (its rusage)
 of the budget (target: <= 0.75, so >= 25 % of the clock is left), what ended the search, and the
 result. `--solver-path` runs another checkout's solver (e.g. main's, for old vs new side by side).
 CPU seconds, unlike wall seconds, barely depend on what else runs on the machine.
+
+`--lp` profiles the LP child's plan instead (solver.award.lpchild, in one process, without a
+clock): CPU seconds of each step, and of the steps the award's bound requires (full plan: the
+vehicle LP, the price LPs at the first two counts and both Lagrangian passes; large plan: both
+price LPs), which must fit 0.75 of the budget.
 """
 
 from __future__ import annotations
@@ -59,8 +65,66 @@ def _run(fam: str, size: int, seed: int, clock: float) -> dict[str, Any]:
     }
 
 
-def _child(fam: str, size: int, seed: int, clock: float, solver_path: str | None) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "bench.award_cpu", "--child", fam, str(size), str(seed), str(clock)]
+def _lp_run(fam: str, size: int, seed: int) -> dict[str, Any]:
+    """The LP child's plan step by step, in this process: CPU seconds per step."""
+    from bench.award import BUDGET
+    from bench.award_families import FAMILIES
+    from bench.award_instances import make_round
+    from solver.award import lagrange
+    from solver.award.bounds import vehicle_bound
+    from solver.award.cpsat import model_size
+    from solver.award.greedy import starts
+    from solver.award.instance import parse
+    from solver.award.lpbound import LpModel
+    from solver.award.lpchild import FULL_PLAN_VARS, price_bound_counts
+    from solver.award.prep import prepare
+    from solver.award.solution import objective
+
+    n_lots, n_oems, kw = FAMILIES[fam][size]
+    inst = parse(make_round(n_lots, n_oems, size, seed=seed, **kw))
+    prep = prepare(inst)
+    greedy, _ = objective(inst, starts(inst, prep)[0])
+    cheap = max(greedy, vehicle_bound(inst, prep))
+    steps: list[tuple[str, float, bool]] = []  # (step, CPU s, required)
+    far = time.monotonic() + 3600
+
+    def step(name: str, required: bool, f: Any) -> Any:
+        c0 = time.process_time()
+        out = f()
+        steps.append((name, time.process_time() - c0, required))
+        return out
+
+    lp = step("build", True, lambda: LpModel(inst, prep))
+    if model_size(inst, prep) > FULL_PLAN_VARS:
+        step(f"price LP {greedy}", True, lambda: lp.price_bound(greedy, 3600))
+        if cheap > greedy and step(f"price LP {cheap}", True, lambda: lp.price_bound(cheap, 3600)) is None:
+            step("vehicle LP", True, lambda: lp.vehicle_bound(3600))
+    else:
+        vb = step("vehicle LP", True, lambda: lp.vehicle_bound(3600))
+        vm = lagrange.from_lp(inst, prep, lp, "vehicles")
+        counts = price_bound_counts(greedy, vb)
+        for i, k in enumerate(counts[:4]):
+            step(f"price LP {k}", i < 2, lambda k=k: lp.price_bound(k, 3600))
+            if i == 0:
+                pm = lagrange.from_lp(inst, prep, lp, "price")
+            if i == min(1, len(counts) - 1):
+                step("Lagrangian price", True, lambda m=pm: lagrange.lower_bound(inst, prep, m, deadline=far))
+                step("Lagrangian vehicles", True, lambda: lagrange.lower_bound(inst, prep, vm, deadline=far))
+    return {"budget": BUDGET[size], "steps": steps}
+
+
+def _lp_row(label: str, fam: str, size: int, r: dict[str, Any]) -> str:
+    if "error" in r:
+        return f"| {label} | {fam} | {size} | error: {r['error']} | | |"
+    need = sum(c for _, c, req in r["steps"] if req)
+    detail = ", ".join(f"{n} {c:.1f}" for n, c, _ in r["steps"])
+    ok = need <= MAX_SHARE * r["budget"]
+    return f"| {label} | {fam} | {size} | {detail} | {need:.1f} ({need / r['budget']:.2f}) | {'met' if ok else 'NOT MET'} |"
+
+
+def _child(fam: str, size: int, seed: int, clock: float, solver_path: str | None, lp: bool = False) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "bench.award_cpu", "--lp-child" if lp else "--child", fam, str(size), str(seed)]
+    cmd += [] if lp else [str(clock)]
     env = dict(os.environ)
     if solver_path:
         env["AWARD_CPU_SOLVER_PATH"] = solver_path
@@ -93,6 +157,12 @@ def main(argv: list[str] | None = None) -> int:
         fam, size, seed, clock = argv[1], int(argv[2]), int(argv[3]), float(argv[4])
         print(json.dumps(_run(fam, size, seed, clock)))
         return 0
+    if argv[:1] == ["--lp-child"]:
+        path = os.environ.get("AWARD_CPU_SOLVER_PATH")
+        if path:
+            sys.path.insert(0, path)
+        print(json.dumps(_lp_run(argv[1], int(argv[2]), int(argv[3]))))
+        return 0
     from bench.award_families import FAMILIES
 
     parser = argparse.ArgumentParser(prog="python -m bench.award_cpu")
@@ -102,7 +172,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clock", type=float, default=5.0, help="the award's clock, times the budget")
     parser.add_argument("--solver-path", default=None, help="another checkout whose solver/ to run")
     parser.add_argument("--label", default="new")
+    parser.add_argument("--lp", action="store_true", help="profile the LP child's plan step by step")
     args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    families = [f for f in args.families.split(",") if f]
+    if args.lp:
+        print("| code | family | bids | CPU s per step | CPU s required (of budget) | <= 0.75 of the budget |")
+        print("|---|---|---|---|---|---|", flush=True)
+        for size in sizes:
+            for fam in families:
+                r = _child(fam, size, int(args.seeds.split(",")[0]), 0.0, args.solver_path, lp=True)
+                print(_lp_row(args.label, fam, size, r), flush=True)
+        return 0
     print(
         "| code | family | bids | seed | work limit | CPU s main (of budget) | CPU s LP child (of budget)"
         " | ended by | vehicles / bound | price gap | <= 0.75 of the budget, by work |",

@@ -9,7 +9,7 @@ import re
 from marketplace.models import RoundPhase
 from marketplace.services import bidding, quarter_capacity, rounds
 from marketplace.services.deliveries import ScheduleQuarter
-from tests.factories import make_tender
+from tests.factories import make_bid, make_model, make_tender
 
 
 def test_a_quarter_of_the_schedule_names_its_main_suppliers_first_and_counts_the_others():
@@ -85,3 +85,24 @@ def test_the_tender_page_pages_sorts_and_filters_its_lots_in_sql(world, login):
     assert shown("?region=Texas") == ["lot-2"]
     page = client.get(url + "?lot=nothing-like-it").get_data(as_text=True)
     assert shown("?lot=nothing-like-it") == [] and "No lot matches these filters." in page
+
+
+def test_the_tender_page_finds_the_oems_own_bids_among_hundreds_of_lots(world, login):
+    """At 239 lots an OEM with bids on a few pages through five pages to find them: "Your bid" filters its lots
+    with a bid that counts, or none (never bid, or withdrawn); another OEM's bids do not count."""
+    rnd, lots = make_tender(world.coordinator, world.fleet.organization,
+                            lots=[{"region_id": "US-CA"}, {"region_id": "US-TX"}, {"region_id": "US-NY"}])  # fmt: skip
+    make_bid(world.oem, lots[0], make_model(world.oem.organization))
+    withdrawn = make_bid(world.oem, lots[1], make_model(world.oem.organization, code="E-2"))
+    bidding.withdraw_bid(withdrawn.bid_id, world.oem)
+    make_bid(world.other_oem, lots[2], make_model(world.other_oem.organization))
+    client = login(world.oem)
+
+    def shown(query: str) -> list[str]:
+        page = client.get(f"/oem/rounds/{rnd.id}{query}").get_data(as_text=True)
+        return re.findall(r'<tr data-lot="([^"]+)">', page)
+
+    assert shown("?bid=bid+placed") == ["lot-1"]
+    assert shown("?bid=no+bid") == ["lot-2", "lot-3"]
+    assert shown("?bid=no+bid&region=Texas") == ["lot-2"]
+    assert shown("?bid=everything") == ["lot-1", "lot-2", "lot-3"]  # a value not offered is ignored

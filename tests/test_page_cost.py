@@ -155,12 +155,19 @@ def test_the_fleet_round_page_shows_a_page_of_lines_with_totals_over_all_of_them
         make_line(rnd, mine, quantity=n + 1, status=status, segment_id=["md_box_truck", "transit_bus"][n % 2])
     client = login(world.fleet)
     page = client.get(f"/fleet/rounds/{rnd.id}").get_data(as_text=True)
-    assert page.count('data-line="') == 50 and "1–50 of 70 lines" in page
+    assert page.count('data-line="') == 50 and page.count("1–50 of 70 lines") == 2  # pages at the top and bottom
     assert "2,485 vehicles" in page  # 1 + 2 + ... + 70, from SQL, not from the 50 lines shown
     assert "60 draft lines" in page
     page = client.get(f"/fleet/rounds/{rnd.id}?segment=transit&sort=quantity&dir=desc").get_data(as_text=True)
     assert page.count('data-line="') == 35 and "1–35 of 35 lines" in page
     assert page.index(">70<") < page.index(">68<")  # the largest transit bus line first
+    # Found by the names the table shows, as by their codes.
+    make_line(rnd, mine, quantity=99, region_id="us-tx-houston")
+    by_name = client.get(f"/fleet/rounds/{rnd.id}?segment=Transit+bus").get_data(as_text=True)
+    assert by_name.count('data-line="') == 35
+    for query in ("region=Houston", "region=us-tx"):
+        page = client.get(f"/fleet/rounds/{rnd.id}?{query}").get_data(as_text=True)
+        assert page.count('data-line="') == 1 and ">99<" in page
 
 
 def test_the_coordinator_round_page_names_every_actor_of_its_log_in_one_statement(world, login):

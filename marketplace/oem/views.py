@@ -135,8 +135,12 @@ def _tender_page(rnd: Any, capacity_form: CapacityForm | None = None, status: in
         "oem/tender.html",
         rnd=rnd,
         lots=paginate(
-            bidding.lots_query(rnd), sorts=bidding.TENDER_LOT_SORTS, default="lot", filters=bidding.TENDER_LOT_FILTERS
+            bidding.lots_query(rnd),
+            sorts=bidding.TENDER_LOT_SORTS,
+            default="lot",
+            filters=bidding.tender_lot_filters(rnd, current_user),
         ),
+        your_bid_choices=bidding.YOUR_BID_CHOICES,
         current=bidding.current_bids_of(rnd, current_user),  # the table shows what counts, not the history
         packages=bidding.packages_of(rnd, current_user),
         capacity=capacity,

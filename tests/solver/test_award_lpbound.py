@@ -102,3 +102,26 @@ def test_the_tangent_below_the_lp_count_bounds_awards_with_fewer_vehicles() -> N
 def test_the_tangent_below_catches_a_too_shallow_slope() -> None:
     # Below the LP's count the slope must be rounded up: a shallower one is not a bound.
     assert _tangents_below(range(60), wrong=0.5)[1] > 0
+
+
+def test_a_price_lp_after_another_restarts_from_its_basis_with_the_same_bound() -> None:
+    # The LP child asks the price LP at several vehicle counts; each after the first only moves the
+    # vehicle row, so it restarts from the previous basis (a few simplex iterations instead of
+    # hundreds: what keeps the required bounds within the limit at 2,000 bids), and must give
+    # exactly the bound a fresh LP gives for that count.
+    from bench.award_instances import make_round
+
+    inst = parse(make_round(20, 10, 200, seed=1))
+    prep = prepare(inst)
+    lp = LpModel(inst, prep)
+    vb = lp.vehicle_bound(60)
+    assert vb is not None
+    assert lp.price_bound(vb, 60) is not None
+    cold = lp.iterations
+    assert cold >= 200
+    for k in (vb - 1, vb - 3, vb - 10):
+        warm = lp.price_bound(k, 60)
+        assert lp.iterations <= cold // 10, k
+        fresh = LpModel(inst, prep)
+        assert warm == fresh.price_bound(k, 60), k
+        assert fresh.iterations >= 200

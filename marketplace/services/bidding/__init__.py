@@ -35,6 +35,7 @@ from marketplace.services.bidding.reads import (
     TENDER_LOT_FILTERS,
     TENDER_LOT_SORTS,
     TENDER_PHASES,
+    YOUR_BID_CHOICES,
     bid_history,
     bid_models,
     bids_of,
@@ -44,6 +45,7 @@ from marketplace.services.bidding.reads import (
     lots_query,
     package_history,
     packages_of,
+    tender_lot_filters,
     tender_round,
 )
 from marketplace.services.bidding.rules import (
@@ -65,6 +67,7 @@ __all__ = [
     "TENDER_LOT_FILTERS",
     "TENDER_LOT_SORTS",
     "TENDER_PHASES",
+    "YOUR_BID_CHOICES",
     "AwardBid",
     "AwardBids",
     "AwardPackage",
@@ -96,6 +99,7 @@ __all__ = [
     "set_capacity",
     "submit_bid",
     "submit_package",
+    "tender_lot_filters",
     "tender_round",
     "tier_count",
     "tier_warnings",

@@ -105,6 +105,26 @@ TENDER_LOT_FILTERS = {
 }
 
 
+# The "Your bid" filter of the tender page: lots where the OEM's bid counts, or where it has none that
+# counts (never bid, or withdrawn), as the table's "Your bid" column shows them.
+YOUR_BID_CHOICES = ("bid placed", "no bid")
+
+
+def tender_lot_filters(rnd: Round, actor: Actor) -> dict[str, Any]:
+    """TENDER_LOT_FILTERS and "bid" (YOUR_BID_CHOICES): the OEM's lots with or without its bid; a value not
+    offered answers None, so the list ignores it (pagination.paginate)."""
+    require_oem(actor)
+    latest = _latest_numbers(rnd, actor)
+    placed = (
+        sa.select(Bid.lot_id)
+        .join(BidRevision, BidRevision.bid_id == Bid.id)
+        .join(latest, sa.and_(latest.c.bid_id == BidRevision.bid_id, latest.c.number == BidRevision.number))
+        .where(BidRevision.withdrawn.is_(False))
+    )
+    how = {"bid placed": Lot.id.in_(placed), "no bid": Lot.id.not_in(placed)}
+    return {**TENDER_LOT_FILTERS, "bid": how.get}
+
+
 def _revisions_loaded() -> Any:
     """The revision that counts with its tiers and model; the history is read only by its own page."""
     return selectinload(Bid.current_revision).options(

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from marketplace.extensions import db
-from marketplace.models import DemandLine, DemandStatus, Round, RoundPhase
+from marketplace.models import DemandLine, DemandStatus, Region, Round, RoundPhase, Segment
 from marketplace.pagination import contains
 from marketplace.services import access, rounds
 from marketplace.services.access import Actor
@@ -96,9 +96,14 @@ def _status_filter(text: str) -> sa.ColumnElement[bool]:
     return DemandLine.status.in_(wanted) if wanted else sa.false()
 
 
+# Segment and region by the name the table shows ("Transit bus", "Houston") or by their code (transit_bus, US-TX).
 LINE_FILTERS = {
-    "segment": lambda text: DemandLine.segment_id.ilike(contains(text)),
-    "region": lambda text: DemandLine.region_id.ilike(contains(text)),
+    "segment": lambda text: (
+        DemandLine.segment.has(Segment.name.ilike(contains(text))) | DemandLine.segment_id.ilike(contains(text))
+    ),
+    "region": lambda text: (
+        DemandLine.region.has(Region.name.ilike(contains(text))) | DemandLine.region_id.ilike(contains(text))
+    ),
     "status": _status_filter,
 }
 
