@@ -11,8 +11,10 @@ the process's CPU seconds; then the median ratio of each variant to the first. V
 - symmetry: interchangeable lines ordered (solver.award.rules.symmetry, the default);
 - lazy-lp: the proof's LP rows added as they are violated (CP-SAT's default; before the whole LP
   from the start was kept);
-- cut-rounds-5, polish-lp, exploit-best, core: the default with one CP-SAT parameter of the proof
-  changed (VARIANTS), measured and not kept.
+- cut-rounds-5, polish-lp, exploit-best, core, probe0, probe1, presolve-1, no-inprocessing: the
+  default with one CP-SAT parameter of the proof changed (VARIANTS), measured and not kept
+  (probing level 0 or 1, one presolve pass instead of three, no SAT inprocessing:
+  bench/results/award_proof.md, "tiers-1-15 and many-suppliers").
 Rounds cost 1-40 s of CPU each (bench/results/award_exact.md): keep the list short on a busy machine.
 """
 
@@ -39,6 +41,10 @@ VARIANTS.update(
             "polish-lp": {"polish_lp_solution": True},
             "exploit-best": {"exploit_best_solution": True},
             "core": {"optimize_with_core": True},
+            "probe0": {"cp_model_probing_level": 0},
+            "probe1": {"cp_model_probing_level": 1},
+            "presolve-1": {"max_presolve_iterations": 1},
+            "no-inprocessing": {"use_sat_inprocessing": False},
         }.items()
     }
 )

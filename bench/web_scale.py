@@ -105,8 +105,14 @@ def _pages(round_id: int) -> list[tuple[str, str, str]]:
         ("deposits", c, f"/payments/rounds/{round_id}/deposits"),
         ("OEM results", oem, f"/oem/rounds/{round_id}/results"),
         ("OEM tender page", oem, f"/oem/rounds/{round_id}"),
+        ("OEM tender page, its own bids (page 2)", oem, f"/oem/rounds/{round_id}?bid=bid+placed&page=2"),
         ("OEM capacity by quarter", oem, f"/oem/rounds/{round_id}/capacity/quarters"),
         (f"fleet round page ({lines_of_fleet:,} lines)", fleet, f"/fleet/rounds/{round_id}"),
+        (
+            "fleet round page, lines by segment and region name",
+            fleet,
+            f"/fleet/rounds/{round_id}?segment=box&region=Texas",
+        ),
         ("fleet allocations", fleet, f"/fleet/rounds/{round_id}/allocations"),
         ("landing", "", "/"),
     ]

@@ -8,9 +8,13 @@ below their cheap per-lot bound, bounds.lot_vehicle_caps), and the general neigh
 search, drawing its neighbourhoods over the whole round, gained about 30 vehicles per 10 s of
 CPU there. Here each sub-round is one such short lot with the lots of every package that has
 an item there (so a package can be dropped or taken whole) and, when a supplier there has no
-capacity left, the lots where it is awarded; it is re-solved exactly (most vehicles, then the
-lowest price, with the rest of the award fixed: solver.award.lns's sub-rounds) and kept when
-better. Passes over the short lots repeat with larger neighbourhoods while they gain; a lot
+capacity left, the lots where it is awarded; it is re-solved exactly for the most vehicles
+(with the rest of the award fixed: solver.award.lns's sub-rounds) and kept when better. Most
+vehicles only, not then the lowest price: proving the price too cost the sub-rounds most of
+their work; at equal work (7 units, few-suppliers at 2,000 bids, seeds 1-3, from the regret start)
+the search reached 14,932 / 15,858 / 14,739 vehicles instead of 14,891 / 15,755 / 14,694 in 0.6x
+the CPU, at a price 1.2-2 % higher that the neighbourhood search after it works on
+(bench/results/award_vehicles.md). Passes over the short lots repeat with larger neighbourhoods while they gain; a lot
 whose sub-round was proven without gain is left until the award around it changes.
 
 Deterministic: the lots come in a fixed order, each sub-solve runs on CP-SAT's work with one
@@ -169,7 +173,7 @@ def more_vehicles(
             model.hint(sub.cur)
             wl = min(SUB_WORK, max(0.01, work_limit - work))
             r = model.solve_phase(
-                objective="lex", time_limit=max(0.01, deadline - time.monotonic()), work_limit=wl, workers=1
+                objective="vehicles", time_limit=max(0.01, deadline - time.monotonic()), work_limit=wl, workers=1
             )
             work += r.deterministic_time
             if r.timed_out:

@@ -45,6 +45,16 @@ def test_short_lots_gain_vehicles_validly_and_the_search_repeats_itself() -> Non
     assert again == sol
 
 
+def test_the_search_proves_every_short_lot_settled_within_its_work() -> None:
+    """Sub-rounds prove the most vehicles only (not then the lowest price): on this 60-lot round
+    the search ends "done" (no short lot can gain in its largest neighbourhoods) at 2,157
+    vehicles on 2.5 of its 3 units; proving the price too, it was still at work when they ran out."""
+    inst, _, first, sol, spent, ended = _run(make_round(60, 6, 200, seed=4), 3.0)
+    assert objective(inst, first)[0] == 2005
+    assert (objective(inst, sol)[0], ended) == (2157, "done")
+    assert spent < 3.0
+
+
 def test_the_work_limit_ends_it_and_it_never_returns_a_worse_award() -> None:
     inst, _, first, sol, _, ended = _run(DOC, 0.05)
     assert ended == "work"
@@ -85,3 +95,23 @@ def test_served_per_lot_counts_bids_and_package_items() -> None:
     inst = parse(DOC)
     sol = starts(inst, prepare(inst))[0]
     assert sum(served_per_lot(inst, sol)) == objective(inst, sol)[0]
+
+
+def test_a_window_covering_the_round_proves_the_most_vehicles_and_the_bound_holds_above_it() -> None:
+    """bench.award_vehicles --ceiling: its window sweep never loses vehicles and, with one window
+    over every lot proven, reaches the true maximum, which the award's Lagrangian vehicle bound
+    must not undercut (here it is one vehicle above it)."""
+    from bench.award_vehicles import ceiling, window_sweep
+
+    inst, _, first, _, _, _ = _run(DOC, 0.0)
+    sol, windows, proven = window_sweep(inst, first, width=30, step=15, sub_work=5.0)
+    assert (windows, proven) == (1, 1)
+    most, cents = objective(inst, sol)
+    out = to_output(
+        inst, prepare(inst), sol, status="FEASIBLE", bound_quantity=most, bound_cents=cents, seconds=0.0, search="t"
+    )
+    assert validate_award(DOC, out) == []
+    assert most > objective(inst, first)[0]
+    r = ceiling(DOC, 0.3)
+    assert r["sweeps"][-1][2] == most
+    assert r["search"][1] <= most <= r["lagrange"] <= r["lp"] <= r["cheap"]
