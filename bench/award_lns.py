@@ -1,6 +1,6 @@
 """The large-round neighbourhood search side by side with a variant of it, at equal work:
 python -m bench.award_lns [--size 2000] [--families default,regions] [--work 6] [--seeds 1,2]
-    [--compare starts|swaps|adaptive|slack|clusters]
+    [--compare starts|swaps|adaptive|slack|clusters|vehicle-starts]
 
 Each family's round (bench.award_families) starts from the same greedy award(s) and the search
 (solver.award.lns.improve_price) runs twice on the same deterministic work budget, one after the
@@ -13,7 +13,11 @@ other in this process:
   gain per work (lns.ADAPTIVE);
 - slack: neighbourhood starts drawn uniformly, then weighted by the award's slack (SLACK_WEIGHTED);
 - clusters: the package kind as one package's lots grown through suppliers, then as a cluster of
-  whole packages (lns.CLUSTERS).
+  whole packages (lns.CLUSTERS);
+- vehicle-starts: as solver.award runs a large round, the search for more vehicles in the short
+  lots (lns.served_starts, on award.VEHICLE_SHARE of the work) then the price search on the rest,
+  the former on the better greedy start only, then on every start worth a trial
+  (lns.VEHICLES_EVERY_START).
 At equal work the awards are the same on any machine, so the comparison does not depend on the
 load; the CPU seconds do. Writes bench/results/award_lns.md (or --out).
 """
@@ -21,6 +25,7 @@ load; the CPU seconds do. Writes bench/results/award_lns.md (or --out).
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 import time
@@ -28,13 +33,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "award_lns.md"
-DEFAULTS = (False, False, True, True)  # lns.ADAPTIVE, SWAPS, SLACK_WEIGHTED, CLUSTERS, as main() finds them
+# lns.ADAPTIVE, SWAPS, SLACK_WEIGHTED, CLUSTERS, VEHICLES_EVERY_START, as main() finds them
+DEFAULTS = (False, False, True, True, True)
 VARIANTS = {
     "starts": ("better start only", "both starts"),
     "swaps": ("four kinds in turn", "with package swaps"),
     "adaptive": ("four kinds in turn", "adaptive kinds + swaps"),
     "slack": ("uniform starts", "slack-weighted starts"),
     "clusters": ("one package grown", "package clusters"),
+    "vehicle-starts": ("vehicles on the better start", "vehicles on every start"),
 }
 
 
@@ -47,7 +54,7 @@ def _set(compare: str, after: bool) -> None:
     as the module has them by default."""
     from solver.award import lns
 
-    lns.ADAPTIVE, lns.SWAPS, lns.SLACK_WEIGHTED, lns.CLUSTERS = DEFAULTS
+    lns.ADAPTIVE, lns.SWAPS, lns.SLACK_WEIGHTED, lns.CLUSTERS, lns.VEHICLES_EVERY_START = DEFAULTS
     if compare == "adaptive":
         lns.ADAPTIVE = lns.SWAPS = after
     elif compare == "swaps":
@@ -56,6 +63,8 @@ def _set(compare: str, after: bool) -> None:
         lns.SLACK_WEIGHTED = after
     elif compare == "clusters":
         lns.CLUSTERS = after
+    elif compare == "vehicle-starts":
+        lns.VEHICLES_EVERY_START = after
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,7 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     from bench.award_instances import make_round
     from solver.award import lns
 
-    DEFAULTS = (lns.ADAPTIVE, lns.SWAPS, lns.SLACK_WEIGHTED, lns.CLUSTERS)
+    award = importlib.import_module("solver.award")
+    DEFAULTS = (lns.ADAPTIVE, lns.SWAPS, lns.SLACK_WEIGHTED, lns.CLUSTERS, lns.VEHICLES_EVERY_START)
+    from solver.award.bounds import vehicle_bound
     from solver.award.greedy import starts
     from solver.award.instance import parse
     from solver.award.prep import prepare
@@ -101,20 +112,33 @@ def main(argv: list[str] | None = None) -> int:
             for fam in args.families.split(","):
                 n_lots, n_oems, kw = FAMILIES[fam][args.size]
                 inst = parse(make_round(n_lots, n_oems, args.size, seed=seed, **kw))
-                first, *others = starts(inst, prepare(inst))
+                prep = prepare(inst)
+                first, *others = starts(inst, prep)
                 v0, c0 = objective(inst, first)
                 cells = []
                 keys = []
                 for after in (False, True):
                     _set(args.compare, after)
                     t0 = time.process_time()
+                    start, rest, work = first, others, args.work
+                    if args.compare == "vehicle-starts":
+                        start, rest, spent, _ = lns.served_starts(
+                            inst,
+                            prep,
+                            first,
+                            others,
+                            deadline=time.monotonic() + 3600,
+                            work_limit=award.VEHICLE_SHARE * work,
+                            vbound=max(v0, vehicle_bound(inst, prep)),
+                        )
+                        work -= spent
                     sol, _, _ = lns.improve_price(
                         inst,
-                        first,
+                        start,
                         deadline=time.monotonic() + 3600,
-                        work_limit=args.work,
+                        work_limit=work,
                         on_improve=lambda s: None,
-                        others=others if args.compare != "starts" or after else (),
+                        others=rest if args.compare != "starts" or after else (),
                     )
                     cpu = time.process_time() - t0
                     v, c = objective(inst, sol)

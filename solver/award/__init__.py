@@ -313,9 +313,12 @@ def _more_vehicles(
     the clock ended it)."""
     if not VEHICLE_SHARE or work_left is None or best.vehicles >= best.vbound:
         return work_left
-    from solver.award.vehicles import more_vehicles
+    from solver.award.lns import served_starts
 
-    sol, spent, ended = more_vehicles(inst, prep, best.sol, deadline=deadline, work_limit=VEHICLE_SHARE * work_left)
+    # on every start worth a trial (lns.VEHICLES_EVERY_START); the others go on to the price search
+    sol, best.others, spent, ended = served_starts(
+        inst, prep, best.sol, best.others, deadline=deadline, work_limit=VEHICLE_SHARE * work_left, vbound=best.vbound
+    )
     best.offer(sol, "lns")
     if ended == "time":
         best.stops.add("time")

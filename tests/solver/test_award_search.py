@@ -189,3 +189,35 @@ def test_package_neighbourhoods_hold_whole_packages(monkeypatch) -> None:
     whole, cut = census(True)
     assert whole > 1.4 * whole_before
     assert cut < cut_before
+
+
+def test_the_search_for_more_vehicles_runs_on_every_start_worth_a_trial(monkeypatch) -> None:
+    # The regret start, 64 vehicles short of the plain one but cheaper per vehicle, gets the
+    # search in its short lots too (within the same work in all), so the price search can start
+    # from whichever of the two then serves more vehicles at the lower price.
+    from solver.award import lns
+    from solver.award.bounds import vehicle_bound
+
+    doc = make_round(16, 6, 90, seed=11, package_share=0.6, package_lots=(2, 8), bundles="regions")
+    inst = parse(doc)
+    prep = prepare(inst)
+    first, *others = starts(inst, prep)
+    vbound = vehicle_bound(inst, prep)
+    assert len(others) == 1 and lns.worth_a_trial(inst, first, others[0])
+
+    def run() -> tuple[Solution, list[Solution], float, str]:
+        return lns.served_starts(
+            inst, prep, first, others, deadline=time.monotonic() + 120, work_limit=2.0, vbound=vbound
+        )
+
+    best, rest, spent, ended = run()
+    assert ended == "work" and spent <= 2.0 + 0.5  # a sub-round may finish past the limit
+    assert len(rest) == 1 and objective(inst, rest[0])[0] > objective(inst, others[0])[0]
+    assert _key(inst, best) >= max(_key(inst, first), _key(inst, rest[0]))
+    assert _valid(doc, best) == [] and _valid(doc, rest[0]) == []
+    assert run()[:2] == (best, rest)
+    monkeypatch.setattr(lns, "VEHICLES_EVERY_START", False)
+    assert (
+        lns.served_starts(inst, prep, first, others, deadline=time.monotonic() + 120, work_limit=2.0, vbound=vbound)[1]
+        == others
+    )
