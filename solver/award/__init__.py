@@ -239,6 +239,8 @@ def award(
     if lp is not None:
         if not lp.collect(deadline - time.monotonic() - _reserve(inst, time_limit), best.vehicles):
             best.stops.add("time")
+        elif lp.capped:  # the LP's work limit (lpchild.LARGE_PLAN_WORK), the same on every machine
+            best.stops.add("work")
         if lp.vbound is not None and lp.vbound < best.vbound:
             best.vbound = max(best.vehicles, lp.vbound)
         lp_price = lp.price_bound(best.vehicles)
