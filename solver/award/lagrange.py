@@ -190,7 +190,7 @@ def improved_bound(
                 mult.lam[p, lot] = v
         done = _pass(inst, prep, mult, deadline, work_per_lot)
         if done is None:
-            break
+            return None  # all or nothing: the bound never depends on how far the clock let it go
         if done[0] > best:
             best, veh, copies = done
             kept = _copy(mult)
