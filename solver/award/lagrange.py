@@ -24,11 +24,12 @@ few-suppliers' vehicle bound 15,177 -> 15,135. Every phase runs on work limits: 
 
 The LP's duals are not the best multipliers of this relaxation (its best bound lies above: the
 lots' integrality is in it). The price bound (improved_bound) then takes STEPS subgradient steps
-on the capacity and package multipliers: at 2,000 bids, seed 1, each raised it by 0.01-0.04 %
-(regions 1,092,808,083.07 -> 1,093,400,367.79 after two, arbitrary 1,092,385,959.70 ->
-1,092,883,943.27; five steps: +0.13 % and +0.12 %, still rising by about 0.025 % a step), each
-step a pass over the lots like the first. Each lot's CP-SAT runs without presolve (PRESOLVE):
-the same bounds there and on few-suppliers' vehicle bound, at 0.7x the CPU per pass.
+on the package multipliers, each a pass over the lots like the first: at 2,000 bids, seed 1,
++0.054 % on regions (1,092,808,083.07 -> 1,093,400,367.79), +0.046 % on arbitrary, +0.084 % on
+default, +0.107 % on few-suppliers after two (regions and arbitrary after five: +0.13 % and
++0.12 %, still rising by about 0.025 % a step). Each lot's CP-SAT runs without presolve
+(PRESOLVE): the same bounds there and on few-suppliers' vehicle bound, at 0.6-0.7x the CPU of a
+pass on regions, arbitrary and default.
 """
 
 from __future__ import annotations
@@ -153,22 +154,22 @@ def improved_bound(
     steps: int = STEPS,
     work_per_lot: float = WORK_PER_LOT,
 ) -> int | None:
-    """lower_bound's base for `mult`, then `steps` subgradient steps on the capacity and package
-    multipliers (pi stays, so the best base still bounds every count V as base + pi x V): each
-    step moves mu_s by the supplier's excess over its capacity and each package copy's lam by its
-    difference to the package's mean copy in the lots' own optima, by STEP_SHARE x the bound / the
-    subgradient's squared norm, rounded to integers (the copies' lam still summing to zero); a step
-    that does not raise the bound goes back to the best multipliers with half the step. `mult`
-    ends as the best multipliers. None as lower_bound."""
+    """lower_bound's base for `mult`, then `steps` subgradient steps on the package multipliers
+    (mu and pi stay, so the best base still bounds every count V as base + pi x V): each step
+    moves each package copy's lam by its difference to the package's mean copy in the lots' own
+    optima, times STEP_SHARE x the bound / the subgradient's squared norm, rounded to integers
+    (the copies' lam still summing to zero); a step that does not raise the bound goes back to the
+    best multipliers with half the length. The capacity multipliers are left at the LP's: steps
+    on them too (by each supplier's excess) lowered the bound on few-suppliers and default at
+    every length tried (0.05-0.25 % of the bound). `mult` ends as the best multipliers. None as
+    lower_bound (all or nothing)."""
     done = _pass(inst, prep, mult, deadline, work_per_lot)
     if done is None:
         return None
-    best, veh, copies = done
-    kept = _copy(mult)
+    best, copies = done
+    kept = dict(mult.lam)
     theta = STEP_SHARE * abs(best)
     for _ in range(steps):
-        g_mu = {s: veh.get(s, 0) - inst.capacity[s] for s in mult.mu}
-        g_mu = {s: g for s, g in g_mu.items() if g > 0 or mult.mu[s] > 0}
         by_package: dict[int, list[int]] = {}
         for p, lot in sorted(copies):
             by_package.setdefault(p, []).append(lot)
@@ -177,12 +178,10 @@ def improved_bound(
             mean = sum(copies[p, lot] for lot in lots) / len(lots)
             for lot in lots:
                 g_lam[p, lot] = copies[p, lot] - mean
-        norm = sum(g * g for g in g_mu.values()) + sum(g * g for g in g_lam.values())
+        norm = sum(g * g for g in g_lam.values())
         if norm == 0 or theta < 1:
             break  # the lots' optima agree with every relaxed row: no step raises the bound
         t = theta / norm
-        for s, g in g_mu.items():
-            mult.mu[s] = max(0, round(mult.mu[s] + t * g))
         for p, lots in by_package.items():
             ints = [round(mult.lam.get((p, lot), 0) + t * g_lam[p, lot]) for lot in lots]
             ints[-1] -= sum(ints)  # exactly zero over the package's lots
@@ -192,34 +191,29 @@ def improved_bound(
         if done is None:
             return None  # all or nothing: the bound never depends on how far the clock let it go
         if done[0] > best:
-            best, veh, copies = done
-            kept = _copy(mult)
+            best, copies = done
+            kept = dict(mult.lam)
         else:
             theta /= 2
-        mult.mu, mult.lam = dict(kept.mu), dict(kept.lam)
+        mult.lam = dict(kept)
     return best
-
-
-def _copy(mult: Multipliers) -> Multipliers:
-    return Multipliers(mult.goal, dict(mult.mu), mult.pi, dict(mult.lam))
 
 
 def _pass(
     inst: Instance, prep: Prepared, mult: Multipliers, deadline: float, work: float
-) -> tuple[int, dict[int, int], dict[tuple[int, int], int]] | None:
-    """lower_bound's base, with the lots' own best awards: vehicles per supplier, and per
-    (package, lot) its copy chosen or not (the subgradient)."""
+) -> tuple[int, dict[tuple[int, int], int]] | None:
+    """lower_bound's base, with per (package, lot) its copy chosen or not in the lot's own best
+    award (the subgradient)."""
     total = -sum(m * inst.capacity[s] for s, m in mult.mu.items())
-    veh: dict[int, int] = {}
     copies: dict[tuple[int, int], int] = {}
     for part in lot_parts(inst, prep):
         if time.monotonic() >= deadline:
             return None
-        b = _lot_min(inst, part, mult, deadline - time.monotonic(), work, veh, copies)
+        b = _lot_min(inst, part, mult, deadline - time.monotonic(), work, copies)
         if b is None:
             return None
         total += b
-    return total, veh, copies
+    return total, copies
 
 
 def price_for(base: int, mult: Multipliers, vehicles: int) -> int:
@@ -239,12 +233,11 @@ def _lot_min(
     mult: Multipliers,
     time_limit: float,
     work: float,
-    veh: dict[int, int] | None = None,
     copies: dict[tuple[int, int], int] | None = None,
 ) -> int | None:
     """A proven lower bound on the lot's Lagrangian subproblem (its exact minimum when proven).
-    Adds the best award found there to `veh` (vehicles per supplier) and `copies` (per (package,
-    lot), 1 when its copy is chosen); none found: nothing added."""
+    Adds the best award found there to `copies` (per (package, lot), 1 when its copy is chosen);
+    none found: nothing added."""
     from ortools.sat.python import cp_model
 
     from solver.award.cpsat import INT_LIMIT, AwardModel
@@ -256,7 +249,6 @@ def _lot_min(
     f = model.families
     xs: list[cp_model.IntVar] = []
     cs: list[int] = []
-    units: list[tuple[int, int, int | None]] = []  # per term: vehicles per unit, supplier, package
     floor = 0  # the objective's least possible value (every negative term at its bound)
     for tv in f.tiers:
         s = inst.bids[tv.opt.bid].supplier
@@ -265,21 +257,18 @@ def _lot_min(
             c = a.unit * per_vehicle
             xs.append(a.var)
             cs.append(c)
-            units.append((a.unit, s, None))
             floor += min(0, c * a.ub)
     for pv in f.packages:
         p = pv.opt
         c = _copy_cost(mult, p.supplier, p.items) + mult.lam.get((p.package, part.lot), 0)
         xs.append(pv.chosen)
         cs.append(c)
-        units.append((sum(it.quantity for it in p.items), p.supplier, p.package))
         floor += min(0, c)
     if sum(abs(c) for c in cs) * max(1, max((line.quantity for line in inst.lines), default=1)) >= INT_LIMIT:
         return None
     if all(c >= 0 for c in cs):
-        for _, _, package in units:  # awarding nothing in the lot is feasible and costs 0
-            if package is not None and copies is not None:
-                copies[package, part.lot] = 0
+        if copies is not None:  # awarding nothing in the lot is feasible and costs 0
+            copies.update(((pv.opt.package, part.lot), 0) for pv in f.packages)
         return 0
     model.model.minimize(cp_model.LinearExpr.weighted_sum(xs, cs))
     solver = cp_model.CpSolver()
@@ -291,12 +280,9 @@ def _lot_min(
     prm.linearization_level = 2
     prm.cp_model_presolve = PRESOLVE
     status = solver.solve(model.model)
-    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) and veh is not None and copies is not None:
-        for x, (unit, s, package) in zip(xs, units, strict=True):
-            v = int(solver.value(x))
-            veh[s] = veh.get(s, 0) + unit * v
-            if package is not None:
-                copies[package, part.lot] = v
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) and copies is not None:
+        for pv in f.packages:
+            copies[pv.opt.package, part.lot] = int(solver.value(pv.chosen))
     if status == cp_model.OPTIMAL:
         return round(solver.objective_value)
     if status == cp_model.FEASIBLE:
