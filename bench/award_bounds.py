@@ -60,6 +60,10 @@ def measure(doc: dict[str, Any], vehicles: int | None, plans: str = "both") -> d
     r["at"] = v
     if plans == "large":  # e.g. at 10,000 bids, where the full plan's pieces take minutes
         return r
+    # The full plan on a fresh LP, as the child runs it: price LPs warm-started from the large
+    # plan's basis end at other optimal duals (a degenerate LP), so other Lagrangian multipliers.
+    lp = LpModel(inst, prep)
+    lap()
     r["lp_v"] = lp.vehicle_bound(600)
     r["t_lp_v"] = lap()
     if r["lp_v"] is None:
