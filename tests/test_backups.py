@@ -520,6 +520,9 @@ def test_the_backups_page_says_what_a_backup_replaces_of_what_the_winner_holds_n
     page = coordinator.get(url + "?per_page=1&page=2").get_data(as_text=True)
     assert "2–2 of 2 winners" in page and list(_rows_of(page)) == ["lot-2"]
     assert list(_rows_of(coordinator.get(url + "?show=nobody+can+replace").get_data(as_text=True))) == ["lot-2"]
+    # A "Show" value the list does not offer (an edited link) is ignored: every winner, "every winner" selected.
+    edited = coordinator.get(url + "?show=everything").get_data(as_text=True)
+    assert list(_rows_of(edited)) == ["lot-1", "lot-2"] and "selected" not in edited.split('id="show"')[1][:600]
     assert list(_rows_of(coordinator.get(url + "?sort=vehicles").get_data(as_text=True))) == ["lot-2", "lot-1"]
     nobody = coordinator.get(url + f"?winner={b}").get_data(as_text=True)
     assert _rows_of(nobody) == {} and "No winner matches these filters." in nobody

@@ -101,3 +101,26 @@ def test_mark_all_as_read_returns_to_the_page_of_notices(world, login):
     client = login(world.fleet)
     answer = client.post("/notices/read?page=2&per_page=1&other=x")
     assert _landed(answer) == ("/notices", {"page": ["2"], "per_page": ["1"]})
+
+
+@pytest.mark.commits  # the award runs the solver job, which reports on a connection of its own
+def test_a_status_the_list_does_not_offer_is_ignored_rather_than_emptying_the_list(world, login):
+    # An edited or stale link (?status=approved) shows the whole list with "any" selected, as an unknown
+    # sort does, instead of an empty list under a select that claims "any".
+    rnd = make_contracting_round(world)
+    client = login(world.fleet)
+    url = f"/fleet/rounds/{rnd.id}/allocations"
+    everything = client.get(url).get_data(as_text=True)
+    edited = client.get(url + "?status=approved").get_data(as_text=True)
+    ids = [a.public_id for a in contracting.fleet_results(rnd.id, world.fleet).allocations]
+    assert ids and all(i in edited for i in ids)
+    assert "selected" not in edited.split('id="status"')[1][:600]
+    assert edited.count("<tr") == everything.count("<tr")
+    # The demand lines of a round: the same with their own status list.
+    open_round = make_round(world.coordinator, RoundPhase.DEMAND_OPEN)
+    lines = [make_line(open_round, world.fleet.organization, status=DemandStatus.DRAFT, quantity=n) for n in (3, 4)]
+    page = client.get(f"/fleet/rounds/{open_round.id}?status=approved").get_data(as_text=True)
+    assert all(f'id="line-{line.id}"' in page for line in lines)
+    assert "selected" not in page.split('id="status"')[1][:600]
+    drafts = client.get(f"/fleet/rounds/{open_round.id}?status=committed").get_data(as_text=True)
+    assert not any(f'id="line-{line.id}"' in drafts for line in lines)  # an offered value still filters

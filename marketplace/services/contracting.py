@@ -85,8 +85,9 @@ ALLOCATION_FILTERS = {
     "fleet": lambda v: Allocation.demand_line.has(DemandLine.organization.has(Organization.name.ilike(contains(v)))),
     "supplier": lambda v: Allocation.supplier.has(Organization.name.ilike(contains(v))),
     "lot": lambda v: Allocation.lot.has(Lot.code.ilike(contains(v))),
+    # A status the list does not offer (an edited link) is ignored (None), as pagination.paginate says.
     "status": lambda v: (
-        Allocation.confirmation == ConfirmationStatus(v) if v in {s.value for s in ConfirmationStatus} else sa.false()
+        Allocation.confirmation == ConfirmationStatus(v) if v in {s.value for s in ConfirmationStatus} else None
     ),
 }
 

@@ -91,9 +91,10 @@ LINE_SORTS = {
 }
 
 
-def _status_filter(text: str) -> sa.ColumnElement[bool]:
+def _status_filter(text: str) -> sa.ColumnElement[bool] | None:
+    # A status the list does not offer (an edited link) is ignored (None), as pagination.paginate says.
     wanted = [s for s in DemandStatus if s.value.startswith(text.strip().lower())]
-    return DemandLine.status.in_(wanted) if wanted else sa.false()
+    return DemandLine.status.in_(wanted) if wanted else None
 
 
 # Segment and region by the name the table shows ("Transit bus", "Houston") or by their code (transit_bus, US-TX).
