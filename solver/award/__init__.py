@@ -213,7 +213,10 @@ def award(
     size = model_size(inst, prep)
     # large rounds: the starts repaired for vehicles (solver.award.repair); the whole-round model
     # of smaller ones proves the optimum from the plain starts
-    first, *others = starts(inst, prep, repair=size > MAX_GLOBAL_PRICE_VARS)
+    from solver.award.repair import MAX_OFFERS
+
+    repair = size > MAX_GLOBAL_PRICE_VARS and len(inst.bids) + len(inst.packages) <= MAX_OFFERS
+    first, *others = starts(inst, prep, repair=repair)
     best = _Best(inst, first, t0, progress)
     best.others = others  # the other greedy start, which the neighbourhood search tries too
     best.vbound = max(best.vehicles, vehicle_bound(inst, prep))
