@@ -96,9 +96,20 @@ def _lp_run(fam: str, size: int, seed: int) -> dict[str, Any]:
 
     lp = step("build", True, lambda: LpModel(inst, prep))
     if model_size(inst, prep) > FULL_PLAN_VARS:
+        # the plan's deterministic work limits, when the solver has them (lpchild.LARGE_PLAN_WORK)
+        from solver.award import lpchild
+
+        lp.max_work = getattr(lpchild, "LARGE_PLAN_WORK", None)
         step(f"price LP {greedy}", True, lambda: lp.price_bound(greedy, 3600))
+        if getattr(lp, "capped", False):
+            steps[-1] = (steps[-1][0] + " (stopped on work)", *steps[-1][1:])
+            return {"budget": BUDGET[size], "steps": steps}
+        lp.max_work = getattr(lpchild, "LARGE_PLAN_WORK_AFTER", None)
         if cheap > greedy and step(f"price LP {cheap}", True, lambda: lp.price_bound(cheap, 3600)) is None:
-            step("vehicle LP", True, lambda: lp.vehicle_bound(3600))
+            if not getattr(lp, "capped", False):
+                step("vehicle LP", True, lambda: lp.vehicle_bound(3600))
+            if getattr(lp, "capped", False):
+                steps[-1] = (steps[-1][0] + " (stopped on work)", *steps[-1][1:])
     else:
         vb = step("vehicle LP", True, lambda: lp.vehicle_bound(3600))
         vm = lagrange.from_lp(inst, prep, lp, "vehicles")
@@ -108,7 +119,9 @@ def _lp_run(fam: str, size: int, seed: int) -> dict[str, Any]:
             if i == 0:
                 pm = lagrange.from_lp(inst, prep, lp, "price")
             if i == min(1, len(counts) - 1):
-                step("Lagrangian price", True, lambda m=pm: lagrange.lower_bound(inst, prep, m, deadline=far))
+                # as the LP child: the LP's multipliers and subgradient steps (lower_bound before them)
+                lag = getattr(lagrange, "improved_bound", lagrange.lower_bound)
+                step("Lagrangian price", True, lambda m=pm, f=lag: f(inst, prep, m, deadline=far))
                 step("Lagrangian vehicles", True, lambda: lagrange.lower_bound(inst, prep, vm, deadline=far))
     return {"budget": BUDGET[size], "steps": steps}
 
