@@ -60,6 +60,10 @@ def measure(doc: dict[str, Any], vehicles: int | None, plans: str = "both") -> d
     r["at"] = v
     if plans == "large":  # e.g. at 10,000 bids, where the full plan's pieces take minutes
         return r
+    # The full plan on a fresh LP, as the child runs it: price LPs warm-started from the large
+    # plan's basis end at other optimal duals (a degenerate LP), so other Lagrangian multipliers.
+    lp = LpModel(inst, prep)
+    lap()
     r["lp_v"] = lp.vehicle_bound(600)
     r["t_lp_v"] = lap()
     if r["lp_v"] is None:
@@ -81,7 +85,7 @@ def measure(doc: dict[str, Any], vehicles: int | None, plans: str = "both") -> d
         pb, slope, _ = r["counts"][k]
         r["lp_p"], r["lp_k"], r["tangent_p"] = pb, k, tangent_bound(pb, slope, k, v)
     if mp is not None:
-        base = lagrange.lower_bound(inst, prep, mp, deadline=time.monotonic() + 3600)
+        base = lagrange.improved_bound(inst, prep, mp, deadline=time.monotonic() + 3600)
         r["lag_p"] = None if base is None else lagrange.price_for(base, mp, v)
         r["t_lag_p"] = lap()
     base = lagrange.lower_bound(inst, prep, mv, deadline=time.monotonic() + 3600)
@@ -116,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         + (f" --vehicles {args.vehicles}`" if args.vehicles else "`")
         + ". CPU seconds of one process. Price bounds hold for every award with at least `V` vehicles"
         " (the award's count when given, else the cheap vehicle bound); the tangent raises the LP's bound"
-        " for the greedy's count to V; the Lagrangian uses the duals of the LP at the vehicle bound."
+        " for the greedy's count to V; the Lagrangian price bound starts from the duals of the LP at the"
+        " vehicle bound and takes lagrange.STEPS subgradient steps (lagrange.improved_bound)."
         " Large plan (solver.award.lpchild, above 60,000 allocation variables): the price LPs at the"
         " greedy's count and at the cheap vehicle bound only, carried to V along their tangents (up / down:"
         " the better of the two is the bound).",

@@ -108,7 +108,9 @@ def _lp_run(fam: str, size: int, seed: int) -> dict[str, Any]:
             if i == 0:
                 pm = lagrange.from_lp(inst, prep, lp, "price")
             if i == min(1, len(counts) - 1):
-                step("Lagrangian price", True, lambda m=pm: lagrange.lower_bound(inst, prep, m, deadline=far))
+                # as the LP child: the LP's multipliers and subgradient steps (lower_bound before them)
+                lag = getattr(lagrange, "improved_bound", lagrange.lower_bound)
+                step("Lagrangian price", True, lambda m=pm, f=lag: f(inst, prep, m, deadline=far))
                 step("Lagrangian vehicles", True, lambda: lagrange.lower_bound(inst, prep, vm, deadline=far))
     return {"budget": BUDGET[size], "steps": steps}
 

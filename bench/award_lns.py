@@ -1,6 +1,6 @@
 """The large-round neighbourhood search side by side with a variant of it, at equal work:
 python -m bench.award_lns [--size 2000] [--families default,regions] [--work 6] [--seeds 1,2]
-    [--compare starts|swaps|adaptive|slack|clusters|vehicle-starts]
+    [--compare starts|swaps|adaptive|slack|clusters|vehicle-starts|sub-work]
 
 Each family's round (bench.award_families) starts from the same greedy award(s) and the search
 (solver.award.lns.improve_price) runs twice on the same deterministic work budget, one after the
@@ -17,7 +17,10 @@ other in this process:
 - vehicle-starts: as solver.award runs a large round, the search for more vehicles in the short
   lots (lns.served_starts, on award.VEHICLE_SHARE of the work) then the price search on the rest,
   the former on the better greedy start only, then on every start worth a trial
-  (lns.VEHICLES_EVERY_START).
+  (lns.VEHICLES_EVERY_START);
+- sub-work: as solver.award runs a large round (the search for more vehicles, then the price
+  search), each sub-round on at most lns.SUB_WORK, then on at most lns.sub_work (less where the
+  search has little work per lot: lns.SCALED_SUB_WORK).
 At equal work the awards are the same on any machine, so the comparison does not depend on the
 load; the CPU seconds do. Writes bench/results/award_lns.md (or --out).
 """
@@ -33,8 +36,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "award_lns.md"
-# lns.ADAPTIVE, SWAPS, SLACK_WEIGHTED, CLUSTERS, VEHICLES_EVERY_START, as main() finds them
-DEFAULTS = (False, False, True, True, True)
+# lns.ADAPTIVE, SWAPS, SLACK_WEIGHTED, CLUSTERS, VEHICLES_EVERY_START, SCALED_SUB_WORK, as main() finds them
+DEFAULTS = (False, False, True, True, True, True)
 VARIANTS = {
     "starts": ("better start only", "both starts"),
     "swaps": ("four kinds in turn", "with package swaps"),
@@ -42,7 +45,10 @@ VARIANTS = {
     "slack": ("uniform starts", "slack-weighted starts"),
     "clusters": ("one package grown", "package clusters"),
     "vehicle-starts": ("vehicles on the better start", "vehicles on every start"),
+    "sub-work": ("sub-rounds on SUB_WORK", "sub-rounds on sub_work"),
 }
+# Variants measured as solver.award runs a large round: the search for more vehicles first.
+WITH_VEHICLES = ("vehicle-starts", "sub-work")
 
 
 def _load() -> str:
@@ -54,7 +60,9 @@ def _set(compare: str, after: bool) -> None:
     as the module has them by default."""
     from solver.award import lns
 
-    lns.ADAPTIVE, lns.SWAPS, lns.SLACK_WEIGHTED, lns.CLUSTERS, lns.VEHICLES_EVERY_START = DEFAULTS
+    (lns.ADAPTIVE, lns.SWAPS, lns.SLACK_WEIGHTED, lns.CLUSTERS, lns.VEHICLES_EVERY_START, lns.SCALED_SUB_WORK) = (
+        DEFAULTS
+    )
     if compare == "adaptive":
         lns.ADAPTIVE = lns.SWAPS = after
     elif compare == "swaps":
@@ -65,6 +73,8 @@ def _set(compare: str, after: bool) -> None:
         lns.CLUSTERS = after
     elif compare == "vehicle-starts":
         lns.VEHICLES_EVERY_START = after
+    elif compare == "sub-work":
+        lns.SCALED_SUB_WORK = after
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,7 +93,14 @@ def main(argv: list[str] | None = None) -> int:
     from solver.award import lns
 
     award = importlib.import_module("solver.award")
-    DEFAULTS = (lns.ADAPTIVE, lns.SWAPS, lns.SLACK_WEIGHTED, lns.CLUSTERS, lns.VEHICLES_EVERY_START)
+    DEFAULTS = (
+        lns.ADAPTIVE,
+        lns.SWAPS,
+        lns.SLACK_WEIGHTED,
+        lns.CLUSTERS,
+        lns.VEHICLES_EVERY_START,
+        lns.SCALED_SUB_WORK,
+    )
     from solver.award.bounds import vehicle_bound
     from solver.award.greedy import starts
     from solver.award.instance import parse
@@ -121,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
                     _set(args.compare, after)
                     t0 = time.process_time()
                     start, rest, work = first, others, args.work
-                    if args.compare == "vehicle-starts":
+                    if args.compare in WITH_VEHICLES:
                         start, rest, spent, _ = lns.served_starts(
                             inst,
                             prep,
@@ -139,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
                         work_limit=work,
                         on_improve=lambda s: None,
                         others=rest if args.compare != "starts" or after else (),
+                        vbound=max(v0, vehicle_bound(inst, prep)),
                     )
                     cpu = time.process_time() - t0
                     v, c = objective(inst, sol)

@@ -369,6 +369,7 @@ def _exact(
             work_limit=work_left,
             on_improve=on_improve,
             others=best.others,
+            vbound=best.vbound,
         )
         if ended != "done":
             best.stops.add(ended)

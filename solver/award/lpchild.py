@@ -238,7 +238,9 @@ def _full_child(
             if i == 0 and pb is not None:
                 price_mult = lagrange.from_lp(inst, prep, lp, "price")
             if i == min(1, len(counts) - 1):
-                base = None if price_mult is None else lagrange.lower_bound(inst, prep, price_mult, deadline=deadline)
+                base = (
+                    None if price_mult is None else lagrange.improved_bound(inst, prep, price_mult, deadline=deadline)
+                )
                 conn.send(("L", None if price_mult is None or base is None else (base, price_mult.pi)))
                 base = lagrange.lower_bound(inst, prep, vehicle_mult, deadline=deadline)
                 conn.send(("V", None if base is None else lagrange.vehicles_bound(base)))

@@ -59,3 +59,31 @@ def test_lagrangian_bounds_hold_and_tighten_the_lp_on_tiny_rounds() -> None:
 
 def test_the_check_catches_package_multipliers_that_do_not_cancel() -> None:
     assert _check(range(60), skew=10**9)[2] > 0
+
+
+def test_subgradient_steps_keep_the_price_bound_valid_and_raise_it() -> None:
+    """improved_bound (the LP's multipliers, then subgradient steps on capacities and package
+    copies) never bounds above the lowest price of the most vehicles, never below its first pass,
+    and is strictly above it on some tiny rounds."""
+    checked = raised = 0
+    for seed in range(60):
+        doc = tiny_round(random.Random(seed))
+        vehicles, cents = brute_force(doc)
+        if not vehicles:
+            continue
+        inst = parse(doc)
+        prep = prepare(inst)
+        lp = LpModel(inst, prep)
+        end = time.monotonic() + 60
+        lp.vehicle_bound(60)
+        assert lp.price_bound(vehicles, 60) is not None
+        mp = lagrange.from_lp(inst, prep, lp, "price")
+        first = lagrange.lower_bound(inst, prep, mp, deadline=end, work_per_lot=WORK)
+        best = lagrange.improved_bound(inst, prep, mp, deadline=end, work_per_lot=WORK, steps=4)
+        assert first is not None and best is not None
+        assert best >= first, seed
+        assert lagrange.price_for(best, mp, vehicles) <= cents, seed  # mp: the best multipliers
+        checked += 1
+        raised += best > first
+    assert checked >= 30
+    assert raised >= 1

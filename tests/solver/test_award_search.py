@@ -221,3 +221,35 @@ def test_the_search_for_more_vehicles_runs_on_every_start_worth_a_trial(monkeypa
         lns.served_starts(inst, prep, first, others, deadline=time.monotonic() + 120, work_limit=2.0, vbound=vbound)[1]
         == others
     )
+
+
+def test_sub_rounds_get_less_work_where_the_search_has_little_work_per_lot(monkeypatch) -> None:
+    # 40 lots on 2 units of work, the start at the vehicle count it is given as the bound: each
+    # sub-round is capped at SUB_WORK_PER_LOT x 2 / 40 (0.35), not SUB_WORK (1.0), so neighbourhoods
+    # stay small and the search visits more lots (at 10,000 bids, 500 lots on 20 units:
+    # bench/results/award_lns_10000.md); a start short of its bound keeps SUB_WORK.
+    from solver.award import lns
+    from solver.award.cpsat import AwardModel
+
+    doc = make_round(40, 8, 200, seed=2)
+    inst = parse(doc)
+    start = greedy(inst, prepare(inst))
+    caps: list[float] = []
+    solve_phase = AwardModel.solve_phase
+
+    def recording(self, **kw):  # type: ignore[no-untyped-def]
+        caps.append(kw["work_limit"])
+        return solve_phase(self, **kw)
+
+    monkeypatch.setattr(AwardModel, "solve_phase", recording)
+    cap = lns.sub_work(inst, 2.0)
+    assert cap == pytest.approx(lns.SUB_WORK_PER_LOT * 2.0 / 40) and cap < lns.SUB_WORK
+    assert lns.sub_work(inst, 100.0) == lns.SUB_WORK  # much work per lot: as before
+    v0 = objective(inst, start)[0]
+    for vbound, most in ((v0, cap), (v0 + 1, lns.SUB_WORK)):
+        caps.clear()
+        sol, _, ended = improve_price(
+            inst, start, deadline=time.monotonic() + 120, work_limit=2.0, on_improve=lambda s: None, vbound=vbound
+        )
+        assert ended == "work" and _valid(doc, sol) == [] and _key(inst, sol) >= _key(inst, start)
+        assert len(caps) > 1 and max(caps) == pytest.approx(most)
