@@ -213,17 +213,21 @@ def award(
     with_backups = backups and bool((doc.get("rules") or {}).get("backups", True))
     deadline = end - (BACKUP_CLOCK_SHARE * max(0.0, float(time_limit)) if with_backups else 0.0)
     prep = prepare(inst)
-    first, *others = starts(inst, prep)
+    from solver.award.cpsat import model_size
+
+    size = model_size(inst, prep)
+    # large rounds: the starts repaired for vehicles (solver.award.repair); the whole-round model
+    # of smaller ones proves the optimum from the plain starts
+    from solver.award.repair import MAX_OFFERS
+
+    repair = size > MAX_GLOBAL_PRICE_VARS and len(inst.bids) + len(inst.packages) <= MAX_OFFERS
+    first, *others = starts(inst, prep, repair=repair)
     best = _Best(inst, first, t0, progress)
     best.others = others  # the other greedy start, which the neighbourhood search tries too
     best.vbound = max(best.vehicles, vehicle_bound(inst, prep))
     best.pbound = min(best.cents, price_bound(inst, prep, best.vehicles))
     best.report("greedy")
     search = "greedy"
-
-    from solver.award.cpsat import model_size
-
-    size = model_size(inst, prep)
     if work_limit is None:
         work_limit = default_work_limit(size, len(inst.bids) + len(inst.packages))
     lp: BoundsChild | None = None
@@ -244,6 +248,8 @@ def award(
     if lp is not None:
         if not lp.collect(deadline - time.monotonic() - _reserve(inst, time_limit), best.vehicles):
             best.stops.add("time")
+        elif lp.capped:  # the LP's work limit (lpchild.LARGE_PLAN_WORK), the same on every machine
+            best.stops.add("work")
         if lp.vbound is not None and lp.vbound < best.vbound:
             best.vbound = max(best.vehicles, lp.vbound)
         lp_price = lp.price_bound(best.vehicles)

@@ -221,14 +221,15 @@ def greedy(inst: Instance, prep: Prepared) -> Solution:
     return starts(inst, prep)[0]
 
 
-def starts(inst: Instance, prep: Prepared) -> list[Solution]:
+def starts(inst: Instance, prep: Prepared, repair: bool = False) -> list[Solution]:
     """Both constructions, the better first (more vehicles, then the lower price); the other
     only when it differs. The neighbourhood search tries both (solver.award.lns): a start a
-    few vehicles short but far cheaper often ends better once the search has served them."""
+    few vehicles short but far cheaper often ends better once the search has served them.
+    `repair`: each construction ends with solver.award.repair's vehicle-first moves (large rounds)."""
     from solver.award.solution import objective
 
-    plain = plain_greedy(inst, prep)
-    regret = regret_greedy(inst, prep)
+    plain = plain_greedy(inst, prep, repair)
+    regret = regret_greedy(inst, prep, repair)
     vp, cp = objective(inst, plain)
     vr, cr = objective(inst, regret)
     if (vr, -cr) == (vp, -cp) and regret == plain:
@@ -236,7 +237,7 @@ def starts(inst: Instance, prep: Prepared) -> list[Solution]:
     return [regret, plain] if (vr, -cr) > (vp, -cp) else [plain, regret]
 
 
-def _finish(st: _State, prep: Prepared) -> Solution:
+def _finish(st: _State, prep: Prepared, repair: bool) -> Solution:
     # Second pass: let every bid grow into lines left free (or start now that others settled).
     free = st.free
     for bi in sorted(prep.tiers_of_bid):
@@ -244,12 +245,16 @@ def _finish(st: _State, prep: Prepared) -> Solution:
         # has (the same quantity, so the same tier and price), which _place_bid does not call better.
         if any(free[li] for t in prep.tiers_of_bid[bi] for li in t.lines):
             _place_bid(st, prep, bi)
+    if repair:
+        from solver.award.repair import repair_lots
+
+        repair_lots(st, prep)
     st.sol.bids = {bi: a for bi, a in sorted(st.sol.bids.items()) if sum(a.values()) > 0}
     st.sol.packages = dict(sorted(st.sol.packages.items()))
     return st.sol
 
 
-def regret_greedy(inst: Instance, prep: Prepared) -> Solution:
+def regret_greedy(inst: Instance, prep: Prepared, repair: bool = False) -> Solution:
     import heapq
 
     st = _State(inst)
@@ -321,10 +326,10 @@ def regret_greedy(inst: Instance, prep: Prepared) -> Solution:
         r, offer = regret(lot)
         if offer is not None:
             heapq.heappush(heap, (-r, inst.lots[lot].id, lot))
-    return _finish(st, prep)
+    return _finish(st, prep, repair)
 
 
-def plain_greedy(inst: Instance, prep: Prepared) -> Solution:
+def plain_greedy(inst: Instance, prep: Prepared, repair: bool = False) -> Solution:
     st = _State(inst)
     offers: list[tuple[float, str, int, int | PackageOpt]] = []
     for bi, ts in prep.tiers_of_bid.items():
@@ -338,4 +343,4 @@ def plain_greedy(inst: Instance, prep: Prepared) -> Solution:
             _place_bid(st, prep, what)
         else:
             _place_package(st, what)
-    return _finish(st, prep)
+    return _finish(st, prep, repair)

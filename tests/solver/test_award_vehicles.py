@@ -83,6 +83,8 @@ def test_each_lots_cap_bounds_what_the_proven_optimum_serves_there(seed: int) ->
 def test_large_rounds_search_the_short_lots_first(monkeypatch) -> None:
     module = importlib.import_module("solver.award")
     monkeypatch.setattr(module, "MAX_GLOBAL_PRICE_VARS", 0)
+    # from the plain starts (solver.award.repair's vehicle-first repair reaches 846 here on its own)
+    monkeypatch.setattr(importlib.import_module("solver.award.repair"), "MIN_SHORT", 1.0)
     with_it = award(DOC, time_limit=300, work_limit=0.3, backups=False)
     monkeypatch.setattr(module, "VEHICLE_SHARE", 0.0)
     without = award(DOC, time_limit=300, work_limit=0.3, backups=False)
