@@ -96,9 +96,20 @@ def _lp_run(fam: str, size: int, seed: int) -> dict[str, Any]:
 
     lp = step("build", True, lambda: LpModel(inst, prep))
     if model_size(inst, prep) > FULL_PLAN_VARS:
+        # the plan's deterministic work limits, when the solver has them (lpchild.LARGE_PLAN_WORK)
+        from solver.award import lpchild
+
+        lp.max_work = getattr(lpchild, "LARGE_PLAN_WORK", None)
         step(f"price LP {greedy}", True, lambda: lp.price_bound(greedy, 3600))
+        if getattr(lp, "capped", False):
+            steps[-1] = (steps[-1][0] + " (stopped on work)", *steps[-1][1:])
+            return {"budget": BUDGET[size], "steps": steps}
+        lp.max_work = getattr(lpchild, "LARGE_PLAN_WORK_AFTER", None)
         if cheap > greedy and step(f"price LP {cheap}", True, lambda: lp.price_bound(cheap, 3600)) is None:
-            step("vehicle LP", True, lambda: lp.vehicle_bound(3600))
+            if not getattr(lp, "capped", False):
+                step("vehicle LP", True, lambda: lp.vehicle_bound(3600))
+            if getattr(lp, "capped", False):
+                steps[-1] = (steps[-1][0] + " (stopped on work)", *steps[-1][1:])
     else:
         vb = step("vehicle LP", True, lambda: lp.vehicle_bound(3600))
         vm = lagrange.from_lp(inst, prep, lp, "vehicles")

@@ -10,6 +10,7 @@ point: the bounds are rounded outward with a relative safety margin of 1e-9.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -193,9 +194,12 @@ class LpModel:
         self, glop: _Glop, coefs: dict[int, float], maximize: bool, time_limit: float, params: str
     ) -> float | None:
         self._last = None
+        if self.max_work is not None:
+            params += f", max_deterministic_time: {self.max_work}"
         value = glop.solve(coefs, maximize, time_limit, params)
         self.infeasible = glop.infeasible
         self.iterations = glop.iterations
+        self.capped = value is None and self.max_work is not None and glop.stopped and not glop.timed_out
         if value is not None:
             self._last = glop
         return value
@@ -239,6 +243,10 @@ class LpModel:
     infeasible = False
     # Simplex iterations of the last LP (a price LP after another restarts from its basis: few).
     iterations = 0
+    # Each LP stops after this much of GLOP's deterministic time (None: no such limit), a limit
+    # that stops it on every machine alike, unlike the clock; capped: it stopped the last LP.
+    max_work: float | None = None
+    capped = False
 
 
 class _Glop:
@@ -256,6 +264,7 @@ class _Glop:
         self.rows = self.solver.constraints()
         self.scale = 1.0
         self.infeasible = False
+        self.stopped = self.timed_out = False  # a limit stopped the last solve; the clock's
         self.iterations = 0  # simplex iterations of the last solve (deterministic)
 
     def add_row(self, coefs: dict[int, float]) -> int:
@@ -278,9 +287,14 @@ class _Glop:
             objective.SetMaximization()
         else:
             objective.SetMinimization()
-        self.solver.SetTimeLimit(int(1000 * max(0.1, time_limit)))
+        limit = max(0.1, time_limit)
+        self.solver.SetTimeLimit(int(1000 * limit))
         self.solver.SetSolverSpecificParametersAsString(params)
+        start = time.monotonic()
         status = self.solver.Solve()
+        # NOT_SOLVED: a limit stopped it, the clock when its time is (about) up, else the work
+        self.stopped = status == self.pywraplp.Solver.NOT_SOLVED
+        self.timed_out = self.stopped and time.monotonic() - start >= limit - 0.05
         self.iterations = int(self.solver.iterations())
         self.infeasible = status == self.pywraplp.Solver.INFEASIBLE
         if status != self.pywraplp.Solver.OPTIMAL:

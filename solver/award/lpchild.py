@@ -14,6 +14,8 @@ What the child computes, in order, is a plan chosen from the round's size alone:
   at the greedy's count is always feasible and bounds every larger count along its tangent; when
   the LP holds the cheap vehicle bound's count, the vehicle LP is not needed (the cheap bound is
   the vehicle bound); when it does not, the vehicle LP runs and the top price LP is at its bound.
+  Its LPs stop on deterministic work (LARGE_PLAN_WORK): an LP stopped there ends the plan, the
+  bound being the best of what arrived before it, the same on every machine (stopped_by "work").
 
 A price bound for k vehicles holds for every award with at least k vehicles; it carries to any
 other count V along its tangent (lpbound.tangent_bound: up from a count below V, down from a
@@ -34,6 +36,18 @@ from solver.award.prep import Prepared
 # Allocation variables (cpsat.model_size) up to which the child follows the full plan (2,000-bid
 # rounds: about 23,000, all of it in 15-30 s of CPU); above, the large plan.
 FULL_PLAN_VARS = 60_000
+# The large plan's LPs stop on GLOP's deterministic time (its own count of work, the same on every
+# machine): the first (cold) price LP after LARGE_PLAN_WORK units, each later one after
+# LARGE_PLAN_WORK_AFTER, so a round whose LPs need more ends on that limit, with the same bounds
+# everywhere, instead of on the clock. 10,000 bids, seed 1, CPU of one process under load 8-10 on 2
+# cores: a unit cost 1.44 s (regions) to 1.54 s (arbitrary); the cold price LP took regions 39.2 s
+# (then 1.1 s warm at the top count), few-suppliers 34.2 s (then 21.7 s to find the top count
+# infeasible for the LP, and the vehicle LP after it), arbitrary over 107 s (never there within the
+# 120 s limit). The other 10,000-bid families' cold LP: 6-12 s. 50 units (arbitrary stopped there
+# after 57.8 s; at 40 after 53.9 s) leave regions' about 36 a margin, and the LP child within 0.75 of
+# that limit with the build and the later LPs (python -m bench.award_cpu --lp --sizes 10000).
+LARGE_PLAN_WORK = 50.0
+LARGE_PLAN_WORK_AFTER = 10.0
 
 
 def price_bound_counts(greedy_vehicles: int, vehicle_bound: int) -> list[int]:
@@ -77,6 +91,7 @@ class BoundsChild:
         self.lag_price: tuple[int, int] | None = None  # (base, pi): base + pi x V bounds the price
         self.proc = None
         self.done = False
+        self.capped = False  # an LP of the large plan stopped on its work limit (deterministic)
         try:
             ctx = multiprocessing.get_context("fork")
         except ValueError:  # no fork on this platform: no LP bounds
@@ -128,6 +143,9 @@ class BoundsChild:
                 elif msg[0] == "p":
                     self.pbounds[msg[1]] = msg[2]
                     self.slopes[msg[1]] = (msg[3], msg[4])
+                elif msg[0] == "work":  # an LP stopped on its work limit: the same on every machine
+                    self.capped = True
+                    break
                 else:  # "time": the child's deadline stopped an LP
                     break
         except (EOFError, OSError):  # the child is done
@@ -137,7 +155,7 @@ class BoundsChild:
                 self.proc.kill()
             self.proc.join()
             self.conn.close()
-        return self.done or self.complete(vehicles)
+        return self.done or self.capped or self.complete(vehicles)
 
     def price_bound(self, vehicles: int) -> int | None:
         """The bound on the price of any award with at least `vehicles` vehicles: the best of the
@@ -166,11 +184,22 @@ def _send_price(conn: Any, lp: Any, k: int, deadline: float) -> tuple[bool, int 
     """The LP's price bound for k vehicles, sent as ("p", ...): (False, None) when the deadline
     stopped it, else (True, the bound or None)."""
     pb = lp.price_bound(k, deadline - time.monotonic())
-    if pb is None and time.monotonic() >= deadline - 0.1:
-        conn.send(("time",))
+    if pb is None and _stopped(conn, lp, deadline):
         return False, None
     conn.send(("p", k, pb, lp.slope, lp.slope_up))
     return True, pb
+
+
+def _stopped(conn: Any, lp: Any, deadline: float) -> bool:
+    """After an LP without an answer: ("work",) when its work limit stopped it (the same on
+    every machine), ("time",) when the deadline did; False when neither (e.g. infeasible)."""
+    if lp.capped:
+        conn.send(("work",))
+        return True
+    if time.monotonic() >= deadline - 0.1:
+        conn.send(("time",))
+        return True
+    return False
 
 
 def _large_child(
@@ -182,23 +211,24 @@ def _large_child(
 
     try:
         lp = LpModel(inst, prep)
+        lp.max_work = LARGE_PLAN_WORK
         if not _send_price(conn, lp, greedy_vehicles, deadline)[0]:
             return
+        lp.max_work = LARGE_PLAN_WORK_AFTER
         top = cheap_vehicles
         if top > greedy_vehicles:
             pb = lp.price_bound(top, deadline - time.monotonic())
             if pb is None and lp.infeasible:  # the LP holds fewer vehicles than the cheap bound
                 vb = lp.vehicle_bound(deadline - time.monotonic())
                 if vb is None:
-                    conn.send(("time",))
+                    conn.send(("work",) if lp.capped else ("time",))
                     return
                 top = max(greedy_vehicles, vb)
                 conn.send(("v", top))
                 if top > greedy_vehicles:
                     _send_price(conn, lp, top, deadline)
                 return
-            if pb is None and time.monotonic() >= deadline - 0.1:
-                conn.send(("time",))
+            if pb is None and _stopped(conn, lp, deadline):
                 return
             conn.send(("v", top))
             conn.send(("p", top, pb, lp.slope, lp.slope_up))

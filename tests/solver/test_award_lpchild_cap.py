@@ -1,0 +1,71 @@
+"""The large plan's LPs stop on a deterministic budget (solver.award.lpchild.LARGE_PLAN_WORK, GLOP's
+deterministic time), not only on the clock: a round whose LP needs more than the budget ends on
+"work" with the same bounds on every machine, instead of on "time"."""
+
+from __future__ import annotations
+
+import importlib
+import time
+
+from bench.award_instances import make_round
+from solver.award.bounds import price_bound, vehicle_bound
+from solver.award.greedy import greedy
+from solver.award.instance import parse
+from solver.award.lpchild import FULL_PLAN_VARS, BoundsChild
+from solver.award.prep import prepare
+from solver.award.solution import objective
+
+
+def _child(doc: dict, monkeypatch, work: float) -> BoundsChild:
+    monkeypatch.setattr(importlib.import_module("solver.award.lpchild"), "LARGE_PLAN_WORK", work)
+    inst = parse(doc)
+    prep = prepare(inst)
+    g = objective(inst, greedy(inst, prep))[0]
+    return BoundsChild(inst, prep, g, vehicle_bound(inst, prep), FULL_PLAN_VARS + 1, time.monotonic() + 300)
+
+
+def test_a_large_plan_lp_over_its_budget_stops_on_work_not_time(monkeypatch) -> None:
+    doc = make_round(16, 6, 90, seed=4)
+    child = _child(doc, monkeypatch, 1e-9)
+    g = child.greedy_vehicles
+    assert child.collect(300, g)  # not the clock
+    assert child.capped and not child.complete(g)
+    assert child.pbounds == {} and child.price_bound(g) is None  # nothing arrived: the cheap bound stays
+
+
+def test_within_its_budget_the_large_plan_completes_as_before(monkeypatch) -> None:
+    doc = make_round(16, 6, 90, seed=4)
+    child = _child(doc, monkeypatch, 60.0)
+    g = child.greedy_vehicles
+    assert child.collect(300, g) and child.complete(g) and not child.capped
+    inst = parse(doc)
+    assert (child.price_bound(g) or 0) > price_bound(inst, prepare(inst), g)
+
+
+def test_an_award_whose_lp_is_over_budget_ends_on_work_with_the_same_bytes_beside_a_busy_neighbour(
+    monkeypatch,
+) -> None:
+    from solver import io
+    from solver.award import award, validate_award
+    from solver.money import to_cents
+    from tests.solver.busy import beside_a_busy_neighbour
+
+    monkeypatch.setattr(importlib.import_module("solver.award"), "MAX_GLOBAL_PRICE_VARS", 0)
+    monkeypatch.setattr(importlib.import_module("solver.award"), "DEFAULT_WORK_LNS_MAX", 2.0)
+    monkeypatch.setattr(importlib.import_module("solver.award.lpchild"), "FULL_PLAN_VARS", 0)
+    monkeypatch.setattr(importlib.import_module("solver.award.lpchild"), "LARGE_PLAN_WORK", 1e-9)
+    doc = make_round(16, 6, 90, seed=4)
+
+    def run() -> str:
+        result = award(doc, time_limit=300)
+        stats = result["stats"]
+        assert stats["limits"] == {"work_limit": 2.0, "stopped_by": "work"}
+        assert validate_award(doc, result) == []
+        inst = parse(doc)
+        # no LP bound: the cheap bound of the award's count
+        assert to_cents(stats["bound_price"]) == min(
+            to_cents(result["total_price"]), price_bound(inst, prepare(inst), result["awarded_quantity"])
+        )
+        return io.dumps({**result, "stats": {k: v for k, v in stats.items() if k != "solve_seconds"}})
+
+    assert run() == beside_a_busy_neighbour(run)
