@@ -19,7 +19,8 @@ natural id order (solver.order: "bid-2" before "bid-10"), lower sources and earl
 preferred. The product makes swaps of two lines between two sources differ in T, and the hash
 bits make the least T unique but with a probability below 10^-4 (isolation lemma). It runs on
 a fresh model, from the proven optimum, class by class (cpsat.AwardModel.canonical), with one
-worker and its own work limit (TIE_BREAK_WORK); `stats.tie_break.applied` says whether T's
+worker and its own work limit (tie_break_work: TIE_BREAK_WORK, or what the exact search left of
+the round's work limit); `stats.tie_break.applied` says whether T's
 minimum was proven, in which case the award is the same whatever search (any worker count)
 found the optimum. Verified against exhaustive enumeration in
 tests/solver/test_award_tie_break.py and tests/solver/test_award_tie_break_classes.py.
@@ -67,10 +68,13 @@ MAX_GLOBAL_PRICE_VARS = 8_000
 # single-objective model takes over (measured on 200-bid rounds: a first award in 0.07-0.31,
 # a proof that none exists in at most 0.42 when capacity is short).
 SERVE_ALL_PROBE_WORK = 1.0
-# Deterministic work (CP-SAT deterministic seconds) the tie-break search spends at most: on
+# Deterministic work (CP-SAT deterministic seconds) the tie-break search may always spend: on
 # 200-bid rounds about 2 s of wall time; proving T's minimum class by class takes 1.2 on the
 # default family's seed 1 (3.2 with the earlier infeasibility proof of "no other class") and now
-# fits in it on regions too; over all the optima at once it took 15-20 on the default.
+# fits in it on regions too; over all the optima at once it took 15-20 on the default. It may also
+# spend what the exact search left of the round's work limit (tie_break_work): the arbitrary
+# family's 200-bid round (seed 1) needs 8.4 units to prove no other optimal class, after a price
+# proof of 18.7 of its 30.
 TIE_BREAK_WORK = 5.0
 # The default work limits, in CP-SAT deterministic seconds, derived from the instance only (not
 # from the time limit, so an exported award re-solved with other options gives the same bytes).
@@ -158,6 +162,7 @@ class _Best:
         self.early = False  # prefer_early_delivery: the earliest deliveries among the optima, proven
         self.stops: set[str] = set()  # limits that ended a phase early: "work", "time"
         self.others: list[Solution] = []
+        self.exact_work = 0.0  # deterministic work the exact phases spent (CP-SAT's own count)
 
     @property
     def proven(self) -> bool:
@@ -238,7 +243,7 @@ def award(
             raise
 
     if exact and best.proven and size <= MAX_GLOBAL_PRICE_VARS:
-        _tie_break(inst, prep, best, deadline - _reserve(inst, time_limit), work_limit)
+        _tie_break(inst, prep, best, deadline - _reserve(inst, time_limit), tie_break_work(work_limit, best.exact_work))
 
     if lp is not None:
         if not lp.collect(deadline - time.monotonic() - _reserve(inst, time_limit), best.vehicles):
@@ -408,6 +413,7 @@ def _exact(
             proof=True,
             **kw,
         )
+        best.exact_work += r.deterministic_time
         if work_left is not None:
             work_left -= r.deterministic_time
         if r.timed_out:
@@ -521,7 +527,17 @@ def _exact(
         best.report("exact")
 
 
-def _tie_break(inst: Instance, prep: Prepared, best: _Best, deadline: float, work_limit: float | None) -> None:
+def tie_break_work(work_limit: float | None, spent: float) -> float:
+    """The tie-break's work limit: TIE_BREAK_WORK, or what the exact search left of the round's work
+    limit when that is more, never more than the work limit itself. One budget for the exact phases,
+    so an award takes at most max(work limit, exact work + TIE_BREAK_WORK) units, as before, and a
+    class proof the price proof left room for is finished rather than cut at TIE_BREAK_WORK."""
+    if work_limit is None:
+        return TIE_BREAK_WORK
+    return min(work_limit, max(TIE_BREAK_WORK, work_limit - spent))
+
+
+def _tie_break(inst: Instance, prep: Prepared, best: _Best, deadline: float, work_limit: float) -> None:
     """Replace the proven optimum by the canonical one (TIE_BREAK_RULE), on a fresh model so the
     answer depends on nothing the optimization phases did. It never costs the proven objectives,
     and only its work limit (not the clock, unless the call runs out of time) stops it, so its
@@ -543,7 +559,7 @@ def _tie_break(inst: Instance, prep: Prepared, best: _Best, deadline: float, wor
         best.cents,
         best.sol,
         time_limit=deadline - time.monotonic(),
-        work_limit=TIE_BREAK_WORK if work_limit is None else min(work_limit, TIE_BREAK_WORK),
+        work_limit=work_limit,
     )
     if r.solution is not None and objective(inst, r.solution) == (best.vehicles, best.cents):
         best.sol = r.solution

@@ -120,7 +120,7 @@ def test_the_ordered_class_proof_fits_a_budget_the_plain_one_does_not(monkeypatc
     its tie-break is applied and is the same as with the default budget."""
     doc = _same_quantities(make_round(6, 4, 24, seed=2))
     full = award(doc, time_limit=600, backups=False)
-    monkeypatch.setattr(award_module, "TIE_BREAK_WORK", 0.01)
+    monkeypatch.setattr(award_module, "tie_break_work", lambda work_limit, spent: 0.01)
     small = award(doc, time_limit=600, backups=False)
     assert full["status"] == small["status"] == "OPTIMAL"
     assert full["stats"]["tie_break"]["applied"] and small["stats"]["tie_break"]["applied"]
@@ -162,3 +162,22 @@ def test_the_class_proof_starts_from_a_complete_hint_with_the_price_proofs_param
     assert len(seen) >= 2  # several optimal classes: a class proof per class seen
     assert all(n == hinted and same for n, hinted, same in seen), seen
     assert r.proven and objective(inst, r.solution) == (vehicles, cents)
+
+
+def test_the_tie_break_may_spend_what_the_exact_search_left_of_the_work_limit(monkeypatch) -> None:
+    """One budget for the exact phases: with TIE_BREAK_WORK far below what this round's class proof
+    needs (0.0001 units), the tie-break still finishes on what the price proof left of the round's
+    30 units, and the award is the one the default gives. The rule itself: never more than the work
+    limit, at least TIE_BREAK_WORK (when the limit allows), else what the exact search left."""
+    doc = make_round(6, 4, 24, seed=2)
+    full = award(doc, time_limit=600, backups=False)
+    monkeypatch.setattr(award_module, "TIE_BREAK_WORK", 0.0001)
+    small = award(doc, time_limit=600, backups=False)
+    assert full["stats"]["tie_break"]["applied"] and small["stats"]["tie_break"]["applied"]
+    assert {k: v for k, v in small.items() if k != "stats"} == {k: v for k, v in full.items() if k != "stats"}
+    assert small["stats"]["limits"]["stopped_by"] == "nothing"
+    monkeypatch.setattr(award_module, "TIE_BREAK_WORK", 5.0)
+    assert award_module.tie_break_work(30.0, 18.7) == pytest.approx(11.3)
+    assert award_module.tie_break_work(30.0, 28.0) == 5.0
+    assert award_module.tie_break_work(1.0, 0.5) == 1.0
+    assert award_module.tie_break_work(None, 3.0) == 5.0
