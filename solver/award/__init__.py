@@ -529,9 +529,10 @@ def _exact(
 
 def tie_break_work(work_limit: float | None, spent: float) -> float:
     """The tie-break's work limit: TIE_BREAK_WORK, or what the exact search left of the round's work
-    limit when that is more, never more than the work limit itself. One budget for the exact phases,
-    so an award takes at most max(work limit, exact work + TIE_BREAK_WORK) units, as before, and a
-    class proof the price proof left room for is finished rather than cut at TIE_BREAK_WORK."""
+    limit when that is more, never more than the work limit itself. One budget for the exact phases:
+    with the tie-break they spend at most max(work limit, exact work + TIE_BREAK_WORK) units, never
+    above the former ceiling (work limit + TIE_BREAK_WORK), and a class proof the price proof left
+    room for is finished rather than cut at TIE_BREAK_WORK."""
     if work_limit is None:
         return TIE_BREAK_WORK
     return min(work_limit, max(TIE_BREAK_WORK, work_limit - spent))

@@ -62,7 +62,7 @@ def test_the_check_catches_package_multipliers_that_do_not_cancel() -> None:
 
 
 def test_subgradient_steps_keep_the_price_bound_valid_and_raise_it() -> None:
-    """improved_bound (the LP's multipliers, then subgradient steps on capacities and package
+    """improved_bound (the LP's multipliers, then subgradient steps on the package
     copies) never bounds above the lowest price of the most vehicles, never below its first pass,
     and is strictly above it on some tiny rounds."""
     checked = raised = 0
