@@ -18,10 +18,11 @@ once is left to solver.award.vehicles' exact sub-rounds.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from solver.award.bounds import lot_vehicle_caps
-from solver.award.prep import Prepared
+from solver.award.prep import PackageOpt, Prepared
 
 if TYPE_CHECKING:
     from solver.award.greedy import _State
@@ -72,10 +73,8 @@ class _Lots:
 
     def take_out(self, lot: int) -> Allocs:
         """Removes the lot's awarded bids; returns them."""
-        st = self.st
-        out = {bi: st.sol.bids.pop(bi) for bi in self.bids_of_lot.get(lot, []) if bi in st.sol.bids}
-        for bi, alloc in out.items():
-            st.take(st.inst.bids[bi].supplier, st.inst.bids[bi].lot, alloc, -1)
+        out = {bi: self.st.sol.bids[bi] for bi in self.bids_of_lot.get(lot, []) if bi in self.st.sol.bids}
+        self.take_out_some(list(out))
         return out
 
     def put(self, allocs: Allocs) -> None:
@@ -146,6 +145,24 @@ def _bids_move(lots: _Lots, caps: list[int]) -> None:
             lots.put(new if key[0] > served else old)
 
 
+def _keep_if_more(lots: _Lots, where: list[int], change: Callable[[], bool], undo: Callable[[], None]) -> None:
+    """One package move on the lots `where`: their bids taken out, `change` made (False: it could
+    not be), their bids re-placed around it; kept when those lots together serve more, else
+    `undo` and the old bids put back."""
+    before = sum(lots.served(lot) for lot in where)
+    old = {lot: lots.take_out(lot) for lot in where}
+    if change():
+        for lot in where:
+            lots.put(lots.best_bids(lot)[1])
+        if sum(lots.served(lot) for lot in where) > before:
+            return
+        for lot in where:
+            lots.take_out(lot)
+        undo()
+    for lot in where:
+        lots.put(old[lot])
+
+
 def _packages_move(lots: _Lots, caps: list[int]) -> None:
     from solver.award.greedy import _place_package
 
@@ -153,20 +170,15 @@ def _packages_move(lots: _Lots, caps: list[int]) -> None:
     for p in lots.prep.packages:
         if p.package in st.sol.packages or all(lots.served(it.lot) >= caps[it.lot] for it in p.items):
             continue
-        where = sorted({it.lot for it in p.items})
-        before = sum(lots.served(lot) for lot in where)
-        old = {lot: lots.take_out(lot) for lot in where}
-        if _place_package(st, p):
-            for lot in where:
-                lots.put(lots.best_bids(lot)[1])
-            if sum(lots.served(lot) for lot in where) > before:
-                continue
-            for lot in where:
-                lots.take_out(lot)
+
+        def undo(p: PackageOpt = p) -> None:
             for it, alloc in zip(p.items, st.sol.packages.pop(p.package), strict=True):
                 st.take(p.supplier, it.lot, alloc, -1)
-        for lot in where:
-            lots.put(old[lot])
+
+        def place(p: PackageOpt = p) -> bool:
+            return _place_package(st, p)
+
+        _keep_if_more(lots, sorted({it.lot for it in p.items}), place, undo)
 
 
 def _drop_move(lots: _Lots, caps: list[int]) -> None:
@@ -178,20 +190,17 @@ def _drop_move(lots: _Lots, caps: list[int]) -> None:
         p = by_pkg[pk]
         if all(lots.served(it.lot) >= caps[it.lot] for it in p.items):
             continue
-        where = sorted({it.lot for it in p.items})
-        before = sum(lots.served(lot) for lot in where)
-        old = {lot: lots.take_out(lot) for lot in where}
-        allocs = st.sol.packages.pop(pk)
-        for it, alloc in zip(p.items, allocs, strict=True):
-            st.take(p.supplier, it.lot, alloc, -1)
-        for lot in where:
-            lots.put(lots.best_bids(lot)[1])
-        if sum(lots.served(lot) for lot in where) > before:
-            continue
-        for lot in where:
-            lots.take_out(lot)
-        for it, alloc in zip(p.items, allocs, strict=True):
-            st.take(p.supplier, it.lot, alloc)
-        st.sol.packages[pk] = allocs
-        for lot in where:
-            lots.put(old[lot])
+        allocs = st.sol.packages[pk]
+
+        def drop(p: PackageOpt = p, allocs: list[dict[int, int]] = allocs) -> bool:
+            del st.sol.packages[p.package]
+            for it, alloc in zip(p.items, allocs, strict=True):
+                st.take(p.supplier, it.lot, alloc, -1)
+            return True
+
+        def restore(p: PackageOpt = p, allocs: list[dict[int, int]] = allocs) -> None:
+            for it, alloc in zip(p.items, allocs, strict=True):
+                st.take(p.supplier, it.lot, alloc)
+            st.sol.packages[p.package] = allocs
+
+        _keep_if_more(lots, sorted({it.lot for it in p.items}), drop, restore)

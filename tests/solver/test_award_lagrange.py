@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Iterator
+from typing import Any
 
 from solver.award import lagrange
 from solver.award.instance import parse
@@ -18,10 +20,9 @@ from tests.solver.award_helpers import brute_force, tiny_round
 WORK = 2.0  # per lot: tiny lots are proven far below it, so the bounds are the exact minima
 
 
-def _check(seeds: range, skew: int = 0) -> tuple[int, int, int]:
-    """(rounds checked, rounds where the Lagrangian is strictly tighter than the LP, violations).
-    `skew` adds that much to every package copy's multiplier (no longer summing to zero)."""
-    checked = tighter = broken = 0
+def _solved_rounds(seeds: range) -> Iterator[tuple[int, int, int, Any, Any, LpModel, int | None, float]]:
+    """Per tiny round with an award: seed, the most vehicles and their lowest price (exhaustive),
+    the parsed round, its preparation, its LP and the LP's vehicle bound, and a deadline for the passes."""
     for seed in seeds:
         doc = tiny_round(random.Random(seed))
         vehicles, cents = brute_force(doc)
@@ -31,7 +32,14 @@ def _check(seeds: range, skew: int = 0) -> tuple[int, int, int]:
         prep = prepare(inst)
         lp = LpModel(inst, prep)
         end = time.monotonic() + 60
-        lp_vb = lp.vehicle_bound(60)
+        yield seed, vehicles, cents, inst, prep, lp, lp.vehicle_bound(60), end
+
+
+def _check(seeds: range, skew: int = 0) -> tuple[int, int, int]:
+    """(rounds checked, rounds where the Lagrangian is strictly tighter than the LP, violations).
+    `skew` adds that much to every package copy's multiplier (no longer summing to zero)."""
+    checked = tighter = broken = 0
+    for seed, vehicles, cents, inst, prep, lp, lp_vb, end in _solved_rounds(seeds):
         mv = lagrange.from_lp(inst, prep, lp, "vehicles")
         base_v = lagrange.lower_bound(inst, prep, mv, deadline=end, work_per_lot=WORK)
         lp_pb = lp.price_bound(vehicles, 60)
@@ -66,16 +74,7 @@ def test_subgradient_steps_keep_the_price_bound_valid_and_raise_it() -> None:
     copies) never bounds above the lowest price of the most vehicles, never below its first pass,
     and is strictly above it on some tiny rounds."""
     checked = raised = 0
-    for seed in range(60):
-        doc = tiny_round(random.Random(seed))
-        vehicles, cents = brute_force(doc)
-        if not vehicles:
-            continue
-        inst = parse(doc)
-        prep = prepare(inst)
-        lp = LpModel(inst, prep)
-        end = time.monotonic() + 60
-        lp.vehicle_bound(60)
+    for seed, vehicles, cents, inst, prep, lp, _, end in _solved_rounds(range(60)):
         assert lp.price_bound(vehicles, 60) is not None
         mp = lagrange.from_lp(inst, prep, lp, "price")
         first = lagrange.lower_bound(inst, prep, mp, deadline=end, work_per_lot=WORK)
