@@ -16,12 +16,15 @@ What the child computes, in order, is a plan chosen from the round's size alone:
   the vehicle bound); when it does not, the vehicle LP runs and the top price LP is at its bound.
   Its LPs stop on deterministic work (LARGE_PLAN_WORK): an LP stopped there ends the plan, the
   bound being the best of what arrived before it, the same on every machine (stopped_by "work").
+  After the top price LP, the Lagrangian price bound from its duals with LARGE_PLAN_STEPS
+  subgradient steps (a count: the same everywhere; each pass over the lots about 1 s of CPU
+  at 10,000 bids with solver.award.lotdp).
 
 A price bound for k vehicles holds for every award with at least k vehicles; it carries to any
 other count V along its tangent (lpbound.tangent_bound: up from a count below V, down from a
 count above it). The award's bound for V vehicles is the best over the bounds the plan fixes
 for V (required): full: the first two counts, the largest count <= V, and the Lagrangian's;
-large: both counts. So the bound reported never depends on what else arrived in time; the
+large: both counts and the Lagrangian's. So the bound reported never depends on what else arrived in time; the
 clock only matters when a required bound is not there by the deadline (stopped_by "time").
 """
 
@@ -48,6 +51,9 @@ FULL_PLAN_VARS = 60_000
 # that limit with the build and the later LPs (python -m bench.award_cpu --lp --sizes 10000).
 LARGE_PLAN_WORK = 50.0
 LARGE_PLAN_WORK_AFTER = 10.0
+# Subgradient steps of the large plan's Lagrangian price bound (solver.award.lagrange.improved_bound)
+# after the top price LP: a count, so the bound is the same on every machine.
+LARGE_PLAN_STEPS = 10
 
 
 def price_bound_counts(greedy_vehicles: int, vehicle_bound: int) -> list[int]:
@@ -87,7 +93,7 @@ class BoundsChild:
         self.lp_vbound: int | None = None  # the count the plan's counts follow (large: the top price LP's)
         self.pbounds: dict[int, int | None] = {}
         self.slopes: dict[int, tuple[float, float]] = {}  # per count, the vehicle-row dual rounded down, up
-        self.lag_done = self.large  # the Lagrangian bounds arrived, or none will (none in the large plan)
+        self.lag_done = False  # the Lagrangian bounds arrived (or the plan said there are none)
         self.lag_price: tuple[int, int] | None = None  # (base, pi): base + pi x V bounds the price
         self.proc = None
         self.done = False
@@ -212,7 +218,8 @@ def _large_child(
     try:
         lp = LpModel(inst, prep)
         lp.max_work = LARGE_PLAN_WORK
-        if not _send_price(conn, lp, greedy_vehicles, deadline)[0]:
+        sent, pb = _send_price(conn, lp, greedy_vehicles, deadline)
+        if not sent:
             return
         lp.max_work = LARGE_PLAN_WORK_AFTER
         top = cheap_vehicles
@@ -225,19 +232,40 @@ def _large_child(
                     return
                 top = max(greedy_vehicles, vb)
                 conn.send(("v", top))
+                pb = None  # the last LP is the vehicle LP: its duals are no price LP's
                 if top > greedy_vehicles:
-                    _send_price(conn, lp, top, deadline)
-                return
-            if pb is None and _stopped(conn, lp, deadline):
-                return
-            conn.send(("v", top))
-            conn.send(("p", top, pb, lp.slope, lp.slope_up))
+                    sent, pb = _send_price(conn, lp, top, deadline)
+                    if not sent:
+                        return
+            else:
+                if pb is None and _stopped(conn, lp, deadline):
+                    return
+                conn.send(("v", top))
+                conn.send(("p", top, pb, lp.slope, lp.slope_up))
         else:
             conn.send(("v", greedy_vehicles))
+        _send_lagrangian(conn, inst, prep, lp if pb is not None else None, deadline, LARGE_PLAN_STEPS)
     except Exception:  # a bound is a bonus: the award never depends on it
         pass
     finally:
         conn.close()
+
+
+def _send_lagrangian(conn: Any, inst: Instance, prep: Prepared, lp: Any, deadline: float, steps: int) -> None:
+    """The large plan's Lagrangian price bound from the last (price) LP's duals, after `steps`
+    subgradient steps: ("L", (base, pi) or None), then ("V", None) (no Lagrangian vehicle bound
+    in this plan); ("time",) instead when the deadline stopped it."""
+    from solver.award import lagrange
+
+    base = None
+    if lp is not None:
+        mult = lagrange.from_lp(inst, prep, lp, "price")
+        base = lagrange.improved_bound(inst, prep, mult, deadline=deadline, steps=steps)
+        if base is None and time.monotonic() >= deadline - 0.1:
+            conn.send(("time",))
+            return
+    conn.send(("L", None if base is None else (base, mult.pi)))
+    conn.send(("V", None))
 
 
 def _full_child(

@@ -69,3 +69,23 @@ def test_an_award_whose_lp_is_over_budget_ends_on_work_with_the_same_bytes_besid
         return io.dumps({**result, "stats": {k: v for k, v in stats.items() if k != "solve_seconds"}})
 
     assert run() == beside_a_busy_neighbour(run)
+
+
+def test_the_large_plan_sends_the_lagrangian_price_bound_and_it_holds(monkeypatch) -> None:
+    """After its top price LP the large plan computes the Lagrangian price bound from the LP's
+    duals (solver.award.lagrange, LARGE_PLAN_STEPS subgradient steps): the child waits for it,
+    it is at least the LP's bound and never above the proven optimum's price."""
+    from solver.award import award
+    from solver.money import to_cents
+
+    doc = make_round(16, 6, 90, seed=4)
+    child = _child(doc, monkeypatch, 60.0)
+    g = child.greedy_vehicles
+    assert child.collect(300, g) and child.complete(g) and not child.capped
+    assert child.lag_done and child.lag_price is not None
+    base, pi = child.lag_price
+    best = award(doc, time_limit=120)
+    assert best["status"] == "OPTIMAL"
+    v = best["awarded_quantity"]
+    assert base + pi * v <= to_cents(best["total_price"])  # valid
+    assert (child.price_bound(v) or 0) >= base + pi * v  # and part of the bound
