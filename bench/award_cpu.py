@@ -115,7 +115,8 @@ def _lp_run(fam: str, size: int, seed: int) -> dict[str, Any]:
             if getattr(lp, "capped", False):
                 steps[-1] = (steps[-1][0] + " (stopped on work)", *steps[-1][1:])
                 priced = False
-        lag_steps = getattr(lpchild, "LARGE_PLAN_STEPS", None)
+        plan_steps = getattr(lpchild, "large_plan_steps", None)
+        lag_steps = None if plan_steps is None else plan_steps(len(lagrange.lot_parts(inst, prep)))
         if priced and lag_steps is not None:  # as the LP child: the Lagrangian after the top price LP
             step(
                 f"Lagrangian price ({lag_steps} steps)",

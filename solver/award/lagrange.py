@@ -55,7 +55,7 @@ WORK_PER_LOT = 0.5
 PRESOLVE = False
 # Subgradient steps after the LP's multipliers (improved_bound), and each step's first length as
 # a share of the bound (halved after a step that does not raise it).
-STEPS = 2
+STEPS = 10
 # Each lot's exact minimum by dynamic programming over its line subsets (solver.award.lotdp)
 # where it applies (whole line service, no delivery quarters), CP-SAT elsewhere.
 EXACT_DP = True

@@ -16,9 +16,9 @@ What the child computes, in order, is a plan chosen from the round's size alone:
   the vehicle bound); when it does not, the vehicle LP runs and the top price LP is at its bound.
   Its LPs stop on deterministic work (LARGE_PLAN_WORK): an LP stopped there ends the plan, the
   bound being the best of what arrived before it, the same on every machine (stopped_by "work").
-  After the top price LP, the Lagrangian price bound from its duals with LARGE_PLAN_STEPS
-  subgradient steps (a count: the same everywhere; each pass over the lots about 1 s of CPU
-  at 10,000 bids with solver.award.lotdp).
+  After the top price LP, the Lagrangian price bound from its duals with subgradient steps
+  within LARGE_PLAN_LOT_SOLVES lot solves (a count: the same everywhere; each pass over the 500
+  lots of a 10,000-bid round about 1 s of CPU with solver.award.lotdp).
 
 A price bound for k vehicles holds for every award with at least k vehicles; it carries to any
 other count V along its tangent (lpbound.tangent_bound: up from a count below V, down from a
@@ -51,9 +51,20 @@ FULL_PLAN_VARS = 60_000
 # that limit with the build and the later LPs (python -m bench.award_cpu --lp --sizes 10000).
 LARGE_PLAN_WORK = 50.0
 LARGE_PLAN_WORK_AFTER = 10.0
-# Subgradient steps of the large plan's Lagrangian price bound (solver.award.lagrange.improved_bound)
-# after the top price LP: a count, so the bound is the same on every machine.
-LARGE_PLAN_STEPS = 10
+# The large plan's Lagrangian price bound (solver.award.lagrange.improved_bound) after the top price
+# LP: its passes over the lots may solve at most LARGE_PLAN_LOT_SOLVES lots in all (a count, so the
+# bound is the same on every machine), so 10 subgradient steps after the first pass on 500 lots
+# (10,000 bids, default shape), 1 on 2,000 (few-suppliers); none with more lots than that; at
+# most LARGE_PLAN_MAX_STEPS (on few lots, e.g. many-suppliers' 200).
+LARGE_PLAN_LOT_SOLVES = 5_500
+LARGE_PLAN_MAX_STEPS = 20
+
+
+def large_plan_steps(lots: int) -> int | None:
+    """Subgradient steps of the large plan's Lagrangian for `lots` lots; None: no Lagrangian."""
+    if lots > LARGE_PLAN_LOT_SOLVES:
+        return None
+    return min(LARGE_PLAN_MAX_STEPS, LARGE_PLAN_LOT_SOLVES // max(1, lots) - 1)
 
 
 def price_bound_counts(greedy_vehicles: int, vehicle_bound: int) -> list[int]:
@@ -244,21 +255,22 @@ def _large_child(
                 conn.send(("p", top, pb, lp.slope, lp.slope_up))
         else:
             conn.send(("v", greedy_vehicles))
-        _send_lagrangian(conn, inst, prep, lp if pb is not None else None, deadline, LARGE_PLAN_STEPS)
+        _send_lagrangian(conn, inst, prep, lp if pb is not None else None, deadline)
     except Exception:  # a bound is a bonus: the award never depends on it
         pass
     finally:
         conn.close()
 
 
-def _send_lagrangian(conn: Any, inst: Instance, prep: Prepared, lp: Any, deadline: float, steps: int) -> None:
-    """The large plan's Lagrangian price bound from the last (price) LP's duals, after `steps`
-    subgradient steps: ("L", (base, pi) or None), then ("V", None) (no Lagrangian vehicle bound
-    in this plan); ("time",) instead when the deadline stopped it."""
+def _send_lagrangian(conn: Any, inst: Instance, prep: Prepared, lp: Any, deadline: float) -> None:
+    """The large plan's Lagrangian price bound from the last (price) LP's duals, after
+    large_plan_steps subgradient steps: ("L", (base, pi) or None), then ("V", None) (no
+    Lagrangian vehicle bound in this plan); ("time",) instead when the deadline stopped it."""
     from solver.award import lagrange
 
     base = None
-    if lp is not None:
+    steps = large_plan_steps(len(lagrange.lot_parts(inst, prep)))
+    if lp is not None and steps is not None:
         mult = lagrange.from_lp(inst, prep, lp, "price")
         base = lagrange.improved_bound(inst, prep, mult, deadline=deadline, steps=steps)
         if base is None and time.monotonic() >= deadline - 0.1:

@@ -89,3 +89,13 @@ def test_the_large_plan_sends_the_lagrangian_price_bound_and_it_holds(monkeypatc
     v = best["awarded_quantity"]
     assert base + pi * v <= to_cents(best["total_price"])  # valid
     assert (child.price_bound(v) or 0) >= base + pi * v  # and part of the bound
+
+
+def test_the_large_plan_lagrangian_runs_on_a_count_of_lot_solves() -> None:
+    from solver.award.lpchild import LARGE_PLAN_LOT_SOLVES, LARGE_PLAN_MAX_STEPS, large_plan_steps
+
+    assert large_plan_steps(500) == 10  # 10,000 bids, default shape: 11 passes over 500 lots
+    assert large_plan_steps(2000) == 1  # few-suppliers
+    assert large_plan_steps(16) == LARGE_PLAN_MAX_STEPS
+    assert large_plan_steps(LARGE_PLAN_LOT_SOLVES) == 0
+    assert large_plan_steps(LARGE_PLAN_LOT_SOLVES + 1) is None  # not even one pass
