@@ -54,9 +54,12 @@ LARGE_PLAN_WORK_AFTER = 10.0
 # When the first price LP stops on LARGE_PLAN_WORK (10,000 bids, arbitrary bundles: GLOP needs
 # over 180 s of CPU), the bound comes from approximate duals instead: PDLP (first-order, one thread)
 # stopped after this many iterations, its duals made a proven bound in exact arithmetic
-# (solver.award.dualbound). 10,000 bids, arbitrary, seed 1: 3,000 iterations in 15.8-18.5 s of CPU
-# give a bound within 0.001 % of the LP's optimum (1,000: 0.4 % below it).
-APPROX_ITERATIONS = 3000
+# (solver.award.dualbound). 10,000 bids, arbitrary, seed 1, the bound for the award's 19,159 vehicles
+# (PDLP at the top count, 19,160) after 1,000 / 1,500 / 2,000 / 3,000 iterations: 584,224,581,391 /
+# 587,128,058,292 / 587,371,852,724 / 587,420,706,635 cents (PDLP's own estimate of the LP's optimum:
+# 587.45e9), in 6.2 / 7.9 / 12.0 / 15.8 s of CPU; the plan then needs 2.5 (build) + about 58-65
+# (GLOP's 50 units) + 12 s, within 0.75 of the 120 s limit.
+APPROX_ITERATIONS = 2000
 
 
 def price_bound_counts(greedy_vehicles: int, vehicle_bound: int) -> list[int]:
