@@ -302,7 +302,7 @@ def _send_approx(conn: Any, lp: Any, greedy_vehicles: int, top: int) -> None:
     """The large plan's bounds when its first price LP stopped on its work limit: PDLP's duals of
     the price LP for `top` vehicles (APPROX_ITERATIONS iterations) make one proven bound linear in
     the count (lpbound.LpModel.approx_price_bound), sent for the greedy's count and `top` as the
-    price LPs' would be; ("work",) when there is none."""
+    price LPs' would be, then no Lagrangian bound; ("work",) when there is none."""
     b = lp.approx_price_bound(top, APPROX_ITERATIONS)
     if b is None:
         conn.send(("work",))
@@ -312,6 +312,8 @@ def _send_approx(conn: Any, lp: Any, greedy_vehicles: int, top: int) -> None:
     conn.send(("v", top))
     if top > greedy_vehicles:
         conn.send(("p", top, b.at(top), slope, slope))
+    conn.send(("L", None))  # no Lagrangian here (it starts from the exact LP's duals)
+    conn.send(("V", None))
 
 
 def _full_child(
