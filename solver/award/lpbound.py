@@ -177,6 +177,9 @@ class LpModel:
         self._upper = ub
         self._glop: dict[str, _Glop] = {}
         self._last: _Glop | None = None  # the solver of the last LP, when it ended optimal
+        # the row duals and the vehicle row's of the last approx_price_bound (when no LP ran after it)
+        self._approx: tuple[list[float], float] | None = None
+        self._columns: dict[int, list[tuple[int, float]]] | None = None
         self.veh = veh
         self.price = price
         self._vehicles_row: int | None = None
@@ -197,6 +200,7 @@ class LpModel:
         self, glop: _Glop, coefs: dict[int, float], maximize: bool, time_limit: float, params: str
     ) -> float | None:
         self._last = None
+        self._approx = None
         if self.max_work is not None:
             params += f", max_deterministic_time: {self.max_work}"
         value = glop.solve(coefs, maximize, time_limit, params)
@@ -208,16 +212,32 @@ class LpModel:
         return value
 
     def dual(self, row: int) -> float:
-        """The last optimal LP's dual value of a row (in the objective's units)."""
+        """The last optimal LP's dual value of a row (in the objective's units); after
+        approx_price_bound, PDLP's approximate one (the vehicle row's at vehicles_row)."""
+        if self._approx is not None:
+            duals, pi = self._approx
+            return pi if row in (self._vehicles_row, len(duals)) else duals[row]
         assert self._last is not None
         return float(self._last.rows[row].dual_value()) * self._last.scale
 
     def reduced_cost(self, var: int) -> float:
+        """As dual: the last optimal LP's, or c - A^T y - pi x veh at PDLP's approximate duals."""
+        if self._approx is not None:
+            duals, pi = self._approx
+            if self._columns is None:  # each variable's (row, coefficient), built once
+                self._columns = {}
+                for r, (_, _, idx, val) in enumerate(self._rows):
+                    for v, c in zip(idx, val, strict=True):
+                        self._columns.setdefault(v, []).append((r, c))
+            d = self.price.get(var, 0.0) - pi * self.veh.get(var, 0.0)
+            return d - sum(c * duals[r] for r, c in self._columns.get(var, []))
         assert self._last is not None
         return float(self._last.vars[var].reduced_cost()) * self._last.scale
 
     @property
     def vehicles_row(self) -> int | None:
+        if self._vehicles_row is None and self._approx is not None:
+            return len(self._approx[0])  # PDLP's vehicle row follows the LP's rows
         return self._vehicles_row
 
     def vehicle_bound(self, time_limit: float) -> int | None:
@@ -244,6 +264,8 @@ class LpModel:
         from solver.award.dualbound import bound_from_duals, pdlp_duals
 
         duals = pdlp_duals(self._proto, self.veh, self.price, vehicles, iterations)
+        self._last = None
+        self._approx = duals  # dual and reduced_cost answer from them (lagrange.from_lp)
         if duals is None:
             return None
         return bound_from_duals(self._rows, self._upper, self.price, self.veh, *duals)

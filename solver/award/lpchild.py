@@ -76,9 +76,11 @@ def large_plan_steps(lots: int) -> int | None:
 # (solver.award.dualbound). 10,000 bids, arbitrary, seed 1, the bound for the award's 19,159 vehicles
 # (PDLP at the top count, 19,160) after 1,000 / 1,500 / 2,000 / 3,000 iterations: 584,224,581,391 /
 # 587,128,058,292 / 587,371,852,724 / 587,420,706,635 cents (PDLP's own estimate of the LP's optimum:
-# 587.45e9), in 6.2 / 7.9 / 12.0 / 15.8 s of CPU; the plan then needs 2.5 (build) + about 58-65
-# (GLOP's 50 units) + 12 s, within 0.75 of the 120 s limit.
-APPROX_ITERATIONS = 2000
+# 587.45e9), in 6.2 / 7.9 / 12.0 / 15.8 s of CPU. The Lagrangian (large_plan_steps) then starts
+# from these duals: after its 10 steps 590,572,273,509 from 1,000 iterations, 590,494,650,851 from
+# 2,000 (the rougher duals leave the subgradient more to gain), so 1,000: the plan needs 2.5
+# (build) + about 58-65 (GLOP's 50 units) + 6.2 + 0.7 + 14 s, within 0.75 of the 120 s limit.
+APPROX_ITERATIONS = 1000
 
 
 def price_bound_counts(greedy_vehicles: int, vehicle_bound: int) -> list[int]:
@@ -245,7 +247,8 @@ def _large_child(
         lp.max_work = LARGE_PLAN_WORK
         pb = lp.price_bound(greedy_vehicles, deadline - time.monotonic())
         if pb is None and lp.capped:  # GLOP did not finish: a bound from PDLP's approximate duals
-            _send_approx(conn, lp, greedy_vehicles, max(greedy_vehicles, cheap_vehicles))
+            if _send_approx(conn, lp, greedy_vehicles, max(greedy_vehicles, cheap_vehicles)):
+                _send_lagrangian(conn, inst, prep, lp, deadline)  # from PDLP's duals
             return
         if pb is None and _stopped(conn, lp, deadline):
             return
@@ -298,22 +301,22 @@ def _send_lagrangian(conn: Any, inst: Instance, prep: Prepared, lp: Any, deadlin
     conn.send(("V", None))
 
 
-def _send_approx(conn: Any, lp: Any, greedy_vehicles: int, top: int) -> None:
+def _send_approx(conn: Any, lp: Any, greedy_vehicles: int, top: int) -> bool:
     """The large plan's bounds when its first price LP stopped on its work limit: PDLP's duals of
     the price LP for `top` vehicles (APPROX_ITERATIONS iterations) make one proven bound linear in
     the count (lpbound.LpModel.approx_price_bound), sent for the greedy's count and `top` as the
-    price LPs' would be, then no Lagrangian bound; ("work",) when there is none."""
+    price LPs' would be; the Lagrangian follows from the same duals (lp.dual answers with them).
+    ("work",) and False when there is none."""
     b = lp.approx_price_bound(top, APPROX_ITERATIONS)
     if b is None:
         conn.send(("work",))
-        return
+        return False
     slope = b.per_vehicle
     conn.send(("p", greedy_vehicles, b.at(greedy_vehicles), slope, slope))
     conn.send(("v", top))
     if top > greedy_vehicles:
         conn.send(("p", top, b.at(top), slope, slope))
-    conn.send(("L", None))  # no Lagrangian here (it starts from the exact LP's duals)
-    conn.send(("V", None))
+    return True
 
 
 def _full_child(

@@ -110,3 +110,46 @@ def test_a_hand_computed_bound() -> None:
     # pi below zero counts as 0: the bound of the box alone
     z = bound_from_duals(rows, upper, cost, veh, [0.0], -3.0)
     assert z is not None and z.at(4) == 0
+
+
+def test_the_lagrangian_from_pdlp_s_duals_holds_below_the_optimum_on_tiny_rounds() -> None:
+    """After approx_price_bound, lp.dual and lp.reduced_cost answer with PDLP's approximate duals,
+    so the Lagrangian (solver.award.lagrange, as the large plan runs it) starts from them: its bound
+    never exceeds the cheapest award with at least V vehicles, however rough the duals."""
+    import time
+
+    from solver.award import lagrange
+
+    checked = 0
+    for seed in range(30):
+        doc = tiny_round(random.Random(seed))
+        vehicles, _ = brute_force(doc)
+        if not vehicles:
+            continue
+        inst = parse(doc)
+        prep = prepare(inst)
+        lp = LpModel(inst, prep)
+        for iterations in (5, 1000):
+            assert lp.approx_price_bound(vehicles, iterations) is not None
+            assert lp.vehicles_row is not None
+            mult = lagrange.from_lp(inst, prep, lp, "price")
+            base = lagrange.improved_bound(inst, prep, mult, deadline=time.monotonic() + 60, steps=3)
+            assert base is not None
+            for k in range(max(0, vehicles - 2), vehicles + 1):
+                assert lagrange.price_for(base, mult, k) <= brute_force(doc, at_least=k)[1], (seed, iterations, k)
+        checked += 1
+    assert checked >= 15
+
+
+def test_pdlp_s_duals_give_the_reduced_costs_of_their_definition() -> None:
+    doc = tiny_round(random.Random(3))
+    lp = _lp(doc)
+    vehicles, _ = brute_force(doc)
+    assert lp.approx_price_bound(max(1, vehicles), 50) is not None
+    duals = [lp.dual(r) for r in range(len(lp._rows))]
+    pi = lp.dual(len(lp._rows))
+    for v in range(len(lp._upper)):
+        d = lp.price.get(v, 0.0) - pi * lp.veh.get(v, 0.0)
+        for r, (_, _, idx, val) in enumerate(lp._rows):
+            d -= sum(c * duals[r] for i, c in zip(idx, val, strict=True) if i == v)
+        assert math.isclose(lp.reduced_cost(v), d, rel_tol=1e-9, abs_tol=1e-6)

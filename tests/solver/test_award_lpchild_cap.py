@@ -37,11 +37,30 @@ def test_a_large_plan_lp_over_its_budget_gives_pdlp_s_bound_on_work_not_time(mon
     top = child.lp_vbound
     assert top is not None and top > g
     for v in (g, top):
-        bound, own = child.price_bound(v), lp.price_bound(v, 60)
+        bound, own = child.pbounds.get(v), lp.price_bound(v, 60)  # PDLP's (the Lagrangian may be higher)
         assert bound is not None and own is not None
         assert bound <= own + 1  # not above the LP's (which rounds up by 1e-9)
     # PDLP runs at the top count: there its bound is the LP's, well above the cheap bound
     assert (child.price_bound(top) or 0) >= (lp.price_bound(top, 60) or 0) * (1 - 1e-5) > price_bound(inst, prep, top)
+
+
+def test_over_its_budget_the_large_plan_sends_the_lagrangian_from_pdlp_s_duals(monkeypatch) -> None:
+    """The Lagrangian holds for any multipliers: the large plan starts it from PDLP's duals when
+    GLOP stopped on its work limit; the child waits for it, and it stays below the optimum."""
+    from solver.award import award
+    from solver.money import to_cents
+
+    doc = make_round(16, 6, 90, seed=4)
+    child = _child(doc, monkeypatch, 1e-9)
+    g = child.greedy_vehicles
+    assert child.collect(300, g) and child.complete(g) and child.lag_done
+    assert child.lag_price is not None
+    base, pi = child.lag_price
+    best = award(doc, time_limit=120)
+    assert best["status"] == "OPTIMAL"
+    v = best["awarded_quantity"]
+    assert base + pi * v <= to_cents(best["total_price"])  # valid
+    assert (child.price_bound(v) or 0) >= base + pi * v  # and part of the bound
 
 
 def test_without_pdlp_s_bound_the_cheap_bound_stays(monkeypatch) -> None:
