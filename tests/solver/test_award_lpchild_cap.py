@@ -92,6 +92,7 @@ def test_an_award_whose_lp_is_over_budget_ends_on_work_with_the_same_bytes_besid
 
     monkeypatch.setattr(importlib.import_module("solver.award"), "MAX_GLOBAL_PRICE_VARS", 0)
     monkeypatch.setattr(importlib.import_module("solver.award"), "DEFAULT_WORK_LNS_MAX", 2.0)
+    monkeypatch.setattr(importlib.import_module("solver.award"), "MID_FACTOR", 1.0)  # the budget stays 2.0
     monkeypatch.setattr(importlib.import_module("solver.award.lpchild"), "FULL_PLAN_VARS", 0)
     monkeypatch.setattr(importlib.import_module("solver.award.lpchild"), "LARGE_PLAN_WORK", 1e-9)
     doc = make_round(16, 6, 90, seed=4)
