@@ -81,6 +81,10 @@ def large_plan_steps(lots: int) -> int | None:
 # 2,000 (the rougher duals leave the subgradient more to gain), so 1,000: the plan needs 2.5
 # (build) + about 58-65 (GLOP's 50 units) + 6.2 + 0.7 + 14 s, within 0.75 of the 120 s limit.
 APPROX_ITERATIONS = 1000
+# At most this many subgradient steps of the Lagrangian from PDLP's duals (the plan's GLOP already
+# spent its 50 units there): 10 steps took the LP child from 79.0 to 104.0 s of CPU (0.87 of 120 s,
+# loaded machine), so fewer (590,572,273,509 after 10, 589,864,733,719 after 4).
+APPROX_STEPS = 4
 
 
 def price_bound_counts(greedy_vehicles: int, vehicle_bound: int) -> list[int]:
@@ -248,7 +252,7 @@ def _large_child(
         pb = lp.price_bound(greedy_vehicles, deadline - time.monotonic())
         if pb is None and lp.capped:  # GLOP did not finish: a bound from PDLP's approximate duals
             if _send_approx(conn, lp, greedy_vehicles, max(greedy_vehicles, cheap_vehicles)):
-                _send_lagrangian(conn, inst, prep, lp, deadline)  # from PDLP's duals
+                _send_lagrangian(conn, inst, prep, lp, deadline, APPROX_STEPS)  # from PDLP's duals
             return
         if pb is None and _stopped(conn, lp, deadline):
             return
@@ -283,7 +287,9 @@ def _large_child(
         conn.close()
 
 
-def _send_lagrangian(conn: Any, inst: Instance, prep: Prepared, lp: Any, deadline: float) -> None:
+def _send_lagrangian(
+    conn: Any, inst: Instance, prep: Prepared, lp: Any, deadline: float, most_steps: int | None = None
+) -> None:
     """The large plan's Lagrangian price bound from the last (price) LP's duals, after
     large_plan_steps subgradient steps: ("L", (base, pi) or None), then ("V", None) (no
     Lagrangian vehicle bound in this plan); ("time",) instead when the deadline stopped it."""
@@ -291,6 +297,8 @@ def _send_lagrangian(conn: Any, inst: Instance, prep: Prepared, lp: Any, deadlin
 
     base = None
     steps = large_plan_steps(len(lagrange.lot_parts(inst, prep)))
+    if steps is not None and most_steps is not None:
+        steps = min(steps, most_steps)
     if lp is not None and steps is not None:
         mult = lagrange.from_lp(inst, prep, lp, "price")
         base = lagrange.improved_bound(inst, prep, mult, deadline=deadline, steps=steps)
