@@ -16,12 +16,18 @@ What the child computes, in order, is a plan chosen from the round's size alone:
   the vehicle bound); when it does not, the vehicle LP runs and the top price LP is at its bound.
   Its LPs stop on deterministic work (LARGE_PLAN_WORK): an LP stopped there ends the plan, the
   bound being the best of what arrived before it, the same on every machine (stopped_by "work").
+  After the top price LP, the Lagrangian price bound from its duals with subgradient steps
+  within LARGE_PLAN_LOT_SOLVES lot solves (a count: the same everywhere; each pass over the 500
+  lots of a 10,000-bid round about 1 s of CPU with solver.award.lotdp).
+  When the first price LP stops there (arbitrary bundles), PDLP's approximate duals of the price
+  LP at the top count, on an iteration limit, give a proven bound for both counts instead
+  (solver.award.dualbound: weak duality in exact arithmetic).
 
 A price bound for k vehicles holds for every award with at least k vehicles; it carries to any
 other count V along its tangent (lpbound.tangent_bound: up from a count below V, down from a
 count above it). The award's bound for V vehicles is the best over the bounds the plan fixes
 for V (required): full: the first two counts, the largest count <= V, and the Lagrangian's;
-large: both counts. So the bound reported never depends on what else arrived in time; the
+large: both counts and the Lagrangian's. So the bound reported never depends on what else arrived in time; the
 clock only matters when a required bound is not there by the deadline (stopped_by "time").
 """
 
@@ -48,6 +54,31 @@ FULL_PLAN_VARS = 60_000
 # that limit with the build and the later LPs (python -m bench.award_cpu --lp --sizes 10000).
 LARGE_PLAN_WORK = 50.0
 LARGE_PLAN_WORK_AFTER = 10.0
+# The large plan's Lagrangian price bound (solver.award.lagrange.improved_bound) after the top price
+# LP: its passes over the lots may solve at most LARGE_PLAN_LOT_SOLVES lots in all (a count, so the
+# bound is the same on every machine), so 10 subgradient steps after the first pass on 500 lots
+# (10,000 bids, default shape), 1 on 2,000 (few-suppliers); none with more lots than that; at
+# most LARGE_PLAN_MAX_STEPS (on few lots, e.g. many-suppliers' 200).
+LARGE_PLAN_LOT_SOLVES = 5_500
+LARGE_PLAN_MAX_STEPS = 20
+
+
+def large_plan_steps(lots: int) -> int | None:
+    """Subgradient steps of the large plan's Lagrangian for `lots` lots; None: no Lagrangian."""
+    if lots > LARGE_PLAN_LOT_SOLVES:
+        return None
+    return min(LARGE_PLAN_MAX_STEPS, LARGE_PLAN_LOT_SOLVES // max(1, lots) - 1)
+
+
+# When the first price LP stops on LARGE_PLAN_WORK (10,000 bids, arbitrary bundles: GLOP needs
+# over 180 s of CPU), the bound comes from approximate duals instead: PDLP (first-order, one thread)
+# stopped after this many iterations, its duals made a proven bound in exact arithmetic
+# (solver.award.dualbound). 10,000 bids, arbitrary, seed 1, the bound for the award's 19,159 vehicles
+# (PDLP at the top count, 19,160) after 1,000 / 1,500 / 2,000 / 3,000 iterations: 584,224,581,391 /
+# 587,128,058,292 / 587,371,852,724 / 587,420,706,635 cents (PDLP's own estimate of the LP's optimum:
+# 587.45e9), in 6.2 / 7.9 / 12.0 / 15.8 s of CPU; the plan then needs 2.5 (build) + about 58-65
+# (GLOP's 50 units) + 12 s, within 0.75 of the 120 s limit.
+APPROX_ITERATIONS = 2000
 
 
 def price_bound_counts(greedy_vehicles: int, vehicle_bound: int) -> list[int]:
@@ -87,7 +118,7 @@ class BoundsChild:
         self.lp_vbound: int | None = None  # the count the plan's counts follow (large: the top price LP's)
         self.pbounds: dict[int, int | None] = {}
         self.slopes: dict[int, tuple[float, float]] = {}  # per count, the vehicle-row dual rounded down, up
-        self.lag_done = self.large  # the Lagrangian bounds arrived, or none will (none in the large plan)
+        self.lag_done = False  # the Lagrangian bounds arrived (or the plan said there are none)
         self.lag_price: tuple[int, int] | None = None  # (base, pi): base + pi x V bounds the price
         self.proc = None
         self.done = False
@@ -212,8 +243,13 @@ def _large_child(
     try:
         lp = LpModel(inst, prep)
         lp.max_work = LARGE_PLAN_WORK
-        if not _send_price(conn, lp, greedy_vehicles, deadline)[0]:
+        pb = lp.price_bound(greedy_vehicles, deadline - time.monotonic())
+        if pb is None and lp.capped:  # GLOP did not finish: a bound from PDLP's approximate duals
+            _send_approx(conn, lp, greedy_vehicles, max(greedy_vehicles, cheap_vehicles))
             return
+        if pb is None and _stopped(conn, lp, deadline):
+            return
+        conn.send(("p", greedy_vehicles, pb, lp.slope, lp.slope_up))
         lp.max_work = LARGE_PLAN_WORK_AFTER
         top = cheap_vehicles
         if top > greedy_vehicles:
@@ -225,19 +261,59 @@ def _large_child(
                     return
                 top = max(greedy_vehicles, vb)
                 conn.send(("v", top))
+                pb = None  # the last LP is the vehicle LP: its duals are no price LP's
                 if top > greedy_vehicles:
-                    _send_price(conn, lp, top, deadline)
-                return
-            if pb is None and _stopped(conn, lp, deadline):
-                return
-            conn.send(("v", top))
-            conn.send(("p", top, pb, lp.slope, lp.slope_up))
+                    sent, pb = _send_price(conn, lp, top, deadline)
+                    if not sent:
+                        return
+            else:
+                if pb is None and _stopped(conn, lp, deadline):
+                    return
+                conn.send(("v", top))
+                conn.send(("p", top, pb, lp.slope, lp.slope_up))
         else:
             conn.send(("v", greedy_vehicles))
+        _send_lagrangian(conn, inst, prep, lp if pb is not None else None, deadline)
     except Exception:  # a bound is a bonus: the award never depends on it
         pass
     finally:
         conn.close()
+
+
+def _send_lagrangian(conn: Any, inst: Instance, prep: Prepared, lp: Any, deadline: float) -> None:
+    """The large plan's Lagrangian price bound from the last (price) LP's duals, after
+    large_plan_steps subgradient steps: ("L", (base, pi) or None), then ("V", None) (no
+    Lagrangian vehicle bound in this plan); ("time",) instead when the deadline stopped it."""
+    from solver.award import lagrange
+
+    base = None
+    steps = large_plan_steps(len(lagrange.lot_parts(inst, prep)))
+    if lp is not None and steps is not None:
+        mult = lagrange.from_lp(inst, prep, lp, "price")
+        base = lagrange.improved_bound(inst, prep, mult, deadline=deadline, steps=steps)
+        if base is None and time.monotonic() >= deadline - 0.1:
+            conn.send(("time",))
+            return
+    conn.send(("L", None if base is None else (base, mult.pi)))
+    conn.send(("V", None))
+
+
+def _send_approx(conn: Any, lp: Any, greedy_vehicles: int, top: int) -> None:
+    """The large plan's bounds when its first price LP stopped on its work limit: PDLP's duals of
+    the price LP for `top` vehicles (APPROX_ITERATIONS iterations) make one proven bound linear in
+    the count (lpbound.LpModel.approx_price_bound), sent for the greedy's count and `top` as the
+    price LPs' would be, then no Lagrangian bound; ("work",) when there is none."""
+    b = lp.approx_price_bound(top, APPROX_ITERATIONS)
+    if b is None:
+        conn.send(("work",))
+        return
+    slope = b.per_vehicle
+    conn.send(("p", greedy_vehicles, b.at(greedy_vehicles), slope, slope))
+    conn.send(("v", top))
+    if top > greedy_vehicles:
+        conn.send(("p", top, b.at(top), slope, slope))
+    conn.send(("L", None))  # no Lagrangian here (it starts from the exact LP's duals)
+    conn.send(("V", None))
 
 
 def _full_child(
