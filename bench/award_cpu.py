@@ -103,6 +103,10 @@ def _lp_run(fam: str, size: int, seed: int) -> dict[str, Any]:
         step(f"price LP {greedy}", True, lambda: lp.price_bound(greedy, 3600))
         if getattr(lp, "capped", False):
             steps[-1] = (steps[-1][0] + " (stopped on work)", *steps[-1][1:])
+            iterations = getattr(lpchild, "APPROX_ITERATIONS", None)
+            if iterations is not None:  # the bound from PDLP's approximate duals instead
+                top = max(greedy, cheap)
+                step(f"PDLP bound {top}", True, lambda: lp.approx_price_bound(top, iterations))
             return {"budget": BUDGET[size], "steps": steps}
         lp.max_work = getattr(lpchild, "LARGE_PLAN_WORK_AFTER", None)
         if cheap > greedy and step(f"price LP {cheap}", True, lambda: lp.price_bound(cheap, 3600)) is None:

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import TypeVar
 
+from solver.award.dualbound import DualBound
 from solver.award.instance import Instance
 from solver.award.prep import Prepared
 
@@ -172,6 +173,8 @@ class LpModel:
                 h.add_term_to_constraint(ct, v, c)
         self._proto = model.export_to_proto()
         del model
+        self._rows = rows  # for bounds from approximate duals (approx_price_bound)
+        self._upper = ub
         self._glop: dict[str, _Glop] = {}
         self._last: _Glop | None = None  # the solver of the last LP, when it ended optimal
         self.veh = veh
@@ -233,6 +236,17 @@ class LpModel:
         self.slope = max(0.0, dual * (1 - SAFETY) - 1e-6)
         self.slope_up = max(0.0, dual * (1 + SAFETY) + 1e-6)
         return None if cents is None else max(0, math.ceil(cents * (1 - SAFETY) - 1e-6))
+
+    def approx_price_bound(self, vehicles: int, iterations: int) -> DualBound | None:
+        """A proven lower bound on the price of any award with at least `vehicles` vehicles (for
+        every count: DualBound.at) from approximate duals of the price LP: PDLP stopped after
+        `iterations` iterations (solver.award.dualbound). For a price LP GLOP does not finish."""
+        from solver.award.dualbound import bound_from_duals, pdlp_duals
+
+        duals = pdlp_duals(self._proto, self.veh, self.price, vehicles, iterations)
+        if duals is None:
+            return None
+        return bound_from_duals(self._rows, self._upper, self.price, self.veh, *duals)
 
     # The vehicle row's dual of the last price LP, rounded down (slope) and up (slope_up): for any
     # count v, price_bound(v) >= price_bound(vehicles) + slope x (v - vehicles) above `vehicles`,

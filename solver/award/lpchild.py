@@ -16,6 +16,9 @@ What the child computes, in order, is a plan chosen from the round's size alone:
   the vehicle bound); when it does not, the vehicle LP runs and the top price LP is at its bound.
   Its LPs stop on deterministic work (LARGE_PLAN_WORK): an LP stopped there ends the plan, the
   bound being the best of what arrived before it, the same on every machine (stopped_by "work").
+  When the first price LP stops there (arbitrary bundles), PDLP's approximate duals of the price
+  LP at the top count, on an iteration limit, give a proven bound for both counts instead
+  (solver.award.dualbound: weak duality in exact arithmetic).
 
 A price bound for k vehicles holds for every award with at least k vehicles; it carries to any
 other count V along its tangent (lpbound.tangent_bound: up from a count below V, down from a
@@ -48,6 +51,15 @@ FULL_PLAN_VARS = 60_000
 # that limit with the build and the later LPs (python -m bench.award_cpu --lp --sizes 10000).
 LARGE_PLAN_WORK = 50.0
 LARGE_PLAN_WORK_AFTER = 10.0
+# When the first price LP stops on LARGE_PLAN_WORK (10,000 bids, arbitrary bundles: GLOP needs
+# over 180 s of CPU), the bound comes from approximate duals instead: PDLP (first-order, one thread)
+# stopped after this many iterations, its duals made a proven bound in exact arithmetic
+# (solver.award.dualbound). 10,000 bids, arbitrary, seed 1, the bound for the award's 19,159 vehicles
+# (PDLP at the top count, 19,160) after 1,000 / 1,500 / 2,000 / 3,000 iterations: 584,224,581,391 /
+# 587,128,058,292 / 587,371,852,724 / 587,420,706,635 cents (PDLP's own estimate of the LP's optimum:
+# 587.45e9), in 6.2 / 7.9 / 12.0 / 15.8 s of CPU; the plan then needs 2.5 (build) + about 58-65
+# (GLOP's 50 units) + 12 s, within 0.75 of the 120 s limit.
+APPROX_ITERATIONS = 2000
 
 
 def price_bound_counts(greedy_vehicles: int, vehicle_bound: int) -> list[int]:
@@ -212,8 +224,13 @@ def _large_child(
     try:
         lp = LpModel(inst, prep)
         lp.max_work = LARGE_PLAN_WORK
-        if not _send_price(conn, lp, greedy_vehicles, deadline)[0]:
+        pb = lp.price_bound(greedy_vehicles, deadline - time.monotonic())
+        if pb is None and lp.capped:  # GLOP did not finish: a bound from PDLP's approximate duals
+            _send_approx(conn, lp, greedy_vehicles, max(greedy_vehicles, cheap_vehicles))
             return
+        if pb is None and _stopped(conn, lp, deadline):
+            return
+        conn.send(("p", greedy_vehicles, pb, lp.slope, lp.slope_up))
         lp.max_work = LARGE_PLAN_WORK_AFTER
         top = cheap_vehicles
         if top > greedy_vehicles:
@@ -238,6 +255,22 @@ def _large_child(
         pass
     finally:
         conn.close()
+
+
+def _send_approx(conn: Any, lp: Any, greedy_vehicles: int, top: int) -> None:
+    """The large plan's bounds when its first price LP stopped on its work limit: PDLP's duals of
+    the price LP for `top` vehicles (APPROX_ITERATIONS iterations) make one proven bound linear in
+    the count (lpbound.LpModel.approx_price_bound), sent for the greedy's count and `top` as the
+    price LPs' would be; ("work",) when there is none."""
+    b = lp.approx_price_bound(top, APPROX_ITERATIONS)
+    if b is None:
+        conn.send(("work",))
+        return
+    slope = b.per_vehicle
+    conn.send(("p", greedy_vehicles, b.at(greedy_vehicles), slope, slope))
+    conn.send(("v", top))
+    if top > greedy_vehicles:
+        conn.send(("p", top, b.at(top), slope, slope))
 
 
 def _full_child(

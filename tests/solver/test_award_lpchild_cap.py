@@ -1,6 +1,7 @@
 """The large plan's LPs stop on a deterministic budget (solver.award.lpchild.LARGE_PLAN_WORK, GLOP's
 deterministic time), not only on the clock: a round whose LP needs more than the budget ends on
-"work" with the same bounds on every machine, instead of on "time"."""
+"work" with the same bounds on every machine, instead of on "time". Its bound then comes from PDLP's
+approximate duals on an iteration limit (lpchild.APPROX_ITERATIONS), also the same everywhere."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from bench.award_instances import make_round
 from solver.award.bounds import price_bound, vehicle_bound
 from solver.award.greedy import greedy
 from solver.award.instance import parse
+from solver.award.lpbound import LpModel
 from solver.award.lpchild import FULL_PLAN_VARS, BoundsChild
 from solver.award.prep import prepare
 from solver.award.solution import objective
@@ -24,7 +26,26 @@ def _child(doc: dict, monkeypatch, work: float) -> BoundsChild:
     return BoundsChild(inst, prep, g, vehicle_bound(inst, prep), FULL_PLAN_VARS + 1, time.monotonic() + 300)
 
 
-def test_a_large_plan_lp_over_its_budget_stops_on_work_not_time(monkeypatch) -> None:
+def test_a_large_plan_lp_over_its_budget_gives_pdlp_s_bound_on_work_not_time(monkeypatch) -> None:
+    doc = make_round(16, 6, 90, seed=4)
+    child = _child(doc, monkeypatch, 1e-9)
+    g = child.greedy_vehicles
+    assert child.collect(300, g) and child.complete(g)  # not the clock
+    inst = parse(doc)
+    prep = prepare(inst)
+    lp = LpModel(inst, prep)
+    top = child.lp_vbound
+    assert top is not None and top > g
+    for v in (g, top):
+        bound, own = child.price_bound(v), lp.price_bound(v, 60)
+        assert bound is not None and own is not None
+        assert bound <= own + 1  # not above the LP's (which rounds up by 1e-9)
+    # PDLP runs at the top count: there its bound is the LP's, well above the cheap bound
+    assert (child.price_bound(top) or 0) >= (lp.price_bound(top, 60) or 0) * (1 - 1e-5) > price_bound(inst, prep, top)
+
+
+def test_without_pdlp_s_bound_the_cheap_bound_stays(monkeypatch) -> None:
+    monkeypatch.setattr(LpModel, "approx_price_bound", lambda *a: None)
     doc = make_round(16, 6, 90, seed=4)
     child = _child(doc, monkeypatch, 1e-9)
     g = child.greedy_vehicles
@@ -62,10 +83,8 @@ def test_an_award_whose_lp_is_over_budget_ends_on_work_with_the_same_bytes_besid
         assert stats["limits"] == {"work_limit": 2.0, "stopped_by": "work"}
         assert validate_award(doc, result) == []
         inst = parse(doc)
-        # no LP bound: the cheap bound of the award's count
-        assert to_cents(stats["bound_price"]) == min(
-            to_cents(result["total_price"]), price_bound(inst, prepare(inst), result["awarded_quantity"])
-        )
+        # PDLP's bound, above the cheap bound of the award's count
+        assert to_cents(stats["bound_price"]) > price_bound(inst, prepare(inst), result["awarded_quantity"])
         return io.dumps({**result, "stats": {k: v for k, v in stats.items() if k != "solve_seconds"}})
 
     assert run() == beside_a_busy_neighbour(run)
