@@ -109,11 +109,26 @@ def _lp_run(fam: str, size: int, seed: int) -> dict[str, Any]:
                 step(f"PDLP bound {top}", True, lambda: lp.approx_price_bound(top, iterations))
             return {"budget": BUDGET[size], "steps": steps}
         lp.max_work = getattr(lpchild, "LARGE_PLAN_WORK_AFTER", None)
+        priced = True  # the last LP is a price LP with duals (the Lagrangian starts from them)
         if cheap > greedy and step(f"price LP {cheap}", True, lambda: lp.price_bound(cheap, 3600)) is None:
+            priced = False
             if not getattr(lp, "capped", False):
-                step("vehicle LP", True, lambda: lp.vehicle_bound(3600))
+                vb = step("vehicle LP", True, lambda: lp.vehicle_bound(3600))
+                if vb is not None and vb > greedy and not getattr(lp, "capped", False):
+                    priced = step(f"price LP {vb}", True, lambda: lp.price_bound(vb, 3600)) is not None
             if getattr(lp, "capped", False):
                 steps[-1] = (steps[-1][0] + " (stopped on work)", *steps[-1][1:])
+                priced = False
+        plan_steps = getattr(lpchild, "large_plan_steps", None)
+        lag_steps = None if plan_steps is None else plan_steps(len(lagrange.lot_parts(inst, prep)))
+        if priced and lag_steps is not None:  # as the LP child: the Lagrangian after the top price LP
+            step(
+                f"Lagrangian price ({lag_steps} steps)",
+                True,
+                lambda: lagrange.improved_bound(
+                    inst, prep, lagrange.from_lp(inst, prep, lp, "price"), deadline=far, steps=lag_steps
+                ),
+            )
     else:
         vb = step("vehicle LP", True, lambda: lp.vehicle_bound(3600))
         vm = lagrange.from_lp(inst, prep, lp, "vehicles")

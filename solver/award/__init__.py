@@ -110,6 +110,15 @@ BACKUP_OUTPUT_SHARE = 0.05
 DEFAULT_WORK_LNS_BASE = 6.0
 DEFAULT_OFFERS_PER_WORK = 250
 DEFAULT_WORK_LNS_MAX = 20.0
+# Rounds of at most MID_OFFERS offers without quarterly capacities get MID_FACTOR x that (24 at
+# 2,000 bids instead of 14): their search is the short side of the price gap (regions, 2,000 bids,
+# seed 1: 1.233 % at 14 units, 1.064 % at 20, 0.975 % at 24), and a unit costs them 1.1-1.7 s of CPU,
+# so 24 keep the dearest family (idr-prices) within 0.75 of the 60 s limit (bench/results/award_cpu.md).
+# Not larger rounds: at 10,000 bids more work was not better (tiers-1-15 at 28 units ended dearer
+# than at 20) and a unit costs more; nor quarterly rounds, whose unit costs about 2.3 s (2,000 bids,
+# 14 units in 35 s): 24 would end them on the clock.
+MID_OFFERS = 2_000
+MID_FACTOR = 24 / 14
 # Share of a large round's work the search for more vehicles in the lots served below their bound
 # (solver.award.vehicles) may spend before the neighbourhood search; it ends sooner when a pass
 # gains nothing. few-suppliers, 2,000 bids, seed 1: 14,992 vehicles after 17.5 units there, where
@@ -127,13 +136,17 @@ PROOF_SYMMETRY = True
 TIE_SYMMETRY = True
 
 
-def default_work_limit(size: int, offers: int) -> float:
+def default_work_limit(size: int, offers: int, quarterly: bool = False) -> float:
     """The default work limit of a round with `size` allocation variables (cpsat.model_size) and
-    `offers` bids and packages: the whole-round model's, or the neighbourhood search's (rounded to
-    hundredths, as the output states it)."""
+    `offers` bids and packages, `quarterly` when some supplier has quarterly capacities: the
+    whole-round model's, or the neighbourhood search's (rounded to hundredths, as the output states
+    it; MID_FACTOR x more up to MID_OFFERS offers without quarterly capacities)."""
     if size <= MAX_GLOBAL_PRICE_VARS:
         return DEFAULT_WORK_EXACT
-    return round(min(DEFAULT_WORK_LNS_MAX, DEFAULT_WORK_LNS_BASE + offers / DEFAULT_OFFERS_PER_WORK), 2)
+    work = min(DEFAULT_WORK_LNS_MAX, DEFAULT_WORK_LNS_BASE + offers / DEFAULT_OFFERS_PER_WORK)
+    if offers <= MID_OFFERS and not quarterly:
+        work *= MID_FACTOR
+    return round(work, 2)
 
 
 # The tie-break, as the output document states it (stats.tie_break.rule).
@@ -229,7 +242,7 @@ def award(
     best.report("greedy")
     search = "greedy"
     if work_limit is None:
-        work_limit = default_work_limit(size, len(inst.bids) + len(inst.packages))
+        work_limit = default_work_limit(size, len(inst.bids) + len(inst.packages), any(inst.quarterly))
     lp: BoundsChild | None = None
     if exact and not best.proven and size > MAX_GLOBAL_PRICE_VARS:
         lp = BoundsChild(inst, prep, best.vehicles, best.vbound, size, deadline - _reserve(inst, time_limit))

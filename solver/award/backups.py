@@ -471,4 +471,4 @@ def _award_work_limit(inst: Instance, result: Any) -> float:
     from solver.award import default_work_limit as award_default
     from solver.award.cpsat import model_size
 
-    return award_default(model_size(inst, prepare(inst)), len(inst.bids) + len(inst.packages))
+    return award_default(model_size(inst, prepare(inst)), len(inst.bids) + len(inst.packages), any(inst.quarterly))

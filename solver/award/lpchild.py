@@ -16,6 +16,9 @@ What the child computes, in order, is a plan chosen from the round's size alone:
   the vehicle bound); when it does not, the vehicle LP runs and the top price LP is at its bound.
   Its LPs stop on deterministic work (LARGE_PLAN_WORK): an LP stopped there ends the plan, the
   bound being the best of what arrived before it, the same on every machine (stopped_by "work").
+  After the top price LP, the Lagrangian price bound from its duals with subgradient steps
+  within LARGE_PLAN_LOT_SOLVES lot solves (a count: the same everywhere; each pass over the 500
+  lots of a 10,000-bid round about 1 s of CPU with solver.award.lotdp).
   When the first price LP stops there (arbitrary bundles), PDLP's approximate duals of the price
   LP at the top count, on an iteration limit, give a proven bound for both counts instead
   (solver.award.dualbound: weak duality in exact arithmetic).
@@ -24,7 +27,7 @@ A price bound for k vehicles holds for every award with at least k vehicles; it 
 other count V along its tangent (lpbound.tangent_bound: up from a count below V, down from a
 count above it). The award's bound for V vehicles is the best over the bounds the plan fixes
 for V (required): full: the first two counts, the largest count <= V, and the Lagrangian's;
-large: both counts. So the bound reported never depends on what else arrived in time; the
+large: both counts and the Lagrangian's. So the bound reported never depends on what else arrived in time; the
 clock only matters when a required bound is not there by the deadline (stopped_by "time").
 """
 
@@ -51,6 +54,22 @@ FULL_PLAN_VARS = 60_000
 # that limit with the build and the later LPs (python -m bench.award_cpu --lp --sizes 10000).
 LARGE_PLAN_WORK = 50.0
 LARGE_PLAN_WORK_AFTER = 10.0
+# The large plan's Lagrangian price bound (solver.award.lagrange.improved_bound) after the top price
+# LP: its passes over the lots may solve at most LARGE_PLAN_LOT_SOLVES lots in all (a count, so the
+# bound is the same on every machine), so 10 subgradient steps after the first pass on 500 lots
+# (10,000 bids, default shape), 1 on 2,000 (few-suppliers); none with more lots than that; at
+# most LARGE_PLAN_MAX_STEPS (on few lots, e.g. many-suppliers' 200).
+LARGE_PLAN_LOT_SOLVES = 5_500
+LARGE_PLAN_MAX_STEPS = 20
+
+
+def large_plan_steps(lots: int) -> int | None:
+    """Subgradient steps of the large plan's Lagrangian for `lots` lots; None: no Lagrangian."""
+    if lots > LARGE_PLAN_LOT_SOLVES:
+        return None
+    return min(LARGE_PLAN_MAX_STEPS, LARGE_PLAN_LOT_SOLVES // max(1, lots) - 1)
+
+
 # When the first price LP stops on LARGE_PLAN_WORK (10,000 bids, arbitrary bundles: GLOP needs
 # over 180 s of CPU), the bound comes from approximate duals instead: PDLP (first-order, one thread)
 # stopped after this many iterations, its duals made a proven bound in exact arithmetic
@@ -99,7 +118,7 @@ class BoundsChild:
         self.lp_vbound: int | None = None  # the count the plan's counts follow (large: the top price LP's)
         self.pbounds: dict[int, int | None] = {}
         self.slopes: dict[int, tuple[float, float]] = {}  # per count, the vehicle-row dual rounded down, up
-        self.lag_done = self.large  # the Lagrangian bounds arrived, or none will (none in the large plan)
+        self.lag_done = False  # the Lagrangian bounds arrived (or the plan said there are none)
         self.lag_price: tuple[int, int] | None = None  # (base, pi): base + pi x V bounds the price
         self.proc = None
         self.done = False
@@ -242,26 +261,48 @@ def _large_child(
                     return
                 top = max(greedy_vehicles, vb)
                 conn.send(("v", top))
+                pb = None  # the last LP is the vehicle LP: its duals are no price LP's
                 if top > greedy_vehicles:
-                    _send_price(conn, lp, top, deadline)
-                return
-            if pb is None and _stopped(conn, lp, deadline):
-                return
-            conn.send(("v", top))
-            conn.send(("p", top, pb, lp.slope, lp.slope_up))
+                    sent, pb = _send_price(conn, lp, top, deadline)
+                    if not sent:
+                        return
+            else:
+                if pb is None and _stopped(conn, lp, deadline):
+                    return
+                conn.send(("v", top))
+                conn.send(("p", top, pb, lp.slope, lp.slope_up))
         else:
             conn.send(("v", greedy_vehicles))
+        _send_lagrangian(conn, inst, prep, lp if pb is not None else None, deadline)
     except Exception:  # a bound is a bonus: the award never depends on it
         pass
     finally:
         conn.close()
 
 
+def _send_lagrangian(conn: Any, inst: Instance, prep: Prepared, lp: Any, deadline: float) -> None:
+    """The large plan's Lagrangian price bound from the last (price) LP's duals, after
+    large_plan_steps subgradient steps: ("L", (base, pi) or None), then ("V", None) (no
+    Lagrangian vehicle bound in this plan); ("time",) instead when the deadline stopped it."""
+    from solver.award import lagrange
+
+    base = None
+    steps = large_plan_steps(len(lagrange.lot_parts(inst, prep)))
+    if lp is not None and steps is not None:
+        mult = lagrange.from_lp(inst, prep, lp, "price")
+        base = lagrange.improved_bound(inst, prep, mult, deadline=deadline, steps=steps)
+        if base is None and time.monotonic() >= deadline - 0.1:
+            conn.send(("time",))
+            return
+    conn.send(("L", None if base is None else (base, mult.pi)))
+    conn.send(("V", None))
+
+
 def _send_approx(conn: Any, lp: Any, greedy_vehicles: int, top: int) -> None:
     """The large plan's bounds when its first price LP stopped on its work limit: PDLP's duals of
     the price LP for `top` vehicles (APPROX_ITERATIONS iterations) make one proven bound linear in
     the count (lpbound.LpModel.approx_price_bound), sent for the greedy's count and `top` as the
-    price LPs' would be; ("work",) when there is none."""
+    price LPs' would be, then no Lagrangian bound; ("work",) when there is none."""
     b = lp.approx_price_bound(top, APPROX_ITERATIONS)
     if b is None:
         conn.send(("work",))
@@ -271,6 +312,8 @@ def _send_approx(conn: Any, lp: Any, greedy_vehicles: int, top: int) -> None:
     conn.send(("v", top))
     if top > greedy_vehicles:
         conn.send(("p", top, b.at(top), slope, slope))
+    conn.send(("L", None))  # no Lagrangian here (it starts from the exact LP's duals)
+    conn.send(("V", None))
 
 
 def _full_child(

@@ -63,6 +63,7 @@ def test_the_large_plan_gives_the_same_bytes_beside_a_busy_neighbour(monkeypatch
     # default budget (the modules, not solver.award the function, hold the limits).
     monkeypatch.setattr(importlib.import_module("solver.award"), "MAX_GLOBAL_PRICE_VARS", 0)
     monkeypatch.setattr(importlib.import_module("solver.award"), "DEFAULT_WORK_LNS_MAX", 2.0)
+    monkeypatch.setattr(importlib.import_module("solver.award"), "MID_FACTOR", 1.0)  # the budget stays 2.0
     monkeypatch.setattr(importlib.import_module("solver.award.lpchild"), "FULL_PLAN_VARS", 0)
     doc = make_round(16, 6, 90, seed=4)
 

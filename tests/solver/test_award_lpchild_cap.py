@@ -73,6 +73,7 @@ def test_an_award_whose_lp_is_over_budget_ends_on_work_with_the_same_bytes_besid
 
     monkeypatch.setattr(importlib.import_module("solver.award"), "MAX_GLOBAL_PRICE_VARS", 0)
     monkeypatch.setattr(importlib.import_module("solver.award"), "DEFAULT_WORK_LNS_MAX", 2.0)
+    monkeypatch.setattr(importlib.import_module("solver.award"), "MID_FACTOR", 1.0)  # the budget stays 2.0
     monkeypatch.setattr(importlib.import_module("solver.award.lpchild"), "FULL_PLAN_VARS", 0)
     monkeypatch.setattr(importlib.import_module("solver.award.lpchild"), "LARGE_PLAN_WORK", 1e-9)
     doc = make_round(16, 6, 90, seed=4)
@@ -88,3 +89,33 @@ def test_an_award_whose_lp_is_over_budget_ends_on_work_with_the_same_bytes_besid
         return io.dumps({**result, "stats": {k: v for k, v in stats.items() if k != "solve_seconds"}})
 
     assert run() == beside_a_busy_neighbour(run)
+
+
+def test_the_large_plan_sends_the_lagrangian_price_bound_and_it_holds(monkeypatch) -> None:
+    """After its top price LP the large plan computes the Lagrangian price bound from the LP's
+    duals (solver.award.lagrange, LARGE_PLAN_STEPS subgradient steps): the child waits for it,
+    it is at least the LP's bound and never above the proven optimum's price."""
+    from solver.award import award
+    from solver.money import to_cents
+
+    doc = make_round(16, 6, 90, seed=4)
+    child = _child(doc, monkeypatch, 60.0)
+    g = child.greedy_vehicles
+    assert child.collect(300, g) and child.complete(g) and not child.capped
+    assert child.lag_done and child.lag_price is not None
+    base, pi = child.lag_price
+    best = award(doc, time_limit=120)
+    assert best["status"] == "OPTIMAL"
+    v = best["awarded_quantity"]
+    assert base + pi * v <= to_cents(best["total_price"])  # valid
+    assert (child.price_bound(v) or 0) >= base + pi * v  # and part of the bound
+
+
+def test_the_large_plan_lagrangian_runs_on_a_count_of_lot_solves() -> None:
+    from solver.award.lpchild import LARGE_PLAN_LOT_SOLVES, LARGE_PLAN_MAX_STEPS, large_plan_steps
+
+    assert large_plan_steps(500) == 10  # 10,000 bids, default shape: 11 passes over 500 lots
+    assert large_plan_steps(2000) == 1  # few-suppliers
+    assert large_plan_steps(16) == LARGE_PLAN_MAX_STEPS
+    assert large_plan_steps(LARGE_PLAN_LOT_SOLVES) == 0
+    assert large_plan_steps(LARGE_PLAN_LOT_SOLVES + 1) is None  # not even one pass

@@ -119,6 +119,7 @@ def test_the_large_round_path_gives_the_same_bytes_beside_a_busy_neighbour(monke
     module = importlib.import_module("solver.award")
     monkeypatch.setattr(module, "MAX_GLOBAL_PRICE_VARS", 0)
     monkeypatch.setattr(module, "DEFAULT_WORK_LNS_MAX", 2.0)
+    monkeypatch.setattr(module, "MID_FACTOR", 1.0)  # the budget stays 2.0
     doc = make_round(16, 6, 90, seed=5, package_share=0.6, package_lots=(2, 8), bundles="arbitrary")
 
     def run() -> str:
