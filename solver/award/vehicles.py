@@ -28,7 +28,7 @@ from collections.abc import Callable
 
 from solver.award.bounds import lot_vehicle_caps
 from solver.award.instance import Instance
-from solver.award.prep import Prepared, prepare
+from solver.award.prep import Prepared, TierOpt, eligible, prepare
 from solver.award.solution import Solution, objective
 
 # Lots per neighbourhood in the first pass, and the most after growing (a pass that gained
@@ -38,6 +38,29 @@ MAX_LOTS = 18
 GROW = 4
 # Work one sub-round may spend (CP-SAT deterministic seconds, besides its model building).
 SUB_WORK = 0.5
+# Sub-rounds merge the tiers of a bid that reach the same lines (merged_tiers); False: as before.
+MERGE_TIERS = True
+
+
+def merged_tiers(inst: Instance, prep: Prepared, cur: Solution) -> Prepared:
+    """`prep` with the tiers of each bid that reach the same lines (price, exclusions, quarters) as
+    one tier over the union of their quantity ranges: the same allocations (a bid's tiers price
+    consecutive bands of its range, and a line larger than a band's end cannot go whole into it),
+    fewer variables, for a model that only counts vehicles. The merged tier keeps the index of the
+    tier `cur`'s quantity has (hints) and the highest unit price (the model's size checks)."""
+    tiers: list[TierOpt] = []
+    by_bid: dict[int, list[TierOpt]] = {}
+    for bi in sorted(prep.tiers_of_bid):
+        ts = prep.tiers_of_bid[bi]
+        bid = inst.bids[bi]
+        if len(ts) > 1 and len({eligible(inst, bid.lot, bid.supplier, t.cents, bid.quarters) for t in ts}) == 1:
+            q = cur.bid_quantity(bi)
+            top = max(ts, key=lambda t: t.hi)
+            k = bid.tier_at(q) if q else ts[0].tier
+            ts = [TierOpt(bi, k, min(t.lo for t in ts), top.hi, max(t.cents for t in ts), top.lines)]
+        tiers += ts
+        by_bid[bi] = ts
+    return Prepared(tiers, by_bid, prep.packages)
 
 
 def served_per_lot(inst: Instance, sol: Solution) -> list[int]:
@@ -159,7 +182,7 @@ def more_vehicles(
             lots = around.lots(sol, lot, k)
             sched = schedule(inst, sol) if quarterly else None
             sub = _sub_instance(inst, sol, lots, sched)
-            sub_prep = prepare(sub.inst)
+            sub_prep = merged_tiers(sub.inst, prepare(sub.inst), sub.cur) if MERGE_TIERS else prepare(sub.inst)
             v0, c0 = objective(sub.inst, sub.cur)
             model = AwardModel(sub.inst, sub_prep)
             forced = [p.chosen for p in model.families.packages if p.opt.package in sub.forced]

@@ -23,13 +23,14 @@ def _valid(doc: dict, inst, prep, sol) -> bool:  # type: ignore[no-untyped-def]
 
 def test_the_repair_serves_the_short_lots() -> None:
     # 30 lots x 5 OEMs, winner limit 3: the plain starts 777 and 683 vehicles of a bound of 872;
-    # repaired 846 and 813 (846 is what solver.award.vehicles' exact sub-rounds reach in 0.6 units)
+    # repaired 846 and 846 (846 is what solver.award.vehicles' exact sub-rounds reach in 0.6 units;
+    # without the package swaps, repair.SWAP_ROUNDS = 0, the second reached 813)
     doc = make_round(30, 5, 100, seed=5)
     inst, prep = parse(doc), prepare(parse(doc))
     old = [objective(inst, s)[0] for s in starts(inst, prep)]
     new = starts(inst, prep, repair=True)
     assert old == [777, 683]
-    assert [objective(inst, s)[0] for s in new] == [846, 813]
+    assert [objective(inst, s)[0] for s in new] == [846, 846]
     assert objective(inst, new[0])[0] <= vehicle_bound(inst, prep)
     assert all(_valid(doc, inst, prep, s) for s in new)
     assert starts(inst, prep, repair=True) == new
@@ -59,11 +60,27 @@ def test_each_construction_repaired_is_valid_and_never_has_fewer_vehicles(shape:
 
 def test_large_rounds_start_from_the_repaired_construction() -> None:
     # few-suppliers' shape at 2,000 bids, seed 2 (above the whole-model size): the plain starts 15,278
-    # and 14,911 vehicles, repaired 15,760 and 15,742
+    # and 14,911 vehicles, repaired 15,960 and 15,941 (15,760 and 15,742 without the package swaps)
     doc = make_round(400, 20, 2000, seed=2)
     inst = parse(doc)
     prep = prepare(inst)
     from solver.award import award
 
     out = award(doc, exact=False, backups=False)
-    assert out["awarded_quantity"] == objective(inst, starts(inst, prep, repair=True)[0])[0] == 15760
+    assert out["awarded_quantity"] == objective(inst, starts(inst, prep, repair=True)[0])[0] == 15960
+
+
+def test_package_swaps_serve_more_than_the_moves_before_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A package not awarded taken in place of one or two awarded ones it shares a lot with
+    (repair._swap_move): few-suppliers' shape at 2,000 bids, seed 1, the regret start 14,826 -> 15,009
+    vehicles, still valid."""
+    from solver.award import repair
+
+    doc = make_round(400, 20, 2000, seed=1)
+    inst = parse(doc)
+    prep = prepare(inst)
+    with_swaps = regret_greedy(inst, prep, True)
+    monkeypatch.setattr(repair, "SWAP_ROUNDS", 0)
+    before = regret_greedy(inst, prep, True)
+    assert (objective(inst, before)[0], objective(inst, with_swaps)[0]) == (14826, 15009)
+    assert _valid(doc, inst, prep, with_swaps)

@@ -181,3 +181,18 @@ def test_the_tie_break_may_spend_what_the_exact_search_left_of_the_work_limit(mo
     assert award_module.tie_break_work(30.0, 28.0) == 5.0
     assert award_module.tie_break_work(1.0, 0.5) == 1.0
     assert award_module.tie_break_work(None, 3.0) == 5.0
+
+
+def test_the_class_proof_without_serve_all_puts_the_vehicles_in_its_objective() -> None:
+    """When not every line can be served (capacity short), the class proof's model does not fix the
+    vehicles by a constraint but scores them in its objective (2 x price - `other` - 2 x W x
+    vehicles): on this 60-bid round it proves that the optima have one class in 0.31 units of work
+    where `vehicles >= optimum` as a constraint needed 0.95, so a budget of 0.6 is enough. The award
+    is the one T over all the optima at once gives."""
+    inst, prep, sol = _optimum(make_round(18, 4, 60, seed=2))
+    vehicles, cents = objective(inst, sol)
+    assert vehicles < sum(inst.lines[li].quantity for li in servable_lines(prep))
+    r = AwardModel(inst, prep, symmetry=True).canonical(vehicles, cents, sol, time_limit=600, work_limit=0.6)
+    at_once = AwardModel(inst, prep).canonical(vehicles, cents, sol, time_limit=600, work_limit=20, by_class=False)
+    assert r.proven and at_once.proven
+    assert r.solution == at_once.solution

@@ -117,3 +117,48 @@ def test_a_window_covering_the_round_proves_the_most_vehicles_and_the_bound_hold
     r = ceiling(DOC, 0.3)
     assert r["sweeps"][-1][2] == most
     assert r["search"][1] <= most <= r["lagrange"] <= r["lp"] <= r["cheap"]
+
+
+def _allocations(inst, prep) -> set:  # type: ignore[no-untyped-def]
+    """Every award of the round's model (bids' and packages' line allocations), enumerated."""
+    from ortools.sat.python import cp_model
+
+    from solver.award.cpsat import AwardModel
+
+    model = AwardModel(inst, prep)
+    found: set = set()
+
+    class _All(cp_model.CpSolverSolutionCallback):
+        def on_solution_callback(self) -> None:
+            sol = model.extract(self.value)
+            found.add((tuple(sorted((b, tuple(sorted(a.items()))) for b, a in sol.bids.items())), str(sol.packages)))
+
+    solver = cp_model.CpSolver()
+    solver.parameters.enumerate_all_solutions = True
+    solver.parameters.num_workers = 1
+    solver.parameters.cp_model_presolve = False
+    solver.solve(model.model, _All())
+    return found
+
+
+def test_merged_tiers_keep_exactly_the_same_awards() -> None:
+    """The vehicles-only sub-rounds merge the tiers of a bid that reach the same lines
+    (vehicles.merged_tiers): on tiny random rounds the merged model has exactly the awards of the
+    model as before (every one enumerated), with fewer variables on some."""
+    import random
+
+    from solver.award.cpsat import model_size
+    from solver.award.solution import Solution
+    from solver.award.vehicles import merged_tiers
+    from tests.solver.award_helpers import tiny_round
+
+    rng = random.Random(17)
+    smaller = 0
+    for _ in range(100):
+        doc = tiny_round(rng, max_lines=4)
+        inst = parse(doc)
+        prep = prepare(inst)
+        merged = merged_tiers(inst, prep, Solution())
+        smaller += model_size(inst, merged) < model_size(inst, prep)
+        assert _allocations(inst, merged) == _allocations(inst, prep)
+    assert smaller >= 10
