@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterator
 
 from solver.award.dualbound import DualBound, bound_from_duals
-from solver.award.instance import parse
+from solver.award.instance import Instance, parse
 from solver.award.lpbound import LpModel
-from solver.award.prep import prepare
+from solver.award.prep import Prepared, prepare
 from tests.solver.award_helpers import brute_force, tiny_round
 
 
@@ -20,18 +21,25 @@ def _lp(doc: dict) -> LpModel:
     return LpModel(inst, prepare(inst))
 
 
+def _rounds(seeds: range) -> Iterator[tuple[int, dict, int, Instance, Prepared, LpModel]]:
+    """Per tiny round with an award: its seed, document, most vehicles (exhaustive), the parsed
+    round, its preparation and its LP."""
+    for seed in seeds:
+        doc = tiny_round(random.Random(seed))
+        vehicles, _ = brute_force(doc)
+        if vehicles:
+            inst = parse(doc)
+            prep = prepare(inst)
+            yield seed, doc, vehicles, inst, prep, LpModel(inst, prep)
+
+
 def _bound(lp: LpModel, duals: list[float], pi: float) -> DualBound | None:
     return bound_from_duals(lp._rows, lp._upper, lp.price, lp.veh, duals, pi)
 
 
 def test_pdlp_bounds_hold_below_the_lp_and_the_optimum_on_tiny_rounds() -> None:
     checked = close = 0
-    for seed in range(40):
-        doc = tiny_round(random.Random(seed))
-        vehicles, _ = brute_force(doc)
-        if not vehicles:
-            continue
-        lp = _lp(doc)
+    for seed, doc, vehicles, _, _, lp in _rounds(range(40)):
         exact = lp.price_bound(vehicles, 60)
         assert exact is not None
         for iterations in (5, 50, 2000):
@@ -49,12 +57,7 @@ def test_pdlp_bounds_hold_below_the_lp_and_the_optimum_on_tiny_rounds() -> None:
 
 
 def test_the_lp_s_own_duals_give_its_optimum_exactly() -> None:
-    for seed in range(20):
-        doc = tiny_round(random.Random(seed))
-        vehicles, _ = brute_force(doc)
-        if not vehicles:
-            continue
-        lp = _lp(doc)
+    for seed, _, vehicles, _, _, lp in _rounds(range(20)):
         exact = lp.price_bound(vehicles, 60)
         assert exact is not None and lp.vehicles_row is not None
         duals = [lp.dual(r) for r in range(lp.vehicles_row)]
@@ -66,12 +69,7 @@ def test_the_lp_s_own_duals_give_its_optimum_exactly() -> None:
 def test_any_multipliers_give_a_bound_below_the_lp() -> None:
     rng = random.Random(7)
     broken = checked = 0
-    for seed in range(30):
-        doc = tiny_round(random.Random(seed))
-        vehicles, _ = brute_force(doc)
-        if not vehicles:
-            continue
-        lp = _lp(doc)
+    for _, _, vehicles, _, _, lp in _rounds(range(30)):
         exact = lp.price_bound(vehicles, 60)
         assert exact is not None
         n = len(lp._rows)
@@ -121,14 +119,7 @@ def test_the_lagrangian_from_pdlp_s_duals_holds_below_the_optimum_on_tiny_rounds
     from solver.award import lagrange
 
     checked = 0
-    for seed in range(30):
-        doc = tiny_round(random.Random(seed))
-        vehicles, _ = brute_force(doc)
-        if not vehicles:
-            continue
-        inst = parse(doc)
-        prep = prepare(inst)
-        lp = LpModel(inst, prep)
+    for seed, doc, vehicles, inst, prep, lp in _rounds(range(30)):
         for iterations in (5, 1000):
             assert lp.approx_price_bound(vehicles, iterations) is not None
             assert lp.vehicles_row is not None

@@ -5,6 +5,7 @@ approximate duals on an iteration limit (lpchild.APPROX_ITERATIONS), also the sa
 
 from __future__ import annotations
 
+import functools
 import importlib
 import time
 
@@ -24,6 +25,27 @@ def _child(doc: dict, monkeypatch, work: float) -> BoundsChild:
     prep = prepare(inst)
     g = objective(inst, greedy(inst, prep))[0]
     return BoundsChild(inst, prep, g, vehicle_bound(inst, prep), FULL_PLAN_VARS + 1, time.monotonic() + 300)
+
+
+@functools.lru_cache(maxsize=1)
+def _optimum() -> tuple[int, int]:
+    """The proven optimum of the tests' round (make_round(16, 6, 90, seed=4)): vehicles, cents."""
+    from solver.award import award
+    from solver.money import to_cents
+
+    best = award(make_round(16, 6, 90, seed=4), time_limit=120)
+    assert best["status"] == "OPTIMAL"
+    return best["awarded_quantity"], to_cents(best["total_price"])
+
+
+def _lagrangian_holds(child: BoundsChild) -> None:
+    """The child's Lagrangian price bound arrived, never above the optimum's price, and is part of
+    the bound it reports for the optimum's count."""
+    assert child.lag_done and child.lag_price is not None
+    base, pi = child.lag_price
+    v, cents = _optimum()
+    assert base + pi * v <= cents  # valid
+    assert (child.price_bound(v) or 0) >= base + pi * v  # and part of the bound
 
 
 def test_a_large_plan_lp_over_its_budget_gives_pdlp_s_bound_on_work_not_time(monkeypatch) -> None:
@@ -47,20 +69,11 @@ def test_a_large_plan_lp_over_its_budget_gives_pdlp_s_bound_on_work_not_time(mon
 def test_over_its_budget_the_large_plan_sends_the_lagrangian_from_pdlp_s_duals(monkeypatch) -> None:
     """The Lagrangian holds for any multipliers: the large plan starts it from PDLP's duals when
     GLOP stopped on its work limit; the child waits for it, and it stays below the optimum."""
-    from solver.award import award
-    from solver.money import to_cents
-
     doc = make_round(16, 6, 90, seed=4)
     child = _child(doc, monkeypatch, 1e-9)
     g = child.greedy_vehicles
-    assert child.collect(300, g) and child.complete(g) and child.lag_done
-    assert child.lag_price is not None
-    base, pi = child.lag_price
-    best = award(doc, time_limit=120)
-    assert best["status"] == "OPTIMAL"
-    v = best["awarded_quantity"]
-    assert base + pi * v <= to_cents(best["total_price"])  # valid
-    assert (child.price_bound(v) or 0) >= base + pi * v  # and part of the bound
+    assert child.collect(300, g) and child.complete(g)
+    _lagrangian_holds(child)
 
 
 def test_without_pdlp_s_bound_the_cheap_bound_stays(monkeypatch) -> None:
@@ -114,20 +127,11 @@ def test_the_large_plan_sends_the_lagrangian_price_bound_and_it_holds(monkeypatc
     """After its top price LP the large plan computes the Lagrangian price bound from the LP's
     duals (solver.award.lagrange, LARGE_PLAN_STEPS subgradient steps): the child waits for it,
     it is at least the LP's bound and never above the proven optimum's price."""
-    from solver.award import award
-    from solver.money import to_cents
-
     doc = make_round(16, 6, 90, seed=4)
     child = _child(doc, monkeypatch, 60.0)
     g = child.greedy_vehicles
     assert child.collect(300, g) and child.complete(g) and not child.capped
-    assert child.lag_done and child.lag_price is not None
-    base, pi = child.lag_price
-    best = award(doc, time_limit=120)
-    assert best["status"] == "OPTIMAL"
-    v = best["awarded_quantity"]
-    assert base + pi * v <= to_cents(best["total_price"])  # valid
-    assert (child.price_bound(v) or 0) >= base + pi * v  # and part of the bound
+    _lagrangian_holds(child)
 
 
 def test_the_large_plan_lagrangian_runs_on_a_count_of_lot_solves() -> None:
