@@ -166,7 +166,7 @@ def test_over_its_budget_the_large_plan_takes_the_approx_plan_s_steps(monkeypatc
     asked: list[int] = []
     improved = lagrange.improved_bound
 
-    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def spy(*args, **kwargs):
         asked.append(kwargs["steps"])
         return improved(*args, **kwargs)
 
