@@ -193,3 +193,29 @@ def test_over_its_budget_the_large_plan_takes_the_approx_plan_s_steps(monkeypatc
     base, pi = lag[0][1]
     v, cents = _optimum()
     assert base + pi * v <= cents
+
+
+def test_an_lp_that_glop_ends_abnormal_on_its_work_limit_counts_as_stopped_on_work() -> None:
+    """GLOP may end ABNORMAL when its deterministic limit stops it (regions at 10,000 bids on 15
+    units): that counts as stopped on work (so PDLP's bound follows), not as an answer."""
+    import ortools.linear_solver.pywraplp as pywraplp
+
+    inst = parse(make_round(16, 6, 90, seed=4))
+    lp = LpModel(inst, prepare(inst))
+    glop = lp._solver("price")
+
+    class Abnormal:
+        def __init__(self, real: object) -> None:
+            self.real = real
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.real, name)
+
+        def Solve(self) -> int:  # pywraplp's name
+            self.real.Solve()
+            return pywraplp.Solver.ABNORMAL
+
+    glop.solver = Abnormal(glop.solver)
+    lp.max_work = 60.0
+    assert lp.price_bound(50, 60) is None
+    assert lp.capped and not lp.infeasible
