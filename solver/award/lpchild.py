@@ -85,7 +85,11 @@ APPROX_ITERATIONS = 1000
 # The Lagrangian from PDLP's duals (after the first price LP stopped on LARGE_PLAN_WORK): its passes
 # may solve at most APPROX_LOT_SOLVES lots (a count), at most APPROX_MAX_STEPS steps. 10,000 bids,
 # arbitrary, seed 1, from 1,000 iterations' duals: 10 steps gap 2.026 %, 20 steps 2.008 % (each
-# step about 1.2 s of CPU); the GLOP units no longer spent (50 -> 15) pay for about 30 more.
+# step about 1.2 s of CPU); the GLOP units no longer spent (50 -> 15) pay for 30 more. Measured
+# side by side under load (python -m bench.award_cpu --lp --sizes 10000): arbitrary GLOP 63.3 ->
+# 24.3 s, bound at 19,160 after 10 / 40 steps 590.62e9 / 591.66e9 cents, LP child 85.8 -> 84.1 s;
+# regions (now on PDLP too) 61.2 -> 70.6 s, 590.09e9 (GLOP's duals, 10 steps) -> 591.89e9; gaps
+# (python -m bench.award_cpu --sizes 10000) arbitrary 2.026 -> 1.854 %, regions 1.510 -> 1.210 %.
 APPROX_LOT_SOLVES = 20_500
 APPROX_MAX_STEPS = 40
 
