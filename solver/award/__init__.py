@@ -234,7 +234,6 @@ def award(
     from solver.award.repair import MAX_OFFERS
 
     repair = size > MAX_GLOBAL_PRICE_VARS and len(inst.bids) + len(inst.packages) <= MAX_OFFERS
-
     vbound = vehicle_bound(inst, prep)
 
     def bounded(sol: Solution) -> _Best:
@@ -245,12 +244,9 @@ def award(
         b.report("greedy")
         return b
 
-    def constructed(sol: Solution) -> None:
-        bounded(sol)
-
     # the first construction is reported before the repair's moves (8 s of CPU for both starts of
     # few-suppliers at 10,000 bids), so the first feasible award comes as early as without them
-    first, *others = starts(inst, prep, repair, constructed if repair and progress is not None else None)
+    first, *others = starts(inst, prep, repair, bounded if repair and progress is not None else None)
     best = bounded(first)
     best.others = others  # the other greedy start, which the neighbourhood search tries too
     search = "greedy"

@@ -224,7 +224,7 @@ def greedy(inst: Instance, prep: Prepared) -> Solution:
 
 
 def starts(
-    inst: Instance, prep: Prepared, repair: bool = False, constructed: Callable[[Solution], None] | None = None
+    inst: Instance, prep: Prepared, repair: bool = False, constructed: Callable[[Solution], object] | None = None
 ) -> list[Solution]:
     """Both constructions, the better first (more vehicles, then the lower price); the other
     only when it differs. The neighbourhood search tries both (solver.award.lns): a start a
@@ -244,7 +244,7 @@ def starts(
 
 
 def _finish(
-    st: _State, prep: Prepared, repair: bool, constructed: Callable[[Solution], None] | None = None
+    st: _State, prep: Prepared, repair: bool, constructed: Callable[[Solution], object] | None = None
 ) -> Solution:
     # Second pass: let every bid grow into lines left free (or start now that others settled).
     free = st.free
@@ -345,7 +345,7 @@ def regret_greedy(inst: Instance, prep: Prepared, repair: bool = False) -> Solut
 
 
 def plain_greedy(
-    inst: Instance, prep: Prepared, repair: bool = False, constructed: Callable[[Solution], None] | None = None
+    inst: Instance, prep: Prepared, repair: bool = False, constructed: Callable[[Solution], object] | None = None
 ) -> Solution:
     st = _State(inst)
     offers: list[tuple[float, str, int, int | PackageOpt]] = []
