@@ -17,6 +17,8 @@ left free. The result is feasible by construction (and checked by validate_award
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from solver.award.deliveries import Booked, Key, Room
 from solver.award.instance import Instance
 from solver.award.prep import PackageOpt, Prepared
@@ -221,14 +223,18 @@ def greedy(inst: Instance, prep: Prepared) -> Solution:
     return starts(inst, prep)[0]
 
 
-def starts(inst: Instance, prep: Prepared, repair: bool = False) -> list[Solution]:
+def starts(
+    inst: Instance, prep: Prepared, repair: bool = False, constructed: Callable[[Solution], object] | None = None
+) -> list[Solution]:
     """Both constructions, the better first (more vehicles, then the lower price); the other
     only when it differs. The neighbourhood search tries both (solver.award.lns): a start a
     few vehicles short but far cheaper often ends better once the search has served them.
-    `repair`: each construction ends with solver.award.repair's vehicle-first moves (large rounds)."""
+    `repair`: each construction ends with solver.award.repair's vehicle-first moves (large rounds);
+    `constructed` is then called with the first construction as it is before them, a valid award
+    already, so a caller can report one while the moves run (seconds at 10,000 bids)."""
     from solver.award.solution import objective
 
-    plain = plain_greedy(inst, prep, repair)
+    plain = plain_greedy(inst, prep, repair, constructed)
     regret = regret_greedy(inst, prep, repair)
     vp, cp = objective(inst, plain)
     vr, cr = objective(inst, regret)
@@ -237,7 +243,9 @@ def starts(inst: Instance, prep: Prepared, repair: bool = False) -> list[Solutio
     return [regret, plain] if (vr, -cr) > (vp, -cp) else [plain, regret]
 
 
-def _finish(st: _State, prep: Prepared, repair: bool) -> Solution:
+def _finish(
+    st: _State, prep: Prepared, repair: bool, constructed: Callable[[Solution], object] | None = None
+) -> Solution:
     # Second pass: let every bid grow into lines left free (or start now that others settled).
     free = st.free
     for bi in sorted(prep.tiers_of_bid):
@@ -248,10 +256,17 @@ def _finish(st: _State, prep: Prepared, repair: bool) -> Solution:
     if repair:
         from solver.award.repair import repair_lots
 
+        if constructed is not None:
+            constructed(_tidy(st.sol.copy()))
         repair_lots(st, prep)
-    st.sol.bids = {bi: a for bi, a in sorted(st.sol.bids.items()) if sum(a.values()) > 0}
-    st.sol.packages = dict(sorted(st.sol.packages.items()))
-    return st.sol
+    return _tidy(st.sol)
+
+
+def _tidy(sol: Solution) -> Solution:
+    """`sol` without its empty bids, in index order (as every award leaves this module)."""
+    sol.bids = {bi: a for bi, a in sorted(sol.bids.items()) if sum(a.values()) > 0}
+    sol.packages = dict(sorted(sol.packages.items()))
+    return sol
 
 
 def regret_greedy(inst: Instance, prep: Prepared, repair: bool = False) -> Solution:
@@ -329,7 +344,9 @@ def regret_greedy(inst: Instance, prep: Prepared, repair: bool = False) -> Solut
     return _finish(st, prep, repair)
 
 
-def plain_greedy(inst: Instance, prep: Prepared, repair: bool = False) -> Solution:
+def plain_greedy(
+    inst: Instance, prep: Prepared, repair: bool = False, constructed: Callable[[Solution], object] | None = None
+) -> Solution:
     st = _State(inst)
     offers: list[tuple[float, str, int, int | PackageOpt]] = []
     for bi, ts in prep.tiers_of_bid.items():
@@ -343,4 +360,4 @@ def plain_greedy(inst: Instance, prep: Prepared, repair: bool = False) -> Soluti
             _place_bid(st, prep, what)
         else:
             _place_package(st, what)
-    return _finish(st, prep, repair)
+    return _finish(st, prep, repair, constructed)

@@ -191,8 +191,7 @@ def _packages_move(lots: _Lots, caps: list[int]) -> None:
             continue
 
         def undo(p: PackageOpt = p) -> None:
-            for it, alloc in zip(p.items, st.sol.packages.pop(p.package), strict=True):
-                st.take(p.supplier, it.lot, alloc, -1)
+            _drop(st, p)
 
         def place(p: PackageOpt = p) -> bool:
             return _place_package(st, p)
@@ -211,16 +210,12 @@ def _drop_move(lots: _Lots, caps: list[int]) -> None:
             continue
         allocs = st.sol.packages[pk]
 
-        def drop(p: PackageOpt = p, allocs: list[dict[int, int]] = allocs) -> bool:
-            del st.sol.packages[p.package]
-            for it, alloc in zip(p.items, allocs, strict=True):
-                st.take(p.supplier, it.lot, alloc, -1)
+        def drop(p: PackageOpt = p) -> bool:
+            _drop(st, p)
             return True
 
         def restore(p: PackageOpt = p, allocs: list[dict[int, int]] = allocs) -> None:
-            for it, alloc in zip(p.items, allocs, strict=True):
-                st.take(p.supplier, it.lot, alloc)
-            st.sol.packages[p.package] = allocs
+            _restore(st, p, allocs)
 
         _keep_if_more(lots, sorted({it.lot for it in p.items}), drop, restore)
 

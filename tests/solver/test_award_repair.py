@@ -84,3 +84,31 @@ def test_package_swaps_serve_more_than_the_moves_before_them(monkeypatch: pytest
     before = regret_greedy(inst, prep, True)
     assert (objective(inst, before)[0], objective(inst, with_swaps)[0]) == (14826, 15009)
     assert _valid(doc, inst, prep, with_swaps)
+
+
+def test_the_first_construction_is_reported_before_the_repair_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The repair's moves take seconds on large rounds (8 s of CPU for both starts of few-suppliers
+    at 10,000 bids), so the first feasible award is reported before them: the plain construction as
+    it is, then the repaired start; the award itself is the same with or without a progress callback."""
+    from solver.award import award, repair
+
+    doc = make_round(400, 20, 2000, seed=1)  # few-suppliers' shape: a large round, repaired
+    inst = parse(doc)
+    plain = objective(inst, plain_greedy(inst, prepare(inst)))[0]
+    events: list = []
+    moves = repair.repair_lots
+
+    def spy(st, prep) -> None:  # type: ignore[no-untyped-def]
+        events.append("repair")
+        moves(st, prep)
+
+    monkeypatch.setattr(repair, "repair_lots", spy)
+    out = award(doc, exact=False, backups=False, progress=lambda p: events.append((p.phase, p.quantity)))
+    assert events[:2] == [("greedy", plain), "repair"]
+    repaired = out["awarded_quantity"]
+    assert events[-2:] == [("greedy", repaired), ("done", repaired)] and repaired > plain
+
+    def without_time(result: dict) -> dict:
+        return {**result, "stats": {k: v for k, v in result["stats"].items() if k != "solve_seconds"}}
+
+    assert without_time(out) == without_time(award(doc, exact=False, backups=False))
