@@ -139,19 +139,31 @@ def _lp_run(fam: str, size: int, seed: int) -> dict[str, Any]:
             steps[-1] = (steps[-1][0] + " (stopped on work)", *steps[-1][1:])
             iterations = getattr(lpchild, "APPROX_ITERATIONS", None)
             if iterations is not None:  # the bound from PDLP's approximate duals instead
-                b = step(f"PDLP bound {top}", True, lambda: lp.approx_price_bound(top, iterations))
+                # PDLP's duals: lpbound.ApproxDuals where the solver has them, else lp answers with them
+                if hasattr(lp, "approx_duals"):
+
+                    def pdlp() -> tuple[Any, Any]:
+                        approx = lp.approx_duals(top, iterations)
+                        return approx, None if approx is None else approx.bound()
+
+                    approx, b = step(f"PDLP bound {top}", True, pdlp)
+                    from_pdlp = {"duals": approx}
+                else:
+                    b = step(f"PDLP bound {top}", True, lambda: lp.approx_price_bound(top, iterations))
+                    from_pdlp = {}
                 if b is not None:
                     bounds[top] = b.at(top)
                     # as the LP child: the Lagrangian from PDLP's duals (lpchild._send_lagrangian)
-                    approx = getattr(lpchild, "approx_plan_steps", None)
-                    if approx is not None:
-                        lag_steps = approx(lots)
+                    plan = getattr(lpchild, "approx_plan_steps", None)
+                    if plan is not None:
+                        lag_steps = plan(lots)
                     else:
                         lag_steps = lpchild.large_plan_steps(lots)
                         most = getattr(lpchild, "APPROX_STEPS", None)
                         lag_steps = None if lag_steps is None or most is None else min(lag_steps, most)
                     if lag_steps is not None:
-                        _lagrangian(step, lag_steps, lagrange.from_lp(inst, prep, lp, "price"), top, bounds)
+                        mult = lagrange.from_lp(inst, prep, lp, "price", **from_pdlp)
+                        _lagrangian(step, lag_steps, mult, top, bounds)
             return {"budget": BUDGET[size], "steps": steps, "top": top, "bounds": bounds}
         lp.max_work = getattr(lpchild, "LARGE_PLAN_WORK_AFTER", None)
         priced = True  # the last LP is a price LP with duals (the Lagrangian starts from them)

@@ -265,8 +265,9 @@ def _large_child(
         lp.max_work = LARGE_PLAN_WORK
         pb = lp.price_bound(greedy_vehicles, deadline - time.monotonic())
         if pb is None and lp.capped:  # GLOP did not finish: a bound from PDLP's approximate duals
-            if _send_approx(conn, lp, greedy_vehicles, max(greedy_vehicles, cheap_vehicles)):
-                _send_lagrangian(conn, inst, prep, lp, deadline, approx_plan_steps)  # from PDLP's duals
+            approx = _send_approx(conn, lp, greedy_vehicles, max(greedy_vehicles, cheap_vehicles))
+            if approx is not None:
+                _send_lagrangian(conn, inst, prep, lp, deadline, approx_plan_steps, approx)
             return
         if pb is None and _stopped(conn, lp, deadline):
             return
@@ -308,16 +309,17 @@ def _send_lagrangian(
     lp: Any,
     deadline: float,
     plan_steps: Callable[[int], int | None] = large_plan_steps,
+    duals: Any = None,
 ) -> None:
-    """The large plan's Lagrangian price bound from the last (price) LP's duals (or PDLP's), after
-    plan_steps(lots) subgradient steps: ("L", (base, pi) or None), then ("V", None) (no
+    """The large plan's Lagrangian price bound from the last (price) LP's duals (or `duals`:
+    PDLP's, lpbound.ApproxDuals), after plan_steps(lots) subgradient steps: ("L", (base, pi) or None), then ("V", None) (no
     Lagrangian vehicle bound in this plan); ("time",) instead when the deadline stopped it."""
     from solver.award import lagrange
 
     base = None
     steps = plan_steps(len(lagrange.lot_parts(inst, prep)))
     if lp is not None and steps is not None:
-        mult = lagrange.from_lp(inst, prep, lp, "price")
+        mult = lagrange.from_lp(inst, prep, lp, "price", duals)
         base = lagrange.improved_bound(inst, prep, mult, deadline=deadline, steps=steps)
         if base is None and time.monotonic() >= deadline - 0.1:
             conn.send(("time",))
@@ -326,22 +328,22 @@ def _send_lagrangian(
     conn.send(("V", None))
 
 
-def _send_approx(conn: Any, lp: Any, greedy_vehicles: int, top: int) -> bool:
+def _send_approx(conn: Any, lp: Any, greedy_vehicles: int, top: int) -> Any:
     """The large plan's bounds when its first price LP stopped on its work limit: PDLP's duals of
     the price LP for `top` vehicles (APPROX_ITERATIONS iterations) make one proven bound linear in
-    the count (lpbound.LpModel.approx_price_bound), sent for the greedy's count and `top` as the
-    price LPs' would be; the Lagrangian follows from the same duals (lp.dual answers with them).
-    ("work",) and False when there is none."""
-    b = lp.approx_price_bound(top, APPROX_ITERATIONS)
+    the count (lpbound.ApproxDuals.bound), sent for the greedy's count and `top` as the price
+    LPs' would be. The duals (the Lagrangian starts from them), or ("work",) and None."""
+    duals = lp.approx_duals(top, APPROX_ITERATIONS)
+    b = None if duals is None else duals.bound()
     if b is None:
         conn.send(("work",))
-        return False
+        return None
     slope = b.per_vehicle
     conn.send(("p", greedy_vehicles, b.at(greedy_vehicles), slope, slope))
     conn.send(("v", top))
     if top > greedy_vehicles:
         conn.send(("p", top, b.at(top), slope, slope))
-    return True
+    return duals
 
 
 def _full_child(

@@ -77,7 +77,7 @@ def test_over_its_budget_the_large_plan_sends_the_lagrangian_from_pdlp_s_duals(m
 
 
 def test_without_pdlp_s_bound_the_cheap_bound_stays(monkeypatch) -> None:
-    monkeypatch.setattr(LpModel, "approx_price_bound", lambda *a: None)
+    monkeypatch.setattr(LpModel, "approx_duals", lambda *a: None)
     doc = make_round(16, 6, 90, seed=4)
     child = _child(doc, monkeypatch, 1e-9)
     g = child.greedy_vehicles
