@@ -155,7 +155,9 @@ def _lp_run(fam: str, size: int, seed: int) -> dict[str, Any]:
                     bounds[top] = b.at(top)
                     # as the LP child: the Lagrangian from PDLP's duals (lpchild._send_lagrangian)
                     plan = getattr(lpchild, "approx_plan_steps", None)
-                    if plan is not None:
+                    if hasattr(lpchild, "pass_size"):  # a count of the lots' sources
+                        lag_steps = lpchild.approx_plan_steps(lpchild.pass_size(inst, lagrange.lot_parts(inst, prep)))
+                    elif plan is not None:
                         lag_steps = plan(lots)
                     else:
                         lag_steps = lpchild.large_plan_steps(lots)
