@@ -254,7 +254,9 @@ def award(
         work_limit = default_work_limit(size, len(inst.bids) + len(inst.packages), any(inst.quarterly))
     lp: BoundsChild | None = None
     if exact and not best.proven and size > MAX_GLOBAL_PRICE_VARS:
-        lp = BoundsChild(inst, prep, best.vehicles, best.vbound, size, deadline - _reserve(inst, time_limit))
+        lp = BoundsChild(
+            inst, prep, best.vehicles, best.vbound, size, deadline - _reserve(inst, time_limit), best.cents
+        )
     if exact and not best.proven:
         search = "cp-sat" if size <= MAX_GLOBAL_PRICE_VARS else "cp-sat+lns"
         try:

@@ -82,30 +82,20 @@ def large_plan_steps(lots: int) -> int | None:
 # 2,000 (the rougher duals leave the subgradient more to gain), so 1,000.
 APPROX_ITERATIONS = 1000
 # The Lagrangian from PDLP's duals (after the first price LP stopped on LARGE_PLAN_WORK): its passes
-# may take at most APPROX_WORK in all, a count of each lot's sources (pass_size: a pass's CPU follows
-# it, not the lots: 10,000 bids, arbitrary's 500 lots 39,110 sources 1.44 s a pass, few-suppliers'
-# 1,998 lots 31,869 sources 1.1 s), at most APPROX_MAX_STEPS steps. 10,000 bids, seed 1, side by
-# side under load (python -m bench.award_cpu --lp --sizes 10000): arbitrary GLOP 63.3 -> 24.3 s
-# (50 -> 15 units), bound at 19,160 after 10 / 40 steps 590.62e9 / 591.66e9 cents, LP child 85.8
-# -> 84.1 s; regions (now on PDLP too) 61.2 -> 70.6 s, 590.09e9 (GLOP's duals) -> 591.89e9; gaps
-# arbitrary 2.026 -> 1.854 %, regions 1.510 -> 1.210 %. few-suppliers (on 20,500 lot solves: 9
-# steps) 9 / 40 steps 2,492.8e9 / 2,502.2e9 at 75,487 vehicles.
+# take at most APPROX_WORK in all, a count of the lots' sources (lagrange.pass_size: a pass's CPU
+# follows it: at 10,000 bids arbitrary's 500 lots 39,110 sources 1.44 s, few-suppliers' 1,998 lots
+# 31,869 1.1 s), at most APPROX_MAX_STEPS steps, each Polyak's towards the greedy's award. 10,000
+# bids, seed 1, under load (python -m bench.award_cpu --lp --sizes 10000): arbitrary GLOP 63.3 ->
+# 24.3 s (50 -> 15 units), bound at 19,160 after 10 / 40 steps 590.62e9 / 591.66e9 cents (Polyak's:
+# 591.89e9), LP child 85.8 -> 84.1 s; regions (now on PDLP) 61.2 -> 70.6 s; gaps arbitrary 2.026
+# -> 1.854 %, regions 1.510 -> 1.210 %. few-suppliers (20,500 lot solves: 9 steps) 9 / 40 steps
+# 2,492.8e9 / 2,502.2e9 at 75,487 vehicles (Polyak's: 2,505.4e9).
 APPROX_WORK = 1_650_000
 APPROX_MAX_STEPS = 40
 
 
-def pass_size(inst: Instance, parts: list[Any]) -> int:
-    """One Lagrangian pass as a count: over the lots (lagrange.lot_parts), each bid, package copy
-    and supplier in it (lotdp's work per lot grows with them)."""
-    n = 0
-    for part in parts:
-        sources = {inst.bids[t.bid].supplier for t in part.tiers} | {p.supplier for p in part.packages}
-        n += len({t.bid for t in part.tiers}) + len(part.packages) + len(sources)
-    return n
-
-
 def approx_plan_steps(size: int) -> int | None:
-    """Subgradient steps of the Lagrangian from PDLP's duals for passes of `size` (pass_size); None: none."""
+    """Subgradient steps from PDLP's duals for passes of `size` (lagrange.pass_size); None: none."""
     if size > APPROX_WORK:
         return None
     return min(APPROX_MAX_STEPS, APPROX_WORK // max(1, size) - 1)
@@ -129,7 +119,8 @@ def price_bound_counts(greedy_vehicles: int, vehicle_bound: int) -> list[int]:
 class BoundsChild:
     """The child process and what it sent: ("v", vehicle bound), ("p", k, price bound or None,
     slope rounded down, slope rounded up), ("L", (base, pi) or None), ("V", vehicle bound or None),
-    ("time",) when its deadline stopped an LP."""
+    ("time",) when its deadline stopped an LP. `greedy_cents`: the price of the greedy's award (the
+    target of the large plan's steps from PDLP's duals)."""
 
     def __init__(
         self,
@@ -139,6 +130,7 @@ class BoundsChild:
         cheap_vehicles: int,
         size: int,
         deadline: float,
+        greedy_cents: int | None = None,
     ):
         import multiprocessing
 
@@ -160,7 +152,8 @@ class BoundsChild:
         self.conn, child = ctx.Pipe(duplex=False)
         target = _large_child if self.large else _full_child
         args = (inst, prep, greedy_vehicles, cheap_vehicles, deadline, child)
-        self.proc = ctx.Process(target=target, args=args, daemon=True)
+        kw = {"greedy_cents": greedy_cents} if self.large else {}
+        self.proc = ctx.Process(target=target, args=args, kwargs=kw, daemon=True)
         self.proc.start()
         child.close()
 
@@ -264,7 +257,13 @@ def _stopped(conn: Any, lp: Any, deadline: float) -> bool:
 
 
 def _large_child(
-    inst: Instance, prep: Prepared, greedy_vehicles: int, cheap_vehicles: int, deadline: float, conn: Any
+    inst: Instance,
+    prep: Prepared,
+    greedy_vehicles: int,
+    cheap_vehicles: int,
+    deadline: float,
+    conn: Any,
+    greedy_cents: int | None = None,
 ) -> None:
     """The large plan: the price LP at the greedy's count, then ("v", top) and the price LP at the
     top count: the cheap vehicle bound when the LP holds it, else the LP's own vehicle bound."""
@@ -277,7 +276,8 @@ def _large_child(
         if pb is None and lp.capped:  # GLOP did not finish: a bound from PDLP's approximate duals
             approx = _send_approx(conn, lp, greedy_vehicles, max(greedy_vehicles, cheap_vehicles))
             if approx is not None:
-                _send_lagrangian(conn, inst, prep, lp, deadline, approx)
+                greedy = None if greedy_cents is None else (greedy_vehicles, greedy_cents)
+                _send_lagrangian(conn, inst, prep, lp, deadline, approx, greedy)
             return
         if pb is None and _stopped(conn, lp, deadline):
             return
@@ -319,19 +319,22 @@ def _send_lagrangian(
     lp: Any,
     deadline: float,
     duals: Any = None,
+    greedy: tuple[int, int] | None = None,
 ) -> None:
     """The large plan's Lagrangian price bound from the last (price) LP's duals after
     large_plan_steps(lots) subgradient steps, or from `duals` (PDLP's, dualbound.ApproxDuals) after
-    approx_plan_steps(pass_size): ("L", (base, pi) or None), then ("V", None) (no Lagrangian vehicle
-    bound in this plan); ("time",) instead when the deadline stopped it."""
+    approx_plan_steps(pass_size), Polyak's steps towards an award's (`greedy`: vehicles, cents):
+    ("L", (base, pi) or None), then ("V", None) (no Lagrangian vehicle bound in this plan);
+    ("time",) instead when the deadline stopped it."""
     from solver.award import lagrange
 
     base = None
     parts = lagrange.lot_parts(inst, prep)
-    steps = large_plan_steps(len(parts)) if duals is None else approx_plan_steps(pass_size(inst, parts))
+    steps = large_plan_steps(len(parts)) if duals is None else approx_plan_steps(lagrange.pass_size(inst, parts))
     if lp is not None and steps is not None:
         mult = lagrange.from_lp(inst, prep, lp, "price", duals)
-        base = lagrange.improved_bound(inst, prep, mult, deadline=deadline, steps=steps)
+        target = None if greedy is None else greedy[1] - mult.pi * greedy[0]
+        base = lagrange.improved_bound(inst, prep, mult, deadline=deadline, steps=steps, target=target)
         if base is None and time.monotonic() >= deadline - 0.1:
             conn.send(("time",))
             return

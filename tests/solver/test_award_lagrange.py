@@ -86,3 +86,28 @@ def test_subgradient_steps_keep_the_price_bound_valid_and_raise_it() -> None:
         raised += best > first
     assert checked >= 30
     assert raised >= 1
+
+
+def test_polyak_s_steps_towards_an_award_keep_the_price_bound_valid_and_raise_it() -> None:
+    """With a target (an award's price - pi x its vehicles: here the optimum's), each step's length
+    is Polyak's: the bound still never exceeds the lowest price of the most vehicles, never falls
+    below its first pass, and rises on some tiny rounds; a target already reached takes no step."""
+    import copy
+
+    checked = raised = 0
+    for seed, vehicles, cents, inst, prep, lp, _, end in _solved_rounds(range(60)):
+        assert lp.price_bound(vehicles, 60) is not None
+        mp = lagrange.from_lp(inst, prep, lp, "price")
+        first = lagrange.lower_bound(inst, prep, mp, deadline=end, work_per_lot=WORK)
+        assert first is not None
+        at_first = copy.deepcopy(mp)
+        none = lagrange.improved_bound(inst, prep, at_first, deadline=end, work_per_lot=WORK, steps=4, target=first)
+        assert none == first and at_first.lam == mp.lam, seed
+        target = cents - mp.pi * vehicles
+        best = lagrange.improved_bound(inst, prep, mp, deadline=end, work_per_lot=WORK, steps=4, target=target)
+        assert best is not None and first <= best <= target, seed
+        assert lagrange.price_for(best, mp, vehicles) <= cents, seed
+        checked += 1
+        raised += best > first
+    assert checked >= 30
+    assert raised >= 1

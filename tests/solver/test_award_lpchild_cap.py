@@ -151,8 +151,8 @@ def test_the_lagrangian_from_pdlp_s_duals_runs_on_a_count_of_the_lots_sources() 
     1,998 small lots of few-suppliers at 10,000 bids take as many steps as arbitrary's 500 (on a
     count of lot solves, 9 against 40)."""
     from bench.award_families import FAMILIES
-    from solver.award.lagrange import lot_parts
-    from solver.award.lpchild import APPROX_MAX_STEPS, APPROX_WORK, approx_plan_steps, large_plan_steps, pass_size
+    from solver.award.lagrange import lot_parts, pass_size
+    from solver.award.lpchild import APPROX_MAX_STEPS, APPROX_WORK, approx_plan_steps, large_plan_steps
 
     steps = {}
     for family in ("few-suppliers", "arbitrary"):
@@ -174,10 +174,12 @@ def test_over_its_budget_the_large_plan_takes_the_approx_plan_s_steps(monkeypatc
 
     monkeypatch.setattr(lpchild, "LARGE_PLAN_WORK", 1e-9)
     asked: list[int] = []
+    targets: list[int | None] = []
     improved = lagrange.improved_bound
 
     def spy(*args, **kwargs):
         asked.append(kwargs["steps"])
+        targets.append(kwargs.get("target"))
         return improved(*args, **kwargs)
 
     monkeypatch.setattr(lagrange, "improved_bound", spy)
@@ -194,14 +196,15 @@ def test_over_its_budget_the_large_plan_takes_the_approx_plan_s_steps(monkeypatc
 
     inst = parse(make_round(16, 6, 90, seed=4))
     prep = prepare(inst)
-    g = objective(inst, greedy(inst, prep))[0]
+    g, g_cents = objective(inst, greedy(inst, prep))
     conn = Conn()
-    lpchild._large_child(inst, prep, g, vehicle_bound(inst, prep), time.monotonic() + 300, conn)
-    size = lpchild.pass_size(inst, lagrange.lot_parts(inst, prep))
+    lpchild._large_child(inst, prep, g, vehicle_bound(inst, prep), time.monotonic() + 300, conn, g_cents)
+    size = lagrange.pass_size(inst, lagrange.lot_parts(inst, prep))
     assert asked == [lpchild.approx_plan_steps(size)] == [lpchild.APPROX_MAX_STEPS]
     lag = [m for m in conn.sent if m[0] == "L"]
     assert len(lag) == 1 and lag[0][1] is not None
     base, pi = lag[0][1]
+    assert targets == [g_cents - pi * g]  # Polyak's steps towards the greedy's award
     v, cents = _optimum()
     assert base + pi * v <= cents
 
