@@ -188,7 +188,8 @@ def improved_bound(
     every length tried (0.05-0.25 % of the bound). `mult` ends as the best multipliers. None as
     lower_bound (all or nothing)."""
     cache: dict[int, Any] = {}  # per lot what the steps (on lam only) do not change (solver.award.lotdp)
-    done = _pass(inst, prep, mult, deadline, work_per_lot, cache)
+    memo: dict[int, Any] = {}  # per lot its last minimum, for the lots a step leaves alone
+    done = _pass(inst, prep, mult, deadline, work_per_lot, cache, memo)
     if done is None:
         return None
     best, copies = done
@@ -215,7 +216,7 @@ def improved_bound(
             ints[-1] -= sum(ints)  # exactly zero over the package's lots
             for lot, v in zip(lots, ints, strict=True):
                 mult.lam[p, lot] = v
-        done = _pass(inst, prep, mult, deadline, work_per_lot, cache)
+        done = _pass(inst, prep, mult, deadline, work_per_lot, cache, memo)
         if done is None:
             return None  # all or nothing: the bound never depends on how far the clock let it go
         if done[0] > best:
@@ -235,17 +236,28 @@ def _pass(
     deadline: float,
     work: float,
     cache: dict[int, Any] | None = None,
+    memo: dict[int, tuple[tuple[int, ...], int, dict[tuple[int, int], int]]] | None = None,
 ) -> tuple[int, dict[tuple[int, int], int]] | None:
     """lower_bound's base, with per (package, lot) its copy chosen or not in the lot's own best
-    award (the subgradient)."""
+    award (the subgradient). `memo` keeps each lot's minimum and copies with its copies' lam: a
+    later pass whose step left them alone (mu and pi stay: improved_bound) takes them as they are."""
     total = -sum(m * inst.capacity[s] for s, m in mult.mu.items())
     copies: dict[tuple[int, int], int] = {}
     for part in lot_parts(inst, prep):
         if time.monotonic() >= deadline:
             return None
-        b = _lot_min(inst, part, mult, deadline - time.monotonic(), work, copies, cache)
-        if b is None:
-            return None
+        lam = tuple(mult.lam.get((p.package, part.lot), 0) for p in part.packages)
+        if memo is not None and part.lot in memo and memo[part.lot][0] == lam:
+            _, b, mine = memo[part.lot]
+        else:
+            mine = {}
+            got = _lot_min(inst, part, mult, deadline - time.monotonic(), work, mine, cache)
+            if got is None:
+                return None
+            b = got
+            if memo is not None:
+                memo[part.lot] = (lam, b, mine)
+        copies.update(mine)
         total += b
     return total, copies
 
