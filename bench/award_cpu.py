@@ -24,6 +24,7 @@ seconds they took (how many steps the CPU pays for).
 from __future__ import annotations
 
 import argparse
+import functools
 import inspect
 import json
 import os
@@ -206,6 +207,12 @@ def _lp_run(fam: str, size: int, seed: int) -> dict[str, Any]:
             if i == min(1, len(counts) - 1):
                 # as the LP child: the LP's multipliers and subgradient steps (lower_bound before them)
                 lag = getattr(lagrange, "improved_bound", lagrange.lower_bound)
+                try:  # the Polyak-like steps after lagrange's (solver.award.polyak), where the solver has them
+                    from solver.award import polyak
+
+                    lag = functools.partial(polyak.improved_bound, at=counts[0])
+                except ImportError:
+                    pass
                 step("Lagrangian price", True, lambda m=pm, f=lag: f(inst, prep, m, deadline=far))
                 step("Lagrangian vehicles", True, lambda: lagrange.lower_bound(inst, prep, vm, deadline=far))
     return {"budget": BUDGET[size], "steps": steps}

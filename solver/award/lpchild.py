@@ -367,7 +367,7 @@ def _full_child(
     price_bound_counts; after the first two counts the Lagrangian bounds (solver.award.lagrange)
     from the LPs' duals: ("L", (base, pi) or None), valid for every count V as base + pi x V, and
     ("V", vehicle bound or None). The cheap LPs come first so that a loaded machine still gets them."""
-    from solver.award import lagrange
+    from solver.award import lagrange, polyak
     from solver.award.lpbound import LpModel
 
     try:
@@ -388,8 +388,9 @@ def _full_child(
             if i == 0 and pb is not None:
                 price_mult = lagrange.from_lp(inst, prep, lp, "price")
             if i == min(1, len(counts) - 1):
+                # the top count's multipliers, then many longer steps (solver.award.polyak)
                 base = (
-                    None if price_mult is None else lagrange.improved_bound(inst, prep, price_mult, deadline=deadline)
+                    None if price_mult is None else polyak.improved_bound(inst, prep, price_mult, vb, deadline=deadline)
                 )
                 conn.send(("L", None if price_mult is None or base is None else (base, price_mult.pi)))
                 base = lagrange.lower_bound(inst, prep, vehicle_mult, deadline=deadline)
