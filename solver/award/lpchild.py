@@ -119,8 +119,7 @@ def price_bound_counts(greedy_vehicles: int, vehicle_bound: int) -> list[int]:
 class BoundsChild:
     """The child process and what it sent: ("v", vehicle bound), ("p", k, price bound or None,
     slope rounded down, slope rounded up), ("L", (base, pi) or None), ("V", vehicle bound or None),
-    ("time",) when its deadline stopped an LP. `greedy_cents`: the price of the greedy's award (the
-    target of the large plan's steps from PDLP's duals)."""
+    ("time",) when its deadline stopped an LP. `greedy_cents`: the greedy's price (Polyak's target)."""
 
     def __init__(
         self,
