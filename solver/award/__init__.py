@@ -141,6 +141,9 @@ TIE_SYMMETRY = True
 # With two cores the tie-break starts on the best award so far while the exact search proves it,
 # and races a second search once it is proven (solver.award.tiebreak); False: only the race.
 TIE_EARLY = True
+# ... once the exact search's best award has stayed the best for this long (seconds; it decides when
+# the answer comes, never which: solver.award.tiebreak.Speculation).
+TIE_EARLY_DELAY = 0.5
 
 
 def default_work_limit(size: int, offers: int, quarterly: bool = False) -> float:
@@ -338,7 +341,7 @@ def _speculation(
     if not (TIE_EARLY and exact and not best.proven and size <= MAX_GLOBAL_PRICE_VARS and race.cores() >= 2):
         return None
     most = tie_break_work(work_limit, 0.0)
-    spec = tiebreak.Speculation(lambda optimum: _tie_search(inst, prep, optimum, deadline)(most, {}))
+    spec = tiebreak.Speculation(lambda optimum: _tie_search(inst, prep, optimum, deadline)(most, {}), TIE_EARLY_DELAY)
     best.on_better = lambda: spec.restart((best.vehicles, best.cents, best.sol))
     return spec
 

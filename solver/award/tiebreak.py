@@ -85,37 +85,59 @@ def decisive(c: Canonical | None) -> bool:
 
 class Speculation:
     """The primary tie-break on the best award so far, on its own thread, while the exact search
-    goes on (`restart` on every better award); `take` hands it over when its award is the optimum."""
+    goes on (`restart` on every better award); `take` hands it over when its award is the optimum.
+    A search starts only once its award has stayed the best for `delay` seconds: better awards come
+    in bursts, and a search stopped by the next one is CPU taken from the exact search when the
+    machine is busy. That delay, like everything on this thread, changes when the answer comes,
+    never which answer (module docstring)."""
 
-    def __init__(self, make: Callable[[tuple[int, int, Solution]], Search]) -> None:
+    def __init__(self, make: Callable[[tuple[int, int, Solution]], Search], delay: float = 0.0) -> None:
         self.make = make
+        self.delay = delay
         self.key: tuple[int, int, Solution] | None = None
         self.current: race.Search[Canonical | None] | None = None
         self.stale: list[race.Search[Canonical | None]] = []
+        self.timer: threading.Timer | None = None
+        self.lock = threading.Lock()
 
     def restart(self, optimum: tuple[int, int, Solution]) -> None:
+        with self.lock:
+            self._drop()
+            self.key = optimum
+            self.timer = threading.Timer(self.delay, self._start, (optimum,))
+            self.timer.daemon = True
+            self.timer.start()
+
+    def _start(self, optimum: tuple[int, int, Solution]) -> None:
+        with self.lock:
+            if self.key is optimum and self.current is None:
+                self.current = race.Search(self.make(optimum))
+
+    def _drop(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
         if self.current is not None:
             self.current.stop.stop()  # its thread ends on its own; `close` waits for it
             self.stale.append(self.current)
-        self.key = optimum
-        self.current = race.Search(self.make(optimum))
+            self.current = None
+        self.key = None
 
     def take(self, optimum: tuple[int, int, Solution]) -> race.Search[Canonical | None] | None:
         """The search started from exactly `optimum`, else None (the others are stopped)."""
-        got = self.current if self.key == optimum else None
-        if got is None and self.current is not None:
-            self.stale.append(self.current)
-        self.current = None
+        with self.lock:
+            got = self.current if self.key == optimum else None
+            self.current = None if got is not None else self.current
+            self._drop()
         self.close()
         return got
 
     def close(self) -> None:
-        if self.current is not None:
-            self.stale.append(self.current)
-            self.current = None
-        for s in self.stale:
+        with self.lock:
+            self._drop()
+            stale, self.stale = self.stale, []
+        for s in stale:
             s.end()
-        self.stale = []
 
 
 def run(

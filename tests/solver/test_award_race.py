@@ -105,6 +105,7 @@ def test_a_stopped_cp_sat_solver_ends_at_once() -> None:
 
 def test_the_tie_break_gives_the_same_bytes_on_one_core_and_on_two(monkeypatch) -> None:
     doc = make_round(8, 5, 40, seed=3)
+    monkeypatch.setattr(award_module, "TIE_EARLY_DELAY", 0.0)  # the early search on every better award
     two = award(doc, time_limit=120, backups=False)
     monkeypatch.setattr(race, "cores", lambda: 1)
     one = award(doc, time_limit=120, backups=False)
@@ -140,6 +141,7 @@ def test_a_tie_break_the_primary_cannot_prove_is_proven_by_the_secondary(monkeyp
 
     monkeypatch.setattr(tiebreak, "search", search)
     monkeypatch.setattr(award_module, "TIE_EARLY", early)
+    monkeypatch.setattr(award_module, "TIE_EARLY_DELAY", 0.0)  # on every better award at once
     got = award(doc, time_limit=120, backups=False)
     assert cut["n"] >= 1
     assert got["stats"]["tie_break"]["applied"]
