@@ -22,7 +22,9 @@ a fresh model, from the proven optimum, class by class (cpsat.AwardModel.canonic
 worker and its own work limit (tie_break_work: TIE_BREAK_WORK, or what the exact search left of
 the round's work limit); `stats.tie_break.applied` says whether T's
 minimum was proven, in which case the award is the same whatever search (any worker count)
-found the optimum. Verified against exhaustive enumeration in
+found the optimum. With two cores the tie-break starts while the exact search proves the optimum
+and races a second search (solver.award.tiebreak): the same answer. Verified against exhaustive
+enumeration in
 tests/solver/test_award_tie_break.py and tests/solver/test_award_tie_break_classes.py.
 
 Reproducible by default: every phase (exact search, neighbourhood search, tie-break) runs on
@@ -141,9 +143,9 @@ TIE_SYMMETRY = True
 # With two cores the tie-break starts on the best award so far while the exact search proves it,
 # and races a second search once it is proven (solver.award.tiebreak); False: only the race.
 TIE_EARLY = True
-# ... once the exact search's best award has stayed the best for this long (seconds; it decides when
-# the answer comes, never which: solver.award.tiebreak.Speculation).
-TIE_EARLY_DELAY = 0.5
+# ... once the exact search's best award has stayed the best for this many seconds of the process's
+# CPU (it decides when the answer comes, never which: solver.award.tiebreak.Speculation).
+TIE_EARLY_DELAY = 0.3
 
 
 def default_work_limit(size: int, offers: int, quarterly: bool = False) -> float:

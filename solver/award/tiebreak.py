@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 SECOND_PARAMS: dict[str, object] = {"cp_model_probing_level": 0}
 
 Search = Callable[[race.Stop], "Canonical | None"]
+# How often a speculation waiting for its delay looks at the CPU clock (seconds).
+DELAY_POLL = 0.01
 
 
 def search(
@@ -86,9 +88,9 @@ def decisive(c: Canonical | None) -> bool:
 class Speculation:
     """The primary tie-break on the best award so far, on its own thread, while the exact search
     goes on (`restart` on every better award); `take` hands it over when its award is the optimum.
-    A search starts only once its award has stayed the best for `delay` seconds: better awards come
-    in bursts, and a search stopped by the next one is CPU taken from the exact search when the
-    machine is busy. That delay, like everything on this thread, changes when the answer comes,
+    A search starts only once its award has stayed the best for `delay` seconds of the process's CPU:
+    better awards come in bursts, and a search stopped by the next one is CPU taken from the exact
+    search when the machine is busy. That delay, like everything on this thread, changes when the answer comes,
     never which answer (module docstring)."""
 
     def __init__(self, make: Callable[[tuple[int, int, Solution]], Search], delay: float = 0.0) -> None:
@@ -97,26 +99,29 @@ class Speculation:
         self.key: tuple[int, int, Solution] | None = None
         self.current: race.Search[Canonical | None] | None = None
         self.stale: list[race.Search[Canonical | None]] = []
-        self.timer: threading.Timer | None = None
+        self.timer: threading.Thread | None = None
         self.lock = threading.Lock()
 
     def restart(self, optimum: tuple[int, int, Solution]) -> None:
         with self.lock:
             self._drop()
             self.key = optimum
-            self.timer = threading.Timer(self.delay, self._start, (optimum,))
-            self.timer.daemon = True
+            self.timer = threading.Thread(target=self._start, args=(optimum, time.process_time()), daemon=True)
             self.timer.start()
 
-    def _start(self, optimum: tuple[int, int, Solution]) -> None:
+    def _start(self, optimum: tuple[int, int, Solution], cpu: float) -> None:
+        # the delay in the process's CPU (the exact search's, the others being stopped), so that a
+        # busy machine, which slows the search, delays the start as much
+        while time.process_time() - cpu < self.delay:
+            if self.key is not optimum:
+                return
+            time.sleep(DELAY_POLL)
         with self.lock:
             if self.key is optimum and self.current is None:
                 self.current = race.Search(self.make(optimum))
 
     def _drop(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
+        self.timer = None  # it sees the key change and ends
         if self.current is not None:
             self.current.stop.stop()  # its thread ends on its own; `close` waits for it
             self.stale.append(self.current)
