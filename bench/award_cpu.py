@@ -15,12 +15,16 @@ CPU seconds, unlike wall seconds, barely depend on what else runs on the machine
 `--lp` profiles the LP child's plan instead (solver.award.lpchild, in one process, without a
 clock): CPU seconds of each step, and of the steps the award's bound requires (full plan: the
 vehicle LP, the price LPs at the first two counts and both Lagrangian passes; large plan: both
-price LPs), which must fit 0.75 of the budget.
+price LPs, or PDLP's bound when the first LP stops on its work, and the Lagrangian after them),
+which must fit 0.75 of the budget; for the large plan also its price bounds at the top count: the
+LP's (or PDLP's) and the Lagrangian's best after 0, 5, 10, ... subgradient steps, with the CPU
+seconds they took (how many steps the CPU pays for).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import subprocess
@@ -86,6 +90,7 @@ def _lp_run(fam: str, size: int, seed: int) -> dict[str, Any]:
     greedy, _ = objective(inst, starts(inst, prep)[0])
     cheap = max(greedy, vehicle_bound(inst, prep))
     steps: list[tuple[str, float, bool]] = []  # (step, CPU s, required)
+    bounds: dict[Any, Any] = {}  # per count, its price bound (cents); "L": the Lagrangian's trace
     far = time.monotonic() + 3600
 
     def step(name: str, required: bool, f: Any) -> Any:
@@ -95,40 +100,96 @@ def _lp_run(fam: str, size: int, seed: int) -> dict[str, Any]:
         return out
 
     lp = step("build", True, lambda: LpModel(inst, prep))
+
+    def _lagrangian(step: Any, n: int, mult: Any, top: int, bounds: dict[Any, Any]) -> None:
+        """The Lagrangian's n subgradient steps from `mult` as a step, with its trace: after each
+        pass (CPU s since its start, the best bound so far at the top count)."""
+        trace: list[tuple[float, int]] = []
+        run_pass = lagrange._pass
+        c0 = time.process_time()
+
+        def traced(*a: Any, **k: Any) -> Any:
+            out = run_pass(*a, **k)
+            if out is not None:
+                best = max([out[0] + mult.pi * top, *(b for _, b in trace[-1:])])
+                trace.append((time.process_time() - c0, best))
+            return out
+
+        lagrange._pass = traced
+        try:
+            step(
+                f"Lagrangian price ({n} steps)",
+                True,
+                lambda: lagrange.improved_bound(inst, prep, mult, deadline=far, steps=n),
+            )
+        finally:
+            lagrange._pass = run_pass
+        bounds["L"] = trace
+
     if model_size(inst, prep) > FULL_PLAN_VARS:
         # the plan's deterministic work limits, when the solver has them (lpchild.LARGE_PLAN_WORK)
         from solver.award import lpchild
 
         lp.max_work = getattr(lpchild, "LARGE_PLAN_WORK", None)
-        step(f"price LP {greedy}", True, lambda: lp.price_bound(greedy, 3600))
+        lots = len(lagrange.lot_parts(inst, prep))
+        top = max(greedy, cheap)
+        pb = step(f"price LP {greedy}", True, lambda: lp.price_bound(greedy, 3600))
+        if pb is not None:
+            bounds[greedy] = pb
         if getattr(lp, "capped", False):
             steps[-1] = (steps[-1][0] + " (stopped on work)", *steps[-1][1:])
             iterations = getattr(lpchild, "APPROX_ITERATIONS", None)
             if iterations is not None:  # the bound from PDLP's approximate duals instead
-                top = max(greedy, cheap)
-                step(f"PDLP bound {top}", True, lambda: lp.approx_price_bound(top, iterations))
-            return {"budget": BUDGET[size], "steps": steps}
+                # PDLP's duals: lpbound.ApproxDuals where the solver has them, else lp answers with them
+                if hasattr(lp, "approx_duals"):
+
+                    def pdlp() -> tuple[Any, Any]:
+                        approx = lp.approx_duals(top, iterations)
+                        return approx, None if approx is None else approx.bound()
+
+                    approx, b = step(f"PDLP bound {top}", True, pdlp)
+                    from_pdlp = {"duals": approx}
+                else:
+                    b = step(f"PDLP bound {top}", True, lambda: lp.approx_price_bound(top, iterations))
+                    from_pdlp = {}
+                if b is not None:
+                    bounds[top] = b.at(top)
+                    # as the LP child: the Lagrangian from PDLP's duals (lpchild._send_lagrangian)
+                    plan = getattr(lpchild, "approx_plan_steps", None)
+                    if plan is not None:
+                        lag_steps = plan(lots)
+                    else:
+                        lag_steps = lpchild.large_plan_steps(lots)
+                        most = getattr(lpchild, "APPROX_STEPS", None)
+                        lag_steps = None if lag_steps is None or most is None else min(lag_steps, most)
+                    if lag_steps is not None:
+                        mult = lagrange.from_lp(inst, prep, lp, "price", **from_pdlp)
+                        _lagrangian(step, lag_steps, mult, top, bounds)
+            return {"budget": BUDGET[size], "steps": steps, "top": top, "bounds": bounds}
         lp.max_work = getattr(lpchild, "LARGE_PLAN_WORK_AFTER", None)
         priced = True  # the last LP is a price LP with duals (the Lagrangian starts from them)
-        if cheap > greedy and step(f"price LP {cheap}", True, lambda: lp.price_bound(cheap, 3600)) is None:
-            priced = False
-            if not getattr(lp, "capped", False):
-                vb = step("vehicle LP", True, lambda: lp.vehicle_bound(3600))
-                if vb is not None and vb > greedy and not getattr(lp, "capped", False):
-                    priced = step(f"price LP {vb}", True, lambda: lp.price_bound(vb, 3600)) is not None
-            if getattr(lp, "capped", False):
-                steps[-1] = (steps[-1][0] + " (stopped on work)", *steps[-1][1:])
+        if cheap > greedy:
+            pb = step(f"price LP {cheap}", True, lambda: lp.price_bound(cheap, 3600))
+            if pb is not None:
+                bounds[cheap] = pb
+            else:
                 priced = False
+                if not getattr(lp, "capped", False):
+                    vb = step("vehicle LP", True, lambda: lp.vehicle_bound(3600))
+                    if vb is not None and vb > greedy and not getattr(lp, "capped", False):
+                        top = vb
+                        pb = step(f"price LP {vb}", True, lambda: lp.price_bound(vb, 3600))
+                        priced = pb is not None
+                        if pb is not None:
+                            bounds[vb] = pb
+                if getattr(lp, "capped", False):
+                    steps[-1] = (steps[-1][0] + " (stopped on work)", *steps[-1][1:])
+                    priced = False
         plan_steps = getattr(lpchild, "large_plan_steps", None)
-        lag_steps = None if plan_steps is None else plan_steps(len(lagrange.lot_parts(inst, prep)))
+        lag_steps = None if plan_steps is None else plan_steps(lots)
         if priced and lag_steps is not None:  # as the LP child: the Lagrangian after the top price LP
-            step(
-                f"Lagrangian price ({lag_steps} steps)",
-                True,
-                lambda: lagrange.improved_bound(
-                    inst, prep, lagrange.from_lp(inst, prep, lp, "price"), deadline=far, steps=lag_steps
-                ),
-            )
+            _lagrangian(step, lag_steps, lagrange.from_lp(inst, prep, lp, "price"), top, bounds)
+        return {"budget": BUDGET[size], "steps": steps, "top": top, "bounds": bounds}
     else:
         vb = step("vehicle LP", True, lambda: lp.vehicle_bound(3600))
         vm = lagrange.from_lp(inst, prep, lp, "vehicles")
@@ -140,6 +201,12 @@ def _lp_run(fam: str, size: int, seed: int) -> dict[str, Any]:
             if i == min(1, len(counts) - 1):
                 # as the LP child: the LP's multipliers and subgradient steps (lower_bound before them)
                 lag = getattr(lagrange, "improved_bound", lagrange.lower_bound)
+                try:  # the Polyak-like steps after lagrange's (solver.award.polyak), where the solver has them
+                    from solver.award import polyak
+
+                    lag = functools.partial(polyak.improved_bound, at=counts[0])
+                except ImportError:
+                    pass
                 step("Lagrangian price", True, lambda m=pm, f=lag: f(inst, prep, m, deadline=far))
                 step("Lagrangian vehicles", True, lambda: lagrange.lower_bound(inst, prep, vm, deadline=far))
     return {"budget": BUDGET[size], "steps": steps}
@@ -151,7 +218,28 @@ def _lp_row(label: str, fam: str, size: int, r: dict[str, Any]) -> str:
     need = sum(c for _, c, req in r["steps"] if req)
     detail = ", ".join(f"{n} {c:.1f}" for n, c, _ in r["steps"])
     ok = need <= MAX_SHARE * r["budget"]
-    return f"| {label} | {fam} | {size} | {detail} | {need:.1f} ({need / r['budget']:.2f}) | {'met' if ok else 'NOT MET'} |"
+    return (
+        f"| {label} | {fam} | {size} | {detail} | {need:.1f} ({need / r['budget']:.2f}) | {'met' if ok else 'NOT MET'}"
+        f" | {_bounds_cell(r)} |"
+    )
+
+
+def _bounds_cell(r: dict[str, Any]) -> str:
+    """The large plan's price bounds at its top count (cents): the LP's or PDLP's, then the
+    Lagrangian's best after 0, 5, 10, 20, ... subgradient steps (CPU s of the Lagrangian so far)."""
+    if "top" not in r:
+        return "-"
+    top, bounds = r["top"], r["bounds"]
+    out = [f"top {top:,}"]
+    lp = bounds.get(str(top), bounds.get(top))
+    if lp is not None:
+        out.append(f"LP/PDLP {lp:,}")
+    trace = bounds.get("L") or []
+    for k in sorted({0, 5, 10, 15, 20, 30, 40, 50, 60, len(trace) - 1}):
+        if 0 <= k < len(trace):
+            cpu, best = trace[k]
+            out.append(f"{k} steps {best:,} ({cpu:.1f} s)")
+    return "; ".join(out)
 
 
 def _child(fam: str, size: int, seed: int, clock: float, solver_path: str | None, lp: bool = False) -> dict[str, Any]:
@@ -209,8 +297,11 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(s) for s in args.sizes.split(",") if s]
     families = [f for f in args.families.split(",") if f]
     if args.lp:
-        print("| code | family | bids | CPU s per step | CPU s required (of budget) | <= 0.75 of the budget |")
-        print("|---|---|---|---|---|---|", flush=True)
+        print(
+            "| code | family | bids | CPU s per step | CPU s required (of budget) | <= 0.75 of the budget"
+            " | large plan: price bounds at the top count, cents |"
+        )
+        print("|---|---|---|---|---|---|---|", flush=True)
         for size in sizes:
             for fam in families:
                 r = _child(fam, size, int(args.seeds.split(",")[0]), 0.0, args.solver_path, lp=True)

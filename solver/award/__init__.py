@@ -263,6 +263,10 @@ def award(
     # few-suppliers at 10,000 bids), so the first feasible award comes as early as without them
     first, *others = starts(inst, prep, repair, bounded if repair and progress is not None else None)
     best = bounded(first)
+    if repair:  # each lot's exact vehicle maximum where lotdp solves it, mostly solved by the repair already
+        from solver.award.vehicles import exact_lot_caps, served_per_lot
+
+        best.vbound = max(best.vehicles, min(best.vbound, sum(exact_lot_caps(inst, prep, served_per_lot(inst, first)))))
     best.others = others  # the other greedy start, which the neighbourhood search tries too
     search = "greedy"
     if work_limit is None:

@@ -22,7 +22,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from solver.award.lpbound import LpModel
 
 # The multipliers are rounded to multiples of 2^-SCALE_BITS (cents per unit of a row).
 SCALE_BITS = 32
@@ -98,6 +101,46 @@ def bound_from_duals(
                 return None
             base += dj * ui
     return DualBound(base, p)
+
+
+class Duals(Protocol):
+    """Duals of a price or vehicle LP as lagrange.from_lp reads them: lpbound.LpModel's (its
+    last optimal LP, GLOP's) or ApproxDuals (PDLP's)."""
+
+    @property
+    def vehicles_row(self) -> int | None: ...
+
+    def dual(self, row: int) -> float: ...
+
+    def reduced_cost(self, var: int) -> float: ...
+
+
+@dataclass
+class ApproxDuals:
+    """Approximate duals of the price LP (LpModel.approx_duals): one per row of the LP, in cents
+    per unit of the row, and the vehicle row's (`pi`, the row after the LP's rows). Any such duals
+    give a proven bound (bound) and the Lagrangian's first multipliers (lagrange.from_lp)."""
+
+    lp: LpModel
+    duals: list[float]
+    pi: float
+
+    @property
+    def vehicles_row(self) -> int:
+        return len(self.duals)
+
+    def dual(self, row: int) -> float:
+        return self.pi if row == len(self.duals) else self.duals[row]
+
+    def reduced_cost(self, var: int) -> float:
+        """c - A^T y - pi x veh of a variable at these duals."""
+        d = self.lp.price.get(var, 0.0) - self.pi * self.lp.veh.get(var, 0.0)
+        return d - sum(c * self.duals[r] for r, c in self.lp.columns().get(var, []))
+
+    def bound(self) -> DualBound | None:
+        """The proven price bound of these duals, linear in the count (bound_from_duals)."""
+        lp = self.lp
+        return bound_from_duals(lp._rows, lp._upper, lp.price, lp.veh, self.duals, self.pi)
 
 
 def pdlp_duals(

@@ -43,6 +43,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from solver.award.dualbound import Duals
 from solver.award.instance import Instance
 from solver.award.lpbound import LpModel
 from solver.award.prep import ItemOpt, PackageOpt, Prepared, TierOpt
@@ -106,23 +107,25 @@ class Multipliers:
 VEHICLE_SCALE = 1_000_000
 
 
-def from_lp(inst: Instance, prep: Prepared, lp: LpModel, goal: str) -> Multipliers:
-    """Integer multipliers from the last optimal LP's duals (lpbound.LpModel: `price_bound` for
-    "price", `vehicle_bound` for "vehicles"): the capacity rows' duals, the vehicle row's, and
-    per package a split of its cost over its lots that leaves each lot's copy the same share of
-    the package's reduced cost. Any multipliers give a valid bound; these make it the LP's."""
+def from_lp(inst: Instance, prep: Prepared, lp: LpModel, goal: str, duals: Duals | None = None) -> Multipliers:
+    """Integer multipliers from the LP's duals: `duals` (e.g. PDLP's, lpbound.ApproxDuals), by
+    default its last optimal LP's (lpbound.LpModel: `price_bound` for "price", `vehicle_bound`
+    for "vehicles"): the capacity rows' duals, the vehicle row's, and per package a split of its
+    cost over its lots that leaves each lot's copy the same share of the package's reduced cost.
+    Any multipliers give a valid bound; the optimal duals make it the LP's."""
+    y: Duals = lp if duals is None else duals
     # the duals in the Lagrangian's units (the vehicle LP maximizes: its duals change sign)
     f = 1.0 if goal == "price" else -float(VEHICLE_SCALE)
-    mu = {s: max(0, round(-f * lp.dual(r))) for s, r in lp.capacity_rows.items()}
-    vr = lp.vehicles_row
-    pi = max(0, round(lp.dual(vr))) if goal == "price" and vr is not None else 0
+    mu = {s: max(0, round(-f * y.dual(r))) for s, r in lp.capacity_rows.items()}
+    vr = y.vehicles_row
+    pi = max(0, round(y.dual(vr))) if goal == "price" and vr is not None else 0
     mult = Multipliers(goal, mu, pi, {})
     for p in prep.packages:
         z = lp.package_vars[p.package]
-        rc = f * lp.reduced_cost(z)
+        rc = f * y.reduced_cost(z)
         share: dict[int, float] = {}
         for r, c, lot in lp.package_rows[p.package]:
-            share[lot] = share.get(lot, 0.0) + f * lp.dual(r) * c
+            share[lot] = share.get(lot, 0.0) + f * y.dual(r) * c
         lots = sorted({it.lot for it in p.items})
         raw: dict[int, float] = {}
         for lot in lots:

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import TypeVar
 
-from solver.award.dualbound import DualBound
+from solver.award.dualbound import ApproxDuals, DualBound
 from solver.award.instance import Instance
 from solver.award.prep import Prepared
 
@@ -177,9 +177,7 @@ class LpModel:
         self._upper = ub
         self._glop: dict[str, _Glop] = {}
         self._last: _Glop | None = None  # the solver of the last LP, when it ended optimal
-        # the row duals and the vehicle row's of the last approx_price_bound (when no LP ran after it)
-        self._approx: tuple[list[float], float] | None = None
-        self._columns: dict[int, list[tuple[int, float]]] | None = None
+        self._columns: dict[int, list[tuple[int, float]]] | None = None  # per variable, its (row, coefficient)
         self.veh = veh
         self.price = price
         self._vehicles_row: int | None = None
@@ -200,7 +198,6 @@ class LpModel:
         self, glop: _Glop, coefs: dict[int, float], maximize: bool, time_limit: float, params: str
     ) -> float | None:
         self._last = None
-        self._approx = None
         if self.max_work is not None:
             params += f", max_deterministic_time: {self.max_work}"
         value = glop.solve(coefs, maximize, time_limit, params)
@@ -212,33 +209,28 @@ class LpModel:
         return value
 
     def dual(self, row: int) -> float:
-        """The last optimal LP's dual value of a row (in the objective's units); after
-        approx_price_bound, PDLP's approximate one (the vehicle row's at vehicles_row)."""
-        if self._approx is not None:
-            duals, pi = self._approx
-            return pi if row in (self._vehicles_row, len(duals)) else duals[row]
+        """The last optimal LP's dual value of a row (in the objective's units)."""
         assert self._last is not None
         return float(self._last.rows[row].dual_value()) * self._last.scale
 
     def reduced_cost(self, var: int) -> float:
-        """As dual: the last optimal LP's, or c - A^T y - pi x veh at PDLP's approximate duals."""
-        if self._approx is not None:
-            duals, pi = self._approx
-            if self._columns is None:  # each variable's (row, coefficient), built once
-                self._columns = {}
-                for r, (_, _, idx, val) in enumerate(self._rows):
-                    for v, c in zip(idx, val, strict=True):
-                        self._columns.setdefault(v, []).append((r, c))
-            d = self.price.get(var, 0.0) - pi * self.veh.get(var, 0.0)
-            return d - sum(c * duals[r] for r, c in self._columns.get(var, []))
+        """The last optimal LP's reduced cost of a variable (in the objective's units)."""
         assert self._last is not None
         return float(self._last.vars[var].reduced_cost()) * self._last.scale
 
     @property
     def vehicles_row(self) -> int | None:
-        if self._vehicles_row is None and self._approx is not None:
-            return len(self._approx[0])  # PDLP's vehicle row follows the LP's rows
+        """The price LPs' vehicle row (after the first price_bound)."""
         return self._vehicles_row
+
+    def columns(self) -> dict[int, list[tuple[int, float]]]:
+        """Each variable's (row, coefficient) in the LP's rows (built once)."""
+        if self._columns is None:
+            self._columns = {}
+            for r, (_, _, idx, val) in enumerate(self._rows):
+                for v, c in zip(idx, val, strict=True):
+                    self._columns.setdefault(v, []).append((r, c))
+        return self._columns
 
     def vehicle_bound(self, time_limit: float) -> int | None:
         v = self._solve(self._solver("vehicles"), self.veh, True, time_limit, VEHICLE_LP_PARAMS)
@@ -257,18 +249,19 @@ class LpModel:
         self.slope_up = max(0.0, dual * (1 + SAFETY) + 1e-6)
         return None if cents is None else max(0, math.ceil(cents * (1 - SAFETY) - 1e-6))
 
-    def approx_price_bound(self, vehicles: int, iterations: int) -> DualBound | None:
-        """A proven lower bound on the price of any award with at least `vehicles` vehicles (for
-        every count: DualBound.at) from approximate duals of the price LP: PDLP stopped after
-        `iterations` iterations (solver.award.dualbound). For a price LP GLOP does not finish."""
-        from solver.award.dualbound import bound_from_duals, pdlp_duals
+    def approx_duals(self, vehicles: int, iterations: int) -> ApproxDuals | None:
+        """Approximate duals of the price LP for at least `vehicles` vehicles: PDLP stopped after
+        `iterations` iterations (solver.award.dualbound), for a price LP GLOP does not finish."""
+        from solver.award.dualbound import pdlp_duals
 
         duals = pdlp_duals(self._proto, self.veh, self.price, vehicles, iterations)
-        self._last = None
-        self._approx = duals  # dual and reduced_cost answer from them (lagrange.from_lp)
-        if duals is None:
-            return None
-        return bound_from_duals(self._rows, self._upper, self.price, self.veh, *duals)
+        return None if duals is None else ApproxDuals(self, *duals)
+
+    def approx_price_bound(self, vehicles: int, iterations: int) -> DualBound | None:
+        """A proven lower bound on the price of any award with at least `vehicles` vehicles (for
+        every count: DualBound.at) from approx_duals."""
+        duals = self.approx_duals(vehicles, iterations)
+        return None if duals is None else duals.bound()
 
     # The vehicle row's dual of the last price LP, rounded down (slope) and up (slope_up): for any
     # count v, price_bound(v) >= price_bound(vehicles) + slope x (v - vehicles) above `vehicles`,
@@ -328,10 +321,12 @@ class _Glop:
         self.solver.SetSolverSpecificParametersAsString(params)
         start = time.monotonic()
         status = self.solver.Solve()
-        # NOT_SOLVED, or FEASIBLE (a limit stopped it with a primal feasible point, as the vehicle
-        # LP of few-suppliers at 10,000 bids does in its second phase): a limit stopped it, the
-        # clock when its time is (about) up, else the work
-        self.stopped = status in (self.pywraplp.Solver.NOT_SOLVED, self.pywraplp.Solver.FEASIBLE)
+        # NOT_SOLVED, FEASIBLE (a limit stopped it with a primal feasible point, as the vehicle
+        # LP of few-suppliers at 10,000 bids does in its second phase) or ABNORMAL (regions' cold
+        # price LP at 10,000 bids stopped on 15 units, after 45,388 iterations): a limit stopped
+        # it, the clock when its time is (about) up, else the work
+        s = self.pywraplp.Solver
+        self.stopped = status not in (s.OPTIMAL, s.INFEASIBLE, s.UNBOUNDED)
         self.timed_out = self.stopped and time.monotonic() - start >= limit - 0.05
         self.iterations = int(self.solver.iterations())
         self.infeasible = status == self.pywraplp.Solver.INFEASIBLE

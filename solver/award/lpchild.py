@@ -19,9 +19,11 @@ What the child computes, in order, is a plan chosen from the round's size alone:
   After the top price LP, the Lagrangian price bound from its duals with subgradient steps
   within LARGE_PLAN_LOT_SOLVES lot solves (a count: the same everywhere; each pass over the 500
   lots of a 10,000-bid round about 1 s of CPU with solver.award.lotdp).
-  When the first price LP stops there (arbitrary bundles), PDLP's approximate duals of the price
-  LP at the top count, on an iteration limit, give a proven bound for both counts instead
-  (solver.award.dualbound: weak duality in exact arithmetic).
+  When the first price LP stops there (a small budget: only the easy LPs finish; regions and
+  arbitrary bundles do not), PDLP's approximate duals of the price LP at the top count, on an
+  iteration limit, give a proven bound for both counts instead (solver.award.dualbound: weak
+  duality in exact arithmetic), and the Lagrangian from them takes the steps the CPU GLOP did not
+  spend pays for (approx_plan_steps, again a count of lot solves).
 
 A price bound for k vehicles holds for every award with at least k vehicles; it carries to any
 other count V along its tangent (lpbound.tangent_bound: up from a count below V, down from a
@@ -34,6 +36,7 @@ clock only matters when a required bound is not there by the deadline (stopped_b
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from solver.award.instance import Instance
@@ -45,14 +48,13 @@ FULL_PLAN_VARS = 60_000
 # The large plan's LPs stop on GLOP's deterministic time (its own count of work, the same on every
 # machine): the first (cold) price LP after LARGE_PLAN_WORK units, each later one after
 # LARGE_PLAN_WORK_AFTER, so a round whose LPs need more ends on that limit, with the same bounds
-# everywhere, instead of on the clock. 10,000 bids, seed 1, CPU of one process under load 8-10 on 2
-# cores: a unit cost 1.44 s (regions) to 1.54 s (arbitrary); the cold price LP took regions 39.2 s
-# (then 1.1 s warm at the top count), few-suppliers 34.2 s (then 21.7 s to find the top count
-# infeasible for the LP, and the vehicle LP after it), arbitrary over 107 s (never there within the
-# 120 s limit). The other 10,000-bid families' cold LP: 6-12 s. 50 units (arbitrary stopped there
-# after 57.8 s; at 40 after 53.9 s) leave regions' about 36 a margin, and the LP child within 0.75 of
-# that limit with the build and the later LPs (python -m bench.award_cpu --lp --sizes 10000).
-LARGE_PLAN_WORK = 50.0
+# everywhere, instead of on the clock; the first one then gives way to PDLP's approximate duals
+# (_send_approx). 10,000 bids, seed 1: a unit cost 1.2-1.5 s of CPU; the cold price LP took
+# default and tiers-1-15 5-12 s, few-suppliers 34 s, regions 39-41 s, arbitrary over 107 s. At 50
+# units only arbitrary stopped, after about 60 s of CPU for nothing; at LARGE_PLAN_WORK only the
+# easy LPs finish, and the CPU the hard ones no longer spend pays for the Lagrangian's steps from
+# PDLP's duals (approx_plan_steps).
+LARGE_PLAN_WORK = 15.0
 LARGE_PLAN_WORK_AFTER = 10.0
 # The large plan's Lagrangian price bound (solver.award.lagrange.improved_bound) after the top price
 # LP: its passes over the lots may solve at most LARGE_PLAN_LOT_SOLVES lots in all (a count, so the
@@ -78,14 +80,25 @@ def large_plan_steps(lots: int) -> int | None:
 # 587,128,058,292 / 587,371,852,724 / 587,420,706,635 cents (PDLP's own estimate of the LP's optimum:
 # 587.45e9), in 6.2 / 7.9 / 12.0 / 15.8 s of CPU. The Lagrangian (large_plan_steps) then starts
 # from these duals: after its 10 steps 590,572,273,509 from 1,000 iterations, 590,494,650,851 from
-# 2,000 (the rougher duals leave the subgradient more to gain), so 1,000: the plan needs 2.5
-# (build) + about 58-65 (GLOP's 50 units) + 6.2 + 0.7 + 14 s, within 0.75 of the 120 s limit.
+# 2,000 (the rougher duals leave the subgradient more to gain), so 1,000.
 APPROX_ITERATIONS = 1000
-# At most this many subgradient steps of the Lagrangian from PDLP's duals (the plan's GLOP already
-# spent its 50 units there). 10,000 bids, arbitrary, seed 1, one quiet run side by side: 10 steps
-# gap 2.026 %, LP child 79.3 s of CPU (0.66 of 120 s); 4 steps 2.144 %, 72.5 s (under load 8 the
-# 10 steps took 104.0 s, 0.87: the margin is thin there).
-APPROX_STEPS = 10
+# The Lagrangian from PDLP's duals (after the first price LP stopped on LARGE_PLAN_WORK): its passes
+# may solve at most APPROX_LOT_SOLVES lots (a count), at most APPROX_MAX_STEPS steps. 10,000 bids,
+# arbitrary, seed 1, from 1,000 iterations' duals: 10 steps gap 2.026 %, 20 steps 2.008 % (each
+# step about 1.2 s of CPU); the GLOP units no longer spent (50 -> 15) pay for 30 more. Measured
+# side by side under load (python -m bench.award_cpu --lp --sizes 10000): arbitrary GLOP 63.3 ->
+# 24.3 s, bound at 19,160 after 10 / 40 steps 590.62e9 / 591.66e9 cents, LP child 85.8 -> 84.1 s;
+# regions (now on PDLP too) 61.2 -> 70.6 s, 590.09e9 (GLOP's duals, 10 steps) -> 591.89e9; gaps
+# (python -m bench.award_cpu --sizes 10000) arbitrary 2.026 -> 1.854 %, regions 1.510 -> 1.210 %.
+APPROX_LOT_SOLVES = 20_500
+APPROX_MAX_STEPS = 40
+
+
+def approx_plan_steps(lots: int) -> int | None:
+    """Subgradient steps of the Lagrangian from PDLP's duals for `lots` lots; None: none."""
+    if lots > APPROX_LOT_SOLVES:
+        return None
+    return min(APPROX_MAX_STEPS, APPROX_LOT_SOLVES // max(1, lots) - 1)
 
 
 def price_bound_counts(greedy_vehicles: int, vehicle_bound: int) -> list[int]:
@@ -252,8 +265,9 @@ def _large_child(
         lp.max_work = LARGE_PLAN_WORK
         pb = lp.price_bound(greedy_vehicles, deadline - time.monotonic())
         if pb is None and lp.capped:  # GLOP did not finish: a bound from PDLP's approximate duals
-            if _send_approx(conn, lp, greedy_vehicles, max(greedy_vehicles, cheap_vehicles)):
-                _send_lagrangian(conn, inst, prep, lp, deadline, APPROX_STEPS)  # from PDLP's duals
+            approx = _send_approx(conn, lp, greedy_vehicles, max(greedy_vehicles, cheap_vehicles))
+            if approx is not None:
+                _send_lagrangian(conn, inst, prep, lp, deadline, approx_plan_steps, approx)
             return
         if pb is None and _stopped(conn, lp, deadline):
             return
@@ -289,19 +303,23 @@ def _large_child(
 
 
 def _send_lagrangian(
-    conn: Any, inst: Instance, prep: Prepared, lp: Any, deadline: float, most_steps: int | None = None
+    conn: Any,
+    inst: Instance,
+    prep: Prepared,
+    lp: Any,
+    deadline: float,
+    plan_steps: Callable[[int], int | None] = large_plan_steps,
+    duals: Any = None,
 ) -> None:
-    """The large plan's Lagrangian price bound from the last (price) LP's duals, after
-    large_plan_steps subgradient steps: ("L", (base, pi) or None), then ("V", None) (no
+    """The large plan's Lagrangian price bound from the last (price) LP's duals (or `duals`:
+    PDLP's, lpbound.ApproxDuals), after plan_steps(lots) subgradient steps: ("L", (base, pi) or None), then ("V", None) (no
     Lagrangian vehicle bound in this plan); ("time",) instead when the deadline stopped it."""
     from solver.award import lagrange
 
     base = None
-    steps = large_plan_steps(len(lagrange.lot_parts(inst, prep)))
-    if steps is not None and most_steps is not None:
-        steps = min(steps, most_steps)
+    steps = plan_steps(len(lagrange.lot_parts(inst, prep)))
     if lp is not None and steps is not None:
-        mult = lagrange.from_lp(inst, prep, lp, "price")
+        mult = lagrange.from_lp(inst, prep, lp, "price", duals)
         base = lagrange.improved_bound(inst, prep, mult, deadline=deadline, steps=steps)
         if base is None and time.monotonic() >= deadline - 0.1:
             conn.send(("time",))
@@ -310,22 +328,22 @@ def _send_lagrangian(
     conn.send(("V", None))
 
 
-def _send_approx(conn: Any, lp: Any, greedy_vehicles: int, top: int) -> bool:
+def _send_approx(conn: Any, lp: Any, greedy_vehicles: int, top: int) -> Any:
     """The large plan's bounds when its first price LP stopped on its work limit: PDLP's duals of
     the price LP for `top` vehicles (APPROX_ITERATIONS iterations) make one proven bound linear in
-    the count (lpbound.LpModel.approx_price_bound), sent for the greedy's count and `top` as the
-    price LPs' would be; the Lagrangian follows from the same duals (lp.dual answers with them).
-    ("work",) and False when there is none."""
-    b = lp.approx_price_bound(top, APPROX_ITERATIONS)
+    the count (lpbound.ApproxDuals.bound), sent for the greedy's count and `top` as the price
+    LPs' would be. The duals (the Lagrangian starts from them), or ("work",) and None."""
+    duals = lp.approx_duals(top, APPROX_ITERATIONS)
+    b = None if duals is None else duals.bound()
     if b is None:
         conn.send(("work",))
-        return False
+        return None
     slope = b.per_vehicle
     conn.send(("p", greedy_vehicles, b.at(greedy_vehicles), slope, slope))
     conn.send(("v", top))
     if top > greedy_vehicles:
         conn.send(("p", top, b.at(top), slope, slope))
-    return True
+    return duals
 
 
 def _full_child(
@@ -335,7 +353,7 @@ def _full_child(
     price_bound_counts; after the first two counts the Lagrangian bounds (solver.award.lagrange)
     from the LPs' duals: ("L", (base, pi) or None), valid for every count V as base + pi x V, and
     ("V", vehicle bound or None). The cheap LPs come first so that a loaded machine still gets them."""
-    from solver.award import lagrange
+    from solver.award import lagrange, polyak
     from solver.award.lpbound import LpModel
 
     try:
@@ -356,8 +374,9 @@ def _full_child(
             if i == 0 and pb is not None:
                 price_mult = lagrange.from_lp(inst, prep, lp, "price")
             if i == min(1, len(counts) - 1):
+                # the top count's multipliers, then many longer steps (solver.award.polyak)
                 base = (
-                    None if price_mult is None else lagrange.improved_bound(inst, prep, price_mult, deadline=deadline)
+                    None if price_mult is None else polyak.improved_bound(inst, prep, price_mult, vb, deadline=deadline)
                 )
                 conn.send(("L", None if price_mult is None or base is None else (base, price_mult.pi)))
                 base = lagrange.lower_bound(inst, prep, vehicle_mult, deadline=deadline)

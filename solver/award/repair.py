@@ -27,7 +27,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from solver.award.bounds import lot_vehicle_caps
 from solver.award.prep import PackageOpt, Prepared
 
 if TYPE_CHECKING:
@@ -135,8 +134,10 @@ def repair_lots(st: _State, prep: Prepared) -> None:
     inst = st.inst
     if st.room is not None:
         return  # quarterly capacities: the bookings are not undone here
-    caps = lot_vehicle_caps(inst, prep)
+    from solver.award.vehicles import exact_lot_caps
+
     lots = _Lots(st, prep)
+    caps = exact_lot_caps(inst, prep, [lots.served(lot) for lot in range(len(inst.lots))])
     if sum(max(0, cap - lots.served(lot)) for lot, cap in enumerate(caps)) <= MIN_SHORT * sum(caps):
         return
     _bids_move(lots, caps)

@@ -40,6 +40,43 @@ GROW = 4
 SUB_WORK = 0.5
 # Sub-rounds merge the tiers of a bid that reach the same lines (merged_tiers); False: as before.
 MERGE_TIERS = True
+# Per-lot vehicle caps exact where solver.award.lotdp solves the lot (exact_lot_caps); False: the
+# cheap caps (bounds.lot_vehicle_caps) as before.
+EXACT_CAPS = True
+
+_exact_of: tuple[Instance, Prepared, dict[int, int]] | None = None  # the last round's lots solved by exact_lot_caps
+
+
+def exact_lot_caps(inst: Instance, prep: Prepared, served: list[int]) -> list[int]:
+    """Per lot, the most vehicles any award serves there: the cheap caps (bounds.lot_vehicle_caps)
+    lowered to the lot's exact maximum where solver.award.lotdp solves it (whole line service, no
+    delivery quarters), with every rule inside the lot (whole lines, tier bands, share caps,
+    capacity, the winner limit, the package items there each free to be taken): only what ties
+    lots together (a package's other lots, capacities over lots) is left out, so their sum is a
+    proven vehicle bound. The cheap caps miss whole lines and overlapping options (few-suppliers,
+    seed 1: 15,179 -> 15,155 at 2,000 bids, 75,487 -> 75,083 at 10,000; every lot in 0.4 and 1.7 s
+    of CPU, the other families nothing lower in 0.3 and 1.3-2.6 s). So only the lots an award
+    serves below the cheap cap (`served` per lot) are solved: one it serves at it has that maximum.
+    Exact integer arithmetic, no work limit: the same caps whichever award asks. The lots solved
+    are kept for the last round asked."""
+    global _exact_of
+    if _exact_of is None or _exact_of[0] is not inst or _exact_of[1] is not prep:
+        _exact_of = (inst, prep, {})
+    known = _exact_of[2]
+    caps = lot_vehicle_caps(inst, prep)
+    if not EXACT_CAPS:
+        return caps
+    from solver.award.lagrange import VEHICLE_SCALE, Multipliers, lot_parts
+    from solver.award.lotdp import lot_min
+
+    most_vehicles = Multipliers("vehicles", {}, 0, {})  # every vehicle -VEHICLE_SCALE, nothing else priced
+    for part in lot_parts(inst, prep):
+        lot = part.lot
+        if lot not in known and served[lot] < caps[lot]:
+            found = lot_min(inst, part, most_vehicles)
+            known[lot] = caps[lot] if found is None else min(caps[lot], -found[0] // VEHICLE_SCALE)
+        caps[lot] = known.get(lot, caps[lot])
+    return caps
 
 
 def merged_tiers(inst: Instance, prep: Prepared, cur: Solution) -> Prepared:
@@ -155,7 +192,7 @@ def more_vehicles(
     from solver.award.deliveries import schedule
     from solver.award.lns import WORK_PER_VAR, _merge, _sub_instance
 
-    caps = lot_vehicle_caps(inst, prep)
+    caps = exact_lot_caps(inst, prep, served_per_lot(inst, sol))
     around = _Around(inst)
     best = objective(inst, sol)
     work = 0.0

@@ -111,9 +111,9 @@ def test_a_hand_computed_bound() -> None:
 
 
 def test_the_lagrangian_from_pdlp_s_duals_holds_below_the_optimum_on_tiny_rounds() -> None:
-    """After approx_price_bound, lp.dual and lp.reduced_cost answer with PDLP's approximate duals,
-    so the Lagrangian (solver.award.lagrange, as the large plan runs it) starts from them: its bound
-    never exceeds the cheapest award with at least V vehicles, however rough the duals."""
+    """The Lagrangian (solver.award.lagrange, as the large plan runs it) starts from PDLP's
+    approximate duals (lpbound.ApproxDuals): its bound never exceeds the cheapest award with at
+    least V vehicles, however rough the duals."""
     import time
 
     from solver.award import lagrange
@@ -121,9 +121,9 @@ def test_the_lagrangian_from_pdlp_s_duals_holds_below_the_optimum_on_tiny_rounds
     checked = 0
     for seed, doc, vehicles, inst, prep, lp in _rounds(range(30)):
         for iterations in (5, 1000):
-            assert lp.approx_price_bound(vehicles, iterations) is not None
-            assert lp.vehicles_row is not None
-            mult = lagrange.from_lp(inst, prep, lp, "price")
+            approx = lp.approx_duals(vehicles, iterations)
+            assert approx is not None and approx.bound() is not None
+            mult = lagrange.from_lp(inst, prep, lp, "price", approx)
             base = lagrange.improved_bound(inst, prep, mult, deadline=time.monotonic() + 60, steps=3)
             assert base is not None
             for k in range(max(0, vehicles - 2), vehicles + 1):
@@ -136,11 +136,12 @@ def test_pdlp_s_duals_give_the_reduced_costs_of_their_definition() -> None:
     doc = tiny_round(random.Random(3))
     lp = _lp(doc)
     vehicles, _ = brute_force(doc)
-    assert lp.approx_price_bound(max(1, vehicles), 50) is not None
-    duals = [lp.dual(r) for r in range(len(lp._rows))]
-    pi = lp.dual(len(lp._rows))
+    approx = lp.approx_duals(max(1, vehicles), 50)
+    assert approx is not None and approx.vehicles_row == len(lp._rows)
+    duals = [approx.dual(r) for r in range(len(lp._rows))]
+    pi = approx.dual(len(lp._rows))
     for v in range(len(lp._upper)):
         d = lp.price.get(v, 0.0) - pi * lp.veh.get(v, 0.0)
         for r, (_, _, idx, val) in enumerate(lp._rows):
             d -= sum(c * duals[r] for i, c in zip(idx, val, strict=True) if i == v)
-        assert math.isclose(lp.reduced_cost(v), d, rel_tol=1e-9, abs_tol=1e-6)
+        assert math.isclose(approx.reduced_cost(v), d, rel_tol=1e-9, abs_tol=1e-6)

@@ -77,7 +77,7 @@ def test_over_its_budget_the_large_plan_sends_the_lagrangian_from_pdlp_s_duals(m
 
 
 def test_without_pdlp_s_bound_the_cheap_bound_stays(monkeypatch) -> None:
-    monkeypatch.setattr(LpModel, "approx_price_bound", lambda *a: None)
+    monkeypatch.setattr(LpModel, "approx_duals", lambda *a: None)
     doc = make_round(16, 6, 90, seed=4)
     child = _child(doc, monkeypatch, 1e-9)
     g = child.greedy_vehicles
@@ -142,3 +142,80 @@ def test_the_large_plan_lagrangian_runs_on_a_count_of_lot_solves() -> None:
     assert large_plan_steps(16) == LARGE_PLAN_MAX_STEPS
     assert large_plan_steps(LARGE_PLAN_LOT_SOLVES) == 0
     assert large_plan_steps(LARGE_PLAN_LOT_SOLVES + 1) is None  # not even one pass
+
+
+def test_the_lagrangian_from_pdlp_s_duals_runs_on_its_own_count_of_lot_solves() -> None:
+    """The first price LP stops on a small budget, so the CPU GLOP no longer spends there pays for
+    more subgradient steps from PDLP's duals than after a finished top price LP."""
+    from solver.award.lpchild import APPROX_LOT_SOLVES, APPROX_MAX_STEPS, approx_plan_steps, large_plan_steps
+
+    assert approx_plan_steps(500) == 40 > large_plan_steps(500) == 10  # 10,000 bids, default shape
+    assert approx_plan_steps(2000) == 9  # few-suppliers
+    assert approx_plan_steps(16) == APPROX_MAX_STEPS
+    assert approx_plan_steps(APPROX_LOT_SOLVES) == 0
+    assert approx_plan_steps(APPROX_LOT_SOLVES + 1) is None
+
+
+def test_over_its_budget_the_large_plan_takes_the_approx_plan_s_steps(monkeypatch) -> None:
+    """In the child's plan itself (run in this process): when GLOP stops on its work limit, the
+    Lagrangian from PDLP's duals takes approx_plan_steps(lots) subgradient steps, and its bound
+    stays below the proven optimum's price."""
+    from solver.award import lagrange, lpchild
+
+    monkeypatch.setattr(lpchild, "LARGE_PLAN_WORK", 1e-9)
+    asked: list[int] = []
+    improved = lagrange.improved_bound
+
+    def spy(*args, **kwargs):
+        asked.append(kwargs["steps"])
+        return improved(*args, **kwargs)
+
+    monkeypatch.setattr(lagrange, "improved_bound", spy)
+
+    class Conn:
+        def __init__(self) -> None:
+            self.sent: list[tuple] = []
+
+        def send(self, msg: tuple) -> None:
+            self.sent.append(msg)
+
+        def close(self) -> None:
+            pass
+
+    inst = parse(make_round(16, 6, 90, seed=4))
+    prep = prepare(inst)
+    g = objective(inst, greedy(inst, prep))[0]
+    conn = Conn()
+    lpchild._large_child(inst, prep, g, vehicle_bound(inst, prep), time.monotonic() + 300, conn)
+    assert asked == [lpchild.approx_plan_steps(len(lagrange.lot_parts(inst, prep)))] == [lpchild.APPROX_MAX_STEPS]
+    lag = [m for m in conn.sent if m[0] == "L"]
+    assert len(lag) == 1 and lag[0][1] is not None
+    base, pi = lag[0][1]
+    v, cents = _optimum()
+    assert base + pi * v <= cents
+
+
+def test_an_lp_that_glop_ends_abnormal_on_its_work_limit_counts_as_stopped_on_work() -> None:
+    """GLOP may end ABNORMAL when its deterministic limit stops it (regions at 10,000 bids on 15
+    units): that counts as stopped on work (so PDLP's bound follows), not as an answer."""
+    import ortools.linear_solver.pywraplp as pywraplp
+
+    inst = parse(make_round(16, 6, 90, seed=4))
+    lp = LpModel(inst, prepare(inst))
+    glop = lp._solver("price")
+
+    class Abnormal:
+        def __init__(self, real: object) -> None:
+            self.real = real
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.real, name)
+
+        def Solve(self) -> int:  # pywraplp's name
+            self.real.Solve()
+            return pywraplp.Solver.ABNORMAL
+
+    glop.solver = Abnormal(glop.solver)
+    lp.max_work = 60.0
+    assert lp.price_bound(50, 60) is None
+    assert lp.capped and not lp.infeasible

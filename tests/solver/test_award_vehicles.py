@@ -162,3 +162,48 @@ def test_merged_tiers_keep_exactly_the_same_awards() -> None:
         smaller += model_size(inst, merged) < model_size(inst, prep)
         assert _allocations(inst, merged) == _allocations(inst, prep)
     assert smaller >= 10
+
+
+@pytest.mark.parametrize("seed", [4, 6])
+def test_exact_lot_caps_are_each_lots_own_maximum_below_the_cheap_caps(seed: int, monkeypatch) -> None:
+    """vehicles.exact_lot_caps: per lot the most vehicles of the lot's own model (every rule of the
+    lot, its package items free), as CP-SAT proves it there, where the award serves below the
+    cheap cap; the cheap cap where it serves that much. On these few-suppliers-like rounds whole
+    lines and overlapping options leave some lots' cheap caps out of reach (a lower bound)."""
+    from solver.award import lagrange
+    from solver.award.vehicles import exact_lot_caps
+
+    doc = make_round(60, 6, 200, seed=seed)
+    inst, prep = parse(doc), prepare(parse(doc))
+    cheap = lot_vehicle_caps(inst, prep)
+    nothing = [0] * len(inst.lots)  # every lot short: every lot solved
+    caps = exact_lot_caps(inst, prep, nothing)
+    monkeypatch.setattr(lagrange, "EXACT_DP", False)  # CP-SAT on each lot's own model instead
+    most = lagrange.Multipliers("vehicles", {}, 0, {})
+    for part in lagrange.lot_parts(inst, prep):
+        proven = lagrange._lot_min(inst, part, most, 60.0, 50.0)
+        assert proven is not None
+        assert caps[part.lot] == min(cheap[part.lot], -proven // lagrange.VEHICLE_SCALE), part.lot
+    assert sum(caps) < sum(cheap)
+    sol = starts(inst, prep)[0]
+    served = served_per_lot(inst, sol)
+    assert all(s <= c for s, c in zip(served, caps, strict=True))
+    # asked with an award: only its short lots are solved; a lot it serves at the cheap cap keeps it
+    again = exact_lot_caps(parse(doc), prep, served)
+    assert again == [cheap[i] if served[i] >= cheap[i] else caps[i] for i in range(len(caps))]
+    assert again == caps  # (a lot served at its cheap cap is at its maximum)
+
+
+def test_large_rounds_report_the_exact_per_lot_vehicle_bound(monkeypatch) -> None:
+    """The large path's bound on vehicles is the sum of the exact per-lot caps (below the cheap
+    bound here), before any search or LP."""
+    from solver.award.vehicles import exact_lot_caps
+
+    monkeypatch.setattr(importlib.import_module("solver.award"), "MAX_GLOBAL_PRICE_VARS", 0)
+    doc = make_round(60, 6, 200, seed=4)
+    inst, prep = parse(doc), prepare(parse(doc))
+    result = award(doc, exact=False, backups=False)
+    exact = sum(exact_lot_caps(inst, prep, [0] * len(inst.lots)))
+    assert exact < vehicle_bound(inst, prep)
+    assert result["stats"]["bound_quantity"] == exact
+    assert validate_award(doc, result) == []

@@ -1,0 +1,62 @@
+"""The Polyak-like steps after lagrange's (solver.award.polyak): on tiny rounds solved by
+exhaustive enumeration the price bound never exceeds the lowest price of the most vehicles and
+never falls below lagrange.improved_bound's from the same multipliers, and the same inputs give
+the same bound (no clock in it); on 200-bid package rounds it rises above lagrange's (tiny
+rounds' lots are too few for that: lagrange's ten steps already end there)."""
+
+from __future__ import annotations
+
+import random
+import time
+
+from bench.award_instances import make_round
+from solver.award import lagrange, polyak
+from solver.award.greedy import starts
+from solver.award.instance import parse
+from solver.award.lpbound import LpModel
+from solver.award.prep import prepare
+from solver.award.solution import objective
+from tests.solver.award_helpers import brute_force, tiny_round
+
+WORK = 2.0  # per lot: tiny lots are proven far below it, so the passes are exact
+
+
+def test_polyak_steps_keep_the_price_bound_valid() -> None:
+    checked = 0
+    for seed in range(60):
+        doc = tiny_round(random.Random(seed))
+        vehicles, cents = brute_force(doc)
+        if not vehicles:
+            continue
+        inst = parse(doc)
+        prep = prepare(inst)
+        lp = LpModel(inst, prep)
+        assert lp.price_bound(vehicles, 60) is not None
+        end = time.monotonic() + 60
+        ma, mb, mc = (lagrange.from_lp(inst, prep, lp, "price") for _ in range(3))
+        before = lagrange.improved_bound(inst, prep, ma, deadline=end, work_per_lot=WORK)
+        after = polyak.improved_bound(inst, prep, mb, vehicles, deadline=end, work_per_lot=WORK, steps=20)
+        again = polyak.improved_bound(inst, prep, mc, vehicles, deadline=end, work_per_lot=WORK, steps=20)
+        assert before is not None and after is not None
+        assert after >= before, seed
+        assert lagrange.price_for(after, mb, vehicles) <= cents, seed  # mb: the best multipliers
+        assert (again, mc.lam) == (after, mb.lam), seed
+        checked += 1
+    assert checked >= 30
+
+
+def test_polyak_steps_raise_the_price_bound_of_package_rounds() -> None:
+    """arbitrary and regions bundles, 200 bids, at the greedy's count: above lagrange's ten
+    steps, below the greedy's price (an award with that many vehicles)."""
+    for bundles in ("arbitrary", "regions"):
+        inst = parse(make_round(20, 10, 200, seed=1, package_share=0.6, package_lots=(2, 8), bundles=bundles))
+        prep = prepare(inst)
+        vehicles, cents = objective(inst, starts(inst, prep)[0])
+        lp = LpModel(inst, prep)
+        assert lp.price_bound(vehicles, 60) is not None
+        end = time.monotonic() + 600
+        ma, mb = (lagrange.from_lp(inst, prep, lp, "price") for _ in range(2))
+        before = lagrange.improved_bound(inst, prep, ma, deadline=end)
+        after = polyak.improved_bound(inst, prep, mb, vehicles, deadline=end, steps=20)
+        assert before is not None and after is not None
+        assert lagrange.price_for(before, ma, vehicles) < lagrange.price_for(after, mb, vehicles) <= cents
