@@ -7,8 +7,9 @@ it, and the marketplace spawns one per solve (marketplace/services/solver_proces
 `python -m solver`. `load()` imports cp_model with a stand-in for pandas in `sys.modules`, only
 while cp_model loads: its `Index` and `Series` are classes for cp_model's annotations and
 isinstance checks, true only for objects of the real classes (which exist only if something
-loaded the real pandas); calling them, or any other attribute of the stand-in, imports the real
-pandas and forwards to it. So the `*_series` helpers still work, and any later `import pandas`
+loaded the real pandas); calling them or reading their attributes, or any other attribute of the
+stand-in, imports the real pandas and forwards to it (also for a module that imported pandas in
+another thread while cp_model loaded and so holds the stand-in). So the `*_series` helpers still work, and any later `import pandas`
 gets the real one. Results do not change: only the import is cheaper.
 """
 
@@ -37,6 +38,11 @@ class _Forward(type):
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
         return getattr(_real_pandas(), cls.__name__)(*args, **kwargs)
+
+    def __getattr__(cls, name: str) -> Any:  # e.g. Series.dtype; not the dunders typing probes
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(getattr(_real_pandas(), cls.__name__), name)
 
 
 class Index(metaclass=_Forward):

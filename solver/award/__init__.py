@@ -22,7 +22,9 @@ a fresh model, from the proven optimum, class by class (cpsat.AwardModel.canonic
 worker and its own work limit (tie_break_work: TIE_BREAK_WORK, or what the exact search left of
 the round's work limit); `stats.tie_break.applied` says whether T's
 minimum was proven, in which case the award is the same whatever search (any worker count)
-found the optimum. Verified against exhaustive enumeration in
+found the optimum. With two cores the tie-break starts while the exact search proves the optimum
+and races a second search (solver.award.tiebreak): the same answer. Verified against exhaustive
+enumeration in
 tests/solver/test_award_tie_break.py and tests/solver/test_award_tie_break_classes.py.
 
 Reproducible by default: every phase (exact search, neighbourhood search, tie-break) runs on
@@ -43,7 +45,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from solver.award.bounds import price_bound, servable_lines, vehicle_bound
 from solver.award.greedy import starts
@@ -54,6 +56,10 @@ from solver.award.solution import Solution, objective, to_output
 from solver.award.validate import validate_award
 from solver.money import from_cents
 from solver.progress import Progress, ProgressCallback
+
+if TYPE_CHECKING:  # ortools loads with the model, not with `import solver`
+    from solver.award import race, tiebreak
+    from solver.award.cpsat import Canonical
 
 __all__ = ["award", "price_bound_counts", "validate_award"]
 
@@ -134,6 +140,12 @@ PROOF_SYMMETRY = True
 # default 200-bid rounds, seeds 1-5: 12.3 -> 7.4 units of work in all, median 0.56x per round
 # (bench/results/award_exact.md). False: as before (python -m bench.award_tie_break compares).
 TIE_SYMMETRY = True
+# With two cores the tie-break starts on the best award so far while the exact search proves it,
+# and races a second search once it is proven (solver.award.tiebreak); False: only the race.
+TIE_EARLY = True
+# ... once the exact search's best award has stayed the best for this many seconds of the process's
+# CPU (it decides when the answer comes, never which: solver.award.tiebreak.Speculation).
+TIE_EARLY_DELAY = 0.3
 
 
 def default_work_limit(size: int, offers: int, quarterly: bool = False) -> float:
@@ -176,6 +188,7 @@ class _Best:
         self.stops: set[str] = set()  # limits that ended a phase early: "work", "time"
         self.others: list[Solution] = []
         self.exact_work = 0.0  # deterministic work the exact phases spent (CP-SAT's own count)
+        self.on_better: Callable[[], None] | None = None  # called on every better award
 
     @property
     def proven(self) -> bool:
@@ -187,6 +200,8 @@ class _Best:
         if (v, -c) > (self.vehicles, -self.cents):
             self.sol, self.vehicles, self.cents = sol, v, c
             self.report(phase)
+            if self.on_better is not None:
+                self.on_better()
 
     def report(self, phase: str) -> None:
         if self.progress is not None:
@@ -259,6 +274,7 @@ def award(
     lp: BoundsChild | None = None
     if exact and not best.proven and size > MAX_GLOBAL_PRICE_VARS:
         lp = BoundsChild(inst, prep, best.vehicles, best.vbound, size, deadline - _reserve(inst, time_limit))
+    early = _speculation(inst, prep, best, deadline - _reserve(inst, time_limit), work_limit, exact, size)
     if exact and not best.proven:
         search = "cp-sat" if size <= MAX_GLOBAL_PRICE_VARS else "cp-sat+lns"
         try:
@@ -266,10 +282,18 @@ def award(
         except BaseException:
             if lp is not None:  # e.g. Cancelled: do not leave the LP child running
                 lp.collect(0.0, 0)
+            if early is not None:
+                early.close()
             raise
-
-    if exact and best.proven and size <= MAX_GLOBAL_PRICE_VARS:
-        _tie_break(inst, prep, best, deadline - _reserve(inst, time_limit), tie_break_work(work_limit, best.exact_work))
+    best.on_better = None
+    running = None if early is None else early.take((best.vehicles, best.cents, best.sol))
+    try:
+        if exact and best.proven and size <= MAX_GLOBAL_PRICE_VARS:
+            tie_work = tie_break_work(work_limit, best.exact_work)
+            _tie_break(inst, prep, best, deadline - _reserve(inst, time_limit), tie_work, running)
+    finally:
+        if running is not None:
+            running.end()
 
     if lp is not None:
         if not lp.collect(deadline - time.monotonic() - _reserve(inst, time_limit), best.vehicles):
@@ -311,6 +335,21 @@ def award(
             inst, best.sol, result, end - min(BACKUP_OUTPUT_SHARE * max(0.0, float(time_limit)), 0.5), t0, work_limit
         )
     return result
+
+
+def _speculation(
+    inst: Instance, prep: Prepared, best: _Best, deadline: float, work_limit: float | None, exact: bool, size: int
+) -> tiebreak.Speculation | None:
+    """With two cores, the tie-break started on every better award of the exact search, on the most
+    work it may get (tie_break_work), so that it is under way when the optimum is proven (TIE_EARLY)."""
+    from solver.award import race, tiebreak
+
+    if not (TIE_EARLY and exact and not best.proven and size <= MAX_GLOBAL_PRICE_VARS and race.cores() >= 2):
+        return None
+    most = tie_break_work(work_limit, 0.0)
+    spec = tiebreak.Speculation(lambda optimum: _tie_search(inst, prep, optimum, deadline)(most, {}), TIE_EARLY_DELAY)
+    best.on_better = lambda: spec.restart((best.vehicles, best.cents, best.sol))
+    return spec
 
 
 def _add_backups(
@@ -564,33 +603,50 @@ def tie_break_work(work_limit: float | None, spent: float) -> float:
     return min(work_limit, max(TIE_BREAK_WORK, work_limit - spent))
 
 
-def _tie_break(inst: Instance, prep: Prepared, best: _Best, deadline: float, work_limit: float) -> None:
+def _tie_break(
+    inst: Instance,
+    prep: Prepared,
+    best: _Best,
+    deadline: float,
+    work_limit: float,
+    early: race.Search[Canonical | None] | None = None,
+) -> None:
     """Replace the proven optimum by the canonical one (TIE_BREAK_RULE), on a fresh model so the
     answer depends on nothing the optimization phases did. It never costs the proven objectives,
     and only its work limit (not the clock, unless the call runs out of time) stops it, so its
-    answer does not depend on the machine's speed or on the number of workers."""
-    from solver.award.cpsat import AwardModel
+    answer does not depend on the machine's speed or on the number of workers. With two cores it runs
+    as two searches side by side (solver.award.tiebreak), `early` the one started on the optimum
+    while the exact search proved it: the same answer."""
+    from solver.award import tiebreak
 
     if deadline - time.monotonic() < 0.05:
         best.stops.add("time")
         return
-    # When the optimum serves every servable line, the optima are exactly the serve_all model's
-    # awards at the optimal price: its per-line equalities make the proof that no other optimal
-    # class exists faster (seed 1 of the 200-bid default: 12.1 -> 8.1 s of CPU).
-    servable = sum(inst.lines[li].quantity for li in servable_lines(prep))
-    model = AwardModel(inst, prep, serve_all=best.vehicles == servable, symmetry=TIE_SYMMETRY)
-    if not model.price_fits:
+    r = tiebreak.run(_tie_search(inst, prep, best, deadline), work_limit, early)
+    if r is None:
         return
-    r = model.canonical(
-        best.vehicles,
-        best.cents,
-        best.sol,
-        time_limit=deadline - time.monotonic(),
-        work_limit=work_limit,
-    )
     if r.solution is not None and objective(inst, r.solution) == (best.vehicles, best.cents):
         best.sol = r.solution
         best.canonical = r.proven
         best.early = bool(r.early)
     if not r.proven:
         best.stops.add("time" if r.timed_out else "work")
+
+
+def _tie_search(
+    inst: Instance, prep: Prepared, best: _Best | tuple[int, int, Solution], deadline: float
+) -> Callable[[float, Mapping[str, object]], tiebreak.Search]:
+    """The tie-break's search from the optimum `best` (or (vehicles, cents, award)), given its work
+    limit and extra CP-SAT parameters (solver.award.tiebreak)."""
+    from solver.award import tiebreak
+
+    optimum = (best.vehicles, best.cents, best.sol) if isinstance(best, _Best) else best
+    # When the optimum serves every servable line, the optima are exactly the serve_all model's
+    # awards at the optimal price: its per-line equalities make the proof that no other optimal
+    # class exists faster (seed 1 of the 200-bid default: 12.1 -> 8.1 s of CPU).
+    serve_all = optimum[0] == sum(inst.lines[li].quantity for li in servable_lines(prep))
+
+    def make(work: float, params: Mapping[str, object]) -> tiebreak.Search:
+        return tiebreak.search(inst, prep, serve_all, optimum, deadline, work, params, TIE_SYMMETRY)
+
+    return make

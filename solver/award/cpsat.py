@@ -57,6 +57,10 @@ class AwardModel:
     """The CP-SAT model in the compact (y, x) form above. (A pattern form, one boolean per
     feasible line subset of a bid tier, was measured slower to prove on 200-bid rounds.)"""
 
+    # Called with every solver of the tie-break before its solve (solver.award.race: its parameters
+    # and its stop); None: the solvers as they are.
+    tie_hook: Callable[[cp_model.CpSolver], None] | None = None
+
     def __init__(self, inst: Instance, prep: Prepared, *, serve_all: bool = False, symmetry: bool = False):
         from solver import cpsat_import
 
@@ -283,7 +287,7 @@ class AwardModel:
         by_class = by_class and not (self.inst.prefer_early and self.earliness is not None)
         if self.symmetry and not by_class:
             # T over the optima must see every optimum: a model without the lines' ordering
-            return AwardModel(self.inst, self.prep, serve_all=self.serve_all).canonical(
+            return self._plain().canonical(
                 vehicles, cents, hint, time_limit=time_limit, work_limit=work_limit, by_class=False
             )
         m = self.model
@@ -302,7 +306,7 @@ class AwardModel:
                 return r
             # Many optimal classes (prices equal across sources): T over all the optima at once,
             # from the least T seen, on a fresh model with the work left.
-            rest = AwardModel(self.inst, self.prep, serve_all=self.serve_all).canonical(
+            rest = self._plain().canonical(
                 vehicles,
                 cents,
                 r.solution or hint,
@@ -424,6 +428,12 @@ class AwardModel:
                 return Canonical(self._pick(found), False, dt, False)
             cur = self.extract(solver.value)  # an award of another class within the price
 
+    def _plain(self) -> AwardModel:
+        """A fresh model of the same round without the lines' ordering, with the same `tie_hook`."""
+        plain = AwardModel(self.inst, self.prep, serve_all=self.serve_all)
+        plain.tie_hook = self.tie_hook
+        return plain
+
     @staticmethod
     def _pick(found: list[tuple[int, tuple[int, ...], Solution]]) -> Solution | None:
         return min(found, key=lambda f: (f[0], f[1]))[2] if found else None
@@ -501,6 +511,8 @@ class AwardModel:
             prm.cp_model_probing_level = 0
         prm.max_time_in_seconds = max(0.01, time_limit)
         prm.max_deterministic_time = max(0.001, work_limit)
+        if self.tie_hook is not None:
+            self.tie_hook(solver)
         return solver
 
 

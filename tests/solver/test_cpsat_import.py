@@ -56,7 +56,10 @@ def test_cp_model_pandas_helpers_still_work_and_import_the_real_pandas() -> None
         m.maximize(sum(xs))
         s = cp_model.CpSolver()
         s.solve(m)
-        real = isinstance(pd.Series([1]), cp_model.pd.Series) and not isinstance(1, cp_model.pd.Series)
+        stand_in = cp_model.pd
+        real = isinstance(pd.Series([1]), stand_in.Series) and not isinstance(1, stand_in.Series)
+        real = real and stand_in.Series.__name__ == "Series" and stand_in.Series.dtype is pd.Series.dtype
+        real = real and stand_in.DataFrame is pd.DataFrame
         print(json.dumps([before, real, s.values(xs).tolist()]))
         """
     )

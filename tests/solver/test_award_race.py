@@ -1,0 +1,148 @@
+"""Two deterministic searches side by side (solver.award.race): the answer is the first decisive
+result, else the primary's, the same whichever search ends first and on one core or two; the
+200-bid tie-break's proof runs that way (solver.award._tie_break)."""
+
+from __future__ import annotations
+
+import importlib
+import threading
+import time
+
+import pytest
+
+from bench.award_instances import make_round
+from solver.award import award, race, tiebreak
+
+award_module = importlib.import_module("solver.award")
+
+
+def _search(result: str, delay: float, log: list[str]):
+    def run(stop: race.Stop) -> str:
+        end = time.monotonic() + delay
+        while time.monotonic() < end:
+            if stop.stopped:
+                log.append(f"{result} stopped")
+                return "stopped"
+            time.sleep(0.001)
+        log.append(f"{result} ended")
+        return result
+
+    return run
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+@pytest.mark.parametrize(("delays", "want"), [((0.2, 0.0), "primary proven"), ((0.0, 0.2), "primary proven")])
+def test_a_decisive_primary_is_the_answer_whichever_ends_first(parallel, delays, want) -> None:
+    log: list[str] = []
+    got = race.first_proven(
+        _search("primary proven", delays[0], log),
+        _search("secondary proven", delays[1], log),
+        lambda r: r.endswith("proven"),
+        parallel=parallel,
+    )
+    # both are decisive here: the first to end wins, and by contract both are the same answer;
+    # on one core the primary runs first and the secondary never
+    assert got in ("primary proven", "secondary proven")
+    if not parallel:
+        assert got == "primary proven" and log == ["primary proven ended"]
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+@pytest.mark.parametrize("delays", [(0.0, 0.1), (0.1, 0.0)])
+def test_the_secondary_proof_counts_and_neither_proving_gives_the_primary(parallel, delays) -> None:
+    log: list[str] = []
+    got = race.first_proven(
+        _search("primary open", delays[0], log), _search("secondary proven", delays[1], log), lambda r: "proven" in r
+    )
+    assert got == "secondary proven"
+    got = race.first_proven(
+        _search("primary open", delays[0], log),
+        _search("secondary open", delays[1], log),
+        lambda r: "proven" in r,
+        parallel=parallel,
+    )
+    assert got == "primary open"
+
+
+def test_the_loser_is_stopped_and_its_thread_ended() -> None:
+    log: list[str] = []
+    before = threading.active_count()
+    got = race.first_proven(
+        _search("primary proven", 0.0, log),
+        _search("secondary proven", 30.0, log),
+        lambda r: "proven" in r,
+        parallel=True,
+    )
+    assert got == "primary proven"
+    assert "secondary proven stopped" in log
+    assert threading.active_count() == before
+
+
+def test_an_error_in_either_search_reaches_the_caller() -> None:
+    def broken(stop: race.Stop) -> str:
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        race.first_proven(_search("primary open", 0.05, []), broken, lambda r: "proven" in r, parallel=True)
+
+
+def test_a_stopped_cp_sat_solver_ends_at_once() -> None:
+    from ortools.sat.python import cp_model
+
+    m = cp_model.CpModel()
+    xs = [m.new_bool_var("") for _ in range(400)]
+    for k in range(6):
+        m.add(sum(((i * 37 + k * 11) % 89 + 10) * x for i, x in enumerate(xs)) <= 6000)
+    m.maximize(sum(((i * 53) % 97 + 10) * x for i, x in enumerate(xs)))
+    stop = race.Stop()
+    stop.stop()
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    stop.watch(solver)  # handed over after the stop: no work at all
+    solver.solve(m)
+    assert solver.deterministic_time < 0.01
+
+
+def test_the_tie_break_gives_the_same_bytes_on_one_core_and_on_two(monkeypatch) -> None:
+    doc = make_round(8, 5, 40, seed=3)
+    monkeypatch.setattr(award_module, "TIE_EARLY_DELAY", 0.0)  # the early search on every better award
+    two = award(doc, time_limit=120, backups=False)
+    monkeypatch.setattr(race, "cores", lambda: 1)
+    one = award(doc, time_limit=120, backups=False)
+    assert two["status"] == "OPTIMAL" and two["stats"]["tie_break"]["applied"]
+    drop = ("solve_seconds",)
+    assert {k: v for k, v in two["stats"].items() if k not in drop} == {
+        k: v for k, v in one["stats"].items() if k not in drop
+    }
+    assert {k: v for k, v in two.items() if k != "stats"} == {k: v for k, v in one.items() if k != "stats"}
+
+
+@pytest.mark.parametrize("early", [True, False])
+def test_a_tie_break_the_primary_cannot_prove_is_proven_by_the_secondary(monkeypatch, early) -> None:
+    """The primary search (the early one too) cut to no work at all: the secondary search alone
+    proves the rule's award, the one the single search with the full budget gives. (On the old code
+    the tie-break was one search: cut, it proved nothing.)"""
+    doc = make_round(8, 5, 40, seed=3)
+    want = award(doc, time_limit=120, backups=False)
+    real = tiebreak.search
+    cut = {"n": 0}
+
+    def search(*args, **kw):
+        run = real(*args, **kw)
+        if args[6]:  # the secondary's parameters
+            return run
+
+        def primary(stop: race.Stop):
+            cut["n"] += 1
+            stop.stop()  # every solver of the primary gets no work
+            return run(stop)
+
+        return primary
+
+    monkeypatch.setattr(tiebreak, "search", search)
+    monkeypatch.setattr(award_module, "TIE_EARLY", early)
+    monkeypatch.setattr(award_module, "TIE_EARLY_DELAY", 0.0)  # on every better award at once
+    got = award(doc, time_limit=120, backups=False)
+    assert cut["n"] >= 1
+    assert got["stats"]["tie_break"]["applied"]
+    assert {k: v for k, v in got.items() if k != "stats"} == {k: v for k, v in want.items() if k != "stats"}
