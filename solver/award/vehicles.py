@@ -4,10 +4,11 @@ On rounds with few suppliers per lot (bench.award_families "few-suppliers": 400 
 at 2,000 bids) what limits vehicles is inside the lots, not the suppliers' capacities (there
 they add up to 2.5x the demand): the winner limit, share caps, bid ranges and whole lines.
 The award's shortfall sits in a few lots (on seed 1 the greedy start serves 74 of 400 lots
-below their cheap per-lot bound, bounds.lot_vehicle_caps), and the general neighbourhood
+below their cheap per-lot bound, bounds.lot_vehicle_caps; exact_lot_caps below lowers those to
+each lot's own maximum), and the general neighbourhood
 search, drawing its neighbourhoods over the whole round, gained about 30 vehicles per 10 s of
 CPU there. Here each sub-round is one such short lot with the lots of every package that has
-an item there (so a package can be dropped or taken whole) and, when a supplier there has no
+an item there, those its own optimum takes first (so a package can be dropped or taken whole) and, when a supplier there has no
 capacity left, the lots where it is awarded; it is re-solved exactly for the most vehicles
 (with the rest of the award fixed: solver.award.lns's sub-rounds) and kept when better. Most
 vehicles only, not then the lowest price: proving the price too cost the sub-rounds most of
@@ -32,10 +33,12 @@ from solver.award.prep import Prepared, TierOpt, eligible, prepare
 from solver.award.solution import Solution, objective
 
 # Lots per neighbourhood in the first pass, and the most after growing (a pass that gained
-# grows it by GROW for the next one).
-FIRST_LOTS = 6
-MAX_LOTS = 18
-GROW = 4
+# grows it by GROW for the next one). few-suppliers, seed 1, the search alone from the repaired
+# start on the award's share of the work, with WANTED_FIRST: 6 -> 18 lots by 4: 15,068 / 74,074
+# vehicles at 2,000 / 10,000 bids; 12 -> 30 by 6: 15,070 / 74,101 (lns.served_starts alone on 12 and 10 units).
+FIRST_LOTS = 12
+MAX_LOTS = 30
+GROW = 6
 # Work one sub-round may spend (CP-SAT deterministic seconds, besides its model building).
 SUB_WORK = 0.5
 # Sub-rounds merge the tiers of a bid that reach the same lines (merged_tiers); False: as before.
@@ -43,8 +46,13 @@ MERGE_TIERS = True
 # Per-lot vehicle caps exact where solver.award.lotdp solves the lot (exact_lot_caps); False: the
 # cheap caps (bounds.lot_vehicle_caps) as before.
 EXACT_CAPS = True
+# A short lot's neighbourhood takes the lots of the packages its own optimum takes first
+# (exact_lot_caps) before the others there: few-suppliers, seed 1, the search alone as above with
+# 6 -> 18 lots, 15,051 -> 15,068 vehicles at 2,000 bids, 74,060 -> 74,074 at 10,000.
+WANTED_FIRST = True
 
-_exact_of: tuple[Instance, Prepared, dict[int, int]] | None = None  # the last round's lots solved by exact_lot_caps
+# the last round's lots solved by exact_lot_caps: lot -> (its maximum, the packages of one optimum)
+_exact_of: tuple[Instance, Prepared, dict[int, tuple[int, tuple[int, ...]]]] | None = None
 
 
 def exact_lot_caps(inst: Instance, prep: Prepared, served: list[int]) -> list[int]:
@@ -74,9 +82,21 @@ def exact_lot_caps(inst: Instance, prep: Prepared, served: list[int]) -> list[in
         lot = part.lot
         if lot not in known and served[lot] < caps[lot]:
             found = lot_min(inst, part, most_vehicles)
-            known[lot] = caps[lot] if found is None else min(caps[lot], -found[0] // VEHICLE_SCALE)
-        caps[lot] = known.get(lot, caps[lot])
+            if found is None:
+                known[lot] = (caps[lot], ())
+            else:
+                wanted = tuple(sorted(p for (p, _), chosen in found[1].items() if chosen))
+                known[lot] = (min(caps[lot], -found[0] // VEHICLE_SCALE), wanted)
+        if lot in known:
+            caps[lot] = known[lot][0]
     return caps
+
+
+def optimum_packages(inst: Instance, prep: Prepared, lot: int) -> tuple[int, ...]:
+    """The packages one of the lot's own optima (exact_lot_caps) takes, when that lot was solved."""
+    if _exact_of is None or _exact_of[0] is not inst or _exact_of[1] is not prep:
+        return ()
+    return _exact_of[2].get(lot, (0, ()))[1]
 
 
 def merged_tiers(inst: Instance, prep: Prepared, cur: Solution) -> Prepared:
@@ -135,10 +155,11 @@ class _Around:
             for it in pkg.items:
                 self.sups_of_lot[it.lot].add(pkg.supplier)
 
-    def lots(self, sol: Solution, lot: int, k: int) -> list[int]:
-        """`lot`, the lots of the packages with an item there and of the awarded packages with an
-        item in those, then the awarded lots of its suppliers that have no capacity left (fewest
-        vehicles first), up to k lots."""
+    def lots(self, sol: Solution, lot: int, k: int, wanted: tuple[int, ...] = ()) -> list[int]:
+        """`lot`, the lots of the packages with an item there (first those `wanted`: the lot's own
+        optimum takes them, exact_lot_caps) and of the awarded packages with an item in those, then
+        the awarded lots of its suppliers that have no capacity left (fewest vehicles first), up to
+        k lots."""
         inst = self.inst
         have = [lot]
         seen = {lot}
@@ -151,7 +172,7 @@ class _Around:
                     seen.add(x)
                     have.append(x)
 
-        for pi in self.pkgs_of_lot[lot]:
+        for pi in [*wanted, *self.pkgs_of_lot[lot]]:
             add(sorted({it.lot for it in inst.packages[pi].items}))
         # the awarded packages there reaching further: inside whole, they may be dropped (a package
         # reaching outside stays awarded and may hold the winner places the short lot needs)
@@ -216,7 +237,7 @@ def more_vehicles(
                 return sol, work, "time"
             if served_per_lot(inst, sol)[lot] >= caps[lot]:
                 continue  # an earlier sub-round of this pass filled it
-            lots = around.lots(sol, lot, k)
+            lots = around.lots(sol, lot, k, optimum_packages(inst, prep, lot) if WANTED_FIRST else ())
             sched = schedule(inst, sol) if quarterly else None
             sub = _sub_instance(inst, sol, lots, sched)
             sub_prep = merged_tiers(sub.inst, prepare(sub.inst), sub.cur) if MERGE_TIERS else prepare(sub.inst)

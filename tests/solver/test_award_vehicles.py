@@ -207,3 +207,22 @@ def test_large_rounds_report_the_exact_per_lot_vehicle_bound(monkeypatch) -> Non
     assert exact < vehicle_bound(inst, prep)
     assert result["stats"]["bound_quantity"] == exact
     assert validate_award(doc, result) == []
+
+
+def test_a_short_lots_neighbourhood_takes_the_packages_of_its_own_optimum_first() -> None:
+    """Lot 31 of this round (6 vehicles of its 19) reaches its maximum only with package 55, the
+    fourth of its packages by index: within 6 lots the neighbourhood holds all of 55's lots (a
+    sub-round can award only a package wholly inside), where by index it held lots of others."""
+    from solver.award.vehicles import _Around, exact_lot_caps, optimum_packages
+
+    doc = make_round(60, 6, 200, seed=4)
+    inst, prep = parse(doc), prepare(parse(doc))
+    sol = starts(inst, prep)[0]
+    served = served_per_lot(inst, sol)
+    caps = exact_lot_caps(inst, prep, served)
+    assert (served[31], caps[31]) == (6, 19)
+    wanted = optimum_packages(inst, prep, 31)
+    assert wanted == (55,)
+    near = _Around(inst).lots(sol, 31, 6, wanted)
+    assert {it.lot for it in inst.packages[55].items} <= set(near)
+    assert not {it.lot for it in inst.packages[55].items} <= set(_Around(inst).lots(sol, 31, 6))
