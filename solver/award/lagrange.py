@@ -199,23 +199,11 @@ def improved_bound(
     for _ in range(steps):
         if target is not None:
             theta = factor * (target - best)
-        by_package: dict[int, list[int]] = {}
-        for p, lot in sorted(copies):
-            by_package.setdefault(p, []).append(lot)
-        g_lam: dict[tuple[int, int], float] = {}
-        for p, lots in by_package.items():
-            mean = sum(copies[p, lot] for lot in lots) / len(lots)
-            for lot in lots:
-                g_lam[p, lot] = copies[p, lot] - mean
+        by_package, g_lam = subgradient(copies)
         norm = sum(g * g for g in g_lam.values())
         if norm == 0 or theta < 1:
             break  # the lots' optima agree with every relaxed row: no step raises the bound
-        t = theta / norm
-        for p, lots in by_package.items():
-            ints = [round(mult.lam.get((p, lot), 0) + t * g_lam[p, lot]) for lot in lots]
-            ints[-1] -= sum(ints)  # exactly zero over the package's lots
-            for lot, v in zip(lots, ints, strict=True):
-                mult.lam[p, lot] = v
+        move(mult, by_package, g_lam, theta / norm)
         done = _pass(inst, prep, mult, deadline, work_per_lot, cache, memo)
         if done is None:
             return None  # all or nothing: the bound never depends on how far the clock let it go
@@ -227,6 +215,33 @@ def improved_bound(
             factor /= 2
         mult.lam = dict(kept)
     return best
+
+
+def subgradient(
+    copies: dict[tuple[int, int], int],
+) -> tuple[dict[int, list[int]], dict[tuple[int, int], float]]:
+    """The package multipliers' subgradient from a pass's copies (per (package, lot): the copy
+    chosen or not in the lot's own optimum): each copy's difference to its package's mean copy,
+    with each package's lots in order."""
+    by_package: dict[int, list[int]] = {}
+    for p, lot in sorted(copies):
+        by_package.setdefault(p, []).append(lot)
+    g: dict[tuple[int, int], float] = {}
+    for p, lots in by_package.items():
+        mean = sum(copies[p, lot] for lot in lots) / len(lots)
+        for lot in lots:
+            g[p, lot] = copies[p, lot] - mean
+    return by_package, g
+
+
+def move(mult: Multipliers, by_package: dict[int, list[int]], g: dict[tuple[int, int], float], t: float) -> None:
+    """One step of length t along g on the package multipliers, rounded to integers so that each
+    package's copies still sum to exactly zero (any such multipliers give a valid bound)."""
+    for p, lots in by_package.items():
+        ints = [round(mult.lam.get((p, lot), 0) + t * g[p, lot]) for lot in lots]
+        ints[-1] -= sum(ints)
+        for lot, v in zip(lots, ints, strict=True):
+            mult.lam[p, lot] = v
 
 
 def _pass(

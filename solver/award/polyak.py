@@ -69,7 +69,8 @@ def improved_bound(
     if first is None or steps <= 0:
         return first
     cache: dict[int, Any] = {}  # per lot what steps on lam do not change (solver.award.lotdp)
-    done = lagrange._pass(inst, prep, mult, deadline, work_per_lot, cache)
+    memo: dict[int, Any] = {}  # per lot its last minimum, for the lots a step leaves alone
+    done = lagrange._pass(inst, prep, mult, deadline, work_per_lot, cache, memo)
     if done is None:
         return None
     best, copies = done
@@ -78,14 +79,7 @@ def improved_bound(
     f = 1.0
     last: dict[tuple[int, int], float] = {}  # the last step's direction
     for _ in range(steps):
-        by_package: dict[int, list[int]] = {}
-        for p, lot in sorted(copies):
-            by_package.setdefault(p, []).append(lot)
-        g: dict[tuple[int, int], float] = {}
-        for p, lots in by_package.items():
-            mean = sum(copies[p, lot] for lot in lots) / len(lots)
-            for lot in lots:
-                g[p, lot] = copies[p, lot] - mean
+        by_package, g = lagrange.subgradient(copies)
         for key in g:  # (both sum to zero over a package's lots, so their sum does)
             g[key] += MOMENTUM * last.get(key, 0.0)
         last = g
@@ -94,12 +88,8 @@ def improved_bound(
         t = f * gain / norm if norm else 0.0
         if not g or t * max(abs(v) for v in g.values()) < 1:
             break  # the lots' optima agree with every package row, or no step moves a multiplier
-        for p, lots in by_package.items():
-            ints = [round(mult.lam.get((p, lot), 0) + t * g[p, lot]) for lot in lots]
-            ints[-1] -= sum(ints)  # exactly zero over the package's lots
-            for lot, v in zip(lots, ints, strict=True):
-                mult.lam[p, lot] = v
-        done = lagrange._pass(inst, prep, mult, deadline, work_per_lot, cache)
+        lagrange.move(mult, by_package, g, t)
+        done = lagrange._pass(inst, prep, mult, deadline, work_per_lot, cache, memo)
         if done is None:
             return None  # all or nothing: the bound never depends on how far the clock let it go
         current, copies = done
