@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import inspect
 import json
 import os
 import subprocess
@@ -87,7 +88,7 @@ def _lp_run(fam: str, size: int, seed: int) -> dict[str, Any]:
     n_lots, n_oems, kw = FAMILIES[fam][size]
     inst = parse(make_round(n_lots, n_oems, size, seed=seed, **kw))
     prep = prepare(inst)
-    greedy, _ = objective(inst, starts(inst, prep)[0])
+    greedy, greedy_cents = objective(inst, starts(inst, prep)[0])
     cheap = max(greedy, vehicle_bound(inst, prep))
     steps: list[tuple[str, float, bool]] = []  # (step, CPU s, required)
     bounds: dict[Any, Any] = {}  # per count, its price bound (cents); "L": the Lagrangian's trace
@@ -101,7 +102,7 @@ def _lp_run(fam: str, size: int, seed: int) -> dict[str, Any]:
 
     lp = step("build", True, lambda: LpModel(inst, prep))
 
-    def _lagrangian(step: Any, n: int, mult: Any, top: int, bounds: dict[Any, Any]) -> None:
+    def _lagrangian(step: Any, n: int, mult: Any, top: int, bounds: dict[Any, Any], **kw: Any) -> None:
         """The Lagrangian's n subgradient steps from `mult` as a step, with its trace: after each
         pass (CPU s since its start, the best bound so far at the top count)."""
         trace: list[tuple[float, int]] = []
@@ -120,7 +121,7 @@ def _lp_run(fam: str, size: int, seed: int) -> dict[str, Any]:
             step(
                 f"Lagrangian price ({n} steps)",
                 True,
-                lambda: lagrange.improved_bound(inst, prep, mult, deadline=far, steps=n),
+                lambda: lagrange.improved_bound(inst, prep, mult, deadline=far, steps=n, **kw),
             )
         finally:
             lagrange._pass = run_pass
@@ -156,7 +157,9 @@ def _lp_run(fam: str, size: int, seed: int) -> dict[str, Any]:
                     bounds[top] = b.at(top)
                     # as the LP child: the Lagrangian from PDLP's duals (lpchild._send_lagrangian)
                     plan = getattr(lpchild, "approx_plan_steps", None)
-                    if plan is not None:
+                    if hasattr(lagrange, "pass_size"):  # a count of the lots' sources
+                        lag_steps = lpchild.approx_plan_steps(lagrange.pass_size(inst, lagrange.lot_parts(inst, prep)))
+                    elif plan is not None:
                         lag_steps = plan(lots)
                     else:
                         lag_steps = lpchild.large_plan_steps(lots)
@@ -164,7 +167,10 @@ def _lp_run(fam: str, size: int, seed: int) -> dict[str, Any]:
                         lag_steps = None if lag_steps is None or most is None else min(lag_steps, most)
                     if lag_steps is not None:
                         mult = lagrange.from_lp(inst, prep, lp, "price", **from_pdlp)
-                        _lagrangian(step, lag_steps, mult, top, bounds)
+                        # as the child: Polyak's steps towards the greedy's award, when the solver has them
+                        polyak = "target" in inspect.signature(lagrange.improved_bound).parameters
+                        kw = {"target": greedy_cents - mult.pi * greedy} if polyak else {}
+                        _lagrangian(step, lag_steps, mult, top, bounds, **kw)
             return {"budget": BUDGET[size], "steps": steps, "top": top, "bounds": bounds}
         lp.max_work = getattr(lpchild, "LARGE_PLAN_WORK_AFTER", None)
         priced = True  # the last LP is a price LP with duals (the Lagrangian starts from them)

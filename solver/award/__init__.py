@@ -273,7 +273,9 @@ def award(
         work_limit = default_work_limit(size, len(inst.bids) + len(inst.packages), any(inst.quarterly))
     lp: BoundsChild | None = None
     if exact and not best.proven and size > MAX_GLOBAL_PRICE_VARS:
-        lp = BoundsChild(inst, prep, best.vehicles, best.vbound, size, deadline - _reserve(inst, time_limit))
+        lp = BoundsChild(
+            inst, prep, best.vehicles, best.vbound, size, deadline - _reserve(inst, time_limit), best.cents
+        )
     early = _speculation(inst, prep, best, deadline - _reserve(inst, time_limit), work_limit, exact, size)
     if exact and not best.proven:
         search = "cp-sat" if size <= MAX_GLOBAL_PRICE_VARS else "cp-sat+lns"

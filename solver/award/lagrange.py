@@ -88,6 +88,16 @@ def lot_parts(inst: Instance, prep: Prepared) -> list[LotPart]:
     return [parts[k] for k in sorted(parts)]
 
 
+def pass_size(inst: Instance, parts: list[LotPart]) -> int:
+    """One pass over the lots as a count: each lot's bids, package copies and suppliers (the work
+    of a lot's minimum grows with them, solver.award.lotdp)."""
+    n = 0
+    for part in parts:
+        sources = {inst.bids[t.bid].supplier for t in part.tiers} | {p.supplier for p in part.packages}
+        n += len({t.bid for t in part.tiers}) + len(part.packages) + len(sources)
+    return n
+
+
 @dataclass
 class Multipliers:
     """Integer multipliers of a Lagrangian of `goal`: "price" minimizes cents; "vehicles" minimizes
@@ -164,24 +174,31 @@ def improved_bound(
     deadline: float,
     steps: int = STEPS,
     work_per_lot: float = WORK_PER_LOT,
+    target: int | None = None,
 ) -> int | None:
     """lower_bound's base for `mult`, then `steps` subgradient steps on the package multipliers
     (mu and pi stay, so the best base still bounds every count V as base + pi x V): each step
     moves each package copy's lam by its difference to the package's mean copy in the lots' own
     optima, times STEP_SHARE x the bound / the subgradient's squared norm, rounded to integers
     (the copies' lam still summing to zero); a step that does not raise the bound goes back to the
-    best multipliers with half the length. The capacity multipliers are left at the LP's: steps
+    best multipliers with half the length. With a `target` (an award's price - pi x its vehicles:
+    no base exceeds it) the length is Polyak's instead, target - the best bound so far (times a
+    factor halved the same way) / the squared norm. The capacity multipliers are left at the LP's: steps
     on them too (by each supplier's excess) lowered the bound on few-suppliers and default at
     every length tried (0.05-0.25 % of the bound). `mult` ends as the best multipliers. None as
     lower_bound (all or nothing)."""
     cache: dict[int, Any] = {}  # per lot what the steps (on lam only) do not change (solver.award.lotdp)
-    done = _pass(inst, prep, mult, deadline, work_per_lot, cache)
+    memo: dict[int, Any] = {}  # per lot its last minimum, for the lots a step leaves alone
+    done = _pass(inst, prep, mult, deadline, work_per_lot, cache, memo)
     if done is None:
         return None
     best, copies = done
     kept = dict(mult.lam)
     theta = STEP_SHARE * abs(best)
+    factor = 1.0  # Polyak's (with a target)
     for _ in range(steps):
+        if target is not None:
+            theta = factor * (target - best)
         by_package: dict[int, list[int]] = {}
         for p, lot in sorted(copies):
             by_package.setdefault(p, []).append(lot)
@@ -199,7 +216,7 @@ def improved_bound(
             ints[-1] -= sum(ints)  # exactly zero over the package's lots
             for lot, v in zip(lots, ints, strict=True):
                 mult.lam[p, lot] = v
-        done = _pass(inst, prep, mult, deadline, work_per_lot, cache)
+        done = _pass(inst, prep, mult, deadline, work_per_lot, cache, memo)
         if done is None:
             return None  # all or nothing: the bound never depends on how far the clock let it go
         if done[0] > best:
@@ -207,6 +224,7 @@ def improved_bound(
             kept = dict(mult.lam)
         else:
             theta /= 2
+            factor /= 2
         mult.lam = dict(kept)
     return best
 
@@ -218,17 +236,28 @@ def _pass(
     deadline: float,
     work: float,
     cache: dict[int, Any] | None = None,
+    memo: dict[int, tuple[tuple[int, ...], int, dict[tuple[int, int], int]]] | None = None,
 ) -> tuple[int, dict[tuple[int, int], int]] | None:
     """lower_bound's base, with per (package, lot) its copy chosen or not in the lot's own best
-    award (the subgradient)."""
+    award (the subgradient). `memo` keeps each lot's minimum and copies with its copies' lam: a
+    later pass whose step left them alone (mu and pi stay: improved_bound) takes them as they are."""
     total = -sum(m * inst.capacity[s] for s, m in mult.mu.items())
     copies: dict[tuple[int, int], int] = {}
     for part in lot_parts(inst, prep):
         if time.monotonic() >= deadline:
             return None
-        b = _lot_min(inst, part, mult, deadline - time.monotonic(), work, copies, cache)
-        if b is None:
-            return None
+        lam = tuple(mult.lam.get((p.package, part.lot), 0) for p in part.packages)
+        if memo is not None and part.lot in memo and memo[part.lot][0] == lam:
+            _, b, mine = memo[part.lot]
+        else:
+            mine = {}
+            got = _lot_min(inst, part, mult, deadline - time.monotonic(), work, mine, cache)
+            if got is None:
+                return None
+            b = got
+            if memo is not None:
+                memo[part.lot] = (lam, b, mine)
+        copies.update(mine)
         total += b
     return total, copies
 

@@ -23,7 +23,7 @@ What the child computes, in order, is a plan chosen from the round's size alone:
   arbitrary bundles do not), PDLP's approximate duals of the price LP at the top count, on an
   iteration limit, give a proven bound for both counts instead (solver.award.dualbound: weak
   duality in exact arithmetic), and the Lagrangian from them takes the steps the CPU GLOP did not
-  spend pays for (approx_plan_steps, again a count of lot solves).
+  spend pays for (approx_plan_steps, a count of the lots' sources).
 
 A price bound for k vehicles holds for every award with at least k vehicles; it carries to any
 other count V along its tangent (lpbound.tangent_bound: up from a count below V, down from a
@@ -36,7 +36,6 @@ clock only matters when a required bound is not there by the deadline (stopped_b
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 from solver.award.instance import Instance
@@ -83,22 +82,23 @@ def large_plan_steps(lots: int) -> int | None:
 # 2,000 (the rougher duals leave the subgradient more to gain), so 1,000.
 APPROX_ITERATIONS = 1000
 # The Lagrangian from PDLP's duals (after the first price LP stopped on LARGE_PLAN_WORK): its passes
-# may solve at most APPROX_LOT_SOLVES lots (a count), at most APPROX_MAX_STEPS steps. 10,000 bids,
-# arbitrary, seed 1, from 1,000 iterations' duals: 10 steps gap 2.026 %, 20 steps 2.008 % (each
-# step about 1.2 s of CPU); the GLOP units no longer spent (50 -> 15) pay for 30 more. Measured
-# side by side under load (python -m bench.award_cpu --lp --sizes 10000): arbitrary GLOP 63.3 ->
-# 24.3 s, bound at 19,160 after 10 / 40 steps 590.62e9 / 591.66e9 cents, LP child 85.8 -> 84.1 s;
-# regions (now on PDLP too) 61.2 -> 70.6 s, 590.09e9 (GLOP's duals, 10 steps) -> 591.89e9; gaps
-# (python -m bench.award_cpu --sizes 10000) arbitrary 2.026 -> 1.854 %, regions 1.510 -> 1.210 %.
-APPROX_LOT_SOLVES = 20_500
+# take at most APPROX_WORK in all, a count of the lots' sources (lagrange.pass_size: a pass's CPU
+# follows it: at 10,000 bids arbitrary's 500 lots 39,110 sources 1.44 s, few-suppliers' 1,998 lots
+# 31,869 1.1 s), at most APPROX_MAX_STEPS steps, each Polyak's towards the greedy's award. 10,000
+# bids, seed 1, under load (python -m bench.award_cpu --lp --sizes 10000): arbitrary GLOP 63.3 ->
+# 24.3 s (50 -> 15 units), bound at 19,160 after 10 / 40 steps 590.62e9 / 591.66e9 cents (Polyak's:
+# 591.89e9), LP child 85.8 -> 84.1 s; regions (now on PDLP) 61.2 -> 70.6 s; gaps arbitrary 2.026
+# -> 1.854 %, regions 1.510 -> 1.210 %. few-suppliers (20,500 lot solves: 9 steps) 9 / 40 steps
+# 2,492.8e9 / 2,502.2e9 at 75,487 vehicles (Polyak's: 2,505.4e9).
+APPROX_WORK = 1_650_000
 APPROX_MAX_STEPS = 40
 
 
-def approx_plan_steps(lots: int) -> int | None:
-    """Subgradient steps of the Lagrangian from PDLP's duals for `lots` lots; None: none."""
-    if lots > APPROX_LOT_SOLVES:
+def approx_plan_steps(size: int) -> int | None:
+    """Subgradient steps from PDLP's duals for passes of `size` (lagrange.pass_size); None: none."""
+    if size > APPROX_WORK:
         return None
-    return min(APPROX_MAX_STEPS, APPROX_LOT_SOLVES // max(1, lots) - 1)
+    return min(APPROX_MAX_STEPS, APPROX_WORK // max(1, size) - 1)
 
 
 def price_bound_counts(greedy_vehicles: int, vehicle_bound: int) -> list[int]:
@@ -119,7 +119,7 @@ def price_bound_counts(greedy_vehicles: int, vehicle_bound: int) -> list[int]:
 class BoundsChild:
     """The child process and what it sent: ("v", vehicle bound), ("p", k, price bound or None,
     slope rounded down, slope rounded up), ("L", (base, pi) or None), ("V", vehicle bound or None),
-    ("time",) when its deadline stopped an LP."""
+    ("time",) when its deadline stopped an LP. `greedy_cents`: the greedy's price (Polyak's target)."""
 
     def __init__(
         self,
@@ -129,6 +129,7 @@ class BoundsChild:
         cheap_vehicles: int,
         size: int,
         deadline: float,
+        greedy_cents: int | None = None,
     ):
         import multiprocessing
 
@@ -150,7 +151,8 @@ class BoundsChild:
         self.conn, child = ctx.Pipe(duplex=False)
         target = _large_child if self.large else _full_child
         args = (inst, prep, greedy_vehicles, cheap_vehicles, deadline, child)
-        self.proc = ctx.Process(target=target, args=args, daemon=True)
+        kw = {"greedy_cents": greedy_cents} if self.large else {}
+        self.proc = ctx.Process(target=target, args=args, kwargs=kw, daemon=True)
         self.proc.start()
         child.close()
 
@@ -254,7 +256,13 @@ def _stopped(conn: Any, lp: Any, deadline: float) -> bool:
 
 
 def _large_child(
-    inst: Instance, prep: Prepared, greedy_vehicles: int, cheap_vehicles: int, deadline: float, conn: Any
+    inst: Instance,
+    prep: Prepared,
+    greedy_vehicles: int,
+    cheap_vehicles: int,
+    deadline: float,
+    conn: Any,
+    greedy_cents: int | None = None,
 ) -> None:
     """The large plan: the price LP at the greedy's count, then ("v", top) and the price LP at the
     top count: the cheap vehicle bound when the LP holds it, else the LP's own vehicle bound."""
@@ -267,7 +275,8 @@ def _large_child(
         if pb is None and lp.capped:  # GLOP did not finish: a bound from PDLP's approximate duals
             approx = _send_approx(conn, lp, greedy_vehicles, max(greedy_vehicles, cheap_vehicles))
             if approx is not None:
-                _send_lagrangian(conn, inst, prep, lp, deadline, approx_plan_steps, approx)
+                greedy = None if greedy_cents is None else (greedy_vehicles, greedy_cents)
+                _send_lagrangian(conn, inst, prep, lp, deadline, approx, greedy)
             return
         if pb is None and _stopped(conn, lp, deadline):
             return
@@ -308,19 +317,23 @@ def _send_lagrangian(
     prep: Prepared,
     lp: Any,
     deadline: float,
-    plan_steps: Callable[[int], int | None] = large_plan_steps,
     duals: Any = None,
+    greedy: tuple[int, int] | None = None,
 ) -> None:
-    """The large plan's Lagrangian price bound from the last (price) LP's duals (or `duals`:
-    PDLP's, lpbound.ApproxDuals), after plan_steps(lots) subgradient steps: ("L", (base, pi) or None), then ("V", None) (no
-    Lagrangian vehicle bound in this plan); ("time",) instead when the deadline stopped it."""
+    """The large plan's Lagrangian price bound from the last (price) LP's duals after
+    large_plan_steps(lots) subgradient steps, or from `duals` (PDLP's, dualbound.ApproxDuals) after
+    approx_plan_steps(pass_size), Polyak's steps towards an award's (`greedy`: vehicles, cents):
+    ("L", (base, pi) or None), then ("V", None) (no Lagrangian vehicle bound in this plan);
+    ("time",) instead when the deadline stopped it."""
     from solver.award import lagrange
 
     base = None
-    steps = plan_steps(len(lagrange.lot_parts(inst, prep)))
+    parts = lagrange.lot_parts(inst, prep)
+    steps = large_plan_steps(len(parts)) if duals is None else approx_plan_steps(lagrange.pass_size(inst, parts))
     if lp is not None and steps is not None:
         mult = lagrange.from_lp(inst, prep, lp, "price", duals)
-        base = lagrange.improved_bound(inst, prep, mult, deadline=deadline, steps=steps)
+        target = None if greedy is None else greedy[1] - mult.pi * greedy[0]
+        base = lagrange.improved_bound(inst, prep, mult, deadline=deadline, steps=steps, target=target)
         if base is None and time.monotonic() >= deadline - 0.1:
             conn.send(("time",))
             return

@@ -86,3 +86,61 @@ def test_subgradient_steps_keep_the_price_bound_valid_and_raise_it() -> None:
         raised += best > first
     assert checked >= 30
     assert raised >= 1
+
+
+def test_polyak_s_steps_towards_an_award_keep_the_price_bound_valid_and_raise_it() -> None:
+    """With a target (an award's price - pi x its vehicles: here the optimum's), each step's length
+    is Polyak's: the bound still never exceeds the lowest price of the most vehicles, never falls
+    below its first pass, and rises on some tiny rounds; a target already reached takes no step."""
+    import copy
+
+    checked = raised = 0
+    for seed, vehicles, cents, inst, prep, lp, _, end in _solved_rounds(range(60)):
+        assert lp.price_bound(vehicles, 60) is not None
+        mp = lagrange.from_lp(inst, prep, lp, "price")
+        first = lagrange.lower_bound(inst, prep, mp, deadline=end, work_per_lot=WORK)
+        assert first is not None
+        at_first = copy.deepcopy(mp)
+        none = lagrange.improved_bound(inst, prep, at_first, deadline=end, work_per_lot=WORK, steps=4, target=first)
+        assert none == first and at_first.lam == mp.lam, seed
+        target = cents - mp.pi * vehicles
+        best = lagrange.improved_bound(inst, prep, mp, deadline=end, work_per_lot=WORK, steps=4, target=target)
+        assert best is not None and first <= best <= target, seed
+        assert lagrange.price_for(best, mp, vehicles) <= cents, seed
+        checked += 1
+        raised += best > first
+    assert checked >= 30
+    assert raised >= 1
+
+
+def test_steps_solve_again_only_the_lots_whose_package_copies_moved(monkeypatch) -> None:
+    """A step changes only the package copies' multipliers, so a lot whose copies it left alone
+    keeps its minimum: fewer lot solves, the same bound as solving every lot on every pass."""
+    import copy
+
+    from bench.award_families import HEAVY
+    from bench.award_instances import make_round
+
+    inst = parse(make_round(20, 10, 300, seed=1, **{**HEAVY, "bundles": "arbitrary"}))
+    prep = prepare(inst)
+    lp = LpModel(inst, prep)
+    vb = lp.vehicle_bound(60)
+    assert vb is not None and lp.price_bound(vb, 60) is not None
+    mp = lagrange.from_lp(inst, prep, lp, "price")
+    solves = 0
+    lot_min = lagrange._lot_min
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal solves
+        solves += 1
+        return lot_min(*args, **kwargs)
+
+    monkeypatch.setattr(lagrange, "_lot_min", counted)
+    end = time.monotonic() + 300
+    kept = lagrange.improved_bound(inst, prep, copy.deepcopy(mp), deadline=end, steps=8)
+    kept_solves, solves = solves, 0
+    run_pass = lagrange._pass
+    monkeypatch.setattr(lagrange, "_pass", lambda *a, **k: run_pass(*a[:6]))  # no memo: every lot
+    every = lagrange.improved_bound(inst, prep, copy.deepcopy(mp), deadline=end, steps=8)
+    assert kept == every is not None
+    assert kept_solves < solves

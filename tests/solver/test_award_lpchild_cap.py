@@ -144,30 +144,42 @@ def test_the_large_plan_lagrangian_runs_on_a_count_of_lot_solves() -> None:
     assert large_plan_steps(LARGE_PLAN_LOT_SOLVES + 1) is None  # not even one pass
 
 
-def test_the_lagrangian_from_pdlp_s_duals_runs_on_its_own_count_of_lot_solves() -> None:
+def test_the_lagrangian_from_pdlp_s_duals_runs_on_a_count_of_the_lots_sources() -> None:
     """The first price LP stops on a small budget, so the CPU GLOP no longer spends there pays for
-    more subgradient steps from PDLP's duals than after a finished top price LP."""
-    from solver.award.lpchild import APPROX_LOT_SOLVES, APPROX_MAX_STEPS, approx_plan_steps, large_plan_steps
+    more subgradient steps from PDLP's duals than after a finished top price LP; they follow the
+    lots' sources (bids, package copies, suppliers), which a pass's CPU follows, not the lots: the
+    1,998 small lots of few-suppliers at 10,000 bids take as many steps as arbitrary's 500 (on a
+    count of lot solves, 9 against 40)."""
+    from bench.award_families import FAMILIES
+    from solver.award.lagrange import lot_parts, pass_size
+    from solver.award.lpchild import APPROX_MAX_STEPS, APPROX_WORK, approx_plan_steps, large_plan_steps
 
-    assert approx_plan_steps(500) == 40 > large_plan_steps(500) == 10  # 10,000 bids, default shape
-    assert approx_plan_steps(2000) == 9  # few-suppliers
-    assert approx_plan_steps(16) == APPROX_MAX_STEPS
-    assert approx_plan_steps(APPROX_LOT_SOLVES) == 0
-    assert approx_plan_steps(APPROX_LOT_SOLVES + 1) is None
+    steps = {}
+    for family in ("few-suppliers", "arbitrary"):
+        n_lots, n_oems, kw = FAMILIES[family][10_000]
+        inst = parse(make_round(n_lots, n_oems, 10_000, seed=1, **kw))
+        parts = lot_parts(inst, prepare(inst))
+        steps[family, len(parts)] = approx_plan_steps(pass_size(inst, parts))
+    assert steps == {("few-suppliers", 1998): APPROX_MAX_STEPS, ("arbitrary", 500): APPROX_MAX_STEPS}
+    assert APPROX_MAX_STEPS == 40 > large_plan_steps(500) == 10
+    assert approx_plan_steps(APPROX_WORK) == 0
+    assert approx_plan_steps(APPROX_WORK + 1) is None  # not even one pass
 
 
 def test_over_its_budget_the_large_plan_takes_the_approx_plan_s_steps(monkeypatch) -> None:
     """In the child's plan itself (run in this process): when GLOP stops on its work limit, the
-    Lagrangian from PDLP's duals takes approx_plan_steps(lots) subgradient steps, and its bound
+    Lagrangian from PDLP's duals takes approx_plan_steps(pass_size) subgradient steps, and its bound
     stays below the proven optimum's price."""
     from solver.award import lagrange, lpchild
 
     monkeypatch.setattr(lpchild, "LARGE_PLAN_WORK", 1e-9)
     asked: list[int] = []
+    targets: list[int | None] = []
     improved = lagrange.improved_bound
 
     def spy(*args, **kwargs):
         asked.append(kwargs["steps"])
+        targets.append(kwargs.get("target"))
         return improved(*args, **kwargs)
 
     monkeypatch.setattr(lagrange, "improved_bound", spy)
@@ -184,13 +196,15 @@ def test_over_its_budget_the_large_plan_takes_the_approx_plan_s_steps(monkeypatc
 
     inst = parse(make_round(16, 6, 90, seed=4))
     prep = prepare(inst)
-    g = objective(inst, greedy(inst, prep))[0]
+    g, g_cents = objective(inst, greedy(inst, prep))
     conn = Conn()
-    lpchild._large_child(inst, prep, g, vehicle_bound(inst, prep), time.monotonic() + 300, conn)
-    assert asked == [lpchild.approx_plan_steps(len(lagrange.lot_parts(inst, prep)))] == [lpchild.APPROX_MAX_STEPS]
+    lpchild._large_child(inst, prep, g, vehicle_bound(inst, prep), time.monotonic() + 300, conn, g_cents)
+    size = lagrange.pass_size(inst, lagrange.lot_parts(inst, prep))
+    assert asked == [lpchild.approx_plan_steps(size)] == [lpchild.APPROX_MAX_STEPS]
     lag = [m for m in conn.sent if m[0] == "L"]
     assert len(lag) == 1 and lag[0][1] is not None
     base, pi = lag[0][1]
+    assert targets == [g_cents - pi * g]  # Polyak's steps towards the greedy's award
     v, cents = _optimum()
     assert base + pi * v <= cents
 
