@@ -43,9 +43,11 @@ print(json.dumps({
 """
 
 
-def run(root: Path, path: str) -> dict[str, Any]:
+def run(root: Path, path: str, child: str = CHILD) -> dict[str, Any]:
+    """`child` (a python -c program printing a JSON line last) on the round at `path`, with the
+    checkout at `root` first on sys.path and CAP as the award's safety cap."""
     proc = subprocess.run(
-        [sys.executable, "-c", CHILD, path, str(CAP)],
+        [sys.executable, "-c", child, path, str(CAP)],
         cwd=root,
         env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
         capture_output=True,

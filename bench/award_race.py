@@ -17,14 +17,14 @@ bench/results/award_race.md.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from bench import award_exact
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "results" / "award_race.md"
@@ -78,17 +78,7 @@ print(json.dumps({
 
 
 def run(root: Path, path: str) -> dict[str, Any]:
-    proc = subprocess.run(
-        [sys.executable, "-c", CHILD, path, "600"],
-        cwd=root,
-        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    if proc.returncode != 0:
-        return {"error": (proc.stderr or proc.stdout).strip().splitlines()[-1:]}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return award_exact.run(root, path, CHILD)
 
 
 def main(argv: list[str] | None = None) -> int:
