@@ -166,6 +166,14 @@ def lower_bound(
     return None if done is None else done[0]
 
 
+def steps_for(per_pass: int, budget: int, most: int) -> int | None:
+    """Subgradient steps after the first pass when each pass costs `per_pass` of `budget` (a count,
+    so the same on every machine), at most `most`; None: not even the first pass fits."""
+    if per_pass > budget:
+        return None
+    return min(most, budget // max(1, per_pass) - 1)
+
+
 def improved_bound(
     inst: Instance,
     prep: Prepared,

@@ -66,9 +66,9 @@ LARGE_PLAN_MAX_STEPS = 20
 
 def large_plan_steps(lots: int) -> int | None:
     """Subgradient steps of the large plan's Lagrangian for `lots` lots; None: no Lagrangian."""
-    if lots > LARGE_PLAN_LOT_SOLVES:
-        return None
-    return min(LARGE_PLAN_MAX_STEPS, LARGE_PLAN_LOT_SOLVES // max(1, lots) - 1)
+    from solver.award import lagrange
+
+    return lagrange.steps_for(lots, LARGE_PLAN_LOT_SOLVES, LARGE_PLAN_MAX_STEPS)
 
 
 # When the first price LP stops on LARGE_PLAN_WORK (10,000 bids, arbitrary bundles: GLOP needs
@@ -96,9 +96,9 @@ APPROX_MAX_STEPS = 40
 
 def approx_plan_steps(size: int) -> int | None:
     """Subgradient steps from PDLP's duals for passes of `size` (lagrange.pass_size); None: none."""
-    if size > APPROX_WORK:
-        return None
-    return min(APPROX_MAX_STEPS, APPROX_WORK // max(1, size) - 1)
+    from solver.award import lagrange
+
+    return lagrange.steps_for(size, APPROX_WORK, APPROX_MAX_STEPS)
 
 
 def price_bound_counts(greedy_vehicles: int, vehicle_bound: int) -> list[int]:
