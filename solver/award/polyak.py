@@ -68,6 +68,41 @@ def improved_bound(
     first = lagrange.improved_bound(inst, prep, mult, deadline=deadline, work_per_lot=work_per_lot)
     if first is None or steps <= 0:
         return first
+    return _steps(inst, prep, mult, None, at, deadline, steps, work_per_lot)
+
+
+def toward_award(
+    inst: Instance,
+    prep: Prepared,
+    mult: lagrange.Multipliers,
+    award: tuple[int, int] | None,
+    *,
+    deadline: float,
+    steps: int,
+    work_per_lot: float = lagrange.WORK_PER_LOT,
+) -> int | None:
+    """A first pass from `mult` (at 10,000 bids PDLP's duals: solver.award.lpchild), then `steps` of
+    these steps, each towards the target an `award` (vehicles, cents) gives, its price - pi x its
+    vehicles: no base for these mu and pi exceeds it (TOWARD_AWARD). Without an award,
+    lagrange.improved_bound's steps."""
+    if award is None:
+        return lagrange.improved_bound(inst, prep, mult, deadline=deadline, steps=steps, work_per_lot=work_per_lot)
+    vehicles, cents = award
+    return _steps(inst, prep, mult, cents - mult.pi * vehicles, vehicles, deadline, steps, work_per_lot)
+
+
+def _steps(
+    inst: Instance,
+    prep: Prepared,
+    mult: lagrange.Multipliers,
+    target: int | None,
+    at: int,
+    deadline: float,
+    steps: int,
+    work_per_lot: float,
+) -> int | None:
+    """A first pass, then `steps` steps; each towards `target` (gain: target - the current base), or
+    without one TARGET_SHARE above the best bound at `at` vehicles."""
     cache: dict[int, Any] = {}  # per lot what steps on lam do not change (solver.award.lotdp)
     memo: dict[int, Any] = {}  # per lot its last minimum, for the lots a step leaves alone
     done = lagrange._pass(inst, prep, mult, deadline, work_per_lot, cache, memo)
@@ -84,7 +119,7 @@ def improved_bound(
             g[key] += MOMENTUM * last.get(key, 0.0)
         last = g
         norm = sum(v * v for v in g.values())
-        gain = best - current + TARGET_SHARE * abs(best + mult.pi * at)
+        gain = best - current + TARGET_SHARE * abs(best + mult.pi * at) if target is None else target - current
         t = f * gain / norm if norm else 0.0
         if not g or t * max(abs(v) for v in g.values()) < 1:
             break  # the lots' optima agree with every package row, or no step moves a multiplier

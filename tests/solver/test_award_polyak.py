@@ -60,3 +60,48 @@ def test_polyak_steps_raise_the_price_bound_of_package_rounds() -> None:
         after = polyak.improved_bound(inst, prep, mb, vehicles, deadline=end, steps=20)
         assert before is not None and after is not None
         assert lagrange.price_for(before, ma, vehicles) < lagrange.price_for(after, mb, vehicles) <= cents
+
+
+def test_steps_towards_an_award_keep_the_price_bound_valid() -> None:
+    """toward_award (the large plan's steps from PDLP's duals, towards the greedy's award): on tiny
+    rounds never above the lowest price of the most vehicles, the same bound for the same inputs."""
+    checked = 0
+    for seed in range(60):
+        doc = tiny_round(random.Random(seed))
+        vehicles, cents = brute_force(doc)
+        if not vehicles:
+            continue
+        inst = parse(doc)
+        prep = prepare(inst)
+        greedy = objective(inst, starts(inst, prep)[0])
+        lp = LpModel(inst, prep)
+        assert lp.price_bound(vehicles, 60) is not None
+        end = time.monotonic() + 60
+        mb, mc = (lagrange.from_lp(inst, prep, lp, "price") for _ in range(2))
+        after = polyak.toward_award(inst, prep, mb, greedy, deadline=end, work_per_lot=WORK, steps=20)
+        again = polyak.toward_award(inst, prep, mc, greedy, deadline=end, work_per_lot=WORK, steps=20)
+        assert after is not None
+        assert lagrange.price_for(after, mb, vehicles) <= cents, seed  # mb: the best multipliers
+        assert (again, mc.lam) == (after, mb.lam), seed
+        checked += 1
+    assert checked >= 30
+
+
+def test_steps_towards_an_award_beat_lagrange_s_at_equal_steps() -> None:
+    """From the same duals and with the same target (the greedy's award), toward_award's steps (from
+    the current multipliers, with momentum) end above lagrange.improved_bound's (back to the best
+    multipliers after a miss, half the step) after as many passes: 200-bid package rounds."""
+    for bundles in ("arbitrary", "regions"):
+        inst = parse(make_round(20, 10, 200, seed=1, package_share=0.6, package_lots=(2, 8), bundles=bundles))
+        prep = prepare(inst)
+        vehicles, cents = objective(inst, starts(inst, prep)[0])
+        lp = LpModel(inst, prep)
+        assert lp.price_bound(vehicles, 60) is not None
+        end = time.monotonic() + 600
+        ma, mb = (lagrange.from_lp(inst, prep, lp, "price") for _ in range(2))
+        target = cents - ma.pi * vehicles
+        before = lagrange.improved_bound(inst, prep, ma, deadline=end, steps=40, target=target)
+        after = polyak.toward_award(inst, prep, mb, (vehicles, cents), deadline=end, steps=40)
+        assert before is not None and after is not None
+        print(bundles, before, after)
+        assert lagrange.price_for(before, ma, vehicles) < lagrange.price_for(after, mb, vehicles) <= cents
