@@ -62,9 +62,11 @@ def test_polyak_steps_raise_the_price_bound_of_package_rounds() -> None:
         assert lagrange.price_for(before, ma, vehicles) < lagrange.price_for(after, mb, vehicles) <= cents
 
 
-def test_steps_towards_an_award_keep_the_price_bound_valid() -> None:
-    """toward_award (the large plan's steps from PDLP's duals, towards the greedy's award): on tiny
-    rounds never above the lowest price of the most vehicles, the same bound for the same inputs."""
+def test_steps_towards_an_award_keep_the_price_bound_valid(monkeypatch) -> None:
+    """toward_award (the large plan's steps from PDLP's duals, towards the greedy's award), its own
+    steps (on rounds of any number of lots here): on tiny rounds never above the lowest price of the
+    most vehicles, the same bound for the same inputs."""
+    monkeypatch.setattr(polyak, "MOMENTUM_LOTS", 0)
     checked = 0
     for seed in range(60):
         doc = tiny_round(random.Random(seed))
@@ -87,10 +89,11 @@ def test_steps_towards_an_award_keep_the_price_bound_valid() -> None:
     assert checked >= 30
 
 
-def test_steps_towards_an_award_beat_lagrange_s_at_equal_steps() -> None:
+def test_steps_towards_an_award_beat_lagrange_s_at_equal_steps(monkeypatch) -> None:
     """From the same duals and with the same target (the greedy's award), toward_award's steps (from
     the current multipliers, with momentum) end above lagrange.improved_bound's (back to the best
-    multipliers after a miss, half the step) after as many passes: 200-bid package rounds."""
+    multipliers after a miss, half the step) after the large plan's 40 passes: 200-bid package
+    rounds (with their 20 lots toward_award takes lagrange's steps unless told otherwise: equal)."""
     for bundles in ("arbitrary", "regions"):
         inst = parse(make_round(20, 10, 200, seed=1, package_share=0.6, package_lots=(2, 8), bundles=bundles))
         prep = prepare(inst)
@@ -98,10 +101,12 @@ def test_steps_towards_an_award_beat_lagrange_s_at_equal_steps() -> None:
         lp = LpModel(inst, prep)
         assert lp.price_bound(vehicles, 60) is not None
         end = time.monotonic() + 600
-        ma, mb = (lagrange.from_lp(inst, prep, lp, "price") for _ in range(2))
+        ma, mb, mc = (lagrange.from_lp(inst, prep, lp, "price") for _ in range(3))
         target = cents - ma.pi * vehicles
         before = lagrange.improved_bound(inst, prep, ma, deadline=end, steps=40, target=target)
+        assert polyak.toward_award(inst, prep, mc, (vehicles, cents), deadline=end, steps=40) == before
+        monkeypatch.setattr(polyak, "MOMENTUM_LOTS", 0)
         after = polyak.toward_award(inst, prep, mb, (vehicles, cents), deadline=end, steps=40)
+        monkeypatch.undo()
         assert before is not None and after is not None
-        print(bundles, before, after)
         assert lagrange.price_for(before, ma, vehicles) < lagrange.price_for(after, mb, vehicles) <= cents
