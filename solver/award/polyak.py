@@ -36,6 +36,12 @@ from solver.award.prep import Prepared
 
 # Steps after lagrange.improved_bound's (each one pass over the lots).
 STEPS = 80
+# ... and on rounds of at least MANY_LOTS lots (2,000 bids: few-suppliers' 400 lots, the other
+# families 40-100), MANY_LOTS_STEPS: few-suppliers, seed 1, the bound at 15,076 vehicles after 80 /
+# 110 / 150 / 190 steps 499.55e9 / 499.62e9 / 499.64e9 / 499.65e9 cents (0.2 s of CPU a step; its LP
+# child 21-27 s of the 60 s limit before them).
+MANY_LOTS = 300
+MANY_LOTS_STEPS = 120
 # The step's target above the best bound so far, as a share of it (the certified gaps it closes
 # are 0.1-1.6 % at 2,000 bids).
 TARGET_SHARE = 0.02
@@ -63,14 +69,17 @@ def improved_bound(
     at: int,
     *,
     deadline: float,
-    steps: int = STEPS,
+    steps: int | None = None,
     work_per_lot: float = lagrange.WORK_PER_LOT,
 ) -> int | None:
     """lagrange.improved_bound's base for `mult` (multipliers of a price Lagrangian, from the
-    price LP for `at` vehicles), then `steps` Polyak-like steps on the package multipliers
+    price LP for `at` vehicles), then `steps` (None: STEPS, or MANY_LOTS_STEPS on rounds of at
+    least MANY_LOTS lots) Polyak-like steps on the package multipliers
     (module docstring): the best base, which bounds the price of any award with at least V
     vehicles as base + mult.pi x V; `mult` ends as the best multipliers. None when the deadline
     stopped a pass (all or nothing, as lagrange's)."""
+    if steps is None:
+        steps = MANY_LOTS_STEPS if len(lagrange.lot_parts(inst, prep)) >= MANY_LOTS else STEPS
     first = lagrange.improved_bound(inst, prep, mult, deadline=deadline, work_per_lot=work_per_lot)
     if first is None or steps <= 0:
         return first

@@ -110,3 +110,29 @@ def test_steps_towards_an_award_beat_lagrange_s_at_equal_steps(monkeypatch) -> N
         monkeypatch.undo()
         assert before is not None and after is not None
         assert lagrange.price_for(before, ma, vehicles) < lagrange.price_for(after, mb, vehicles) <= cents
+
+
+def test_rounds_of_many_lots_take_more_steps(monkeypatch) -> None:
+    """By default improved_bound takes STEPS steps, MANY_LOTS_STEPS on rounds of at least MANY_LOTS
+    lots (few-suppliers' 400 small lots at 2,000 bids): counted in passes over the lots."""
+    inst = parse(make_round(20, 10, 200, seed=1, package_share=0.6, package_lots=(2, 8), bundles="arbitrary"))
+    prep = prepare(inst)
+    vehicles, _ = objective(inst, starts(inst, prep)[0])
+    lp = LpModel(inst, prep)
+    assert lp.price_bound(vehicles, 60) is not None
+    monkeypatch.setattr(polyak, "STEPS", 3)
+    monkeypatch.setattr(polyak, "MANY_LOTS_STEPS", 7)
+    passes: list[int] = []
+    run_pass = lagrange._pass
+
+    def counted(*args, **kwargs):
+        passes[-1] += 1
+        return run_pass(*args, **kwargs)
+
+    monkeypatch.setattr(lagrange, "_pass", counted)
+    for many_lots, steps in ((21, 3), (20, 7)):  # the round has 20 lots
+        monkeypatch.setattr(polyak, "MANY_LOTS", many_lots)
+        passes.append(0)
+        mult = lagrange.from_lp(inst, prep, lp, "price")
+        assert polyak.improved_bound(inst, prep, mult, vehicles, deadline=time.monotonic() + 600) is not None
+        assert passes[-1] == 1 + lagrange.STEPS + 1 + steps
