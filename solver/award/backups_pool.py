@@ -99,20 +99,23 @@ def ordered(
         for i in range(n):
             trace = Trace()
             runs.append(_Run(pool.submit(one, i, trace), trace))
-        i = 0
+        cut = n  # the first backup not taken from its thread
         for i, run in enumerate(runs):
-            if budget.clock:
-                out.append(unsearched(i))
-                continue
-            got = run.future.result()
-            if not replays(run.trace, budget):
+            if budget.clock or not replays_result(run, budget, out):
+                cut = i
                 break
-            out.append(got)
-        else:
-            return out
-        for run in runs[i:]:
+        for run in runs[cut:]:  # those not started yet never start (the clock: thousands at 25,000 bids)
             run.future.cancel()
-    # the budget would have cut backup i short: it and the rest one after the other, as before
-    for k in range(i, n):
+    # the clock is up, or the budget would have cut backup `cut` short: the rest one after the other, as before
+    for k in range(cut, n):
         out.append(unsearched(k) if budget.clock else one(k, budget))
     return out
+
+
+def replays_result(run: _Run[B], budget: Budget, out: list[B]) -> bool:
+    """Take `run`'s backup into `out` when its trace replays on `budget` (`replays`)."""
+    got = run.future.result()
+    if not replays(run.trace, budget):
+        return False
+    out.append(got)
+    return True

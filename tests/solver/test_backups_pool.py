@@ -71,3 +71,16 @@ def test_a_trace_replays_only_when_the_budget_grants_every_request() -> None:
     assert backups_pool.replays(trace, roomy) and roomy.left == pytest.approx(4.3)
     short = backups._Budget(1.2)  # the second request would get 0.8 of 1.0
     assert not backups_pool.replays(trace, short) and short.left == 1.2
+
+
+def test_past_the_clock_the_rest_are_left_unsearched_as_on_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    for doc, result in tiny_cases()[:4]:
+        inst = parse(doc)
+        sol = backups.solution_of(inst, result)
+        runs = []
+        for cores in (1, 2):
+            monkeypatch.setattr(backups.race, "cores", lambda cores=cores: cores)
+            found, stopped = backups.compute(inst, sol, deadline=time.monotonic() - 1, work_limit=7.5)
+            runs.append(([(b.lot, b.withdrawn, b.replacement, b.proven) for b in found], stopped))
+        assert runs[0] == runs[1]
+        assert runs[0][1] in ("time", "nothing")  # "nothing": no backup had anything to search
