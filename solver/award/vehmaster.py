@@ -6,15 +6,17 @@ the suppliers' capacities, which are left out here, so what follows bounds every
 lot and per set S of the packages with an item there that can be chosen together (a winner place
 each supplier, its share cap, their items on disjoint lines: checked here without a DP), the most
 vehicles with exactly S chosen (solver.award.lotdp, each package in S forced, the others out):
-f(lot, S). The round's maximum without capacities is then a small 0-1 program, one S per lot and
-the same choice of each package in all its lots; CP-SAT solves it with its LP (linearization 2)
-on a work limit. Its proven bound bounds every award's vehicles; its optimum, when the
+f(lot, S), and its least cents at those vehicles. The round's maximum without capacities is then
+a small 0-1 program, one S per lot and the same choice of each package in all its lots; CP-SAT
+solves it with its LP (linearization 2) on a work limit, then the least cents at that maximum. Its proven bound bounds every award's vehicles; its optimum, when the
 capacities allow it, is built lot by lot (each lot re-solved with its packages fixed, most
 vehicles then the lowest price, the other lots fixed: solver.award.lns's sub-rounds, which count
 the capacity the rest of the award uses).
 
 few-suppliers, 2,000 bids, seed 1: 9,398 sets over 400 lots; the program's optimum 15,087 proven
-in 1.1 units, and built: the LP's bound was 15,131 and the best award seen before 15,086.
+in 1.1 units (the LP's bound was 15,131, the best award seen before 15,086), the least cents at it
+in 1.6 more (the award built from it 1.1 % cheaper than from the first choice at 15,087), and the
+award's gap 1.096 -> 0.601 % (python -m bench.award_cpu --sizes 2000 --families few-suppliers).
 Deterministic: DP counts and CP-SAT work, never the clock.
 """
 
@@ -37,14 +39,16 @@ MAX_CALLS = 20_000
 WORK_PER_CALL = 0.0005
 # The most of the search's work the tables may take (their count of sets decides, before any DP).
 TABLE_SHARE = 0.5
-# Work of the 0-1 program over the package choices.
+# Work of the 0-1 program over the package choices (both solves).
 MASTER_WORK = 4.0
+# The program's second solve: the least cents among the choices with the most vehicles; False: any.
+PRICE_STAGE = True
 # Work of one lot's re-solve when the optimum is built.
 LOT_WORK = 0.2
 # Far above any lot's vehicles (in lotdp's units): a forced package outweighs every other term.
 _FORCE = 10_000
 
-Table = dict[tuple[int, ...], int]  # package indices (in the lot's part) -> most vehicles
+Table = dict[tuple[int, ...], tuple[int, int]]  # package indices (in the lot's part) -> (most vehicles, least cents)
 
 
 def _fit_masks(inst: Instance, lot: int, items: tuple[ItemOpt, ...]) -> list[int]:
@@ -112,7 +116,7 @@ def tables(inst: Instance, prep: Prepared, max_calls: int = MAX_CALLS) -> tuple[
     """Per lot (lagrange.lot_parts) f(lot, S) for every set S of its packages that can be chosen
     together, and the DP solves taken (one per set); None where lotdp does not apply or the sets
     are more than `max_calls` (counted before any DP)."""
-    from solver.award.lagrange import VEHICLE_SCALE, Multipliers, lot_parts
+    from solver.award.lagrange import Multipliers, lot_parts
     from solver.award.lotdp import lot_min
 
     if not inst.whole or inst.with_quarters:
@@ -123,19 +127,22 @@ def tables(inst: Instance, prep: Prepared, max_calls: int = MAX_CALLS) -> tuple[
         sets.append(_sets(inst, part))
         if sum(map(len, sets)) > max_calls:
             return None
-    big = _FORCE * VEHICLE_SCALE
     out: list[Table] = []
     for part, lot_sets in zip(parts, sets, strict=True):
+        # per vehicle more than the lot can cost: the DP's minimum is the most vehicles, then the least cents
+        per = 1 + sum(inst.lines[li].quantity * inst.lines[li].max_cents for li in inst.lots[part.lot].lines)
+        big = per * _FORCE
         cache: dict[int, object] = {}
         tab: Table = {}
         for chosen in lot_sets:
             lam = {(p.package, part.lot): (-big if i in chosen else big) for i, p in enumerate(part.packages)}
-            found = lot_min(inst, part, Multipliers("vehicles", {}, 0, lam), cache)
+            found = lot_min(inst, part, Multipliers("price", {}, per, lam), cache)
             if found is None:
                 return None
             value, copies = found
             if sum(copies.values()) == len(chosen):  # (always, unless a rule the checks miss)
-                tab[chosen] = -(value + big * len(chosen)) // VEHICLE_SCALE
+                value += big * len(chosen)  # = cents - per x vehicles, 0 <= cents < per
+                tab[chosen] = (-(value // per), value % per)
         out.append(tab)
     return parts, out, sum(map(len, sets))
 
@@ -144,7 +151,9 @@ def best_choice(
     parts: list[LotPart], tabs: list[Table], current: set[int], *, work_limit: float
 ) -> tuple[int | None, set[int] | None, float]:
     """The 0-1 program over the package choices: (its proven bound, the packages of the best
-    choice found or None, the work spent). `current`: the award's packages (the hint)."""
+    choice found or None, the work spent). `current`: the award's packages (the hint). Once the
+    most vehicles are proven, a second solve (on what is left of `work_limit`) takes the least
+    cents among the choices that reach them (each lot at its least cents for its vehicles)."""
     from solver import cpsat_import
 
     cpsat_import.load()
@@ -167,7 +176,8 @@ def best_choice(
         for s, x in xs.items():
             m.add_hint(x, s == have)
             terms.append((x, tab[s]))
-    m.maximize(sum(v * x for x, v in terms))
+    vehicles = sum(v * x for x, (v, _) in terms)
+    m.maximize(vehicles)
     solver = cp_model.CpSolver()
     prm = solver.parameters
     prm.num_workers = 1
@@ -180,7 +190,20 @@ def best_choice(
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None, None, work
     bound = int(solver.best_objective_bound + 1e-6)
-    return bound, {p for p, v in y.items() if solver.value(v)}, work
+    chosen = {p for p, v in y.items() if solver.value(v)}
+    if status != cp_model.OPTIMAL or not PRICE_STAGE or work >= work_limit:
+        return bound, chosen, work
+    m.clear_hints()
+    for x, _ in terms:
+        m.add_hint(x, solver.value(x))
+    m.add(vehicles == bound)
+    m.minimize(sum(c * x for x, (_, c) in terms))
+    prm.max_deterministic_time = max(0.001, work_limit - work)
+    status = solver.solve(m)
+    work += solver.deterministic_time
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        chosen = {p for p, v in y.items() if solver.value(v)}
+    return bound, chosen, work
 
 
 def build(
@@ -194,22 +217,24 @@ def build(
     from solver.award.prep import prepare
     from solver.award.vehicles import served_per_lot
 
+    served = served_per_lot(inst, sol)
+    todo: list[tuple[int, tuple[int, ...], tuple[int, int]]] = []  # (lot, its chosen packages, f)
+    for part, tab in zip(parts, tabs, strict=True):
+        want = tuple(i for i, p in enumerate(part.packages) if p.package in chosen)
+        had = tuple(i for i, p in enumerate(part.packages) if p.package in sol.packages)
+        if want != had or served[part.lot] < tab[want][0]:
+            todo.append((part.lot, want, tab[want]))
+    # the lots to re-solve start empty, so only the lots kept and those done use capacity
+    redo = {lot for lot, _, _ in todo}
     cur = Solution(
-        dict(sol.bids),
+        {bi: dict(a) for bi, a in sol.bids.items() if inst.bids[bi].lot not in redo},
         {
             pi: ([dict(a) for a in sol.packages[pi]] if pi in sol.packages else [{} for _ in inst.packages[pi].items])
             for pi in sorted(chosen)
         },
     )
-    served = served_per_lot(inst, sol)
     work = 0.0
-    for part, tab in zip(parts, tabs, strict=True):
-        lot = part.lot
-        pk = part.packages
-        want = tuple(i for i, p in enumerate(pk) if p.package in chosen)
-        had = tuple(i for i, p in enumerate(pk) if p.package in sol.packages)
-        if want == had and served[lot] >= tab[want]:
-            continue
+    for lot, want, f in todo:
         sub = _sub_instance(inst, cur, [lot])
         sub_prep = prepare(sub.inst)
         model = AwardModel(sub.inst, sub_prep)
@@ -229,7 +254,7 @@ def build(
             workers=1,
         )
         work += r.deterministic_time
-        if r.timed_out or r.solution is None or objective(sub.inst, r.solution)[0] < tab[want]:
+        if r.timed_out or r.solution is None or objective(sub.inst, r.solution)[0] < f[0]:
             return None, work
         cur = _merge(inst, cur, sub, r.solution)
     return cur, work

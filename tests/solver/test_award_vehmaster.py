@@ -60,16 +60,22 @@ def test_it_proves_and_builds_the_most_vehicles(shape: tuple[int, int, int], see
     assert validate_award(doc, out) == []
 
 
-def test_a_build_the_capacities_refuse_gives_none_and_the_bound_still_holds() -> None:
-    """40 lots x 4 OEMs, seed 2: one supplier is at its capacity; the program's choice, each lot at
-    its own lowest price, needs more of it than it has, so nothing is built; the bound is still
-    CP-SAT's proven maximum."""
+def test_the_build_frees_the_capacity_of_the_lots_it_re_solves() -> None:
+    """40 lots x 4 OEMs, seed 2: the greedy start holds one supplier at its capacity. The lots to
+    re-solve start empty (their old bids would hold capacity the new awards need: with them, the
+    first version built nothing here), and the build serves CP-SAT's proven maximum."""
     doc = make_round(40, 4, 150, seed=2)
     inst, prep, parts, tabs, bound, chosen = _program(doc)
     r = AwardModel(inst, prep).solve_phase(objective="vehicles", time_limit=600, work_limit=120, workers=1)
     assert r.optimal and bound == r.bound == 1364
     first = starts(inst, prep)[0]
-    assert vm.build(inst, first, parts, tabs, chosen, deadline=time.monotonic() + 600)[0] is None
+    assert max(u - cap for u, cap in zip(used_per_supplier(inst, first), inst.capacity, strict=True)) == 0
+    built, _ = vm.build(inst, first, parts, tabs, chosen, deadline=time.monotonic() + 600)
+    assert built is not None
+    v, c = objective(inst, built)
+    assert v == 1364
+    out = to_output(inst, prep, built, status="FEASIBLE", bound_quantity=v, bound_cents=c, seconds=0.0, search="t")
+    assert validate_award(doc, out) == []
 
 
 def test_far_starts_reach_the_proven_maximum_and_stop_there() -> None:
