@@ -8,10 +8,9 @@ each supplier, its share cap, their items on disjoint lines: checked here withou
 vehicles with exactly S chosen (solver.award.lotdp, each package in S forced, the others out):
 f(lot, S), and its least cents at those vehicles. The round's maximum without capacities is then
 a small 0-1 program, one S per lot and the same choice of each package in all its lots; CP-SAT
-solves it with its LP (linearization 2) on a work limit, then the least cents at that maximum. Its proven bound bounds every award's vehicles; its optimum, when the
-capacities allow it, is built lot by lot (each lot re-solved with its packages fixed, most
-vehicles then the lowest price, the other lots fixed: solver.award.lns's sub-rounds, which count
-the capacity the rest of the award uses).
+solves it with its LP (linearization 2) on a work limit, then the least cents at that maximum.
+Its bound bounds every award's vehicles; its optimum, capacities allowing, is built lot by lot
+(each re-solved with its packages fixed: solver.award.lns's sub-rounds).
 
 few-suppliers, 2,000 bids, seed 1: 9,398 sets over 400 lots; the program's optimum 15,087 proven
 in 1.1 units (the LP's bound was 15,131, the best award seen before 15,086), the least cents at it
@@ -23,6 +22,7 @@ Deterministic: DP counts and CP-SAT work, never the clock.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from solver.award.instance import Instance
@@ -34,8 +34,7 @@ if TYPE_CHECKING:
 
 # The most DP solves the tables may take (a count; more: no tables, the search as before).
 MAX_CALLS = 20_000
-# Work charged per DP solve (few-suppliers at 2,000 bids: 9,398 solves in about 6 s of CPU, about
-# 4.5 units of CP-SAT work's CPU).
+# Work charged per DP solve (few-suppliers, 2,000 bids: 9,398 solves in ~6 s CPU, ~4.5 units' CPU).
 WORK_PER_CALL = 0.0005
 # The most of the search's work the tables may take (their count of sets decides, before any DP).
 TABLE_SHARE = 0.5
@@ -43,8 +42,9 @@ TABLE_SHARE = 0.5
 MASTER_WORK = 4.0
 # The program's second solve: the least cents among the choices with the most vehicles; False: any.
 PRICE_STAGE = True
-# Work of one lot's re-solve when the optimum is built.
-LOT_WORK = 0.2
+# Past MAX_CALLS, tables only for the lots that need them (lazy_program); False: none, as before.
+LAZY = True
+LOT_WORK = 0.2  # work of one lot's re-solve in the build
 # Far above any lot's vehicles (in lotdp's units): a forced package outweighs every other term.
 _FORCE = 10_000
 
@@ -112,12 +112,33 @@ def _sets(inst: Instance, part: LotPart) -> list[tuple[int, ...]]:
     return out
 
 
+def _table(inst: Instance, part: LotPart, lot_sets: list[tuple[int, ...]]) -> Table | None:
+    """f(lot, S) and its least cents for every set S in `lot_sets` (one DP each; None: lotdp fails)."""
+    from solver.award.lagrange import Multipliers
+    from solver.award.lotdp import lot_min
+
+    # per vehicle more than the lot can cost: the DP's minimum is the most vehicles, then the least cents
+    per = 1 + sum(inst.lines[li].quantity * inst.lines[li].max_cents for li in inst.lots[part.lot].lines)
+    big = per * _FORCE
+    cache: dict[int, object] = {}
+    tab: Table = {}
+    for chosen in lot_sets:
+        lam = {(p.package, part.lot): (-big if i in chosen else big) for i, p in enumerate(part.packages)}
+        found = lot_min(inst, part, Multipliers("price", {}, per, lam), cache)
+        if found is None:
+            return None
+        value, copies = found
+        if sum(copies.values()) == len(chosen):  # (always, unless a rule the checks miss)
+            value += big * len(chosen)  # = cents - per x vehicles, 0 <= cents < per
+            tab[chosen] = (-(value // per), value % per)
+    return tab
+
+
 def tables(inst: Instance, prep: Prepared, max_calls: int = MAX_CALLS) -> tuple[list[LotPart], list[Table], int] | None:
     """Per lot (lagrange.lot_parts) f(lot, S) for every set S of its packages that can be chosen
     together, and the DP solves taken (one per set); None where lotdp does not apply or the sets
     are more than `max_calls` (counted before any DP)."""
-    from solver.award.lagrange import Multipliers, lot_parts
-    from solver.award.lotdp import lot_min
+    from solver.award.lagrange import lot_parts
 
     if not inst.whole or inst.with_quarters:
         return None
@@ -129,31 +150,27 @@ def tables(inst: Instance, prep: Prepared, max_calls: int = MAX_CALLS) -> tuple[
             return None
     out: list[Table] = []
     for part, lot_sets in zip(parts, sets, strict=True):
-        # per vehicle more than the lot can cost: the DP's minimum is the most vehicles, then the least cents
-        per = 1 + sum(inst.lines[li].quantity * inst.lines[li].max_cents for li in inst.lots[part.lot].lines)
-        big = per * _FORCE
-        cache: dict[int, object] = {}
-        tab: Table = {}
-        for chosen in lot_sets:
-            lam = {(p.package, part.lot): (-big if i in chosen else big) for i, p in enumerate(part.packages)}
-            found = lot_min(inst, part, Multipliers("price", {}, per, lam), cache)
-            if found is None:
-                return None
-            value, copies = found
-            if sum(copies.values()) == len(chosen):  # (always, unless a rule the checks miss)
-                value += big * len(chosen)  # = cents - per x vehicles, 0 <= cents < per
-                tab[chosen] = (-(value // per), value % per)
+        tab = _table(inst, part, lot_sets)
+        if tab is None:
+            return None
         out.append(tab)
     return parts, out, sum(map(len, sets))
 
 
 def best_choice(
-    parts: list[LotPart], tabs: list[Table], current: set[int], *, work_limit: float
+    parts: list[LotPart],
+    tabs: list[Table],
+    current: set[int],
+    *,
+    work_limit: float,
+    check: Callable[[set[int]], bool] | None = None,
+    keep: frozenset[int] = frozenset(),
 ) -> tuple[int | None, set[int] | None, float]:
     """The 0-1 program over the package choices: (its proven bound, the packages of the best
     choice found or None, the work spent). `current`: the award's packages (the hint). Once the
     most vehicles are proven, a second solve (on what is left of `work_limit`) takes the least
-    cents among the choices that reach them (each lot at its least cents for its vehicles)."""
+    cents among the choices that reach them (each lot at its least cents for its vehicles), unless
+    `check` rejects the first choice."""
     from solver import cpsat_import
 
     cpsat_import.load()
@@ -177,7 +194,10 @@ def best_choice(
             m.add_hint(x, s == have)
             terms.append((x, tab[s]))
     vehicles = sum(v * x for x, (v, _) in terms)
-    m.maximize(vehicles)
+    # then the fewest packages of `keep` changed from `current`: weight k above every such count
+    moved = [1 - y[p] if p in current else y[p] for p in sorted(keep) if p in y]
+    k = len(moved) + 1
+    m.maximize(k * vehicles - sum(moved))
     solver = cp_model.CpSolver()
     prm = solver.parameters
     prm.num_workers = 1
@@ -189,13 +209,15 @@ def best_choice(
     work = solver.deterministic_time
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None, None, work
-    bound = int(solver.best_objective_bound + 1e-6)
+    bound = (int(solver.best_objective_bound + 1e-6) + len(moved)) // k
     chosen = {p for p, v in y.items() if solver.value(v)}
-    if status != cp_model.OPTIMAL or not PRICE_STAGE or work >= work_limit:
+    if status != cp_model.OPTIMAL or not PRICE_STAGE or work >= work_limit or (check and not check(chosen)):
         return bound, chosen, work
     m.clear_hints()
     for x, _ in terms:
         m.add_hint(x, solver.value(x))
+    for q in sorted(keep & y.keys()):
+        m.add(y[q] == solver.value(y[q]))
     m.add(vehicles == bound)
     m.minimize(sum(c * x for x, (_, c) in terms))
     prm.max_deterministic_time = max(0.001, work_limit - work)
@@ -204,6 +226,68 @@ def best_choice(
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         chosen = {p for p, v in y.items() if solver.value(v)}
     return bound, chosen, work
+
+
+def lazy_program(
+    inst: Instance, prep: Prepared, sol: Solution, *, max_calls: int, work_limit: float
+) -> tuple[int | None, set[int] | None, list[LotPart], list[Table], float]:
+    """The program on the tables of only the lots that need them: first those `sol` serves below
+    their exact cap (vehicles.exact_lot_caps); every other lot counts its cap whatever the packages
+    (a relaxation: its bound holds); when the choice changes a package of such a lot, that lot's
+    table is added and the program solved again, until it changes none (then its optimum is exact).
+    (bound, the choice or None: DP solves past `max_calls` or work out, the lots tabled, tables, work.)"""
+    from solver.award.lagrange import lot_parts
+    from solver.award.vehicles import exact_lot_caps, served_per_lot
+
+    if not inst.whole or inst.with_quarters:
+        return None, None, [], [], 0.0
+    parts = lot_parts(inst, prep)
+    served = served_per_lot(inst, sol)
+    caps = exact_lot_caps(inst, prep, served)
+    current = set(sol.packages)
+    todo = {i for i, part in enumerate(parts) if served[part.lot] < caps[part.lot]}
+    tabs: dict[int, Table] = {}
+    calls, work, master, best, full = 0, 0.0, 0.0, None, False
+    of_package: dict[int, list[int]] = {}
+    for i, part in enumerate(parts):
+        for p in part.packages:
+            of_package.setdefault(p.package, []).append(i)
+    while True:
+        # the lots with the fewest sets first; those past `max_calls` keep their caps (a bound, no choice)
+        for n, i, lot_sets in sorted((len(ss), j, ss) for j in todo for ss in [_sets(inst, parts[j])]):
+            tab = None if calls + n > max_calls else _table(inst, parts[i], lot_sets)
+            if tab is None:
+                full = True
+                continue
+            calls, work, tabs[i] = calls + n, work + n * WORK_PER_CALL, tab
+        keys = sorted(tabs)
+        rest = sum(caps[part.lot] for i, part in enumerate(parts) if i not in tabs)
+        free = {x.package for i in keys for x in parts[i].packages}
+        changed: set[int] = set()
+
+        def check(chosen: set[int], free: set[int] = free, changed: set[int] = changed) -> bool:
+            moved = {p for p in free if (p in chosen) != (p in current)}
+            changed.update(i for p in moved for i in of_package[p] if i not in tabs)
+            return not changed
+
+        bound, chosen, spent = best_choice(
+            [parts[i] for i in keys],
+            [tabs[i] for i in keys],
+            current,
+            work_limit=max(0.001, min(MASTER_WORK - master, work_limit - work)),
+            check=check,
+            keep=frozenset(p for p in free if any(i not in tabs for i in of_package[p])),
+        )
+        master += spent
+        work += spent
+        if bound is not None:
+            best = bound + rest if best is None else min(best, bound + rest)
+        if chosen is None or work >= work_limit or full:
+            return best, None, [], [], work
+        if not changed:
+            out = chosen | {p for p in current if all(i not in tabs for i in of_package.get(p, []))}
+            return best, out, [parts[i] for i in keys], [tabs[i] for i in keys], work
+        todo = changed
 
 
 def build(
@@ -280,23 +364,35 @@ def most_vehicles(
     global _last
     work = 0.0
     if _last is None or _last[0] is not inst or _last[1] is not prep:
-        # the tables on at most TABLE_SHARE of the work (else none, nothing spent: the search as before)
-        got = tables(inst, prep, min(MAX_CALLS, int(TABLE_SHARE * work_limit / WORK_PER_CALL)))
+        # the tables on at most TABLE_SHARE of the work (else none: the search as before)
+        max_calls = min(MAX_CALLS, int(TABLE_SHARE * work_limit / WORK_PER_CALL))
         _last = (inst, prep, None)  # (not tried again on the round's other starts)
-        if got is None:
+        got = tables(inst, prep, max_calls)
+        if got is None and LAZY:
+            bound, chosen, parts, tabs, work = lazy_program(inst, prep, sol, max_calls=max_calls, work_limit=work_limit)
+            _last = (inst, prep, (bound, chosen, parts, tabs))
+        elif got is None:
             return None, None, 0.0
-        parts, tabs, calls = got
-        work = calls * WORK_PER_CALL
-        bound, chosen, spent = best_choice(
-            parts, tabs, set(sol.packages), work_limit=max(0.001, min(MASTER_WORK, work_limit - work))
-        )
-        work += spent
-        _last = (inst, prep, (bound, chosen, parts, tabs))
+        else:
+            parts, tabs, calls = got
+            work = calls * WORK_PER_CALL
+            bound, chosen, spent = best_choice(
+                parts, tabs, set(sol.packages), work_limit=max(0.001, min(MASTER_WORK, work_limit - work))
+            )
+            work += spent
+            _last = (inst, prep, (bound, chosen, parts, tabs))
     if _last[2] is None:
         return None, None, work
     bound, chosen, parts, tabs = _last[2]
     if chosen is None or work >= work_limit:
         return None, bound, work
+    if LAZY:  # the lots without tables keep the first start's packages: built only where `sol` has them too
+        lots = {part.lot for part in parts}
+        if any(
+            (p in chosen) != (p in sol.packages) and any(it.lot not in lots for it in inst.packages[p].items)
+            for p in chosen | set(sol.packages)
+        ):
+            return None, bound, work
     built, spent = build(inst, sol, parts, tabs, chosen, deadline=deadline)
     work += spent
     if built is None or objective(inst, built)[0] <= objective(inst, sol)[0]:
