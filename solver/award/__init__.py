@@ -405,6 +405,11 @@ def _more_vehicles(
         inst, prep, best.sol, best.others, deadline=deadline, work_limit=VEHICLE_SHARE * work_left, vbound=best.vbound
     )
     best.offer(sol, "lns")
+    from solver.award.vehmaster import proven_bound
+
+    proven = proven_bound(inst)  # the exact maximum over the packages' choices, when it ran
+    if proven is not None:
+        best.vbound = max(best.vehicles, min(best.vbound, proven))
     if ended == "time":
         best.stops.add("time")
     elif CHAIN_SHARE and best.vehicles < best.vbound and spent >= VEHICLE_SHARE * work_left:

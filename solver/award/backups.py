@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-from solver.award import deliveries
+from solver.award import backups_pool, deliveries, race
 from solver.award.instance import Bid, Instance, Line, Lot, Tier
 from solver.award.prep import prepare
 from solver.award.solution import Solution, objective
@@ -144,17 +144,28 @@ def compute(
     without a search; valid, not proven)."""
     t = _tally(inst, sol)
     quarter_room = _room(inst, sol)
-    out = []
     budget = _Budget(work_limit)
     bids_of_lot: dict[int, list[int]] = {}
     for bi, bid in enumerate(inst.bids):
         bids_of_lot.setdefault(bid.lot, []).append(bi)
-    for lot, withdrawn in sorted(t.served):
-        if budget.clock:  # the clock is up: the rest empty, unsearched (building each cost ~0.5 ms at 25,000 bids)
-            out.append(Backup(lot, withdrawn, dict(sorted(t.served[lot, withdrawn].items())), [], False))
-            continue
-        b = _one(inst, t, quarter_room, lot, withdrawn, bids_of_lot.get(lot, []), deadline, work_per_backup, budget)
-        out.append(b)
+    keys = sorted(t.served)
+
+    def one(i: int, b: backups_pool.Budget) -> Backup:
+        lot, withdrawn = keys[i]
+        return _one(inst, t, quarter_room, lot, withdrawn, bids_of_lot.get(lot, []), deadline, work_per_backup, b)
+
+    def unsearched(i: int) -> Backup:
+        # the clock is up: the rest empty, unsearched (building each cost ~0.5 ms at 25,000 bids)
+        lot, withdrawn = keys[i]
+        return Backup(lot, withdrawn, dict(sorted(t.served[lot, withdrawn].items())), [], False)
+
+    # on two threads with two cores, the same backups as one after the other (solver.award.backups_pool)
+    workers = backups_pool.WORKERS if race.cores() >= backups_pool.WORKERS else 1
+    if workers > 1:
+        from solver import cpsat_import
+
+        cpsat_import.load()  # once, before the threads (its stand-in for pandas is not for two at once)
+    out = list(backups_pool.ordered(len(keys), one, unsearched, budget, workers))
     return out, "time" if budget.clock else "work" if budget.out_of_work else "nothing"
 
 
@@ -192,7 +203,7 @@ def _one(
     candidates: list[int],
     deadline: float,
     work: float,
-    budget: _Budget,
+    budget: backups_pool.Budget,
 ) -> Backup:
     freed = dict(sorted(t.served[lot, withdrawn].items()))
     empty = Backup(lot, withdrawn, freed, [], True, True)
@@ -306,7 +317,7 @@ def _one(
 
 
 def _tie_break(
-    model: Any, sub: Instance, sol: Solution, deadline: float, work: float, budget: _Budget
+    model: Any, sub: Instance, sol: Solution, deadline: float, work: float, budget: backups_pool.Budget
 ) -> tuple[Solution, bool]:
     """TIE_RULE: the least-T replacement among those as good as `sol` (a proven optimum), and
     whether that least T is proven; on its own share of the work (WORK_PER_BACKUP, within the
