@@ -118,11 +118,17 @@ def _lp_run(fam: str, size: int, seed: int) -> dict[str, Any]:
 
         lagrange._pass = traced
         try:
-            step(
-                f"Lagrangian price ({n} steps)",
-                True,
-                lambda: lagrange.improved_bound(inst, prep, mult, deadline=far, steps=n, **kw),
-            )
+            try:  # as the child: from PDLP's duals polyak's steps towards the greedy's award, where the solver has them
+                from solver.award.polyak import toward_award
+
+                award = (greedy, greedy_cents) if "target" in kw else None
+            except ImportError:
+                toward_award = None
+            if toward_award is not None and award is not None:
+                run = lambda: toward_award(inst, prep, mult, award, deadline=far, steps=n)  # noqa: E731
+            else:
+                run = lambda: lagrange.improved_bound(inst, prep, mult, deadline=far, steps=n, **kw)  # noqa: E731
+            step(f"Lagrangian price ({n} steps)", True, run)
         finally:
             lagrange._pass = run_pass
         bounds["L"] = trace

@@ -325,15 +325,14 @@ def _send_lagrangian(
     approx_plan_steps(pass_size), Polyak's steps towards an award's (`greedy`: vehicles, cents):
     ("L", (base, pi) or None), then ("V", None) (no Lagrangian vehicle bound in this plan);
     ("time",) instead when the deadline stopped it."""
-    from solver.award import lagrange
+    from solver.award import lagrange, polyak
 
     base = None
     parts = lagrange.lot_parts(inst, prep)
     steps = large_plan_steps(len(parts)) if duals is None else approx_plan_steps(lagrange.pass_size(inst, parts))
     if lp is not None and steps is not None:
         mult = lagrange.from_lp(inst, prep, lp, "price", duals)
-        target = None if greedy is None else greedy[1] - mult.pi * greedy[0]
-        base = lagrange.improved_bound(inst, prep, mult, deadline=deadline, steps=steps, target=target)
+        base = polyak.toward_award(inst, prep, mult, greedy, deadline=deadline, steps=steps)
         if base is None and time.monotonic() >= deadline - 0.1:
             conn.send(("time",))
             return

@@ -170,19 +170,19 @@ def test_over_its_budget_the_large_plan_takes_the_approx_plan_s_steps(monkeypatc
     """In the child's plan itself (run in this process): when GLOP stops on its work limit, the
     Lagrangian from PDLP's duals takes approx_plan_steps(pass_size) subgradient steps, and its bound
     stays below the proven optimum's price."""
-    from solver.award import lagrange, lpchild
+    from solver.award import lagrange, lpchild, polyak
 
     monkeypatch.setattr(lpchild, "LARGE_PLAN_WORK", 1e-9)
     asked: list[int] = []
-    targets: list[int | None] = []
-    improved = lagrange.improved_bound
+    targets: list[tuple[int, int] | None] = []
+    toward = polyak.toward_award
 
     def spy(*args, **kwargs):
         asked.append(kwargs["steps"])
-        targets.append(kwargs.get("target"))
-        return improved(*args, **kwargs)
+        targets.append(args[3])
+        return toward(*args, **kwargs)
 
-    monkeypatch.setattr(lagrange, "improved_bound", spy)
+    monkeypatch.setattr(polyak, "toward_award", spy)
 
     class Conn:
         def __init__(self) -> None:
@@ -204,7 +204,7 @@ def test_over_its_budget_the_large_plan_takes_the_approx_plan_s_steps(monkeypatc
     lag = [m for m in conn.sent if m[0] == "L"]
     assert len(lag) == 1 and lag[0][1] is not None
     base, pi = lag[0][1]
-    assert targets == [g_cents - pi * g]  # Polyak's steps towards the greedy's award
+    assert targets == [(g, g_cents)]  # polyak's steps (with momentum) towards the greedy's award
     v, cents = _optimum()
     assert base + pi * v <= cents
 
