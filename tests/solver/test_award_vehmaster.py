@@ -89,3 +89,22 @@ def test_far_starts_reach_the_proven_maximum_and_stop_there() -> None:
     assert ended == "done" and spent < 0.4
     assert objective(inst, sol)[0] == vm.proven_bound(inst) == 846
     assert more_vehicles(inst, prep, first, deadline=time.monotonic() + 600, work_limit=3.0)[0] == sol
+
+
+@pytest.mark.parametrize(("shape", "seed"), [((30, 5, 100), 5), ((60, 6, 200), 4)])
+def test_the_lazy_program_equals_the_full_one_and_its_bounds_hold(shape: tuple[int, int, int], seed: int) -> None:
+    """Tables only for the short lots, added where the choice moves a package: the same proven
+    maximum as the program on every lot's table, an award built from it that reaches it, and with
+    too few DP solves still a bound at least the maximum (the lots without tables at their caps)."""
+    doc = make_round(*shape, seed=seed)
+    inst, prep, _, tabs, bound, _ = _program(doc)
+    first = starts(inst, prep)[0]
+    got, chosen, parts, lazy_tabs, _ = vm.lazy_program(inst, prep, first, max_calls=10**6, work_limit=60.0)
+    assert got == bound and chosen is not None and len(lazy_tabs) <= len(tabs)
+    built, _ = vm.build(inst, first, parts, lazy_tabs, chosen, deadline=time.monotonic() + 600)
+    assert built is not None and objective(inst, built)[0] == bound
+    out = to_output(inst, prep, built, status="FEASIBLE", bound_quantity=bound, bound_cents=0, seconds=0.0, search="t")
+    assert validate_award(doc, out) == []
+    for calls in (0, 10, 40):
+        few, none, *_ = vm.lazy_program(inst, prep, first, max_calls=calls, work_limit=60.0)
+        assert none is None and few is not None and few >= bound
