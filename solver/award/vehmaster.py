@@ -40,9 +40,9 @@ WORK_PER_CALL = 0.0005
 TABLE_SHARE = 0.5
 # Work of the 0-1 program over the package choices (both solves).
 MASTER_WORK = 4.0
-# The program's second solve: the least cents among the choices with the most vehicles; False: any.
-PRICE_STAGE = True
-# Past MAX_CALLS, tables only for the lots that need them (lazy_program); False: none, as before.
+PRICE_STAGE = True  # the program's second solve: least cents at the most vehicles; False: any
+# Past MAX_CALLS, tables only for the lots that need them (lazy_program: on its own count and
+# work limit, not the search's: 10,000 bids); False: none, as before.
 LAZY = True
 LOT_WORK = 0.2  # work of one lot's re-solve in the build
 # Far above any lot's vehicles (in lotdp's units): a forced package outweighs every other term.
@@ -369,7 +369,7 @@ def most_vehicles(
         _last = (inst, prep, None)  # (not tried again on the round's other starts)
         got = tables(inst, prep, max_calls)
         if got is None and LAZY:
-            bound, chosen, parts, tabs, work = lazy_program(inst, prep, sol, max_calls=max_calls, work_limit=work_limit)
+            bound, chosen, parts, tabs, _ = lazy_program(inst, prep, sol, max_calls=max_calls, work_limit=work_limit)
             _last = (inst, prep, (bound, chosen, parts, tabs))
         elif got is None:
             return None, None, 0.0
