@@ -8,21 +8,23 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Iterator
 
 from bench.award_instances import make_round
 from solver.award import lagrange, polyak
 from solver.award.greedy import starts
-from solver.award.instance import parse
+from solver.award.instance import Instance, parse
 from solver.award.lpbound import LpModel
-from solver.award.prep import prepare
+from solver.award.prep import Prepared, prepare
 from solver.award.solution import objective
 from tests.solver.award_helpers import brute_force, tiny_round
 
 WORK = 2.0  # per lot: tiny lots are proven far below it, so the passes are exact
 
 
-def test_polyak_steps_keep_the_price_bound_valid() -> None:
-    checked = 0
+def _tiny_rounds() -> Iterator[tuple[int, Instance, Prepared, LpModel, int, int]]:
+    """Tiny rounds with an award: seed, round, its most vehicles and their lowest price (brute
+    force), and its price LP solved at that count (the multipliers' source)."""
     for seed in range(60):
         doc = tiny_round(random.Random(seed))
         vehicles, cents = brute_force(doc)
@@ -32,6 +34,24 @@ def test_polyak_steps_keep_the_price_bound_valid() -> None:
         prep = prepare(inst)
         lp = LpModel(inst, prep)
         assert lp.price_bound(vehicles, 60) is not None
+        yield seed, inst, prep, lp, vehicles, cents
+
+
+def _package_rounds() -> Iterator[tuple[Instance, Prepared, LpModel, int, int]]:
+    """arbitrary and regions bundles at 200 bids, with the greedy's vehicles and price and the price
+    LP solved at that count."""
+    for bundles in ("arbitrary", "regions"):
+        inst = parse(make_round(20, 10, 200, seed=1, package_share=0.6, package_lots=(2, 8), bundles=bundles))
+        prep = prepare(inst)
+        vehicles, cents = objective(inst, starts(inst, prep)[0])
+        lp = LpModel(inst, prep)
+        assert lp.price_bound(vehicles, 60) is not None
+        yield inst, prep, lp, vehicles, cents
+
+
+def test_polyak_steps_keep_the_price_bound_valid() -> None:
+    checked = 0
+    for seed, inst, prep, lp, vehicles, cents in _tiny_rounds():
         end = time.monotonic() + 60
         ma, mb, mc = (lagrange.from_lp(inst, prep, lp, "price") for _ in range(3))
         before = lagrange.improved_bound(inst, prep, ma, deadline=end, work_per_lot=WORK)
@@ -48,12 +68,7 @@ def test_polyak_steps_keep_the_price_bound_valid() -> None:
 def test_polyak_steps_raise_the_price_bound_of_package_rounds() -> None:
     """arbitrary and regions bundles, 200 bids, at the greedy's count: above lagrange's ten
     steps, below the greedy's price (an award with that many vehicles)."""
-    for bundles in ("arbitrary", "regions"):
-        inst = parse(make_round(20, 10, 200, seed=1, package_share=0.6, package_lots=(2, 8), bundles=bundles))
-        prep = prepare(inst)
-        vehicles, cents = objective(inst, starts(inst, prep)[0])
-        lp = LpModel(inst, prep)
-        assert lp.price_bound(vehicles, 60) is not None
+    for inst, prep, lp, vehicles, cents in _package_rounds():
         end = time.monotonic() + 600
         ma, mb = (lagrange.from_lp(inst, prep, lp, "price") for _ in range(2))
         before = lagrange.improved_bound(inst, prep, ma, deadline=end)
@@ -68,16 +83,8 @@ def test_steps_towards_an_award_keep_the_price_bound_valid(monkeypatch) -> None:
     most vehicles, the same bound for the same inputs."""
     monkeypatch.setattr(polyak, "MOMENTUM_LOTS", 0)
     checked = 0
-    for seed in range(60):
-        doc = tiny_round(random.Random(seed))
-        vehicles, cents = brute_force(doc)
-        if not vehicles:
-            continue
-        inst = parse(doc)
-        prep = prepare(inst)
+    for seed, inst, prep, lp, vehicles, cents in _tiny_rounds():
         greedy = objective(inst, starts(inst, prep)[0])
-        lp = LpModel(inst, prep)
-        assert lp.price_bound(vehicles, 60) is not None
         end = time.monotonic() + 60
         mb, mc = (lagrange.from_lp(inst, prep, lp, "price") for _ in range(2))
         after = polyak.toward_award(inst, prep, mb, greedy, deadline=end, work_per_lot=WORK, steps=20)
@@ -94,12 +101,7 @@ def test_steps_towards_an_award_beat_lagrange_s_at_equal_steps(monkeypatch) -> N
     the current multipliers, with momentum) end above lagrange.improved_bound's (back to the best
     multipliers after a miss, half the step) after the large plan's 40 passes: 200-bid package
     rounds (with their 20 lots toward_award takes lagrange's steps unless told otherwise: equal)."""
-    for bundles in ("arbitrary", "regions"):
-        inst = parse(make_round(20, 10, 200, seed=1, package_share=0.6, package_lots=(2, 8), bundles=bundles))
-        prep = prepare(inst)
-        vehicles, cents = objective(inst, starts(inst, prep)[0])
-        lp = LpModel(inst, prep)
-        assert lp.price_bound(vehicles, 60) is not None
+    for inst, prep, lp, vehicles, cents in _package_rounds():
         end = time.monotonic() + 600
         ma, mb, mc = (lagrange.from_lp(inst, prep, lp, "price") for _ in range(3))
         target = cents - ma.pi * vehicles
