@@ -21,13 +21,15 @@ Deterministic: DP counts and CP-SAT work, never the clock.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from solver.award.instance import Instance
-from solver.award.prep import ItemOpt, PackageOpt, Prepared
+from solver.award.prep import Prepared
 from solver.award.solution import Solution, objective
+from solver.award.vehsets import CLOCK, OutOfTime, package_sets, tick
 
 if TYPE_CHECKING:
     from solver.award.lagrange import LotPart
@@ -51,67 +53,6 @@ _FORCE = 10_000
 Table = dict[tuple[int, ...], tuple[int, int]]  # package indices (in the lot's part) -> (most vehicles, least cents)
 
 
-def _fit_masks(inst: Instance, lot: int, items: tuple[ItemOpt, ...]) -> list[int]:
-    """The line masks of `lot` (bit i: its i-th line) the package's items there can take whole."""
-    from itertools import combinations
-
-    lines = inst.lots[lot].lines
-    bit = {li: 1 << i for i, li in enumerate(lines)}
-    out = [0]
-    for it in items:
-        allowed = [li for li in it.lines if li in bit]
-        masks = []
-        for r in range(1, len(allowed) + 1):
-            for combo in combinations(allowed, r):
-                if sum(inst.lines[li].quantity for li in combo) == it.quantity:
-                    masks.append(sum(bit[li] for li in combo))
-        out = [a | b for a in out for b in masks if not a & b]
-    return sorted(set(out))
-
-
-def _can_take(fits: list[list[int]], chosen: list[int]) -> bool:
-    """Whether the packages `chosen` (indices into fits) can take disjoint line masks."""
-
-    def go(i: int, used: int) -> bool:
-        if i == len(chosen):
-            return True
-        return any(not m & used and go(i + 1, used | m) for m in fits[chosen[i]])
-
-    return go(0, 0)
-
-
-def _together(
-    inst: Instance, pk: list[PackageOpt], qty: list[int], room: dict[int, int], fits: list[list[int]], chosen: list[int]
-) -> bool:
-    """Whether the packages `chosen` (indices into pk) can be chosen together in the lot: a winner
-    place per supplier, each supplier within its room there, their items on disjoint lines."""
-    per: dict[int, int] = {}
-    for i in chosen:
-        per[pk[i].supplier] = per.get(pk[i].supplier, 0) + qty[i]
-    if inst.max_winners is not None and len(per) > inst.max_winners:
-        return False
-    return all(v <= room[s] for s, v in per.items()) and _can_take(fits, chosen)
-
-
-def _sets(inst: Instance, part: LotPart) -> list[tuple[int, ...]]:
-    """Every set of the lot's packages (indices into part.packages) that can be chosen together."""
-    lot_obj = inst.lots[part.lot]
-    pk = part.packages
-    fits = [_fit_masks(inst, part.lot, p.items) for p in pk]
-    qty = [sum(it.quantity for it in p.items) for p in pk]
-    room = {s: min(lot_obj.share_cap, inst.capacity[s]) for s in {p.supplier for p in pk}}
-    out: list[tuple[int, ...]] = []
-    stack: list[tuple[int, ...]] = [()]
-    while stack:
-        chosen = stack.pop()
-        out.append(chosen)
-        start = chosen[-1] + 1 if chosen else 0
-        for j in range(len(pk) - 1, start - 1, -1):
-            if _together(inst, pk, qty, room, fits, [*chosen, j]):
-                stack.append((*chosen, j))
-    return out
-
-
 def _table(inst: Instance, part: LotPart, lot_sets: list[tuple[int, ...]]) -> Table | None:
     """f(lot, S) and its least cents for every set S in `lot_sets` (one DP each; None: lotdp fails)."""
     from solver.award.lagrange import Multipliers
@@ -123,6 +64,7 @@ def _table(inst: Instance, part: LotPart, lot_sets: list[tuple[int, ...]]) -> Ta
     cache: dict[int, object] = {}
     tab: Table = {}
     for chosen in lot_sets:
+        tick()
         lam = {(p.package, part.lot): (-big if i in chosen else big) for i, p in enumerate(part.packages)}
         found = lot_min(inst, part, Multipliers("price", {}, per, lam), cache)
         if found is None:
@@ -145,7 +87,7 @@ def tables(inst: Instance, prep: Prepared, max_calls: int = MAX_CALLS) -> tuple[
     parts = lot_parts(inst, prep)
     sets: list[list[tuple[int, ...]]] = []
     for part in parts:
-        sets.append(_sets(inst, part))
+        sets.append(package_sets(inst, part))
         if sum(map(len, sets)) > max_calls:
             return None
     out: list[Table] = []
@@ -205,6 +147,7 @@ def best_choice(
     prm.linearization_level = 2
     prm.cp_model_probing_level = 0
     prm.max_deterministic_time = max(0.001, work_limit)
+    prm.max_time_in_seconds = max(0.01, min(1e9, CLOCK[0] - time.monotonic()))  # its bound holds when cut
     status = solver.solve(m)
     work = solver.deterministic_time
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -254,7 +197,7 @@ def lazy_program(
             of_package.setdefault(p.package, []).append(i)
     while True:
         # the lots with the fewest sets first; those past `max_calls` keep their caps (a bound, no choice)
-        for n, i, lot_sets in sorted((len(ss), j, ss) for j in todo for ss in [_sets(inst, parts[j])]):
+        for n, i, lot_sets in sorted((len(ss), j, ss) for j in todo for ss in [package_sets(inst, parts[j])]):
             tab = None if calls + n > max_calls else _table(inst, parts[i], lot_sets)
             if tab is None:
                 full = True
@@ -345,7 +288,8 @@ def build(
 
 
 # the last round's program: (round, its prep, (its proven bound, the best choice) or None)
-_last: tuple[Instance, Prepared, tuple[int | None, set[int] | None, list[LotPart], list[Table]] | None] | None = None
+_Program = tuple[int | None, set[int] | None, "list[LotPart]", list[Table]]  # bound, choice, lots tabled, tables
+_last: tuple[Instance, Prepared, _Program | None] | None = None
 
 
 def proven_bound(inst: Instance) -> int | None:
@@ -353,6 +297,24 @@ def proven_bound(inst: Instance) -> int | None:
     if _last is None or _last[0] is not inst or _last[2] is None:
         return None
     return _last[2][0]
+
+
+def _program(inst: Instance, prep: Prepared, sol: Solution, work_limit: float) -> tuple[_Program | None, float]:
+    """The tables on at most TABLE_SHARE of the work and the program on them, else the lazy program
+    (on its own count and work), else none (the search as before); and the search's work spent."""
+    max_calls = min(MAX_CALLS, int(TABLE_SHARE * work_limit / WORK_PER_CALL))
+    got = tables(inst, prep, max_calls)
+    if got is None:
+        if not LAZY:
+            return None, 0.0
+        bound, chosen, parts, tabs, _ = lazy_program(inst, prep, sol, max_calls=max_calls, work_limit=work_limit)
+        return (bound, chosen, parts, tabs), 0.0
+    parts, tabs, calls = got
+    work = calls * WORK_PER_CALL
+    bound, chosen, spent = best_choice(
+        parts, tabs, set(sol.packages), work_limit=max(0.001, min(MASTER_WORK, work_limit - work))
+    )
+    return (bound, chosen, parts, tabs), work + spent
 
 
 def most_vehicles(
@@ -364,23 +326,14 @@ def most_vehicles(
     global _last
     work = 0.0
     if _last is None or _last[0] is not inst or _last[1] is not prep:
-        # the tables on at most TABLE_SHARE of the work (else none: the search as before)
-        max_calls = min(MAX_CALLS, int(TABLE_SHARE * work_limit / WORK_PER_CALL))
-        _last = (inst, prep, None)  # (not tried again on the round's other starts)
-        got = tables(inst, prep, max_calls)
-        if got is None and LAZY:
-            bound, chosen, parts, tabs, _ = lazy_program(inst, prep, sol, max_calls=max_calls, work_limit=work_limit)
-            _last = (inst, prep, (bound, chosen, parts, tabs))
-        elif got is None:
-            return None, None, 0.0
-        else:
-            parts, tabs, calls = got
-            work = calls * WORK_PER_CALL
-            bound, chosen, spent = best_choice(
-                parts, tabs, set(sol.packages), work_limit=max(0.001, min(MASTER_WORK, work_limit - work))
-            )
-            work += spent
-            _last = (inst, prep, (bound, chosen, parts, tabs))
+        CLOCK[0] = deadline
+        try:
+            program, work = _program(inst, prep, sol, work_limit)
+        except OutOfTime:
+            program = None
+        finally:
+            CLOCK[0] = math.inf
+        _last = (inst, prep, program)  # (not tried again on the round's other starts)
     if _last[2] is None:
         return None, None, work
     bound, chosen, parts, tabs = _last[2]

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from bench.award_instances import make_round
-from solver.award import validate_award
+from solver.award import validate_award, vehsets
 from solver.award import vehmaster as vm
 from solver.award.cpsat import AwardModel
 from solver.award.greedy import starts
@@ -108,3 +108,17 @@ def test_the_lazy_program_equals_the_full_one_and_its_bounds_hold(shape: tuple[i
     for calls in (0, 10, 40):
         few, none, *_ = vm.lazy_program(inst, prep, first, max_calls=calls, work_limit=60.0)
         assert none is None and few is not None and few >= bound
+
+
+def test_the_clock_cuts_the_tables_short_and_leaves_no_program() -> None:
+    """The clock is only a safety cap, but it holds: with the deadline already past (a round too
+    large for its time limit, as 25,000 bids on 10 s were), listing the sets stops at once, no
+    program and no bound are kept, and the cap is reset after the call."""
+    inst = parse(make_round(40, 4, 400, seed=1, package_share=0.6, package_lots=(2, 8)))
+    prep = prepare(inst)
+    sol = starts(inst, prep)[0]
+    t0 = time.process_time()
+    assert vm.most_vehicles(inst, prep, sol, deadline=time.monotonic() - 1, work_limit=60.0) == (None, None, 0.0)
+    assert time.process_time() - t0 < 0.5
+    assert vm.proven_bound(inst) is None
+    assert vehsets.CLOCK[0] == float("inf")  # (the cap is the call's own)
