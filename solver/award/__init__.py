@@ -153,6 +153,9 @@ TIE_EARLY = True
 # ... once the exact search's best award has stayed the best for this many seconds of the process's
 # CPU (it decides when the answer comes, never which: solver.award.tiebreak.Speculation).
 TIE_EARLY_DELAY = 0.3
+# Before the CP-SAT proofs, the package-set program's exact proof (solver.award.setproof) where the
+# round's tables are small and no capacity binds. False: as before.
+SET_PROOF = True
 
 
 def default_work_limit(size: int, offers: int, quarterly: bool = False) -> float:
@@ -283,7 +286,11 @@ def award(
         lp = BoundsChild(
             inst, prep, best.vehicles, best.vbound, size, deadline - _reserve(inst, time_limit), best.cents
         )
+    if SET_PROOF and exact and not best.proven and size <= MAX_GLOBAL_PRICE_VARS:
+        _set_proof(inst, prep, best, deadline - _reserve(inst, time_limit))
     early = _speculation(inst, prep, best, deadline - _reserve(inst, time_limit), work_limit, exact, size)
+    if best.proven and best.exact_work:
+        search = "cp-sat"  # (the package-set program's CP-SAT proved it)
     if exact and not best.proven:
         search = "cp-sat" if size <= MAX_GLOBAL_PRICE_VARS else "cp-sat+lns"
         try:
@@ -344,6 +351,20 @@ def award(
             inst, best.sol, result, end - min(BACKUP_OUTPUT_SHARE * max(0.0, float(time_limit)), 0.5), t0, work_limit
         )
     return result
+
+
+def _set_proof(inst: Instance, prep: Prepared, best: _Best, deadline: float) -> None:
+    """The optimum proven by the package-set program (solver.award.setproof), where it can."""
+    from solver.award import setproof
+
+    found = setproof.prove(inst, prep, best.sol, deadline=deadline)
+    if found is None:
+        return
+    sol, work = found
+    best.exact_work += work
+    best.offer(sol, "exact")
+    best.vbound, best.pbound = best.vehicles, best.cents
+    best.report("exact")
 
 
 def _speculation(
