@@ -170,6 +170,12 @@ PRICE_SECOND_SHARE = 0.2
 # better spent on a second search. The others keep the early tie-break: regions' optimum comes at
 # 2.8 of the proof's 5.2 units and the tie-break from it takes 2.5, which it overlaps.
 PRICE_RACE_SERVED_ONLY = True
+# ... and whose bids' tiers are close in price: the mean discount from one tier to the next below this
+# share. Far apart (tiers-1-15: 8.5 % on average) the proof is short (0.31 units of work, seed 1) and the
+# second search only costs (critical path 1.67 -> 1.81 s raced); close (default, idr-prices,
+# many-suppliers: 2.6 %) it is long (1.7 units) and another seed's proof is often shorter (1.24 units on
+# default and idr-prices, 1.43 on many-suppliers). None: any tier spacing.
+PRICE_RACE_MAX_TIER_STEP: float | None = 0.05
 
 
 def default_work_limit(size: int, offers: int, quarterly: bool = False) -> float:
@@ -303,6 +309,8 @@ def award(
     raced = PRICE_RACE and exact and not best.proven and size <= MAX_GLOBAL_PRICE_VARS
     if raced and PRICE_RACE_SERVED_ONLY:
         raced = best.vehicles >= sum(inst.lines[li].quantity for li in servable_lines(prep))
+    if raced and PRICE_RACE_MAX_TIER_STEP is not None:
+        raced = _mean_tier_step(inst) < PRICE_RACE_MAX_TIER_STEP
     early = (
         None
         if raced
@@ -386,6 +394,17 @@ def _speculation(
     spec = tiebreak.Speculation(lambda optimum: _tie_search(inst, prep, optimum, deadline)(most, {}), TIE_EARLY_DELAY)
     best.on_better = lambda: spec.restart((best.vehicles, best.cents, best.sol))
     return spec
+
+
+def _mean_tier_step(inst: Instance) -> float:
+    """The mean relative discount from a bid's tier to its next (0 without tiered bids)."""
+    steps = [
+        (a.cents - b.cents) / a.cents
+        for bid in inst.bids
+        for a, b in zip(bid.tiers, bid.tiers[1:], strict=False)
+        if a.cents
+    ]
+    return sum(steps) / len(steps) if steps else 0.0
 
 
 def _raced(

@@ -235,12 +235,17 @@ def test_a_price_proof_the_primary_cannot_make_is_made_by_the_secondary(monkeypa
     assert cut["n"] >= 2
 
 
-@pytest.mark.parametrize(("seed", "raced"), [(1, True), (2, False)])
-def test_only_rounds_whose_greedy_serves_every_line_race_the_price_proof(monkeypatch, seed: int, raced: bool) -> None:
+@pytest.mark.parametrize(
+    ("seed", "step", "raced"), [(1, (0.01, 0.04), True), (2, (0.01, 0.04), False), (1, (0.10, 0.15), False)]
+)
+def test_only_rounds_whose_greedy_serves_every_line_race_the_price_proof(
+    monkeypatch, seed: int, step: tuple[float, float], raced: bool
+) -> None:
     """PRICE_RACE_SERVED_ONLY: make_round(6, 6, 40) seed 1's greedy award serves all 284 servable
     vehicles (the serve_all proof from the start: raced), seed 2's 216 of 222 (not raced: the early
-    tie-break keeps the second core). Same award either way. (On the old code every round raced.)"""
-    doc = make_round(6, 6, 40, seed=seed)
+    tie-break keeps the second core). PRICE_RACE_MAX_TIER_STEP: seed 1 with tiers 10-15 % apart
+    (mean 12 %) is not raced either. Same award either way. (On h4-race every round raced.)"""
+    doc = make_round(6, 6, 40, seed=seed, tier_step=step)
     monkeypatch.setattr(award_module, "PRICE_RACE", False)
     want = award(doc, time_limit=120, backups=False)
     monkeypatch.setattr(award_module, "PRICE_RACE", True)
