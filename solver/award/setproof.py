@@ -29,7 +29,7 @@ from solver.award.solution import Solution, objective
 
 if TYPE_CHECKING:
     from solver.award.lagrange import LotPart
-    from solver.award.vehmaster import Table
+    from solver.award.settables import Table
 
 # The most sets (one DP solve each) the tables may take over the round; more: no proof here.
 MAX_SETS = 1_000
