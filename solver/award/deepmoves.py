@@ -60,7 +60,7 @@ class _Tables:
     def table(self, lot: int, fixed: dict[int, bool]) -> Table | None:
         """The lot's table over the sets that keep each package in `fixed` (index in the lot's
         part -> awarded) as it is; None where lotdp does not solve the lot."""
-        from solver.award.vehmaster import _table
+        from solver.award.settables import set_table
         from solver.award.vehsets import package_sets
 
         part = self.parts[lot]
@@ -72,7 +72,7 @@ class _Tables:
         known = self.values[lot]
         todo = [s for s in keep if s not in known]
         if todo:
-            got = _table(self.inst, part, todo)
+            got = set_table(self.inst, part, todo)
             if got is None:
                 return None
             self.work += WORK_PER_DP * len(todo)

@@ -5,10 +5,11 @@ Each lot's vehicles depend on the rest of the round only through which packages 
 the suppliers' capacities, which are left out here, so what follows bounds every award). So per
 lot and per set S of the packages with an item there that can be chosen together (a winner place
 each supplier, its share cap, their items on disjoint lines: checked here without a DP), the most
-vehicles with exactly S chosen (solver.award.lotdp, each package in S forced, the others out):
-f(lot, S), and its least cents at those vehicles. The round's maximum without capacities is then
-a small 0-1 program, one S per lot and the same choice of each package in all its lots; CP-SAT
-solves it with its LP (linearization 2) on a work limit, then the least cents at that maximum.
+vehicles with exactly S chosen (lotdp's DP with S forced, the others out; all of a lot's sets in
+one DP: solver.award.settables): f(lot, S), and its least cents at those vehicles. The round's
+maximum without capacities is then a small 0-1 program, one S per lot and the same choice of each
+package in all its lots; CP-SAT solves it with its LP (linearization 2) on a work limit, then the
+least cents at that maximum.
 Its bound bounds every award's vehicles; its optimum, capacities allowing, is built lot by lot
 (each re-solved with its packages fixed: solver.award.lns's sub-rounds).
 
@@ -28,8 +29,9 @@ from typing import TYPE_CHECKING
 
 from solver.award.instance import Instance
 from solver.award.prep import Prepared
+from solver.award.settables import Table, set_table
 from solver.award.solution import Solution, objective
-from solver.award.vehsets import CLOCK, OutOfTime, package_sets, tick
+from solver.award.vehsets import CLOCK, OutOfTime, package_sets
 
 if TYPE_CHECKING:
     from solver.award.lagrange import LotPart
@@ -46,53 +48,43 @@ PRICE_STAGE = True  # the program's second solve: least cents at the most vehicl
 # Past MAX_CALLS, tables only for the lots that need them (lazy_program: on its own count and
 # work limit, not the search's: 10,000 bids); False: none, as before.
 LAZY = True
+# The lazy program's own limits: DP solves (sets tabled) and work (WORK_PER_CALL per set and the
+# program's solves). few-suppliers, 10,000 bids, seed 1: solved exactly (74,405 vehicles, 7
+# solves) after 19,561 sets and 10.9 units; with 10,000 sets it stopped at a bound of 74,531.
+LAZY_CALLS = 24_000
+LAZY_WORK = 14.0
 LOT_WORK = 0.2  # work of one lot's re-solve in the build
-# Far above any lot's vehicles (in lotdp's units): a forced package outweighs every other term.
-_FORCE = 10_000
-
-Table = dict[tuple[int, ...], tuple[int, int]]  # package indices (in the lot's part) -> (most vehicles, least cents)
 
 
-def _table(inst: Instance, part: LotPart, lot_sets: list[tuple[int, ...]]) -> Table | None:
-    """f(lot, S) and its least cents for every set S in `lot_sets` (one DP each; None: lotdp fails)."""
-    from solver.award.lagrange import Multipliers
-    from solver.award.lotdp import lot_min
-
-    # per vehicle more than the lot can cost: the DP's minimum is the most vehicles, then the least cents
-    per = 1 + sum(inst.lines[li].quantity * inst.lines[li].max_cents for li in inst.lots[part.lot].lines)
-    big = per * _FORCE
-    cache: dict[int, object] = {}
-    tab: Table = {}
-    for chosen in lot_sets:
-        tick()
-        lam = {(p.package, part.lot): (-big if i in chosen else big) for i, p in enumerate(part.packages)}
-        found = lot_min(inst, part, Multipliers("price", {}, per, lam), cache)
-        if found is None:
-            return None
-        value, copies = found
-        if sum(copies.values()) == len(chosen):  # (always, unless a rule the checks miss)
-            value += big * len(chosen)  # = cents - per x vehicles, 0 <= cents < per
-            tab[chosen] = (-(value // per), value % per)
-    return tab
+Listed = dict[int, list[tuple[int, ...]]]  # lot -> its sets (vehsets.package_sets), once per round
 
 
-def tables(inst: Instance, prep: Prepared, max_calls: int = MAX_CALLS) -> tuple[list[LotPart], list[Table], int] | None:
+def _sets(inst: Instance, part: LotPart, listed: Listed) -> list[tuple[int, ...]]:
+    if part.lot not in listed:
+        listed[part.lot] = package_sets(inst, part)
+    return listed[part.lot]
+
+
+def tables(
+    inst: Instance, prep: Prepared, max_calls: int = MAX_CALLS, listed: Listed | None = None
+) -> tuple[list[LotPart], list[Table], int] | None:
     """Per lot (lagrange.lot_parts) f(lot, S) for every set S of its packages that can be chosen
     together, and the DP solves taken (one per set); None where lotdp does not apply or the sets
-    are more than `max_calls` (counted before any DP)."""
+    are more than `max_calls` (counted before any DP; those listed kept in `listed`)."""
     from solver.award.lagrange import lot_parts
 
     if not inst.whole or inst.with_quarters:
         return None
     parts = lot_parts(inst, prep)
     sets: list[list[tuple[int, ...]]] = []
+    listed = {} if listed is None else listed
     for part in parts:
-        sets.append(package_sets(inst, part))
+        sets.append(_sets(inst, part, listed))
         if sum(map(len, sets)) > max_calls:
             return None
     out: list[Table] = []
     for part, lot_sets in zip(parts, sets, strict=True):
-        tab = _table(inst, part, lot_sets)
+        tab = set_table(inst, part, lot_sets)
         if tab is None:
             return None
         out.append(tab)
@@ -107,18 +99,21 @@ def best_choice(
     work_limit: float,
     check: Callable[[set[int]], bool] | None = None,
     keep: frozenset[int] = frozenset(),
+    hint: set[int] | None = None,
 ) -> tuple[int | None, set[int] | None, float]:
     """The 0-1 program over the package choices: (its proven bound, the packages of the best
     choice found or None, the work spent). `current`: the award's packages (the hint). Once the
     most vehicles are proven, a second solve (on what is left of `work_limit`) takes the least
     cents among the choices that reach them (each lot at its least cents for its vehicles), unless
-    `check` rejects the first choice."""
+    `check` rejects the first choice. `hint`: the packages of the choice to start from (default
+    `current`; the lazy program passes its previous choice: the next solve is cheaper)."""
     from solver import cpsat_import
 
     cpsat_import.load()
     from ortools.sat.python import cp_model
 
     m = cp_model.CpModel()
+    hint = current if hint is None else hint
     y: dict[int, cp_model.IntVar] = {}
     terms = []
     for part, tab in zip(parts, tabs, strict=True):
@@ -126,12 +121,13 @@ def best_choice(
         for p in pk:
             if p.package not in y:
                 y[p.package] = m.new_bool_var("")
-                m.add_hint(y[p.package], p.package in current)
+                m.add_hint(y[p.package], p.package in hint)
         xs = {s: m.new_bool_var("") for s in tab}
         m.add_exactly_one(xs.values())
         for i, p in enumerate(pk):
             m.add(sum(x for s, x in xs.items() if i in s) == y[p.package])
-        have = tuple(i for i, p in enumerate(pk) if p.package in current)
+        have = tuple(i for i, p in enumerate(pk) if p.package in hint)
+        have = have if have in tab else tuple(i for i, p in enumerate(pk) if p.package in current)
         for s, x in xs.items():
             m.add_hint(x, s == have)
             terms.append((x, tab[s]))
@@ -172,7 +168,7 @@ def best_choice(
 
 
 def lazy_program(
-    inst: Instance, prep: Prepared, sol: Solution, *, max_calls: int, work_limit: float
+    inst: Instance, prep: Prepared, sol: Solution, *, max_calls: int, work_limit: float, listed: Listed | None = None
 ) -> tuple[int | None, set[int] | None, list[LotPart], list[Table], float]:
     """The program on the tables of only the lots that need them: first those `sol` serves below
     their exact cap (vehicles.exact_lot_caps); every other lot counts its cap whatever the packages
@@ -189,16 +185,18 @@ def lazy_program(
     caps = exact_lot_caps(inst, prep, served)
     current = set(sol.packages)
     todo = {i for i, part in enumerate(parts) if served[part.lot] < caps[part.lot]}
+    listed = {} if listed is None else listed
     tabs: dict[int, Table] = {}
     calls, work, master, best, full = 0, 0.0, 0.0, None, False
+    last: set[int] | None = None  # the previous solve's choice (the next one's hint)
     of_package: dict[int, list[int]] = {}
     for i, part in enumerate(parts):
         for p in part.packages:
             of_package.setdefault(p.package, []).append(i)
     while True:
         # the lots with the fewest sets first; those past `max_calls` keep their caps (a bound, no choice)
-        for n, i, lot_sets in sorted((len(ss), j, ss) for j in todo for ss in [package_sets(inst, parts[j])]):
-            tab = None if calls + n > max_calls else _table(inst, parts[i], lot_sets)
+        for n, i, lot_sets in sorted((len(ss), j, ss) for j in todo for ss in [_sets(inst, parts[j], listed)]):
+            tab = None if calls + n > max_calls else set_table(inst, parts[i], lot_sets)
             if tab is None:
                 full = True
                 continue
@@ -220,7 +218,9 @@ def lazy_program(
             work_limit=max(0.001, min(MASTER_WORK - master, work_limit - work)),
             check=check,
             keep=frozenset(p for p in free if any(i not in tabs for i in of_package[p])),
+            hint=None if last is None else last | {p for p in current if p not in free},
         )
+        last = chosen
         master += spent
         work += spent
         if bound is not None:
@@ -303,11 +303,14 @@ def _program(inst: Instance, prep: Prepared, sol: Solution, work_limit: float) -
     """The tables on at most TABLE_SHARE of the work and the program on them, else the lazy program
     (on its own count and work), else none (the search as before); and the search's work spent."""
     max_calls = min(MAX_CALLS, int(TABLE_SHARE * work_limit / WORK_PER_CALL))
-    got = tables(inst, prep, max_calls)
+    listed: Listed = {}
+    got = tables(inst, prep, max_calls, listed)
     if got is None:
         if not LAZY:
             return None, 0.0
-        bound, chosen, parts, tabs, _ = lazy_program(inst, prep, sol, max_calls=max_calls, work_limit=work_limit)
+        bound, chosen, parts, tabs, _ = lazy_program(
+            inst, prep, sol, max_calls=LAZY_CALLS, work_limit=LAZY_WORK, listed=listed
+        )
         return (bound, chosen, parts, tabs), 0.0
     parts, tabs, calls = got
     work = calls * WORK_PER_CALL

@@ -144,3 +144,23 @@ def test_steps_solve_again_only_the_lots_whose_package_copies_moved(monkeypatch)
     every = lagrange.improved_bound(inst, prep, copy.deepcopy(mp), deadline=end, steps=8)
     assert kept == every is not None
     assert kept_solves < solves
+
+
+def test_lot_parts_are_built_once_per_round_and_never_shared_between_rounds() -> None:
+    """Every Lagrangian pass asks for the lots' parts (0.4 s at 25,000 bids): the same round gets the
+    same list again, and another round its own, equal to a fresh build."""
+    rounds = []
+    for seed in range(4):
+        inst = parse(tiny_round(random.Random(seed)))
+        rounds.append((inst, prepare(inst)))
+    (a, pa), (b, pb) = rounds[0], rounds[1]
+    first = lagrange.lot_parts(a, pa)
+    assert lagrange.lot_parts(a, pa) is first
+    other = lagrange.lot_parts(b, pb)
+    assert other is not first
+    lagrange._parts_of = None
+    assert lagrange.lot_parts(b, pb) == other
+    for inst, prep in rounds:
+        got = lagrange.lot_parts(inst, prep)
+        lagrange._parts_of = None
+        assert got == lagrange.lot_parts(inst, prep)
