@@ -69,7 +69,7 @@ FAR_MOVES = 6.0
 # ... and they count FAR_CHARGE x this search's work spent: the price search after them gets the
 # rest (few-suppliers, 10,000 bids: 5 units of 20 instead of 10; with 10, the main process took
 # 93.2 s of CPU of 120 under load 10, gap 1.685 %).
-FAR_CHARGE = 1.5
+FAR_CHARGE = 2.0
 
 # the last round's lots solved by exact_lot_caps: lot -> (its maximum, the packages of one optimum)
 _exact_of: tuple[Instance, Prepared, dict[int, tuple[int, tuple[int, ...]]]] | None = None
