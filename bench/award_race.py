@@ -8,9 +8,7 @@ there say nothing about two idle cores. Each run (a fresh child process, old the
 bench.award_families, solver.award with its defaults) reports instead its critical path from
 per-thread CPU: the main thread's CPU, plus the time it waited for the tie-break race beyond that
 (the winning search's start on the main thread's CPU clock + its own CPU - where the main thread
-was when it began to wait), plus, when the backups run on two threads (solver.award.backups_pool),
-the CPU of the busier one (the main thread waits meanwhile). On one thread (the old code) that is
-the process's CPU. Also listed:
+was when it began to wait). On one thread (the old code) that is the process's CPU. Also listed:
 the process's whole CPU (what the second core costs), the wall time under the load of the moment,
 and whether the awards are the same bytes (the stats aside). Prepends its table to
 bench/results/award_race.md.
@@ -43,53 +41,51 @@ main = threading.main_thread()
 clock = time.pthread_getcpuclockid(main.ident)
 def main_cpu():  # the main thread's CPU, read from any thread
     return time.clock_gettime(clock)
-runs, marks = [], {}
+runs, marks, state = [], {}, {"primary": None, "acc": 0.0}
+def timeline():  # where the critical path is: the main thread's CPU, or while the main thread
+    # waits for a race, the primary search's (a search started then, e.g. the early tie-break on the
+    # primary's best award, starts there)
+    p = state["primary"]
+    if p is None or "clock" not in p or threading.current_thread() is main:
+        return main_cpu() + state["acc"]  # (acc: the waits so far beyond the main thread's CPU)
+    return p["start"] + time.clock_gettime(p["clock"]) - p["t0"]
 if race is not None:
     init = race.Search.__init__
     def wrapped_init(self, search, done=None):
-        rec = {"start": main_cpu()}  # created on another thread too (the early search's)
+        rec = {"start": timeline()}  # created on another thread too (the early search's)
         def run(stop):
             t = time.thread_time()
+            rec["clock"], rec["t0"] = time.pthread_getcpuclockid(threading.get_ident()), t
             r = search(stop)
             rec["cpu"], rec["result"] = time.thread_time() - t, r
             return r
         runs.append(rec)
         init(self, run, done)
+        rec["search"] = self
     race.Search.__init__ = wrapped_init
-    real_run = tiebreak.run
-    def timed_run(make, work_limit, early):
-        marks["before"] = main_cpu()
-        r = real_run(make, work_limit, early)
-        marks["after"], marks["winner"] = main_cpu(), r
-        return r
-    tiebreak.run = timed_run
-# the backups on their pool's threads (solver.award.backups_pool): the busiest thread's CPU is
-# their critical path (the main thread waits meanwhile); one after the other they count in main_cpu
-pool_cpu = {}
-try:
-    from solver.award import backups
-    one = backups._one
-    def timed_one(*args, **kw):
-        t = time.thread_time()
+    real_wait = race.first_decisive
+    def timed_wait(searches):  # every wait of the main thread for searches on other threads
+        primary = [x for x in runs if x.get("search") is searches[0][0]]
+        state["primary"] = primary[0] if primary else None
         try:
-            return one(*args, **kw)
+            r = real_wait(searches)
         finally:
-            if threading.current_thread() is not main:
-                name = threading.current_thread().name
-                pool_cpu[name] = pool_cpu.get(name, 0.0) + time.thread_time() - t
-    backups._one = timed_one
-except (ImportError, AttributeError):
-    pass
+            state["primary"] = None
+        after = main_cpu() + state["acc"]
+        mine = [x for x in runs if any(x.get("search") is s for s, _ in searches) and "cpu" in x]
+        win = [x for x in mine if r is not None and x.get("result") is r]
+        ends = [x["start"] + x["cpu"] for x in (win or mine)]  # the winner's end, else the last one's
+        if ends:
+            state["acc"] += max(0.0, (min(ends) if win else max(ends)) - after)
+        return r
+    race.first_decisive = timed_wait
 w, c, t = time.monotonic(), time.process_time(), main_cpu()
 r = award(doc, time_limit=float(sys.argv[2]))
 wall, cpu = time.monotonic() - w, time.process_time() - c
 crit = main_cpu() - t
-wait = 0.0
-win = [x for x in runs if "winner" in marks and x.get("result") is marks["winner"]]
-if win:
-    wait = max(0.0, win[0]["start"] + win[0]["cpu"] - marks["before"] - (marks["after"] - marks["before"]))
+wait = state["acc"]
 print(json.dumps({
-    "wall": wall, "cpu": cpu, "crit": (crit + wait + max(pool_cpu.values(), default=0.0)) if race is not None else cpu,
+    "wall": wall, "cpu": cpu, "crit": (crit + wait) if race is not None else cpu,
     "status": r["status"], "applied": r["stats"]["tie_break"]["applied"],
     "award": hashlib.sha256(io.dumps({k: v for k, v in r.items() if k != "stats"}).encode()).hexdigest(),
 }))

@@ -43,6 +43,7 @@ vehicles (so it bounds the optimum's price whenever the vehicle count is optimal
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
@@ -153,6 +154,28 @@ TIE_EARLY = True
 # ... once the exact search's best award has stayed the best for this many seconds of the process's
 # CPU (it decides when the answer comes, never which: solver.award.tiebreak.Speculation).
 TIE_EARLY_DELAY = 0.3
+# The whole-round model's proof of the optimum (phases 1 and 2 of _exact) races a second search with
+# these CP-SAT parameters on top of its own, then the tie-break runs on the first proven optimum
+# (race.two_stage: the same answer as on one core, where the second search runs only when the first
+# proved nothing). In place of TIE_EARLY, which would be a third search on two cores. False: as before.
+PRICE_RACE = True
+PRICE_SECOND_PARAMS: dict[str, object] = {"random_seed": 1}
+# ... on this share of the round's work limit: ended without a proof, it leaves its core to the early
+# tie-break on the primary's best awards (TIE_EARLY).
+PRICE_SECOND_SHARE = 0.2
+# Only rounds whose greedy award already serves every servable line are raced (the serve_all price
+# proof from the start; 200-bid families default, idr-prices, many-suppliers, tiers-1-15): there the
+# proof finds its optimum at its very end (default, seed 1: the last of 15 awards at 2.66 of 2.88 s
+# of CPU; tiers-1-15 at 0.57 of 0.57), so the early tie-break has nothing to overlap and the core is
+# better spent on a second search. The others keep the early tie-break: regions' optimum comes at
+# 2.8 of the proof's 5.2 units and the tie-break from it takes 2.5, which it overlaps.
+PRICE_RACE_SERVED_ONLY = True
+# ... and whose bids' tiers are close in price: the mean discount from one tier to the next below this
+# share. Far apart (tiers-1-15: 8.5 % on average) the proof is short (0.31 units of work, seed 1) and the
+# second search only costs (critical path 1.67 -> 1.81 s raced); close (default, idr-prices,
+# many-suppliers: 2.6 %) it is long (1.7 units) and another seed's proof is often shorter (1.24 units on
+# default and idr-prices, 1.43 on many-suppliers). None: any tier spacing.
+PRICE_RACE_MAX_TIER_STEP: float | None = 0.05
 
 
 def default_work_limit(size: int, offers: int, quarterly: bool = False) -> float:
@@ -283,8 +306,20 @@ def award(
         lp = BoundsChild(
             inst, prep, best.vehicles, best.vbound, size, deadline - _reserve(inst, time_limit), best.cents
         )
-    early = _speculation(inst, prep, best, deadline - _reserve(inst, time_limit), work_limit, exact, size)
-    if exact and not best.proven:
+    raced = PRICE_RACE and exact and not best.proven and size <= MAX_GLOBAL_PRICE_VARS
+    if raced and PRICE_RACE_SERVED_ONLY:
+        raced = best.vehicles >= sum(inst.lines[li].quantity for li in servable_lines(prep))
+    if raced and PRICE_RACE_MAX_TIER_STEP is not None:
+        raced = _mean_tier_step(inst) < PRICE_RACE_MAX_TIER_STEP
+    early = (
+        None
+        if raced
+        else _speculation(inst, prep, best, deadline - _reserve(inst, time_limit), work_limit, exact, size)
+    )
+    if raced:
+        search = "cp-sat"
+        best = _raced(inst, prep, best, deadline, time_limit, work_limit, workers, size)
+    elif exact and not best.proven:
         search = "cp-sat" if size <= MAX_GLOBAL_PRICE_VARS else "cp-sat+lns"
         try:
             _exact(inst, prep, best, deadline, time_limit, work_limit, workers, size)
@@ -297,7 +332,7 @@ def award(
     best.on_better = None
     running = None if early is None else early.take((best.vehicles, best.cents, best.sol))
     try:
-        if exact and best.proven and size <= MAX_GLOBAL_PRICE_VARS:
+        if exact and best.proven and size <= MAX_GLOBAL_PRICE_VARS and not raced:
             tie_work = tie_break_work(work_limit, best.exact_work)
             _tie_break(inst, prep, best, deadline - _reserve(inst, time_limit), tie_work, running)
     finally:
@@ -359,6 +394,75 @@ def _speculation(
     spec = tiebreak.Speculation(lambda optimum: _tie_search(inst, prep, optimum, deadline)(most, {}), TIE_EARLY_DELAY)
     best.on_better = lambda: spec.restart((best.vehicles, best.cents, best.sol))
     return spec
+
+
+def _mean_tier_step(inst: Instance) -> float:
+    """The mean relative discount from a bid's tier to its next (0 without tiered bids)."""
+    steps = [
+        (a.cents - b.cents) / a.cents
+        for bid in inst.bids
+        for a, b in zip(bid.tiers, bid.tiers[1:], strict=False)
+        if a.cents
+    ]
+    return sum(steps) / len(steps) if steps else 0.0
+
+
+def _raced(
+    inst: Instance,
+    prep: Prepared,
+    best: _Best,
+    deadline: float,
+    time_limit: float,
+    work_limit: float | None,
+    workers: int,
+    size: int,
+) -> _Best:
+    """The exact search (_exact) and the tie-break with the proof raced (PRICE_RACE): each search
+    improves its own copy of `best`; the one returned is the first to prove the optimum, with its
+    tie-break applied (race.two_stage). The second search has PRICE_SECOND_SHARE of the work; once
+    it has ended without a proof, the tie-break starts early on the primary's best awards (TIE_EARLY)
+    on the core it leaves."""
+    from solver.award import race
+
+    spec = _speculation(inst, prep, best, deadline - _reserve(inst, time_limit), work_limit, True, size)
+    primary: list[_Best] = []
+
+    def stage(
+        params: Mapping[str, object], progress: ProgressCallback | None, share: float, mine: list[_Best] | None
+    ) -> Callable[[race.Stop], _Best]:
+        def run() -> _Best:
+            b = copy.copy(best)
+            b.stops, b.others, b.progress, b.on_better = set(best.stops), list(best.others), progress, None
+            if mine is not None:
+                mine.append(b)
+            work = None if work_limit is None else work_limit * share
+            _exact(inst, prep, b, deadline, time_limit, work, workers, size)
+            if mine is None and not b.proven and spec is not None and primary:
+                a = primary[0]  # the second search proved nothing: the early tie-break on its core
+                a.on_better = lambda: spec.restart((a.vehicles, a.cents, a.sol))
+                a.on_better()
+            return b
+
+        return race.hooked(run, params)
+
+    def finish(b: _Best) -> bool:
+        b.progress, b.on_better = best.progress, None
+        tie_work = tie_break_work(work_limit, b.exact_work)
+        running = None if spec is None else spec.take((b.vehicles, b.cents, b.sol))
+        try:
+            return _tie_break(inst, prep, b, deadline - _reserve(inst, time_limit), tie_work, running)
+        finally:
+            if running is not None:
+                running.end()
+
+    # (only the primary reports progress: the other's awards are its own copy's)
+    first = stage({}, best.progress, 1.0, primary)
+    second = stage(PRICE_SECOND_PARAMS, None, PRICE_SECOND_SHARE, None)
+    try:
+        return race.two_stage(first, second, lambda b: b.proven, finish)
+    finally:
+        if spec is not None:
+            spec.close()
 
 
 def _add_backups(
@@ -635,27 +739,29 @@ def _tie_break(
     deadline: float,
     work_limit: float,
     early: race.Search[Canonical | None] | None = None,
-) -> None:
+) -> bool:
     """Replace the proven optimum by the canonical one (TIE_BREAK_RULE), on a fresh model so the
     answer depends on nothing the optimization phases did. It never costs the proven objectives,
     and only its work limit (not the clock, unless the call runs out of time) stops it, so its
     answer does not depend on the machine's speed or on the number of workers. With two cores it runs
     as two searches side by side (solver.award.tiebreak), `early` the one started on the optimum
-    while the exact search proved it: the same answer."""
+    while the exact search proved it: the same answer. True when the award is then the rule's
+    (tiebreak.decisive)."""
     from solver.award import tiebreak
 
     if deadline - time.monotonic() < 0.05:
         best.stops.add("time")
-        return
+        return False
     r = tiebreak.run(_tie_search(inst, prep, best, deadline), work_limit, early)
     if r is None:
-        return
+        return False
     if r.solution is not None and objective(inst, r.solution) == (best.vehicles, best.cents):
         best.sol = r.solution
         best.canonical = r.proven
         best.early = bool(r.early)
     if not r.proven:
         best.stops.add("time" if r.timed_out else "work")
+    return tiebreak.decisive(r)
 
 
 def _tie_search(

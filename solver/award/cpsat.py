@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from solver.award import race
 from solver.award.instance import Instance
 from solver.award.prep import Prepared
 from solver.award.solution import Solution
@@ -223,6 +224,9 @@ class AwardModel:
         if workers > 1:
             prm.interleave_search = True  # deterministic multi-subsolver search
             prm.num_workers = workers
+        hook = race.phase_hook()  # a raced price proof's parameters and stop (solver.award.race)
+        if hook is not None:
+            hook(solver)
         error: list[BaseException] = []
         outer = self
 

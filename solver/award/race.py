@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 if TYPE_CHECKING:
@@ -144,3 +144,79 @@ def first_proven(
     runs = [Search(primary, done), Search(secondary, done)]
     got = first_decisive([(run, decisive) for run in runs])
     return runs[0].result if got is None else got  # type: ignore[return-value]  # neither decisive
+
+
+_local = threading.local()
+
+
+def phase_hook() -> Callable[[cp_model.CpSolver], None] | None:
+    """What this thread's searches do to every solver they create (`hooked`), else None."""
+    hook: Callable[[cp_model.CpSolver], None] | None = getattr(_local, "hook", None)
+    return hook
+
+
+def hooked(search: Callable[[], R], params: Mapping[str, object]) -> Callable[[Stop], R]:
+    """`search` as a search for this module: every solver it creates (which calls `phase_hook`)
+    gets `params` on top of its own and is watched by the search's Stop."""
+
+    def run(stop: Stop) -> R:
+        def hook(solver: cp_model.CpSolver) -> None:
+            for name, value in params.items():
+                setattr(solver.parameters, name, value)
+            stop.watch(solver)
+
+        _local.hook = hook
+        try:
+            return search()
+        finally:
+            _local.hook = None
+
+    return run
+
+
+def two_stage(
+    primary: Callable[[Stop], R],
+    secondary: Callable[[Stop], R],
+    proven: Callable[[R], bool],
+    finish: Callable[[R], bool],
+    *,
+    parallel: bool | None = None,
+) -> R:
+    """Two first stages raced, then a second stage (`finish(r)`: run on r in place, True when the
+    result is then decisive) on the first that `proven` accepts. The same function of the input as,
+    one after the other:
+
+        a = primary(Stop()); if proven(a) and finish(a): return a
+        b = secondary(Stop()); if proven(b) and finish(b): return b
+        return a  # (finished when proven)
+
+    `finish` is deterministic, and a decisive result is the same whichever stage gave it (the
+    caller's contract: a proven optimum's canonical award). In parallel, the first stage to prove
+    stops the other and goes on alone; only when its second stage is not decisive is the other's
+    first stage run again to its end (the same bytes: each search is deterministic)."""
+    if parallel is None:
+        parallel = cores() >= 2
+    done: dict[int, R] = {}
+    if parallel:
+        event = threading.Event()
+        runs = [Search(primary, event), Search(secondary, event)]
+        got = first_decisive([(run, proven) for run in runs])
+        if got is None:  # neither proved: the primary's result (it ran to its end)
+            return runs[0].result  # type: ignore[return-value]
+        first = 0 if got is runs[0].result else 1
+        done[first] = got
+    else:
+        done[0] = primary(Stop())
+        first = 0 if proven(done[0]) else 1
+        if first == 1:
+            done[1] = secondary(Stop())
+            if not proven(done[1]):
+                return done[0]
+    if finish(done[first]):
+        return done[first]
+    other = 1 - first
+    if other not in done:
+        done[other] = (primary, secondary)[other](Stop())
+    if proven(done[other]) and finish(done[other]):
+        return done[other]
+    return done[0]

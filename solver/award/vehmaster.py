@@ -48,11 +48,12 @@ PRICE_STAGE = True  # the program's second solve: least cents at the most vehicl
 # Past MAX_CALLS, tables only for the lots that need them (lazy_program: on its own count and
 # work limit, not the search's: 10,000 bids); False: none, as before.
 LAZY = True
-# The lazy program's own limits: DP solves (sets tabled) and work (WORK_PER_CALL per set and the
-# program's solves). few-suppliers, 10,000 bids, seed 1: solved exactly (74,405 vehicles, 7
-# solves) after 19,561 sets and 10.9 units; with 10,000 sets it stopped at a bound of 74,531.
-LAZY_CALLS = 24_000
-LAZY_WORK = 14.0
+# The lazy program's own limits, per unit of the search's work limit: DP solves (sets tabled) and
+# work (WORK_PER_CALL per set and the program's solves). few-suppliers, 10,000 bids (10 units), seed
+# 1: solved exactly (74,405 vehicles, 7 solves) after 19,561 sets and 10.9 units; with 10,000 sets
+# (the search's TABLE_SHARE, as before) it stopped at a bound of 74,531.
+LAZY_CALLS = 2_400
+LAZY_WORK = 1.4
 LOT_WORK = 0.2  # work of one lot's re-solve in the build
 
 
@@ -309,7 +310,7 @@ def _program(inst: Instance, prep: Prepared, sol: Solution, work_limit: float) -
         if not LAZY:
             return None, 0.0
         bound, chosen, parts, tabs, _ = lazy_program(
-            inst, prep, sol, max_calls=LAZY_CALLS, work_limit=LAZY_WORK, listed=listed
+            inst, prep, sol, max_calls=int(LAZY_CALLS * work_limit), work_limit=LAZY_WORK * work_limit, listed=listed
         )
         return (bound, chosen, parts, tabs), 0.0
     parts, tabs, calls = got

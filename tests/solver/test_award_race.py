@@ -141,8 +141,123 @@ def test_a_tie_break_the_primary_cannot_prove_is_proven_by_the_secondary(monkeyp
 
     monkeypatch.setattr(tiebreak, "search", search)
     monkeypatch.setattr(award_module, "TIE_EARLY", early)
+    monkeypatch.setattr(award_module, "PRICE_RACE", False)  # the tie-break alone (its own race)
     monkeypatch.setattr(award_module, "TIE_EARLY_DELAY", 0.0)  # on every better award at once
     got = award(doc, time_limit=120, backups=False)
     assert cut["n"] >= 1
     assert got["stats"]["tie_break"]["applied"]
+    assert {k: v for k, v in got.items() if k != "stats"} == {k: v for k, v in want.items() if k != "stats"}
+
+
+def _stage(name: str, delay: float, log: list[str]):
+    """A first stage: after `delay` seconds (unless stopped) a result [name]; `name` says whether it
+    proves ("+") and whether its second stage is decisive ("!")."""
+
+    def run(stop: race.Stop) -> list[str]:
+        end = time.monotonic() + delay
+        while time.monotonic() < end:
+            if stop.stopped:
+                return ["stopped"]
+            time.sleep(0.001)
+        log.append(name)
+        return [name]
+
+    return run
+
+
+def _finish(r: list[str]) -> bool:
+    r.append("finished")
+    return "!" in r[0]
+
+
+def _one_after_the_other(a: str, b: str) -> list[str]:
+    """race.two_stage's definition (its docstring), written out."""
+    ra = [a]
+    if "+" in a and _finish(ra):
+        return ra
+    rb = [b]
+    if "+" in b and _finish(rb):
+        return rb
+    return ra
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+@pytest.mark.parametrize("delays", [(0.0, 0.05), (0.05, 0.0)])
+@pytest.mark.parametrize("a", ["a", "a+", "a+!"])
+@pytest.mark.parametrize("b", ["b", "b+", "b+!"])
+def test_two_stages_give_the_answer_of_one_after_the_other(parallel, delays, a, b) -> None:
+    """Whichever first stage ends first, on one core or two: a decisive result when either is
+    decisive (here both decisive ones stand for the same answer), else the primary's, finished
+    when it proved. (Fails on the old code: no two_stage.)"""
+    log: list[str] = []
+    got = race.two_stage(
+        _stage(a, delays[0], log), _stage(b, delays[1], log), lambda r: "+" in r[0], _finish, parallel=parallel
+    )
+    want = _one_after_the_other(a, b)
+    if "!" in want[0]:
+        assert "!" in got[0] and got[1:] == ["finished"]
+    else:
+        assert got == want
+    if not parallel:
+        assert log == ([a] if "!" in a else [a, b])
+
+
+def test_a_price_proof_the_primary_cannot_make_is_made_by_the_secondary(monkeypatch) -> None:
+    """The primary's proof of the optimum cut to no work at all: the second search (PRICE_RACE)
+    proves it, and the tie-break gives the award of the single search with its whole budget.
+    (On the old code the proof was one search: cut, it proved nothing.)"""
+    doc = make_round(8, 5, 40, seed=3)
+    monkeypatch.setattr(award_module, "PRICE_RACE", False)
+    want = award(doc, time_limit=120, backups=False)
+    monkeypatch.setattr(award_module, "PRICE_RACE", True)
+    monkeypatch.setattr(award_module, "PRICE_RACE_SERVED_ONLY", False)  # (its greedy serves fewer)
+    real = race.hooked
+    cut = {"n": 0}
+
+    def hooked(search, params):
+        run = real(search, params)
+        if params:  # the secondary's
+            return run
+
+        def primary(stop: race.Stop):
+            cut["n"] += 1
+            stop.stop()  # every solver of the primary's proof gets no work
+            return run(stop)
+
+        return primary
+
+    monkeypatch.setattr(race, "hooked", hooked)
+    for cores in (2, 1):
+        monkeypatch.setattr(race, "cores", lambda cores=cores: cores)
+        got = award(doc, time_limit=120, backups=False)
+        assert got["status"] == "OPTIMAL" and got["stats"]["tie_break"]["applied"]
+        assert {k: v for k, v in got.items() if k != "stats"} == {k: v for k, v in want.items() if k != "stats"}
+    assert cut["n"] >= 2
+
+
+@pytest.mark.parametrize(
+    ("seed", "step", "raced"), [(1, (0.01, 0.04), True), (2, (0.01, 0.04), False), (1, (0.10, 0.15), False)]
+)
+def test_only_rounds_whose_greedy_serves_every_line_race_the_price_proof(
+    monkeypatch, seed: int, step: tuple[float, float], raced: bool
+) -> None:
+    """PRICE_RACE_SERVED_ONLY: make_round(6, 6, 40) seed 1's greedy award serves all 284 servable
+    vehicles (the serve_all proof from the start: raced), seed 2's 216 of 222 (not raced: the early
+    tie-break keeps the second core). PRICE_RACE_MAX_TIER_STEP: seed 1 with tiers 10-15 % apart
+    (mean 12 %) is not raced either. Same award either way. (On h4-race every round raced.)"""
+    doc = make_round(6, 6, 40, seed=seed, tier_step=step)
+    monkeypatch.setattr(award_module, "PRICE_RACE", False)
+    want = award(doc, time_limit=120, backups=False)
+    monkeypatch.setattr(award_module, "PRICE_RACE", True)
+    calls = {"n": 0}
+    real = award_module._raced
+
+    def counted(*args, **kw):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        return real(*args, **kw)
+
+    monkeypatch.setattr(award_module, "_raced", counted)
+    monkeypatch.setattr(race, "cores", lambda: 2)
+    got = award(doc, time_limit=120, backups=False)
+    assert calls["n"] == int(raced)
     assert {k: v for k, v in got.items() if k != "stats"} == {k: v for k, v in want.items() if k != "stats"}
