@@ -67,8 +67,8 @@ EXACT_MOST = True
 # moves alone 74,283 (22.8 units, 14 s), deepmoves then 74,331 in 30 more (15 s). 0: as before.
 FAR_MOVES = 6.0
 # ... and they count FAR_CHARGE x this search's work spent: the price search after them gets the
-# rest (few-suppliers, 10,000 bids: 5 units of 20 instead of 10; with 10, the main process took
-# 93.2 s of CPU of 120 under load 10, gap 1.685 %).
+# rest (few-suppliers, 10,000 bids: none of 20 instead of 10 units, gap 1.767 %, main process 77.4 s
+# of CPU of 120; with 5 units 1.719 % but 95.5 s, with 10 1.685 %: bench/results/award_cpu.md).
 FAR_CHARGE = 2.0
 
 # the last round's lots solved by exact_lot_caps: lot -> (its maximum, the packages of one optimum)
