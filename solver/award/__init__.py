@@ -13,10 +13,10 @@ lowest total price, exact to the cent. Steps:
 
 Canonical tie-break (TIE_BREAK_RULE, also written in every result as stats.tie_break.rule).
 Among awards with the most vehicles and the lowest price, the one returned has the least
-T = sum over line allocations of vehicles x w(line, source), w = (source rank + 1) x (L + 1 +
-line rank) x 2^24 + 24 bits of a BLAKE2b hash of the two ids (cpsat.tie_weights): ranks in
-natural id order (solver.order: "bid-2" before "bid-10"), lower sources and earlier lines
-preferred. The product makes swaps of two lines between two sources differ in T, and the hash
+T = sum over line allocations of x w(line, source), x = 1 for a line served whole (whole line
+service), else the vehicles allocated; w = (source rank + 1) x (L + 1 + line rank) x 2^24 + 24
+bits of a BLAKE2b hash of the two ids (cpsat.tie_weights): ranks in natural id order
+(solver.order: "bid-2" before "bid-10"), lower sources and earlier lines preferred. The product makes swaps of two lines between two sources differ in T, and the hash
 bits make the least T unique but with a probability below 10^-4 (isolation lemma). It runs on
 a fresh model, from the proven optimum, class by class (cpsat.AwardModel.canonical), with one
 worker and its own work limit (tie_break_work: TIE_BREAK_WORK, or what the exact search left of
@@ -197,7 +197,8 @@ def default_work_limit(size: int, offers: int, quarterly: bool = False) -> float
 # The tie-break, as the output document states it (stats.tie_break.rule).
 TIE_BREAK_RULE = (
     "among awards with the most vehicles and the lowest price, the one of least T = sum over line"
-    " allocations of vehicles x w, w = (source rank + 1) x (L + 1 + line rank) x 2^k + the first k"
+    " allocations of x w, x = 1 for a line served whole (whole line service), else its vehicles;"
+    " w = (source rank + 1) x (L + 1 + line rank) x 2^k + the first k"
     " bits of BLAKE2b-64(line id, NUL, source id); ranks count from 0 in natural id order ('bid-2'"
     " before 'bid-10'; bids and packages together; lines by lot id, then line id); L = number of"
     " lines; k = 24. applied: that least T is proven"

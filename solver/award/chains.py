@@ -103,6 +103,11 @@ class _Lots:
         return out
 
 
+# the last round's lot values (solver.award.vehicles' far starts make the moves before this search's
+# call: that call then solves only the decisions they did not)
+_last: _Lots | None = None
+
+
 def more_vehicles(
     inst: Instance, prep: Prepared, sol: Solution, caps: list[int], *, deadline: float, work_limit: float
 ) -> tuple[Solution, float, str]:
@@ -110,9 +115,12 @@ def more_vehicles(
     over the short lots gained nothing, "work", "time")."""
     from solver.award.vehicles import served_per_lot
 
+    global _last
     if not inst.whole or inst.with_quarters:
         return sol, 0.0, "done"
-    lots = _Lots(inst, prep)
+    if _last is None or _last.inst is not inst or _last.prep is not prep:
+        _last = _Lots(inst, prep)
+    lots = _last  # (a lot's value depends only on the packages: the round's later calls reuse it)
     pkgs_of_lot: list[list[int]] = [[] for _ in inst.lots]
     lots_of: list[list[int]] = []
     for pi, pkg in enumerate(inst.packages):

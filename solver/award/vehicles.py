@@ -58,6 +58,18 @@ WANTED_FIRST = True
 # proven bound and, capacities allowing, an award that reaches it. few-suppliers at 2,000 bids,
 # seed 1: 15,087 vehicles, proven (the search alone 15,076 of the LP's 15,131). False: as before.
 EXACT_MOST = True
+# ... then, on far starts, package moves scored exactly per lot instead of this search's sub-rounds:
+# solver.award.chains' until a pass gains nothing, then solver.award.deepmoves' (the package-set
+# program on the lots around each short lot), on their own work of FAR_MOVES x this search's in all
+# (their DP solves cost less CPU per unit: 0.5-0.6 s against the sub-rounds' 1.7 s). few-suppliers,
+# 10,000 bids, seed 1, from the start's 73,823 vehicles: this search's sub-rounds 74,101 in 10 units
+# (17 s of CPU), chains' moves 74,212 after them in 10 more (5.5 s), 74,313 when run until done; chains'
+# moves alone 74,283 (22.8 units, 14 s), deepmoves then 74,331 in 30 more (15 s). 0: as before.
+FAR_MOVES = 6.0
+# ... and they count FAR_CHARGE x this search's work spent: the price search after them gets the
+# rest (few-suppliers, 10,000 bids: none of 20 instead of 10 units, gap 1.767 %, main process 77.4 s
+# of CPU of 120; with 5 units 1.719 % but 95.5 s, with 10 1.685 %: bench/results/award_cpu.md).
+FAR_CHARGE = 2.0
 
 # the last round's lots solved by exact_lot_caps: lot -> (its maximum, the packages of one optimum)
 _exact_of: tuple[Instance, Prepared, dict[int, tuple[int, tuple[int, ...]]]] | None = None
@@ -238,6 +250,8 @@ def more_vehicles(
                 on_improve(sol)
         if proven is not None and best[0] >= proven:
             return sol, work, "done"
+    if far and FAR_MOVES:
+        return _package_moves(inst, prep, sol, caps, deadline=deadline, work_limit=work_limit, on_improve=on_improve)
     k = first
     # lots whose sub-round was proven without gain, with the award and size they were tried on
     settled: dict[int, tuple[Solution, int]] = {}
@@ -296,3 +310,31 @@ def more_vehicles(
         if not gained and k >= most:
             return sol, work, "done"
         k = min(most, k + grow)
+
+
+def _package_moves(
+    inst: Instance,
+    prep: Prepared,
+    sol: Solution,
+    caps: list[int],
+    *,
+    deadline: float,
+    work_limit: float,
+    on_improve: Callable[[Solution], None] | None,
+) -> tuple[Solution, float, str]:
+    """A far start's search (FAR_MOVES): chains' moves, then deepmoves' on what they leave of their
+    work; FAR_CHARGE x `work_limit` counted spent (the round's later package moves follow)."""
+    from solver.award import chains, deepmoves
+
+    if time.monotonic() >= deadline:  # (25,000 bids on 10 s: the clock has ended it already)
+        return sol, 0.0, "time"
+    v0 = objective(inst, sol)[0]
+    own = FAR_MOVES * work_limit
+    new, spent, ended = chains.more_vehicles(inst, prep, sol, caps, deadline=deadline, work_limit=own)
+    if ended != "time":
+        new, _, ended = deepmoves.more_vehicles(
+            inst, prep, new, caps, deadline=deadline, work_limit=max(0.0, own - spent)
+        )
+    if on_improve is not None and objective(inst, new)[0] > v0:
+        on_improve(new)
+    return new, FAR_CHARGE * work_limit, "time" if ended == "time" else "work"

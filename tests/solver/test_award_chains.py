@@ -72,6 +72,8 @@ def test_large_rounds_make_the_moves_after_the_search_in_the_short_lots(monkeypa
     module = importlib.import_module("solver.award")
     monkeypatch.setattr(module, "MAX_GLOBAL_PRICE_VARS", 0)
     monkeypatch.setattr(importlib.import_module("solver.award.repair"), "MIN_SHORT", 1.0)
+    # the search's sub-rounds, not the far starts' own package moves (vehicles.FAR_MOVES), before them
+    monkeypatch.setattr(importlib.import_module("solver.award.vehicles"), "FAR_MOVES", 0.0)
     # a work limit that ends the search in the short lots early
     with_them = award(DOC, time_limit=300, work_limit=0.2, backups=False)
     monkeypatch.setattr(module, "CHAIN_SHARE", 0.0)
