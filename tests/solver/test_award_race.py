@@ -207,6 +207,7 @@ def test_a_price_proof_the_primary_cannot_make_is_made_by_the_secondary(monkeypa
     proves it, and the tie-break gives the award of the single search with its whole budget.
     (On the old code the proof was one search: cut, it proved nothing.)"""
     doc = make_round(8, 5, 40, seed=3)
+    monkeypatch.setattr(award_module, "SET_PROOF", False)  # (the package-set program proves this round first)
     monkeypatch.setattr(award_module, "PRICE_RACE", False)
     want = award(doc, time_limit=120, backups=False)
     monkeypatch.setattr(award_module, "PRICE_RACE", True)
