@@ -393,7 +393,12 @@ def _set_proof(inst: Instance, prep: Prepared, best: _Best, deadline: float) -> 
     """The optimum proven by the package-set program (solver.award.setproof), where it can."""
     from solver.award import setproof
 
-    found = setproof.prove(inst, prep, best.sol, deadline=deadline)
+    most = setproof.MAX_SETS
+    caps = sum(line.quantity * line.max_cents for line in inst.lines)
+    close = PRICE_RACE_MAX_TIER_STEP is None or _mean_tier_step(inst) < PRICE_RACE_MAX_TIER_STEP
+    if close and (inst.total_demand + 1) * (caps + 1) < 1 << 53:
+        most = setproof.MAX_SETS_CLOSE
+    found = setproof.prove(inst, prep, best.sol, deadline=deadline, max_sets=most)
     if found is None:
         return
     sol, work = found
