@@ -13,10 +13,10 @@ lowest total price, exact to the cent. Steps:
 
 Canonical tie-break (TIE_BREAK_RULE, also written in every result as stats.tie_break.rule).
 Among awards with the most vehicles and the lowest price, the one returned has the least
-T = sum over line allocations of vehicles x w(line, source), w = (source rank + 1) x (L + 1 +
-line rank) x 2^24 + 24 bits of a BLAKE2b hash of the two ids (cpsat.tie_weights): ranks in
-natural id order (solver.order: "bid-2" before "bid-10"), lower sources and earlier lines
-preferred. The product makes swaps of two lines between two sources differ in T, and the hash
+T = sum over line allocations of x w(line, source), x = 1 for a line served whole (whole line
+service), else the vehicles allocated; w = (source rank + 1) x (L + 1 + line rank) x 2^24 + 24
+bits of a BLAKE2b hash of the two ids (cpsat.tie_weights): ranks in natural id order
+(solver.order: "bid-2" before "bid-10"), lower sources and earlier lines preferred. The product makes swaps of two lines between two sources differ in T, and the hash
 bits make the least T unique but with a probability below 10^-4 (isolation lemma). It runs on
 a fresh model, from the proven optimum, class by class (cpsat.AwardModel.canonical), with one
 worker and its own work limit (tie_break_work: TIE_BREAK_WORK, or what the exact search left of
@@ -154,6 +154,9 @@ TIE_EARLY = True
 # ... once the exact search's best award has stayed the best for this many seconds of the process's
 # CPU (it decides when the answer comes, never which: solver.award.tiebreak.Speculation).
 TIE_EARLY_DELAY = 0.3
+# Before the CP-SAT proofs, the package-set program's exact proof (solver.award.setproof) where the
+# round's tables are small and no capacity binds. False: as before.
+SET_PROOF = True
 # The whole-round model's proof of the optimum (phases 1 and 2 of _exact) races a second search with
 # these CP-SAT parameters on top of its own, then the tie-break runs on the first proven optimum
 # (race.two_stage: the same answer as on one core, where the second search runs only when the first
@@ -194,7 +197,8 @@ def default_work_limit(size: int, offers: int, quarterly: bool = False) -> float
 # The tie-break, as the output document states it (stats.tie_break.rule).
 TIE_BREAK_RULE = (
     "among awards with the most vehicles and the lowest price, the one of least T = sum over line"
-    " allocations of vehicles x w, w = (source rank + 1) x (L + 1 + line rank) x 2^k + the first k"
+    " allocations of x w, x = 1 for a line served whole (whole line service), else its vehicles;"
+    " w = (source rank + 1) x (L + 1 + line rank) x 2^k + the first k"
     " bits of BLAKE2b-64(line id, NUL, source id); ranks count from 0 in natural id order ('bid-2'"
     " before 'bid-10'; bids and packages together; lines by lot id, then line id); L = number of"
     " lines; k = 24. applied: that least T is proven"
@@ -306,6 +310,10 @@ def award(
         lp = BoundsChild(
             inst, prep, best.vehicles, best.vbound, size, deadline - _reserve(inst, time_limit), best.cents
         )
+    if SET_PROOF and exact and not best.proven and size <= MAX_GLOBAL_PRICE_VARS:
+        _set_proof(inst, prep, best, deadline - _reserve(inst, time_limit))
+    if best.proven and best.exact_work:
+        search = "cp-sat"  # (the package-set program's CP-SAT proved it)
     raced = PRICE_RACE and exact and not best.proven and size <= MAX_GLOBAL_PRICE_VARS
     if raced and PRICE_RACE_SERVED_ONLY:
         raced = best.vehicles >= sum(inst.lines[li].quantity for li in servable_lines(prep))
@@ -379,6 +387,20 @@ def award(
             inst, best.sol, result, end - min(BACKUP_OUTPUT_SHARE * max(0.0, float(time_limit)), 0.5), t0, work_limit
         )
     return result
+
+
+def _set_proof(inst: Instance, prep: Prepared, best: _Best, deadline: float) -> None:
+    """The optimum proven by the package-set program (solver.award.setproof), where it can."""
+    from solver.award import setproof
+
+    found = setproof.prove(inst, prep, best.sol, deadline=deadline)
+    if found is None:
+        return
+    sol, work = found
+    best.exact_work += work
+    best.offer(sol, "exact")
+    best.vbound, best.pbound = best.vehicles, best.cents
+    best.report("exact")
 
 
 def _speculation(

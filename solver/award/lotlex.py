@@ -1,7 +1,6 @@
 """The lexicographic best of one lot with a given set S of its packages chosen: the most vehicles,
 then the least cents, then the least T of the tie-break (solver.award.TIE_BREAK_RULE, cpsat.tie_weights;
-T as the award's model counts it: w(line, source) once per whole line, BY_VEHICLES below), and the
-allocation reaching it.
+a whole line's w(line, source) counts once, whatever its vehicles), and the allocation reaching it.
 With the packages' choices fixed a round's lots are independent but for the suppliers' capacities,
 and (vehicles, cents, T) is a sum over lots: over the sets, a 0-1 master (vehmaster's program) on
 these bests gives the canonical award wherever its optimum respects every capacity.
@@ -32,9 +31,6 @@ if TYPE_CHECKING:
     from solver.award.lagrange import LotPart
 
 Arr = npt.NDArray[np.int64]  # (keys, 2^n): per mask its keys, (-vehicles, cents, T) or (P, T)
-# T's term per whole line: False, w (the award's model: cpsat._t_value counts a whole line's variable,
-# 0/1, once); True, vehicles x w (the rule's text, README "Tie-break"): they differ, see the tests
-BY_VEHICLES = False
 PACK = True  # (-vehicles, cents) as one key where it fits; False: always three keys
 HALF = INF // 2  # key 0 at or above: no way to serve the mask
 
@@ -150,11 +146,10 @@ def static(inst: Instance, part: LotPart) -> LotStatic | None:
     masks = np.arange(1 << n, dtype=np.int64)
     ids = _source_ids(inst)
 
-    top = [0] * n  # per line its largest q x w: their sum bounds every allocation's T
+    top = [0] * n  # per line its largest w: their sum bounds every allocation's T
 
     def t_of(source_id: str) -> Arr | None:
         w = tie_weights(inst, [(li, inst.source_rank[source_id]) for li in lines], ids)
-        w = [wi * (qi if BY_VEHICLES else 1) for qi, wi in zip(q, w, strict=True)]
         top[:] = [max(x, wi) for x, wi in zip(top, w, strict=True)]
         if sum(top) >= MAX_COST:
             return None

@@ -1,0 +1,116 @@
+"""The package-set program's exact proof (solver.award.setproof): its optimum bounds every award
+(brute force on tiny rounds), it is declared proven only with an award that reaches it and keeps
+every capacity, and the award with the proof is the same as without it."""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+
+import pytest
+
+from bench.award_instances import make_round
+from solver import io
+from solver.award import award, setproof, validate_award
+from solver.award import vehmaster as vm
+from solver.award.cpsat import AwardModel
+from solver.award.instance import parse
+from solver.award.prep import prepare
+from solver.award.solution import Solution, objective, to_output
+from tests.solver.award_helpers import brute_force, tiny_round
+
+
+def _master(doc: dict) -> tuple[int, int]:  # type: ignore[type-arg]
+    inst = parse(doc)
+    prep = prepare(inst)
+    got = vm.tables(inst, prep)
+    assert got is not None
+    parts, tabs, _ = got
+    found = setproof.master(parts, tabs, set(), 60.0)
+    assert found is not None
+    return found[1], found[2]
+
+
+def _prove(doc: dict) -> tuple[int, int] | None:  # type: ignore[type-arg]
+    inst = parse(doc)
+    prep = prepare(inst)
+    found = setproof.prove(inst, prep, Solution(), deadline=time.monotonic() + 600)
+    if found is None:
+        return None
+    sol, _ = found
+    v, c = objective(inst, sol)
+    out = to_output(inst, prep, sol, status="OPTIMAL", bound_quantity=v, bound_cents=c, seconds=0.0, search="t")
+    assert validate_award(doc, out) == []
+    return v, c
+
+
+@pytest.mark.parametrize("seed", range(100))
+def test_the_optimum_bounds_every_award_and_a_proof_is_the_optimum(seed: int) -> None:
+    doc = tiny_round(random.Random(seed), whole=True)
+    best = brute_force(doc)
+    v, c = _master(doc)
+    assert (v, -c) >= (best[0], -best[1])
+    assert _prove(doc) == (best if (v, c) == best else None)
+
+
+@pytest.mark.parametrize(
+    ("seed", "master", "optimum"), [(20, (11, 104500), (11, 106100)), (84, (7, 62500), (5, 45500))]
+)
+def test_a_round_whose_capacities_bind_is_not_proven(
+    seed: int, master: tuple[int, int], optimum: tuple[int, int]
+) -> None:
+    """Tiny rounds (of seeds 0-199, the two) where a supplier's capacity across lots binds: the
+    program's optimum is cheaper (seed 20) or serves more (84) than every award; not proven."""
+    doc = tiny_round(random.Random(seed), whole=True)
+    assert brute_force(doc) == optimum
+    assert _master(doc) == master
+    assert _prove(doc) is None
+
+
+def test_the_proof_equals_cp_sat_s_optimum() -> None:
+    doc = make_round(60, 6, 200, seed=1)
+    inst = parse(doc)
+    prep = prepare(inst)
+    r = AwardModel(inst, prep).solve_phase(objective="lex", time_limit=600, work_limit=120, workers=1)
+    assert r.optimal and r.solution is not None
+    assert _prove(doc) == objective(inst, r.solution) == (1967, 64070968475)
+
+
+def test_a_larger_round_whose_capacities_bind_on_price_is_not_proven() -> None:
+    """make_round(30, 5, 100), seed 5: the program's optimum has CP-SAT's vehicles but is cheaper
+    (a supplier at 315 of its 320 vehicles in the build): not proven."""
+    doc = make_round(30, 5, 100, seed=5)
+    inst = parse(doc)
+    prep = prepare(inst)
+    r = AwardModel(inst, prep).solve_phase(objective="lex", time_limit=600, work_limit=120, workers=1)
+    assert r.optimal and r.solution is not None
+    assert objective(inst, r.solution) == (846, 21507409675)
+    assert _master(doc) == (846, 21505630500)
+    assert _prove(doc) is None
+
+
+def test_the_award_is_the_same_with_and_without_the_proof(monkeypatch: pytest.MonkeyPatch) -> None:
+    """make_round(16, 3, 50), seed 1: the program proves the optimum, the tie-break runs from it,
+    and the award is the same bytes as the CP-SAT proof's."""
+    sa = sys.modules["solver.award"]
+    doc = make_round(16, 3, 50, seed=1)
+    proofs: list[bool] = []
+    prove = setproof.prove
+
+    def counted(*args: object, **kw: object) -> object:
+        found = prove(*args, **kw)  # type: ignore[arg-type]
+        proofs.append(found is not None)
+        return found
+
+    monkeypatch.setattr(setproof, "prove", counted)
+    with_proof = award(doc, time_limit=600)
+    assert proofs == [True]
+    monkeypatch.setattr(sa, "SET_PROOF", False)
+    without = award(doc, time_limit=600)
+    assert proofs == [True]
+    assert with_proof["status"] == without["status"] == "OPTIMAL"
+    assert with_proof["stats"]["tie_break"]["applied"]
+    assert io.dumps({k: v for k, v in with_proof.items() if k != "stats"}) == io.dumps(
+        {k: v for k, v in without.items() if k != "stats"}
+    )
