@@ -196,9 +196,12 @@ def test_the_search_for_more_vehicles_runs_on_every_start_worth_a_trial(monkeypa
     # The regret start, 64 vehicles short of the plain one but cheaper per vehicle, gets the
     # search in its short lots too (within the same work in all), so the price search can start
     # from whichever of the two then serves more vehicles at the lower price.
-    from solver.award import lns
+    from solver.award import lns, vehicles
     from solver.award.bounds import vehicle_bound
 
+    # Both starts are far below the lots' caps: without this the far starts' package moves
+    # (vehicles.FAR_MOVES, tested in test_award_deepmoves) replace the sub-rounds tested here.
+    monkeypatch.setattr(vehicles, "FAR_MOVES", 0)
     doc = make_round(16, 6, 90, seed=11, package_share=0.6, package_lots=(2, 8), bundles="regions")
     inst = parse(doc)
     prep = prepare(inst)
