@@ -47,41 +47,18 @@ def master(
 ) -> tuple[set[int], int, int, float] | None:
     """The program's proven optimum: (the packages chosen, V, C, work), or None when CP-SAT does
     not prove it within `work_limit`. `current`: an award's packages (the hint)."""
-    from solver import cpsat_import
-
-    cpsat_import.load()
-    from ortools.sat.python import cp_model
+    from solver.award.vehmaster import choice_program, choice_solver
 
     # W above the most cents of any choice: then V x W - C orders (V, -C) lexicographically
     W = 1 + sum(max(c for _, c in tab.values()) for tab in tabs)
     top = sum(max(v for v, _ in tab.values()) for tab in tabs)
     if (top + 1) * W >= 1 << 62:
         return None
-    m = cp_model.CpModel()
-    y: dict[int, cp_model.IntVar] = {}
-    terms = []
-    for part, tab in zip(parts, tabs, strict=True):
-        pk = part.packages
-        for p in pk:
-            if p.package not in y:
-                y[p.package] = m.new_bool_var("")
-                m.add_hint(y[p.package], p.package in current)
-        xs = {s: m.new_bool_var("") for s in sorted(tab)}
-        m.add_exactly_one(xs.values())
-        for i, p in enumerate(pk):
-            m.add(sum(x for s, x in xs.items() if i in s) == y[p.package])
-        have = tuple(i for i, p in enumerate(pk) if p.package in current)
-        for s, x in xs.items():
-            m.add_hint(x, s == have)
-            terms.append((x, tab[s]))
+    m, y, terms = choice_program(parts, tabs, current, current)
+    from ortools.sat.python import cp_model  # (loaded by choice_program)
+
     m.maximize(sum((v * W - c) * x for x, (v, c) in terms))
-    solver = cp_model.CpSolver()
-    prm = solver.parameters
-    prm.num_workers = 1
-    prm.random_seed = 0
-    prm.linearization_level = 2
-    prm.cp_model_probing_level = 0
-    prm.max_deterministic_time = max(0.001, work_limit)
+    solver = choice_solver(work_limit)
     status = solver.solve(m)
     work = solver.deterministic_time
     if status != cp_model.OPTIMAL:

@@ -34,6 +34,8 @@ from solver.award.solution import Solution, objective
 from solver.award.vehsets import CLOCK, OutOfTime, package_sets
 
 if TYPE_CHECKING:
+    from ortools.sat.python import cp_model
+
     from solver.award.lagrange import LotPart
 
 # The most DP solves the tables may take (a count; more: no tables, the search as before).
@@ -92,29 +94,19 @@ def tables(
     return parts, out, sum(map(len, sets))
 
 
-def best_choice(
-    parts: list[LotPart],
-    tabs: list[Table],
-    current: set[int],
-    *,
-    work_limit: float,
-    check: Callable[[set[int]], bool] | None = None,
-    keep: frozenset[int] = frozenset(),
-    hint: set[int] | None = None,
-) -> tuple[int | None, set[int] | None, float]:
-    """The 0-1 program over the package choices: (its proven bound, the packages of the best
-    choice found or None, the work spent). `current`: the award's packages (the hint). Once the
-    most vehicles are proven, a second solve (on what is left of `work_limit`) takes the least
-    cents among the choices that reach them (each lot at its least cents for its vehicles), unless
-    `check` rejects the first choice. `hint`: the packages of the choice to start from (default
-    `current`; the lazy program passes its previous choice: the next solve is cheaper)."""
+def choice_program(
+    parts: list[LotPart], tabs: list[Table], hint: set[int], current: set[int]
+) -> tuple[cp_model.CpModel, dict[int, cp_model.IntVar], list[tuple[cp_model.IntVar, tuple[int, int]]]]:
+    """The 0-1 program over the package choices, without its objective: per lot exactly one of its
+    table's sets, each package chosen in all its lots or none. Returns the model, each package's
+    variable and, per lot and set, (its variable, (vehicles, cents)). Hinted at the packages of
+    `hint` (of `current` in a lot where `hint`'s set has no entry)."""
     from solver import cpsat_import
 
     cpsat_import.load()
     from ortools.sat.python import cp_model
 
     m = cp_model.CpModel()
-    hint = current if hint is None else hint
     y: dict[int, cp_model.IntVar] = {}
     terms = []
     for part, tab in zip(parts, tabs, strict=True):
@@ -132,11 +124,16 @@ def best_choice(
         for s, x in xs.items():
             m.add_hint(x, s == have)
             terms.append((x, tab[s]))
-    vehicles = sum(v * x for x, (v, _) in terms)
-    # then the fewest packages of `keep` changed from `current`: weight k above every such count
-    moved = [1 - y[p] if p in current else y[p] for p in sorted(keep) if p in y]
-    k = len(moved) + 1
-    m.maximize(k * vehicles - sum(moved))
+    return m, y, terms
+
+
+def choice_solver(work_limit: float) -> cp_model.CpSolver:
+    """CP-SAT for the program: one worker, its LP at level 2 (the program's bound), no probing."""
+    from solver import cpsat_import
+
+    cpsat_import.load()
+    from ortools.sat.python import cp_model
+
     solver = cp_model.CpSolver()
     prm = solver.parameters
     prm.num_workers = 1
@@ -144,7 +141,35 @@ def best_choice(
     prm.linearization_level = 2
     prm.cp_model_probing_level = 0
     prm.max_deterministic_time = max(0.001, work_limit)
-    prm.max_time_in_seconds = max(0.01, min(1e9, CLOCK[0] - time.monotonic()))  # its bound holds when cut
+    return solver
+
+
+def best_choice(
+    parts: list[LotPart],
+    tabs: list[Table],
+    current: set[int],
+    *,
+    work_limit: float,
+    check: Callable[[set[int]], bool] | None = None,
+    keep: frozenset[int] = frozenset(),
+    hint: set[int] | None = None,
+) -> tuple[int | None, set[int] | None, float]:
+    """The 0-1 program over the package choices: (its proven bound, the packages of the best
+    choice found or None, the work spent). `current`: the award's packages (the hint). Once the
+    most vehicles are proven, a second solve (on what is left of `work_limit`) takes the least
+    cents among the choices that reach them (each lot at its least cents for its vehicles), unless
+    `check` rejects the first choice. `hint`: the packages of the choice to start from (default
+    `current`; the lazy program passes its previous choice: the next solve is cheaper)."""
+    m, y, terms = choice_program(parts, tabs, current if hint is None else hint, current)
+    from ortools.sat.python import cp_model  # (loaded by choice_program)
+
+    vehicles = sum(v * x for x, (v, _) in terms)
+    # then the fewest packages of `keep` changed from `current`: weight k above every such count
+    moved = [1 - y[p] if p in current else y[p] for p in sorted(keep) if p in y]
+    k = len(moved) + 1
+    m.maximize(k * vehicles - sum(moved))
+    solver = choice_solver(work_limit)
+    solver.parameters.max_time_in_seconds = max(0.01, min(1e9, CLOCK[0] - time.monotonic()))  # its bound holds when cut
     status = solver.solve(m)
     work = solver.deterministic_time
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -160,7 +185,7 @@ def best_choice(
         m.add(y[q] == solver.value(y[q]))
     m.add(vehicles == bound)
     m.minimize(sum(c * x for x, (_, c) in terms))
-    prm.max_deterministic_time = max(0.001, work_limit - work)
+    solver.parameters.max_deterministic_time = max(0.001, work_limit - work)
     status = solver.solve(m)
     work += solver.deterministic_time
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
