@@ -113,7 +113,7 @@ def more_vehicles(
 ) -> tuple[Solution, float, str]:
     """An award with at least `sol`'s vehicles, the work spent and what ended it ("done": a pass
     over the short lots gained nothing, "work", "time")."""
-    from solver.award.vehicles import served_per_lot
+    from solver.award.vehicles import served_per_lot, short_lots
 
     global _last
     if not inst.whole or inst.with_quarters:
@@ -132,9 +132,7 @@ def more_vehicles(
     tried: set[tuple[int, ...]] = set()
     while True:
         served = served_per_lot(inst, sol)
-        short = sorted(
-            (lot for lot in range(len(inst.lots)) if served[lot] < caps[lot]), key=lambda x: (served[x] - caps[x], x)
-        )
+        short = short_lots(served, caps)
         gained = False
         for lot in short:
             if work >= work_limit:

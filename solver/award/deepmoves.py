@@ -127,7 +127,7 @@ def more_vehicles(
     """An award with at least `sol`'s vehicles, the work spent and what ended it ("done": a pass
     over the short lots gained nothing, "work", "time")."""
     from solver.award.chains import _realize
-    from solver.award.vehicles import served_per_lot
+    from solver.award.vehicles import served_per_lot, short_lots
     from solver.award.vehmaster import best_choice
 
     if not inst.whole or inst.with_quarters:
@@ -138,9 +138,7 @@ def more_vehicles(
     settled: dict[int, tuple[frozenset[int], tuple[int, ...]]] = {}
     while True:
         served = served_per_lot(inst, sol)
-        short = sorted(
-            (x for x in range(len(inst.lots)) if served[x] < caps[x]), key=lambda x: (served[x] - caps[x], x)
-        )
+        short = short_lots(served, caps)
         gained = False
         for lot in short:
             if work + tabs.work >= work_limit:

@@ -25,7 +25,7 @@ worker, and model building is counted as work (lns.WORK_PER_VAR); the clock only
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Container
 
 from solver.award.bounds import lot_vehicle_caps
 from solver.award.instance import Instance
@@ -150,6 +150,13 @@ def served_per_lot(inst: Instance, sol: Solution) -> list[int]:
     return served
 
 
+def short_lots(served: list[int], caps: list[int], skip: Container[int] = ()) -> list[int]:
+    """The lots served below their cap (but those in `skip`), the furthest below first, then by
+    lot: where the vehicle searches (this one, chains', deepmoves') look for more vehicles."""
+    short = (lot for lot in range(len(caps)) if served[lot] < caps[lot] and lot not in skip)
+    return sorted(short, key=lambda lot: (served[lot] - caps[lot], lot))
+
+
 def used_per_supplier(inst: Instance, sol: Solution) -> list[int]:
     used = [0] * len(inst.suppliers)
     for bi, alloc in sol.bids.items():
@@ -258,10 +265,7 @@ def more_vehicles(
     quarterly = any(inst.quarterly)
     while True:
         served = served_per_lot(inst, sol)
-        short = sorted(
-            (lot for lot in range(len(inst.lots)) if served[lot] < caps[lot] and settled.get(lot) != (sol, k)),
-            key=lambda lot: (served[lot] - caps[lot], lot),
-        )
+        short = short_lots(served, caps, {lot for lot, at in settled.items() if at == (sol, k)})
         if not short:
             return sol, work, "done"
         gained = False
