@@ -257,7 +257,9 @@ def more_vehicles(
                 on_improve(sol)
         if proven is not None and best[0] >= proven:
             return sol, work, "done"
-    if far and FAR_MOVES:
+    # (the moves score lots by lotdp: whole line service without delivery quarters only; elsewhere
+    # they would do nothing and still charge their work, leaving the price search none)
+    if far and FAR_MOVES and inst.whole and not inst.with_quarters:
         return _package_moves(inst, prep, sol, caps, deadline=deadline, work_limit=work_limit, on_improve=on_improve)
     k = first
     # lots whose sub-round was proven without gain, with the award and size they were tried on
