@@ -29,6 +29,7 @@ from solver.award.solution import Solution
 
 if TYPE_CHECKING:
     from solver.award.lagrange import LotPart
+    from solver.award.settables import Table
 
 # Work counted per lot DP solve (as chains.WORK_PER_LOT) and per set listed without a DP.
 WORK_PER_DP = 0.001
@@ -41,8 +42,6 @@ MAX_SETS = 6_000
 # The neighbourhood: the lots of the short lot's packages (1), and those of their packages (2), ...
 DEPTH = 2
 MAX_LOTS = 60
-
-Table = dict[tuple[int, ...], tuple[int, int]]
 
 
 class _Tables:
