@@ -155,7 +155,7 @@ TIE_EARLY = True
 # CPU (it decides when the answer comes, never which: solver.award.tiebreak.Speculation).
 TIE_EARLY_DELAY = 0.3
 # Before the CP-SAT proofs, the package-set program's exact proof (solver.award.setproof) where the
-# round's tables are small and no capacity binds. False: as before.
+# tables' estimated work is at most setproof.MAX_TABLE_WORK and no capacity binds. False: as before.
 SET_PROOF = True
 # The whole-round model's proof of the optimum (phases 1 and 2 of _exact) races a second search with
 # these CP-SAT parameters on top of its own, then the tie-break runs on the first proven optimum
@@ -393,12 +393,7 @@ def _set_proof(inst: Instance, prep: Prepared, best: _Best, deadline: float) -> 
     """The optimum proven by the package-set program (solver.award.setproof), where it can."""
     from solver.award import setproof
 
-    most = setproof.MAX_SETS
-    caps = sum(line.quantity * line.max_cents for line in inst.lines)
-    close = PRICE_RACE_MAX_TIER_STEP is None or _mean_tier_step(inst) < PRICE_RACE_MAX_TIER_STEP
-    if close and (inst.total_demand + 1) * (caps + 1) < 1 << 53:
-        most = setproof.MAX_SETS_CLOSE
-    found = setproof.prove(inst, prep, best.sol, deadline=deadline, max_sets=most)
+    found = setproof.prove(inst, prep, best.sol, deadline=deadline)
     if found is None:
         return
     sol, work = found

@@ -7,15 +7,18 @@ lot and per set S of its packages that can be chosen together, lotdp gives the l
 f(lot, S) = (most vehicles, least cents at them) (solver.award.vehmaster.tables), and a 0-1
 program (one S per lot, each package chosen in all its lots or none) gives the best over the
 round without the cross-lot capacities: a relaxation, so its optimum (V, C) bounds every award
-lexicographically. The program is solved by CP-SAT with one objective, V x W - C (W above any
-award's cents), on a work limit. Its optimum is then built lot by lot (vehmaster.build, each lot
-re-solved with its packages fixed and the capacity the lots before it left): when that award
-reaches (V, C) and keeps every capacity, it IS the round's proven optimum. Otherwise (a capacity
-binds, or the limits below) nothing is proven and the CP-SAT proof runs as before.
+lexicographically. The program is solved by CP-SAT on a work limit, with one objective V x W - C
+(W above any award's cents) where its coefficients fit in 64 bits, else in two stages (the most
+vehicles, then the least cents at them: prices of 10^9 minor units). Its optimum is then built
+lot by lot (vehmaster.build, each lot re-solved with its packages fixed and the capacity the lots
+before it left): when that award reaches (V, C) and keeps every capacity, it IS the round's proven
+optimum. Otherwise (a capacity binds, or the limits below) nothing is proven and the CP-SAT proof
+runs as before.
 
-Its cost is bounded by counts and work, never the clock: at most MAX_SETS sets over the round
-(counted before any DP), MASTER_WORK for the program, vehmaster.LOT_WORK per lot's build.
-Measured on the 200-bid families (seed 1): see README "The optimization core".
+Its cost is bounded by estimates and work, never the clock: the tables' estimated work at most
+MAX_TABLE_WORK (table_work, from the sets listed, before any DP), MASTER_WORK for the program,
+vehmaster.LOT_WORK per lot's build. Measured on the 200-bid families: see README "The optimization
+core".
 """
 
 from __future__ import annotations
@@ -31,58 +34,105 @@ if TYPE_CHECKING:
     from solver.award.lagrange import LotPart
     from solver.award.settables import Table
 
-# The most sets (one DP solve each) the tables may take over the round; more: no proof here.
-MAX_SETS = 1_000
-# ... and on rounds whose bids' tiers are close in price (the CP-SAT price proof is long there:
-# solver.award.PRICE_RACE_MAX_TIER_STEP) and whose prices keep the program's one objective small
-# (all demand x all lines' price caps below 2^53; else its CP-SAT objective overflowed, idr-prices):
-# default, 200 bids, seed 1: 3,982 sets, proven in 0.96 s of CPU.
-MAX_SETS_CLOSE = 5_000
-# Work of the 0-1 program's CP-SAT solve.
-MASTER_WORK = 2.0
+# The tables' cost per lot (solver.award.settables: a min-plus step over 3^n mask pairs per set,
+# supplier and winner layer; vehsets.package_sets: a fit check per set and package), in DP cells:
+# sets x (suppliers x layers x 3^n + LIST_CELLS x packages). Fitted on the 809 lots of the seven
+# 200-bid families, seeds 1-5 (listing + tables' CPU, under load): 0.42 ns per cell, a set's listing
+# 0.91 us per package; per round 0.3-2.2 ns per cell (median 0.56: small lots cost more per cell).
+LIST_CELLS = 2_000
+# ... charged as work (its CPU per unit like the program's CP-SAT: 1.3-2.1 s per unit measured)
+WORK_PER_CELL = 2.5e-10
+# The most estimated work the tables may take; more: no proof here (the CP-SAT proof, as before).
+# Between the dearest round it pays on and the cheapest it does not (200 bids, seeds 1-5, CPU):
+# arbitrary seed 4, 11.9e9 cells (tables 7.3 s, program 9.8 s) where the CP-SAT proof had not
+# ended at 21 s; many-suppliers seed 3, 14.6e9 cells (tables 6.7 s) where it took 3.2 s raced.
+MAX_TABLE_WORK = 3.25
+# Work of the 0-1 program's CP-SAT solve (both stages). The attempted 200-bid rounds of seeds 1-5
+# needed at most 7.8 (arbitrary, seed 4; regions at most 3.6, the other families below 1).
+MASTER_WORK = 12.0
+
+
+def table_work(inst: Instance, part: LotPart, lot_sets: list[tuple[int, ...]]) -> float:
+    """The estimated work of listing and tabling `lot_sets` (see LIST_CELLS)."""
+    suppliers = len({inst.bids[t.bid].supplier for t in part.tiers} | {p.supplier for p in part.packages})
+    layers = 1 if inst.max_winners is None else min(inst.max_winners, suppliers) + 1
+    pairs: int = 3 ** len(inst.lots[part.lot].lines)  # (disjoint mask pairs of the lot's lines)
+    per_set = suppliers * layers * pairs + LIST_CELLS * len(part.packages)
+    return len(lot_sets) * per_set * WORK_PER_CELL
 
 
 def master(
-    parts: list[LotPart], tabs: list[Table], current: set[int], work_limit: float
+    parts: list[LotPart], tabs: list[Table], current: set[int], work_limit: float, one_objective: bool = True
 ) -> tuple[set[int], int, int, float] | None:
     """The program's proven optimum: (the packages chosen, V, C, work), or None when CP-SAT does
-    not prove it within `work_limit`. `current`: an award's packages (the hint)."""
+    not prove it within `work_limit`. `current`: an award's packages (the hint). `one_objective`:
+    V x W - C in one solve (its coefficients must fit in 64 bits: prove checks), else two stages."""
     from solver.award.vehmaster import choice_program, choice_solver
 
-    # W above the most cents of any choice: then V x W - C orders (V, -C) lexicographically
-    W = 1 + sum(max(c for _, c in tab.values()) for tab in tabs)
-    top = sum(max(v for v, _ in tab.values()) for tab in tabs)
-    if (top + 1) * W >= 1 << 62:
-        return None
     m, y, terms = choice_program(parts, tabs, current, current)
     from ortools.sat.python import cp_model  # (loaded by choice_program)
 
-    m.maximize(sum((v * W - c) * x for x, (v, c) in terms))
+    vehicles = sum(v * x for x, (v, _) in terms)
+    if one_objective:
+        # W above the most cents of any choice: then V x W - C orders (V, -C) lexicographically
+        W = 1 + sum(max(c for _, c in tab.values()) for tab in tabs)
+        m.maximize(sum((v * W - c) * x for x, (v, c) in terms))
+    else:
+        m.maximize(vehicles)
     solver = choice_solver(work_limit)
     status = solver.solve(m)
     work = solver.deterministic_time
     if status != cp_model.OPTIMAL:
         return None
+    if not one_objective:  # then the least cents at the most vehicles, from the first stage's choice
+        m.clear_hints()
+        for x, _ in terms:
+            m.add_hint(x, solver.value(x))
+        m.add(vehicles == sum(v for x, (v, _) in terms if solver.value(x)))
+        m.minimize(sum(c * x for x, (_, c) in terms))
+        solver = choice_solver(work_limit - work)
+        status = solver.solve(m)
+        work += solver.deterministic_time
+        if status != cp_model.OPTIMAL:
+            return None
+    # (V, C) summed from the choice: exact where the objective's value is past a double's 2^53
+    V = sum(v for x, (v, _) in terms if solver.value(x))
+    C = sum(c for x, (_, c) in terms if solver.value(x))
     chosen = {p for p, v in y.items() if solver.value(v)}
-    value = round(solver.objective_value)
-    V, C = -(-value // W), -value % W
     return chosen, V, C, work
 
 
-def prove(
-    inst: Instance, prep: Prepared, sol: Solution, *, deadline: float, max_sets: int = MAX_SETS
-) -> tuple[Solution, float] | None:
+def prove(inst: Instance, prep: Prepared, sol: Solution, *, deadline: float) -> tuple[Solution, float] | None:
     """The round's proven optimum and the work spent, or None (nothing proven: the caller proves
     as before). `sol`: the best award so far (its packages hint the program)."""
     from solver.award import vehmaster
+    from solver.award.lagrange import lot_parts
     from solver.award.vehicles import used_per_supplier
+    from solver.award.vehsets import package_sets
 
-    got = vehmaster.tables(inst, prep, max_sets)
+    W = 1 + sum(line.quantity * line.max_cents for line in inst.lines)  # above any award's cents
+    if not inst.whole or inst.with_quarters or W >= 1 << 62:
+        return None
+    # the sets, lot by lot until the tables' estimated work passes the limit (before any DP), and
+    # the program's objective coefficients at most (CP-SAT needs their sums in 64 bits): per set,
+    # its lot's cents and, in the one objective, its vehicles x W
+    listed: vehmaster.Listed = {}
+    work, cents, vehicles = 0.0, 0, 0
+    for part in lot_parts(inst, prep):
+        listed[part.lot] = package_sets(inst, part)
+        work += table_work(inst, part, listed[part.lot])
+        if work > MAX_TABLE_WORK:
+            return None
+        lines = [inst.lines[li] for li in inst.lots[part.lot].lines]
+        cents += len(listed[part.lot]) * sum(line.quantity * line.max_cents for line in lines)
+        vehicles += len(listed[part.lot]) * sum(line.quantity for line in lines)
+    if cents >= 1 << 62:
+        return None
+    got = vehmaster.tables(inst, prep, sum(map(len, listed.values())), listed)
     if got is None:
         return None
-    parts, tabs, calls = got
-    work = calls * vehmaster.WORK_PER_CALL
-    found = master(parts, tabs, set(sol.packages), MASTER_WORK)
+    parts, tabs, _ = got
+    found = master(parts, tabs, set(sol.packages), MASTER_WORK, vehicles * W + cents < 1 << 62)
     if found is None:
         return None
     chosen, V, C, spent = found

@@ -16,8 +16,10 @@ from solver.award import award, setproof, validate_award
 from solver.award import vehmaster as vm
 from solver.award.cpsat import AwardModel
 from solver.award.instance import parse
+from solver.award.lagrange import lot_parts
 from solver.award.prep import prepare
 from solver.award.solution import Solution, objective, to_output
+from solver.award.vehsets import package_sets
 from tests.solver.award_helpers import brute_force, tiny_round
 
 
@@ -68,13 +70,23 @@ def test_a_round_whose_capacities_bind_is_not_proven(
     assert _prove(doc) is None
 
 
-def test_the_proof_equals_cp_sat_s_optimum() -> None:
-    doc = make_round(60, 6, 200, seed=1)
+@pytest.mark.parametrize(
+    ("doc", "optimum"),
+    [
+        (make_round(60, 6, 200, seed=1), (1967, 64070968475)),
+        # 6,223 package sets over 8 lots, cheap to table (regions-like bundles): proven too
+        (
+            make_round(8, 10, 100, seed=2, package_share=0.6, package_lots=(2, 8), bundles="regions"),
+            (297, 8020724225),
+        ),
+    ],
+)
+def test_the_proof_equals_cp_sat_s_optimum(doc: dict, optimum: tuple[int, int]) -> None:  # type: ignore[type-arg]
     inst = parse(doc)
     prep = prepare(inst)
     r = AwardModel(inst, prep).solve_phase(objective="lex", time_limit=600, work_limit=120, workers=1)
     assert r.optimal and r.solution is not None
-    assert _prove(doc) == objective(inst, r.solution) == (1967, 64070968475)
+    assert _prove(doc) == objective(inst, r.solution) == optimum
 
 
 def test_a_larger_round_whose_capacities_bind_on_price_is_not_proven() -> None:
@@ -90,11 +102,14 @@ def test_a_larger_round_whose_capacities_bind_on_price_is_not_proven() -> None:
     assert _prove(doc) is None
 
 
-def test_the_award_is_the_same_with_and_without_the_proof(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("price_scale", [1, 10**5])
+def test_the_award_is_the_same_with_and_without_the_proof(monkeypatch: pytest.MonkeyPatch, price_scale: int) -> None:
     """make_round(16, 3, 50), seed 1: the program proves the optimum, the tie-break runs from it,
-    and the award is the same bytes as the CP-SAT proof's."""
+    and the award is the same bytes as the CP-SAT proof's. Also at IDR-like prices (10^5 x:
+    unit prices of 10^10 minor units), where the program's one objective V x W - C would overflow
+    64 bits (its coefficients sum to 2.8 x 2^62): solved in two stages, still proven."""
     sa = sys.modules["solver.award"]
-    doc = make_round(16, 3, 50, seed=1)
+    doc = make_round(16, 3, 50, seed=1, price_scale=price_scale)
     proofs: list[bool] = []
     prove = setproof.prove
 
@@ -114,3 +129,42 @@ def test_the_award_is_the_same_with_and_without_the_proof(monkeypatch: pytest.Mo
     assert io.dumps({k: v for k, v in with_proof.items() if k != "stats"}) == io.dumps(
         {k: v for k, v in without.items() if k != "stats"}
     )
+
+
+def test_a_round_whose_tables_would_cost_too_much_is_not_tabled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One lot of 12 lines with 16 suppliers, 15 of them with a one-line package: only 576 sets,
+    but each a DP over 3^12 mask pairs per supplier and winner layer (4.9 units of estimated work,
+    seconds of CPU): no tables, no proof, and the CP-SAT proof decides at once."""
+    lines = [{"id": f"d{i:02d}", "quantity": 1, "max_unit_price": 100, "excluded_suppliers": []} for i in range(12)]
+    sups = [f"s{i:02d}" for i in range(16)]
+    doc = {
+        "rules": {"line_service": "whole", "max_share_per_supplier": 1, "max_winners_per_lot": 3},
+        "suppliers": [{"id": s, "capacity": 100} for s in sups],
+        "lots": [{"id": "L0", "demand": lines}],
+        "bids": [
+            {
+                "id": f"b-{s}",
+                "supplier": s,
+                "lot": "L0",
+                "min_quantity": 1,
+                "max_quantity": 12,
+                "tiers": [{"min_quantity": 1, "unit_price": 90 + i}],
+            }
+            for i, s in enumerate(sups)
+        ],
+        "packages": [
+            {"id": f"p-{s}", "supplier": s, "items": [{"lot": "L0", "quantity": 1, "unit_price": 80 + i}]}
+            for i, s in enumerate(sups[1:])
+        ],
+    }
+    inst = parse(doc)
+    prep = prepare(inst)
+    (part,) = lot_parts(inst, prep)
+    assert len(package_sets(inst, part)) == 576
+
+    def no_tables(*args: object) -> None:
+        raise AssertionError("tables built")
+
+    monkeypatch.setattr(vm, "set_table", no_tables)
+    assert setproof.prove(inst, prep, Solution(), deadline=time.monotonic() + 600) is None
+    assert setproof.table_work(inst, part, package_sets(inst, part)) > setproof.MAX_TABLE_WORK
