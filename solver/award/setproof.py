@@ -21,6 +21,7 @@ Measured on the 200-bid families (seed 1): see README "The optimization core".
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from solver.award.instance import Instance
@@ -40,6 +41,20 @@ MAX_SETS = 1_000
 MAX_SETS_CLOSE = 5_000
 # Work of the 0-1 program's CP-SAT solve.
 MASTER_WORK = 2.0
+
+
+@dataclass
+class Proof:
+    """A proven optimum: the award, the work spent, and the program it was proven on (its lots'
+    parts and tables, the packages of its optimal choice, its optimum (vehicles, cents))."""
+
+    award: Solution
+    work: float
+    parts: list[LotPart]
+    tables: list[Table]
+    chosen: set[int]
+    vehicles: int
+    cents: int
 
 
 def master(
@@ -69,11 +84,9 @@ def master(
     return chosen, V, C, work
 
 
-def prove(
-    inst: Instance, prep: Prepared, sol: Solution, *, deadline: float, max_sets: int = MAX_SETS
-) -> tuple[Solution, float] | None:
-    """The round's proven optimum and the work spent, or None (nothing proven: the caller proves
-    as before). `sol`: the best award so far (its packages hint the program)."""
+def prove(inst: Instance, prep: Prepared, sol: Solution, *, deadline: float, max_sets: int = MAX_SETS) -> Proof | None:
+    """The round's proven optimum, or None (nothing proven: the caller proves as before). `sol`:
+    the best award so far (its packages hint the program)."""
     from solver.award import vehmaster
     from solver.award.vehicles import used_per_supplier
 
@@ -96,4 +109,4 @@ def prove(
     # the capacities across lots: the one rule the program leaves out (build keeps them; checked)
     if any(u > cap for u, cap in zip(used_per_supplier(inst, built), inst.capacity, strict=True)):
         return None
-    return built, work
+    return Proof(built, work, parts, tabs, chosen, V, C)

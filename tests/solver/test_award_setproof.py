@@ -38,7 +38,7 @@ def _prove(doc: dict) -> tuple[int, int] | None:  # type: ignore[type-arg]
     found = setproof.prove(inst, prep, Solution(), deadline=time.monotonic() + 600)
     if found is None:
         return None
-    sol, _ = found
+    sol = found.award
     v, c = objective(inst, sol)
     out = to_output(inst, prep, sol, status="OPTIMAL", bound_quantity=v, bound_cents=c, seconds=0.0, search="t")
     assert validate_award(doc, out) == []
