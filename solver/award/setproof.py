@@ -88,12 +88,14 @@ def prove(inst: Instance, prep: Prepared, sol: Solution, *, deadline: float, max
     """The round's proven optimum, or None (nothing proven: the caller proves as before). `sol`:
     the best award so far (its packages hint the program)."""
     from solver.award import vehmaster
+    from solver.award.settables import useful
     from solver.award.vehicles import used_per_supplier
 
     got = vehmaster.tables(inst, prep, max_sets)
     if got is None:
         return None
     parts, tabs, calls = got
+    tabs = useful(parts, tabs, set(sol.packages))  # (the sets in no optimum left out: exact)
     work = calls * vehmaster.WORK_PER_CALL
     found = master(parts, tabs, set(sol.packages), MASTER_WORK)
     if found is None:

@@ -230,3 +230,28 @@ def set_table(inst: Instance, part: LotPart, lot_sets: list[tuple[int, ...]]) ->
         if alive[j] and value < INF // 2:  # (INF plus costs that cannot sum below -MAX_COST: no way)
             tab[chosen] = (-(value // per), value % per)
     return tab
+
+
+def useful(parts: list[LotPart], tabs: list[Table], current: set[int]) -> list[Table]:
+    """Each lot's table without the sets that are in no optimum of the package-set program (per lot
+    one set, each package in all its lots or none; the most vehicles, then the least cents:
+    solver.award.setproof): a set is in none when, even with every other lot at its table's best,
+    the sum falls below the choice of `current`'s packages (a choice of the program when each lot's
+    set of them is in its table; else nothing is left out). Exact: an optimum reaches at least that
+    choice, so each of its sets is kept, and every optimum of the full tables stays one.
+    many-suppliers, 200 bids, seed 1: 12,497 -> 4,712 sets, the program's proof 1.15 -> 0.15 s."""
+    # W above any choice's cents: v x W - c orders (v, -c) lexicographically (Python ints: no overflow)
+    W = 1 + sum(max((c for _, c in tab.values()), default=0) for tab in tabs)
+    values = [{s: v * W - c for s, (v, c) in tab.items()} for tab in tabs]
+    have: int = 0
+    for part, value in zip(parts, values, strict=True):
+        s = tuple(i for i, p in enumerate(part.packages) if p.package in current)
+        if s not in value:
+            return tabs
+        have += value[s]
+    best = [max(value.values()) for value in values]
+    slack = sum(best) - have  # (each set may lose at most this against its lot's best)
+    return [
+        {s: tab[s] for s, x in value.items() if x >= top - slack}
+        for tab, value, top in zip(tabs, values, best, strict=True)
+    ]

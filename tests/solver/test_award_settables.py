@@ -1,6 +1,8 @@
 """f(lot, S) for all of a lot's package sets at once (solver.award.settables) equals, set by set,
 lotdp's exact minimum with the set's packages forced and the others left out (the way
-vehmaster tabled them one DP solve per set before): same sets, same (vehicles, cents)."""
+vehmaster tabled them one DP solve per set before): same sets, same (vehicles, cents). The sets
+listed (vehsets.package_sets) are exactly those that can be chosen together, and the tables'
+useful sets keep every optimum of the package-set program."""
 
 from __future__ import annotations
 
@@ -11,11 +13,12 @@ from itertools import combinations, product
 import pytest
 
 from bench.award_instances import make_round
+from solver.award import setproof, vehmaster
 from solver.award.instance import Instance, parse
 from solver.award.lagrange import LotPart, Multipliers, lot_parts
 from solver.award.lotdp import lot_min
 from solver.award.prep import prepare
-from solver.award.settables import Table, set_table
+from solver.award.settables import Table, set_table, useful
 from solver.award.vehsets import _fit_masks, package_sets
 from tests.solver.award_helpers import tiny_round
 
@@ -128,3 +131,57 @@ def test_listed_sets_are_exactly_the_takeable_ones_in_order(seed: int) -> None:
             for part in lot_parts(one, prepare(one)):
                 if len(part.packages) <= 10:
                     assert package_sets(one, part) == sorted(_takeable(one, part))
+
+
+def _choices(parts: list[LotPart], tabs: list[Table]) -> dict[frozenset[int], tuple[int, int]]:
+    """Every choice of the package-set program (each package in all its lots or none, each lot's
+    set in its table) and its (vehicles, -cents)."""
+    packages = sorted({p.package for part in parts for p in part.packages})
+    out = {}
+    for m in range(1 << len(packages)):
+        chosen = {q for i, q in enumerate(packages) if m >> i & 1}
+        v = c = 0
+        for part, tab in zip(parts, tabs, strict=True):
+            s = tuple(i for i, p in enumerate(part.packages) if p.package in chosen)
+            if s not in tab:
+                break
+            v, c = v + tab[s][0], c - tab[s][1]
+        else:
+            out[frozenset(chosen)] = (v, c)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_useful_tables_keep_every_optimal_choice(seed: int) -> None:
+    """The sets useful leaves out are in no optimum of the program: every choice of most vehicles
+    then least cents keeps all its sets, from any choice to start from, the optimum's own too."""
+    inst = parse(tiny_round(random.Random(seed), whole=True))
+    got = vehmaster.tables(inst, prepare(inst))
+    assert got is not None
+    parts, tabs, _ = got
+    choices = _choices(parts, tabs)
+    top = max(choices.values())
+    for current in random.Random(seed).sample(sorted(choices, key=sorted), min(4, len(choices))):
+        kept = useful(parts, tabs, set(current))
+        for chosen, value in choices.items():
+            sets = [tuple(i for i, p in enumerate(part.packages) if p.package in chosen) for part in parts]
+            assert value != top or all(s in tab for s, tab in zip(sets, kept, strict=True))
+            assert value < choices[current] or all(s in tab for s, tab in zip(sets, kept, strict=True))
+
+
+@pytest.mark.parametrize("seed", [1, 3])
+def test_useful_tables_give_the_same_optimum_with_fewer_sets_on_many_suppliers(seed: int) -> None:
+    """many-suppliers (6 lots x 40 OEMs, 200 bids): from the greedy award's packages, the program on
+    the useful tables has the same optimum on far fewer sets."""
+    from solver.award.greedy import starts
+
+    inst = parse(make_round(6, 40, 200, seed=seed))
+    prep = prepare(inst)
+    got = vehmaster.tables(inst, prep, 100_000)
+    assert got is not None
+    parts, tabs, _ = got
+    current = set(starts(inst, prep, False, None)[0].packages)
+    kept = useful(parts, tabs, current)
+    assert sum(map(len, kept)) < sum(map(len, tabs)) / 2
+    full, fewer = setproof.master(parts, tabs, current, 60.0), setproof.master(parts, kept, current, 60.0)
+    assert full is not None and fewer is not None and full[1:3] == fewer[1:3]
