@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
+from itertools import combinations, product
 
 import pytest
 
@@ -15,7 +16,7 @@ from solver.award.lagrange import LotPart, Multipliers, lot_parts
 from solver.award.lotdp import lot_min
 from solver.award.prep import prepare
 from solver.award.settables import Table, set_table
-from solver.award.vehsets import package_sets
+from solver.award.vehsets import _fit_masks, package_sets
 from tests.solver.award_helpers import tiny_round
 
 
@@ -67,3 +68,63 @@ def test_equal_to_one_lotdp_solve_per_set_on_larger_rounds(shape: tuple[int, int
     inst = parse(make_round(*shape, seed=seed))
     assert _check(inst) > 100
     assert _check(replace(inst, max_winners=None)) > 100
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_equal_to_one_lotdp_solve_per_set_on_many_suppliers(seed: int) -> None:
+    """The many-suppliers shape (6 lots x 40 OEMs at 200 bids: thousands of sets per lot of up to
+    9 lines, most with three suppliers' packages): every lot's table, built over all its listed
+    sets, equals lotdp's solve on sampled sets, the set with the most packages among them."""
+    inst = parse(make_round(6, 40, 200, seed=seed))
+    rng = random.Random(seed)
+    n = 0
+    for part in lot_parts(inst, prepare(inst)):
+        lot_sets = package_sets(inst, part)
+        tab = set_table(inst, part, lot_sets)
+        assert tab is not None and len(tab) == len(lot_sets)
+        sample = [*rng.sample(lot_sets, min(25, len(lot_sets))), max(lot_sets, key=len)]
+        assert {s: tab[s] for s in sample} == _one_by_one(inst, part, sample)
+        n += len(lot_sets)
+    assert n > 5_000
+
+
+def _takeable(inst: Instance, part: LotPart) -> list[tuple[int, ...]]:
+    """Every subset of the lot's packages, kept where a winner place per supplier, each supplier
+    within min(share cap, capacity) and some placement of all their items on disjoint lines exist."""
+    pk = part.packages
+    fits = [_fit_masks(inst, part.lot, p.items) for p in pk]
+    out = []
+    for r in range(len(pk) + 1):
+        for chosen in combinations(range(len(pk)), r):
+            per: dict[int, int] = {}
+            for i in chosen:
+                per[pk[i].supplier] = per.get(pk[i].supplier, 0) + sum(it.quantity for it in pk[i].items)
+            if inst.max_winners is not None and len(per) > inst.max_winners:
+                continue
+            if any(v > min(inst.lots[part.lot].share_cap, inst.capacity[s]) for s, v in per.items()):
+                continue
+            if any(sum(ms) == _union(ms) for ms in product(*(fits[i] for i in chosen))):
+                out.append(chosen)
+    return out
+
+
+def _union(masks: tuple[int, ...]) -> int:
+    u = 0
+    for m in masks:
+        u |= m
+    return u
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_listed_sets_are_exactly_the_takeable_ones_in_order(seed: int) -> None:
+    """package_sets lists every set of a lot's packages that can be chosen together and no other,
+    in increasing order (the tables' and the programs' order), against every subset checked."""
+    rounds = [parse(tiny_round(random.Random(seed), whole=True))]
+    if seed < 5:
+        rounds.append(parse(make_round(30, 5, 100, seed=seed)))
+    for inst in rounds:
+        for most in (inst.max_winners, 1, None):
+            one = replace(inst, max_winners=most)
+            for part in lot_parts(one, prepare(one)):
+                if len(part.packages) <= 10:
+                    assert package_sets(one, part) == sorted(_takeable(one, part))
