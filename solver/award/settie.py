@@ -36,7 +36,7 @@ MAX_CHOICES = 64
 def canonical(inst: Instance, proof: Proof, work_limit: float) -> tuple[Solution | None, float]:
     """The rule's award among the proven optima of `proof`, and the CP-SAT work spent; None for
     the award when it cannot be told here."""
-    from solver.award import lotlex
+    from solver.award import lotlex, setfix
     from solver.award.lotlex_way import to_solution
     from solver.award.vehicles import used_per_supplier
     from solver.award.vehmaster import choice_program, choice_solver
@@ -44,7 +44,9 @@ def canonical(inst: Instance, proof: Proof, work_limit: float) -> tuple[Solution
     statics = [lotlex.static(inst, part) for part in proof.parts]
     if any(st is None for st in statics):
         return None, 0.0
-    m, y, terms = choice_program(proof.parts, proof.tables, proof.chosen, proof.chosen)
+    # (only the sets that can be in an optimal choice: the listing's proofs on a much smaller program)
+    tables = setfix.fix(proof.parts, proof.tables, proof.vehicles, proof.cents) or proof.tables
+    m, y, terms = choice_program(proof.parts, tables, proof.chosen, proof.chosen)
     from ortools.sat.python import cp_model  # (loaded by choice_program)
 
     m.add(sum(v * x for x, (v, _) in terms) >= proof.vehicles)
