@@ -347,7 +347,7 @@ def award(
         if exact and best.proven and size <= MAX_GLOBAL_PRICE_VARS and not raced:
             tie_work = tie_break_work(work_limit, best.exact_work)
             if proof is not None and SET_TIE_BREAK:
-                tie_work -= _set_tie_break(inst, best, proof, tie_work)
+                _set_tie_break(inst, best, proof)
             if not best.canonical:
                 _tie_break(inst, prep, best, deadline - _reserve(inst, time_limit), tie_work, running)
     finally:
@@ -415,15 +415,14 @@ def _set_proof(inst: Instance, prep: Prepared, best: _Best, deadline: float) -> 
     return proof
 
 
-def _set_tie_break(inst: Instance, best: _Best, proof: setproof.Proof, work_limit: float) -> float:
-    """The rule's award from the package-set program that proved the optimum (solver.award.settie),
-    where it can tell it (best.canonical then): the work spent."""
+def _set_tie_break(inst: Instance, best: _Best, proof: setproof.Proof) -> None:
+    """The rule's award from the package-set program that proved the optimum (solver.award.settie,
+    on its own work limit), where it can tell it (best.canonical then)."""
     from solver.award import settie
 
-    sol, work = settie.canonical(inst, proof, work_limit)
+    sol, _ = settie.canonical(inst, proof, settie.WORK)
     if sol is not None:
         best.sol, best.canonical = sol, True
-    return work
 
 
 def _speculation(
