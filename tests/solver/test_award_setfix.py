@@ -14,8 +14,8 @@ from solver.award import setfix
 from solver.award import vehmaster as vm
 from solver.award.instance import parse
 from solver.award.prep import prepare
-from tests.solver.award_helpers import tiny_round
-from tests.solver.test_award_settie import _equal_prices, _twins
+from tests.solver.award_helpers import equal_prices, tiny_round
+from tests.solver.test_award_settie import _twins
 
 
 def _program(doc: dict) -> tuple[list, list]:  # type: ignore[type-arg]
@@ -43,7 +43,7 @@ def _choices(parts: list, tabs: list) -> list[tuple[int, int, list[tuple[int, ..
 def test_every_set_of_a_choice_reaching_the_target_is_kept(seed: int) -> None:
     doc = tiny_round(random.Random(11000 + seed), whole=True, max_lines=5)
     if seed % 2:
-        _twins(_equal_prices(doc), random.Random(seed))
+        _twins(equal_prices(doc), random.Random(seed))
     parts, tabs = _program(doc)
     choices = _choices(parts, tabs)
     v_best, c_best, _ = max(choices, key=lambda ch: (ch[0], -ch[1]))

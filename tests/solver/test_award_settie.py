@@ -16,19 +16,8 @@ from solver.award import award, lotlex_way, setproof, settie
 from solver.award.instance import parse
 from solver.award.prep import prepare
 from solver.award.solution import Solution, to_output
-from tests.solver.award_helpers import tiny_round
+from tests.solver.award_helpers import equal_prices, tiny_round
 from tests.solver.test_award_tie_break import _canonical_by_enumeration, _mapping
-
-
-def _equal_prices(doc: dict[str, Any]) -> dict[str, Any]:
-    """Every unit price 100: ties between package choices are the rule."""
-    for b in doc["bids"]:
-        for t in b["tiers"]:
-            t["unit_price"] = 100
-    for p in doc["packages"]:
-        for it in p["items"]:
-            it["unit_price"] = 100
-    return doc
 
 
 def _twins(doc: dict[str, Any], rng: random.Random) -> dict[str, Any]:
@@ -70,7 +59,7 @@ def test_the_award_is_the_rule_s_among_every_award(monkeypatch: pytest.MonkeyPat
     for seed in range(120):
         doc = tiny_round(random.Random(9000 + seed), whole=True, max_lines=5)
         if seed % 2:
-            _twins(_equal_prices(doc), random.Random(seed))
+            _twins(equal_prices(doc), random.Random(seed))
         choices.append(0)
         got = _settie(doc)
         if got is None:
