@@ -59,7 +59,7 @@ from solver.money import from_cents
 from solver.progress import Progress, ProgressCallback
 
 if TYPE_CHECKING:  # ortools loads with the model, not with `import solver`
-    from solver.award import race, tiebreak
+    from solver.award import race, setproof, tiebreak
     from solver.award.cpsat import Canonical
 
 __all__ = ["award", "price_bound_counts", "validate_award"]
@@ -157,6 +157,9 @@ TIE_EARLY_DELAY = 0.3
 # Before the CP-SAT proofs, the package-set program's exact proof (solver.award.setproof) where the
 # tables' estimated work is at most setproof.MAX_TABLE_WORK and no capacity binds. False: as before.
 SET_PROOF = True
+# ... and after such a proof the tie-break on the program's tables (solver.award.settie), the class
+# search only where it cannot tell the rule's award. False: the class search, as before.
+SET_TIE_BREAK = True
 # The whole-round model's proof of the optimum (phases 1 and 2 of _exact) races a second search with
 # these CP-SAT parameters on top of its own, then the tie-break runs on the first proven optimum
 # (race.two_stage: the same answer as on one core, where the second search runs only when the first
@@ -310,8 +313,9 @@ def award(
         lp = BoundsChild(
             inst, prep, best.vehicles, best.vbound, size, deadline - _reserve(inst, time_limit), best.cents
         )
+    proof = None
     if SET_PROOF and exact and not best.proven and size <= MAX_GLOBAL_PRICE_VARS:
-        _set_proof(inst, prep, best, deadline - _reserve(inst, time_limit))
+        proof = _set_proof(inst, prep, best, deadline - _reserve(inst, time_limit))
     if best.proven and best.exact_work:
         search = "cp-sat"  # (the package-set program's CP-SAT proved it)
     raced = PRICE_RACE and exact and not best.proven and size <= MAX_GLOBAL_PRICE_VARS
@@ -342,7 +346,10 @@ def award(
     try:
         if exact and best.proven and size <= MAX_GLOBAL_PRICE_VARS and not raced:
             tie_work = tie_break_work(work_limit, best.exact_work)
-            _tie_break(inst, prep, best, deadline - _reserve(inst, time_limit), tie_work, running)
+            if proof is not None and SET_TIE_BREAK:
+                _set_tie_break(inst, best, proof)
+            if not best.canonical:
+                _tie_break(inst, prep, best, deadline - _reserve(inst, time_limit), tie_work, running)
     finally:
         if running is not None:
             running.end()
@@ -389,18 +396,28 @@ def award(
     return result
 
 
-def _set_proof(inst: Instance, prep: Prepared, best: _Best, deadline: float) -> None:
+def _set_proof(inst: Instance, prep: Prepared, best: _Best, deadline: float) -> setproof.Proof | None:
     """The optimum proven by the package-set program (solver.award.setproof), where it can."""
     from solver.award import setproof
 
-    found = setproof.prove(inst, prep, best.sol, deadline=deadline)
-    if found is None:
-        return
-    sol, work = found
-    best.exact_work += work
-    best.offer(sol, "exact")
+    proof = setproof.prove(inst, prep, best.sol, deadline=deadline)
+    if proof is None:
+        return None
+    best.exact_work += proof.work
+    best.offer(proof.award, "exact")
     best.vbound, best.pbound = best.vehicles, best.cents
     best.report("exact")
+    return proof
+
+
+def _set_tie_break(inst: Instance, best: _Best, proof: setproof.Proof) -> None:
+    """The rule's award from the package-set program that proved the optimum (solver.award.settie,
+    on its own work limit), where it can tell it (best.canonical then)."""
+    from solver.award import settie
+
+    sol, _ = settie.canonical(inst, proof, settie.WORK)
+    if sol is not None:
+        best.sol, best.canonical = sol, True
 
 
 def _speculation(

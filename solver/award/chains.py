@@ -150,7 +150,7 @@ def more_vehicles(
             if key in tried:
                 continue
             tried.add(key)
-            new, spent, timed_out = _realize(
+            new, spent, timed_out = realize(
                 inst, sol, new_chosen, touched, gain, deadline, min(SUB_WORK, work_limit - work)
             )
             work += spent
@@ -255,7 +255,7 @@ def _ejected(
     return frozenset(out)
 
 
-def _realize(
+def realize(
     inst: Instance,
     sol: Solution,
     chosen: frozenset[int],

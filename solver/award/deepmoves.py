@@ -125,7 +125,7 @@ def more_vehicles(
 ) -> tuple[Solution, float, str]:
     """An award with at least `sol`'s vehicles, the work spent and what ended it ("done": a pass
     over the short lots gained nothing, "work", "time")."""
-    from solver.award.chains import _realize
+    from solver.award.chains import realize
     from solver.award.vehicles import served_per_lot, short_lots
     from solver.award.vehmaster import best_choice
 
@@ -166,7 +166,7 @@ def more_vehicles(
                 settled[lot] = key
                 continue
             new_chosen = frozenset((current - free) | (chosen & free))
-            new, spent, timed_out = _realize(
+            new, spent, timed_out = realize(
                 inst,
                 sol,
                 new_chosen,

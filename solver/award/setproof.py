@@ -16,7 +16,8 @@ optimum. Otherwise (a capacity binds, or the limits below) nothing is proven and
 runs as before.
 
 Its cost is bounded by estimates and work, never the clock: the tables' estimated work at most
-MAX_TABLE_WORK (table_work, from the sets listed, before any DP), MASTER_WORK for the program,
+MAX_TABLE_WORK (table_work, from the sets listed, before any DP), at most MAX_PROGRAM_SETS sets in the
+program and MASTER_WORK for it,
 vehmaster.LOT_WORK per lot's build. Measured on the 200-bid families: see README "The optimization
 core".
 """
@@ -24,6 +25,7 @@ core".
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from solver.award.instance import Instance
@@ -36,20 +38,40 @@ if TYPE_CHECKING:
 
 # The tables' cost per lot (solver.award.settables: a min-plus step over 3^n mask pairs per set,
 # supplier and winner layer; vehsets.package_sets: a fit check per set and package), in DP cells:
-# sets x (suppliers x layers x 3^n + LIST_CELLS x packages). Fitted on the 809 lots of the seven
-# 200-bid families, seeds 1-5 (listing + tables' CPU, under load): 0.42 ns per cell, a set's listing
-# 0.91 us per package; per round 0.3-2.2 ns per cell (median 0.56: small lots cost more per cell).
-LIST_CELLS = 2_000
+# sets x (suppliers x layers x 3^n + LIST_CELLS x packages). Fitted on the 200-bid families (seeds
+# 1-2, many-suppliers 1-5, arbitrary 4-5: 371 lots; listing + tables' CPU under load): 33 ps per
+# cell, a set's listing 0.36 us per package; per round 0.06-0.9 s of CPU.
+LIST_CELLS = 10_000
 # ... charged as work (its CPU per unit like the program's CP-SAT: 1.3-2.1 s per unit measured)
-WORK_PER_CELL = 2.5e-10
+WORK_PER_CELL = 1.6e-11
 # The most estimated work the tables may take; more: no proof here (the CP-SAT proof, as before).
-# Between the dearest round it pays on and the cheapest it does not (200 bids, seeds 1-5, CPU):
-# arbitrary seed 4, 11.9e9 cells (tables 7.3 s, program 9.8 s) where the CP-SAT proof had not
-# ended at 21 s; many-suppliers seed 3, 14.6e9 cells (tables 6.7 s) where it took 3.2 s raced.
-MAX_TABLE_WORK = 3.25
-# Work of the 0-1 program's CP-SAT solve (both stages). The attempted 200-bid rounds of seeds 1-5
-# needed at most 7.8 (arbitrary, seed 4; regions at most 3.6, the other families below 1).
-MASTER_WORK = 12.0
+# About 5 s of CPU, 5 x the dearest benchmark round's tables (many-suppliers, seed 1: 0.45 units,
+# 0.9 s), far below the CP-SAT proofs they replace there: it keeps out only shapes such as lots of
+# 12 lines and 30 suppliers with packages (4,090 sets, 4.2 units).
+MAX_TABLE_WORK = 2.5
+# The most sets the program may take (after settables.useful); more: no proof here. The package-heavy
+# families (regions, arbitrary: 7,540-27,922 useful sets at 200 bids, seeds 1-3) need 1.1-7.8 units of
+# program work on one core, where their CP-SAT proof with the early tie-break on two cores ends sooner
+# in wall time (regions, seed 1: whole award 8.3 -> 12.4 s with the program); the others have at most
+# 4,712 (many-suppliers, seed 1).
+MAX_PROGRAM_SETS = 6_000
+# Work of the 0-1 program's CP-SAT solve (both stages): the attempted rounds need at most 1 (idr-prices'
+# two stages, seed 1: 0.96 before settables.useful).
+MASTER_WORK = 2.0
+
+
+@dataclass
+class Proof:
+    """A proven optimum: the award, the work spent, and the program it was proven on (its lots'
+    parts and tables, the packages of its optimal choice, its optimum (vehicles, cents))."""
+
+    award: Solution
+    work: float
+    parts: list[LotPart]
+    tables: list[Table]
+    chosen: set[int]
+    vehicles: int
+    cents: int
 
 
 def table_work(inst: Instance, part: LotPart, lot_sets: list[tuple[int, ...]]) -> float:
@@ -102,11 +124,12 @@ def master(
     return chosen, V, C, work
 
 
-def prove(inst: Instance, prep: Prepared, sol: Solution, *, deadline: float) -> tuple[Solution, float] | None:
-    """The round's proven optimum and the work spent, or None (nothing proven: the caller proves
-    as before). `sol`: the best award so far (its packages hint the program)."""
+def prove(inst: Instance, prep: Prepared, sol: Solution, *, deadline: float) -> Proof | None:
+    """The round's proven optimum, or None (nothing proven: the caller proves as before). `sol`:
+    the best award so far (its packages hint the program)."""
     from solver.award import vehmaster
     from solver.award.lagrange import lot_parts
+    from solver.award.settables import useful
     from solver.award.vehicles import used_per_supplier
     from solver.award.vehsets import package_sets
 
@@ -132,6 +155,9 @@ def prove(inst: Instance, prep: Prepared, sol: Solution, *, deadline: float) -> 
     if got is None:
         return None
     parts, tabs, _ = got
+    tabs = useful(parts, tabs, set(sol.packages))  # (the sets in no optimum left out: exact)
+    if sum(map(len, tabs)) > MAX_PROGRAM_SETS:
+        return None
     found = master(parts, tabs, set(sol.packages), MASTER_WORK, vehicles * W + cents < 1 << 62)
     if found is None:
         return None
@@ -146,4 +172,4 @@ def prove(inst: Instance, prep: Prepared, sol: Solution, *, deadline: float) -> 
     # the capacities across lots: the one rule the program leaves out (build keeps them; checked)
     if any(u > cap for u, cap in zip(used_per_supplier(inst, built), inst.capacity, strict=True)):
         return None
-    return built, work
+    return Proof(built, work, parts, tabs, chosen, V, C)

@@ -10,7 +10,7 @@ import time
 from typing import TYPE_CHECKING
 
 from solver.award.instance import Instance
-from solver.award.prep import ItemOpt, PackageOpt
+from solver.award.prep import ItemOpt
 
 if TYPE_CHECKING:
     from solver.award.lagrange import LotPart
@@ -45,45 +45,31 @@ def _fit_masks(inst: Instance, lot: int, items: tuple[ItemOpt, ...]) -> list[int
     return sorted(set(out))
 
 
-def _can_take(fits: list[list[int]], chosen: list[int]) -> bool:
-    """Whether the packages `chosen` (indices into fits) can take disjoint line masks."""
-
-    def go(i: int, used: int) -> bool:
-        if i == len(chosen):
-            return True
-        return any(not m & used and go(i + 1, used | m) for m in fits[chosen[i]])
-
-    return go(0, 0)
-
-
-def _together(
-    inst: Instance, pk: list[PackageOpt], qty: list[int], room: dict[int, int], fits: list[list[int]], chosen: list[int]
-) -> bool:
-    """Whether the packages `chosen` (indices into pk) can be chosen together in the lot: a winner
-    place per supplier, each supplier within its room there, their items on disjoint lines."""
-    per: dict[int, int] = {}
-    for i in chosen:
-        per[pk[i].supplier] = per.get(pk[i].supplier, 0) + qty[i]
-    if inst.max_winners is not None and len(per) > inst.max_winners:
-        return False
-    return all(v <= room[s] for s, v in per.items()) and _can_take(fits, chosen)
-
-
 def package_sets(inst: Instance, part: LotPart) -> list[tuple[int, ...]]:
-    """Every set of the lot's packages (indices into part.packages) that can be chosen together."""
+    """Every set of the lot's packages (indices into part.packages) that can be chosen together: a
+    winner place per supplier, each supplier within its room in the lot, their items on disjoint
+    lines. Depth first, each set with the line masks its packages can take together (extending a
+    set only needs those, not a new search over its packages' placements)."""
     lot_obj = inst.lots[part.lot]
     pk = part.packages
     fits = [_fit_masks(inst, part.lot, p.items) for p in pk]
     qty = [sum(it.quantity for it in p.items) for p in pk]
     room = {s: min(lot_obj.share_cap, inst.capacity[s]) for s in {p.supplier for p in pk}}
+    most = math.inf if inst.max_winners is None else inst.max_winners
     out: list[tuple[int, ...]] = []
-    stack: list[tuple[int, ...]] = [()]
+    # (the set, the masks its packages take together, its vehicles per supplier)
+    stack: list[tuple[tuple[int, ...], set[int], dict[int, int]]] = [((), {0}, {})]
     while stack:
         tick()
-        chosen = stack.pop()
+        chosen, taken, per = stack.pop()
         out.append(chosen)
         start = chosen[-1] + 1 if chosen else 0
         for j in range(len(pk) - 1, start - 1, -1):
-            if _together(inst, pk, qty, room, fits, [*chosen, j]):
-                stack.append((*chosen, j))
+            s = pk[j].supplier
+            vehicles = per.get(s, 0) + qty[j]
+            if vehicles > room[s] or (s not in per and len(per) >= most):
+                continue
+            more = {u | m for u in taken for m in fits[j] if not u & m}
+            if more:
+                stack.append(((*chosen, j), more, {**per, s: vehicles}))
     return out

@@ -347,6 +347,17 @@ def add_quarters(rng: random.Random, doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
+def equal_prices(doc: dict[str, Any], price: float = 100) -> dict[str, Any]:
+    """Every bid tier's and package item's unit price `price` (in place): ties are the rule."""
+    for b in doc["bids"]:
+        for t in b["tiers"]:
+            t["unit_price"] = price
+    for p in doc.get("packages") or []:
+        for it in p["items"]:
+            it["unit_price"] = price
+    return doc
+
+
 def tiny_round(rng: random.Random, *, whole: bool | None = None, max_lines: int = 6) -> dict[str, Any]:
     """A random tiny round for brute force: 1-3 lots, <= max_lines lines, 2-3 suppliers."""
     n_lots = rng.randint(1, 3)

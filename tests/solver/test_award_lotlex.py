@@ -21,7 +21,7 @@ from solver.award.prep import prepare
 from solver.award.settables import set_table
 from solver.award.solution import Solution, objective, to_output
 from solver.award.vehsets import package_sets
-from tests.solver.award_helpers import tiny_round
+from tests.solver.award_helpers import equal_prices, tiny_round
 from tests.solver.test_award_tie_break import _canonical_by_enumeration
 
 
@@ -112,16 +112,6 @@ def _relaxed_best(inst: Instance) -> tuple[tuple[int, int, int], Solution] | Non
     return best
 
 
-def _equal_prices(doc: dict[str, Any]) -> dict[str, Any]:
-    for b in doc["bids"]:
-        for t in b["tiers"]:
-            t["unit_price"] = 100
-    for p in doc["packages"]:
-        for it in p["items"]:
-            it["unit_price"] = 100
-    return doc
-
-
 def test_the_relaxed_best_is_the_solvers_canonical_award_where_capacities_allow() -> None:
     """Brute force over the package choices, each lot's best from lotlex: where the result respects
     every capacity it is the solver's award (optimal, tie-break applied), line for line; where it
@@ -130,7 +120,7 @@ def test_the_relaxed_best_is_the_solvers_canonical_award_where_capacities_allow(
     for seed in range(60):
         doc = tiny_round(random.Random(7000 + seed), whole=True, max_lines=6)
         if seed % 2:  # equal prices: T decides
-            _equal_prices(doc)
+            equal_prices(doc)
         inst = parse(doc)
         relaxed = _relaxed_best(inst)
         result = award(doc, time_limit=20, backups=False)
@@ -156,7 +146,7 @@ def test_it_is_the_rules_award_by_enumeration_where_counting_per_vehicle_would_d
     L1d0 + L1d1, 2 + 1): the lots' bests are the award of the enumeration of every award."""
     doc = tiny_round(random.Random(seed), whole=True, max_lines=6)
     if seed % 2:
-        _equal_prices(doc)
+        equal_prices(doc)
     inst = parse(doc)
     want = _canonical_by_enumeration(doc)
     assert want is not None

@@ -143,6 +143,7 @@ def test_a_tie_break_the_primary_cannot_prove_is_proven_by_the_secondary(monkeyp
     monkeypatch.setattr(award_module, "TIE_EARLY", early)
     monkeypatch.setattr(award_module, "PRICE_RACE", False)  # the tie-break alone (its own race)
     monkeypatch.setattr(award_module, "TIE_EARLY_DELAY", 0.0)  # on every better award at once
+    monkeypatch.setattr(award_module, "SET_TIE_BREAK", False)  # (the program's tables would tell it first)
     got = award(doc, time_limit=120, backups=False)
     assert cut["n"] >= 1
     assert got["stats"]["tie_break"]["applied"]

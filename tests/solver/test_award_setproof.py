@@ -40,7 +40,7 @@ def _prove(doc: dict) -> tuple[int, int] | None:  # type: ignore[type-arg]
     found = setproof.prove(inst, prep, Solution(), deadline=time.monotonic() + 600)
     if found is None:
         return None
-    sol, _ = found
+    sol = found.award
     v, c = objective(inst, sol)
     out = to_output(inst, prep, sol, status="OPTIMAL", bound_quantity=v, bound_cents=c, seconds=0.0, search="t")
     assert validate_award(doc, out) == []
@@ -74,11 +74,6 @@ def test_a_round_whose_capacities_bind_is_not_proven(
     ("doc", "optimum"),
     [
         (make_round(60, 6, 200, seed=1), (1967, 64070968475)),
-        # 6,223 package sets over 8 lots, cheap to table (regions-like bundles): proven too
-        (
-            make_round(8, 10, 100, seed=2, package_share=0.6, package_lots=(2, 8), bundles="regions"),
-            (297, 8020724225),
-        ),
     ],
 )
 def test_the_proof_equals_cp_sat_s_optimum(doc: dict, optimum: tuple[int, int]) -> None:  # type: ignore[type-arg]
@@ -132,11 +127,11 @@ def test_the_award_is_the_same_with_and_without_the_proof(monkeypatch: pytest.Mo
 
 
 def test_a_round_whose_tables_would_cost_too_much_is_not_tabled(monkeypatch: pytest.MonkeyPatch) -> None:
-    """One lot of 12 lines with 16 suppliers, 15 of them with a one-line package: only 576 sets,
-    but each a DP over 3^12 mask pairs per supplier and winner layer (4.9 units of estimated work,
-    seconds of CPU): no tables, no proof, and the CP-SAT proof decides at once."""
+    """One lot of 12 lines with 30 suppliers, 29 of them with a one-line package: only 4,090 sets,
+    but each a DP over 3^12 mask pairs per supplier and winner layer (4.2 units of estimated work,
+    1.7 s of CPU where the CP-SAT proof takes little): no tables, no proof."""
     lines = [{"id": f"d{i:02d}", "quantity": 1, "max_unit_price": 100, "excluded_suppliers": []} for i in range(12)]
-    sups = [f"s{i:02d}" for i in range(16)]
+    sups = [f"s{i:02d}" for i in range(30)]
     doc = {
         "rules": {"line_service": "whole", "max_share_per_supplier": 1, "max_winners_per_lot": 3},
         "suppliers": [{"id": s, "capacity": 100} for s in sups],
@@ -148,19 +143,19 @@ def test_a_round_whose_tables_would_cost_too_much_is_not_tabled(monkeypatch: pyt
                 "lot": "L0",
                 "min_quantity": 1,
                 "max_quantity": 12,
-                "tiers": [{"min_quantity": 1, "unit_price": 90 + i}],
+                "tiers": [{"min_quantity": 1, "unit_price": 90 + i % 10}],
             }
             for i, s in enumerate(sups)
         ],
         "packages": [
-            {"id": f"p-{s}", "supplier": s, "items": [{"lot": "L0", "quantity": 1, "unit_price": 80 + i}]}
+            {"id": f"p-{s}", "supplier": s, "items": [{"lot": "L0", "quantity": 1, "unit_price": 80 + i % 10}]}
             for i, s in enumerate(sups[1:])
         ],
     }
     inst = parse(doc)
     prep = prepare(inst)
     (part,) = lot_parts(inst, prep)
-    assert len(package_sets(inst, part)) == 576
+    assert len(package_sets(inst, part)) == 4090
 
     def no_tables(*args: object) -> None:
         raise AssertionError("tables built")

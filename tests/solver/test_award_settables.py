@@ -1,21 +1,25 @@
 """f(lot, S) for all of a lot's package sets at once (solver.award.settables) equals, set by set,
 lotdp's exact minimum with the set's packages forced and the others left out (the way
-vehmaster tabled them one DP solve per set before): same sets, same (vehicles, cents)."""
+vehmaster tabled them one DP solve per set before): same sets, same (vehicles, cents). The sets
+listed (vehsets.package_sets) are exactly those that can be chosen together, and the tables'
+useful sets keep every optimum of the package-set program."""
 
 from __future__ import annotations
 
 import random
 from dataclasses import replace
+from itertools import combinations, product
 
 import pytest
 
 from bench.award_instances import make_round
+from solver.award import setproof, vehmaster
 from solver.award.instance import Instance, parse
 from solver.award.lagrange import LotPart, Multipliers, lot_parts
 from solver.award.lotdp import lot_min
 from solver.award.prep import prepare
-from solver.award.settables import Table, set_table
-from solver.award.vehsets import package_sets
+from solver.award.settables import Table, set_table, useful
+from solver.award.vehsets import _fit_masks, package_sets
 from tests.solver.award_helpers import tiny_round
 
 
@@ -67,3 +71,117 @@ def test_equal_to_one_lotdp_solve_per_set_on_larger_rounds(shape: tuple[int, int
     inst = parse(make_round(*shape, seed=seed))
     assert _check(inst) > 100
     assert _check(replace(inst, max_winners=None)) > 100
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_equal_to_one_lotdp_solve_per_set_on_many_suppliers(seed: int) -> None:
+    """The many-suppliers shape (6 lots x 40 OEMs at 200 bids: thousands of sets per lot of up to
+    9 lines, most with three suppliers' packages): every lot's table, built over all its listed
+    sets, equals lotdp's solve on sampled sets, the set with the most packages among them."""
+    inst = parse(make_round(6, 40, 200, seed=seed))
+    rng = random.Random(seed)
+    n = 0
+    for part in lot_parts(inst, prepare(inst)):
+        lot_sets = package_sets(inst, part)
+        tab = set_table(inst, part, lot_sets)
+        assert tab is not None and len(tab) == len(lot_sets)
+        sample = [*rng.sample(lot_sets, min(25, len(lot_sets))), max(lot_sets, key=len)]
+        assert {s: tab[s] for s in sample} == _one_by_one(inst, part, sample)
+        n += len(lot_sets)
+    assert n > 5_000
+
+
+def _takeable(inst: Instance, part: LotPart) -> list[tuple[int, ...]]:
+    """Every subset of the lot's packages, kept where a winner place per supplier, each supplier
+    within min(share cap, capacity) and some placement of all their items on disjoint lines exist."""
+    pk = part.packages
+    fits = [_fit_masks(inst, part.lot, p.items) for p in pk]
+    out = []
+    for r in range(len(pk) + 1):
+        for chosen in combinations(range(len(pk)), r):
+            per: dict[int, int] = {}
+            for i in chosen:
+                per[pk[i].supplier] = per.get(pk[i].supplier, 0) + sum(it.quantity for it in pk[i].items)
+            if inst.max_winners is not None and len(per) > inst.max_winners:
+                continue
+            if any(v > min(inst.lots[part.lot].share_cap, inst.capacity[s]) for s, v in per.items()):
+                continue
+            if any(sum(ms) == _union(ms) for ms in product(*(fits[i] for i in chosen))):
+                out.append(chosen)
+    return out
+
+
+def _union(masks: tuple[int, ...]) -> int:
+    u = 0
+    for m in masks:
+        u |= m
+    return u
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_listed_sets_are_exactly_the_takeable_ones_in_order(seed: int) -> None:
+    """package_sets lists every set of a lot's packages that can be chosen together and no other,
+    in increasing order (the tables' and the programs' order), against every subset checked."""
+    rounds = [parse(tiny_round(random.Random(seed), whole=True))]
+    if seed < 5:
+        rounds.append(parse(make_round(30, 5, 100, seed=seed)))
+    for inst in rounds:
+        for most in (inst.max_winners, 1, None):
+            one = replace(inst, max_winners=most)
+            for part in lot_parts(one, prepare(one)):
+                if len(part.packages) <= 10:
+                    assert package_sets(one, part) == sorted(_takeable(one, part))
+
+
+def _choices(parts: list[LotPart], tabs: list[Table]) -> dict[frozenset[int], tuple[int, int]]:
+    """Every choice of the package-set program (each package in all its lots or none, each lot's
+    set in its table) and its (vehicles, -cents)."""
+    packages = sorted({p.package for part in parts for p in part.packages})
+    out = {}
+    for m in range(1 << len(packages)):
+        chosen = {q for i, q in enumerate(packages) if m >> i & 1}
+        v = c = 0
+        for part, tab in zip(parts, tabs, strict=True):
+            s = tuple(i for i, p in enumerate(part.packages) if p.package in chosen)
+            if s not in tab:
+                break
+            v, c = v + tab[s][0], c - tab[s][1]
+        else:
+            out[frozenset(chosen)] = (v, c)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_useful_tables_keep_every_optimal_choice(seed: int) -> None:
+    """The sets useful leaves out are in no optimum of the program: every choice of most vehicles
+    then least cents keeps all its sets, from any choice to start from, the optimum's own too."""
+    inst = parse(tiny_round(random.Random(seed), whole=True))
+    got = vehmaster.tables(inst, prepare(inst))
+    assert got is not None
+    parts, tabs, _ = got
+    choices = _choices(parts, tabs)
+    top = max(choices.values())
+    for current in random.Random(seed).sample(sorted(choices, key=sorted), min(4, len(choices))):
+        kept = useful(parts, tabs, set(current))
+        for chosen, value in choices.items():
+            sets = [tuple(i for i, p in enumerate(part.packages) if p.package in chosen) for part in parts]
+            assert value != top or all(s in tab for s, tab in zip(sets, kept, strict=True))
+            assert value < choices[current] or all(s in tab for s, tab in zip(sets, kept, strict=True))
+
+
+@pytest.mark.parametrize("seed", [1, 3])
+def test_useful_tables_give_the_same_optimum_with_fewer_sets_on_many_suppliers(seed: int) -> None:
+    """many-suppliers (6 lots x 40 OEMs, 200 bids): from the greedy award's packages, the program on
+    the useful tables has the same optimum on far fewer sets."""
+    from solver.award.greedy import starts
+
+    inst = parse(make_round(6, 40, 200, seed=seed))
+    prep = prepare(inst)
+    got = vehmaster.tables(inst, prep, 100_000)
+    assert got is not None
+    parts, tabs, _ = got
+    current = set(starts(inst, prep, False, None)[0].packages)
+    kept = useful(parts, tabs, current)
+    assert sum(map(len, kept)) < sum(map(len, tabs)) / 2
+    full, fewer = setproof.master(parts, tabs, current, 60.0), setproof.master(parts, kept, current, 60.0)
+    assert full is not None and fewer is not None and full[1:3] == fewer[1:3]

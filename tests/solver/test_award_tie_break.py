@@ -16,7 +16,7 @@ from solver import io
 from solver.award import TIE_BREAK_RULE, award, validate_award
 from solver.money import from_cents, to_cents
 from solver.order import natural_key
-from tests.solver.award_helpers import tier_price, tiny_round
+from tests.solver.award_helpers import equal_prices, tier_price, tiny_round
 
 IGNORED = ("awarded_quantity", "total_price", "unserved", "stats", "status")
 
@@ -119,12 +119,7 @@ def test_award_is_the_canonical_optimum_of_exhaustive_enumeration() -> None:
         doc = tiny_round(random.Random(seed), whole=True, max_lines=max_lines)
         # Equal prices everywhere make ties the rule, not the exception.
         if seed % 2:
-            for b in doc["bids"]:
-                for t in b["tiers"]:
-                    t["unit_price"] = 100
-            for p in doc["packages"]:
-                for it in p["items"]:
-                    it["unit_price"] = 100
+            equal_prices(doc)
         expected = _canonical_by_enumeration(doc)
         result = award(doc, time_limit=20)
         assert validate_award(doc, result) == [], seed
@@ -148,13 +143,7 @@ def _equal_prices(doc: dict[str, Any]) -> dict[str, Any]:
     for lot in doc["lots"]:
         for d in lot["demand"]:
             d["max_unit_price"] = 500_000
-    for b in doc["bids"]:
-        for t in b["tiers"]:
-            t["unit_price"] = 200_000
-    for p in doc["packages"]:
-        for it in p["items"]:
-            it["unit_price"] = 200_000
-    return doc
+    return equal_prices(doc, 200_000)
 
 
 def test_one_and_two_workers_give_identical_bytes_on_a_round_with_equal_prices() -> None:
