@@ -50,14 +50,16 @@ WORK_PER_CELL = 1.6e-11
 # 12 lines and 30 suppliers with packages (4,090 sets, 4.2 units).
 MAX_TABLE_WORK = 2.5
 # The most sets the program may take (after settables.useful); more: no proof here. The package-heavy
-# families (regions, arbitrary: 7,540-27,922 useful sets at 200 bids, seeds 1-3) need 1.1-7.8 units of
-# program work on one core, where their CP-SAT proof with the early tie-break on two cores ends sooner
-# in wall time (regions, seed 1: whole award 8.3 -> 12.4 s with the program); the others have at most
-# 4,712 (many-suppliers, seed 1).
-MAX_PROGRAM_SETS = 6_000
-# Work of the 0-1 program's CP-SAT solve (both stages): the attempted rounds need at most 1 (idr-prices'
-# two stages, seed 1: 0.96 before settables.useful).
-MASTER_WORK = 2.0
+# families have the most (regions, arbitrary: 7,540-27,922 useful sets at 200 bids, seeds 1-3).
+MAX_PROGRAM_SETS = 40_000
+# The program's CP-SAT solves (here and in solver.award.settie) without presolve: arbitrary, 200 bids,
+# seed 1: 5.0 -> 1.1 units of work (6.8 -> 1.4 s of CPU), regions 3.2 -> 1.9, many-suppliers and
+# idr-prices 0.0 / 0.45 -> 0.0 / 0.65; settie's proof that no other choice is optimal, arbitrary seeds
+# 1-2: 11.3 / 11.8 -> 4.0 / 1.1 units, regions 3.7 / 1.1 -> 1.3 / 0.45. True: with presolve, as before.
+PROOF_PRESOLVE = False
+# Work of the 0-1 program's CP-SAT solve (both stages): without presolve, 200 bids, seeds 1-3, arbitrary
+# needs 1.1 / 4.1 / 2.8, regions 1.9 / - / 1.6, the others below 1: twice the dearest seen.
+MASTER_WORK = 8.0
 
 
 @dataclass
@@ -101,7 +103,7 @@ def master(
         m.maximize(sum((v * W - c) * x for x, (v, c) in terms))
     else:
         m.maximize(vehicles)
-    solver = choice_solver(work_limit)
+    solver = choice_solver(work_limit, PROOF_PRESOLVE)
     status = solver.solve(m)
     work = solver.deterministic_time
     if status != cp_model.OPTIMAL:
@@ -112,7 +114,7 @@ def master(
             m.add_hint(x, solver.value(x))
         m.add(vehicles == sum(v for x, (v, _) in terms if solver.value(x)))
         m.minimize(sum(c * x for x, (_, c) in terms))
-        solver = choice_solver(work_limit - work)
+        solver = choice_solver(work_limit - work, PROOF_PRESOLVE)
         status = solver.solve(m)
         work += solver.deterministic_time
         if status != cp_model.OPTIMAL:

@@ -43,6 +43,7 @@ def canonical(inst: Instance, proof: Proof, work_limit: float) -> tuple[Solution
     the award when it cannot be told here."""
     from solver.award import lotlex, setfix
     from solver.award.lotlex_way import to_solution
+    from solver.award.setproof import PROOF_PRESOLVE
     from solver.award.vehicles import used_per_supplier
     from solver.award.vehmaster import choice_program, choice_solver
 
@@ -76,7 +77,7 @@ def canonical(inst: Instance, proof: Proof, work_limit: float) -> tuple[Solution
         if len(found) >= MAX_CHOICES or work >= work_limit:
             return None, work
         m.add_bool_or([~y[p] if p in choice else y[p] for p in packages])
-        solver = choice_solver(work_limit - work)
+        solver = choice_solver(work_limit - work, PROOF_PRESOLVE)
         status = solver.solve(m)
         work += solver.deterministic_time
         if status == cp_model.INFEASIBLE:

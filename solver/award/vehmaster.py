@@ -127,8 +127,9 @@ def choice_program(
     return m, y, terms
 
 
-def choice_solver(work_limit: float) -> cp_model.CpSolver:
-    """CP-SAT for the program: one worker, its LP at level 2 (the program's bound), no probing."""
+def choice_solver(work_limit: float, presolve: bool = True) -> cp_model.CpSolver:
+    """CP-SAT for the program: one worker, its LP at level 2 (the program's bound), no probing;
+    without presolve where `presolve` is False (solver.award.setproof and settie: see PROOF_PRESOLVE)."""
     from solver import cpsat_import
 
     cpsat_import.load()
@@ -140,6 +141,7 @@ def choice_solver(work_limit: float) -> cp_model.CpSolver:
     prm.random_seed = 0
     prm.linearization_level = 2
     prm.cp_model_probing_level = 0
+    prm.cp_model_presolve = presolve
     prm.max_deterministic_time = max(0.001, work_limit)
     return solver
 
