@@ -25,6 +25,7 @@ core".
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -33,6 +34,8 @@ from solver.award.prep import Prepared
 from solver.award.solution import Solution, objective
 
 if TYPE_CHECKING:
+    from ortools.sat.python import cp_model
+
     from solver.award.lagrange import LotPart
     from solver.award.settables import Table
 
@@ -60,6 +63,9 @@ PROOF_PRESOLVE = False
 # Work of the 0-1 program's CP-SAT solve (both stages): without presolve, 200 bids, seeds 1-3, arbitrary
 # needs 1.1 / 4.1 / 2.8, regions 1.9 / - / 1.6, the others below 1: twice the dearest seen.
 MASTER_WORK = 8.0
+# Where the program's optimum breaks a capacity, the program again with the capacities that bind
+# (solver.award.setcaps). False: nothing proven there (the CP-SAT proof), as before.
+CAPACITIES = True
 
 
 @dataclass
@@ -74,6 +80,8 @@ class Proof:
     chosen: set[int]
     vehicles: int
     cents: int
+    # the suppliers whose capacities the program kept (solver.award.setcaps); () for the tables' program
+    binding: tuple[int, ...] = ()
 
 
 def table_work(inst: Instance, part: LotPart, lot_sets: list[tuple[int, ...]]) -> float:
@@ -91,15 +99,31 @@ def master(
     """The program's proven optimum: (the packages chosen, V, C, work), or None when CP-SAT does
     not prove it within `work_limit`. `current`: an award's packages (the hint). `one_objective`:
     V x W - C in one solve (its coefficients must fit in 64 bits: prove checks), else two stages."""
-    from solver.award.vehmaster import choice_program, choice_solver
+    from solver.award.vehmaster import choice_program
 
     m, y, terms = choice_program(parts, tabs, current, current)
+    # W above the most cents of any choice: then V x W - C orders (V, -C) lexicographically
+    W = 1 + sum(max(c for _, c in tab.values()) for tab in tabs)
+    found = solve(m, y, terms, W, work_limit, one_objective)
+    return None if found is None else found[:4]
+
+
+def solve(
+    m: cp_model.CpModel,
+    y: dict[int, cp_model.IntVar],
+    terms: list[tuple[cp_model.IntVar, tuple[int, int]]],
+    W: int,
+    work_limit: float,
+    one_objective: bool,
+) -> tuple[set[int], int, int, float, Callable[[cp_model.IntVar], bool]] | None:
+    """master's solve of a choice program (vehmaster.choice_program, or setcaps' with capacities):
+    its terms (variable, (vehicles, cents)), W above any choice's cents. Also each variable's value."""
     from ortools.sat.python import cp_model  # (loaded by choice_program)
+
+    from solver.award.vehmaster import choice_solver
 
     vehicles = sum(v * x for x, (v, _) in terms)
     if one_objective:
-        # W above the most cents of any choice: then V x W - C orders (V, -C) lexicographically
-        W = 1 + sum(max(c for _, c in tab.values()) for tab in tabs)
         m.maximize(sum((v * W - c) * x for x, (v, c) in terms))
     else:
         m.maximize(vehicles)
@@ -123,7 +147,7 @@ def master(
     V = sum(v for x, (v, _) in terms if solver.value(x))
     C = sum(c for x, (_, c) in terms if solver.value(x))
     chosen = {p for p, v in y.items() if solver.value(v)}
-    return chosen, V, C, work
+    return chosen, V, C, work, solver.boolean_value
 
 
 def prove(inst: Instance, prep: Prepared, sol: Solution, *, deadline: float) -> Proof | None:
@@ -156,8 +180,8 @@ def prove(inst: Instance, prep: Prepared, sol: Solution, *, deadline: float) -> 
     got = vehmaster.tables(inst, prep, sum(map(len, listed.values())), listed)
     if got is None:
         return None
-    parts, tabs, _ = got
-    tabs = useful(parts, tabs, set(sol.packages))  # (the sets in no optimum left out: exact)
+    parts, full, _ = got
+    tabs = useful(parts, full, set(sol.packages))  # (the sets in no optimum left out: exact)
     if sum(map(len, tabs)) > MAX_PROGRAM_SETS:
         return None
     found = master(parts, tabs, set(sol.packages), MASTER_WORK, vehicles * W + cents < 1 << 62)
@@ -169,9 +193,20 @@ def prove(inst: Instance, prep: Prepared, sol: Solution, *, deadline: float) -> 
         return None
     built, spent = vehmaster.build(inst, Solution(), parts, tabs, chosen, deadline=deadline)
     work += spent
-    if built is None or objective(inst, built) != (V, C):
-        return None
     # the capacities across lots: the one rule the program leaves out (build keeps them; checked)
-    if any(u > cap for u, cap in zip(used_per_supplier(inst, built), inst.capacity, strict=True)):
+    if (
+        built is not None
+        and objective(inst, built) == (V, C)
+        and all(u <= cap for u, cap in zip(used_per_supplier(inst, built), inst.capacity, strict=True))
+    ):
+        return Proof(built, work, parts, tabs, chosen, V, C)
+    if not CAPACITIES:
         return None
-    return Proof(built, work, parts, tabs, chosen, V, C)
+    # a capacity binds: the program again with the capacities the optimum breaks (solver.award.setcaps)
+    from solver.award import setcaps
+
+    found_caps = setcaps.prove(inst, parts, full, listed, chosen, (V, C), sol, deadline=deadline)
+    if found_caps is None:
+        return None
+    built, chosen, (V, C), binding, spent = found_caps
+    return Proof(built, work + spent, parts, tabs, chosen, V, C, binding)

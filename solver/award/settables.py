@@ -19,7 +19,7 @@ vehsets.tick's safety cap.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from solver.award.lotdp import Arr
 
 Table = dict[tuple[int, ...], tuple[int, int]]  # package indices (in the lot's part) -> (most vehicles, least cents)
+# package indices -> (a supplier's most vehicles in the lot, (most vehicles, least cents)) by increasing k
+UsageTable = dict[tuple[int, ...], list[tuple[int, tuple[int, int]]]]
 
 
 # Pairs of masks per block of rows in _combine: its temporaries (~1 MB) are allocated once and
@@ -79,6 +81,56 @@ def _unique_pairs(
 def set_table(inst: Instance, part: LotPart, lot_sets: list[tuple[int, ...]]) -> Table | None:
     """f(lot, S) and its least cents for every set S in `lot_sets` that can be taken whole (the
     others left out, as vehmaster._table leaves them); None where lotdp does not apply."""
+    got = _values(inst, part, lot_sets, None)
+    if got is None:
+        return None
+    values, per, _ = got
+    tab: Table = {}
+    for chosen, value in zip(lot_sets, values, strict=True):
+        if value is not None:
+            tab[chosen] = (-(value // per), value % per)
+    return tab
+
+
+def usage_table(inst: Instance, part: LotPart, lot_sets: list[tuple[int, ...]], supplier: int) -> UsageTable | None:
+    """Per set S in `lot_sets`, f(lot, S) with at most k of `supplier`'s vehicles in the lot (its
+    bids and its packages' items there), for each k where that best improves on every smaller k:
+    (k, (most vehicles, least cents)) by increasing k (k = 0 first where the lot can do without it).
+    The capacities across lots of solver.award.setcaps. None where lotdp does not apply, or where a
+    winner limit of one would hide the supplier's lines (the DP keeps only the top layer's least)."""
+    from solver.award.lotdp import INF
+
+    got = _values(inst, part, lot_sets, supplier)
+    if got is None:
+        return None
+    values, per, qty = got
+    order = np.argsort(qty, kind="stable")
+    out: UsageTable = {}
+    for chosen, by_mask in zip(lot_sets, values, strict=True):
+        if by_mask is None:
+            continue
+        steps: list[tuple[int, tuple[int, int]]] = []
+        least = None
+        for m in order:
+            value = int(by_mask[m])
+            if value >= INF // 2 or (least is not None and value >= least):
+                continue
+            least = value
+            k = int(qty[m])
+            if steps and steps[-1][0] == k:
+                steps.pop()
+            steps.append((k, (-(value // per), value % per)))
+        if steps:
+            out[chosen] = steps
+    return out
+
+
+def _values(
+    inst: Instance, part: LotPart, lot_sets: list[tuple[int, ...]], alone: int | None
+) -> tuple[list[Any], int, Arr] | None:
+    """Per set, its least value (cents - per x vehicles), or None where it cannot be taken; with
+    `alone` a supplier, per set an array over the line masks that supplier serves instead. And per,
+    and the lot's vehicles per line mask."""
     from solver.award.lagrange import Multipliers
     from solver.award.lotdp import INF, MAX_COST, MAX_LINES, _static, combine
 
@@ -117,6 +169,12 @@ def set_table(inst: Instance, part: LotPart, lot_sets: list[tuple[int, ...]]) ->
 
     most = inst.max_winners
     width = 1 if most is None else min(most, len(bids.keys() | set(with_packages))) + 1
+    if alone is not None and most is not None:
+        # one layer more than the winners can reach where the limit allows: the top layer keeps only
+        # its least value (at mask 0), and the supplier alone's layers must keep the lines it serves
+        width = min(most, len(bids.keys() | set(with_packages)) + 1) + 1
+        if width <= 2:
+            return None  # (a limit of one winner)
     alive = np.ones(len(lot_sets), dtype=bool)
 
     # Per set, the winners its forced suppliers still need: layer k of a row (k winners so far) is
@@ -210,6 +268,9 @@ def set_table(inst: Instance, part: LotPart, lot_sets: list[tuple[int, ...]]) ->
         side = 0 if size[0] <= size[1] else 1
         (first if side == 0 else second).append(s)
         size[side] *= count[s]
+    if alone is not None:  # the supplier alone in the second half: the join keeps the lines it serves
+        first = [s for s in first + second if s != alone]
+        second = [alone]
     in_second = np.array([len(own.keys() & set(second)) for own in of_supplier], dtype=np.intp)
     one, row_one = half(first, in_second)
     two, row_two = half(second, needs - in_second)
@@ -218,18 +279,22 @@ def set_table(inst: Instance, part: LotPart, lot_sets: list[tuple[int, ...]]) ->
     low = _subset_min(np.minimum.accumulate(one, axis=1), n)
     low = low[:, ::-1, ::-1]  # (layer width-1-k2 on the lines other than b: mask ~b = 2^n-1-b)
     pairs, inverse = _unique_pairs(row_one, row_two, len(two))
-    joined = np.empty(len(pairs), dtype=np.int64)
+    joined = np.empty((len(pairs), 1 << n) if alone is not None else len(pairs), dtype=np.int64)
     block = max(1, BLOCK_PAIRS // (width << n))
     for i in range(0, len(pairs), block):
         rows = slice(i, i + block)
-        joined[rows] = (two[pairs[rows, 1]] + low[pairs[rows, 0]]).min(axis=(1, 2))
+        both = two[pairs[rows, 1]] + low[pairs[rows, 0]]
+        joined[rows] = both.min(axis=1) if alone is not None else both.min(axis=(1, 2))
     best = joined[inverse]
-    tab: Table = {}
-    for j, chosen in enumerate(lot_sets):
+    values: list[Any] = []
+    for j in range(len(lot_sets)):
+        if alone is not None:
+            values.append(best[j] if alive[j] else None)
+            continue
         value = int(best[j])
-        if alive[j] and value < INF // 2:  # (INF plus costs that cannot sum below -MAX_COST: no way)
-            tab[chosen] = (-(value // per), value % per)
-    return tab
+        # (INF plus costs that cannot sum below -MAX_COST: no way)
+        values.append(value if alive[j] and value < INF // 2 else None)
+    return values, per, lot.qty
 
 
 def useful(parts: list[LotPart], tabs: list[Table], current: set[int]) -> list[Table]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from solver.award.instance import Instance
@@ -262,11 +262,19 @@ def lazy_program(
 
 
 def build(
-    inst: Instance, sol: Solution, parts: list[LotPart], tabs: list[Table], chosen: set[int], *, deadline: float
+    inst: Instance,
+    sol: Solution,
+    parts: list[LotPart],
+    tabs: list[Table],
+    chosen: set[int],
+    *,
+    deadline: float,
+    caps: Mapping[int, list[int]] | None = None,
 ) -> tuple[Solution | None, float]:
     """An award with exactly the packages `chosen` and each lot's f(lot, S) vehicles, the lots
     that differ from `sol` re-solved one by one (None when a lot fails: the capacities), and the
-    work spent."""
+    work spent. `caps`: per lot, the suppliers' capacities its re-solve takes instead of what the
+    lots before it left (solver.award.setcaps: each lot on its own, the award then checked)."""
     from solver.award.cpsat import AwardModel, model_size
     from solver.award.lns import WORK_PER_VAR, _merge, _sub_instance
     from solver.award.prep import prepare
@@ -291,6 +299,8 @@ def build(
     work = 0.0
     for lot, want, f in todo:
         sub = _sub_instance(inst, cur, [lot])
+        if caps is not None:
+            sub.inst.capacity[:] = caps[lot]
         sub_prep = prepare(sub.inst)
         model = AwardModel(sub.inst, sub_prep)
         work += model_size(sub.inst, sub_prep) * WORK_PER_VAR

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
-from itertools import combinations, product
+from itertools import combinations, pairwise, product
 
 import pytest
 
@@ -18,7 +18,7 @@ from solver.award.instance import Instance, parse
 from solver.award.lagrange import LotPart, Multipliers, lot_parts
 from solver.award.lotdp import lot_min
 from solver.award.prep import prepare
-from solver.award.settables import Table, set_table, useful
+from solver.award.settables import Table, set_table, usage_table, useful
 from solver.award.vehsets import _fit_masks, package_sets
 from tests.solver.award_helpers import tiny_round
 
@@ -185,3 +185,47 @@ def test_useful_tables_give_the_same_optimum_with_fewer_sets_on_many_suppliers(s
     assert sum(map(len, kept)) < sum(map(len, tabs)) / 2
     full, fewer = setproof.master(parts, tabs, current, 60.0), setproof.master(parts, kept, current, 60.0)
     assert full is not None and fewer is not None and full[1:3] == fewer[1:3]
+
+
+def _usage_checked(inst: Instance, prep: object, suppliers: list[int] | None = None) -> int:
+    """usage_table against set_table with the supplier's capacity set to k, for every k up to the
+    lot's demand and its capacity: at each k, the last step at or below it (none: the set cannot be taken). The
+    steps improve strictly. Returns the number of (lot, supplier, set, k) compared."""
+    compared = 0
+    for part in lot_parts(inst, prep):  # type: ignore[arg-type]
+        lot_sets = package_sets(inst, part)
+        here = {inst.bids[t.bid].supplier for t in part.tiers} | {p.supplier for p in part.packages}
+        demand = sum(inst.lines[li].quantity for li in inst.lots[part.lot].lines)
+        for s in sorted(here if suppliers is None else here & set(suppliers)):
+            steps = usage_table(inst, part, lot_sets, s)
+            if steps is None:
+                assert inst.max_winners == 1
+                continue
+            for row in steps.values():
+                assert [k for k, _ in row] == sorted({k for k, _ in row})
+                assert all((v, -c) < (v2, -c2) for (_, (v, c)), (_, (v2, c2)) in pairwise(row))
+            for k in range(min(demand, inst.capacity[s]) + 1):  # (k = its capacity: the lot's table)
+                capped = replace(inst, capacity=[k if i == s else c for i, c in enumerate(inst.capacity)])
+                want = set_table(capped, part, lot_sets)
+                assert want is not None
+                for chosen in lot_sets:
+                    below = [value for kk, value in steps.get(chosen, []) if kk <= k]
+                    assert want.get(chosen) == (below[-1] if below else None), (part.lot, s, chosen, k)
+                    compared += 1
+    return compared
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_a_supplier_s_usage_table_is_the_table_at_each_capacity_on_tiny_rounds(seed: int) -> None:
+    inst = parse(tiny_round(random.Random(seed), whole=True))
+    _usage_checked(inst, prepare(inst))
+
+
+@pytest.mark.parametrize(("shape", "seed", "suppliers"), [((16, 3, 50), 1, [0, 1, 2]), ((20, 10, 200), 5, [1, 4])])
+def test_a_supplier_s_usage_table_is_the_table_at_each_capacity(
+    shape: tuple[int, int, int], seed: int, suppliers: list[int]
+) -> None:
+    """make_round's lots (packages over up to 6 lots; default 200 bids seed 5: supplier 1's
+    capacity binds across lots), each k from 0 to the lot's demand or the capacity."""
+    inst = parse(make_round(*shape, seed=seed))
+    assert _usage_checked(inst, prepare(inst), suppliers) > 1000
