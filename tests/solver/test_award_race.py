@@ -11,7 +11,7 @@ import time
 import pytest
 
 from bench.award_instances import make_round
-from solver.award import award, race, tiebreak
+from solver.award import award, race, setproof, tiebreak
 
 award_module = importlib.import_module("solver.award")
 
@@ -248,6 +248,8 @@ def test_only_rounds_whose_greedy_serves_every_line_race_the_price_proof(
     tie-break keeps the second core). PRICE_RACE_MAX_TIER_STEP: seed 1 with tiers 10-15 % apart
     (mean 12 %) is not raced either. Same award either way. (On h4-race every round raced.)"""
     doc = make_round(6, 6, 40, seed=seed, tier_step=step)
+    # (the package-set program with the capacities that bind proves seed 1 before any race)
+    monkeypatch.setattr(setproof, "CAPACITIES", False)
     monkeypatch.setattr(award_module, "PRICE_RACE", False)
     want = award(doc, time_limit=120, backups=False)
     monkeypatch.setattr(award_module, "PRICE_RACE", True)
