@@ -346,7 +346,7 @@ def award(
     try:
         if exact and best.proven and size <= MAX_GLOBAL_PRICE_VARS and not raced:
             tie_work = tie_break_work(work_limit, best.exact_work)
-            if proof is not None and SET_TIE_BREAK and not proof.binding:
+            if proof is not None and SET_TIE_BREAK:
                 _set_tie_break(inst, best, proof)
             if not best.canonical:
                 _tie_break(inst, prep, best, deadline - _reserve(inst, time_limit), tie_work, running)

@@ -21,12 +21,15 @@ estimates and CP-SAT work, never the clock.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from solver.award.instance import Instance
 from solver.award.solution import Solution, objective
 
 if TYPE_CHECKING:
+    from ortools.sat.python import cp_model
+
     from solver.award.lagrange import LotPart
     from solver.award.settables import Table, UsageTable
     from solver.award.vehmaster import Listed
@@ -37,8 +40,9 @@ MAX_SUPPLIERS = 3
 # solves and the builds); more: nothing proven here.
 WORK = 8.0
 
-# per lot, its program entries: (set of the lot's packages, (vehicles, cents), {supplier: at most k})
-Entries = list[list[tuple[tuple[int, ...], tuple[int, int], dict[int, int]]]]
+# a lot's program entry: (a set of its packages, (vehicles, cents), {supplier: at most k of its vehicles})
+Entry = tuple[tuple[int, ...], tuple[int, int], dict[int, int]]
+Entries = list[list[Entry]]  # per lot, its entries
 
 
 def prove(
@@ -51,10 +55,11 @@ def prove(
     current: Solution,
     *,
     deadline: float,
-) -> tuple[Solution, set[int], tuple[int, int], tuple[int, ...], float] | None:
+) -> tuple[Solution, set[int], tuple[int, int], tuple[int, ...], Entries, float] | None:
     """The round's proven optimum from setproof's program, whose optimum `optimum` with the packages
     `chosen` (on the full tables `tabs`) broke a capacity: (the award, its packages, its (vehicles,
-    cents), the suppliers whose capacities the program kept, the work spent), or None. `current`:
+    cents), the suppliers whose capacities the program kept, the program's entries, the work spent),
+    or None. `current`:
     the best award so far (it hints the program)."""
     from solver.award.setproof import table_work
     from solver.award.settables import usage_table
@@ -64,16 +69,17 @@ def prove(
     own = {p.lot: list(inst.capacity) for p in parts}  # each lot on its own: the capacities left out
     built, work = build(inst, Solution(), parts, tabs, chosen, deadline=deadline, caps=own)
     binding: list[int] = []
+    entries: Entries = []
     usage: dict[tuple[int, int], UsageTable | None] = {}
     while built is not None and objective(inst, built) == optimum and work <= WORK:
         used = used_per_supplier(inst, built)
         over = [s for s, (u, cap) in enumerate(zip(used, inst.capacity, strict=True)) if u > cap]
         if not over:
-            return built, chosen, optimum, tuple(binding), work
+            return built, chosen, optimum, tuple(binding), entries, work
         binding += over
         if len(binding) > MAX_SUPPLIERS:
             return None
-        entries: Entries = []
+        entries = []
         for part, tab in zip(parts, tabs, strict=True):
             here = [s for s in binding if s in _suppliers(inst, part)]
             if len(here) > 1:
@@ -109,19 +115,19 @@ def _suppliers(inst: Instance, part: LotPart) -> set[int]:
     return {inst.bids[t.bid].supplier for t in part.tiers} | {p.supplier for p in part.packages}
 
 
-def _solve(
-    inst: Instance,
-    parts: list[LotPart],
-    entries: Entries,
-    binding: list[int],
-    current: Solution,
-    work_limit: float,
-) -> tuple[set[int], tuple[int, int], list[tuple[tuple[int, ...], tuple[int, int], dict[int, int]]], float] | None:
-    """The program's proven optimum: (its packages, (V, C), per lot the entry chosen, the work), or
-    None. vehmaster.choice_program's program, one variable per entry, with a capacity row per
-    supplier of `binding`; hinted at `current`'s packages and vehicles per lot."""
+def program(
+    inst: Instance, parts: list[LotPart], entries: Entries, binding: Sequence[int], current: Solution
+) -> tuple[
+    cp_model.CpModel,
+    dict[int, cp_model.IntVar],
+    list[tuple[cp_model.IntVar, tuple[int, int]]],
+    list[list[cp_model.IntVar]],
+]:
+    """vehmaster.choice_program's program, one variable per entry, with a capacity row per supplier
+    of `binding`, without its objective; hinted at `current`'s packages and vehicles per lot. Returns
+    the model, each package's variable, the terms (variable, (vehicles, cents)), per lot its
+    entries' variables."""
     from solver import cpsat_import
-    from solver.award.setproof import MASTER_WORK, solve
 
     cpsat_import.load()
     from ortools.sat.python import cp_model
@@ -156,6 +162,22 @@ def _solve(
         xs.append(lot_xs)
     for s, row in rows.items():
         m.add(sum(k * x for k, x in row) <= inst.capacity[s])
+    return m, y, terms, xs
+
+
+def _solve(
+    inst: Instance,
+    parts: list[LotPart],
+    entries: Entries,
+    binding: list[int],
+    current: Solution,
+    work_limit: float,
+) -> tuple[set[int], tuple[int, int], list[Entry], float] | None:
+    """The program's proven optimum: (its packages, (V, C), per lot the entry chosen, the work), or
+    None."""
+    from solver.award.setproof import MASTER_WORK, solve
+
+    m, y, terms, xs = program(inst, parts, entries, binding, current)
     # W above the most cents of any choice: one objective V x W - C where its coefficients fit 64 bits
     W = 1 + sum(max((value[1] for _, value, _ in lot_entries), default=0) for lot_entries in entries)
     one = sum(abs(v * W - c) for _, (v, c) in terms) < 1 << 62

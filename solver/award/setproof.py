@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from ortools.sat.python import cp_model
 
     from solver.award.lagrange import LotPart
+    from solver.award.setcaps import Entries
     from solver.award.settables import Table
 
 # The tables' cost per lot (solver.award.settables: a min-plus step over 3^n mask pairs per set,
@@ -80,8 +81,10 @@ class Proof:
     chosen: set[int]
     vehicles: int
     cents: int
-    # the suppliers whose capacities the program kept (solver.award.setcaps); () for the tables' program
+    # the suppliers whose capacities the program kept and its entries per lot (solver.award.setcaps);
+    # () and None for the tables' program
     binding: tuple[int, ...] = ()
+    entries: Entries | None = None
 
 
 def table_work(inst: Instance, part: LotPart, lot_sets: list[tuple[int, ...]]) -> float:
@@ -208,5 +211,5 @@ def prove(inst: Instance, prep: Prepared, sol: Solution, *, deadline: float) -> 
     found_caps = setcaps.prove(inst, parts, full, listed, chosen, (V, C), sol, deadline=deadline)
     if found_caps is None:
         return None
-    built, chosen, (V, C), binding, spent = found_caps
-    return Proof(built, work + spent, parts, tabs, chosen, V, C, binding)
+    built, chosen, (V, C), binding, entries, spent = found_caps
+    return Proof(built, work + spent, parts, tabs, chosen, V, C, binding, entries)

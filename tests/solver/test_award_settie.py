@@ -1,6 +1,7 @@
 """The tie-break on the package-set program's tables (solver.award.settie): where it tells an award,
 that award is the rule's (exhaustive enumeration of every award on tiny rounds, many of them with
-several optimal package choices), and on the benchmark's rounds it is the class search's."""
+several optimal package choices, and on tiny rounds whose capacities bind, proven by the program with
+those capacities: solver.award.setcaps), and on the benchmark's rounds it is the class search's."""
 
 from __future__ import annotations
 
@@ -74,6 +75,31 @@ def test_the_award_is_the_rule_s_among_every_award(monkeypatch: pytest.MonkeyPat
     assert several >= 8
 
 
+def test_the_award_is_the_rule_s_where_capacities_bind() -> None:
+    """Tiny rounds with capacities of 2-5 vehicles, half with equal prices and twin packages: of
+    700, 19 are proven by the program with the capacities that bind, and on each the award told
+    (every one) is the rule's among every award."""
+    told = 0
+    for seed in range(700):
+        rng = random.Random(7000 + seed)
+        doc = tiny_round(rng, whole=True, max_lines=5)
+        for sup in doc["suppliers"]:
+            sup["capacity"] = rng.randint(2, 5)
+        if seed % 2:
+            _twins(equal_prices(doc), random.Random(seed))
+        inst = parse(doc)
+        proof = setproof.prove(inst, prepare(inst), Solution(), deadline=time.monotonic() + 600)
+        if proof is None or not proof.binding:
+            continue
+        got = _settie(doc)
+        assert got is not None, seed
+        vehicles, _, mapping = _canonical_by_enumeration(doc)  # type: ignore[misc]
+        assert got["awarded_quantity"] == vehicles, seed
+        assert _mapping(got) == mapping, f"seed {7000 + seed}: {doc}"
+        told += 1
+    assert told == 19
+
+
 @pytest.mark.parametrize(("args", "seed"), [((16, 3, 50), 1), ((20, 10, 200), 2), ((40, 4, 120), 1)])
 def test_the_award_is_the_class_search_s(
     monkeypatch: pytest.MonkeyPatch, args: tuple[int, int, int], seed: int
@@ -102,3 +128,45 @@ def test_the_award_is_the_class_search_s(
     assert io.dumps({k: v for k, v in on_tables.items() if k != "stats"}) == io.dumps(
         {k: v for k, v in by_classes.items() if k != "stats"}
     )
+
+
+@pytest.mark.parametrize(("args", "seed"), [((30, 5, 100), 5), ((6, 6, 40), 1)])
+def test_the_award_is_the_class_search_s_where_capacities_bind(
+    monkeypatch: pytest.MonkeyPatch, args: tuple[int, int, int], seed: int
+) -> None:
+    """Rounds whose capacities bind (one supplier each), proven by the program with them: the same
+    bytes with the tie-break on its entries as with the class search."""
+    import sys
+
+    sa = sys.modules["solver.award"]
+    doc = make_round(*args, seed=seed)
+    told: list[bool] = []
+    canonical = settie.canonical
+
+    def counted(inst: Any, proof: setproof.Proof, work: float) -> tuple[Solution | None, float]:
+        got = canonical(inst, proof, work)
+        told.append(bool(proof.binding) and got[0] is not None)
+        return got
+
+    monkeypatch.setattr(settie, "canonical", counted)
+    on_entries = award(doc, time_limit=600, backups=False)
+    assert told == [True]
+    monkeypatch.setattr(sa, "SET_TIE_BREAK", False)
+    by_classes = award(doc, time_limit=600, backups=False)
+    assert told == [True]
+    assert on_entries["stats"]["tie_break"]["applied"] and by_classes["stats"]["tie_break"]["applied"]
+    assert io.dumps({k: v for k, v in on_entries.items() if k != "stats"}) == io.dumps(
+        {k: v for k, v in by_classes.items() if k != "stats"}
+    )
+
+
+def test_entries_that_lotlex_does_not_reach_claim_nothing() -> None:
+    """make_round(30, 5, 100), seed 5, proven with a capacity kept: each lot's entries one cent
+    cheaper than lotlex finds them (a program that disagrees with the lots' bests): nothing told."""
+    inst = parse(make_round(30, 5, 100, seed=5))
+    proof = setproof.prove(inst, prepare(inst), Solution(), deadline=time.monotonic() + 600)
+    assert proof is not None and proof.binding and proof.entries is not None
+    assert settie.canonical(inst, proof, 60.0)[0] is not None
+    proof.entries = [[(S, (v, c - 1), most) for S, (v, c), most in lot] for lot in proof.entries]
+    proof.cents -= len(proof.entries)
+    assert settie.canonical(inst, proof, 60.0)[0] is None
