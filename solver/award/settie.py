@@ -28,6 +28,7 @@ from solver.award.solution import Solution, objective
 
 if TYPE_CHECKING:
     from solver.award import lotlex
+    from solver.award.setcaps import Entry
     from solver.award.setproof import Proof
 
 # The most package choices reaching the optimum listed before giving up (the class search then).
@@ -106,7 +107,7 @@ def _with_capacities(inst: Instance, proof: Proof, work_limit: float) -> tuple[S
     is, per named supplier, a knapsack over its lots: u from k up, within its capacity, the lot's T
     at most u (lotlex with the supplier's room u: a step function, each step found by one DP from
     the top). The listing, the cut-offs and the claim are canonical()'s."""
-    from solver.award import lotlex, setcaps
+    from solver.award import lotlex, setcaps, setfix
     from solver.award.lotlex_way import to_solution
     from solver.award.setproof import PROOF_PRESOLVE
     from solver.award.vehicles import used_per_supplier
@@ -116,7 +117,10 @@ def _with_capacities(inst: Instance, proof: Proof, work_limit: float) -> tuple[S
     statics = [lotlex.static(inst, part) for part in proof.parts]
     if any(st is None for st in statics):
         return None, 0.0
-    m, _, terms, xs = setcaps.program(inst, proof.parts, proof.entries, proof.binding, proof.award)
+    # (only the entries that can be in an optimal choice, as in canonical)
+    capacity = {b: inst.capacity[b] for b in proof.binding}
+    entries = setfix.fix_entries(proof.parts, proof.entries, capacity, proof.vehicles, proof.cents) or proof.entries
+    m, _, terms, xs = setcaps.program(inst, proof.parts, entries, proof.binding, proof.award)
     from ortools.sat.python import cp_model  # (loaded by setcaps.program)
 
     m.add(sum(v * x for x, (v, _) in terms) >= proof.vehicles)
@@ -137,7 +141,8 @@ def _with_capacities(inst: Instance, proof: Proof, work_limit: float) -> tuple[S
         if status != cp_model.OPTIMAL:
             return None, work
         picked = [next(j for j, x in enumerate(lot_xs) if solver.value(x)) for lot_xs in xs]
-        least = _least_t(inst, proof, statics, picked, steps)  # type: ignore[arg-type]
+        chosen_entries = [lot[j] for lot, j in zip(entries, picked, strict=True)]
+        least = _least_t(inst, proof, statics, chosen_entries, steps)  # type: ignore[arg-type]
         if least is None:
             return None, work
         bests = least
@@ -163,20 +168,19 @@ def _least_t(
     inst: Instance,
     proof: Proof,
     statics: list[lotlex.LotStatic],
-    picked: list[int],
+    picked: list[Entry],
     steps: dict[tuple[int, tuple[int, ...], int], list[tuple[int, lotlex.LotBest]]],
 ) -> list[lotlex.LotBest] | None:
     """Per lot, its best (lotlex) in the award of least T among those whose lots are at the entries
-    `picked` (indices into proof.entries' lots), or None where it cannot be told. `steps`: per (lot,
-    set, k) the lot's T steps against the named supplier's most vehicles (kept across choices)."""
+    `picked` (one per lot), or None where it cannot be told. `steps`: per (lot, set, k) the lot's T
+    steps against the named supplier's most vehicles (kept across choices)."""
     from solver.award import lotlex
 
     assert proof.entries is not None
     bests: list[lotlex.LotBest | None] = [None] * len(picked)
     # per named supplier, its lots: (lot index, k, the steps from k to below the set's next k)
     knap: dict[int, list[tuple[int, int, list[tuple[int, lotlex.LotBest]]]]] = {s: [] for s in proof.binding}
-    for li, (st, lot_entries, j) in enumerate(zip(statics, proof.entries, picked, strict=True)):
-        S, value, most = lot_entries[j]
+    for li, (st, lot_entries, (S, value, most)) in enumerate(zip(statics, proof.entries, picked, strict=True)):
         if not most:
             b = lotlex.best(inst, st, S)
             if b is None or (b.vehicles, b.cents) != value:
