@@ -14,7 +14,8 @@ the program is solved again. At most MAX_SUPPLIERS suppliers, at most one of the
 usage table follows one supplier's lines); otherwise nothing is proven (the CP-SAT proof, as before).
 
 200 bids, seeds 1-12 (bench.award_families), the rounds whose capacities bind: one supplier each
-(default seed 5, few-suppliers seeds 5-6, many-suppliers seeds 2 and 6). Deterministic: work
+(default seed 5, few-suppliers seeds 5-6, many-suppliers seeds 2 and 6, idr-prices seed 5, regions
+seed 9). The tie-break then runs on the entries (solver.award.settie). Deterministic: work
 estimates and CP-SAT work, never the clock.
 """
 
