@@ -27,6 +27,8 @@ from solver.award.instance import Instance
 from solver.award.solution import Solution, objective
 
 if TYPE_CHECKING:
+    from ortools.sat.python import cp_model
+
     from solver.award import lotlex
     from solver.award.setcaps import Entry
     from solver.award.setproof import Proof
@@ -47,9 +49,7 @@ def canonical(inst: Instance, proof: Proof, work_limit: float) -> tuple[Solution
         return _with_capacities(inst, proof, work_limit)
     from solver.award import lotlex, setfix
     from solver.award.lotlex_way import to_solution
-    from solver.award.setproof import PROOF_PRESOLVE
-    from solver.award.vehicles import used_per_supplier
-    from solver.award.vehmaster import choice_program, choice_solver
+    from solver.award.vehmaster import choice_program
 
     statics = [lotlex.static(inst, part) for part in proof.parts]
     if any(st is None for st in statics):
@@ -57,12 +57,8 @@ def canonical(inst: Instance, proof: Proof, work_limit: float) -> tuple[Solution
     # (only the sets that can be in an optimal choice: the listing's proofs on a much smaller program)
     tables = setfix.fix(proof.parts, proof.tables, proof.vehicles, proof.cents) or proof.tables
     m, y, terms = choice_program(proof.parts, tables, proof.chosen, proof.chosen)
-    from ortools.sat.python import cp_model  # (loaded by choice_program)
 
-    m.add(sum(v * x for x, (v, _) in terms) >= proof.vehicles)
-    cents = sum(c * x for x, (_, c) in terms)
-    m.add(cents <= proof.cents)
-    m.minimize(cents)
+    _reaching(m, terms, proof)
     packages = sorted(y)  # (none: the one choice is the empty one)
     choice, work = set(proof.chosen), 0.0
     found: list[tuple[int, tuple[int, ...], Solution]] = []
@@ -81,20 +77,54 @@ def canonical(inst: Instance, proof: Proof, work_limit: float) -> tuple[Solution
         if len(found) >= MAX_CHOICES or work >= work_limit:
             return None, work
         m.add_bool_or([~y[p] if p in choice else y[p] for p in packages])
-        solver = choice_solver(work_limit - work, PROOF_PRESOLVE)
-        status = solver.solve(m)
-        work += solver.deterministic_time
-        if status == cp_model.INFEASIBLE:
-            break
-        if status != cp_model.OPTIMAL:
+        solver, complete, work = _list_next(m, work_limit, work)
+        if solver is None:
+            if complete:
+                break
             return None, work
         choice = {p for p in packages if solver.value(y[p])}
+    return _claim(inst, proof, found), work
+
+
+def _list_next(m: cp_model.CpModel, work_limit: float, work: float) -> tuple[cp_model.CpSolver | None, bool, float]:
+    """The listing's next solve, on what is left of its work limit: (the solver where it found a
+    choice, else None; whether none is left, proven; the work spent so far)."""
+    from ortools.sat.python import cp_model
+
+    from solver.award.setproof import PROOF_PRESOLVE
+    from solver.award.vehmaster import choice_solver
+
+    solver = choice_solver(work_limit - work, PROOF_PRESOLVE)
+    status = solver.solve(m)
+    work += solver.deterministic_time
+    if status == cp_model.OPTIMAL:
+        return solver, False, work
+    return None, status == cp_model.INFEASIBLE, work
+
+
+def _reaching(m: cp_model.CpModel, terms: list[tuple[cp_model.IntVar, tuple[int, int]]], proof: Proof) -> None:
+    """The listing's program: the choices with at least the optimum's vehicles and at most its
+    cents (no objective that could overflow: least cents, which are at most C)."""
+    m.add(sum(v * x for x, (v, _) in terms) >= proof.vehicles)
+    cents = sum(c * x for x, (_, c) in terms)
+    m.add(cents <= proof.cents)
+    m.minimize(cents)
+
+
+def _claim(inst: Instance, proof: Proof, found: list[tuple[int, tuple[int, ...], Solution]]) -> Solution | None:
+    """The least (T, packages) of the listed choices' awards, where it is an optimum that keeps every
+    capacity (the one rule the tables leave out: its T is then the least over a superset of the
+    optima); else None."""
+    from solver.award.vehicles import used_per_supplier
+
+    if not found:
+        return None
     _, _, sol = min(found, key=lambda f: (f[0], f[1]))
     if objective(inst, sol) != (proof.vehicles, proof.cents):
-        return None, work
+        return None
     if any(u > cap for u, cap in zip(used_per_supplier(inst, sol), inst.capacity, strict=True)):
-        return None, work
-    return sol, work
+        return None
+    return sol
 
 
 def _with_capacities(inst: Instance, proof: Proof, work_limit: float) -> tuple[Solution | None, float]:
@@ -109,9 +139,6 @@ def _with_capacities(inst: Instance, proof: Proof, work_limit: float) -> tuple[S
     the top). The listing, the cut-offs and the claim are canonical()'s."""
     from solver.award import lotlex, setcaps, setfix
     from solver.award.lotlex_way import to_solution
-    from solver.award.setproof import PROOF_PRESOLVE
-    from solver.award.vehicles import used_per_supplier
-    from solver.award.vehmaster import choice_solver
 
     assert proof.entries is not None
     statics = [lotlex.static(inst, part) for part in proof.parts]
@@ -121,24 +148,18 @@ def _with_capacities(inst: Instance, proof: Proof, work_limit: float) -> tuple[S
     capacity = {b: inst.capacity[b] for b in proof.binding}
     entries = setfix.fix_entries(proof.parts, proof.entries, capacity, proof.vehicles, proof.cents) or proof.entries
     m, _, terms, xs = setcaps.program(inst, proof.parts, entries, proof.binding, proof.award)
-    from ortools.sat.python import cp_model  # (loaded by setcaps.program)
 
-    m.add(sum(v * x for x, (v, _) in terms) >= proof.vehicles)
-    cents = sum(c * x for x, (_, c) in terms)
-    m.add(cents <= proof.cents)
-    m.minimize(cents)
+    _reaching(m, terms, proof)
     steps: dict[tuple[int, tuple[int, ...], int], list[tuple[int, lotlex.LotBest]]] = {}
     work = 0.0
     found: list[tuple[int, tuple[int, ...], Solution]] = []
     while True:
         if len(found) >= MAX_CHOICES or work >= work_limit:
             return None, work
-        solver = choice_solver(work_limit - work, PROOF_PRESOLVE)
-        status = solver.solve(m)
-        work += solver.deterministic_time
-        if status == cp_model.INFEASIBLE:
-            break
-        if status != cp_model.OPTIMAL:
+        solver, complete, work = _list_next(m, work_limit, work)
+        if solver is None:
+            if complete:
+                break
             return None, work
         picked = [next(j for j, x in enumerate(lot_xs) if solver.value(x)) for lot_xs in xs]
         chosen_entries = [lot[j] for lot, j in zip(entries, picked, strict=True)]
@@ -149,14 +170,7 @@ def _with_capacities(inst: Instance, proof: Proof, work_limit: float) -> tuple[S
         chosen = tuple(sorted({p for b in bests for p in b.packages}))
         found.append((sum(b.t for b in bests), chosen, to_solution(inst, bests)))
         m.add_bool_or([~lot_xs[j] for lot_xs, j in zip(xs, picked, strict=True)])
-    if not found:
-        return None, work
-    _, _, sol = min(found, key=lambda f: (f[0], f[1]))
-    if objective(inst, sol) != (proof.vehicles, proof.cents):
-        return None, work
-    if any(u > cap for u, cap in zip(used_per_supplier(inst, sol), inst.capacity, strict=True)):
-        return None, work
-    return sol, work
+    return _claim(inst, proof, found), work
 
 
 # The most lotlex solves for the steps of the lots' T against a named supplier's vehicles (a count:

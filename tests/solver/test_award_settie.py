@@ -100,34 +100,39 @@ def test_the_award_is_the_rule_s_where_capacities_bind() -> None:
     assert told == 19
 
 
+def _same_as_class_search(monkeypatch: pytest.MonkeyPatch, doc: dict[str, Any], binding: bool) -> None:
+    """The tie-break told by settie (on the tables, or on the entries where `binding`) and the same
+    bytes as the class search's, the rule stated as applied by both."""
+    import sys
+
+    sa = sys.modules["solver.award"]
+    told: list[bool] = []
+    canonical = settie.canonical
+
+    def counted(inst: Any, proof: setproof.Proof, work: float) -> tuple[Solution | None, float]:
+        got = canonical(inst, proof, work)
+        told.append(bool(proof.binding) == binding and got[0] is not None)
+        return got
+
+    monkeypatch.setattr(settie, "canonical", counted)
+    by_settie = award(doc, time_limit=600, backups=False)
+    assert told == [True]
+    monkeypatch.setattr(sa, "SET_TIE_BREAK", False)
+    by_classes = award(doc, time_limit=600, backups=False)
+    assert told == [True]
+    assert by_settie["stats"]["tie_break"]["applied"] and by_classes["stats"]["tie_break"]["applied"]
+    assert io.dumps({k: v for k, v in by_settie.items() if k != "stats"}) == io.dumps(
+        {k: v for k, v in by_classes.items() if k != "stats"}
+    )
+
+
 @pytest.mark.parametrize(("args", "seed"), [((16, 3, 50), 1), ((20, 10, 200), 2), ((40, 4, 120), 1)])
 def test_the_award_is_the_class_search_s(
     monkeypatch: pytest.MonkeyPatch, args: tuple[int, int, int], seed: int
 ) -> None:
     """Rounds the program proves: the same bytes with the tie-break on its tables as with the class
     search, and the rule stated as applied."""
-    import sys
-
-    sa = sys.modules["solver.award"]
-    doc = make_round(*args, seed=seed)
-    used: list[bool] = []
-    canonical = settie.canonical
-
-    def counted(*a: Any) -> tuple[Solution | None, float]:
-        got = canonical(*a)
-        used.append(got[0] is not None)
-        return got
-
-    monkeypatch.setattr(settie, "canonical", counted)
-    on_tables = award(doc, time_limit=600, backups=False)
-    assert used == [True]
-    monkeypatch.setattr(sa, "SET_TIE_BREAK", False)
-    by_classes = award(doc, time_limit=600, backups=False)
-    assert used == [True]
-    assert on_tables["stats"]["tie_break"]["applied"] and by_classes["stats"]["tie_break"]["applied"]
-    assert io.dumps({k: v for k, v in on_tables.items() if k != "stats"}) == io.dumps(
-        {k: v for k, v in by_classes.items() if k != "stats"}
-    )
+    _same_as_class_search(monkeypatch, make_round(*args, seed=seed), binding=False)
 
 
 @pytest.mark.parametrize(("args", "seed"), [((30, 5, 100), 5), ((6, 6, 40), 1)])
@@ -136,28 +141,7 @@ def test_the_award_is_the_class_search_s_where_capacities_bind(
 ) -> None:
     """Rounds whose capacities bind (one supplier each), proven by the program with them: the same
     bytes with the tie-break on its entries as with the class search."""
-    import sys
-
-    sa = sys.modules["solver.award"]
-    doc = make_round(*args, seed=seed)
-    told: list[bool] = []
-    canonical = settie.canonical
-
-    def counted(inst: Any, proof: setproof.Proof, work: float) -> tuple[Solution | None, float]:
-        got = canonical(inst, proof, work)
-        told.append(bool(proof.binding) and got[0] is not None)
-        return got
-
-    monkeypatch.setattr(settie, "canonical", counted)
-    on_entries = award(doc, time_limit=600, backups=False)
-    assert told == [True]
-    monkeypatch.setattr(sa, "SET_TIE_BREAK", False)
-    by_classes = award(doc, time_limit=600, backups=False)
-    assert told == [True]
-    assert on_entries["stats"]["tie_break"]["applied"] and by_classes["stats"]["tie_break"]["applied"]
-    assert io.dumps({k: v for k, v in on_entries.items() if k != "stats"}) == io.dumps(
-        {k: v for k, v in by_classes.items() if k != "stats"}
-    )
+    _same_as_class_search(monkeypatch, make_round(*args, seed=seed), binding=True)
 
 
 def test_entries_that_lotlex_does_not_reach_claim_nothing() -> None:
