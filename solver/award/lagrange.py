@@ -70,6 +70,11 @@ class LotPart:
     packages: list[PackageOpt]  # per package, its items in this lot only
 
 
+def part_suppliers(inst: Instance, part: LotPart) -> set[int]:
+    """The suppliers with a bid or a package's item in the lot."""
+    return {inst.bids[t.bid].supplier for t in part.tiers} | {p.supplier for p in part.packages}
+
+
 # The last round's parts: an award asks for them many times (every Lagrangian pass, the vehicle caps,
 # vehmaster, chains, polyak), about 0.4 s each at 25,000 bids on a 10 s limit.
 _parts_of: tuple[Instance, Prepared, list[LotPart]] | None = None
@@ -105,8 +110,7 @@ def pass_size(inst: Instance, parts: list[LotPart]) -> int:
     of a lot's minimum grows with them, solver.award.lotdp)."""
     n = 0
     for part in parts:
-        sources = {inst.bids[t.bid].supplier for t in part.tiers} | {p.supplier for p in part.packages}
-        n += len({t.bid for t in part.tiers}) + len(part.packages) + len(sources)
+        n += len({t.bid for t in part.tiers}) + len(part.packages) + len(part_suppliers(inst, part))
     return n
 
 

@@ -60,8 +60,8 @@ def prove(
     """The round's proven optimum from setproof's program, whose optimum `optimum` with the packages
     `chosen` (on the full tables `tabs`) broke a capacity: (the award, its packages, its (vehicles,
     cents), the suppliers whose capacities the program kept, the program's entries, the work spent),
-    or None. `current`:
-    the best award so far (it hints the program)."""
+    or None. `current`: the best award so far (it hints the program)."""
+    from solver.award.lagrange import part_suppliers
     from solver.award.setproof import table_work
     from solver.award.settables import usage_table
     from solver.award.vehicles import used_per_supplier
@@ -82,7 +82,7 @@ def prove(
             return None
         entries = []
         for part, tab in zip(parts, tabs, strict=True):
-            here = [s for s in binding if s in _suppliers(inst, part)]
+            here = [s for s in binding if s in part_suppliers(inst, part)]
             if len(here) > 1:
                 return None
             if not here:
@@ -109,11 +109,6 @@ def prove(
         built, spent = build(inst, Solution(), parts, lot_tabs, chosen, deadline=deadline, caps=caps)
         work += spent
     return None
-
-
-def _suppliers(inst: Instance, part: LotPart) -> set[int]:
-    """The suppliers with a bid or a package's item in the lot."""
-    return {inst.bids[t.bid].supplier for t in part.tiers} | {p.supplier for p in part.packages}
 
 
 def program(

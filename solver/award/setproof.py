@@ -89,7 +89,9 @@ class Proof:
 
 def table_work(inst: Instance, part: LotPart, lot_sets: list[tuple[int, ...]]) -> float:
     """The estimated work of listing and tabling `lot_sets` (see LIST_CELLS)."""
-    suppliers = len({inst.bids[t.bid].supplier for t in part.tiers} | {p.supplier for p in part.packages})
+    from solver.award.lagrange import part_suppliers
+
+    suppliers = len(part_suppliers(inst, part))
     layers = 1 if inst.max_winners is None else min(inst.max_winners, suppliers) + 1
     pairs: int = 3 ** len(inst.lots[part.lot].lines)  # (disjoint mask pairs of the lot's lines)
     per_set = suppliers * layers * pairs + LIST_CELLS * len(part.packages)
